@@ -1,0 +1,13 @@
+// jest on ts-jest's ESM mode: tsc-based, so decorator metadata survives (Credo's DI needs it).
+export default {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', isolatedModules: true }],
+  },
+  testTimeout: 60_000,
+  maxWorkers: 2,
+};
