@@ -1,0 +1,47 @@
+// ethers Contract handles for the Perun contracts, and the ABI-shaped arguments they take.
+import { Contract, Interface, type ContractRunner } from 'ethers';
+import { artifact } from './artifacts.js';
+import { effectiveIndexMap, type Address, type Params, type State } from './encoding.js';
+
+export interface SignedState {
+  params: Params;
+  state: State;
+  sigs: string[];
+}
+
+export function adjudicatorInterface(): Interface {
+  return new Interface(artifact('Adjudicator').abi);
+}
+
+export function assetHolderInterface(): Interface {
+  return new Interface(artifact('AssetHolderERC20').abi);
+}
+
+export function adjudicatorContract(address: Address, runner: ContractRunner | null): Contract {
+  return new Contract(address, artifact('Adjudicator').abi, runner);
+}
+
+/** An ETH or ERC20 asset holder (the ERC20 ABI is a superset). */
+export function assetHolderContract(address: Address, runner: ContractRunner | null): Contract {
+  return new Contract(address, artifact('AssetHolderERC20').abi, runner);
+}
+
+export function erc20Contract(address: Address, runner: ContractRunner | null): Contract {
+  return new Contract(address, artifact('PerunToken').abi, runner);
+}
+
+/** A state as the contracts take it: empty index maps become the identity, as signed. */
+export function stateArg(state: State): State {
+  const numParts = state.outcome.balances[0]?.length ?? 0;
+  return {
+    ...state,
+    outcome: {
+      ...state.outcome,
+      locked: state.outcome.locked.map((s) => ({ ...s, indexMap: effectiveIndexMap(s.indexMap, numParts) })),
+    },
+  };
+}
+
+export function signedStateArg(s: SignedState): SignedState {
+  return { params: s.params, state: stateArg(s.state), sigs: s.sigs };
+}

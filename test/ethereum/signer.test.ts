@@ -1,0 +1,90 @@
+// Signatures are EIP-191 over the state hash, agree with ethers' Wallet, and fail on any change.
+import { Wallet, getBytes, hexlify } from 'ethers';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { hashStateBytes, type State } from '../../src/channels/ethereum/encoding.js';
+import {
+  EthereumSigner,
+  recoverSigner,
+  requireStateSignature,
+  verifyStateSignature,
+} from '../../src/channels/ethereum/signer.js';
+import { SignatureError } from '../../src/channels/errors.js';
+import { HOLDER_A, HOLDER_B, allocation, ledgerParams, stateOf } from './fixtures.js';
+
+const alice = new EthereumSigner('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
+const bob = EthereumSigner.random();
+const params = ledgerParams([alice.address, bob.address]);
+const sub = { ID: '0x' + '77'.repeat(32), balances: [3n, 4n], indexMap: [] as number[] };
+const state: State = stateOf(params, 7n, allocation(31337n, [HOLDER_A, HOLDER_B], [[10n, 20n], [30n, 40n]], [sub]), {
+  appData: '0xc0ffee',
+});
+
+/** One mutation per field of the state; each must invalidate the signature. */
+export const MUTATIONS: Array<[string, (s: State) => State]> = [
+  ['channel ID', (s) => ({ ...s, channelID: '0x' + '00'.repeat(31) + '01' })],
+  ['version', (s) => ({ ...s, version: s.version + 1n })],
+  ['balance [0][0]', (s) => ({ ...s, outcome: { ...s.outcome, balances: [[11n, 20n], [30n, 40n]] } })],
+  ['balance [0][1]', (s) => ({ ...s, outcome: { ...s.outcome, balances: [[10n, 21n], [30n, 40n]] } })],
+  ['balance [1][0]', (s) => ({ ...s, outcome: { ...s.outcome, balances: [[10n, 20n], [31n, 40n]] } })],
+  ['balance [1][1]', (s) => ({ ...s, outcome: { ...s.outcome, balances: [[10n, 20n], [30n, 41n]] } })],
+  ['asset holder', (s) => ({ ...s, outcome: { ...s.outcome, assets: [s.outcome.assets[1]!, s.outcome.assets[0]!] } })],
+  ['asset chain ID', (s) => ({
+    ...s,
+    outcome: { ...s.outcome, assets: [{ ...s.outcome.assets[0]!, chainID: 1n }, s.outcome.assets[1]!] },
+  })],
+  ['backend ID', (s) => ({ ...s, outcome: { ...s.outcome, backends: [1n, 2n] } })],
+  ['locked ID', (s) => ({ ...s, outcome: { ...s.outcome, locked: [{ ...sub, ID: '0x' + '78'.repeat(32) }] } })],
+  ['locked balance', (s) => ({ ...s, outcome: { ...s.outcome, locked: [{ ...sub, balances: [3n, 5n] }] } })],
+  ['locked index map', (s) => ({ ...s, outcome: { ...s.outcome, locked: [{ ...sub, indexMap: [1, 0] }] } })],
+  ['locked removed', (s) => ({ ...s, outcome: { ...s.outcome, locked: [] } })],
+  ['app data', (s) => ({ ...s, appData: '0xc0ffef' })],
+  ['is final', (s) => ({ ...s, isFinal: !s.isFinal })],
+];
+
+describe('state signatures', () => {
+  it('are the EIP-191 personal signatures ethers makes over the state hash', async () => {
+    const wallet = new Wallet('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
+    expect(alice.address).toBe(wallet.address);
+    expect(alice.signState(state)).toBe(await wallet.signMessage(hashStateBytes(state)));
+    expect(recoverSigner(hashStateBytes(state), alice.signState(state))).toBe(alice.address);
+  });
+
+  it('verify for the signer and for nobody else', () => {
+    const sig = alice.signState(state);
+    expect(verifyStateSignature(state, sig, alice.address)).toBe(true);
+    expect(verifyStateSignature(state, sig, bob.address)).toBe(false);
+    expect(() => requireStateSignature(state, sig, bob.address)).toThrow(SignatureError);
+  });
+
+  it.each(MUTATIONS)('fail when the %s changes', (_field, mutate) => {
+    const sig = alice.signState(state);
+    expect(verifyStateSignature(mutate(state), sig, alice.address)).toBe(false);
+  });
+
+  it('treat an empty index map and the identity alike, as the contracts see them', () => {
+    const sig = alice.signState(state);
+    const explicit = { ...state, outcome: { ...state.outcome, locked: [{ ...sub, indexMap: [0, 1] }] } };
+    expect(verifyStateSignature(explicit, sig, alice.address)).toBe(true);
+  });
+
+  it('refuse a high-s twin of a valid signature', () => {
+    const sig = getBytes(alice.signState(state));
+    const n = secp256k1.Point.CURVE().n;
+    const s = BigInt(hexlify(sig.subarray(32, 64)));
+    const twin = new Uint8Array(sig);
+    twin.set(getBytes('0x' + (n - s).toString(16).padStart(64, '0')), 32);
+    twin[64] = sig[64] === 27 ? 28 : 27;
+    expect(verifyStateSignature(state, hexlify(twin), alice.address)).toBe(false);
+    expect(() => recoverSigner(hashStateBytes(state), hexlify(twin))).toThrow(/s is not low/);
+  });
+
+  it('refuse malformed signatures with a typed error', () => {
+    const sig = alice.signState(state);
+    const h = hashStateBytes(state);
+    expect(() => recoverSigner(h, sig.slice(0, -2))).toThrow(SignatureError);
+    expect(() => recoverSigner(h, sig.slice(0, -2) + '01')).toThrow(/v must be 27 or 28/);
+    expect(() => recoverSigner(h, 'not hex')).toThrow(SignatureError);
+    expect(() => recoverSigner(h, '0x' + '00'.repeat(65))).toThrow(SignatureError);
+    expect(verifyStateSignature(state, '0x', alice.address)).toBe(false);
+  });
+});
