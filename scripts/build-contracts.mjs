@@ -22,7 +22,9 @@ export const SETTINGS = {
 
 function listSources(dir) {
   return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? listSources(join(dir, e.name)) : e.name.endsWith('.sol') ? [join(dir, e.name)] : []))
+    .flatMap((e) =>
+      e.isDirectory() ? listSources(join(dir, e.name)) : e.name.endsWith('.sol') ? [join(dir, e.name)] : [],
+    )
     .sort();
 }
 
@@ -38,7 +40,9 @@ if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp && !proce
   process.exit(0);
 }
 
-const output = JSON.parse(solc.compile(JSON.stringify({ language: 'Solidity', sources, settings: SETTINGS })));
+const output = JSON.parse(
+  solc.compile(JSON.stringify({ language: 'Solidity', sources, settings: SETTINGS })),
+);
 const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
 for (const e of output.errors ?? []) console.error(e.formattedMessage);
 if (errors.length > 0) process.exit(1);

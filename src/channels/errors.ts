@@ -28,3 +28,17 @@ export class SignatureError extends PerunError {
     super('INVALID_SIGNATURE', message, details, options);
   }
 }
+
+/** A transaction or call on the chain failed; `details.reason` holds the revert reason if any. */
+export class ChainError extends PerunError {
+  constructor(message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super('CHAIN', message, details, options);
+  }
+}
+
+/** Not every participant funded the channel before the funding timeout. */
+export class FundingTimeoutError extends PerunError {
+  constructor(message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super('FUNDING_TIMEOUT', message, details, options);
+  }
+}

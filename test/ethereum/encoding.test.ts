@@ -57,7 +57,10 @@ const stateArb: fc.Arbitrary<State> = fc
           fc.record({
             ID: hexOf(32),
             balances: fc.array(u256, { minLength: nAssets, maxLength: nAssets }),
-            indexMap: fc.oneof(fc.constant([] as number[]), fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 3 })),
+            indexMap: fc.oneof(
+              fc.constant([] as number[]),
+              fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 3 }),
+            ),
           }),
           { maxLength: 2 },
         ),
@@ -72,7 +75,10 @@ function asSigned(s: State): State {
   const n = s.outcome.balances[0]?.length ?? 0;
   return {
     ...s,
-    outcome: { ...s.outcome, locked: s.outcome.locked.map((l) => ({ ...l, indexMap: effectiveIndexMap(l.indexMap, n) })) },
+    outcome: {
+      ...s.outcome,
+      locked: s.outcome.locked.map((l) => ({ ...l, indexMap: effectiveIndexMap(l.indexMap, n) })),
+    },
   };
 }
 
@@ -153,12 +159,28 @@ describe('ABI encoding of the Perun tuples', () => {
       ['short channel ID', () => encodeState({ ...s, channelID: '0x1234' })],
       ['bad address', () => encodeParams({ ...p, app: '0x12' })],
       ['odd hex', () => encodeState({ ...s, appData: '0x123' })],
-      ['index over uint16', () =>
-        encodeState({ ...s, outcome: { ...s.outcome, locked: [{ ID: s.channelID, balances: [1n], indexMap: [70000] }] } })],
+      [
+        'index over uint16',
+        () =>
+          encodeState({
+            ...s,
+            outcome: { ...s.outcome, locked: [{ ID: s.channelID, balances: [1n], indexMap: [70000] }] },
+          }),
+      ],
       ['nonce over uint256', () => encodeParams({ ...p, nonce: 1n << 256n })],
     ];
     for (const [what, f] of bad) {
-      expect({ what, error: (() => { try { f(); return undefined; } catch (e) { return e; } })() }).toEqual({
+      expect({
+        what,
+        error: (() => {
+          try {
+            f();
+            return undefined;
+          } catch (e) {
+            return e;
+          }
+        })(),
+      }).toEqual({
         what,
         error: expect.any(EncodingError),
       });

@@ -44,7 +44,12 @@ export function allocation(
   };
 }
 
-export function stateOf(params: Params, version: bigint, outcome: Allocation, extra: Partial<State> = {}): State {
+export function stateOf(
+  params: Params,
+  version: bigint,
+  outcome: Allocation,
+  extra: Partial<State> = {},
+): State {
   return { channelID: channelId(params), version, outcome, appData: '0x', isFinal: false, ...extra };
 }
 
@@ -54,3 +59,61 @@ export function signAll(signers: EthereumSigner[], state: State): string[] {
 
 export const HOLDER_A: Address = '0x1111111111111111111111111111111111111111';
 export const HOLDER_B: Address = '0x2222222222222222222222222222222222222222';
+
+/** One mutation per field of a two-asset, two-party state with one sub-allocation. */
+export function stateMutations(): Array<[string, (s: State) => State]> {
+  const bals = (s: State, a: number, p: number) =>
+    s.outcome.balances.map((row, i) => row.map((x, j) => (i === a && j === p ? x + 1n : x)));
+  const lock = (s: State, f: (l: SubAlloc) => SubAlloc) =>
+    s.outcome.locked.map((l, i) => (i === 0 ? f(l) : l));
+  return [
+    ['channel ID', (s) => ({ ...s, channelID: '0x' + '00'.repeat(31) + '01' })],
+    ['version', (s) => ({ ...s, version: s.version + 1n })],
+    ['balance [0][0]', (s) => ({ ...s, outcome: { ...s.outcome, balances: bals(s, 0, 0) } })],
+    ['balance [0][1]', (s) => ({ ...s, outcome: { ...s.outcome, balances: bals(s, 0, 1) } })],
+    ['balance [1][0]', (s) => ({ ...s, outcome: { ...s.outcome, balances: bals(s, 1, 0) } })],
+    ['balance [1][1]', (s) => ({ ...s, outcome: { ...s.outcome, balances: bals(s, 1, 1) } })],
+    ['asset order', (s) => ({ ...s, outcome: { ...s.outcome, assets: [...s.outcome.assets].reverse() } })],
+    [
+      'asset chain ID',
+      (s) => ({
+        ...s,
+        outcome: {
+          ...s.outcome,
+          assets: s.outcome.assets.map((a, i) => (i === 0 ? { ...a, chainID: a.chainID + 1n } : a)),
+        },
+      }),
+    ],
+    [
+      'backend ID',
+      (s) => ({
+        ...s,
+        outcome: { ...s.outcome, backends: s.outcome.backends.map((b, i) => (i === 1 ? b + 1n : b)) },
+      }),
+    ],
+    [
+      'locked ID',
+      (s) => ({
+        ...s,
+        outcome: { ...s.outcome, locked: lock(s, (l) => ({ ...l, ID: '0x' + '78'.repeat(32) })) },
+      }),
+    ],
+    [
+      'locked balance',
+      (s) => ({
+        ...s,
+        outcome: {
+          ...s.outcome,
+          locked: lock(s, (l) => ({ ...l, balances: l.balances.map((x) => x + 1n) })),
+        },
+      }),
+    ],
+    [
+      'locked index map',
+      (s) => ({ ...s, outcome: { ...s.outcome, locked: lock(s, (l) => ({ ...l, indexMap: [1, 0] })) } }),
+    ],
+    ['locked removed', (s) => ({ ...s, outcome: { ...s.outcome, locked: [] } })],
+    ['app data', (s) => ({ ...s, appData: s.appData === '0x' ? '0x01' : '0x' })],
+    ['is final', (s) => ({ ...s, isFinal: !s.isFinal })],
+  ];
+}

@@ -9,37 +9,30 @@ import {
   verifyStateSignature,
 } from '../../src/channels/ethereum/signer.js';
 import { SignatureError } from '../../src/channels/errors.js';
-import { HOLDER_A, HOLDER_B, allocation, ledgerParams, stateOf } from './fixtures.js';
+import { HOLDER_A, HOLDER_B, allocation, ledgerParams, stateMutations, stateOf } from './fixtures.js';
 
 const alice = new EthereumSigner('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
 const bob = EthereumSigner.random();
 const params = ledgerParams([alice.address, bob.address]);
 const sub = { ID: '0x' + '77'.repeat(32), balances: [3n, 4n], indexMap: [] as number[] };
-const state: State = stateOf(params, 7n, allocation(31337n, [HOLDER_A, HOLDER_B], [[10n, 20n], [30n, 40n]], [sub]), {
-  appData: '0xc0ffee',
-});
+const state: State = stateOf(
+  params,
+  7n,
+  allocation(
+    31337n,
+    [HOLDER_A, HOLDER_B],
+    [
+      [10n, 20n],
+      [30n, 40n],
+    ],
+    [sub],
+  ),
+  {
+    appData: '0xc0ffee',
+  },
+);
 
-/** One mutation per field of the state; each must invalidate the signature. */
-export const MUTATIONS: Array<[string, (s: State) => State]> = [
-  ['channel ID', (s) => ({ ...s, channelID: '0x' + '00'.repeat(31) + '01' })],
-  ['version', (s) => ({ ...s, version: s.version + 1n })],
-  ['balance [0][0]', (s) => ({ ...s, outcome: { ...s.outcome, balances: [[11n, 20n], [30n, 40n]] } })],
-  ['balance [0][1]', (s) => ({ ...s, outcome: { ...s.outcome, balances: [[10n, 21n], [30n, 40n]] } })],
-  ['balance [1][0]', (s) => ({ ...s, outcome: { ...s.outcome, balances: [[10n, 20n], [31n, 40n]] } })],
-  ['balance [1][1]', (s) => ({ ...s, outcome: { ...s.outcome, balances: [[10n, 20n], [30n, 41n]] } })],
-  ['asset holder', (s) => ({ ...s, outcome: { ...s.outcome, assets: [s.outcome.assets[1]!, s.outcome.assets[0]!] } })],
-  ['asset chain ID', (s) => ({
-    ...s,
-    outcome: { ...s.outcome, assets: [{ ...s.outcome.assets[0]!, chainID: 1n }, s.outcome.assets[1]!] },
-  })],
-  ['backend ID', (s) => ({ ...s, outcome: { ...s.outcome, backends: [1n, 2n] } })],
-  ['locked ID', (s) => ({ ...s, outcome: { ...s.outcome, locked: [{ ...sub, ID: '0x' + '78'.repeat(32) }] } })],
-  ['locked balance', (s) => ({ ...s, outcome: { ...s.outcome, locked: [{ ...sub, balances: [3n, 5n] }] } })],
-  ['locked index map', (s) => ({ ...s, outcome: { ...s.outcome, locked: [{ ...sub, indexMap: [1, 0] }] } })],
-  ['locked removed', (s) => ({ ...s, outcome: { ...s.outcome, locked: [] } })],
-  ['app data', (s) => ({ ...s, appData: '0xc0ffef' })],
-  ['is final', (s) => ({ ...s, isFinal: !s.isFinal })],
-];
+const MUTATIONS = stateMutations();
 
 describe('state signatures', () => {
   it('are the EIP-191 personal signatures ethers makes over the state hash', async () => {

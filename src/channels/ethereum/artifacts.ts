@@ -25,7 +25,10 @@ function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'perun-agent') {
+    if (
+      existsSync(pkg) &&
+      (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'perun-agent'
+    ) {
       return dir;
     }
     const parent = dirname(dir);
@@ -41,7 +44,9 @@ export function artifact(name: ContractName): Artifact {
   if (a === undefined) {
     const file = join(packageRoot(), 'build', 'contracts', `${name}.json`);
     if (!existsSync(file)) {
-      throw new PerunError('ARTIFACTS', `contract artifact ${name} is missing; run npm run build:contracts`, { file });
+      throw new PerunError('ARTIFACTS', `contract artifact ${name} is missing; run npm run build:contracts`, {
+        file,
+      });
     }
     a = JSON.parse(readFileSync(file, 'utf8')) as Artifact;
     cache.set(name, a);

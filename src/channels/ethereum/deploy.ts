@@ -23,7 +23,11 @@ export interface DeployOptions {
   trivialApp?: boolean;
 }
 
-export async function deployContract(deployer: Signer, name: ContractName, args: unknown[] = []): Promise<Address> {
+export async function deployContract(
+  deployer: Signer,
+  name: ContractName,
+  args: unknown[] = [],
+): Promise<Address> {
   const a = artifact(name);
   const factory = new ContractFactory(a.abi, a.bytecode, deployer as ContractRunner);
   const contract = await factory.deploy(...args);
@@ -41,7 +45,10 @@ export async function deployContracts(deployer: Signer, options: DeployOptions =
   const d: Deployment = { chainId, adjudicator, assetHolderETH };
   let token = options.token;
   if (options.testToken !== undefined) {
-    token = await deployContract(deployer, 'PerunToken', [options.testToken.holders, options.testToken.supply]);
+    token = await deployContract(deployer, 'PerunToken', [
+      options.testToken.holders,
+      options.testToken.supply,
+    ]);
   }
   if (token !== undefined) {
     d.token = getAddress(token);

@@ -141,7 +141,8 @@ function u64(v: bigint, what: string): Enc {
 }
 
 function u16(v: number, what: string): Enc {
-  if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new EncodingError(`${what} out of range`, { value: v });
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff)
+    throw new EncodingError(`${what} out of range`, { value: v });
   return staticWord(uintWord(BigInt(v), 0xffffn, what));
 }
 
@@ -213,7 +214,10 @@ function list<T>(v: readonly T[], what: string, f: (x: T, i: number) => Enc): En
 }
 
 function encParticipant(p: Participant, i: number): Enc {
-  return tuple([address(p.ethAddress, `participants[${i}].ethAddress`), bytes(p.ccAddress, `participants[${i}].ccAddress`)]);
+  return tuple([
+    address(p.ethAddress, `participants[${i}].ethAddress`),
+    bytes(p.ccAddress, `participants[${i}].ccAddress`),
+  ]);
 }
 
 function encParams(p: Params): Enc {
@@ -238,7 +242,9 @@ function encAllocation(a: Allocation): Enc {
       ]),
     ),
     list(a.backends, 'backends', (x, i) => u256(x, `backends[${i}]`)),
-    list(a.balances, 'balances', (row, i) => list(row, `balances[${i}]`, (x, j) => u256(x, `balances[${i}][${j}]`))),
+    list(a.balances, 'balances', (row, i) =>
+      list(row, `balances[${i}]`, (x, j) => u256(x, `balances[${i}][${j}]`)),
+    ),
     list(a.locked, 'locked', (s, i) =>
       tuple([
         bytes32(s.ID, `locked[${i}].ID`),
@@ -382,7 +388,11 @@ export function stateFromAbi(v: unknown): State {
       balances: asArr(o[2]).map((row) => asArr(row).map(asBig)),
       locked: asArr(o[3]).map((s) => {
         const x = asRow(s);
-        return { ID: asStr(x[0]), balances: asArr(x[1]).map(asBig), indexMap: asArr(x[2]).map((i) => Number(i)) };
+        return {
+          ID: asStr(x[0]),
+          balances: asArr(x[1]).map(asBig),
+          indexMap: asArr(x[2]).map((i) => Number(i)),
+        };
       }),
     },
     appData: asStr(r[3]),

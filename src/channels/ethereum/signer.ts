@@ -20,7 +20,8 @@ const HALF_N = secp256k1.Point.CURVE().n >> 1n;
 
 /** keccak256("\x19Ethereum Signed Message:\n32" ‖ dataHash). */
 export function ethSignedDigest(dataHash: Uint8Array): Uint8Array {
-  if (dataHash.length !== 32) throw new SignatureError('data hash must be 32 bytes', { length: dataHash.length });
+  if (dataHash.length !== 32)
+    throw new SignatureError('data hash must be 32 bytes', { length: dataHash.length });
   const buf = new Uint8Array(PREFIX.length + 32);
   buf.set(PREFIX, 0);
   buf.set(dataHash, PREFIX.length);
@@ -88,9 +89,9 @@ export function recoverSigner(dataHash: Uint8Array, sig: Hex): Address {
   rec.set(raw.subarray(0, 64), 1);
   try {
     return addressOfPublicKey(
-      secp256k1.Point.fromBytes(secp256k1.recoverPublicKey(rec, ethSignedDigest(dataHash), { prehash: false })).toBytes(
-        false,
-      ),
+      secp256k1.Point.fromBytes(
+        secp256k1.recoverPublicKey(rec, ethSignedDigest(dataHash), { prehash: false }),
+      ).toBytes(false),
     );
   } catch (err) {
     throw new SignatureError('signature does not recover to a public key', {}, { cause: err });

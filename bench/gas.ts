@@ -1,0 +1,164 @@
+// Gas benchmark: deploys the contracts on the embedded chain and runs every call of a
+// two-party, one-asset channel, beside the reference Perun contracts' figures.
+// Usage: npm run bench:gas [-- --json]   (--json: the last line is one JSON object)
+import { Wallet, parseEther, type TransactionReceipt } from 'ethers';
+import { EmbeddedChain } from '../src/channels/ethereum/embedded-chain.js';
+import { deployContracts } from '../src/channels/ethereum/deploy.js';
+import { EthereumAdjudicator } from '../src/channels/ethereum/adjudicator.js';
+import { EthereumSigner } from '../src/channels/ethereum/signer.js';
+import { TxSender } from '../src/channels/ethereum/tx.js';
+import { assetHolderContract, erc20Contract } from '../src/channels/ethereum/contracts.js';
+import {
+  channelId,
+  ethAsset,
+  ethParticipant,
+  fundingId,
+  ETH_BACKEND_ID,
+  ZERO_ADDRESS,
+  type Address,
+  type Params,
+  type State,
+} from '../src/channels/ethereum/encoding.js';
+
+/** Reference perun-eth-contracts v1.0 figures (optimizer 200), ../shared/research/anchors.md §1.3. */
+const REFERENCE = {
+  deposit_eth: 45_818,
+  deposit_erc20: 68_511,
+  register: 65_561,
+  conclude: 142_387,
+  concludeFinal: 138_392,
+  withdraw_eth: 45_406,
+  withdraw_erc20: 48_460,
+  happy_path_total: 320_000,
+  dispute_path_total: 470_000,
+};
+
+type Key = keyof typeof REFERENCE;
+
+const gas = (r: TransactionReceipt | undefined): number => {
+  if (r === undefined) throw new Error('no receipt');
+  return Number(r.gasUsed);
+};
+
+async function main(): Promise<void> {
+  const json = process.argv.includes('--json');
+  const chain = await EmbeddedChain.start();
+  try {
+    const deployer = chain.wallet(0);
+    const d = await deployContracts(deployer, {
+      testToken: { holders: chain.accounts.map((a) => a.address), supply: parseEther('1000') },
+    });
+    const provider = chain.provider();
+    const mk = (i: number) => {
+      const tx = new TxSender(new Wallet(chain.accounts[i]!.privateKey, provider));
+      return { tx, signer: EthereumSigner.random(), adj: new EthereumAdjudicator(tx, d.adjudicator) };
+    };
+    const alice = mk(1);
+    const bob = mk(2);
+    const ethHolder = assetHolderContract(d.assetHolderETH, provider);
+    const ercHolder = assetHolderContract(d.assetHolderERC20!, provider);
+    const token = erc20Contract(d.token!, provider);
+
+    const channel = (holder: Address, nonce: bigint) => {
+      const params: Params = {
+        challengeDuration: 60n,
+        nonce,
+        participants: [ethParticipant(alice.signer.address), ethParticipant(bob.signer.address)],
+        app: ZERO_ADDRESS,
+        ledgerChannel: true,
+        virtualChannel: false,
+      };
+      const state = (version: bigint, a: bigint, b: bigint, isFinal = false): State => ({
+        channelID: channelId(params),
+        version,
+        outcome: {
+          assets: [ethAsset(d.chainId, holder)],
+          backends: [ETH_BACKEND_ID],
+          balances: [[a, b]],
+          locked: [],
+        },
+        appData: '0x',
+        isFinal,
+      });
+      const sigs = (s: State) => [alice.signer.signState(s), bob.signer.signState(s)];
+      return { params, state, sigs };
+    };
+    const one = parseEther('1');
+    const depositETH = (p: typeof alice, id: string) =>
+      p.tx.send(ethHolder, 'deposit', [fundingId(id, p.signer.address), one], one);
+    const depositERC20 = async (p: typeof alice, id: string) => {
+      await p.tx.send(token, 'approve', [d.assetHolderERC20, one]);
+      return p.tx.send(ercHolder, 'deposit', [fundingId(id, p.signer.address), one]);
+    };
+
+    const r: Record<Key, number> = { ...REFERENCE };
+    // Happy path, ETH: two deposits, concludeFinal, two withdrawals.
+    {
+      const c = channel(d.assetHolderETH, 1n);
+      const id = channelId(c.params);
+      const deps = [gas(await depositETH(alice, id)), gas(await depositETH(bob, id))];
+      const fin = c.state(5n, parseEther('0.7'), parseEther('1.3'), true);
+      const cf = gas(await alice.adj.concludeFinal(c.params, fin, c.sigs(fin)));
+      const wa = gas((await alice.adj.withdraw(c.params, fin, alice.signer))[0]!.receipt);
+      const wb = gas((await bob.adj.withdraw(c.params, fin, bob.signer))[0]!.receipt);
+      r.deposit_eth = Math.max(...deps);
+      r.concludeFinal = cf;
+      r.withdraw_eth = Math.max(wa, wb);
+      r.happy_path_total = deps[0]! + deps[1]! + cf + wa + wb;
+    }
+    // ERC20: deposits (after approve), concludeFinal, withdrawals.
+    {
+      const c = channel(d.assetHolderERC20!, 2n);
+      const id = channelId(c.params);
+      const deps = [gas(await depositERC20(alice, id)), gas(await depositERC20(bob, id))];
+      const fin = c.state(3n, parseEther('0.4'), parseEther('1.6'), true);
+      await alice.adj.concludeFinal(c.params, fin, c.sigs(fin));
+      const wa = gas((await alice.adj.withdraw(c.params, fin, alice.signer))[0]!.receipt);
+      const wb = gas((await bob.adj.withdraw(c.params, fin, bob.signer))[0]!.receipt);
+      r.deposit_erc20 = Math.max(...deps);
+      r.withdraw_erc20 = Math.max(wa, wb);
+    }
+    // Dispute path, ETH: deposits, register, conclude after the challenge duration, withdrawals.
+    let refutation = 0;
+    {
+      const c = channel(d.assetHolderETH, 3n);
+      const id = channelId(c.params);
+      const deps = [gas(await depositETH(alice, id)), gas(await depositETH(bob, id))];
+      const s1 = c.state(1n, parseEther('0.9'), parseEther('1.1'));
+      const reg = gas(await bob.adj.register({ params: c.params, state: s1, sigs: c.sigs(s1) }));
+      const s2 = c.state(2n, parseEther('0.8'), parseEther('1.2'));
+      refutation = gas(await alice.adj.register({ params: c.params, state: s2, sigs: c.sigs(s2) }));
+      await chain.increaseTime(61);
+      const con = gas(await alice.adj.conclude(c.params, s2));
+      const wa = gas((await alice.adj.withdraw(c.params, s2, alice.signer))[0]!.receipt);
+      const wb = gas((await bob.adj.withdraw(c.params, s2, bob.signer))[0]!.receipt);
+      r.register = reg;
+      r.conclude = con;
+      r.dispute_path_total = deps[0]! + deps[1]! + reg + con + wa + wb;
+    }
+
+    const rows: Array<[string, number, number]> = (Object.keys(REFERENCE) as Key[]).map((k) => [
+      k,
+      r[k],
+      REFERENCE[k],
+    ]);
+    const width = Math.max(...rows.map((x) => x[0].length));
+    const fmt = (n: number) => n.toLocaleString('en-US').padStart(9);
+    console.log(`${'call'.padEnd(width)}  ${'ours'.padStart(9)}  ${'reference'.padStart(9)}  change`);
+    for (const [k, ours, ref] of rows) {
+      const pct = (((ours - ref) / ref) * 100).toFixed(1);
+      console.log(`${k.padEnd(width)}  ${fmt(ours)}  ${fmt(ref)}  ${ours <= ref ? '' : '+'}${pct}%`);
+    }
+    console.log(
+      `(register = first registration of a lone ledger channel; a refutation costs ${fmt(refutation).trim()})`,
+    );
+    if (json) console.log(JSON.stringify({ ...r, register_refutation: refutation }));
+  } finally {
+    await chain.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

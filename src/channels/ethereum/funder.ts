@@ -1,0 +1,164 @@
+// Funding a ledger channel on Ethereum: deposit this participant's share of every asset on
+// this chain (ETH, or ERC20 after an approve), then wait until every participant's deposit is
+// buried under the configured number of confirmations, or fail with FundingTimeoutError.
+import { isError, type Contract, type Provider } from 'ethers';
+import { ChainError, FundingTimeoutError } from '../errors.js';
+import { assetHolderContract, erc20Contract } from './contracts.js';
+import { fundingId, type Address, type Params, type State } from './encoding.js';
+import { TxSender } from './tx.js';
+
+export interface FundingRequest {
+  params: Params;
+  /** The initial state (version 0); its balances are the default funding agreement. */
+  state: State;
+  /** Index of the funding participant in params.participants. */
+  idx: number;
+  /** What each participant deposits, [asset][participant]; defaults to the state's balances. */
+  agreement?: bigint[][];
+}
+
+export interface FunderOptions {
+  /** Blocks a deposit must be buried under before it counts (1 = mined). */
+  confirmations?: number;
+  /** How long to wait for all deposits. */
+  timeoutMs?: number;
+  pollIntervalMs?: number;
+}
+
+/** A deposit that is still missing when funding gives up. */
+export interface MissingDeposit {
+  participant: number;
+  asset: number;
+  required: bigint;
+  held: bigint;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+
+export class EthereumFunder {
+  readonly #tx: TxSender;
+  readonly #provider: Provider;
+  readonly #confirmations: number;
+  readonly #timeoutMs: number;
+  readonly #pollIntervalMs: number;
+  readonly #tokens = new Map<string, Promise<Address | null>>();
+  #chainId: Promise<bigint> | undefined;
+
+  constructor(tx: TxSender, options: FunderOptions = {}) {
+    this.#tx = tx;
+    this.#provider = tx.provider;
+    this.#confirmations = options.confirmations ?? tx.confirmations;
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 100;
+  }
+
+  /** Deposits this participant's share and waits until the channel is fully funded. */
+  async fund(req: FundingRequest, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    await this.deposit(req);
+    await this.awaitFunded(req, options);
+  }
+
+  /** Deposits what this participant still owes of every asset on this chain, without waiting for the others. */
+  async deposit(req: FundingRequest): Promise<void> {
+    const agreement = req.agreement ?? req.state.outcome.balances;
+    const me = req.params.participants[req.idx];
+    if (me === undefined) throw new ChainError('participant index out of range', { idx: req.idx });
+    const id = fundingId(req.state.channelID, me.ethAddress);
+    for (const a of await this.#localAssets(req)) {
+      const amount = agreement[a]?.[req.idx] ?? 0n;
+      if (amount > 0n) await this.#deposit(req.state.outcome.assets[a]!.ethHolder, id, amount);
+    }
+  }
+
+  /** Waits until every participant's agreed deposit of every asset on this chain is confirmed. */
+  async awaitFunded(
+    req: FundingRequest,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.#timeoutMs);
+    for (;;) {
+      const missing = await this.missingDeposits(req);
+      if (missing.length === 0) return;
+      if (Date.now() >= deadline) {
+        throw new FundingTimeoutError('the channel was not funded in time', {
+          channelID: req.state.channelID,
+          missing: missing.map((m) => ({ ...m, required: String(m.required), held: String(m.held) })),
+        });
+      }
+      await sleep(Math.min(this.#pollIntervalMs, Math.max(0, deadline - Date.now())), options.signal);
+    }
+  }
+
+  /** The deposits not yet confirmed, read at the block `confirmations - 1` below the head. */
+  async missingDeposits(req: FundingRequest): Promise<MissingDeposit[]> {
+    const agreement = req.agreement ?? req.state.outcome.balances;
+    const head = await this.#provider.getBlockNumber();
+    const blockTag = Math.max(0, head - (this.#confirmations - 1));
+    const missing: MissingDeposit[] = [];
+    for (const a of await this.#localAssets(req)) {
+      const holder = assetHolderContract(req.state.outcome.assets[a]!.ethHolder, this.#provider);
+      await Promise.all(
+        req.params.participants.map(async (p, i) => {
+          const required = agreement[a]?.[i] ?? 0n;
+          if (required === 0n) return;
+          const held = (await holder
+            .getFunction('holdings')
+            .staticCall(fundingId(req.state.channelID, p.ethAddress), {
+              blockTag,
+            })) as bigint;
+          if (held < required) missing.push({ participant: i, asset: a, required, held });
+        }),
+      );
+    }
+    return missing.sort((x, y) => x.asset - y.asset || x.participant - y.participant);
+  }
+
+  async #localAssets(req: FundingRequest): Promise<number[]> {
+    this.#chainId ??= this.#provider.getNetwork().then((n) => n.chainId);
+    const chainId = await this.#chainId;
+    return req.state.outcome.assets.flatMap((asset, i) => (asset.chainID === chainId ? [i] : []));
+  }
+
+  /** Tops the holding of `id` up to `amount` (nothing if a deposit is already there). */
+  async #deposit(holderAddress: Address, id: string, amount: bigint): Promise<void> {
+    const holder = assetHolderContract(holderAddress, this.#provider);
+    const held = (await holder.getFunction('holdings').staticCall(id)) as bigint;
+    if (held >= amount) return;
+    const missing = amount - held;
+    const token = await this.#tokenOf(holderAddress, holder);
+    if (token === null) {
+      await this.#tx.send(holder, 'deposit', [id, missing], missing);
+      return;
+    }
+    const erc20 = erc20Contract(token, this.#provider);
+    const owner = await this.#tx.address();
+    const allowance = (await erc20.getFunction('allowance').staticCall(owner, holderAddress)) as bigint;
+    if (allowance < missing) await this.#tx.send(erc20, 'approve', [holderAddress, missing]);
+    await this.#tx.send(holder, 'deposit', [id, missing]);
+  }
+
+  /** The token of an ERC20 asset holder, or null for the ETH holder (which has no token()). */
+  #tokenOf(address: Address, holder: Contract): Promise<Address | null> {
+    let t = this.#tokens.get(address);
+    if (t === undefined) {
+      t = (holder.getFunction('token').staticCall() as Promise<Address>).catch((err: unknown) => {
+        if (isError(err, 'CALL_EXCEPTION')) return null;
+        this.#tokens.delete(address);
+        throw new ChainError('cannot read the asset holder', { holder: address }, { cause: err });
+      });
+      this.#tokens.set(address, t);
+    }
+    return t;
+  }
+}
