@@ -15,7 +15,7 @@ const stampFile = join(outDir, '.inputs.sha256');
 export const SETTINGS = {
   optimizer: { enabled: true, runs: 1_000_000 },
   evmVersion: 'cancun',
-  viaIR: false,
+  viaIR: true,
   metadata: { bytecodeHash: 'none' },
   outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
 };

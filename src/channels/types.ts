@@ -1,0 +1,61 @@
+// The channel data model shared by every layer: Params, State, Allocation (assets, balances per
+// asset per participant, locked sub-allocations). Chain encodings live in the backend folders
+// (ethereum/encoding.ts); this file holds only the shapes.
+
+export type Hex = string;
+export type Address = string;
+
+export interface Participant {
+  ethAddress: Address;
+  /** Address on another backend; 32 zero bytes for an Ethereum-only participant. */
+  ccAddress: Hex;
+}
+
+export interface Params {
+  challengeDuration: bigint;
+  nonce: bigint;
+  participants: Participant[];
+  /** App contract, or the zero address for a payment channel. */
+  app: Address;
+  ledgerChannel: boolean;
+  virtualChannel: boolean;
+}
+
+export interface Asset {
+  chainID: bigint;
+  ethHolder: Address;
+  /** Holder on another backend; 32 zero bytes for an Ethereum asset. */
+  ccHolder: Hex;
+}
+
+export interface SubAlloc {
+  ID: Hex;
+  /** The sub-channel's total per asset. */
+  balances: bigint[];
+  /** Sub-channel participant i is parent participant indexMap[i]; empty = identity. */
+  indexMap: number[];
+}
+
+export interface Allocation {
+  assets: Asset[];
+  /** Backend ID per asset (1 = Ethereum). */
+  backends: bigint[];
+  /** balances[asset][participant]. */
+  balances: bigint[][];
+  locked: SubAlloc[];
+}
+
+export interface State {
+  channelID: Hex;
+  version: bigint;
+  outcome: Allocation;
+  appData: Hex;
+  isFinal: boolean;
+}
+
+export interface WithdrawalAuth {
+  channelID: Hex;
+  participant: Participant;
+  receiver: Address;
+  amount: bigint;
+}
