@@ -19,15 +19,30 @@ contract AssetHolderERC20 is AssetHolder {
     }
 
     function _depositEnact(uint256 amount) internal override {
-        _call(abi.encodeWithSelector(0x23b872dd, msg.sender, address(this), amount), "transferFrom failed");
+        // transferFrom(msg.sender, this, amount)
+        require(_call(0x23b872dd, uint160(msg.sender), uint160(address(this)), amount, 100), "transferFrom failed");
     }
 
     function _withdrawEnact(address payable receiver, uint256 amount) internal override {
-        _call(abi.encodeWithSelector(0xa9059cbb, receiver, amount), "transfer failed");
+        // transfer(receiver, amount)
+        require(_call(0xa9059cbb, uint160(address(receiver)), amount, 0, 68), "transfer failed");
     }
 
-    function _call(bytes memory data, string memory error) private {
-        (bool ok, bytes memory ret) = token.call(data);
-        require(ok && (ret.length == 0 ? token.code.length > 0 : abi.decode(ret, (bool))), error);
+    /// @dev Calls the token with a selector and up to three words of arguments, built in
+    /// scratch memory. Succeeds if the call did not revert and returned either nothing (from a
+    /// contract) or a word equal to true.
+    function _call(uint32 selector, uint256 a, uint256 b, uint256 c, uint256 size) private returns (bool ok) {
+        address t = token;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, shl(224, selector))
+            mstore(add(p, 4), a)
+            mstore(add(p, 36), b)
+            mstore(add(p, 68), c)
+            mstore(0x00, 0)
+            ok := call(gas(), t, 0, p, size, 0x00, 0x20)
+            let rs := returndatasize()
+            ok := and(ok, or(and(iszero(rs), gt(extcodesize(t), 0)), and(gt(rs, 31), eq(mload(0x00), 1))))
+        }
     }
 }
