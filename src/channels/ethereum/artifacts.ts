@@ -13,7 +13,8 @@ export type ContractName =
   | 'TrivialApp'
   | 'App'
   | 'PerunToken'
-  | 'ReentrantToken';
+  | 'ReentrantToken'
+  | 'QuirkyToken';
 
 export interface Artifact {
   contractName: string;
