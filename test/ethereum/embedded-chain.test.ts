@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:net';
 import { Wallet, parseEther } from 'ethers';
 import { EmbeddedChain, EmbeddedChainError } from '../../src/channels/ethereum/embedded-chain.js';
+import { waitForReceipt } from '../../src/channels/ethereum/tx.js';
 
 /** A JSON-RPC call over plain fetch, independent of the chain's ethers provider. */
 async function rawRpc<T>(url: string, method: string, params: unknown[] = []): Promise<T> {
@@ -91,7 +92,7 @@ describe('EmbeddedChain', () => {
 
     const id = await chain.snapshot();
     const tx = await sender.sendTransaction({ to: recipient, value: parseEther('1.5') });
-    expect((await tx.wait())?.status).toBe(1);
+    expect((await waitForReceipt(provider, tx.hash))?.status).toBe(1);
     expect(await provider.getBalance(recipient)).toBe(parseEther('1.5'));
 
     await chain.revert(id);

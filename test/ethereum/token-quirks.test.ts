@@ -41,7 +41,7 @@ beforeAll(async () => {
 });
 afterAll(() => world.stop());
 
-const setMode = async (m: Mode) => (await token.getFunction('setMode').send(m)).wait();
+const setMode = (m: Mode) => alice.tx.send(token, 'setMode', [m]);
 const holding = (id: string) => holder.getFunction('holdings').staticCall(id) as Promise<bigint>;
 const tokens = (a: Address) => token.getFunction('balanceOf').staticCall(a) as Promise<bigint>;
 
@@ -95,7 +95,7 @@ describe.each([
     await setMode(Mode.Standard);
     const amount = parseEther('1');
     const { aliceId } = channel(amount);
-    await (await token.getFunction('approve').send(holder.target, amount)).wait();
+    await alice.tx.send(token, 'approve', [holder.target, amount]);
     await setMode(mode);
     await expectReason(alice.tx.send(holder, 'deposit', [aliceId, amount]), 'transferFrom failed');
     expect(await holding(aliceId)).toBe(0n);

@@ -3,6 +3,8 @@
 import { ContractFactory, getAddress, type ContractRunner, type Signer } from 'ethers';
 import { artifact, type ContractName } from './artifacts.js';
 import type { Address } from './encoding.js';
+import { ChainError } from '../errors.js';
+import { waitForReceipt } from './tx.js';
 
 export interface Deployment {
   chainId: bigint;
@@ -30,9 +32,13 @@ export async function deployContract(
 ): Promise<Address> {
   const a = artifact(name);
   const factory = new ContractFactory(a.abi, a.bytecode, deployer as ContractRunner);
-  const contract = await factory.deploy(...args);
-  await contract.waitForDeployment();
-  return getAddress(await contract.getAddress());
+  const sent = await deployer.sendTransaction(await factory.getDeployTransaction(...args));
+  const provider = deployer.provider;
+  const receipt = provider === null ? null : await waitForReceipt(provider, sent.hash);
+  if (receipt === null || receipt.status !== 1 || receipt.contractAddress === null) {
+    throw new ChainError(`deployment of ${name} failed`, { contract: name, hash: sent.hash });
+  }
+  return getAddress(receipt.contractAddress);
 }
 
 /** Deploys the contracts in order, sequentially from one account. */

@@ -1,5 +1,7 @@
 // Sending contract transactions: one nonce sequence per account, revert reasons turned into
-// ChainError, receipts awaited at a configurable confirmation depth.
+// ChainError, receipts awaited at a configurable confirmation depth by polling. (ethers' own
+// waits listen for new blocks, and its block subscriber skips the block it sees first: a
+// transaction mined just after it was sent, as anvil's automine does, can wait forever.)
 import {
   NonceManager,
   type Contract,
@@ -15,6 +17,31 @@ export interface TxOptions {
   confirmations?: number;
   /** Give up waiting for a receipt after this long. */
   receiptTimeoutMs?: number;
+  /** How often to ask for the receipt; default 25 ms. */
+  pollIntervalMs?: number;
+}
+
+/**
+ * The receipt of `hash` once it is buried under `confirmations` blocks (1 = mined), asked for
+ * every `pollIntervalMs`; null after `timeoutMs`.
+ */
+export async function waitForReceipt(
+  provider: Provider,
+  hash: string,
+  { confirmations = 1, timeoutMs = 120_000, pollIntervalMs = 25 } = {},
+): Promise<TransactionReceipt | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const receipt = await provider.getTransactionReceipt(hash);
+    if (receipt !== null) {
+      if (confirmations <= 1) return receipt;
+      const head = await provider.getBlockNumber();
+      if (head - receipt.blockNumber + 1 >= confirmations) return receipt;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) return null;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pollIntervalMs, left)));
+  }
 }
 
 /** The revert reason of an ethers error, if it carries one. */
@@ -34,6 +61,7 @@ export class TxSender {
   readonly provider: Provider;
   readonly confirmations: number;
   readonly receiptTimeoutMs: number;
+  readonly pollIntervalMs: number;
 
   constructor(signer: Signer, options: TxOptions = {}) {
     if (signer.provider === null) throw new ChainError('signer has no provider');
@@ -41,6 +69,7 @@ export class TxSender {
     this.provider = signer.provider;
     this.confirmations = options.confirmations ?? 1;
     this.receiptTimeoutMs = options.receiptTimeoutMs ?? 120_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 25;
   }
 
   get runner(): ContractRunner {
@@ -80,7 +109,11 @@ export class TxSender {
   async wait(hash: string, method: string): Promise<TransactionReceipt> {
     let receipt: TransactionReceipt | null;
     try {
-      receipt = await this.provider.waitForTransaction(hash, this.confirmations, this.receiptTimeoutMs);
+      receipt = await waitForReceipt(this.provider, hash, {
+        confirmations: this.confirmations,
+        timeoutMs: this.receiptTimeoutMs,
+        pollIntervalMs: this.pollIntervalMs,
+      });
     } catch (err) {
       throw new ChainError(`${method}: no receipt`, { method, hash }, { cause: err });
     }
