@@ -1,0 +1,17 @@
+// The channel tables, for a DataSource shared with other entities (Credo's storage records).
+
+import { ChannelPeerEntity } from './channel-peer.entity.js';
+import { ChannelEntity } from './channel.entity.js';
+import { SignedStateEntity } from './signed-state.entity.js';
+import { StagedStateEntity } from './staged-state.entity.js';
+import { WatcherCursorEntity } from './watcher-cursor.entity.js';
+
+export { ChannelEntity, ChannelPeerEntity, SignedStateEntity, StagedStateEntity, WatcherCursorEntity };
+
+export const channelEntities = [
+  ChannelEntity,
+  ChannelPeerEntity,
+  SignedStateEntity,
+  StagedStateEntity,
+  WatcherCursorEntity,
+] as const;

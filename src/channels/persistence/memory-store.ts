@@ -1,0 +1,195 @@
+// In-memory ChannelStore for unit tests of the channel core. It keeps the same encoded rows as the
+// database store (canonical JSON through the same codec and rules), so it enforces exactly the
+// same contract: copies in and out, version rules, atomic transactions. Nothing survives the
+// process, so it is not "durable"; use the TypeORM store (SQLite ':memory:' or a file) when a
+// test needs the real schema.
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+import type {
+  ChannelFilter,
+  ChannelPhase,
+  ChannelRecord,
+  ChannelStore,
+  ChannelStoreTx,
+  NewChannelRecord,
+  SignedState,
+  StagedState,
+} from '../store.js';
+import type { Hex } from '../types.js';
+import { ChannelExistsError, ChannelNotStoredError, StoreUsageError } from './errors.js';
+import { Mutex } from './mutex.js';
+import {
+  checkBlock,
+  checkId,
+  checkPhase,
+  checkSignedVersion,
+  checkStagedVersion,
+  cursorKey,
+  newChannelRow,
+  signedRow,
+  stagedObsoleteBy,
+  stagedRow,
+  toRecord,
+  type ChannelRow,
+  type StateRow,
+} from './rules.js';
+import { stringsFromJson } from './codec.js';
+
+interface Entry {
+  channel: ChannelRow;
+  current: StateRow | null;
+  staged: StateRow | null;
+}
+
+/** The whole store content; entries are replaced, never mutated, so a copy of the maps is a snapshot. */
+interface Snapshot {
+  channels: Map<Hex, Entry>;
+  cursors: Map<string, bigint>;
+}
+
+class MemoryTx implements ChannelStoreTx {
+  constructor(private readonly data: Snapshot) {}
+
+  private entry(id: Hex): Entry {
+    checkId(id);
+    const e = this.data.channels.get(id);
+    if (!e) throw new ChannelNotStoredError(`no stored channel ${id}`, { channelId: id });
+    return e;
+  }
+
+  async createChannel(channel: NewChannelRecord): Promise<void> {
+    const row = newChannelRow(channel, Date.now());
+    if (this.data.channels.has(row.id)) {
+      throw new ChannelExistsError(`channel ${row.id} is already stored`, { channelId: row.id });
+    }
+    this.data.channels.set(row.id, { channel: row, current: null, staged: null });
+  }
+
+  async getChannel(id: Hex): Promise<ChannelRecord | null> {
+    checkId(id);
+    const e = this.data.channels.get(id);
+    return e ? toRecord(e.channel, e.current, e.staged) : null;
+  }
+
+  async setPhase(id: Hex, phase: ChannelPhase): Promise<void> {
+    checkPhase(phase);
+    const e = this.entry(id);
+    this.data.channels.set(id, { ...e, channel: { ...e.channel, phase, updatedAt: Date.now() } });
+  }
+
+  async saveSignedState(id: Hex, signed: SignedState): Promise<void> {
+    const e = this.entry(id);
+    const row = signedRow(id, e.channel.participantCount, signed);
+    checkSignedVersion(id, e.current, row);
+    this.data.channels.set(id, {
+      channel: { ...e.channel, updatedAt: Date.now() },
+      current: row,
+      staged: stagedObsoleteBy(e.staged, row) ? null : e.staged,
+    });
+  }
+
+  async saveStagedState(id: Hex, staged: StagedState | null): Promise<void> {
+    const e = this.entry(id);
+    let row: StateRow | null = null;
+    if (staged !== null) {
+      row = stagedRow(id, e.channel.participantCount, staged);
+      checkStagedVersion(id, e.current, row);
+    }
+    this.data.channels.set(id, { ...e, channel: { ...e.channel, updatedAt: Date.now() }, staged: row });
+  }
+
+  async deleteChannel(id: Hex): Promise<boolean> {
+    checkId(id);
+    this.data.cursors.delete(cursorKey(id));
+    return this.data.channels.delete(id);
+  }
+
+  async getCursor(channelId?: Hex): Promise<bigint | null> {
+    return this.data.cursors.get(cursorKey(channelId)) ?? null;
+  }
+
+  async setCursor(block: bigint, channelId?: Hex): Promise<void> {
+    checkBlock(block);
+    const key = cursorKey(channelId);
+    if (channelId !== undefined) this.entry(channelId);
+    this.data.cursors.set(key, block);
+  }
+
+  list(filter: ChannelFilter): ChannelRecord[] {
+    const out: ChannelRecord[] = [];
+    for (const e of this.data.channels.values()) {
+      if (filter.peer !== undefined && !stringsFromJson(e.channel.peersJson, 'peers').includes(filter.peer))
+        continue;
+      out.push(toRecord(e.channel, e.current, e.staged));
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+}
+
+export class MemoryChannelStore implements ChannelStore {
+  private data: Snapshot = { channels: new Map(), cursors: new Map() };
+  private readonly mutex = new Mutex();
+  private readonly inTransaction = new AsyncLocalStorage<true>();
+  private closed = false;
+
+  async transaction<T>(fn: (tx: ChannelStoreTx) => Promise<T>): Promise<T> {
+    this.guard();
+    return this.mutex.run(() =>
+      this.inTransaction.run(true, async () => {
+        const working: Snapshot = {
+          channels: new Map(this.data.channels),
+          cursors: new Map(this.data.cursors),
+        };
+        const result = await fn(new MemoryTx(working));
+        this.data = working; // commit: all writes of fn at once; a throw above leaves `data` untouched
+        return result;
+      }),
+    );
+  }
+
+  private guard(): void {
+    if (this.closed) throw new StoreUsageError('the channel store is closed');
+    if (this.inTransaction.getStore()) {
+      throw new StoreUsageError(
+        'the channel store was called from inside its own transaction; use the tx argument',
+      );
+    }
+  }
+
+  private one<T>(fn: (tx: MemoryTx) => Promise<T>): Promise<T> {
+    return this.transaction((tx) => fn(tx as MemoryTx));
+  }
+
+  createChannel(channel: NewChannelRecord): Promise<void> {
+    return this.one((tx) => tx.createChannel(channel));
+  }
+  getChannel(id: Hex): Promise<ChannelRecord | null> {
+    return this.one((tx) => tx.getChannel(id));
+  }
+  setPhase(id: Hex, phase: ChannelPhase): Promise<void> {
+    return this.one((tx) => tx.setPhase(id, phase));
+  }
+  saveSignedState(id: Hex, signed: SignedState): Promise<void> {
+    return this.one((tx) => tx.saveSignedState(id, signed));
+  }
+  saveStagedState(id: Hex, staged: StagedState | null): Promise<void> {
+    return this.one((tx) => tx.saveStagedState(id, staged));
+  }
+  deleteChannel(id: Hex): Promise<boolean> {
+    return this.one((tx) => tx.deleteChannel(id));
+  }
+  getCursor(channelId?: Hex): Promise<bigint | null> {
+    return this.one((tx) => tx.getCursor(channelId));
+  }
+  setCursor(block: bigint, channelId?: Hex): Promise<void> {
+    return this.one((tx) => tx.setCursor(block, channelId));
+  }
+  listChannels(filter: ChannelFilter = {}): Promise<ChannelRecord[]> {
+    return this.one(async (tx) => tx.list(filter));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,99 @@
+// ChannelStore: where the channel core keeps what it must not forget. Chain- and ORM-agnostic, in
+// the spirit of go-perun's Persister/Restorer (channel/persistence): one record per channel holding
+// its params, our participant index, the wire identity of every participant, the machine phase,
+// the latest fully signed state with every signature (`current`), and the staged state that is
+// still collecting signatures (`staged`). The watcher's last processed block lives beside it.
+//
+// Contract (every implementation, checked by test/persistence/contract.ts):
+// - A promise that resolves means the write is durable: the core persists every state it signs
+//   and awaits the store before the signature leaves the process.
+// - `current` versions never decrease: saving a fully signed state older than the stored one, or a
+//   different state with the same version, is refused with StaleStateError and changes nothing.
+// - `staged` is always newer than `current`: staging a version <= current.version is refused, and
+//   saving a signed state drops a staged state that is not newer than it.
+// - `transaction(fn)` applies every write made through its `tx` argument, or none of them (use it to
+//   change "staged state + phase" or "current + cleared staged + phase" together). Inside `fn` use
+//   only `tx`; calling the store itself from inside its own transaction is an error.
+// - Records are plain data and copies: mutating a returned record does not change the store, and
+//   mutating an argument after the call does not change what was stored.
+// - The store does not interpret phases or signatures (the machine and the backend do); it checks
+//   only shapes: channel IDs match, one signature slot per participant, present signatures are hex.
+
+import type { Hex, Params, State } from './types.js';
+
+/** The machine's phase name, stored verbatim (for example 'acting', 'signing', 'registered'). */
+export type ChannelPhase = string;
+
+/** A state with one signature per participant, in participant order. */
+export interface SignedState {
+  state: State;
+  sigs: Hex[];
+}
+
+/** A state collecting signatures: `sigs[i]` is participant i's signature or null while missing. */
+export interface StagedState {
+  state: State;
+  sigs: (Hex | null)[];
+}
+
+/** What the core knows when a channel comes into being (go-perun's ChannelCreated event). */
+export interface NewChannelRecord {
+  /** Channel ID (on Ethereum keccak256(abi.encode(params))). */
+  id: Hex;
+  params: Params;
+  /** Our participant index in params.participants. */
+  ourIndex: number;
+  /** Wire identity (for example a DID) of every participant, in participant order, ours included. */
+  peers: string[];
+  /** Parent ledger channel of a sub- or virtual channel; null for a ledger channel. */
+  parentId?: Hex | null;
+  phase: ChannelPhase;
+}
+
+export interface ChannelRecord {
+  id: Hex;
+  params: Params;
+  ourIndex: number;
+  peers: string[];
+  parentId: Hex | null;
+  phase: ChannelPhase;
+  /** The latest state every participant signed; null before the initial state is fully signed. */
+  current: SignedState | null;
+  /** The state being signed (proposal, update, progression); null when nothing is in flight. */
+  staged: StagedState | null;
+  /** Milliseconds since the epoch of the last write to this channel. */
+  updatedAt: number;
+}
+
+export interface ChannelFilter {
+  /** Only channels in which this wire identity is a participant. */
+  peer?: string;
+}
+
+/** The operations available inside a transaction (and, one at a time, on the store itself). */
+export interface ChannelStoreTx {
+  /** Creates the record; ChannelExistsError if the ID is taken. */
+  createChannel(channel: NewChannelRecord): Promise<void>;
+  /** The record, or null when no channel has this ID. */
+  getChannel(id: Hex): Promise<ChannelRecord | null>;
+  /** ChannelNotStoredError if the channel is unknown (as for every write below). */
+  setPhase(id: Hex, phase: ChannelPhase): Promise<void>;
+  /** Replaces `current`; StaleStateError if older than (or conflicting with) the stored one. */
+  saveSignedState(id: Hex, signed: SignedState): Promise<void>;
+  /** Replaces `staged`, or clears it with null; StaleStateError if not newer than `current`. */
+  saveStagedState(id: Hex, staged: StagedState | null): Promise<void>;
+  /** Removes the channel, its states and its watcher cursor; false if there was nothing to remove. */
+  deleteChannel(id: Hex): Promise<boolean>;
+  /** The last block the watcher fully processed, for one channel or (no ID) globally; null if never set. */
+  getCursor(channelId?: Hex): Promise<bigint | null>;
+  setCursor(block: bigint, channelId?: Hex): Promise<void>;
+}
+
+export interface ChannelStore extends ChannelStoreTx {
+  /** Every stored channel (restore on start), optionally only those shared with one peer. */
+  listChannels(filter?: ChannelFilter): Promise<ChannelRecord[]>;
+  /** Runs `fn` atomically: all of its writes through `tx` become durable together, or none do. */
+  transaction<T>(fn: (tx: ChannelStoreTx) => Promise<T>): Promise<T>;
+  /** Releases what the store opened itself (a DataSource it was not handed). */
+  close(): Promise<void>;
+}
