@@ -1,0 +1,292 @@
+// The messages two channel clients exchange (perun-protocol.md 2.3, 2.5), as plain TypeScript
+// discriminated unions on `type`, and their JSON wire form: `encodeChannelMessage` turns one
+// into a JSON-safe object (bigints as decimal strings), `decodeChannelMessage` checks an
+// untrusted value's shape, types, hex formats and sizes and rebuilds the message, or throws
+// MalformedMessageError. Semantic checks (allocation validity, signatures, transitions) are the
+// client's job (validation.ts, machine.ts). Sub- and virtual-channel messages are new `type`
+// values with their own entry in DECODERS.
+import { MalformedMessageError } from './errors.js';
+import {
+  allocationFromJson,
+  allocationToJson,
+  balancesFromJson,
+  balancesToJson,
+  fail,
+  field,
+  readAddress,
+  readArray,
+  readBigint,
+  readBytes,
+  readBytes32,
+  readIndex,
+  readObject,
+  readSig,
+  readString,
+  sigsFromJson,
+  stateFromJson,
+  stateToJson,
+  type Json,
+  type JsonObject,
+} from './json.js';
+import { isPhase, type Phase } from './machine.js';
+import type { Address, Allocation, Hex, State } from './types.js';
+import { MAX_NUM_PARTS, MAX_UINT64 } from './validation.js';
+
+/** Longest peer ID (a DID) accepted in a proposal. */
+export const MAX_PEER_ID_CHARS = 2048;
+/** Longest rejection reason accepted. */
+export const MAX_REASON_CHARS = 1024;
+
+/** Proposes a two-party ledger channel; the proposer is participant 0. */
+export interface LedgerChannelProposal {
+  type: 'ledger-channel-proposal';
+  /** Random 32 bytes naming this proposal; replies refer to it. */
+  proposalID: Hex;
+  challengeDuration: bigint;
+  /** The proposer's random 32-byte share of the channel nonce. */
+  nonceShare: Hex;
+  /** Participant (signing) addresses, proposer first. */
+  participants: Address[];
+  /** Wire peer IDs of the participants, in the same order. */
+  peers: string[];
+  /** App contract address, the zero address for a payment channel. */
+  app: Address;
+  initData: Hex;
+  /** Initial allocation (no locked funds). */
+  initBals: Allocation;
+  /** What each participant deposits, [asset][participant]; same totals as initBals. */
+  fundingAgreement: bigint[][];
+}
+
+/** Accepts a proposal: the responder's nonce share and its signature on the version-0 state. */
+export interface LedgerChannelProposalAccept {
+  type: 'ledger-channel-accept';
+  proposalID: Hex;
+  nonceShare: Hex;
+  sig: Hex;
+}
+
+export interface ChannelProposalReject {
+  type: 'channel-proposal-reject';
+  proposalID: Hex;
+  reason: string;
+}
+
+/** Proposes the next state, signed by the actor. */
+export interface ChannelUpdate {
+  type: 'channel-update';
+  state: State;
+  actorIdx: number;
+  sig: Hex;
+}
+
+/** Accepts the update of `version` (or, for version 0, completes the opening) with the sender's signature. */
+export interface ChannelUpdateAccept {
+  type: 'channel-update-accept';
+  channelID: Hex;
+  version: bigint;
+  sig: Hex;
+}
+
+export interface ChannelUpdateReject {
+  type: 'channel-update-reject';
+  channelID: Hex;
+  version: bigint;
+  reason: string;
+  /** Machine-readable reason (a validation error code), when there is one. */
+  code?: string;
+}
+
+/** The sender's latest fully signed state of a channel and its phase (after a restart/reconnect). */
+export interface ChannelSync {
+  type: 'channel-sync';
+  phase: Phase;
+  state: State;
+  sigs: Hex[];
+}
+
+export type ChannelMessage =
+  | LedgerChannelProposal
+  | LedgerChannelProposalAccept
+  | ChannelProposalReject
+  | ChannelUpdate
+  | ChannelUpdateAccept
+  | ChannelUpdateReject
+  | ChannelSync;
+
+export type ChannelMessageType = ChannelMessage['type'];
+
+type Of<T extends ChannelMessageType> = Extract<ChannelMessage, { type: T }>;
+
+/** The channel a message belongs to, or undefined for proposal messages (they have none yet). */
+export function channelOf(msg: ChannelMessage): Hex | undefined {
+  switch (msg.type) {
+    case 'channel-update':
+    case 'channel-sync':
+      return msg.state.channelID;
+    case 'channel-update-accept':
+    case 'channel-update-reject':
+      return msg.channelID;
+    default:
+      return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+const ENCODERS: { [T in ChannelMessageType]: (m: Of<T>) => JsonObject } = {
+  'ledger-channel-proposal': (m) => ({
+    type: m.type,
+    proposalID: m.proposalID,
+    challengeDuration: m.challengeDuration.toString(),
+    nonceShare: m.nonceShare,
+    participants: [...m.participants],
+    peers: [...m.peers],
+    app: m.app,
+    initData: m.initData,
+    initBals: allocationToJson(m.initBals),
+    fundingAgreement: balancesToJson(m.fundingAgreement),
+  }),
+  'ledger-channel-accept': (m) => ({
+    type: m.type,
+    proposalID: m.proposalID,
+    nonceShare: m.nonceShare,
+    sig: m.sig,
+  }),
+  'channel-proposal-reject': (m) => ({ type: m.type, proposalID: m.proposalID, reason: m.reason }),
+  'channel-update': (m) => ({ type: m.type, state: stateToJson(m.state), actorIdx: m.actorIdx, sig: m.sig }),
+  'channel-update-accept': (m) => ({
+    type: m.type,
+    channelID: m.channelID,
+    version: m.version.toString(),
+    sig: m.sig,
+  }),
+  'channel-update-reject': (m) => {
+    const o: JsonObject = {
+      type: m.type,
+      channelID: m.channelID,
+      version: m.version.toString(),
+      reason: m.reason,
+    };
+    if (m.code !== undefined) o.code = m.code;
+    return o;
+  },
+  'channel-sync': (m) => ({ type: m.type, phase: m.phase, state: stateToJson(m.state), sigs: [...m.sigs] }),
+};
+
+/** The JSON-safe wire form of a message (JSON.stringify it as it is). */
+export function encodeChannelMessage(msg: ChannelMessage): JsonObject {
+  const enc = ENCODERS[msg.type] as ((m: ChannelMessage) => JsonObject) | undefined;
+  if (enc === undefined) throw new MalformedMessageError('unknown message type', { type: String(msg.type) });
+  return enc(msg);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+const reason = (o: Record<string, unknown>, p: string): string =>
+  readString(field(o, 'reason', p), `${p}.reason`, MAX_REASON_CHARS);
+
+const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: string) => Of<T> } = {
+  'ledger-channel-proposal': (o, p) => ({
+    type: 'ledger-channel-proposal',
+    proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
+    challengeDuration: readBigint(field(o, 'challengeDuration', p), `${p}.challengeDuration`, MAX_UINT64),
+    nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
+    participants: readArray(field(o, 'participants', p), `${p}.participants`, MAX_NUM_PARTS, readAddress),
+    peers: readArray(field(o, 'peers', p), `${p}.peers`, MAX_NUM_PARTS, (x, q) =>
+      readString(x, q, MAX_PEER_ID_CHARS),
+    ),
+    app: readAddress(field(o, 'app', p), `${p}.app`),
+    initData: readBytes(field(o, 'initData', p), `${p}.initData`),
+    initBals: allocationFromJson(field(o, 'initBals', p), `${p}.initBals`),
+    fundingAgreement: balancesFromJson(field(o, 'fundingAgreement', p), `${p}.fundingAgreement`),
+  }),
+  'ledger-channel-accept': (o, p) => ({
+    type: 'ledger-channel-accept',
+    proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
+    nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
+    sig: readSig(field(o, 'sig', p), `${p}.sig`),
+  }),
+  'channel-proposal-reject': (o, p) => ({
+    type: 'channel-proposal-reject',
+    proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
+    reason: reason(o, p),
+  }),
+  'channel-update': (o, p) => ({
+    type: 'channel-update',
+    state: stateFromJson(field(o, 'state', p), `${p}.state`),
+    actorIdx: readIndex(field(o, 'actorIdx', p), `${p}.actorIdx`),
+    sig: readSig(field(o, 'sig', p), `${p}.sig`),
+  }),
+  'channel-update-accept': (o, p) => ({
+    type: 'channel-update-accept',
+    channelID: readBytes32(field(o, 'channelID', p), `${p}.channelID`),
+    version: readBigint(field(o, 'version', p), `${p}.version`, MAX_UINT64),
+    sig: readSig(field(o, 'sig', p), `${p}.sig`),
+  }),
+  'channel-update-reject': (o, p) => {
+    const m: ChannelUpdateReject = {
+      type: 'channel-update-reject',
+      channelID: readBytes32(field(o, 'channelID', p), `${p}.channelID`),
+      version: readBigint(field(o, 'version', p), `${p}.version`, MAX_UINT64),
+      reason: reason(o, p),
+    };
+    if (Object.prototype.hasOwnProperty.call(o, 'code') && o.code !== undefined) {
+      m.code = readString(o.code, `${p}.code`, 64);
+    }
+    return m;
+  },
+  'channel-sync': (o, p) => {
+    const phase = field(o, 'phase', p);
+    if (!isPhase(phase)) fail(`${p}.phase`, 'unknown phase');
+    const sigs = sigsFromJson(field(o, 'sigs', p), `${p}.sigs`);
+    if (sigs.some((s) => s === null)) fail(`${p}.sigs`, 'a signature is missing');
+    return {
+      type: 'channel-sync',
+      phase,
+      state: stateFromJson(field(o, 'state', p), `${p}.state`),
+      sigs: sigs as Hex[],
+    };
+  },
+};
+
+/**
+ * Rebuilds a channel message from its untrusted wire form. Throws MalformedMessageError (with
+ * `details.path` and `details.reason`) for anything that is not exactly a message of a known
+ * type; ignores unknown extra fields.
+ */
+export function decodeChannelMessage(raw: unknown): ChannelMessage {
+  try {
+    const o = readObject(raw, 'message');
+    const type = field(o, 'type', 'message');
+    if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(DECODERS, type)) {
+      fail('message.type', 'unknown message type');
+    }
+    return DECODERS[type as ChannelMessageType](o, 'message');
+  } catch (err) {
+    if (err instanceof MalformedMessageError) throw err;
+    // Anything else (a getter that throws, a Proxy, a stack overflow) is still a malformed input.
+    throw new MalformedMessageError(
+      'malformed message',
+      { path: 'message', reason: 'unreadable' },
+      { cause: err },
+    );
+  }
+}
+
+/** decodeChannelMessage of a JSON text. */
+export function parseChannelMessage(text: string): ChannelMessage {
+  let raw: Json;
+  try {
+    raw = JSON.parse(text) as Json;
+  } catch (err) {
+    throw new MalformedMessageError(
+      'message is not JSON',
+      { path: 'message', reason: 'not JSON' },
+      { cause: err },
+    );
+  }
+  return decodeChannelMessage(raw);
+}
