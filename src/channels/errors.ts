@@ -160,3 +160,51 @@ export class PeerUnreachableError extends PerunError {
     super('PEER_UNREACHABLE', message, details, options);
   }
 }
+
+export type ClientCode =
+  | 'UNKNOWN_CHANNEL'
+  | 'NOT_PARTICIPANT'
+  | 'PROPOSAL_REJECTED'
+  | 'UPDATE_REJECTED'
+  | 'PEER_TIMEOUT'
+  | 'CHANNEL_BUSY'
+  | 'CHANNEL_CLOSED'
+  | 'INVALID_REQUEST'
+  | 'CLIENT_CLOSED';
+
+/**
+ * A channel client operation failed for a reason the caller can act on: the peer rejected a
+ * proposal or an update (`details.reason`, and `details.peerCode` when the peer gave one), did not
+ * answer in time, the channel is unknown, closed or busy, or the request itself is invalid.
+ */
+export class ChannelClientError extends PerunError {
+  declare readonly code: ClientCode;
+  constructor(code: ClientCode, message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super(code, message, details, options);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Watcher
+
+export type WatcherCode =
+  | 'ALREADY_WATCHING'
+  | 'CLOSED'
+  | 'REENTRANT'
+  | 'CHANNEL_MISMATCH'
+  | 'NOT_FULLY_SIGNED'
+  | 'HANDLER_FAILED'
+  | 'REFUTATION_FAILED';
+
+/**
+ * A watcher refusal (watching a channel twice, using a closed watcher, waiting for a scan from
+ * inside an event handler, publishing a state of another channel or one missing signatures), or
+ * a failure it reports through `onError` (an event handler threw, a refutation could not be sent
+ * and will be retried); `cause` holds the underlying error.
+ */
+export class WatcherError extends PerunError {
+  declare readonly code: WatcherCode;
+  constructor(code: WatcherCode, message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super(code, message, details, options);
+  }
+}

@@ -1,0 +1,1227 @@
+// ChannelClient: runs the two-party ledger-channel protocols of one participant (go-perun's
+// client, perun-protocol.md 2.5 and 4.2) on the environment it is handed: a Wire to the peers,
+// a Signer, the chain backend (channel IDs and signature checks, Funder, Adjudicator), an
+// optional Watcher, and a ChannelStore. It owns the registry of open channels and, per channel,
+// the order of events: one local operation at a time (update, close, dispute), and every change
+// of the machine written to the store before anything that depends on it leaves the process
+// (in particular every signature). Incoming messages are checked before any callback runs.
+//
+// Conventions: the proposer of a channel is participant 0. When both sides propose an update of
+// the same version at once, participant 0's update wins: participant 1 drops its own and signs
+// participant 0's, and its caller's update is re-applied on top of the new state.
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { sha3_256 } from '@noble/hashes/sha3.js';
+import { ChannelClientError, FundingTimeoutError, ValidationError } from './errors.js';
+import type {
+  Adjudicator,
+  AdjudicatorEvent,
+  ChannelBackend,
+  Funder,
+  OnChainDispute,
+  SignedState,
+  Signer,
+  WatchedChannel,
+  Watcher,
+  Wire,
+  WithdrawnAmount,
+} from './interfaces.js';
+import { stateToJson, paramsToJson } from './json.js';
+import { ChannelMachine, type Phase } from './machine.js';
+import type {
+  ChannelMessage,
+  ChannelSync,
+  ChannelUpdate,
+  ChannelUpdateAccept,
+  ChannelUpdateReject,
+  LedgerChannelProposal,
+} from './messages.js';
+import { Mutex } from './persistence/mutex.js';
+import type { ChannelRecord, ChannelStore } from './store.js';
+import type { Address, Allocation, Hex, Params, State } from './types.js';
+import { checkUpdate, paymentAppRule, sameHex, totals, validateAllocation, ZERO_APP } from './validation.js';
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+
+export interface ChannelInfo {
+  id: Hex;
+  /** Wire ID of the other participant. */
+  peer: string;
+  /** Our participant index (0 = we proposed the channel). */
+  idx: number;
+  params: Params;
+  phase: Phase;
+  /** The latest state every participant signed (undefined while the opening is being signed). */
+  state: State | undefined;
+}
+
+export interface ProposeRequest {
+  /** Wire ID of the peer. */
+  peer: string;
+  /** The address that signs the peer's channel states (from its verified credential). */
+  peerAddress: Address;
+  /** Initial balances, [asset][participant], we are participant 0; no locked funds. */
+  allocation: Allocation;
+  /** Seconds a registered state can be refuted. */
+  challengeDuration: bigint;
+  /** What each participant deposits, [asset][participant]; default: the initial balances. */
+  fundingAgreement?: bigint[][];
+  app?: Address;
+}
+
+export interface IncomingProposal {
+  peer: string;
+  proposalID: Hex;
+  participants: Address[];
+  allocation: Allocation;
+  fundingAgreement: bigint[][];
+  challengeDuration: bigint;
+  app: Address;
+}
+
+export type Decision = { accept: true } | { accept: false; reason: string };
+
+export interface IncomingUpdate {
+  channel: ChannelInfo;
+  current: State;
+  next: State;
+  actorIdx: number;
+}
+
+export type ClientEvent =
+  | { type: 'opened'; channelId: Hex; peer: string }
+  | { type: 'phase'; channelId: Hex; from: Phase; to: Phase }
+  | { type: 'updated'; channelId: Hex; version: bigint; by: 'us' | 'peer'; state: State }
+  /** Our balance per asset went down (sent) or up (received) with this state. */
+  | { type: 'payment-sent' | 'payment-received'; channelId: Hex; version: bigint; amounts: bigint[] }
+  | { type: 'funding-failed'; channelId: Hex; error: unknown }
+  | { type: 'registered'; channelId: Hex; version: bigint; timeout: bigint; by: 'us' | 'chain' }
+  | { type: 'settled'; channelId: Hex; withdrawn: WithdrawnAmount[] }
+  | { type: 'warning'; channelId?: Hex; error: unknown; context: string };
+
+export interface ChannelClientOptions {
+  wire: Wire;
+  signer: Signer;
+  backend: ChannelBackend;
+  funder: Funder;
+  adjudicator: Adjudicator;
+  store: ChannelStore;
+  watcher?: Watcher;
+  /** Decides incoming channel proposals; without one every proposal is rejected. */
+  onProposal?: (p: IncomingProposal) => Decision | Promise<Decision>;
+  /** Decides incoming updates after they passed every check; default: accept what does not lower our balances. */
+  onUpdate?: (u: IncomingUpdate) => Decision | Promise<Decision>;
+  /** How long to wait for a peer's answer; default 30 s. */
+  responseTimeoutMs?: number;
+  /** How long funding may take; default: the funder's. */
+  fundingTimeoutMs?: number;
+  /** How often to read the chain while waiting for a dispute timeout or a conclusion; default 250 ms. */
+  chainPollMs?: number;
+  /** How long the participant that did not propose the final state waits for the other's concludeFinal; default 5 s. */
+  concludeWaitMs?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Internals
+
+type Answer =
+  | { kind: 'accepted'; state: State }
+  | { kind: 'rejected'; reason: string; code?: string }
+  | { kind: 'conflict' };
+
+interface Pending {
+  version: bigint;
+  resolve: (a: Answer) => void;
+}
+
+interface Entry {
+  id: Hex;
+  peer: string;
+  machine: ChannelMachine;
+  /** Serializes machine changes and their persistence (short critical sections). */
+  lock: Mutex;
+  /** Serializes local operations (update, close, dispute); held while waiting for the peer. */
+  local: Mutex;
+  pending?: Pending;
+  persistedVersion: bigint;
+  persistedPhase: Phase;
+  watched?: WatchedChannel;
+  /** The on-chain settlement in progress (dispute, conclusion, withdrawal), if any. */
+  settling?: Promise<WithdrawnAmount[]>;
+  /** The latest state seen registered on chain with its signatures (from watcher events). */
+  registered?: SignedState;
+  /** Responder side: fires when the proposer never sends its version-0 signature. */
+  openTimer?: ReturnType<typeof setTimeout>;
+}
+
+interface ProposalWait {
+  peer: string;
+  resolve: (m: ChannelMessage) => void;
+}
+
+const hex = (b: Uint8Array): Hex => '0x' + Buffer.from(b).toString('hex');
+const canonical = (s: State): string => JSON.stringify(stateToJson(s));
+const sameState = (a: State, b: State): boolean => canonical(a) === canonical(b);
+
+/** Channel nonce from both parties' shares: SHA3-256 (FIPS) of shareP ‖ shareR as a big-endian integer. */
+export function channelNonce(proposerShare: Hex, responderShare: Hex): bigint {
+  const data = Buffer.concat([
+    Buffer.from(proposerShare.slice(2), 'hex'),
+    Buffer.from(responderShare.slice(2), 'hex'),
+  ]);
+  return BigInt(hex(sha3_256(data)));
+}
+
+/** Our balance change per asset from `from` to `to`. */
+function delta(from: State, to: State, idx: number): bigint[] {
+  return to.outcome.balances.map((row, a) => row[idx]! - from.outcome.balances[a]![idx]!);
+}
+
+export class ChannelClient extends EventEmitter {
+  readonly #o: Required<Pick<ChannelClientOptions, 'responseTimeoutMs' | 'chainPollMs' | 'concludeWaitMs'>> &
+    ChannelClientOptions;
+  readonly #channels = new Map<string, Entry>();
+  readonly #proposals = new Map<string, ProposalWait>();
+  readonly #background = new Set<Promise<unknown>>();
+  readonly #abort = new AbortController();
+  #unsubscribe: (() => void) | undefined;
+  #closed = false;
+
+  constructor(options: ChannelClientOptions) {
+    super();
+    this.#o = { responseTimeoutMs: 30_000, chainPollMs: 250, concludeWaitMs: 5_000, ...options };
+  }
+
+  get address(): Address {
+    return this.#o.signer.address;
+  }
+
+  /** Starts receiving messages and restores every stored channel in its phase, then syncs with the peers. */
+  async start(): Promise<void> {
+    if (this.#unsubscribe !== undefined) return;
+    this.#unsubscribe = this.#o.wire.onMessage((from, msg) => this.#dispatch(from, msg));
+    const records = await this.#o.store.listChannels();
+    for (const r of records) this.#restore(r);
+    const peers = new Set([...this.#channels.values()].map((e) => e.peer));
+    for (const peer of peers) await this.sync(peer);
+  }
+
+  /** Stops receiving, stops watching, fails waiting calls; stored channels resume on the next start. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#abort.abort(new ChannelClientError('CLIENT_CLOSED', 'the client was closed'));
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    for (const e of this.#channels.values()) {
+      clearTimeout(e.openTimer);
+      e.pending?.resolve({ kind: 'rejected', reason: 'client closed', code: 'CLIENT_CLOSED' });
+      await e.watched?.stop();
+    }
+    for (const w of this.#proposals.values()) {
+      w.resolve({ type: 'channel-proposal-reject', proposalID: '0x', reason: 'client closed' });
+    }
+    this.#proposals.clear();
+    await Promise.allSettled([...this.#background]);
+  }
+
+  channel(id: Hex): ChannelInfo {
+    return this.#info(this.#entry(id));
+  }
+
+  channels(): ChannelInfo[] {
+    return [...this.#channels.values()].map((e) => this.#info(e));
+  }
+
+  /** Resolves when the channel's on-chain settlement (if one is running) has finished. */
+  async settlement(id: Hex): Promise<WithdrawnAmount[] | undefined> {
+    return this.#entry(id).settling;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Opening
+
+  /** Proposes a ledger channel to `req.peer`, and once accepted signs, funds and opens it. */
+  async proposeChannel(req: ProposeRequest): Promise<ChannelInfo> {
+    this.#requireOpen();
+    const participants = [this.address, req.peerAddress];
+    const agreement = req.fundingAgreement ?? req.allocation.balances;
+    const msg: LedgerChannelProposal = {
+      type: 'ledger-channel-proposal',
+      proposalID: hex(randomBytes(32)),
+      challengeDuration: req.challengeDuration,
+      nonceShare: hex(randomBytes(32)),
+      participants,
+      peers: [this.#o.wire.id, req.peer],
+      app: req.app ?? ZERO_APP,
+      initData: '0x',
+      initBals: structuredClone(req.allocation),
+      fundingAgreement: agreement,
+    };
+    const problem = this.#checkProposal(msg);
+    if (problem !== undefined) throw new ChannelClientError('INVALID_REQUEST', problem);
+
+    const reply = await this.#ask(req.peer, msg);
+    if (reply.type === 'channel-proposal-reject') {
+      throw new ChannelClientError('PROPOSAL_REJECTED', `the peer rejected the channel: ${reply.reason}`, {
+        reason: reply.reason,
+        peer: req.peer,
+      });
+    }
+    if (reply.type !== 'ledger-channel-accept')
+      throw new ChannelClientError('INVALID_REQUEST', 'unexpected reply');
+    const { params, state } = this.#initial(msg, reply.nonceShare);
+    const id = state.channelID;
+    if (this.#channels.has(id.toLowerCase())) {
+      throw new ChannelClientError('INVALID_REQUEST', 'the channel exists already', { channelId: id });
+    }
+    const machine = ChannelMachine.create({ params, channelID: id, idx: 0 }, this.#o.backend.verifyState);
+    machine.init(state);
+    machine.addSignature(1, reply.sig);
+    const sig = await this.#o.signer.signState(state);
+    machine.addOwnSignature(sig);
+    machine.enable();
+    const entry = this.#add(id, req.peer, machine, 'InitActing');
+    await this.#o.store.transaction(async (tx) => {
+      await tx.createChannel({ id, params, ourIndex: 0, peers: msg.peers, phase: machine.phase });
+      await tx.saveSignedState(id, { state, sigs: [...machine.current!.sigs] });
+    });
+    entry.persistedVersion = 0n;
+    this.#phaseChanged(entry, 'InitActing');
+    await this.#send(req.peer, { type: 'channel-update-accept', channelID: id, version: 0n, sig });
+    await this.#fund(entry);
+    return this.#info(entry);
+  }
+
+  #checkProposal(p: LedgerChannelProposal): string | undefined {
+    if (p.participants.length !== 2 || p.peers.length !== 2) return 'a ledger channel has two participants';
+    if (sameHex(p.participants[0]!, p.participants[1]!)) return 'the participants must differ';
+    if (p.peers[0] === p.peers[1]) return 'the peers must differ';
+    if (p.challengeDuration <= 0n || p.challengeDuration >= 1n << 64n) return 'invalid challenge duration';
+    if (p.initBals.locked.length > 0) return 'a new channel has no locked funds';
+    try {
+      validateAllocation(p.initBals, 2);
+    } catch (err) {
+      return err instanceof Error ? err.message : 'invalid allocation';
+    }
+    const want = totals(p.initBals);
+    if (p.fundingAgreement.length !== want.length) return 'funding agreement does not fit the assets';
+    for (let a = 0; a < want.length; a++) {
+      const row = p.fundingAgreement[a]!;
+      if (row.length !== 2 || row.some((v) => v < 0n)) return 'invalid funding agreement';
+      if (row[0]! + row[1]! !== want[a]) return 'funding agreement does not match the balances';
+    }
+    return undefined;
+  }
+
+  #initial(p: LedgerChannelProposal, responderShare: Hex): { params: Params; state: State } {
+    const params: Params = {
+      challengeDuration: p.challengeDuration,
+      nonce: channelNonce(p.nonceShare, responderShare),
+      participants: p.participants.map((a) => ({ ethAddress: a, ccAddress: '0x' + '00'.repeat(32) })),
+      app: p.app,
+      ledgerChannel: true,
+      virtualChannel: false,
+    };
+    const state: State = {
+      channelID: this.#o.backend.channelId(params),
+      version: 0n,
+      outcome: structuredClone(p.initBals),
+      appData: p.initData,
+      isFinal: false,
+    };
+    return { params, state };
+  }
+
+  async #onProposal(from: string, p: LedgerChannelProposal): Promise<void> {
+    const reject = (reason: string) =>
+      this.#send(from, { type: 'channel-proposal-reject', proposalID: p.proposalID, reason });
+    if (p.peers[0] !== from || p.peers[1] !== this.#o.wire.id)
+      return reject('the peers do not match the connection');
+    if (p.participants.length !== 2 || !sameHex(p.participants[1]!, this.address)) {
+      return reject('participant 1 is not our address');
+    }
+    const problem = this.#checkProposal(p);
+    if (problem !== undefined) return reject(problem);
+    if (p.app !== ZERO_APP && !sameHex(p.app, ZERO_APP)) return reject('app channels are not supported');
+    const decision = (await this.#o.onProposal?.({
+      peer: from,
+      proposalID: p.proposalID,
+      participants: [...p.participants],
+      allocation: structuredClone(p.initBals),
+      fundingAgreement: structuredClone(p.fundingAgreement),
+      challengeDuration: p.challengeDuration,
+      app: p.app,
+    })) ?? { accept: false, reason: 'this client takes no channel proposals' };
+    if (!decision.accept) return reject(decision.reason);
+
+    const share = hex(randomBytes(32));
+    const { params, state } = this.#initial(p, share);
+    const id = state.channelID;
+    if (this.#channels.has(id.toLowerCase())) return reject('the channel exists already');
+    const machine = ChannelMachine.create({ params, channelID: id, idx: 1 }, this.#o.backend.verifyState);
+    machine.init(state);
+    const sig = await this.#o.signer.signState(state);
+    machine.addOwnSignature(sig);
+    const entry = this.#add(id, from, machine, 'InitActing');
+    await this.#o.store.transaction(async (tx) => {
+      await tx.createChannel({ id, params, ourIndex: 1, peers: [...p.peers], phase: machine.phase });
+      await tx.saveStagedState(id, { state, sigs: [...machine.staged!.sigs] });
+    });
+    this.#phaseChanged(entry, 'InitActing');
+    this.#armOpenTimer(entry);
+    await this.#send(from, {
+      type: 'ledger-channel-accept',
+      proposalID: p.proposalID,
+      nonceShare: share,
+      sig,
+    });
+  }
+
+  /** The responder forgets a channel whose proposer never completed the opening. */
+  #armOpenTimer(entry: Entry): void {
+    entry.openTimer = setTimeout(() => {
+      void entry.lock.run(async () => {
+        if (entry.machine.phase !== 'InitSigning') return;
+        this.#channels.delete(entry.id.toLowerCase());
+        await this.#o.store.deleteChannel(entry.id);
+        this.#warn(
+          entry.id,
+          new ChannelClientError('PEER_TIMEOUT', 'the proposer did not complete the opening'),
+          'open',
+        );
+      });
+    }, this.#o.responseTimeoutMs);
+    entry.openTimer.unref?.();
+  }
+
+  /** Funds the channel; on success it is open (Acting) and watched, on a funding timeout the deposit is recovered. */
+  async #fund(entry: Entry): Promise<void> {
+    const m = entry.machine;
+    try {
+      await this.#o.funder.fund(
+        { params: m.params, state: m.current!.state, idx: m.idx },
+        this.#o.fundingTimeoutMs === undefined
+          ? { signal: this.#abort.signal }
+          : { timeoutMs: this.#o.fundingTimeoutMs, signal: this.#abort.signal },
+      );
+    } catch (err) {
+      this.#emit({ type: 'funding-failed', channelId: entry.id, error: err });
+      if (err instanceof FundingTimeoutError) {
+        // Take back what we deposited: register the initial state, conclude it, withdraw.
+        this.#settleInBackground(entry, () => this.#disputeFlow(entry));
+      }
+      throw err;
+    }
+    await entry.lock.run(async () => {
+      if (m.phase !== 'Funding') return; // a dispute started meanwhile
+      m.setPhase('Acting');
+      await this.#persist(entry);
+    });
+    await this.#watch(entry);
+    this.#emit({ type: 'opened', channelId: entry.id, peer: entry.peer });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Updates
+
+  /**
+   * Proposes the state `fn` makes of the current one (its version and channel ID are set here)
+   * and resolves with it once the peer signed it. `fn` runs again on a newer state if the peer's
+   * simultaneous update took precedence. Rejections and time-outs are ChannelClientErrors; an
+   * invalid state is refused with the validation error before anything is signed.
+   */
+  async update(id: Hex, fn: (current: State) => State): Promise<State> {
+    this.#requireOpen();
+    const entry = this.#entry(id);
+    return entry.local.run(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const answer = await this.#proposeUpdate(entry, fn);
+        if (answer.kind === 'accepted') return answer.state;
+        if (answer.kind === 'conflict' && attempt < 5) continue;
+        if (answer.kind === 'conflict') {
+          throw new ChannelClientError('CHANNEL_BUSY', 'the peer kept updating the channel', {
+            channelId: id,
+          });
+        }
+        if (answer.code === 'PEER_TIMEOUT') {
+          throw new ChannelClientError('PEER_TIMEOUT', 'the peer did not answer the update', {
+            channelId: id,
+          });
+        }
+        if (answer.code === 'CLIENT_CLOSED')
+          throw new ChannelClientError('CLIENT_CLOSED', 'the client was closed');
+        throw new ChannelClientError('UPDATE_REJECTED', `the peer rejected the update: ${answer.reason}`, {
+          channelId: id,
+          reason: answer.reason,
+          peerCode: answer.code,
+        });
+      }
+    });
+  }
+
+  /** Pays `amount` of asset `asset` to the peer. */
+  sendPayment(id: Hex, amount: bigint, asset = 0): Promise<State> {
+    if (amount <= 0n)
+      return Promise.reject(new ChannelClientError('INVALID_REQUEST', 'amount must be positive'));
+    const entry = this.#entry(id);
+    const me = entry.machine.idx;
+    const peer = 1 - me;
+    return this.update(id, (s) => {
+      const row = s.outcome.balances[asset];
+      if (row === undefined) throw new ChannelClientError('INVALID_REQUEST', 'no such asset', { asset });
+      row[me] = row[me]! - amount;
+      row[peer] = row[peer]! + amount;
+      return s;
+    });
+  }
+
+  async #proposeUpdate(entry: Entry, fn: (current: State) => State): Promise<Answer> {
+    const m = entry.machine;
+    const prepared = await entry.lock.run(async () => {
+      this.#requirePhase(entry, 'Acting');
+      const cur = m.current!.state;
+      const made = fn(structuredClone(cur));
+      const next: State = { ...made, channelID: cur.channelID, version: cur.version + 1n };
+      m.stage(next, { actor: m.idx, lockedUnchanged: true });
+      try {
+        const sig = await this.#o.signer.signState(next);
+        m.addOwnSignature(sig);
+        await this.#persist(entry);
+        return { next, sig };
+      } catch (err) {
+        if (m.staged !== undefined && m.staged.state.version === next.version) m.discard();
+        throw err;
+      }
+    });
+    const answer = new Promise<Answer>((resolve) => {
+      entry.pending = { version: prepared.next.version, resolve };
+    });
+    const timer = setTimeout(
+      () => entry.pending?.resolve({ kind: 'rejected', reason: 'no answer', code: 'PEER_TIMEOUT' }),
+      this.#o.responseTimeoutMs,
+    );
+    try {
+      await this.#o.wire.send(entry.peer, {
+        type: 'channel-update',
+        state: prepared.next,
+        actorIdx: m.idx,
+        sig: prepared.sig,
+      });
+    } catch (err) {
+      // Not delivered: the peer cannot hold our signature, so the update is dropped.
+      await entry.lock.run(async () => {
+        if (m.staged?.state.version === prepared.next.version && m.staged.actor === m.idx) {
+          m.discard();
+          await this.#persist(entry);
+        }
+      });
+      clearTimeout(timer);
+      entry.pending = undefined;
+      throw err;
+    }
+    const result = await answer;
+    clearTimeout(timer);
+    entry.pending = undefined;
+    if (result.kind === 'rejected' && result.code === 'PEER_TIMEOUT') {
+      // The staged state stays: the peer may hold it signed. A sync settles which it is.
+      void this.sync(entry.peer).catch((err: unknown) => this.#warn(entry.id, err, 'sync'));
+    }
+    return result;
+  }
+
+  #answer(entry: Entry, version: bigint, a: Answer): void {
+    if (entry.pending?.version === version) entry.pending.resolve(a);
+  }
+
+  async #onUpdate(from: string, msg: ChannelUpdate): Promise<void> {
+    const id = msg.state.channelID;
+    const reject = (reason: string, code: string) =>
+      this.#send(from, {
+        type: 'channel-update-reject',
+        channelID: id,
+        version: msg.state.version,
+        reason,
+        code,
+      });
+    const entry = this.#channels.get(id.toLowerCase());
+    if (entry === undefined) return reject('unknown channel', 'UNKNOWN_CHANNEL');
+    if (entry.peer !== from) return reject('not a participant of this channel', 'NOT_PARTICIPANT');
+    await entry.lock.run(async () => {
+      const m = entry.machine;
+      const peerIdx = 1 - m.idx;
+      const next = msg.state;
+      const cur = m.current;
+      if (cur !== undefined && next.version === cur.state.version) {
+        // A retransmission of the state we accepted: answer again, change nothing.
+        if (sameState(next, cur.state) && cur.sigs[peerIdx] === msg.sig) {
+          return this.#send(from, {
+            type: 'channel-update-accept',
+            channelID: id,
+            version: next.version,
+            sig: cur.sigs[m.idx]!,
+          });
+        }
+      }
+      if (cur === undefined || next.version <= cur.state.version) {
+        return reject('the version is not newer than the current one', 'STALE_VERSION');
+      }
+      if (msg.actorIdx !== peerIdx) return reject('the actor must be the sender', 'INVALID_ACTOR');
+      const signer = m.params.participants[peerIdx]!.ethAddress;
+      if (!this.#o.backend.verifyState(next, msg.sig, signer)) {
+        return reject('the signature does not verify', 'INVALID_SIGNATURE');
+      }
+      const staged = m.staged;
+      if (staged !== undefined) {
+        if (staged.actor === peerIdx && sameState(staged.state, next)) return; // already being handled
+        if (staged.actor === m.idx && staged.state.version === next.version && m.idx < peerIdx) {
+          return reject('a concurrent update of participant 0 takes precedence', 'CONFLICT');
+        }
+        if (staged.actor === m.idx && staged.state.version === next.version) {
+          m.discard();
+          await this.#persist(entry);
+          this.#answer(entry, staged.state.version, { kind: 'conflict' });
+        } else {
+          return reject('another update is being signed', 'CHANNEL_BUSY');
+        }
+      }
+      if (m.phase !== 'Acting')
+        return reject(`the channel is not open for updates (${m.phase})`, 'NOT_ACTING');
+      try {
+        checkUpdate(m.params, cur.state, next, { actor: peerIdx, lockedUnchanged: true });
+      } catch (err) {
+        if (err instanceof ValidationError) return reject(err.message, err.code);
+        throw err;
+      }
+      const decision = await this.#decideUpdate(entry, cur.state, next, peerIdx);
+      if (!decision.accept) return reject(decision.reason, 'REFUSED');
+      m.stage(next, { actor: peerIdx, lockedUnchanged: true });
+      m.addSignature(peerIdx, msg.sig);
+      const sig = await this.#o.signer.signState(next);
+      m.addOwnSignature(sig);
+      const enabled = m.enable();
+      await this.#persist(entry);
+      entry.watched?.publish({ params: m.params, state: enabled.state, sigs: [...enabled.sigs] });
+      await this.#send(from, { type: 'channel-update-accept', channelID: id, version: next.version, sig });
+      this.#emitUpdated(entry, cur.state, enabled.state, 'peer');
+      if (enabled.state.isFinal) {
+        this.#settleInBackground(entry, () => this.#concludeAndWithdraw(entry, false));
+      }
+    });
+  }
+
+  async #decideUpdate(entry: Entry, current: State, next: State, actorIdx: number): Promise<Decision> {
+    const update: IncomingUpdate = {
+      channel: this.#info(entry),
+      current: structuredClone(current),
+      next: structuredClone(next),
+      actorIdx,
+    };
+    if (this.#o.onUpdate !== undefined) return this.#o.onUpdate(update);
+    try {
+      paymentAppRule(entry.machine.params, current, next, actorIdx);
+      return { accept: true };
+    } catch {
+      return { accept: false, reason: 'the update would lower our balance' };
+    }
+  }
+
+  async #onAccept(from: string, msg: ChannelUpdateAccept): Promise<void> {
+    const entry = this.#channels.get(msg.channelID.toLowerCase());
+    if (entry === undefined || entry.peer !== from) return;
+    await entry.lock.run(async () => {
+      const m = entry.machine;
+      const peerIdx = 1 - m.idx;
+      const staged = m.staged;
+      if (staged === undefined || staged.state.version !== msg.version) return; // late or duplicate
+      if (m.phase === 'InitSigning') {
+        m.addSignature(peerIdx, msg.sig);
+        m.enable();
+        clearTimeout(entry.openTimer);
+        await this.#persist(entry);
+        this.#bg(this.#fund(entry), entry.id, 'funding');
+        return;
+      }
+      if (staged.actor !== m.idx) return;
+      try {
+        m.addSignature(peerIdx, msg.sig);
+      } catch (err) {
+        m.discard();
+        await this.#persist(entry);
+        this.#answer(entry, msg.version, {
+          kind: 'rejected',
+          reason: 'the peer answered with an invalid signature',
+          code: 'INVALID_SIGNATURE',
+        });
+        this.#warn(entry.id, err, 'update accept');
+        return;
+      }
+      const before = m.current!.state;
+      const enabled = m.enable();
+      await this.#persist(entry);
+      entry.watched?.publish({ params: m.params, state: enabled.state, sigs: [...enabled.sigs] });
+      this.#emitUpdated(entry, before, enabled.state, 'us');
+      this.#answer(entry, msg.version, { kind: 'accepted', state: structuredClone(enabled.state) });
+    });
+  }
+
+  async #onReject(from: string, msg: ChannelUpdateReject): Promise<void> {
+    const entry = this.#channels.get(msg.channelID.toLowerCase());
+    if (entry === undefined || entry.peer !== from) return;
+    await entry.lock.run(async () => {
+      const m = entry.machine;
+      const staged = m.staged;
+      if (staged === undefined || staged.actor !== m.idx || staged.state.version !== msg.version) return;
+      m.discard();
+      await this.#persist(entry);
+      const retry = msg.code === 'CONFLICT' || msg.code === 'STALE_VERSION';
+      this.#answer(
+        entry,
+        msg.version,
+        retry ? { kind: 'conflict' } : { kind: 'rejected', reason: msg.reason, code: msg.code },
+      );
+      if (msg.code === 'STALE_VERSION')
+        void this.sync(entry.peer).catch((e: unknown) => this.#warn(entry.id, e, 'sync'));
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sync
+
+  /** Sends our latest fully signed state of every channel shared with `peer` (after a restart or reconnect). */
+  async sync(peer: string): Promise<void> {
+    for (const e of this.#channels.values()) {
+      if (e.peer !== peer) continue;
+      const cur = e.machine.current;
+      if (cur === undefined || e.machine.phase === 'Withdrawn') continue;
+      await this.#send(peer, {
+        type: 'channel-sync',
+        phase: e.machine.phase,
+        state: cur.state,
+        sigs: [...cur.sigs],
+      }).catch((err: unknown) => this.#warn(e.id, err, 'sync'));
+    }
+  }
+
+  async #onSync(from: string, msg: ChannelSync): Promise<void> {
+    const entry = this.#channels.get(msg.state.channelID.toLowerCase());
+    if (entry === undefined || entry.peer !== from) return;
+    await entry.lock.run(async () => {
+      const m = entry.machine;
+      const theirs = msg.state.version;
+      if (theirs > m.version) {
+        const before = m.current?.state;
+        const staged = m.staged;
+        const wasOurs = staged !== undefined && staged.actor === m.idx && sameState(staged.state, msg.state);
+        const enabled = m.installSigned(msg.state, msg.sigs); // verifies every signature
+        await this.#persist(entry);
+        entry.watched?.publish({ params: m.params, state: enabled.state, sigs: [...enabled.sigs] });
+        if (before !== undefined) this.#emitUpdated(entry, before, enabled.state, wasOurs ? 'us' : 'peer');
+        if (staged !== undefined && staged.actor === m.idx) {
+          this.#answer(
+            entry,
+            staged.state.version,
+            wasOurs ? { kind: 'accepted', state: enabled.state } : { kind: 'conflict' },
+          );
+        }
+        if (m.phase === 'Funding' && before === undefined) {
+          clearTimeout(entry.openTimer);
+          this.#bg(this.#fund(entry), entry.id, 'funding');
+        }
+        if (enabled.state.isFinal && m.phase === 'Final') {
+          this.#settleInBackground(entry, () => this.#concludeAndWithdraw(entry, false));
+        }
+      } else if (theirs < m.version) {
+        const cur = m.current!;
+        await this.#send(from, {
+          type: 'channel-sync',
+          phase: m.phase,
+          state: cur.state,
+          sigs: [...cur.sigs],
+        });
+      } else if (
+        m.staged !== undefined &&
+        m.staged.actor === m.idx &&
+        m.staged.state.version === m.version + 1n
+      ) {
+        // The peer never got our update: send it again.
+        const s = m.staged;
+        await this.#send(from, {
+          type: 'channel-update',
+          state: s.state,
+          actorIdx: m.idx,
+          sig: s.sigs[m.idx]!,
+        });
+      }
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Closing and disputes
+
+  /**
+   * Closes the channel cooperatively: a final state with the current balances, concludeFinal
+   * and our withdrawal. Resolves with what we withdrew.
+   */
+  async settle(id: Hex): Promise<WithdrawnAmount[]> {
+    this.#requireOpen();
+    const entry = this.#entry(id);
+    await entry.local.run(async () => {
+      if (entry.machine.phase === 'Acting') {
+        for (let attempt = 0; ; attempt++) {
+          const a = await this.#proposeUpdate(entry, (s) => ({ ...s, isFinal: true }));
+          if (a.kind === 'accepted') break;
+          if (a.kind === 'conflict' && attempt < 5) continue;
+          throw new ChannelClientError(
+            a.kind === 'rejected' && a.code === 'PEER_TIMEOUT' ? 'PEER_TIMEOUT' : 'UPDATE_REJECTED',
+            'the peer did not sign the final state; dispute the channel to close it',
+            { channelId: id, reason: a.kind === 'rejected' ? a.reason : 'conflict' },
+          );
+        }
+      }
+    });
+    return this.#settleInBackground(entry, () => this.#concludeAndWithdraw(entry, true));
+  }
+
+  /**
+   * Closes the channel without the peer: registers our latest state, waits out the challenge
+   * duration, concludes and withdraws. Resolves with what we withdrew.
+   */
+  dispute(id: Hex): Promise<WithdrawnAmount[]> {
+    this.#requireOpen();
+    const entry = this.#entry(id);
+    return this.#settleInBackground(entry, () => entry.local.run(() => this.#disputeFlow(entry)));
+  }
+
+  /** Runs one settlement per channel; a second request joins the running one. */
+  #settleInBackground(entry: Entry, flow: () => Promise<WithdrawnAmount[]>): Promise<WithdrawnAmount[]> {
+    if (entry.settling === undefined) {
+      const p = flow();
+      entry.settling = p;
+      this.#bg(
+        p.catch((err: unknown) => {
+          entry.settling = undefined;
+          throw err;
+        }),
+        entry.id,
+        'settlement',
+      );
+    }
+    return entry.settling;
+  }
+
+  async #concludeAndWithdraw(entry: Entry, primary: boolean): Promise<WithdrawnAmount[]> {
+    const m = entry.machine;
+    const { adjudicator } = this.#o;
+    let d = await adjudicator.dispute(entry.id);
+    if (d.stage !== 'concluded' && !primary) {
+      d = await this.#pollUntil(entry, (x) => x.stage === 'concluded', this.#o.concludeWaitMs);
+    }
+    if (d.stage !== 'concluded') {
+      const cur = m.current!;
+      try {
+        await adjudicator.concludeFinal(m.params, cur.state, [...cur.sigs]);
+      } catch (err) {
+        if ((await adjudicator.dispute(entry.id)).stage !== 'concluded') throw err;
+      }
+    }
+    return this.#withdraw(entry);
+  }
+
+  async #disputeFlow(entry: Entry): Promise<WithdrawnAmount[]> {
+    const m = entry.machine;
+    const { adjudicator } = this.#o;
+    await entry.lock.run(async () => {
+      if (['Funding', 'Acting', 'Signing', 'Final'].includes(m.phase)) {
+        m.setPhase('Registering');
+        await this.#persist(entry);
+      }
+    });
+    let d = await adjudicator.dispute(entry.id);
+    const cur = m.current!;
+    if (d.stage !== 'concluded') {
+      if (cur.state.isFinal) {
+        try {
+          await adjudicator.concludeFinal(m.params, cur.state, [...cur.sigs]);
+        } catch (err) {
+          if ((await adjudicator.dispute(entry.id)).stage !== 'concluded') throw err;
+        }
+      } else if (d.stage === 'none' || (d.stage === 'dispute' && d.version < cur.state.version)) {
+        try {
+          await adjudicator.register({ params: m.params, state: cur.state, sigs: [...cur.sigs] });
+        } catch (err) {
+          const now = await adjudicator.dispute(entry.id);
+          if (now.stage === 'none' || now.version < cur.state.version) throw err;
+        }
+      }
+      d = await adjudicator.dispute(entry.id);
+    }
+    await entry.lock.run(async () => {
+      if (m.phase === 'Registering') {
+        m.setPhase('Registered');
+        await this.#persist(entry);
+      }
+    });
+    if (d.stage !== 'concluded') {
+      this.#emit({
+        type: 'registered',
+        channelId: entry.id,
+        version: d.version,
+        timeout: d.timeout,
+        by: 'us',
+      });
+      await this.#waitForChainTime(d.timeout);
+      const registered =
+        d.version === cur.state.version
+          ? cur.state
+          : entry.registered?.state.version === d.version
+            ? entry.registered.state
+            : undefined;
+      if (registered === undefined) {
+        throw new ChannelClientError('INVALID_REQUEST', 'the registered state is unknown to us', {
+          channelId: entry.id,
+          version: String(d.version),
+        });
+      }
+      try {
+        await adjudicator.conclude(m.params, registered);
+      } catch (err) {
+        if ((await adjudicator.dispute(entry.id)).stage !== 'concluded') throw err;
+      }
+    }
+    return this.#withdraw(entry);
+  }
+
+  async #withdraw(entry: Entry): Promise<WithdrawnAmount[]> {
+    const m = entry.machine;
+    await entry.lock.run(async () => {
+      if (m.phase !== 'Withdrawing') {
+        m.setPhase('Withdrawing');
+        await this.#persist(entry);
+      }
+    });
+    const d = await this.#o.adjudicator.dispute(entry.id);
+    const state =
+      d.version === m.version || entry.registered === undefined ? m.current!.state : entry.registered.state;
+    const withdrawn = await this.#o.adjudicator.withdraw(m.params, state, m.idx);
+    await entry.lock.run(async () => {
+      m.setPhase('Withdrawn');
+      await this.#persist(entry);
+    });
+    await entry.watched?.stop();
+    entry.watched = undefined;
+    this.#emit({ type: 'settled', channelId: entry.id, withdrawn });
+    return withdrawn;
+  }
+
+  async #waitForChainTime(timeout: bigint): Promise<void> {
+    while ((await this.#o.adjudicator.now()) < timeout) {
+      if (this.#closed) throw new ChannelClientError('CLIENT_CLOSED', 'the client was closed');
+      await new Promise((r) => setTimeout(r, this.#o.chainPollMs));
+    }
+  }
+
+  async #pollUntil(entry: Entry, done: (d: OnChainDispute) => boolean, ms: number): Promise<OnChainDispute> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const d = await this.#o.adjudicator.dispute(entry.id);
+      if (done(d) || Date.now() >= deadline || this.#closed) return d;
+      await new Promise((r) =>
+        setTimeout(r, Math.min(this.#o.chainPollMs, Math.max(0, deadline - Date.now()))),
+      );
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Watching
+
+  async #watch(entry: Entry): Promise<void> {
+    const w = this.#o.watcher;
+    const cur = entry.machine.current;
+    if (w === undefined || cur === undefined || entry.watched !== undefined) return;
+    entry.watched = await w.watch(
+      { params: entry.machine.params, state: cur.state, sigs: [...cur.sigs] },
+      (ev) => this.#onChainEvent(entry, ev),
+    );
+  }
+
+  async #onChainEvent(entry: Entry, ev: AdjudicatorEvent): Promise<void> {
+    const m = entry.machine;
+    if (ev.state !== undefined && ev.sigs !== undefined && ev.params !== undefined) {
+      entry.registered = { params: ev.params, state: ev.state, sigs: ev.sigs };
+      if (ev.state.version > m.version) {
+        // The peer registered a state newer than ours: it is signed by everyone, adopt it.
+        await entry.lock.run(async () => {
+          if (ev.state!.version > m.version) {
+            m.installSigned(ev.state!, ev.sigs!);
+            await this.#persist(entry);
+          }
+        });
+      }
+    }
+    if (m.phase === 'Withdrawn' || m.phase === 'Withdrawing') return;
+    if (ev.kind === 'registered' || ev.kind === 'progressed') {
+      this.#emit({
+        type: 'registered',
+        channelId: entry.id,
+        version: ev.version,
+        timeout: ev.timeout,
+        by: 'chain',
+      });
+      this.#settleInBackground(entry, () => this.#disputeFlow(entry));
+    } else if (ev.kind === 'concluded') {
+      this.#settleInBackground(entry, () =>
+        entry.lock
+          .run(async () => {
+            if (
+              m.phase !== 'Withdrawing' &&
+              m.phase !== 'Withdrawn' &&
+              m.phase !== 'Final' &&
+              m.phase !== 'Registered'
+            ) {
+              m.setPhase('Registered');
+              await this.#persist(entry);
+            }
+          })
+          .then(() => this.#withdraw(entry)),
+      );
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Restore
+
+  #restore(r: ChannelRecord): void {
+    const staged = r.staged;
+    const actor =
+      staged === null
+        ? r.ourIndex
+        : staged.sigs.findIndex((s) => s !== null) === -1
+          ? r.ourIndex
+          : staged.sigs.findIndex((s) => s !== null);
+    let machine: ChannelMachine;
+    try {
+      machine = ChannelMachine.restore(
+        {
+          format: 1,
+          params: paramsToJson(r.params),
+          channelID: r.id,
+          idx: r.ourIndex,
+          phase: r.phase,
+          current: r.current === null ? null : { state: stateToJson(r.current.state), sigs: r.current.sigs },
+          staged: staged === null ? null : { state: stateToJson(staged.state), sigs: staged.sigs, actor },
+        },
+        this.#o.backend.verifyState,
+      );
+    } catch (err) {
+      this.#warn(r.id, err, 'restore');
+      return;
+    }
+    const peer = r.peers[1 - r.ourIndex]!;
+    const entry = this.#add(r.id, peer, machine, machine.phase);
+    entry.persistedVersion = machine.version;
+    switch (machine.phase) {
+      case 'InitSigning':
+        this.#armOpenTimer(entry);
+        break;
+      case 'Funding':
+        this.#bg(this.#fund(entry), r.id, 'funding');
+        break;
+      case 'Acting':
+      case 'Signing':
+        this.#bg(this.#watch(entry), r.id, 'watch');
+        break;
+      case 'Final':
+        this.#settleInBackground(entry, () => this.#concludeAndWithdraw(entry, true));
+        break;
+      case 'Registering':
+      case 'Registered':
+      case 'Progressing':
+      case 'Progressed':
+        this.#bg(this.#watch(entry), r.id, 'watch');
+        this.#settleInBackground(entry, () => this.#disputeFlow(entry));
+        break;
+      case 'Withdrawing':
+        this.#settleInBackground(entry, () => this.#withdraw(entry));
+        break;
+      default:
+        break;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Plumbing
+
+  #dispatch(from: string, msg: ChannelMessage): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    let work: Promise<void>;
+    switch (msg.type) {
+      case 'ledger-channel-proposal':
+        work = this.#onProposal(from, msg);
+        break;
+      case 'ledger-channel-accept':
+      case 'channel-proposal-reject': {
+        const w = this.#proposals.get(msg.proposalID.toLowerCase());
+        if (w !== undefined && w.peer === from) w.resolve(msg);
+        work = Promise.resolve();
+        break;
+      }
+      case 'channel-update':
+        work = this.#onUpdate(from, msg);
+        break;
+      case 'channel-update-accept':
+        work = this.#onAccept(from, msg);
+        break;
+      case 'channel-update-reject':
+        work = this.#onReject(from, msg);
+        break;
+      case 'channel-sync':
+        work = this.#onSync(from, msg);
+        break;
+    }
+    return work.catch((err: unknown) => this.#warn(undefined, err, `handling ${msg.type} from ${from}`));
+  }
+
+  async #ask(peer: string, msg: LedgerChannelProposal): Promise<ChannelMessage> {
+    const key = msg.proposalID.toLowerCase();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const reply = new Promise<ChannelMessage>((resolve, reject) => {
+      this.#proposals.set(key, { peer, resolve });
+      timer = setTimeout(
+        () =>
+          reject(new ChannelClientError('PEER_TIMEOUT', 'the peer did not answer the proposal', { peer })),
+        this.#o.responseTimeoutMs,
+      );
+    });
+    try {
+      await this.#o.wire.send(peer, msg);
+      return await reply;
+    } finally {
+      clearTimeout(timer);
+      this.#proposals.delete(key);
+    }
+  }
+
+  /** Tracks background work so close() can wait for it; its failure becomes a warning event. */
+  #bg(work: Promise<unknown>, channelId: Hex | undefined, context: string): void {
+    const tracked = work.then(
+      () => undefined,
+      (err: unknown) => this.#warn(channelId, err, context),
+    );
+    this.#background.add(tracked);
+    void tracked.finally(() => this.#background.delete(tracked));
+  }
+
+  async #send(peer: string, msg: ChannelMessage): Promise<void> {
+    await this.#o.wire.send(peer, msg);
+  }
+
+  /** Writes the machine's current state, staged state and phase in one transaction. */
+  async #persist(entry: Entry): Promise<void> {
+    const m = entry.machine;
+    const from = entry.persistedPhase;
+    const cur = m.current;
+    const writeCurrent = cur !== undefined && cur.state.version !== entry.persistedVersion;
+    await this.#o.store.transaction(async (tx) => {
+      if (writeCurrent) await tx.saveSignedState(entry.id, { state: cur.state, sigs: [...cur.sigs] });
+      const s = m.staged;
+      await tx.saveStagedState(entry.id, s === undefined ? null : { state: s.state, sigs: [...s.sigs] });
+      if (m.phase !== from) await tx.setPhase(entry.id, m.phase);
+    });
+    if (writeCurrent) entry.persistedVersion = cur.state.version;
+    this.#phaseChanged(entry, from);
+  }
+
+  #phaseChanged(entry: Entry, from: Phase): void {
+    const to = entry.machine.phase;
+    entry.persistedPhase = to;
+    if (to !== from) this.#emit({ type: 'phase', channelId: entry.id, from, to });
+  }
+
+  #emitUpdated(entry: Entry, before: State, after: State, by: 'us' | 'peer'): void {
+    this.#emit({
+      type: 'updated',
+      channelId: entry.id,
+      version: after.version,
+      by,
+      state: structuredClone(after),
+    });
+    const d = delta(before, after, entry.machine.idx);
+    if (d.some((x) => x < 0n) && d.every((x) => x <= 0n)) {
+      this.#emit({
+        type: 'payment-sent',
+        channelId: entry.id,
+        version: after.version,
+        amounts: d.map((x) => -x),
+      });
+    } else if (d.some((x) => x > 0n) && d.every((x) => x >= 0n)) {
+      this.#emit({ type: 'payment-received', channelId: entry.id, version: after.version, amounts: d });
+    }
+  }
+
+  #add(id: Hex, peer: string, machine: ChannelMachine, persistedPhase: Phase): Entry {
+    const entry: Entry = {
+      id,
+      peer,
+      machine,
+      lock: new Mutex(),
+      local: new Mutex(),
+      persistedVersion: -1n,
+      persistedPhase,
+    };
+    this.#channels.set(id.toLowerCase(), entry);
+    return entry;
+  }
+
+  #entry(id: Hex): Entry {
+    const e = this.#channels.get(String(id).toLowerCase());
+    if (e === undefined)
+      throw new ChannelClientError('UNKNOWN_CHANNEL', 'unknown channel', { channelId: id });
+    return e;
+  }
+
+  #info(e: Entry): ChannelInfo {
+    const cur = e.machine.current;
+    return {
+      id: e.id,
+      peer: e.peer,
+      idx: e.machine.idx,
+      params: structuredClone(e.machine.params),
+      phase: e.machine.phase,
+      state: cur === undefined ? undefined : structuredClone(cur.state),
+    };
+  }
+
+  #requirePhase(entry: Entry, phase: Phase): void {
+    const now = entry.machine.phase;
+    if (now === phase) return;
+    const closed = [
+      'Final',
+      'Registering',
+      'Registered',
+      'Progressing',
+      'Progressed',
+      'Withdrawing',
+      'Withdrawn',
+    ];
+    throw new ChannelClientError(
+      closed.includes(now) ? 'CHANNEL_CLOSED' : 'CHANNEL_BUSY',
+      `the channel is ${now}, not ${phase}`,
+      { channelId: entry.id, phase: now },
+    );
+  }
+
+  #requireOpen(): void {
+    if (this.#closed || this.#unsubscribe === undefined) {
+      throw new ChannelClientError('CLIENT_CLOSED', 'the client is not running; call start()');
+    }
+  }
+
+  #emit(e: ClientEvent): void {
+    this.emit('event', e);
+  }
+
+  #warn(channelId: Hex | undefined, error: unknown, context: string): void {
+    this.#emit({ type: 'warning', channelId, error, context });
+  }
+}

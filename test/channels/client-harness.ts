@@ -1,0 +1,106 @@
+// A test world for channel clients: the embedded chain with the contracts (test/ethereum
+// harness), an in-memory bus, and named clients on the real Ethereum backend, each withdrawing
+// to a fresh receiver address so on-chain balances can be compared to the wei.
+import { Wallet } from 'ethers';
+import { ChannelClient, type ChannelClientOptions, type ClientEvent } from '../../src/channels/client.js';
+import { EthereumAdjudicatorAdapter, ethereumBackend } from '../../src/channels/ethereum/backend.js';
+import { ethAsset, ETH_BACKEND_ID } from '../../src/channels/ethereum/encoding.js';
+import type { Funder } from '../../src/channels/interfaces.js';
+import { MemoryChannelStore } from '../../src/channels/persistence/memory-store.js';
+import type { ChannelStore } from '../../src/channels/store.js';
+import type { Allocation } from '../../src/channels/types.js';
+import { MemoryBus } from '../../src/channels/wire/memory.js';
+import type { Party, World } from '../ethereum/harness.js';
+
+export interface Person {
+  name: string;
+  party: Party;
+  client: ChannelClient;
+  store: ChannelStore;
+  /** Where this person's withdrawals go (empty before the first one). */
+  receiver: string;
+  events: ClientEvent[];
+}
+
+export type ClientOverrides = Partial<
+  Omit<ChannelClientOptions, 'wire' | 'signer' | 'backend' | 'adjudicator'>
+>;
+
+export function makeClient(
+  world: World,
+  bus: MemoryBus,
+  party: Party,
+  name: string,
+  overrides: ClientOverrides & { receiver?: string; funder?: Funder } = {},
+): Person {
+  const receiver = overrides.receiver ?? Wallet.createRandom().address;
+  const store = overrides.store ?? new MemoryChannelStore();
+  const client = new ChannelClient({
+    wire: bus.connect(name),
+    signer: party.signer,
+    backend: ethereumBackend,
+    funder: overrides.funder ?? party.funder,
+    adjudicator: new EthereumAdjudicatorAdapter(party.adjudicator, party.signer, receiver),
+    responseTimeoutMs: 5_000,
+    chainPollMs: 20,
+    concludeWaitMs: 2_000,
+    onProposal: () => ({ accept: true }),
+    ...overrides,
+    store,
+  });
+  const events: ClientEvent[] = [];
+  client.on('event', (e: ClientEvent) => events.push(e));
+  return { name, party, client, store, receiver, events };
+}
+
+/** Resolves with the first event (already seen or future) that matches. */
+export function waitForEvent<T extends ClientEvent['type']>(
+  p: Person,
+  type: T,
+  match: (e: Extract<ClientEvent, { type: T }>) => boolean = () => true,
+): Promise<Extract<ClientEvent, { type: T }>> {
+  const hit = (e: ClientEvent): e is Extract<ClientEvent, { type: T }> =>
+    e.type === type && match(e as Extract<ClientEvent, { type: T }>);
+  const seen = p.events.find(hit);
+  if (seen !== undefined) return Promise.resolve(seen);
+  return new Promise((resolve) => {
+    const on = (e: ClientEvent) => {
+      if (hit(e)) {
+        p.client.off('event', on);
+        resolve(e);
+      }
+    };
+    p.client.on('event', on);
+  });
+}
+
+/** A one-asset ETH allocation: the proposer holds `a`, the responder `b`. */
+export function ethAllocation(world: World, a: bigint, b: bigint): Allocation {
+  return {
+    assets: [ethAsset(world.chainId, world.deployment.assetHolderETH)],
+    backends: [ETH_BACKEND_ID],
+    balances: [[a, b]],
+    locked: [],
+  };
+}
+
+/** `proposer` opens a channel with `responder`; resolves once both sides have it open. */
+export async function open(
+  world: World,
+  proposer: Person,
+  responder: Person,
+  a: bigint,
+  b: bigint,
+  challengeDuration = 60n,
+) {
+  const info = await proposer.client.proposeChannel({
+    peer: responder.name,
+    peerAddress: responder.party.signer.address,
+    allocation: ethAllocation(world, a, b),
+    challengeDuration,
+  });
+  await waitForEvent(responder, 'opened', (e) => e.channelId === info.id);
+  return info.id;
+}
+
+export const ethBalance = (world: World, address: string) => world.chain.provider().getBalance(address);
