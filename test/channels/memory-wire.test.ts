@@ -1,7 +1,7 @@
 // The in-memory wire: Alice, Bob and Carol on one bus. Messages arrive later, in order per
 // pair, through the JSON codec; an outage loses messages and refuses sends until the peer is
 // back; a filter can drop or tamper with messages; a slow or failing handler blocks nobody.
-import { PeerUnreachableError } from '../../src/channels/errors.js';
+import { MalformedMessageError, PeerUnreachableError } from '../../src/channels/errors.js';
 import type { ChannelMessage, ChannelUpdateAccept } from '../../src/channels/messages.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
 import { CHANNEL_ID, alice, state } from './fixtures.js';
@@ -33,6 +33,20 @@ describe('the memory bus', () => {
     await bus.settle();
     expect(bobGot).toEqual([{ from: 'alice', msg }]);
     expect(bobGot[0]!.msg).not.toBe(msg);
+  });
+
+  it('drops a message its decoder refuses, records the MalformedMessageError and delivers the next one', async () => {
+    const bus = new MemoryBus();
+    const a = bus.connect('alice');
+    const bobGot = inbox(bus, 'bob');
+    const bad = state(1n);
+    bad.outcome.balances[0]![0] = -1n;
+    await a.send('bob', { type: 'channel-update', state: bad, actorIdx: 0, sig: SIG });
+    await a.send('bob', accept(2n));
+    await bus.settle();
+    expect(bobGot).toEqual([{ from: 'alice', msg: accept(2n) }]);
+    expect(bus.handlerErrors).toHaveLength(1);
+    expect(bus.handlerErrors[0]).toBeInstanceOf(MalformedMessageError);
   });
 
   it('keeps the order per pair while pairs interleave', async () => {

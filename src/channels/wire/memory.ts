@@ -12,7 +12,7 @@ export interface MemoryBusOptions {
   /** Pass every message through its JSON text form (default true). */
   serialize?: boolean;
   /** Called with errors thrown (or rejected) by message handlers; they are also kept in `handlerErrors`. */
-  onHandlerError?: (error: unknown, from: string, to: string, msg: ChannelMessage) => void;
+  onHandlerError?: (error: unknown, from: string, to: string, msg: ChannelMessage | undefined) => void;
 }
 
 /** Returns the message to deliver (possibly changed) or null to drop it. */
@@ -116,7 +116,15 @@ export class MemoryBus {
     for (const env of batch) {
       const wire = this.#wires.get(env.to);
       if (wire === undefined || this.#down.has(env.to)) continue; // lost in the outage
-      const msg = typeof env.payload === 'string' ? parseChannelMessage(env.payload) : env.payload;
+      let msg: ChannelMessage;
+      try {
+        msg = typeof env.payload === 'string' ? parseChannelMessage(env.payload) : env.payload;
+      } catch (err) {
+        // A malformed message is dropped at the receiver's decoder, as a real transport does.
+        this.handlerErrors.push(err);
+        this.#onHandlerError?.(err, env.from, env.to, undefined);
+        continue;
+      }
       this.delivered++;
       wire.deliver(env.from, msg, (err) => {
         this.handlerErrors.push(err);
