@@ -193,6 +193,7 @@ export class ChannelClient extends EventEmitter {
   readonly #proposals = new Map<string, ProposalWait>();
   readonly #background = new Set<Promise<unknown>>();
   readonly #abort = new AbortController();
+  readonly #verified = new Set<string>();
   #unsubscribe: (() => void) | undefined;
   #closed = false;
 
@@ -283,7 +284,7 @@ export class ChannelClient extends EventEmitter {
     if (this.#channels.has(id.toLowerCase())) {
       throw new ChannelClientError('INVALID_REQUEST', 'the channel exists already', { channelId: id });
     }
-    const machine = ChannelMachine.create({ params, channelID: id, idx: 0 }, this.#o.backend.verifyState);
+    const machine = ChannelMachine.create({ params, channelID: id, idx: 0 }, this.#verifier);
     machine.init(state);
     machine.addSignature(1, reply.sig);
     const sig = await this.#o.signer.signState(state);
@@ -367,7 +368,7 @@ export class ChannelClient extends EventEmitter {
     const { params, state } = this.#initial(p, share);
     const id = state.channelID;
     if (this.#channels.has(id.toLowerCase())) return reject('the channel exists already');
-    const machine = ChannelMachine.create({ params, channelID: id, idx: 1 }, this.#o.backend.verifyState);
+    const machine = ChannelMachine.create({ params, channelID: id, idx: 1 }, this.#verifier);
     machine.init(state);
     const sig = await this.#o.signer.signState(state);
     machine.addOwnSignature(sig);
@@ -1024,7 +1025,7 @@ export class ChannelClient extends EventEmitter {
           current: r.current === null ? null : { state: stateToJson(r.current.state), sigs: r.current.sigs },
           staged: staged === null ? null : { state: stateToJson(staged.state), sigs: staged.sigs, actor },
         },
-        this.#o.backend.verifyState,
+        this.#verifier,
       );
     } catch (err) {
       this.#warn(r.id, err, 'restore');
@@ -1205,14 +1206,34 @@ export class ChannelClient extends EventEmitter {
     };
   }
 
-  /** A state signature check that treats a state the backend cannot even encode as unsigned. */
+  /**
+   * A state signature check that treats a state the backend cannot even encode as unsigned. A
+   * signature found valid is remembered for a few checks: an incoming update is verified before
+   * the callbacks and again by the machine when it is staged, and recovery is the costly part.
+   */
   #verify(state: State, sig: Hex, address: Address): boolean {
+    let key: string;
     try {
-      return this.#o.backend.verifyState(state, sig, address);
+      key = `${sig}|${address}|${canonical(state)}`;
     } catch {
       return false;
     }
+    if (this.#verified.has(key)) return true;
+    let ok: boolean;
+    try {
+      ok = this.#o.backend.verifyState(state, sig, address);
+    } catch {
+      return false;
+    }
+    if (ok) {
+      this.#verified.add(key);
+      if (this.#verified.size > 16) this.#verified.delete(this.#verified.values().next().value!);
+    }
+    return ok;
   }
+
+  readonly #verifier = (state: State, sig: Hex, address: Address): boolean =>
+    this.#verify(state, sig, address);
 
   #requirePhase(entry: Entry, phase: Phase): void {
     const now = entry.machine.phase;
