@@ -1,4 +1,5 @@
 // Signatures are EIP-191 over the state hash, agree with ethers' Wallet, and fail on any change.
+import fc from 'fast-check';
 import { Wallet, getBytes, hexlify } from 'ethers';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { hashStateBytes, type State } from '../../src/channels/ethereum/encoding.js';
@@ -6,6 +7,7 @@ import {
   EthereumSigner,
   recoverSigner,
   requireStateSignature,
+  verifySignature,
   verifyStateSignature,
 } from '../../src/channels/ethereum/signer.js';
 import { SignatureError } from '../../src/channels/errors.js';
@@ -79,5 +81,62 @@ describe('state signatures', () => {
     expect(() => recoverSigner(h, 'not hex')).toThrow(SignatureError);
     expect(() => recoverSigner(h, '0x' + '00'.repeat(65))).toThrow(SignatureError);
     expect(verifyStateSignature(state, '0x', alice.address)).toBe(false);
+  });
+});
+
+describe('verification against a known key', () => {
+  const flipV = (sig: string) => sig.slice(0, 130) + (sig.endsWith('1b') ? '1c' : '1b');
+  const highS = (sig: string) => {
+    const n = secp256k1.Point.CURVE().n;
+    const s = n - BigInt('0x' + sig.slice(66, 130));
+    return sig.slice(0, 66) + s.toString(16).padStart(64, '0') + (sig.endsWith('1b') ? '1c' : '1b');
+  };
+
+  it('accepts exactly what recovery accepts, before and after the key is known', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        (k, h) => {
+          let signer: EthereumSigner;
+          try {
+            signer = new EthereumSigner(hexlify(k));
+          } catch {
+            return; // not a valid secret key
+          }
+          const other = new Uint8Array(h);
+          other[0] = other[0]! ^ 1;
+          const sig = signer.signHash(h);
+          for (let round = 0; round < 2; round++) {
+            expect(verifySignature(h, sig, signer.address)).toBe(true);
+            expect(recoverSigner(h, sig)).toBe(signer.address);
+            expect(verifySignature(h, flipV(sig), signer.address)).toBe(false);
+            expect(verifySignature(other, sig, signer.address)).toBe(false);
+            expect(verifySignature(h, highS(sig), signer.address)).toBe(false);
+            expect(verifySignature(h, sig, bob.address)).toBe(false);
+            expect(verifySignature(h, bob.signHash(h), signer.address)).toBe(false);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('refuses malformed signatures without throwing', () => {
+    const h = hashStateBytes(state);
+    const good = alice.signHash(h);
+    expect(verifySignature(h, good, alice.address)).toBe(true);
+    for (const bad of [
+      '0x',
+      good.slice(0, -2),
+      good + '00',
+      good.slice(0, 130) + '00',
+      good.slice(0, 130) + '01',
+      '0x' + '00'.repeat(32) + good.slice(66),
+      good.slice(0, 66) + '00'.repeat(32) + good.slice(130),
+      'not hex at all',
+    ]) {
+      expect(verifySignature(h, bad, alice.address)).toBe(false);
+    }
   });
 });
