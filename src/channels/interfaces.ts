@@ -157,6 +157,8 @@ export interface EventSubscription {
 /** Where a watcher reads adjudicator events from (go-perun Adjudicator.Subscribe, cursor-based). */
 export interface AdjudicatorEventSource {
   subscribe(options: EventSubscriptionOptions): EventSubscription;
+  /** The current head block number (where a watcher with no stored cursor starts). */
+  head?(): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------------------------

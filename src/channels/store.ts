@@ -84,7 +84,7 @@ export interface ChannelStoreTx {
   saveStagedState(id: Hex, staged: StagedState | null): Promise<void>;
   /** Removes the channel, its states and its watcher cursor; false if there was nothing to remove. */
   deleteChannel(id: Hex): Promise<boolean>;
-  /** The last block the watcher fully processed, for one channel or (no ID) globally; null if never set. */
+  /** The watcher's cursor (the next block it scans), for one channel or (no ID) globally; null if never set. */
   getCursor(channelId?: Hex): Promise<bigint | null>;
   setCursor(block: bigint, channelId?: Hex): Promise<void>;
 }

@@ -113,6 +113,10 @@ export class EthereumEventSource implements AdjudicatorEventSource {
       onError: options.onError,
     });
   }
+
+  head(): Promise<number> {
+    return this.#provider.getBlockNumber();
+  }
 }
 
 // Compile-time checks: the Ethereum classes satisfy the core interfaces structurally.

@@ -1,0 +1,411 @@
+// LocalWatcher: the in-process watcher of go-perun (watcher/local), on one cursor-based event
+// subscription shared by every watched channel (perun-protocol.md 4.3, 3.3, 8.2).
+//
+// - One subscription, opened lazily by the first watch() and started at the stored cursor (the
+//   ChannelStore's global watcher cursor), else at `fromBlock`, else at the chain head. There is
+//   no fixed lookback: after any downtime the scan resumes exactly where it stopped.
+// - The watcher drives the subscription itself: every `pollIntervalMs`, and on catchUp(), it
+//   scans every confirmed block once, handles the events in chain order, and then stores the
+//   subscription's cursor. The stored value is the NEXT block to scan (every block before it has
+//   been handled), so a restart never skips a block and rescans at most one poll's worth.
+// - For a watched channel, a 'registered' or 'progressed' event with a version below the latest
+//   published one is a stale registration. The watcher re-reads the dispute record and, while it
+//   is refutable (stage 'dispute' and chain time < timeout) and still older than our latest
+//   state, registers the latest state: one transaction per stale registration, because a second
+//   stale event finds the record already refuted. A register that reverts (the peer refuted or
+//   concluded concurrently, the window closed) is not an error: the record is read again and the
+//   outcome reported. Only when the record is still stale and refutable does the attempt count
+//   as failed; it is then retried at the end of that scan and of every later one, until it
+//   succeeds or the window closes (the cursor moves on: one stuck channel never blocks others).
+// - Every event of a watched channel is then handed to the channel's `onEvent`, awaited, in chain
+//   order. A handler that throws is reported through `onError` and changes nothing else. The
+//   handler runs inside the scan: it should return promptly and start long work (waiting for the
+//   timeout, conclude, withdraw) without awaiting it, or it delays the refutations of other
+//   channels. Delivery is at least once: a scan that fails part-way is repeated from the stored
+//   cursor, and a channel watched again (or back-filled, below) may see an event twice.
+// - A channel first watched after the subscription has scanned past the resume point is
+//   back-filled: a one-off scan of that channel alone from the resume point up to the shared
+//   cursor, so none of its events in the blocks already scanned is lost. After a restart the
+//   client should still watch every restored channel before the first scan (which runs
+//   `pollIntervalMs` after the first watch): the cursor only covers the channels watched so far.
+// - Ledger channels only: a refutation registers the published state without sub-channel states,
+//   so a state with locked funds cannot be refuted by this watcher.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { WatcherError } from './errors.js';
+import type {
+  Adjudicator,
+  AdjudicatorEvent,
+  AdjudicatorEventSource,
+  EventSubscription,
+  OnChainDispute,
+  SignedState,
+  WatchedChannel,
+  Watcher,
+} from './interfaces.js';
+import type { Hex } from './types.js';
+
+/** Where the watcher keeps its cursor (the ChannelStore's global watcher cursor fits). */
+export interface WatcherCursorStore {
+  /** The next block to scan, or null when the watcher never ran. */
+  getCursor(): Promise<bigint | null>;
+  setCursor(block: bigint): Promise<void>;
+}
+
+/**
+ * What became of a stale registration:
+ * - 'refuted': we registered our latest state;
+ * - 'already-refuted': the registered version is already at least ours (someone refuted, or the
+ *   peer registered a newer state), nothing sent or our register reverted because of it;
+ * - 'not-refutable': the channel is concluded or in force-execution (or not registered at all);
+ * - 'expired': the challenge window closed before the refutation could land;
+ * - 'failed': the attempt failed while the record was still refutable; it is retried at the end
+ *   of the scan and of each later one (`error` holds a WatcherError 'REFUTATION_FAILED').
+ */
+export type RefutationOutcome = 'refuted' | 'already-refuted' | 'not-refutable' | 'expired' | 'failed';
+
+export interface RefutationReport {
+  channelID: Hex;
+  /** The stale version that was registered (or progressed to). */
+  staleVersion: bigint;
+  /** Our latest published version, the one registered as the refutation. */
+  latestVersion: bigint;
+  outcome: RefutationOutcome;
+  /** The dispute record after the attempt, when it could be read. */
+  dispute?: OnChainDispute;
+  error?: WatcherError;
+}
+
+export interface LocalWatcherOptions {
+  /** Adjudicator events (one subscription is taken from it). */
+  events: AdjudicatorEventSource;
+  /** Reads dispute records and the chain time, and sends refutations. */
+  adjudicator: Adjudicator;
+  /** Keeps the cursor across restarts; without it every new watcher starts at `fromBlock`/head. */
+  store?: WatcherCursorStore;
+  /** First block to scan when the store holds no cursor (default: the chain head). */
+  fromBlock?: number;
+  /** Time between scans while at least one channel is watched (default 1,000 ms). */
+  pollIntervalMs?: number;
+  /** Called with the outcome of every refutation attempt. */
+  onRefutation?: (report: RefutationReport) => void;
+  /** Failures that do not stop the watcher: a scan that failed (retried), a handler that threw. */
+  onError?: (error: unknown) => void;
+}
+
+type EventHandler = (event: AdjudicatorEvent) => void | Promise<void>;
+
+interface Entry {
+  readonly id: string;
+  latest: SignedState;
+  readonly onEvent: EventHandler;
+  active: boolean;
+  /** The stale version whose refutation is still owed (after a failed attempt). */
+  owed: bigint | undefined;
+}
+
+export class LocalWatcher implements Watcher {
+  readonly #events: AdjudicatorEventSource;
+  readonly #adjudicator: Adjudicator;
+  readonly #store: WatcherCursorStore | undefined;
+  readonly #fromBlock: number | undefined;
+  readonly #interval: number;
+  readonly #onRefutation: ((report: RefutationReport) => void) | undefined;
+  readonly #onError: ((error: unknown) => void) | undefined;
+
+  readonly #channels = new Map<string, Entry>();
+  readonly #inHandler = new AsyncLocalStorage<true>();
+  #sub: EventSubscription | undefined;
+  /** The block the subscription was opened at (the resume point of this watcher). */
+  #origin = 0;
+  /** The cursor value last written to the store. */
+  #saved: number | undefined;
+  /** Scans, back-fills and channel additions run one at a time, in this chain. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  constructor(options: LocalWatcherOptions) {
+    this.#events = options.events;
+    this.#adjudicator = options.adjudicator;
+    this.#store = options.store;
+    this.#fromBlock = options.fromBlock;
+    this.#interval = options.pollIntervalMs ?? 1_000;
+    this.#onRefutation = options.onRefutation;
+    this.#onError = options.onError;
+  }
+
+  /** The next block the shared subscription scans; undefined until the first watch or catchUp. */
+  get cursor(): number | undefined {
+    return this.#sub?.cursor;
+  }
+
+  /** The block this watcher resumed from (stored cursor, `fromBlock` or head); 0 before it opened. */
+  get origin(): number {
+    return this.#origin;
+  }
+
+  /** IDs (lower case) of the channels under watch. */
+  get watching(): string[] {
+    return [...this.#channels.keys()];
+  }
+
+  /**
+   * Starts watching the channel of `signed` (its latest fully signed state). Resolves once the
+   * channel is part of the shared subscription, back-filled if the subscription had already
+   * scanned past the resume point. ALREADY_WATCHING if the channel is watched already.
+   */
+  async watch(signed: SignedState, onEvent: EventHandler): Promise<WatchedChannel> {
+    if (this.#closed) throw new WatcherError('CLOSED', 'the watcher is closed');
+    checkFullySigned(signed);
+    const id = signed.state.channelID.toLowerCase();
+    if (this.#channels.has(id)) {
+      throw new WatcherError('ALREADY_WATCHING', 'the channel is already watched', { channelID: id });
+    }
+    const entry: Entry = { id, latest: copy(signed), onEvent, active: true, owed: undefined };
+    this.#channels.set(id, entry);
+    const added = this.#serial(() => this.#add(entry));
+    const handle: WatchedChannel = {
+      publish: (next) => this.#publish(entry, next),
+      stop: async () => this.#remove(entry),
+    };
+    if (this.#inHandler.getStore() === true) {
+      // Awaiting the queue from inside a scan would wait for ourselves: let it run afterwards.
+      added.catch((err: unknown) => {
+        this.#remove(entry);
+        this.#report(err);
+      });
+    } else {
+      try {
+        await added;
+      } catch (err) {
+        this.#remove(entry);
+        throw err;
+      }
+    }
+    this.#schedule();
+    return handle;
+  }
+
+  /**
+   * Scans every confirmed block from the cursor once: refutes, delivers every event, stores the
+   * cursor. Resolves when all of that is done; rejects if the scan failed. Opens the
+   * subscription if no channel was watched yet. Not for use inside an event handler (REENTRANT).
+   */
+  async catchUp(): Promise<void> {
+    if (this.#closed) throw new WatcherError('CLOSED', 'the watcher is closed');
+    if (this.#inHandler.getStore() === true) {
+      throw new WatcherError('REENTRANT', 'catchUp() was called from inside an event handler');
+    }
+    await this.#serial(() => this.#scan());
+  }
+
+  /** Stops scanning and waits for a running scan to finish. The stored cursor stays. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const entry of this.#channels.values()) entry.active = false;
+    this.#channels.clear();
+    if (this.#inHandler.getStore() !== true) await this.#queue;
+    await this.#sub?.stop();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#closed || this.#channels.size === 0) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#serial(() => this.#scan())
+        .catch((err: unknown) => this.#report(err))
+        .finally(() => this.#schedule());
+    }, this.#interval);
+  }
+
+  async #open(): Promise<EventSubscription> {
+    if (this.#sub !== undefined) return this.#sub;
+    const stored = this.#store === undefined ? null : await this.#store.getCursor();
+    if (stored !== null) {
+      this.#origin = Number(stored);
+      this.#saved = this.#origin;
+    } else {
+      this.#origin = this.#fromBlock ?? (this.#events.head === undefined ? 0 : await this.#events.head());
+    }
+    this.#sub = this.#events.subscribe({
+      fromBlock: this.#origin,
+      channelIDs: [],
+      onEvent: (event) => this.#dispatch(event),
+      onError: (err) => this.#report(err),
+    });
+    return this.#sub;
+  }
+
+  async #add(entry: Entry): Promise<void> {
+    if (!entry.active || this.#closed) return;
+    const sub = await this.#open();
+    const scanned = sub.cursor;
+    sub.watch(entry.id);
+    if (scanned > this.#origin) await this.#backfill(entry, scanned);
+  }
+
+  /** Delivers the channel's events in [origin, until): blocks the shared scan passed without it. */
+  async #backfill(entry: Entry, until: number): Promise<void> {
+    const once = this.#events.subscribe({
+      fromBlock: this.#origin,
+      channelIDs: [entry.id],
+      onEvent: (event) => (event.blockNumber < until ? this.#dispatch(event) : undefined),
+    });
+    try {
+      await once.poll();
+    } finally {
+      await once.stop();
+    }
+  }
+
+  async #scan(): Promise<void> {
+    if (this.#closed) return;
+    const sub = await this.#open();
+    await sub.poll();
+    for (const entry of [...this.#channels.values()]) {
+      if (entry.active && entry.owed !== undefined) await this.#refute(entry, entry.owed);
+    }
+    if (this.#store !== undefined && sub.cursor !== this.#saved) {
+      await this.#store.setCursor(BigInt(sub.cursor));
+      this.#saved = sub.cursor;
+    }
+  }
+
+  async #dispatch(event: AdjudicatorEvent): Promise<void> {
+    const entry = this.#channels.get(event.channelID.toLowerCase());
+    if (entry === undefined || !entry.active) return;
+    if (
+      (event.kind === 'registered' || event.kind === 'progressed') &&
+      event.version < entry.latest.state.version
+    ) {
+      await this.#refute(entry, event.version);
+    }
+    try {
+      await this.#inHandler.run(true, () => entry.onEvent(event));
+    } catch (err) {
+      this.#report(
+        new WatcherError(
+          'HANDLER_FAILED',
+          'an adjudicator event handler threw',
+          { channelID: entry.id, kind: event.kind, version: event.version.toString() },
+          { cause: err },
+        ),
+      );
+    }
+  }
+
+  /** Whether (and why not) the record can still be refuted with `latest`; undefined if it can. */
+  async #verdict(d: OnChainDispute, latest: bigint): Promise<RefutationOutcome | undefined> {
+    if (d.stage !== 'none' && d.version >= latest) return 'already-refuted';
+    if (d.stage !== 'dispute') return 'not-refutable';
+    if ((await this.#adjudicator.now()) >= d.timeout) return 'expired';
+    return undefined;
+  }
+
+  /** Registers the latest state over a stale registration if the record still allows it. Never throws. */
+  async #refute(entry: Entry, staleVersion: bigint): Promise<void> {
+    const latest = entry.latest;
+    const base = { channelID: entry.id, staleVersion, latestVersion: latest.state.version };
+    let report: RefutationReport;
+    try {
+      const before = await this.#adjudicator.dispute(entry.id);
+      const skip = await this.#verdict(before, latest.state.version);
+      if (skip !== undefined) {
+        report = { ...base, outcome: skip, dispute: before };
+      } else {
+        try {
+          await this.#adjudicator.register(latest, []);
+          report = { ...base, outcome: 'refuted', dispute: await this.#adjudicator.dispute(entry.id) };
+        } catch (err) {
+          // A concurrent refutation or conclusion makes our register revert: that is fine.
+          const after = await this.#adjudicator.dispute(entry.id);
+          const outcome = await this.#verdict(after, latest.state.version);
+          if (outcome === undefined) throw err;
+          report = { ...base, outcome, dispute: after };
+        }
+      }
+      entry.owed = undefined;
+    } catch (err) {
+      entry.owed = staleVersion;
+      const error = new WatcherError(
+        'REFUTATION_FAILED',
+        'could not refute a stale registration; retrying while the window is open',
+        {
+          channelID: entry.id,
+          staleVersion: staleVersion.toString(),
+          latestVersion: base.latestVersion.toString(),
+        },
+        { cause: err },
+      );
+      report = { ...base, outcome: 'failed', error };
+      this.#report(error);
+    }
+    this.#notify(report);
+  }
+
+  #publish(entry: Entry, signed: SignedState): void {
+    if (signed.state.channelID.toLowerCase() !== entry.id) {
+      throw new WatcherError('CHANNEL_MISMATCH', 'published a state of another channel', {
+        channelID: entry.id,
+        published: signed.state.channelID,
+      });
+    }
+    checkFullySigned(signed);
+    if (signed.state.version > entry.latest.state.version) entry.latest = copy(signed);
+  }
+
+  #remove(entry: Entry): void {
+    entry.active = false;
+    if (this.#channels.get(entry.id) !== entry) return;
+    this.#channels.delete(entry.id);
+    this.#sub?.unwatch(entry.id);
+    if (this.#channels.size === 0) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  #notify(report: RefutationReport): void {
+    try {
+      this.#onRefutation?.(report);
+    } catch (err) {
+      this.#report(err);
+    }
+  }
+
+  #report(err: unknown): void {
+    try {
+      this.#onError?.(err);
+    } catch {
+      // An error reporter that throws has nowhere left to report to.
+    }
+  }
+}
+
+function checkFullySigned(signed: SignedState): void {
+  const n = signed.params.participants.length;
+  if (signed.sigs.length !== n || signed.sigs.some((s) => typeof s !== 'string' || s.length <= 2)) {
+    throw new WatcherError('NOT_FULLY_SIGNED', 'a watched state needs every participant signature', {
+      channelID: signed.state.channelID,
+      version: signed.state.version.toString(),
+      participants: n,
+      sigs: signed.sigs.length,
+    });
+  }
+}
+
+/** The watcher keeps its own sigs array; params and state are treated as immutable. */
+function copy(signed: SignedState): SignedState {
+  return { params: signed.params, state: signed.state, sigs: [...signed.sigs] };
+}
