@@ -15,6 +15,8 @@ let alice: Person;
 let bob: Person;
 let mallory: Person;
 let id: string;
+/** The fully signed opening state (version 0). */
+let opening: { state: State; sigs: string[] };
 
 beforeAll(async () => {
   world = await startWorld();
@@ -26,6 +28,7 @@ beforeAll(async () => {
   mallory = makeClient(world, bus, world.party(3, 'Mallory'), 'mallory');
   await Promise.all([alice.client.start(), bob.client.start(), mallory.client.start()]);
   id = await open(world, alice, bob, 100n, 100n);
+  opening = (await alice.store.getChannel(id))!.current!;
   await alice.client.sendPayment(id, 10n);
 });
 afterAll(async () => {
@@ -201,7 +204,25 @@ describe('Bob refuses', () => {
     expect(alice.client.channel(id).state).toEqual(bob.client.channel(id).state);
     expect(ethereumBackend.channelId(alice.client.channel(id).params)).toBe(id);
   });
+});
 
+describe('sync', () => {
+  it('an older state offered by the peer does not roll Bob back: he answers with his newer one', async () => {
+    const before = await bob.store.getChannel(id);
+    expect(before!.current!.state.version).toBeGreaterThan(0n);
+    const reply = await toBob(alice, {
+      type: 'channel-sync',
+      phase: 'Acting',
+      state: opening.state,
+      sigs: opening.sigs,
+    });
+    expect(reply).toEqual({ type: 'channel-sync', phase: 'Acting', ...before!.current });
+    expect({ ...(await bob.store.getChannel(id)), updatedAt: 0 }).toEqual({ ...before, updatedAt: 0 });
+  });
+});
+
+// Last: it leaves the channel final (Bob then settles it on chain).
+describe('a final channel', () => {
   it('an update of a final state is refused with NOT_ACTING', async () => {
     const final = structuredClone(bob.client.channel(id).state!);
     final.version += 1n;
