@@ -1,30 +1,55 @@
-// `npm run demo`: the on-chain life of a Perun channel on the embedded chain. Alice and Bob
-// fund a channel, sign a stream of off-chain payments, Bob registers an old state, Alice
-// refutes it, and the channel is settled and withdrawn; a balance table at each step.
-// With --json the last line is one JSON object. (The DIDComm agents arrive with issue D.)
+// `npm run demo`: the life of a Perun channel between two channel clients on the embedded chain.
+// Alice and Bob each run a ChannelClient with its own SQLite file and watcher, connected by the
+// in-memory wire: Alice proposes a channel, both fund it, they pay each other, then Bob
+// registers an old state that pays him more; Alice's watcher refutes it with the latest one, and
+// after the challenge duration both clients conclude and withdraw exactly their last balances.
+// With --json the last line is one JSON object. (The DIDComm agents arrive with issues C and D.)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Wallet, formatEther, parseEther } from 'ethers';
-import { EmbeddedChain } from '../channels/ethereum/embedded-chain.js';
-import { deployContracts } from '../channels/ethereum/deploy.js';
+import { ChannelClient, type ClientEvent } from '../channels/client.js';
 import { EthereumAdjudicator } from '../channels/ethereum/adjudicator.js';
-import { EthereumFunder } from '../channels/ethereum/funder.js';
-import { EthereumSigner, requireStateSignature } from '../channels/ethereum/signer.js';
-import { TxSender } from '../channels/ethereum/tx.js';
 import {
-  channelId,
-  ethAsset,
-  ethParticipant,
-  ETH_BACKEND_ID,
-  ZERO_ADDRESS,
-  type Params,
-  type State,
-} from '../channels/ethereum/encoding.js';
+  EthereumAdjudicatorAdapter,
+  EthereumEventSource,
+  ethereumBackend,
+} from '../channels/ethereum/backend.js';
+import { deployContracts } from '../channels/ethereum/deploy.js';
+import { EmbeddedChain } from '../channels/ethereum/embedded-chain.js';
+import { ethAsset, ETH_BACKEND_ID } from '../channels/ethereum/encoding.js';
+import { EthereumFunder } from '../channels/ethereum/funder.js';
+import { EthereumSigner } from '../channels/ethereum/signer.js';
+import { TxSender } from '../channels/ethereum/tx.js';
+import { TypeOrmChannelStore } from '../channels/persistence/typeorm-store.js';
+import type { State } from '../channels/types.js';
+import { LocalWatcher } from '../channels/watcher.js';
+import { MemoryBus } from '../channels/wire/memory.js';
 
 interface Person {
   name: string;
   signer: EthereumSigner;
   receiver: string;
-  funder: EthereumFunder;
+  client: ChannelClient;
+  store: TypeOrmChannelStore;
+  watcher: LocalWatcher;
   adjudicator: EthereumAdjudicator;
+}
+
+function nextEvent<T extends ClientEvent['type']>(
+  p: Person,
+  type: T,
+  match: (e: Extract<ClientEvent, { type: T }>) => boolean = () => true,
+): Promise<Extract<ClientEvent, { type: T }>> {
+  return new Promise((resolve) => {
+    const on = (e: ClientEvent) => {
+      if (e.type === type && match(e as Extract<ClientEvent, { type: T }>)) {
+        p.client.off('event', on);
+        resolve(e as Extract<ClientEvent, { type: T }>);
+      }
+    };
+    p.client.on('event', on);
+  });
 }
 
 async function main(): Promise<void> {
@@ -34,44 +59,51 @@ async function main(): Promise<void> {
     if (!json) console.log(line);
   };
   const t0 = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'perun-demo-'));
   const chain = await EmbeddedChain.start();
+  const people: Person[] = [];
   try {
     say(`embedded chain on ${chain.url} (chain ID ${chain.chainId})`);
     const d = await deployContracts(chain.wallet(0));
     say(`contracts: Adjudicator ${d.adjudicator}, AssetHolderETH ${d.assetHolderETH}`);
-    const person = (i: number, name: string): Person => {
+    const bus = new MemoryBus();
+    const person = async (i: number, name: string): Promise<Person> => {
       const tx = new TxSender(new Wallet(chain.accounts[i]!.privateKey, chain.provider()));
-      return {
-        name,
-        signer: EthereumSigner.random(),
-        receiver: Wallet.createRandom().address,
+      const signer = EthereumSigner.random();
+      const receiver = Wallet.createRandom().address;
+      const adjudicator = new EthereumAdjudicator(tx, d.adjudicator);
+      const adapter = new EthereumAdjudicatorAdapter(adjudicator, signer, receiver);
+      const store = await TypeOrmChannelStore.open(join(dir, `${name.toLowerCase()}.sqlite`));
+      const watcher = new LocalWatcher({
+        events: new EthereumEventSource(chain.provider(), d.adjudicator, { pollIntervalMs: 50 }),
+        adjudicator: adapter,
+        store,
+        pollIntervalMs: 50,
+      });
+      const client = new ChannelClient({
+        wire: bus.connect(name.toLowerCase()),
+        signer,
+        backend: ethereumBackend,
         funder: new EthereumFunder(tx, { pollIntervalMs: 20 }),
-        adjudicator: new EthereumAdjudicator(tx, d.adjudicator),
-      };
+        adjudicator: adapter,
+        store,
+        watcher,
+        chainPollMs: 20,
+        onProposal: (p) => {
+          say(
+            `${name} accepts a channel from ${p.peer}: ${formatEther(p.allocation.balances[0]![1]!)} ETH from ${name}`,
+          );
+          return { accept: true };
+        },
+      });
+      await client.start();
+      const p = { name, signer, receiver, client, store, watcher, adjudicator };
+      people.push(p);
+      return p;
     };
-    const alice = person(1, 'Alice');
-    const bob = person(2, 'Bob');
-    const params: Params = {
-      challengeDuration: 60n,
-      nonce: BigInt(Wallet.createRandom().privateKey),
-      participants: [ethParticipant(alice.signer.address), ethParticipant(bob.signer.address)],
-      app: ZERO_ADDRESS,
-      ledgerChannel: true,
-      virtualChannel: false,
-    };
-    const id = channelId(params);
-    const stateAt = (version: bigint, a: bigint, b: bigint, isFinal = false): State => ({
-      channelID: id,
-      version,
-      outcome: {
-        assets: [ethAsset(d.chainId, d.assetHolderETH)],
-        backends: [ETH_BACKEND_ID],
-        balances: [[a, b]],
-        locked: [],
-      },
-      appData: '0x',
-      isFinal,
-    });
+    const alice = await person(1, 'Alice');
+    const bob = await person(2, 'Bob');
+
     const table = async (title: string, s: State) => {
       const provider = chain.provider();
       say(`\n${title} (state version ${s.version})`);
@@ -84,69 +116,72 @@ async function main(): Promise<void> {
       }
     };
 
-    const init = stateAt(0n, parseEther('10'), parseEther('10'));
-    say(`\nAlice and Bob open channel ${id.slice(0, 18)}… and fund it with 10 ETH each`);
-    await Promise.all([
-      alice.funder.fund({ params, state: init, idx: 0 }),
-      bob.funder.fund({ params, state: init, idx: 1 }),
-    ]);
-    await table('funded', init);
+    say('\nAlice proposes a channel to Bob, 10 ETH each');
+    const bobOpened = nextEvent(bob, 'opened');
+    const channel = await alice.client.proposeChannel({
+      peer: 'bob',
+      peerAddress: bob.signer.address,
+      allocation: {
+        assets: [ethAsset(d.chainId, d.assetHolderETH)],
+        backends: [ETH_BACKEND_ID],
+        balances: [[parseEther('10'), parseEther('10')]],
+        locked: [],
+      },
+      challengeDuration: 60n,
+    });
+    await bobOpened;
+    const id = channel.id;
+    await table(`channel ${id.slice(0, 18)}… is funded and open`, alice.client.channel(id).state!);
 
-    // Off-chain payments: each new state is signed by the payer and countersigned by the payee.
+    // Bob keeps a copy of the first payment's fully signed state to cheat with later.
     const amount = parseEther('0.01');
-    let state = init;
-    let sigs: string[] = [alice.signer.signState(init), bob.signer.signState(init)];
-    const history: Array<{ state: State; sigs: string[] }> = [{ state, sigs }];
+    await alice.client.sendPayment(id, amount);
+    const stale = (await bob.store.getChannel(id))!.current!;
     const tp = performance.now();
-    for (let i = 0; i < payments; i++) {
-      const [from, to] = i % 3 === 2 ? [1, 0] : [0, 1];
-      const bals = [...state.outcome.balances[0]!];
-      bals[from] = bals[from]! - amount;
-      bals[to] = bals[to]! + amount;
-      const nextState = stateAt(state.version + 1n, bals[0]!, bals[1]!);
-      const payer = from === 0 ? alice : bob;
-      const payee = from === 0 ? bob : alice;
-      const payerSig = payer.signer.signState(nextState);
-      requireStateSignature(nextState, payerSig, payer.signer.address);
-      const payeeSig = payee.signer.signState(nextState);
-      requireStateSignature(nextState, payeeSig, payee.signer.address);
-      state = nextState;
-      sigs = from === 0 ? [payerSig, payeeSig] : [payeeSig, payerSig];
-      history.push({ state, sigs });
+    for (let i = 1; i < payments; i++) {
+      if (i % 3 === 2) await bob.client.sendPayment(id, amount);
+      else await alice.client.sendPayment(id, amount);
     }
     const paymentSeconds = (performance.now() - tp) / 1000;
-    await table(`${payments} signed off-chain payments (${Math.round(payments / paymentSeconds)}/s)`, state);
+    const latest = alice.client.channel(id).state!;
+    await table(
+      `${payments} payments, each signed by both and stored by both (${Math.round(payments / paymentSeconds)}/s)`,
+      latest,
+    );
 
-    const stale = history[1]!;
     say(`\nBob registers the stale version ${stale.state.version}, which pays him more`);
-    await bob.adjudicator.register({ params, ...stale });
-    say(`Alice refutes with version ${state.version} within the challenge duration`);
-    await alice.adjudicator.register({ params, state, sigs });
-    const dispute = await alice.adjudicator.dispute(id);
-    say(`  registered version on-chain: ${dispute.version}`);
-    await chain.increaseTime(Number(params.challengeDuration));
-    say(`after the challenge duration, the latest state is concluded and both withdraw`);
-    await alice.adjudicator.conclude(params, state);
-    await alice.adjudicator.withdraw(params, state, alice.signer, alice.receiver);
-    await bob.adjudicator.withdraw(params, state, bob.signer, bob.receiver);
-    await table('settled', state);
+    const aliceSaw = nextEvent(alice, 'phase', (e) => e.channelId === id && e.to === 'Registered');
+    await bob.adjudicator.register({ params: channel.params, state: stale.state, sigs: stale.sigs });
+    await aliceSaw;
+    const dispute = await bob.client.channel(id);
+    const onChainVersion = (await alice.adjudicator.dispute(id)).version;
+    say(
+      `Alice's watcher refutes it: the registered version is now ${onChainVersion} (Bob's client: ${dispute.phase})`,
+    );
+
+    say('after the challenge duration both clients conclude and withdraw');
+    const bobSettled = nextEvent(bob, 'settled');
+    await chain.increaseTime(61);
+    await alice.client.settlement(id);
+    await bobSettled;
+    await table('settled', latest);
 
     const provider = chain.provider();
     const onChain = [await provider.getBalance(alice.receiver), await provider.getBalance(bob.receiver)];
     const settled =
-      onChain[0] === state.outcome.balances[0]![0] && onChain[1] === state.outcome.balances[0]![1];
+      onChain[0] === latest.outcome.balances[0]![0] && onChain[1] === latest.outcome.balances[0]![1];
     say(
       `\n${settled ? 'settled: on-chain balances equal the last state' : 'NOT settled'} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
     if (json) {
       console.log(
         JSON.stringify({
-          ok: settled,
+          ok: settled && onChainVersion === latest.version,
           settled,
           payments,
           payments_per_s: Math.round(payments / paymentSeconds),
           disputed_version: Number(stale.state.version),
-          final_version: Number(state.version),
+          final_version: Number(latest.version),
           alice_eth: formatEther(onChain[0]!),
           bob_eth: formatEther(onChain[1]!),
         }),
@@ -154,7 +189,13 @@ async function main(): Promise<void> {
     }
     if (!settled) process.exitCode = 1;
   } finally {
+    for (const p of people) {
+      await p.client.close();
+      await p.watcher.close();
+      await p.store.close();
+    }
     await chain.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
