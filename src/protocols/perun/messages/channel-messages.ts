@@ -1,0 +1,159 @@
+// The Perun protocol's DIDComm messages, one class per channel message of the core
+// (src/channels/messages.ts) under https://didcomm.org/perun/1.0, fields in snake_case. Credo's
+// class validation checks only the outer shape; the channel core's strict decoder checks every
+// value when a message is turned into a ChannelMessage (../wire-format.ts). Sub- and
+// virtual-channel messages join as new classes under the same protocol.
+import {
+  DidCommMessage,
+  DidCommProblemReportMessage,
+  IsValidMessageType,
+  parseMessageType,
+} from '@credo-ts/didcomm';
+import type { DidCommProblemReportMessageOptions } from '@credo-ts/didcomm';
+import { Expose } from 'class-transformer';
+import { IsArray, IsInt, IsObject, IsOptional, IsString, Min } from 'class-validator';
+import type { JsonObject } from '../../../channels/json.js';
+
+export const PERUN_PROTOCOL_URI = 'https://didcomm.org/perun/1.0';
+export const PERUN_ROLES = ['proposer', 'responder'] as const;
+
+/** Every Perun message carries its fields as given (snake_case JSON) and a fresh @id. */
+function init(m: DidCommMessage, fields: Record<string, unknown> | undefined, id?: string): void {
+  if (fields === undefined) return;
+  m.id = id ?? m.generateId();
+  Object.assign(m, fields);
+}
+
+export class LedgerChannelProposalMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/ledger-channel-proposal`);
+  @IsValidMessageType(LedgerChannelProposalMessage.type)
+  public override readonly type = LedgerChannelProposalMessage.type.messageTypeUri;
+
+  public constructor(fields?: Omit<LedgerChannelProposalMessage, keyof DidCommMessage>, id?: string) {
+    super();
+    init(this, fields, id);
+  }
+
+  @Expose({ name: 'proposal_id' }) @IsString() public proposalId!: string;
+  @Expose({ name: 'challenge_duration' }) @IsString() public challengeDuration!: string;
+  @Expose({ name: 'nonce_share' }) @IsString() public nonceShare!: string;
+  @IsArray() public participants!: string[];
+  @IsArray() public peers!: string[];
+  @IsString() public app!: string;
+  @Expose({ name: 'init_data' }) @IsString() public initData!: string;
+  @Expose({ name: 'init_bals' }) @IsObject() public initBals!: JsonObject;
+  @Expose({ name: 'funding_agreement' }) @IsArray() public fundingAgreement!: string[][];
+}
+
+export class LedgerChannelAcceptMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/ledger-channel-accept`);
+  @IsValidMessageType(LedgerChannelAcceptMessage.type)
+  public override readonly type = LedgerChannelAcceptMessage.type.messageTypeUri;
+
+  public constructor(fields?: Omit<LedgerChannelAcceptMessage, keyof DidCommMessage>, id?: string) {
+    super();
+    init(this, fields, id);
+  }
+
+  @Expose({ name: 'proposal_id' }) @IsString() public proposalId!: string;
+  @Expose({ name: 'nonce_share' }) @IsString() public nonceShare!: string;
+  @IsString() public sig!: string;
+}
+
+export class ChannelProposalRejectMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/channel-proposal-reject`);
+  @IsValidMessageType(ChannelProposalRejectMessage.type)
+  public override readonly type = ChannelProposalRejectMessage.type.messageTypeUri;
+
+  public constructor(fields?: Omit<ChannelProposalRejectMessage, keyof DidCommMessage>, id?: string) {
+    super();
+    init(this, fields, id);
+  }
+
+  @Expose({ name: 'proposal_id' }) @IsString() public proposalId!: string;
+  @IsString() public reason!: string;
+}
+
+export class ChannelUpdateMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/channel-update`);
+  @IsValidMessageType(ChannelUpdateMessage.type)
+  public override readonly type = ChannelUpdateMessage.type.messageTypeUri;
+
+  public constructor(fields?: Omit<ChannelUpdateMessage, keyof DidCommMessage>, id?: string) {
+    super();
+    init(this, fields, id);
+  }
+
+  @IsObject() public state!: JsonObject;
+  @Expose({ name: 'actor_idx' }) @IsInt() @Min(0) public actorIdx!: number;
+  @IsString() public sig!: string;
+}
+
+export class ChannelUpdateAcceptMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/channel-update-accept`);
+  @IsValidMessageType(ChannelUpdateAcceptMessage.type)
+  public override readonly type = ChannelUpdateAcceptMessage.type.messageTypeUri;
+
+  public constructor(fields?: Omit<ChannelUpdateAcceptMessage, keyof DidCommMessage>, id?: string) {
+    super();
+    init(this, fields, id);
+  }
+
+  @Expose({ name: 'channel_id' }) @IsString() public channelId!: string;
+  @IsString() public version!: string;
+  @IsString() public sig!: string;
+}
+
+export class ChannelUpdateRejectMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/channel-update-reject`);
+  @IsValidMessageType(ChannelUpdateRejectMessage.type)
+  public override readonly type = ChannelUpdateRejectMessage.type.messageTypeUri;
+
+  public constructor(fields?: Omit<ChannelUpdateRejectMessage, keyof DidCommMessage>, id?: string) {
+    super();
+    init(this, fields, id);
+  }
+
+  @Expose({ name: 'channel_id' }) @IsString() public channelId!: string;
+  @IsString() public version!: string;
+  @IsString() public reason!: string;
+  @IsOptional() @IsString() public code?: string;
+}
+
+export class ChannelSyncMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/channel-sync`);
+  @IsValidMessageType(ChannelSyncMessage.type)
+  public override readonly type = ChannelSyncMessage.type.messageTypeUri;
+
+  public constructor(fields?: Omit<ChannelSyncMessage, keyof DidCommMessage>, id?: string) {
+    super();
+    init(this, fields, id);
+  }
+
+  @IsString() public phase!: string;
+  @IsObject() public state!: JsonObject;
+  @IsArray() public sigs!: string[];
+}
+
+/** A refusal of a Perun message, threaded on it; `description.code` is one of PerunProblemCode. */
+export class PerunProblemReportMessage extends DidCommProblemReportMessage {
+  public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/problem-report`);
+  @IsValidMessageType(PerunProblemReportMessage.type)
+  public override readonly type = PerunProblemReportMessage.type.messageTypeUri;
+
+  public constructor(options: DidCommProblemReportMessageOptions) {
+    super(options);
+  }
+}
+
+export const PERUN_CHANNEL_MESSAGES = [
+  LedgerChannelProposalMessage,
+  LedgerChannelAcceptMessage,
+  ChannelProposalRejectMessage,
+  ChannelUpdateMessage,
+  ChannelUpdateAcceptMessage,
+  ChannelUpdateRejectMessage,
+  ChannelSyncMessage,
+] as const;
+
+export type PerunChannelDidCommMessage = InstanceType<(typeof PERUN_CHANNEL_MESSAGES)[number]>;

@@ -1,0 +1,60 @@
+// Between the channel core's messages and the Perun DIDComm messages: `toDidComm` gives the
+// DIDComm message for a ChannelMessage, `fromDidComm` turns a received one back into a
+// ChannelMessage through the core's strict decoder (MalformedMessageError on any bad value). The
+// last segment of each DIDComm @type is the core's message type.
+import { randomUUID } from 'node:crypto';
+import { JsonTransformer } from '@credo-ts/core';
+import type { DidCommMessage } from '@credo-ts/didcomm';
+import { MalformedMessageError } from '../../channels/errors.js';
+import type { JsonObject } from '../../channels/json.js';
+import {
+  decodeChannelMessage,
+  encodeChannelMessage,
+  type ChannelMessage,
+  type ChannelMessageType,
+} from '../../channels/messages.js';
+import { toCamel, toSnake } from './case.js';
+import {
+  ChannelProposalRejectMessage,
+  ChannelSyncMessage,
+  ChannelUpdateAcceptMessage,
+  ChannelUpdateMessage,
+  ChannelUpdateRejectMessage,
+  LedgerChannelAcceptMessage,
+  LedgerChannelProposalMessage,
+  type PerunChannelDidCommMessage,
+} from './messages/channel-messages.js';
+
+type MessageClass = {
+  new (): PerunChannelDidCommMessage;
+  type: { messageTypeUri: string; messageName: string };
+};
+
+export const MESSAGE_CLASSES: Record<ChannelMessageType, MessageClass> = {
+  'ledger-channel-proposal': LedgerChannelProposalMessage,
+  'ledger-channel-accept': LedgerChannelAcceptMessage,
+  'channel-proposal-reject': ChannelProposalRejectMessage,
+  'channel-update': ChannelUpdateMessage,
+  'channel-update-accept': ChannelUpdateAcceptMessage,
+  'channel-update-reject': ChannelUpdateRejectMessage,
+  'channel-sync': ChannelSyncMessage,
+};
+
+/** The DIDComm message carrying `msg` (a fresh @id; thread it with setThread before sending a reply). */
+export function toDidComm(msg: ChannelMessage): PerunChannelDidCommMessage {
+  const cls = MESSAGE_CLASSES[msg.type];
+  const { type: _type, ...body } = toSnake(encodeChannelMessage(msg));
+  return JsonTransformer.fromJSON({ ...body, '@type': cls.type.messageTypeUri, '@id': randomUUID() }, cls);
+}
+
+/** The channel message a received Perun DIDComm message carries; MalformedMessageError if any value is bad. */
+export function fromDidComm(m: DidCommMessage): ChannelMessage {
+  const name = Object.entries(MESSAGE_CLASSES).find(([, cls]) => m instanceof cls)?.[0];
+  if (name === undefined) throw new MalformedMessageError('not a Perun channel message', { type: m.type });
+  const wire = JsonTransformer.toJSON(m) as JsonObject;
+  const body: JsonObject = {};
+  for (const [k, v] of Object.entries(wire)) {
+    if (!k.startsWith('@') && !k.startsWith('~')) body[k] = v;
+  }
+  return decodeChannelMessage({ ...toCamel(body), type: name });
+}
