@@ -261,7 +261,7 @@ export class ChannelClient extends EventEmitter {
       challengeDuration: req.challengeDuration,
       nonceShare: hex(randomBytes(32)),
       participants,
-      peers: [this.#o.wire.id, req.peer],
+      peers: [await this.#ourId(req.peer), req.peer],
       app: req.app ?? ZERO_APP,
       initData: '0x',
       initBals: structuredClone(req.allocation),
@@ -345,8 +345,9 @@ export class ChannelClient extends EventEmitter {
   async #onProposal(from: string, p: LedgerChannelProposal): Promise<void> {
     const reject = (reason: string) =>
       this.#send(from, { type: 'channel-proposal-reject', proposalID: p.proposalID, reason });
-    if (p.peers[0] !== from || p.peers[1] !== this.#o.wire.id)
+    if (p.peers[0] !== from || p.peers[1] !== (await this.#ourId(from))) {
       return reject('the peers do not match the connection');
+    }
     if (p.participants.length !== 2 || !sameHex(p.participants[1]!, this.address)) {
       return reject('participant 1 is not our address');
     }
@@ -1114,6 +1115,10 @@ export class ChannelClient extends EventEmitter {
       clearTimeout(timer);
       this.#proposals.delete(key);
     }
+  }
+
+  async #ourId(peer: string): Promise<string> {
+    return (await this.#o.wire.idFor?.(peer)) ?? this.#o.wire.id;
   }
 
   /** Tracks background work so close() can wait for it; its failure becomes a warning event. */

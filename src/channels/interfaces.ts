@@ -21,6 +21,11 @@ export type MessageHandler = (from: string, msg: ChannelMessage) => void | Promi
 export interface Wire {
   /** Our own peer ID on this wire. */
   readonly id: string;
+  /**
+   * Our ID as `peerId` knows us, where it depends on the peer (over DIDComm: our DID on the
+   * connection with that peer); `id` when absent.
+   */
+  idFor?(peerId: string): string | Promise<string>;
   send(peerId: string, msg: ChannelMessage): Promise<void>;
   /** Registers a handler for incoming messages; returns the function that unregisters it. */
   onMessage(handler: MessageHandler): () => void;
