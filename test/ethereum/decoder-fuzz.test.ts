@@ -1,0 +1,95 @@
+// Fuzzing the ABI decoders that read untrusted bytes (calldata of registrations found on chain):
+// random bytes and mutations of valid encodings (flipped bytes, cut or extended data, huge
+// offsets and lengths) decode to a value or are refused with EncodingError, never anything else.
+import fc from 'fast-check';
+/* eslint-disable @typescript-eslint/no-explicit-any -- edits are generated records of several shapes */
+import { hexlify } from 'ethers';
+import { EncodingError } from '../../src/channels/errors.js';
+import {
+  decodeParams,
+  decodeState,
+  decodeWithdrawalAuth,
+  encodeParamsBytes,
+  encodeStateBytes,
+  encodeWithdrawalAuthBytes,
+} from '../../src/channels/ethereum/encoding.js';
+import { HOLDER_A, HOLDER_B, allocation, ledgerParams, stateOf } from './fixtures.js';
+
+const params = ledgerParams(['0x' + '11'.repeat(20), '0x' + '22'.repeat(20)]);
+const state = stateOf(
+  params,
+  9n,
+  allocation(
+    31337n,
+    [HOLDER_A, HOLDER_B],
+    [
+      [1n, 2n],
+      [3n, 4n],
+    ],
+    [{ ID: '0x' + '77'.repeat(32), balances: [1n, 1n], indexMap: [] }],
+  ),
+);
+const auth = {
+  channelID: state.channelID,
+  participant: params.participants[0]!,
+  receiver: HOLDER_B,
+  amount: 5n,
+};
+
+const cases = [
+  ['params', encodeParamsBytes(params), decodeParams],
+  ['state', encodeStateBytes(state), decodeState],
+  ['withdrawal authorization', encodeWithdrawalAuthBytes(auth), decodeWithdrawalAuth],
+] as const;
+
+function onlyTyped(decode: (hex: string) => unknown, bytes: Uint8Array): void {
+  try {
+    decode(hexlify(bytes));
+  } catch (err) {
+    if (!(err instanceof EncodingError)) throw err;
+  }
+}
+
+/** Edits of a valid encoding: overwrite a byte, write a big word at a word boundary, cut, extend. */
+const edit = fc.oneof(
+  fc.record({ kind: fc.constant('byte' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+  fc.record({
+    kind: fc.constant('word' as const),
+    at: fc.nat(),
+    value: fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }),
+  }),
+  fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant('extend' as const), bytes: fc.uint8Array({ maxLength: 96 }) }),
+);
+
+function apply(base: Uint8Array, edits: any[]): Uint8Array {
+  let b = new Uint8Array(base);
+  for (const e of edits) {
+    if (e.kind === 'byte' && b.length > 0) b[e.at % b.length] = e.value;
+    if (e.kind === 'word' && b.length >= 32) {
+      const at = (e.at % Math.floor(b.length / 32)) * 32;
+      b.set(Buffer.from((e.value as bigint).toString(16).padStart(64, '0'), 'hex'), at);
+    }
+    if (e.kind === 'cut') b = b.subarray(0, e.at % (b.length + 1));
+    if (e.kind === 'extend') b = new Uint8Array([...b, ...e.bytes]);
+  }
+  return b;
+}
+
+describe.each(cases)('decoding %s', (_, valid, decode) => {
+  it('refuses random bytes with EncodingError or decodes them', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1024 }), (bytes) => onlyTyped(decode, bytes)),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it('refuses mutated encodings with EncodingError or decodes them', () => {
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 4 }), (edits) =>
+        onlyTyped(decode, apply(valid, edits)),
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+});
