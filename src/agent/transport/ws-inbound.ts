@@ -1,0 +1,236 @@
+// DIDComm v1 inbound transport over WebSocket (ws 8), on its own HTTP server.
+//
+// One transport session per socket. Every frame is one encrypted envelope and goes to Credo's
+// receive pipeline with that socket's session. When a message asks for return routing, Credo saves
+// the session for the connection and from then on sends every message for that connection over
+// the socket (both directions on one persistent socket). A message without return route does
+// not close the socket: Credo's `close()` only means "do not route replies here"; the peer
+// decides when its socket ends (Credo's own WS outbound closes a socket it opened for a message
+// without return route).
+import { type AgentContext, CredoError, EventEmitter, type Logger, utils } from '@credo-ts/core';
+import {
+  DidCommEventTypes,
+  DidCommTransportService,
+  type DidCommEncryptedMessage,
+  type DidCommInboundTransport,
+  type DidCommMessageReceivedEvent,
+  type DidCommTransportSession,
+} from '@credo-ts/didcomm';
+import { createServer, type Server } from 'node:http';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+
+import {
+  DEFAULT_HOST,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  MalformedEnvelopeError,
+  announceEndpoint,
+  closeServer,
+  formatEndpoint,
+  listen,
+  normalisePath,
+  parseEnvelope,
+  withdrawEndpoint,
+} from './common.js';
+
+export interface WsInboundTransportOptions {
+  /** Interface to bind. Default 127.0.0.1; pass '0.0.0.0' or '::' explicitly to listen on all interfaces. */
+  host?: string;
+  /** TCP port; 0 (the default) picks a free port, readable from `port` after start. */
+  port?: number;
+  /** Upgrade path. Default '/'. */
+  path?: string;
+  /** Largest accepted frame in bytes; a larger one closes the socket with 1009. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /** How long stop() waits for a close handshake before it terminates a socket. Default 1 s. */
+  closeTimeoutMs?: number;
+  /** URL announced to peers. Default `ws://host:port/path` from the bound address. */
+  endpoint?: string;
+  /** Add the endpoint to the agent's DIDComm endpoints on start (and remove it on stop). Default true. */
+  announceEndpoint?: boolean;
+}
+
+export const WS_SESSION_TYPE = 'WebSocket';
+
+/** Close codes (RFC 6455 §7.4.1). */
+const CLOSE_GOING_AWAY = 1001;
+const CLOSE_INVALID_PAYLOAD = 1007;
+
+export class WsTransportSession implements DidCommTransportSession {
+  public readonly type = WS_SESSION_TYPE;
+  public keys?: DidCommTransportSession['keys'];
+  public inboundMessage?: DidCommTransportSession['inboundMessage'];
+  public connectionId?: string;
+
+  public constructor(
+    public readonly id: string,
+    public readonly socket: WebSocket,
+    private readonly detach: (session: WsTransportSession) => void,
+  ) {}
+
+  public async send(_agentContext: AgentContext, encryptedMessage: DidCommEncryptedMessage): Promise<void> {
+    if (this.socket.readyState !== WebSocket.OPEN) {
+      this.detach(this);
+      throw new CredoError(`WebSocket of session ${this.id} is not open`);
+    }
+    const frame = JSON.stringify(encryptedMessage);
+    await new Promise<void>((resolve, reject) =>
+      this.socket.send(frame, (error) =>
+        error ? reject(new CredoError(`WebSocket send failed: ${error.message}`)) : resolve(),
+      ),
+    );
+  }
+
+  /** "No return route for this message": stop routing replies here, keep the socket. */
+  public async close(): Promise<void> {
+    this.detach(this);
+  }
+}
+
+export class WsInboundTransport implements DidCommInboundTransport {
+  public readonly host: string;
+  public readonly path: string;
+  private readonly requestedPort: number;
+  private readonly maxPayloadBytes: number;
+  private readonly closeTimeoutMs: number;
+  private readonly configuredEndpoint?: string;
+  private readonly shouldAnnounce: boolean;
+
+  private server?: Server;
+  private wss?: WebSocketServer;
+  private boundPort?: number;
+  private agentContext?: AgentContext;
+  private logger?: Logger;
+  private eventEmitter?: EventEmitter;
+  private transportService?: DidCommTransportService;
+  private announced?: string;
+  private readonly sessions = new Map<WebSocket, WsTransportSession>();
+
+  public constructor(options: WsInboundTransportOptions = {}) {
+    this.host = options.host ?? DEFAULT_HOST;
+    this.requestedPort = options.port ?? 0;
+    this.path = normalisePath(options.path);
+    this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 1_000;
+    this.configuredEndpoint = options.endpoint;
+    this.shouldAnnounce = options.announceEndpoint ?? true;
+  }
+
+  public get port(): number | undefined {
+    return this.boundPort;
+  }
+
+  public get httpServer(): Server | undefined {
+    return this.server;
+  }
+
+  public get endpoint(): string | undefined {
+    if (this.configuredEndpoint) return this.configuredEndpoint;
+    return this.boundPort === undefined
+      ? undefined
+      : formatEndpoint('ws', this.host, this.boundPort, this.path);
+  }
+
+  /** Open sockets (for tests and diagnostics). */
+  public get openSockets(): number {
+    return this.sessions.size;
+  }
+
+  public async start(agentContext: AgentContext): Promise<void> {
+    if (this.server) throw new CredoError('WebSocket inbound transport already started');
+    this.agentContext = agentContext;
+    this.logger = agentContext.config.logger;
+    this.eventEmitter = agentContext.dependencyManager.resolve(EventEmitter);
+    this.transportService = agentContext.dependencyManager.resolve(DidCommTransportService);
+
+    // Plain HTTP requests to this server get 426: it only speaks WebSocket.
+    const server = createServer((_req, res) => {
+      res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
+      res.end('WebSocket only');
+    });
+    server.headersTimeout = 20_000;
+    const wss = new WebSocketServer({ server, path: this.path, maxPayload: this.maxPayloadBytes });
+    wss.on('connection', (socket) => this.accept(socket));
+    wss.on('error', (error) => this.logger?.error('WebSocket server error', { error: error.message }));
+    this.boundPort = await listen(server, this.host, this.requestedPort);
+    this.server = server;
+    this.wss = wss;
+
+    const endpoint = this.endpoint as string;
+    if (this.shouldAnnounce) {
+      announceEndpoint(agentContext, endpoint);
+      this.announced = endpoint;
+    }
+    this.logger.debug(`WebSocket inbound DIDComm transport listening on ${endpoint}`);
+  }
+
+  public async stop(): Promise<void> {
+    if (this.announced && this.agentContext) withdrawEndpoint(this.agentContext, this.announced);
+    this.announced = undefined;
+    const sockets = [...this.sessions.keys()];
+    await Promise.all(sockets.map((socket) => this.closeSocket(socket)));
+    const wss = this.wss;
+    const server = this.server;
+    this.wss = undefined;
+    this.server = undefined;
+    this.boundPort = undefined;
+    if (wss) await new Promise<void>((resolve) => wss.close(() => resolve()));
+    if (server) await closeServer(server);
+    this.logger?.debug('WebSocket inbound DIDComm transport stopped');
+  }
+
+  private accept(socket: WebSocket): void {
+    const session = new WsTransportSession(utils.uuid(), socket, (s) => this.detach(s));
+    this.sessions.set(socket, session);
+    socket.on('message', (data, isBinary) => this.receive(session, data, isBinary));
+    socket.on('error', (error) => this.logger?.debug(`WebSocket ${session.id} error: ${error.message}`));
+    socket.once('close', () => {
+      this.sessions.delete(socket);
+      this.detach(session);
+    });
+  }
+
+  private receive(session: WsTransportSession, data: RawData, _isBinary: boolean): void {
+    const agentContext = this.agentContext;
+    const eventEmitter = this.eventEmitter;
+    if (!agentContext || !eventEmitter || !this.server) return;
+    let envelope: DidCommEncryptedMessage;
+    try {
+      envelope = parseEnvelope(frameToBuffer(data));
+    } catch (error) {
+      if (!(error instanceof MalformedEnvelopeError)) throw error;
+      this.logger?.debug(`Closing WebSocket ${session.id}: ${error.message}`);
+      session.socket.close(CLOSE_INVALID_PAYLOAD, error.message.slice(0, 120));
+      return;
+    }
+    eventEmitter.emit<DidCommMessageReceivedEvent>(agentContext, {
+      type: DidCommEventTypes.DidCommMessageReceived,
+      payload: { message: envelope, session, receivedAt: new Date() },
+    });
+  }
+
+  private detach(session: WsTransportSession): void {
+    const transportService = this.transportService;
+    if (transportService && transportService.findSessionById(session.id) === session) {
+      transportService.removeSession(session);
+    }
+  }
+
+  private closeSocket(socket: WebSocket): Promise<void> {
+    if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      // Bounded: a peer that does not answer the close handshake is cut off.
+      const timer = setTimeout(() => socket.terminate(), this.closeTimeoutMs);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (socket.readyState === WebSocket.OPEN) socket.close(CLOSE_GOING_AWAY, 'agent is shutting down');
+    });
+  }
+}
+
+function frameToBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
