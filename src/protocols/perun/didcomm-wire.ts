@@ -1,0 +1,180 @@
+// The channel core's Wire over Credo DIDComm: a peer is the DID on the other end of an
+// established connection, and a channel message is accepted only as coming from the DID of the
+// connection it arrived on (the core then refuses it unless that DID is the channel's peer).
+// Replies are threaded on the message they answer (~thread); the core's refusals of proposals
+// and updates travel as Perun problem reports with a code and become refusals again on the
+// other side; a message whose values the core's decoder refuses is answered with a
+// 'malformed' problem report and never reaches the core.
+import type { AgentContext } from '@credo-ts/core';
+import {
+  DidCommConnectionService,
+  DidCommMessageSender,
+  DidCommOutboundMessageContext,
+  DidCommProblemReportError,
+  type DidCommConnectionRecord,
+  type DidCommInboundMessageContext,
+  type DidCommMessage,
+} from '@credo-ts/didcomm';
+import { MalformedMessageError, PeerUnreachableError } from '../../channels/errors.js';
+import type { MessageHandler, Wire } from '../../channels/interfaces.js';
+import type { ChannelMessage } from '../../channels/messages.js';
+import { PerunProblemReportMessage } from './messages/channel-messages.js';
+import { MALFORMED, PROPOSAL_REJECTED, fromProblemCode, toProblemCode } from './problem-codes.js';
+import { fromDidComm, toDidComm } from './wire-format.js';
+
+/** What a message we sent asked, so a problem report threaded on it can be read back. */
+type Sent = { kind: 'proposal'; proposalID: string } | { kind: 'update'; channelID: string; version: bigint };
+
+const MAX_REMEMBERED = 4096;
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+  map.set(key, value);
+  if (map.size > MAX_REMEMBERED) map.delete(map.keys().next().value!);
+}
+
+const replyKey = (msg: ChannelMessage): string | undefined => {
+  switch (msg.type) {
+    case 'ledger-channel-proposal':
+    case 'ledger-channel-accept':
+    case 'channel-proposal-reject':
+      return `p:${msg.proposalID.toLowerCase()}`;
+    case 'channel-update':
+      return `u:${msg.state.channelID.toLowerCase()}:${msg.state.version}`;
+    case 'channel-update-accept':
+    case 'channel-update-reject':
+      return `u:${msg.channelID.toLowerCase()}:${msg.version}`;
+    default:
+      return undefined;
+  }
+};
+
+export class DidCommChannelWire implements Wire {
+  readonly id = 'didcomm';
+  readonly #handlers = new Set<MessageHandler>();
+  /** Reply key → @id of the message it answers. */
+  readonly #threads = new Map<string, string>();
+  /** @id of a proposal or update we sent → what it was. */
+  readonly #sent = new Map<string, Sent>();
+  readonly #connections = new Map<string, DidCommConnectionRecord>();
+  #agentContext: AgentContext | undefined;
+
+  /** Binds the wire to the agent it sends through (done by PerunModule on initialize). */
+  attach(agentContext: AgentContext): void {
+    this.#agentContext = agentContext;
+  }
+
+  onMessage(handler: MessageHandler): () => void {
+    this.#handlers.add(handler);
+    return () => {
+      this.#handlers.delete(handler);
+    };
+  }
+
+  async idFor(peerId: string): Promise<string> {
+    return (await this.#connection(peerId)).did!;
+  }
+
+  async send(peerId: string, msg: ChannelMessage): Promise<void> {
+    const agentContext = this.#context();
+    const connection = await this.#connection(peerId);
+    const key = replyKey(msg);
+    const thread = key === undefined ? undefined : this.#threads.get(key);
+    let out: DidCommMessage;
+    if (msg.type === 'channel-update-reject' || msg.type === 'channel-proposal-reject') {
+      out = new PerunProblemReportMessage({
+        description: {
+          en: msg.reason,
+          code: msg.type === 'channel-proposal-reject' ? PROPOSAL_REJECTED : toProblemCode(msg.code),
+        },
+      });
+    } else {
+      out = toDidComm(msg);
+      if (msg.type === 'ledger-channel-proposal') {
+        remember(this.#sent, out.id, { kind: 'proposal', proposalID: msg.proposalID });
+      } else if (msg.type === 'channel-update') {
+        remember(this.#sent, out.id, {
+          kind: 'update',
+          channelID: msg.state.channelID,
+          version: msg.state.version,
+        });
+      }
+    }
+    if (thread !== undefined && msg.type !== 'channel-update' && msg.type !== 'ledger-channel-proposal') {
+      out.setThread({ threadId: thread });
+      this.#threads.delete(key!);
+    }
+    try {
+      await agentContext
+        .resolve(DidCommMessageSender)
+        .sendMessage(new DidCommOutboundMessageContext(out, { agentContext, connection }));
+    } catch (err) {
+      throw new PeerUnreachableError(
+        'the DIDComm message could not be sent',
+        { peer: peerId },
+        { cause: err },
+      );
+    }
+  }
+
+  /** Called by the Perun message handler for every inbound Perun message. */
+  async receive(ctx: DidCommInboundMessageContext): Promise<void> {
+    const connection = ctx.assertReadyConnection();
+    const from = connection.theirDid!;
+    this.#connections.set(from, connection);
+    const m = ctx.message;
+    let msg: ChannelMessage;
+    if (m instanceof PerunProblemReportMessage) {
+      const sent = m.threadId === m.id ? undefined : this.#sent.get(m.threadId);
+      if (sent === undefined) return; // a report on nothing we asked: nothing to undo
+      this.#sent.delete(m.threadId);
+      const reason = m.description?.en ?? 'refused';
+      msg =
+        sent.kind === 'proposal'
+          ? { type: 'channel-proposal-reject', proposalID: sent.proposalID, reason }
+          : {
+              type: 'channel-update-reject',
+              channelID: sent.channelID,
+              version: sent.version,
+              reason,
+              code: fromProblemCode(m.description?.code ?? 'refused'),
+            };
+    } else {
+      try {
+        msg = fromDidComm(m);
+      } catch (err) {
+        if (!(err instanceof MalformedMessageError)) throw err;
+        const report = new PerunProblemReportMessage({ description: { en: err.message, code: MALFORMED } });
+        report.setThread({ threadId: m.threadId });
+        const refusal = new DidCommProblemReportError(err.message, { problemCode: MALFORMED });
+        refusal.problemReport = report;
+        throw refusal;
+      }
+      if (msg.type === 'ledger-channel-accept' || msg.type === 'channel-update-accept')
+        this.#sent.delete(m.threadId);
+      const key = replyKey(msg);
+      if (key !== undefined && (msg.type === 'ledger-channel-proposal' || msg.type === 'channel-update')) {
+        remember(this.#threads, key, m.id);
+      }
+    }
+    // The core runs on its own: its per-channel order is fixed here, synchronously.
+    for (const h of this.#handlers) void Promise.resolve(h(from, msg)).catch(() => undefined);
+  }
+
+  #context(): AgentContext {
+    if (this.#agentContext === undefined)
+      throw new PeerUnreachableError('the DIDComm wire is not attached to an agent');
+    return this.#agentContext;
+  }
+
+  async #connection(peerId: string): Promise<DidCommConnectionRecord> {
+    const cached = this.#connections.get(peerId);
+    if (cached !== undefined && cached.isReady) return cached;
+    const agentContext = this.#context();
+    const found = await agentContext.resolve(DidCommConnectionService).findByTheirDid(agentContext, peerId);
+    if (found === null || !found.isReady) {
+      throw new PeerUnreachableError('no established DIDComm connection with this peer', { peer: peerId });
+    }
+    this.#connections.set(peerId, found);
+    return found;
+  }
+}
