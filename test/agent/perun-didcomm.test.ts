@@ -91,16 +91,26 @@ beforeAll(async () => {
   world = await startWorld();
   alice = await side('Alice', 1);
   bob = await side('Bob', 2);
-  const oob = await alice.agent.didcomm.oob.createInvitation({ label: 'Alice' });
-  const url = oob.outOfBandInvitation.toUrl({ domain: 'https://perun.example' });
-  const { connectionRecord } = await bob.agent.didcomm.oob.receiveInvitationFromUrl(url, { label: 'Bob' });
-  ba = await bob.agent.didcomm.connections.returnWhenIsConnected(connectionRecord!.id, { timeoutMs: 20_000 });
-  const [pending] = await alice.agent.didcomm.connections.findAllByOutOfBandId(oob.id);
-  ab = await alice.agent.didcomm.connections.returnWhenIsConnected(pending!.id, { timeoutMs: 20_000 });
+  [ab, ba] = await connect(alice, bob);
 }, 60_000);
 
+/** `a` invites, `b` accepts the invitation in URL form; both connection records once completed. */
+async function connect(a: Side, b: Side): Promise<[DidCommConnectionRecord, DidCommConnectionRecord]> {
+  const oob = await a.agent.didcomm.oob.createInvitation({ label: a.name });
+  const url = oob.outOfBandInvitation.toUrl({ domain: 'https://perun.example' });
+  const { connectionRecord } = await b.agent.didcomm.oob.receiveInvitationFromUrl(url, { label: b.name });
+  const fromB = await b.agent.didcomm.connections.returnWhenIsConnected(connectionRecord!.id, {
+    timeoutMs: 20_000,
+  });
+  const [pending] = await a.agent.didcomm.connections.findAllByOutOfBandId(oob.id);
+  const fromA = await a.agent.didcomm.connections.returnWhenIsConnected(pending!.id, { timeoutMs: 20_000 });
+  return [fromA, fromB];
+}
+
+let mallory: Side | undefined;
+
 afterAll(async () => {
-  for (const s of [alice, bob]) {
+  for (const s of [alice, bob, mallory]) {
     if (s === undefined) continue;
     await s.client.close();
     await s.agent.shutdown();
@@ -193,4 +203,39 @@ it('refusals come back as problem reports with a code; a malformed message never
   await alice.client.sendPayment(channel.id, 5n);
   expect(bob.client.channel(channel.id).state!.version).toBe(before.state!.version + 1n);
   expect(bob.client.channel(channel.id).state!.outcome.balances[0]).toEqual([95n, 105n]);
+});
+
+it('Alice’s valid update replayed by Mallory over Mallory’s own connection to Bob is refused: not-authorized', async () => {
+  const bobOpened = next(bob, 'opened', () => true);
+  const channel = await alice.client.proposeChannel({
+    peer: ab.theirDid!,
+    peerAddress: bob.party.signer.address,
+    allocation: ethAllocation(world, 50n, 50n),
+    challengeDuration: 60n,
+  });
+  await bobOpened;
+  mallory = await side('Mallory', 3);
+  const [mb] = await connect(mallory, bob);
+
+  const s = structuredClone(alice.client.channel(channel.id).state!);
+  s.version += 1n;
+  s.outcome.balances[0] = [40n, 60n];
+  const reply = new Promise<ChannelMessage>((resolve) =>
+    mallory!.agent.modules.perun.wire.onMessage((_, m) => resolve(m)),
+  );
+  await mallory.agent.modules.perun.wire.send(mb.theirDid!, {
+    type: 'channel-update',
+    state: s,
+    actorIdx: 0,
+    sig: alice.party.signer.signState(s),
+  });
+  expect(await reply).toMatchObject({
+    type: 'channel-update-reject',
+    code: 'NOT_PARTICIPANT',
+    version: s.version,
+  });
+  expect(bob.client.channel(channel.id).state!.version).toBe(0n);
+
+  await alice.client.sendPayment(channel.id, 10n);
+  expect(bob.client.channel(channel.id).state!.outcome.balances[0]).toEqual([40n, 60n]);
 });
