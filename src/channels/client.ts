@@ -128,6 +128,8 @@ export interface ChannelClientOptions {
   chainPollMs?: number;
   /** How long the participant that did not propose the final state waits for the other's concludeFinal; default 5 s. */
   concludeWaitMs?: number;
+  /** Proposals taken from one peer per minute; more are refused before any check or callback. Default 30. */
+  proposalsPerMinute?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,6 +193,7 @@ export class ChannelClient extends EventEmitter {
     ChannelClientOptions;
   readonly #channels = new Map<string, Entry>();
   readonly #proposals = new Map<string, ProposalWait>();
+  readonly #proposalTimes = new Map<string, number[]>();
   readonly #background = new Set<Promise<unknown>>();
   readonly #abort = new AbortController();
   readonly #verified = new Set<string>();
@@ -345,6 +348,7 @@ export class ChannelClient extends EventEmitter {
   async #onProposal(from: string, p: LedgerChannelProposal): Promise<void> {
     const reject = (reason: string) =>
       this.#send(from, { type: 'channel-proposal-reject', proposalID: p.proposalID, reason });
+    if (!this.#admitProposal(from)) return reject('too many proposals; try again later');
     if (p.peers[0] !== from || p.peers[1] !== (await this.#ourId(from))) {
       return reject('the peers do not match the connection');
     }
@@ -386,6 +390,20 @@ export class ChannelClient extends EventEmitter {
       nonceShare: share,
       sig,
     });
+  }
+
+  /** Sliding one-minute window of proposals per peer. */
+  #admitProposal(peer: string): boolean {
+    const limit = this.#o.proposalsPerMinute ?? 30;
+    const now = Date.now();
+    const recent = (this.#proposalTimes.get(peer) ?? []).filter((t) => now - t < 60_000);
+    if (recent.length >= limit) {
+      this.#proposalTimes.set(peer, recent);
+      return false;
+    }
+    recent.push(now);
+    this.#proposalTimes.set(peer, recent);
+    return true;
   }
 
   /** The responder forgets a channel whose proposer never completed the opening. */

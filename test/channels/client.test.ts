@@ -147,6 +147,33 @@ describe('proposals', () => {
   });
 });
 
+describe('proposal flood', () => {
+  it('Bob takes two proposals a minute from Alice; the third is refused before his handler runs', async () => {
+    const alice = await person('alice');
+    let asked = 0;
+    const bob = await person('bob', {
+      proposalsPerMinute: 2,
+      onProposal: () => (asked++, { accept: false, reason: 'no' }),
+    });
+    const propose = () =>
+      alice.client
+        .proposeChannel({
+          peer: 'bob',
+          peerAddress: bob.party.signer.address,
+          allocation: ethAllocation(world, 1n, 1n),
+          challengeDuration: 60n,
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e as ChannelClientError,
+        );
+    expect((await propose())?.details).toMatchObject({ reason: 'no' });
+    expect((await propose())?.details).toMatchObject({ reason: 'no' });
+    expect((await propose())?.details).toMatchObject({ reason: 'too many proposals; try again later' });
+    expect(asked).toBe(2);
+  });
+});
+
 describe('Fred and Frida', () => {
   it('Frida never funds; after the funding timeout Fred gets his deposit back', async () => {
     // Frida signs the opening but never deposits: her funding waits until she shuts down.
