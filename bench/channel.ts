@@ -19,63 +19,24 @@ import { ethAsset, ETH_BACKEND_ID } from '../src/channels/ethereum/encoding.js';
 import { EthereumFunder } from '../src/channels/ethereum/funder.js';
 import { EthereumSigner } from '../src/channels/ethereum/signer.js';
 import { TxSender } from '../src/channels/ethereum/tx.js';
-import type { ChannelBackend, Signer } from '../src/channels/interfaces.js';
 import { TypeOrmChannelStore } from '../src/channels/persistence/typeorm-store.js';
-import type { ChannelStore } from '../src/channels/store.js';
 import { MemoryBus } from '../src/channels/wire/memory.js';
+import {
+  now,
+  paymentsArg,
+  percentile,
+  timedBackend,
+  timedSigner,
+  timedStore,
+  type Timers,
+} from './timing.js';
 
-const timers = { sign: 0, verify: 0, store: 0 };
-const now = () => performance.now();
-
-function timedSigner(s: EthereumSigner): Signer {
-  return {
-    address: s.address,
-    signState: (state) => {
-      const t = now();
-      const sig = s.signState(state);
-      timers.sign += now() - t;
-      return sig;
-    },
-  };
-}
-
-const timedBackend: ChannelBackend = {
-  channelId: ethereumBackend.channelId,
-  verifyState: (state, sig, address) => {
-    const t = now();
-    const ok = ethereumBackend.verifyState(state, sig, address);
-    timers.verify += now() - t;
-    return ok;
-  },
-};
-
-function timedStore(store: ChannelStore): ChannelStore {
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === 'transaction') {
-        return async (fn: Parameters<ChannelStore['transaction']>[0]) => {
-          const t = now();
-          try {
-            return await target.transaction(fn);
-          } finally {
-            timers.store += now() - t;
-          }
-        };
-      }
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-}
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const timers: Timers = {};
+const t = (name: string) => timers[name] ?? 0;
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
-  const at = process.argv.indexOf('--payments');
-  const payments = at >= 0 ? Number(process.argv[at + 1]) : 5_000;
-  if (!Number.isInteger(payments) || payments < 1) throw new Error('--payments needs a positive integer');
+  const payments = paymentsArg(5_000);
   const syncAt = process.argv.indexOf('--synchronous');
   const synchronous = syncAt >= 0 ? process.argv[syncAt + 1] : 'FULL';
   if (synchronous !== 'FULL' && synchronous !== 'NORMAL') throw new Error('--synchronous is FULL or NORMAL');
@@ -97,11 +58,11 @@ async function main(): Promise<void> {
       stores.push(store);
       const client = new ChannelClient({
         wire: bus.connect(name),
-        signer: timedSigner(key),
-        backend: timedBackend,
+        signer: timedSigner(key, timers),
+        backend: timedBackend(ethereumBackend, timers),
         funder: new EthereumFunder(tx),
         adjudicator: new EthereumAdjudicatorAdapter(new EthereumAdjudicator(tx, d.adjudicator), key),
-        store: timedStore(store),
+        store: timedStore(store, timers),
         onProposal: () => ({ accept: true }),
       });
       clients.push(client);
@@ -126,7 +87,7 @@ async function main(): Promise<void> {
     });
     await opened;
 
-    timers.sign = timers.verify = timers.store = 0;
+    for (const k of Object.keys(timers)) timers[k] = 0;
     const latencies: number[] = [];
     const start = now();
     for (let i = 0; i < payments; i++) {
@@ -146,15 +107,15 @@ async function main(): Promise<void> {
     };
     const share = (ms: number) =>
       `${((ms / total) * 100).toFixed(0).padStart(3)}%  ${(ms / payments).toFixed(3)} ms`;
-    const rest = total - timers.sign - timers.verify - timers.store;
+    const rest = total - t('sign') - t('verify') - t('store');
     console.log(
       `${payments} payments in ${(total / 1000).toFixed(2)} s: ${result.payments_per_s} payments/s`,
     );
     console.log(`latency p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, p99 ${result.p99_ms} ms`);
     console.log('where a payment’s time goes (both clients, per payment):');
-    console.log(`  signing (secp256k1)         ${share(timers.sign)}`);
-    console.log(`  verifying signatures        ${share(timers.verify)}`);
-    console.log(`  store transactions (fsync)  ${share(timers.store)}`);
+    console.log(`  signing (secp256k1)         ${share(t('sign'))}`);
+    console.log(`  verifying signatures        ${share(t('verify'))}`);
+    console.log(`  store transactions (fsync)  ${share(t('store'))}`);
     console.log(`  the rest (codec, checks)    ${share(rest)}`);
     if (json) console.log(JSON.stringify(result));
   } finally {

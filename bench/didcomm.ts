@@ -21,50 +21,23 @@ import { ethAsset, ETH_BACKEND_ID } from '../src/channels/ethereum/encoding.js';
 import { EthereumFunder } from '../src/channels/ethereum/funder.js';
 import { EthereumSigner } from '../src/channels/ethereum/signer.js';
 import { TxSender } from '../src/channels/ethereum/tx.js';
-import type { ChannelBackend, Signer } from '../src/channels/interfaces.js';
 import { TypeOrmChannelStore } from '../src/channels/persistence/typeorm-store.js';
-import type { ChannelStore } from '../src/channels/store.js';
+import {
+  now,
+  paymentsArg,
+  percentile,
+  timedBackend,
+  timedSigner,
+  timedStore,
+  type Timers,
+} from './timing.js';
 
-const core = { ms: 0 };
-const now = () => performance.now();
-const timed =
-  <A extends unknown[], R>(f: (...a: A) => R) =>
-  (...a: A): R => {
-    const t = now();
-    try {
-      return f(...a);
-    } finally {
-      core.ms += now() - t;
-    }
-  };
-
-function timedStore(store: ChannelStore): ChannelStore {
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === 'transaction') {
-        return async (fn: Parameters<ChannelStore['transaction']>[0]) => {
-          const t = now();
-          try {
-            return await target.transaction(fn);
-          } finally {
-            core.ms += now() - t;
-          }
-        };
-      }
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-}
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const timers: Timers = {};
+const coreMs = () => timers['core'] ?? 0;
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
-  const at = process.argv.indexOf('--payments');
-  const payments = at >= 0 ? Number(process.argv[at + 1]) : 2_000;
-  if (!Number.isInteger(payments) || payments < 1) throw new Error('--payments needs a positive integer');
+  const payments = paymentsArg(2_000);
 
   const dir = mkdtempSync(join(tmpdir(), 'perun-bench-didcomm-'));
   const chain = await EmbeddedChain.start();
@@ -83,18 +56,15 @@ async function main(): Promise<void> {
       cleanup.unshift(() => agent.shutdown());
       const tx = new TxSender(new Wallet(chain.accounts[i]!.privateKey, chain.provider()));
       const key = new EthereumSigner(Wallet.createRandom().privateKey);
-      const signer: Signer = { address: key.address, signState: timed((s) => key.signState(s)) };
-      const backend: ChannelBackend = {
-        channelId: ethereumBackend.channelId,
-        verifyState: timed(ethereumBackend.verifyState),
-      };
+      const signer = timedSigner(key, timers, 'core');
+      const backend = timedBackend(ethereumBackend, timers, 'core');
       const client = new ChannelClient({
         wire: agent.modules.perun.wire,
         signer,
         backend,
         funder: new EthereumFunder(tx),
         adjudicator: new EthereumAdjudicatorAdapter(new EthereumAdjudicator(tx, d.adjudicator), key),
-        store: timedStore(new TypeOrmChannelStore(ds)),
+        store: timedStore(new TypeOrmChannelStore(ds), timers, 'core'),
         onProposal: () => ({ accept: true }),
       });
       await client.start();
@@ -135,7 +105,7 @@ async function main(): Promise<void> {
     await opened;
     const openMs = now() - to;
 
-    core.ms = 0;
+    timers['core'] = 0;
     const latencies: number[] = [];
     const start = now();
     for (let i = 0; i < payments; i++) {
@@ -166,8 +136,8 @@ async function main(): Promise<void> {
     );
     console.log(`latency p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, p99 ${result.p99_ms} ms`);
     console.log('where a payment’s time goes (both agents, per payment):');
-    console.log(`  channel core: signing, checks, durable commits  ${per(core.ms)}`);
-    console.log(`  DIDComm: pack/unpack, HTTP, Credo pipeline      ${per(total - core.ms)}`);
+    console.log(`  channel core: signing, checks, durable commits  ${per(coreMs())}`);
+    console.log(`  DIDComm: pack/unpack, HTTP, Credo pipeline      ${per(total - coreMs())}`);
     if (json) console.log(JSON.stringify(result));
   } finally {
     for (const c of cleanup) await c().catch(() => undefined);

@@ -1,0 +1,73 @@
+// Instruments shared by the channel benchmarks: the channel core's signer, signature check and
+// store wrapped so the time spent in each is summed into a named counter, latency percentiles,
+// and the --payments argument.
+import type { ChannelBackend, Signer } from '../src/channels/interfaces.js';
+import type { ChannelStore } from '../src/channels/store.js';
+
+export const now = () => performance.now();
+
+/** Milliseconds summed per counter name. */
+export type Timers = Record<string, number>;
+
+function add(timers: Timers, name: string, since: number): void {
+  timers[name] = (timers[name] ?? 0) + (now() - since);
+}
+
+export function timedSigner(s: Signer, timers: Timers, name = 'sign'): Signer {
+  return {
+    address: s.address,
+    signState: (state) => {
+      const t = now();
+      try {
+        return s.signState(state);
+      } finally {
+        add(timers, name, t);
+      }
+    },
+  };
+}
+
+export function timedBackend(b: ChannelBackend, timers: Timers, name = 'verify'): ChannelBackend {
+  return {
+    channelId: b.channelId,
+    verifyState: (state, sig, address) => {
+      const t = now();
+      try {
+        return b.verifyState(state, sig, address);
+      } finally {
+        add(timers, name, t);
+      }
+    },
+  };
+}
+
+/** The store with the time of each transaction (its commit, the fsync) added to `name`. */
+export function timedStore(store: ChannelStore, timers: Timers, name = 'store'): ChannelStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'transaction') {
+        return async (fn: Parameters<ChannelStore['transaction']>[0]) => {
+          const t = now();
+          try {
+            return await target.transaction(fn);
+          } finally {
+            add(timers, name, t);
+          }
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+export const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+/** The value of `--payments N` (or `fallback`). */
+export function paymentsArg(fallback: number): number {
+  const at = process.argv.indexOf('--payments');
+  const payments = at >= 0 ? Number(process.argv[at + 1]) : fallback;
+  if (!Number.isInteger(payments) || payments < 1) throw new Error('--payments needs a positive integer');
+  return payments;
+}
