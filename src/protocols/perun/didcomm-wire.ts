@@ -11,6 +11,7 @@ import {
   DidCommMessageSender,
   DidCommOutboundMessageContext,
   DidCommProblemReportError,
+  ReturnRouteTypes,
   type DidCommConnectionRecord,
   type DidCommInboundMessageContext,
   type DidCommMessage,
@@ -98,6 +99,10 @@ export class DidCommChannelWire implements Wire {
           version: msg.state.version,
         });
       }
+    }
+    if (msg.type === 'channel-update' || msg.type === 'ledger-channel-proposal') {
+      // The answer can come back in the response to this request: one HTTP exchange a round trip.
+      out.setReturnRouting(ReturnRouteTypes.all);
     }
     if (thread !== undefined && msg.type !== 'channel-update' && msg.type !== 'ledger-channel-proposal') {
       out.setThread({ threadId: thread });
