@@ -1,16 +1,34 @@
 // One Credo agent as perun-agent runs it: our TypeORM storage in the agent's DataSource (the
 // channel tables live there too), our KMS, DIDComm with our HTTP (and optionally WebSocket)
 // inbound transports bound to 127.0.0.1 unless configured otherwise, Credo's outbound ones,
-// connections accepted automatically, and the Perun protocol module.
-import { Agent, ConsoleLogger, Kms, LogLevel } from '@credo-ts/core';
+// connections accepted automatically, and the Perun protocol module. With `identity: true` it also
+// runs issue-credential v2 (JSON-LD credentials) and present-proof v2 (DIF presentation exchange),
+// with did:key and did:peer and a JSON-LD document loader that works offline (src/protocols/identity).
 import {
+  Agent,
+  ConsoleLogger,
+  DidsModule,
+  KeyDidRegistrar,
+  KeyDidResolver,
+  Kms,
+  LogLevel,
+  PeerDidRegistrar,
+  PeerDidResolver,
+  W3cCredentialsModule,
+} from '@credo-ts/core';
+import {
+  DidCommCredentialV2Protocol,
+  DidCommDifPresentationExchangeProofFormatService,
   DidCommHttpOutboundTransport,
+  DidCommJsonLdCredentialFormatService,
   DidCommModule,
+  DidCommProofV2Protocol,
   DidCommWsOutboundTransport,
   type DidCommInboundTransport,
 } from '@credo-ts/didcomm';
 import type { DataSource } from 'typeorm';
 import { openDataSource } from '../../channels/persistence/datasource.js';
+import { perunDocumentLoader } from '../../protocols/identity/context.js';
 import { PerunModule } from '../../protocols/perun/perun-module.js';
 import { perunKmsModuleConfig, type PerunKeyManagementService } from '../kms/index.js';
 import { credoStorageEntities, credoStorageMigrations, TypeOrmStorageModule } from '../storage/index.js';
@@ -27,6 +45,12 @@ export interface PerunAgentOptions {
   /** Inbound WebSocket as well, same defaults. */
   ws?: { host?: string; port?: number; endpoint?: string };
   logLevel?: LogLevel;
+  /**
+   * Credentials and proofs: issue-credential v2 with JSON-LD credentials, present-proof v2 with
+   * DIF presentation exchange, did:key and did:peer, and the offline document loader serving the
+   * peer-credential context. Off by default.
+   */
+  identity?: boolean;
 }
 
 /** Opens the DataSource for an agent: channel tables plus Credo's records, SQLite path or postgres:// URL. */
@@ -38,9 +62,13 @@ export function openAgentDataSource(url: string): Promise<DataSource> {
   });
 }
 
-export function createPerunAgent(o: PerunAgentOptions) {
+function transports(o: PerunAgentOptions) {
   const inbound: DidCommInboundTransport[] = [new HttpInboundTransport(o.http ?? {})];
   if (o.ws !== undefined) inbound.push(new WsInboundTransport(o.ws));
+  return { inbound, outbound: [new DidCommHttpOutboundTransport(), new DidCommWsOutboundTransport()] };
+}
+
+function createPlainAgent(o: PerunAgentOptions) {
   return new Agent({
     config: { logger: new ConsoleLogger(o.logLevel ?? LogLevel.off), allowInsecureHttpUrls: true },
     dependencies: createAgentDependencies(),
@@ -48,10 +76,7 @@ export function createPerunAgent(o: PerunAgentOptions) {
       storage: new TypeOrmStorageModule(o.dataSource),
       kms: new Kms.KeyManagementModule(perunKmsModuleConfig(o.kms)),
       didcomm: new DidCommModule({
-        transports: {
-          inbound,
-          outbound: [new DidCommHttpOutboundTransport(), new DidCommWsOutboundTransport()],
-        },
+        transports: transports(o),
         connections: { autoAcceptConnections: true },
         credentials: false,
         proofs: false,
@@ -64,4 +89,51 @@ export function createPerunAgent(o: PerunAgentOptions) {
   });
 }
 
-export type PerunAgent = ReturnType<typeof createPerunAgent>;
+function createIdentityAgent(o: PerunAgentOptions) {
+  return new Agent({
+    config: { logger: new ConsoleLogger(o.logLevel ?? LogLevel.off), allowInsecureHttpUrls: true },
+    dependencies: createAgentDependencies(),
+    modules: {
+      storage: new TypeOrmStorageModule(o.dataSource),
+      kms: new Kms.KeyManagementModule(perunKmsModuleConfig(o.kms)),
+      dids: new DidsModule({
+        registrars: [new KeyDidRegistrar(), new PeerDidRegistrar()],
+        resolvers: [new KeyDidResolver(), new PeerDidResolver()],
+      }),
+      w3cCredentials: new W3cCredentialsModule({ documentLoader: perunDocumentLoader }),
+      didcomm: new DidCommModule({
+        transports: transports(o),
+        connections: { autoAcceptConnections: true },
+        credentials: {
+          credentialProtocols: [
+            new DidCommCredentialV2Protocol({
+              credentialFormats: [new DidCommJsonLdCredentialFormatService()],
+            }),
+          ],
+        },
+        proofs: {
+          proofProtocols: [
+            new DidCommProofV2Protocol({
+              proofFormats: [new DidCommDifPresentationExchangeProofFormatService()],
+            }),
+          ],
+        },
+        messagePickup: false,
+        mediator: false,
+        mediationRecipient: false,
+      }),
+      perun: new PerunModule(),
+    },
+  });
+}
+
+export type PerunAgent = ReturnType<typeof createPlainAgent>;
+/** An agent created with `identity: true`: `didcomm.credentials` and `didcomm.proofs` exist. */
+export type PerunIdentityAgent = ReturnType<typeof createIdentityAgent>;
+
+export function createPerunAgent(o: PerunAgentOptions & { identity: true }): PerunIdentityAgent;
+export function createPerunAgent(o: PerunAgentOptions & { identity?: false }): PerunAgent;
+export function createPerunAgent(o: PerunAgentOptions): PerunAgent | PerunIdentityAgent;
+export function createPerunAgent(o: PerunAgentOptions): PerunAgent | PerunIdentityAgent {
+  return o.identity === true ? createIdentityAgent(o) : createPlainAgent(o);
+}

@@ -1,0 +1,47 @@
+// Waiting for a Credo event that may fire before the caller knows what to look for (the record ID
+// of an exchange is known only once the first message is out, and the answer may already be in).
+import type { BaseEvent } from '@credo-ts/core';
+import type { PerunIdentityAgent } from '../../agent/credo/agent.js';
+
+export interface EventCollector<E extends BaseEvent> {
+  /** The first event so far or from now on that satisfies `match`; rejects with `onTimeout()` after `timeoutMs`. */
+  until(match: (e: E) => boolean, timeoutMs: number, onTimeout: () => Error): Promise<E>;
+  stop(): void;
+}
+
+/** Starts recording events of `type` on `agent`; call stop() when done. */
+export function collectEvents<E extends BaseEvent>(
+  agent: PerunIdentityAgent,
+  type: E['type'],
+): EventCollector<E> {
+  const seen: E[] = [];
+  const waiters = new Set<(e: E) => void>();
+  const listener = (e: E) => {
+    seen.push(e);
+    for (const w of [...waiters]) w(e);
+  };
+  agent.events.on<E>(type, listener);
+  return {
+    until(match, timeoutMs, onTimeout) {
+      const hit = seen.find(match);
+      if (hit !== undefined) return Promise.resolve(hit);
+      return new Promise<E>((resolve, reject) => {
+        const waiter = (e: E) => {
+          if (!match(e)) return;
+          waiters.delete(waiter);
+          clearTimeout(timer);
+          resolve(e);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(onTimeout());
+        }, timeoutMs);
+        waiters.add(waiter);
+      });
+    },
+    stop() {
+      agent.events.off<E>(type, listener);
+      waiters.clear();
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// The identity protocol's DIDComm messages (https://didcomm.org/perun-identity/1.0): the verifier
+// asks for proof of control of the holder's Ethereum address, the holder answers with an EIP-191
+// signature (./address-proof.ts), threaded on the request; a holder that cannot sign answers with
+// a problem report.
+import {
+  DidCommMessage,
+  DidCommProblemReportMessage,
+  IsValidMessageType,
+  parseMessageType,
+  type DidCommProblemReportMessageOptions,
+} from '@credo-ts/didcomm';
+import { Expose } from 'class-transformer';
+import { IsString, Matches } from 'class-validator';
+
+export const IDENTITY_PROTOCOL_URI = 'https://didcomm.org/perun-identity/1.0';
+export const IDENTITY_ROLES = ['verifier', 'holder'] as const;
+
+export class AddressProofRequestMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${IDENTITY_PROTOCOL_URI}/address-proof-request`);
+  @IsValidMessageType(AddressProofRequestMessage.type)
+  public override readonly type = AddressProofRequestMessage.type.messageTypeUri;
+
+  public constructor(fields?: { challenge: string }) {
+    super();
+    if (fields !== undefined) {
+      this.id = this.generateId();
+      this.challenge = fields.challenge;
+    }
+  }
+
+  /** The challenge of the verifier's presentation request. */
+  @IsString() public challenge!: string;
+}
+
+export class AddressProofMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${IDENTITY_PROTOCOL_URI}/address-proof`);
+  @IsValidMessageType(AddressProofMessage.type)
+  public override readonly type = AddressProofMessage.type.messageTypeUri;
+
+  public constructor(fields?: { address: string; signature: string; threadId: string }) {
+    super();
+    if (fields !== undefined) {
+      this.id = this.generateId();
+      this.address = fields.address;
+      this.signature = fields.signature;
+      this.setThread({ threadId: fields.threadId });
+    }
+  }
+
+  @Matches(/^0x[0-9a-fA-F]{40}$/) public address!: string;
+  /** 65 bytes r ‖ s ‖ v, hex. */
+  @Expose({ name: 'signature' }) @Matches(/^0x[0-9a-fA-F]{130}$/) public signature!: string;
+}
+
+export class IdentityProblemReportMessage extends DidCommProblemReportMessage {
+  public static override readonly type = parseMessageType(`${IDENTITY_PROTOCOL_URI}/problem-report`);
+  @IsValidMessageType(IdentityProblemReportMessage.type)
+  public override readonly type = IdentityProblemReportMessage.type.messageTypeUri;
+
+  public constructor(options: DidCommProblemReportMessageOptions) {
+    super(options);
+  }
+}
