@@ -12,7 +12,8 @@ import {
 } from '@credo-ts/didcomm';
 import { Wallet, parseEther } from 'ethers';
 import type { DataSource } from 'typeorm';
-import { createPerunAgent, openAgentDataSource, type PerunAgent } from '../../src/agent/credo/agent.js';
+import { openAgentStore } from '../../src/agent/datasource.js';
+import { createPerunAgent, type PerunAgent } from '../../src/agent/credo/agent.js';
 import { InMemoryKmsKeyStorage, PerunKeyManagementService } from '../../src/agent/kms/index.js';
 import { ChannelClient, type ClientEvent } from '../../src/channels/client.js';
 import { EthereumAdjudicatorAdapter, ethereumBackend } from '../../src/channels/ethereum/backend.js';
@@ -44,7 +45,7 @@ let ba: DidCommConnectionRecord;
 
 async function side(name: string, account: number): Promise<Side> {
   const party = world.party(account, name);
-  const ds = await openAgentDataSource(':memory:');
+  const ds = await openAgentStore(':memory:');
   const kms = await PerunKeyManagementService.open({
     storage: new InMemoryKmsKeyStorage(),
     passphrase: `${name} passphrase`,

@@ -8,11 +8,8 @@
 import type { DidCommConnectionRecord } from '@credo-ts/didcomm';
 import { Wallet, parseEther } from 'ethers';
 import type { DataSource } from 'typeorm';
-import {
-  createPerunAgent,
-  openAgentDataSource,
-  type PerunIdentityAgent,
-} from '../../src/agent/credo/agent.js';
+import { createPerunAgent, type PerunIdentityAgent } from '../../src/agent/credo/agent.js';
+import { openAgentStore } from '../../src/agent/datasource.js';
 import { InMemoryKmsKeyStorage, PerunKeyManagementService } from '../../src/agent/kms/index.js';
 import {
   ChannelClient,
@@ -78,7 +75,7 @@ async function agentSide(
   account?: number,
   gate?: (agent: PerunIdentityAgent) => (p: IncomingProposal) => Promise<Decision>,
 ): Promise<Side> {
-  const ds = await openAgentDataSource(':memory:');
+  const ds = await openAgentStore(':memory:');
   const kms = await PerunKeyManagementService.open({
     storage: new InMemoryKmsKeyStorage(),
     passphrase: `${name} passphrase`,

@@ -27,17 +27,16 @@ import {
   type DidCommInboundTransport,
 } from '@credo-ts/didcomm';
 import type { DataSource } from 'typeorm';
-import { openDataSource } from '../../channels/persistence/datasource.js';
 import { perunDocumentLoader } from '../../protocols/identity/context.js';
 import { PerunModule } from '../../protocols/perun/perun-module.js';
 import { perunKmsModuleConfig, type PerunKeyManagementService } from '../kms/index.js';
-import { credoStorageEntities, credoStorageMigrations, TypeOrmStorageModule } from '../storage/index.js';
+import { TypeOrmStorageModule } from '../storage/index.js';
 import { HttpInboundTransport, WsInboundTransport } from '../transport/index.js';
 import { createAgentDependencies } from './dependencies.js';
 
 export interface PerunAgentOptions {
   label: string;
-  /** The agent's DataSource (openAgentDataSource): Credo's records and the channel tables. */
+  /** The agent's DataSource (openAgentStore in ../datasource.ts): channels, Credo's records, keys. */
   dataSource: DataSource;
   kms: PerunKeyManagementService;
   /** Inbound HTTP; host defaults to 127.0.0.1, port 0 picks a free one. */
@@ -51,15 +50,6 @@ export interface PerunAgentOptions {
    * peer-credential context. Off by default.
    */
   identity?: boolean;
-}
-
-/** Opens the DataSource for an agent: channel tables plus Credo's records, SQLite path or postgres:// URL. */
-export function openAgentDataSource(url: string): Promise<DataSource> {
-  return openDataSource({
-    url,
-    entities: [...credoStorageEntities],
-    migrations: [...credoStorageMigrations],
-  });
 }
 
 function transports(o: PerunAgentOptions) {
