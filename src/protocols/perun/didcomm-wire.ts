@@ -100,7 +100,7 @@ export class DidCommChannelWire implements Wire {
         });
       }
     }
-    if (msg.type === 'channel-update' || msg.type === 'ledger-channel-proposal') {
+    if (msg.type === 'channel-update') {
       // The answer can come back in the response to this request: one HTTP exchange a round trip.
       out.setReturnRouting(ReturnRouteTypes.all);
     }
