@@ -12,6 +12,7 @@ import {
   KeyDidResolver,
   Kms,
   LogLevel,
+  PeerDidNumAlgo,
   PeerDidRegistrar,
   PeerDidResolver,
   W3cCredentialsModule,
@@ -52,6 +53,15 @@ export interface PerunAgentOptions {
   identity?: boolean;
 }
 
+/**
+ * Connections accepted automatically, with did:peer:2 DIDs in DID exchange: its short form
+ * resolves without decoding a long document on every message, as did:peer:4 does.
+ */
+const CONNECTIONS = {
+  autoAcceptConnections: true,
+  peerNumAlgoForDidExchangeRequests: PeerDidNumAlgo.MultipleInceptionKeyWithoutDoc,
+};
+
 function transports(o: PerunAgentOptions) {
   const inbound: DidCommInboundTransport[] = [new HttpInboundTransport(o.http ?? {})];
   if (o.ws !== undefined) inbound.push(new WsInboundTransport(o.ws));
@@ -67,7 +77,7 @@ function createPlainAgent(o: PerunAgentOptions) {
       kms: new Kms.KeyManagementModule(perunKmsModuleConfig(o.kms)),
       didcomm: new DidCommModule({
         transports: transports(o),
-        connections: { autoAcceptConnections: true },
+        connections: CONNECTIONS,
         credentials: false,
         proofs: false,
         messagePickup: false,
@@ -93,7 +103,7 @@ function createIdentityAgent(o: PerunAgentOptions) {
       w3cCredentials: new W3cCredentialsModule({ documentLoader: perunDocumentLoader }),
       didcomm: new DidCommModule({
         transports: transports(o),
-        connections: { autoAcceptConnections: true },
+        connections: CONNECTIONS,
         credentials: {
           credentialProtocols: [
             new DidCommCredentialV2Protocol({
