@@ -28,6 +28,8 @@ type PeerKind = Kind | 'none';
 
 interface Peer {
   agent: TestAgent;
+  /** Shuts the agent down and destroys its DataSource. */
+  close: () => Promise<void>;
   transport: HttpInboundTransport | WsInboundTransport;
   /** Thread ids of trust-ping responses received, and waiters for the next ones. */
   pongs: Inbox;
@@ -80,8 +82,8 @@ async function startPeer(
 ): Promise<Peer> {
   // A 'none' peer has no inbound transport; its transport field is a never-started placeholder.
   const transport = makeTransport(kind === 'none' ? 'ws' : kind, options);
-  const agent = createTestAgent({ label, inbound: kind === 'none' ? [] : [transport] });
-  const peer: Peer = { agent, transport, pongs: new Inbox(), basics: new Inbox(), sent: [] };
+  const { agent, close } = await createTestAgent({ label, inbound: kind === 'none' ? [] : [transport] });
+  const peer: Peer = { agent, close, transport, pongs: new Inbox(), basics: new Inbox(), sent: [] };
   agent.events.on<TrustPingResponseReceivedEvent>(
     DidCommTrustPingEventTypes.DidCommTrustPingResponseReceivedEvent,
     (e) => {
@@ -99,12 +101,17 @@ async function startPeer(
     const { message, connection } = e.payload.message;
     peer.sent.push({ type: message.type, status: e.payload.status, connectionId: connection?.id });
   });
-  await agent.initialize();
+  try {
+    await agent.initialize();
+  } catch (error) {
+    await close();
+    throw error;
+  }
   return peer;
 }
 
 async function stopPeers(...peers: Array<Peer | undefined>): Promise<void> {
-  await Promise.all(peers.map((p) => (p?.agent.isInitialized ? p.agent.shutdown() : undefined)));
+  await Promise.all(peers.map((p) => p?.close()));
 }
 
 /** A creates an out-of-band invitation, B receives it in URL form; resolves with both connections once completed. */
