@@ -53,6 +53,11 @@ export interface PerunAgentOptions {
   identity?: boolean;
 }
 
+// Inbound messages are processed concurrently: with Credo's default (one at a time), a handler
+// that sends a message and waits for the peer's HTTP answer holds up every later inbound message,
+// up to the peer's transport timeout (seen as a 10 s stall when a peer abandons a proof). Channel
+// messages need no global order: the channel core orders them per channel.
+
 /**
  * Connections accepted automatically, with did:peer:2 DIDs in DID exchange: its short form
  * resolves without decoding a long document on every message, as did:peer:4 does.
@@ -81,6 +86,7 @@ function createPlainAgent(o: PerunAgentOptions) {
         credentials: false,
         proofs: false,
         messagePickup: false,
+        processDidCommMessagesConcurrently: true,
         mediator: false,
         mediationRecipient: false,
       }),
@@ -119,6 +125,7 @@ function createIdentityAgent(o: PerunAgentOptions) {
           ],
         },
         messagePickup: false,
+        processDidCommMessagesConcurrently: true,
         mediator: false,
         mediationRecipient: false,
       }),
