@@ -73,12 +73,67 @@ export class TypeOrmStorageService<T extends AnyRecord = any> implements Storage
     }
   }
 
+  // Reads are answered from a small cache of rows, per (context, record type): every write of a
+  // type in a context bumps that pair's generation, and a cached result is used only under the
+  // generation it was read in. Credo's receive pipeline looks up the same connection and DID
+  // records for every message; this spares those queries. It assumes, as everywhere in the
+  // agent, that one process writes this database.
+  private readonly generations = new Map<string, number>();
+  /** Bumped when a whole context is deleted: every type's results in it become unreachable. */
+  private readonly epochs = new Map<string, number>();
+  private readonly cache = new Map<string, CredoRecordEntity[]>();
+  private static readonly CACHE_ENTRIES = 512;
+
+  private generationOf(ctx: string, type: string): string {
+    return `${this.epochs.get(ctx) ?? 0}.${this.generations.get(`${ctx}\u0000${type}`) ?? 0}`;
+  }
+
+  private written(ctx: string, type: string): void {
+    const key = `${ctx}\u0000${type}`;
+    this.generations.set(key, (this.generations.get(key) ?? 0) + 1);
+  }
+
+  private async cachedRows(
+    ctx: string,
+    type: string,
+    what: string,
+    read: () => Promise<CredoRecordEntity[]>,
+  ): Promise<CredoRecordEntity[]> {
+    const key = `${ctx}\u0000${type}\u0000${this.generationOf(ctx, type)}\u0000${what}`;
+    const hit = this.cache.get(key);
+    if (hit !== undefined) {
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    }
+    const rows = await read();
+    // Stored under the generation the read began in: a write during the read makes it unreachable.
+    this.cache.set(key, rows);
+    if (this.cache.size > TypeOrmStorageService.CACHE_ENTRIES)
+      this.cache.delete(this.cache.keys().next().value!);
+    return rows;
+  }
+
   private run<R>(fn: (m: EntityManager) => Promise<R>): Promise<R> {
     return exclusive(this.dataSource, () => fn(this.dataSource.manager));
   }
 
   private transaction<R>(fn: (m: EntityManager) => Promise<R>): Promise<R> {
     return exclusive(this.dataSource, () => this.dataSource.transaction(fn));
+  }
+
+  /**
+   * A write of records of `type`: their cached reads are dropped before it (later reads queue
+   * behind it) and again once it is done (a read that ran beside it on another connection, as on
+   * PostgreSQL, may have seen the old rows).
+   */
+  private async writing<R>(ctx: string, type: string, fn: () => Promise<R>): Promise<R> {
+    this.written(ctx, type);
+    try {
+      return await fn();
+    } finally {
+      this.written(ctx, type);
+    }
   }
 
   private static rowOf(
@@ -136,12 +191,14 @@ export class TypeOrmStorageService<T extends AnyRecord = any> implements Storage
     const duplicate = () =>
       new RecordDuplicateError(`Record with id ${record.id} already exists`, { recordType: record.type });
     try {
-      await this.transaction(async (m) => {
-        const key = { contextCorrelationId: ctx, type: record.type, id: record.id };
-        if (await m.exists(CredoRecordEntity, { where: key })) throw duplicate();
-        await m.insert(CredoRecordEntity, row);
-        await TypeOrmStorageService.insertTags(m, tags);
-      });
+      await this.writing(ctx, record.type, () =>
+        this.transaction(async (m) => {
+          const key = { contextCorrelationId: ctx, type: record.type, id: record.id };
+          if (await m.exists(CredoRecordEntity, { where: key })) throw duplicate();
+          await m.insert(CredoRecordEntity, row);
+          await TypeOrmStorageService.insertTags(m, tags);
+        }),
+      );
     } catch (error) {
       // PostgreSQL: a concurrent save of the same id won the race between our check and insert.
       if (isUniqueViolation(error)) throw duplicate();
@@ -154,27 +211,33 @@ export class TypeOrmStorageService<T extends AnyRecord = any> implements Storage
     record.updatedAt = new Date();
     const ctx = agentContext.contextCorrelationId;
     const { row, tags } = TypeOrmStorageService.rowOf(ctx, record);
-    await this.transaction(async (m) => {
-      const result = await m.update(
-        CredoRecordEntity,
-        { contextCorrelationId: ctx, type: record.type, id: record.id },
-        { value: row.value, tags: row.tags, updatedAt: row.updatedAt },
-      );
-      if (!result.affected) {
-        throw new RecordNotFoundError(`record with id ${record.id} not found.`, { recordType: record.type });
-      }
-      await TypeOrmStorageService.deleteTags(m, ctx, record.type, record.id);
-      await TypeOrmStorageService.insertTags(m, tags);
-    });
+    await this.writing(ctx, record.type, () =>
+      this.transaction(async (m) => {
+        const result = await m.update(
+          CredoRecordEntity,
+          { contextCorrelationId: ctx, type: record.type, id: record.id },
+          { value: row.value, tags: row.tags, updatedAt: row.updatedAt },
+        );
+        if (!result.affected) {
+          throw new RecordNotFoundError(`record with id ${record.id} not found.`, {
+            recordType: record.type,
+          });
+        }
+        await TypeOrmStorageService.deleteTags(m, ctx, record.type, record.id);
+        await TypeOrmStorageService.insertTags(m, tags);
+      }),
+    );
   }
 
   private async remove(ctx: string, type: string, id: string): Promise<void> {
-    await this.transaction(async (m) => {
-      await TypeOrmStorageService.deleteTags(m, ctx, type, id);
-      const result = await m.delete(CredoRecordEntity, { contextCorrelationId: ctx, type, id });
-      if (!result.affected)
-        throw new RecordNotFoundError(`record with id ${id} not found.`, { recordType: type });
-    });
+    await this.writing(ctx, type, () =>
+      this.transaction(async (m) => {
+        await TypeOrmStorageService.deleteTags(m, ctx, type, id);
+        const result = await m.delete(CredoRecordEntity, { contextCorrelationId: ctx, type, id });
+        if (!result.affected)
+          throw new RecordNotFoundError(`record with id ${id} not found.`, { recordType: type });
+      }),
+    );
   }
 
   /** @inheritDoc */
@@ -197,11 +260,13 @@ export class TypeOrmStorageService<T extends AnyRecord = any> implements Storage
     recordClass: BaseRecordConstructor<T>,
     id: string,
   ): Promise<T> {
-    const row = await this.run((m) =>
-      m.findOne(CredoRecordEntity, {
-        where: { contextCorrelationId: agentContext.contextCorrelationId, type: recordClass.type, id },
-      }),
-    );
+    const ctx = agentContext.contextCorrelationId;
+    const [row] = await this.cachedRows(ctx, recordClass.type, `id\u0000${id}`, async () => {
+      const found = await this.run((m) =>
+        m.findOne(CredoRecordEntity, { where: { contextCorrelationId: ctx, type: recordClass.type, id } }),
+      );
+      return found === null ? [] : [found];
+    });
     if (!row)
       throw new RecordNotFoundError(`record with id ${id} not found.`, { recordType: recordClass.type });
     return this.toRecord(row, recordClass);
@@ -229,8 +294,11 @@ export class TypeOrmStorageService<T extends AnyRecord = any> implements Storage
     const offset = checkCount('offset', queryOptions?.offset);
     const condition = toCondition(query);
     if (limit === 0 || condition.op === 'false') return [];
-    const rows = await this.run((m) =>
-      this.select(m, agentContext, recordClass, condition, limit, offset).getMany(),
+    const rows = await this.cachedRows(
+      agentContext.contextCorrelationId,
+      recordClass.type,
+      `q\u0000${JSON.stringify(query)}\u0000${limit}\u0000${offset}`,
+      () => this.run((m) => this.select(m, agentContext, recordClass, condition, limit, offset).getMany()),
     );
     return rows.map((row) => this.toRecord(row, recordClass));
   }
@@ -299,10 +367,16 @@ export class TypeOrmStorageService<T extends AnyRecord = any> implements Storage
   /** Deletes every record of the context (Credo's onDeleteContext); returns how many. */
   public async deleteContext(agentContext: AgentContext): Promise<number> {
     const ctx = agentContext.contextCorrelationId;
-    return this.transaction(async (m) => {
-      await m.delete(CredoRecordTagEntity, { contextCorrelationId: ctx });
-      const result = await m.delete(CredoRecordEntity, { contextCorrelationId: ctx });
-      return result.affected ?? 0;
-    });
+    const bump = () => this.epochs.set(ctx, (this.epochs.get(ctx) ?? 0) + 1);
+    bump();
+    try {
+      return await this.transaction(async (m) => {
+        await m.delete(CredoRecordTagEntity, { contextCorrelationId: ctx });
+        const result = await m.delete(CredoRecordEntity, { contextCorrelationId: ctx });
+        return result.affected ?? 0;
+      });
+    } finally {
+      bump();
+    }
   }
 }
