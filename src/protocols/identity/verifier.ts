@@ -109,7 +109,7 @@ function isExpired(vc: Json, now = Date.now()): boolean {
 }
 
 /** The policy checks on a presentation Credo verified (signatures, challenge, PE match). */
-function checkPresentation(
+export function checkPresentation(
   vp: Json,
   connection: DidCommConnectionRecord,
   policy: PeerPolicy,
