@@ -21,15 +21,7 @@ import { EthereumSigner } from '../src/channels/ethereum/signer.js';
 import { TxSender } from '../src/channels/ethereum/tx.js';
 import { TypeOrmChannelStore } from '../src/channels/persistence/typeorm-store.js';
 import { MemoryBus } from '../src/channels/wire/memory.js';
-import {
-  now,
-  paymentsArg,
-  percentile,
-  timedBackend,
-  timedSigner,
-  timedStore,
-  type Timers,
-} from './timing.js';
+import { paymentsArg, timePayments, timedBackend, timedSigner, timedStore, type Timers } from './timing.js';
 
 const timers: Timers = {};
 const t = (name: string) => timers[name] ?? 0;
@@ -88,21 +80,9 @@ async function main(): Promise<void> {
     await opened;
 
     for (const k of Object.keys(timers)) timers[k] = 0;
-    const latencies: number[] = [];
-    const start = now();
-    for (let i = 0; i < payments; i++) {
-      const t = now();
-      await alice.client.sendPayment(id, 1n);
-      latencies.push(now() - t);
-    }
-    const total = now() - start;
-    latencies.sort((x, y) => x - y);
+    const { totalMs: total, figures } = await timePayments(payments, () => alice.client.sendPayment(id, 1n));
     const result = {
-      payments,
-      payments_per_s: Math.round((payments / total) * 1000),
-      p50_ms: Number(percentile(latencies, 50).toFixed(2)),
-      p95_ms: Number(percentile(latencies, 95).toFixed(2)),
-      p99_ms: Number(percentile(latencies, 99).toFixed(2)),
+      ...figures,
       store: `sqlite-file (WAL, synchronous=${synchronous})`,
     };
     const share = (ms: number) =>

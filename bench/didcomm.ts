@@ -25,7 +25,7 @@ import { TypeOrmChannelStore } from '../src/channels/persistence/typeorm-store.j
 import {
   now,
   paymentsArg,
-  percentile,
+  timePayments,
   timedBackend,
   timedSigner,
   timedStore,
@@ -106,21 +106,9 @@ async function main(): Promise<void> {
     const openMs = now() - to;
 
     timers['core'] = 0;
-    const latencies: number[] = [];
-    const start = now();
-    for (let i = 0; i < payments; i++) {
-      const t = now();
-      await alice.client.sendPayment(id, 1n);
-      latencies.push(now() - t);
-    }
-    const total = now() - start;
-    latencies.sort((x, y) => x - y);
+    const { totalMs: total, figures } = await timePayments(payments, () => alice.client.sendPayment(id, 1n));
     const result = {
-      payments,
-      payments_per_s: Math.round((payments / total) * 1000),
-      p50_ms: Number(percentile(latencies, 50).toFixed(2)),
-      p95_ms: Number(percentile(latencies, 95).toFixed(2)),
-      p99_ms: Number(percentile(latencies, 99).toFixed(2)),
+      ...figures,
       open_ms: Math.round(openMs),
       connect_ms: Math.round(connectMs),
       processes: 1,

@@ -71,3 +71,27 @@ export function paymentsArg(fallback: number): number {
   if (!Number.isInteger(payments) || payments < 1) throw new Error('--payments needs a positive integer');
   return payments;
 }
+
+/** Runs `pay` `payments` times in sequence; the run's total time and its latency figures. */
+export async function timePayments(payments: number, pay: () => Promise<unknown>) {
+  const latencies: number[] = [];
+  const start = now();
+  for (let i = 0; i < payments; i++) {
+    const t = now();
+    await pay();
+    latencies.push(now() - t);
+  }
+  const totalMs = now() - start;
+  latencies.sort((x, y) => x - y);
+  const ms = (p: number) => Number(percentile(latencies, p).toFixed(2));
+  return {
+    totalMs,
+    figures: {
+      payments,
+      payments_per_s: Math.round((payments / totalMs) * 1000),
+      p50_ms: ms(50),
+      p95_ms: ms(95),
+      p99_ms: ms(99),
+    },
+  };
+}

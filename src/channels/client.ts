@@ -852,13 +852,18 @@ export class ChannelClient extends EventEmitter {
     }
     if (d.stage !== 'concluded') {
       const cur = m.current!;
-      try {
-        await adjudicator.concludeFinal(m.params, cur.state, [...cur.sigs]);
-      } catch (err) {
-        if ((await adjudicator.dispute(entry.id)).stage !== 'concluded') throw err;
-      }
+      await this.#concluding(entry, () => adjudicator.concludeFinal(m.params, cur.state, [...cur.sigs]));
     }
     return this.#withdraw(entry);
+  }
+
+  /** Sends a concluding transaction; its failure counts only if the channel is still not concluded (the peer may have won the race). */
+  async #concluding(entry: Entry, send: () => Promise<void>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      if ((await this.#o.adjudicator.dispute(entry.id)).stage !== 'concluded') throw err;
+    }
   }
 
   async #disputeFlow(entry: Entry): Promise<WithdrawnAmount[]> {
@@ -874,11 +879,7 @@ export class ChannelClient extends EventEmitter {
     const cur = m.current!;
     if (d.stage !== 'concluded') {
       if (cur.state.isFinal) {
-        try {
-          await adjudicator.concludeFinal(m.params, cur.state, [...cur.sigs]);
-        } catch (err) {
-          if ((await adjudicator.dispute(entry.id)).stage !== 'concluded') throw err;
-        }
+        await this.#concluding(entry, () => adjudicator.concludeFinal(m.params, cur.state, [...cur.sigs]));
       } else if (d.stage === 'none' || (d.stage === 'dispute' && d.version < cur.state.version)) {
         try {
           await adjudicator.register({ params: m.params, state: cur.state, sigs: [...cur.sigs] });
@@ -916,11 +917,7 @@ export class ChannelClient extends EventEmitter {
           version: String(d.version),
         });
       }
-      try {
-        await adjudicator.conclude(m.params, registered);
-      } catch (err) {
-        if ((await adjudicator.dispute(entry.id)).stage !== 'concluded') throw err;
-      }
+      await this.#concluding(entry, () => adjudicator.conclude(m.params, registered));
     }
     return this.#withdraw(entry);
   }
@@ -1026,12 +1023,9 @@ export class ChannelClient extends EventEmitter {
 
   #restore(r: ChannelRecord): void {
     const staged = r.staged;
-    const actor =
-      staged === null
-        ? r.ourIndex
-        : staged.sigs.findIndex((s) => s !== null) === -1
-          ? r.ourIndex
-          : staged.sigs.findIndex((s) => s !== null);
+    // A stored staged state carries the signature of the one who proposed it (and no other).
+    const signed = staged === null ? -1 : staged.sigs.findIndex((s) => s !== null);
+    const actor = signed === -1 ? r.ourIndex : signed;
     let machine: ChannelMachine;
     try {
       machine = ChannelMachine.restore(

@@ -73,43 +73,57 @@ function transports(o: PerunAgentOptions) {
   return { inbound, outbound: [new DidCommHttpOutboundTransport(), new DidCommWsOutboundTransport()] };
 }
 
-function createPlainAgent(o: PerunAgentOptions) {
-  return new Agent({
+/** What every agent has: config, dependencies, our storage and KMS. */
+function base(o: PerunAgentOptions) {
+  return {
     config: { logger: new ConsoleLogger(o.logLevel ?? LogLevel.off), allowInsecureHttpUrls: true },
     dependencies: createAgentDependencies(),
+    storage: new TypeOrmStorageModule(o.dataSource),
+    kms: new Kms.KeyManagementModule(perunKmsModuleConfig(o.kms)),
+  };
+}
+
+/** The DIDComm settings every agent shares; the identity agent adds credentials and proofs. */
+function didcommOptions(o: PerunAgentOptions) {
+  return {
+    transports: transports(o),
+    connections: CONNECTIONS,
+    messagePickup: false,
+    processDidCommMessagesConcurrently: true,
+    mediator: false,
+    mediationRecipient: false,
+  } as const;
+}
+
+function createPlainAgent(o: PerunAgentOptions) {
+  const { config, dependencies, storage, kms } = base(o);
+  return new Agent({
+    config,
+    dependencies,
     modules: {
-      storage: new TypeOrmStorageModule(o.dataSource),
-      kms: new Kms.KeyManagementModule(perunKmsModuleConfig(o.kms)),
-      didcomm: new DidCommModule({
-        transports: transports(o),
-        connections: CONNECTIONS,
-        credentials: false,
-        proofs: false,
-        messagePickup: false,
-        processDidCommMessagesConcurrently: true,
-        mediator: false,
-        mediationRecipient: false,
-      }),
+      storage,
+      kms,
+      didcomm: new DidCommModule({ ...didcommOptions(o), credentials: false, proofs: false }),
       perun: new PerunModule(),
     },
   });
 }
 
 function createIdentityAgent(o: PerunAgentOptions) {
+  const { config, dependencies, storage, kms } = base(o);
   return new Agent({
-    config: { logger: new ConsoleLogger(o.logLevel ?? LogLevel.off), allowInsecureHttpUrls: true },
-    dependencies: createAgentDependencies(),
+    config,
+    dependencies,
     modules: {
-      storage: new TypeOrmStorageModule(o.dataSource),
-      kms: new Kms.KeyManagementModule(perunKmsModuleConfig(o.kms)),
+      storage,
+      kms,
       dids: new DidsModule({
         registrars: [new KeyDidRegistrar(), new PeerDidRegistrar()],
         resolvers: [new KeyDidResolver(), new PeerDidResolver()],
       }),
       w3cCredentials: new W3cCredentialsModule({ documentLoader: perunDocumentLoader }),
       didcomm: new DidCommModule({
-        transports: transports(o),
-        connections: CONNECTIONS,
+        ...didcommOptions(o),
         credentials: {
           credentialProtocols: [
             new DidCommCredentialV2Protocol({
@@ -124,10 +138,6 @@ function createIdentityAgent(o: PerunAgentOptions) {
             }),
           ],
         },
-        messagePickup: false,
-        processDidCommMessagesConcurrently: true,
-        mediator: false,
-        mediationRecipient: false,
       }),
       perun: new PerunModule(),
     },
