@@ -176,6 +176,9 @@ function nodeJwk(jwk: PrivateJwk | PublicJwk, includePrivate: boolean): JsonWebK
   return out as JsonWebKey;
 }
 
+/** Key IDs of the agent's own secrets; Credo's key IDs never take this form. */
+const SECRET_PREFIX = 'perun-secret:';
+
 export class PerunKeyManagementService implements Kms.KeyManagementService {
   private readonly keys = new Map<string, LoadedKey>();
   private readonly sharedKeys = new LruCache<Uint8Array>(SHARED_KEY_CACHE_SIZE);
@@ -192,6 +195,18 @@ export class PerunKeyManagementService implements Kms.KeyManagementService {
   static async open(options: OpenPerunKmsOptions): Promise<PerunKeyManagementService> {
     const vault = await KeyVault.open(options);
     return new PerunKeyManagementService(vault, options.backend ?? PERUN_KMS_BACKEND);
+  }
+
+  /**
+   * Keeps a secret of the agent's own (not a Credo key: its Ethereum account key, for example)
+   * encrypted under the passphrase, beside the keys.
+   */
+  async putSecret(name: string, value: unknown): Promise<void> {
+    await this.vault.put(SECRET_PREFIX + name, value);
+  }
+
+  async getSecret<T>(name: string): Promise<T | undefined> {
+    return this.vault.get<T>(SECRET_PREFIX + name);
   }
 
   // ---------------------------------------------------------------- capabilities

@@ -185,6 +185,27 @@ function requestAddressProof(
   return { answer, cancel: () => state.pending.delete(request.threadId) };
 }
 
+/** The peer's address proof, or a refusal when it fails or does not come within `timeoutMs`. */
+async function proofWithin(
+  proof: ReturnType<typeof requestAddressProof>,
+  timeoutMs: number,
+): Promise<AddressProofMessage> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    proof.answer.catch((err: unknown) =>
+      refuse('address-mismatch', 'the peer did not prove control of the address', {
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    ),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new PeerNotAuthorizedError('timeout', 'the peer sent no address proof in time')),
+        timeoutMs,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 const FINAL_STATES: string[] = [
   DidCommProofState.PresentationReceived,
   DidCommProofState.Done,
@@ -256,20 +277,7 @@ export async function verifyPeer(
     const checked = checkPresentation(vp as Json, connection, policy);
     let addressProven = false;
     if (addressProof !== undefined) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const answer = await Promise.race([
-        addressProof.answer.catch((err: unknown) =>
-          refuse('address-mismatch', 'the peer did not prove control of the address', {
-            error: err instanceof Error ? err.message : String(err),
-          }),
-        ),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new PeerNotAuthorizedError('timeout', 'the peer sent no address proof in time')),
-            timeoutMs,
-          );
-        }),
-      ]).finally(() => clearTimeout(timer));
+      const answer = await proofWithin(addressProof, timeoutMs);
       const signer = recoverAddressProof(
         { verifierDid: connection.did, holderDid: connection.theirDid, challenge },
         answer.signature,
@@ -361,4 +369,32 @@ export async function proposeToVerifiedPeer(
   const peer = await verifyPeer(agent, connectionId, policy, options);
   const channel = await client.proposeChannel({ ...request, peer: peer.did, peerAddress: peer.address });
   return { channel, peer };
+}
+
+/**
+ * Asks the peer on `connectionId` to prove control of its channel address (an EIP-191 signature
+ * over both DIDs and a fresh challenge) and returns the address that signed. What an issuer uses
+ * to learn the address it certifies.
+ */
+export async function provenAddress(
+  agent: PerunIdentityAgent,
+  connectionId: string,
+  options: VerifyOptions = {},
+): Promise<string> {
+  const connection = await agent.didcomm.connections.findById(connectionId);
+  if (connection?.isReady !== true || connection.theirDid === undefined || connection.did === undefined)
+    return refuse('no-connection', 'no established connection', { connectionId });
+  const challenge = randomBytes(32).toString('base64url');
+  const proof = requestAddressProof(agent, connection, challenge);
+  try {
+    const answer = await proofWithin(proof, options.timeoutMs ?? 20_000);
+    const signer = recoverAddressProof(
+      { verifierDid: connection.did, holderDid: connection.theirDid, challenge },
+      answer.signature,
+    );
+    if (signer === undefined) refuse('address-mismatch', 'the address proof does not verify', {});
+    return signer!;
+  } finally {
+    proof.cancel();
+  }
 }

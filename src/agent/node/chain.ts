@@ -1,0 +1,74 @@
+// The chain agents share when they run on one machine: `perun-agent chain` starts the embedded
+// chain (anvil on loopback), deploys the Perun contracts and writes a chain file (JSON-RPC URL,
+// chain ID, contract addresses) that agents name in their `chain` setting; `faucet` gives an
+// address ETH on such a development chain. Also reads chain files.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { JsonRpcProvider, Network, getAddress, isAddress, toQuantity } from 'ethers';
+import {
+  ConfigError,
+  configOfDeployment,
+  ethereumConfigToJson,
+  parseEthereumConfig,
+  type EthereumConfig,
+} from '../../channels/ethereum/config.js';
+import { deployContracts } from '../../channels/ethereum/deploy.js';
+import { EmbeddedChain } from '../../channels/ethereum/embedded-chain.js';
+
+/** Chain IDs of development chains, where the faucet may set balances. */
+const DEV_CHAIN_IDS = new Set([31337n, 1337n]);
+
+export interface RunningChain {
+  rpcUrl: string;
+  config: Record<string, unknown>;
+  chain: EmbeddedChain;
+  stop(): Promise<void>;
+}
+
+/** Starts the embedded chain, deploys the contracts (with a test token) and writes the chain file. */
+export async function runChain(o: { host?: string; port?: number; out?: string }): Promise<RunningChain> {
+  const chain = await EmbeddedChain.start({ host: o.host ?? '127.0.0.1', port: o.port ?? 0 });
+  try {
+    const d = await deployContracts(chain.wallet(0));
+    const config = ethereumConfigToJson(configOfDeployment(chain.url, d));
+    if (o.out !== undefined) writeFileSync(o.out, JSON.stringify(config, null, 2) + '\n');
+    return { rpcUrl: chain.url, config, chain, stop: () => chain.stop() };
+  } catch (err) {
+    await chain.stop();
+    throw err;
+  }
+}
+
+/** Reads and checks a chain file (the contracts are checked on connect). */
+export function readChainFile(path: string): EthereumConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('cannot read the chain file', { path }, { cause: err });
+  }
+  return parseEthereumConfig(json);
+}
+
+/**
+ * Adds `amount` wei to `address` on a development chain (anvil_setBalance); returns the new
+ * balance. Refused on any other chain.
+ */
+export async function faucet(o: { chain: string | EthereumConfig; address: string; amount: bigint }) {
+  const config = typeof o.chain === 'string' ? readChainFile(o.chain) : o.chain;
+  if (!DEV_CHAIN_IDS.has(config.chainId))
+    throw new ConfigError('the faucet works on development chains only', {
+      chainId: config.chainId.toString(),
+    });
+  if (!isAddress(o.address)) throw new ConfigError('not an address', { address: o.address });
+  if (o.amount <= 0n) throw new ConfigError('the amount must be positive', { amount: o.amount.toString() });
+  const network = Network.from(config.chainId);
+  const provider = new JsonRpcProvider(config.rpcUrl, network, { staticNetwork: network });
+  try {
+    const address = getAddress(o.address);
+    const balance = (await provider.getBalance(address)) + o.amount;
+    await provider.send('anvil_setBalance', [address, toQuantity(balance)]);
+    return balance;
+  } finally {
+    provider.destroy();
+  }
+}

@@ -1,0 +1,284 @@
+// The agent's configuration and data directory: `config.json` (what the user may edit), the API
+// token (`api-token`, readable by the owner only), and the database (`agent.sqlite` unless a
+// PostgreSQL URL is configured) that holds the keys under the passphrase. Values come from the
+// file, then environment variables (PERUN_*), then flags, each overriding the one before.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { isAbsolute, join, resolve } from 'node:path';
+import { Wallet, isHexString } from 'ethers';
+import { PerunError } from '../../channels/errors.js';
+import { parseAmount } from '../api/amounts.js';
+import { ApiRequestError } from '../api/api-error.js';
+import { openAgentStore } from '../datasource.js';
+import { PerunKeyManagementService, TypeOrmKmsKeyStorage, type ScryptParams } from '../kms/index.js';
+
+/** The fields of `config.json`; every one can also be set by environment variable and flag. */
+export interface AgentConfigFile {
+  label: string;
+  /** An SQLite path (relative to the data directory) or a postgres:// URL. */
+  database: string;
+  didcommHost: string;
+  didcommPort: number;
+  /** The endpoint peers reach us at; default http://<didcommHost>:<didcommPort>. */
+  didcommEndpoint: string;
+  apiHost: string;
+  apiPort: number;
+  /** 'embedded' (a chain of this agent's own) or the path of a chain file (`perun-agent chain`). */
+  chain: string;
+  /** Issuer DIDs whose peer credentials we accept. */
+  trustedIssuers: string[];
+  /** Accept verified proposals without asking (up to autoAcceptMaxFund of ours). */
+  autoAccept: boolean;
+  /** ETH. */
+  autoAcceptMaxFund: string;
+  /** Issuer role: answer credential requests with this spending limit (ETH); empty = do not. */
+  autoIssueSpendingLimit: string;
+  /** Seconds. */
+  challengeDuration: number;
+}
+
+export interface AgentConfig extends AgentConfigFile {
+  dataDir: string;
+  configFile: string;
+  tokenFile: string;
+}
+
+export type ConfigErrorCode = 'NOT_INITIALISED' | 'ALREADY_INITIALISED' | 'INVALID_CONFIG' | 'NO_PASSPHRASE';
+
+export class AgentConfigError extends PerunError {
+  declare readonly code: ConfigErrorCode;
+  constructor(code: ConfigErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(code, message, details);
+    this.name = 'AgentConfigError';
+  }
+}
+
+export const CONFIG_FILE = 'config.json';
+export const TOKEN_FILE = 'api-token';
+export const ETHEREUM_SECRET = 'ethereum-account';
+
+const DEFAULTS: AgentConfigFile = {
+  label: 'perun-agent',
+  database: 'agent.sqlite',
+  didcommHost: '127.0.0.1',
+  didcommPort: 0,
+  didcommEndpoint: '',
+  apiHost: '127.0.0.1',
+  apiPort: 0,
+  chain: 'embedded',
+  trustedIssuers: [],
+  autoAccept: true,
+  autoAcceptMaxFund: '0',
+  autoIssueSpendingLimit: '',
+  challengeDuration: 60,
+};
+
+type Kind = 'string' | 'port' | 'seconds' | 'boolean' | 'list' | 'amount' | 'optional-amount';
+const FIELDS: Record<keyof AgentConfigFile, Kind> = {
+  label: 'string',
+  database: 'string',
+  didcommHost: 'string',
+  didcommPort: 'port',
+  didcommEndpoint: 'string',
+  apiHost: 'string',
+  apiPort: 'port',
+  chain: 'string',
+  trustedIssuers: 'list',
+  autoAccept: 'boolean',
+  autoAcceptMaxFund: 'amount',
+  autoIssueSpendingLimit: 'optional-amount',
+  challengeDuration: 'seconds',
+};
+
+/** PERUN_ + the field in upper snake case: didcommPort → PERUN_DIDCOMM_PORT. */
+export function envName(field: keyof AgentConfigFile): string {
+  return 'PERUN_' + field.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+}
+
+function invalid(field: string, why: string, value: unknown): never {
+  throw new AgentConfigError('INVALID_CONFIG', `${field}: ${why}`, { field, value });
+}
+
+/** One field's value from JSON, an environment string or a flag, checked and normalised. */
+function coerce(field: keyof AgentConfigFile, value: unknown): unknown {
+  const kind = FIELDS[field];
+  switch (kind) {
+    case 'string':
+      if (typeof value !== 'string') invalid(field, 'expected a string', value);
+      return value;
+    case 'port':
+    case 'seconds': {
+      const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+      const max = kind === 'port' ? 65_535 : 10 * 365 * 24 * 3600;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < (kind === 'port' ? 0 : 1) || n > max)
+        invalid(field, kind === 'port' ? 'expected a port number' : 'expected whole seconds', value);
+      return n;
+    }
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      if (value === 'true' || value === '1') return true;
+      if (value === 'false' || value === '0') return false;
+      return invalid(field, 'expected true or false', value);
+    case 'list': {
+      const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
+      if (!Array.isArray(list) || list.some((s) => typeof s !== 'string'))
+        invalid(field, 'expected a list of strings', value);
+      return (list as string[]).filter((s) => s !== '');
+    }
+    case 'amount':
+    case 'optional-amount':
+      if (typeof value !== 'string') invalid(field, 'expected an amount in ETH as a string', value);
+      if (kind === 'optional-amount' && value === '') return value;
+      try {
+        parseAmount(value);
+      } catch (err) {
+        if (err instanceof ApiRequestError) invalid(field, 'expected an amount in ETH', value);
+        throw err;
+      }
+      return value;
+  }
+}
+
+function pick(source: Record<string, unknown>, where: string): Partial<AgentConfigFile> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(source)) {
+    if (v === undefined) continue;
+    if (!(k in FIELDS)) invalid(k, `unknown field in ${where}`, v);
+    out[k] = coerce(k as keyof AgentConfigFile, v);
+  }
+  return out as Partial<AgentConfigFile>;
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Partial<AgentConfigFile> {
+  const out: Record<string, unknown> = {};
+  for (const field of Object.keys(FIELDS) as (keyof AgentConfigFile)[]) {
+    const v = env[envName(field)];
+    if (v !== undefined) out[field] = v;
+  }
+  return pick(out, 'the environment');
+}
+
+/** The data directory: the flag, else PERUN_DATA_DIR, else ./.perun-agent. */
+export function dataDirOf(flag?: string, env: NodeJS.ProcessEnv = {}): string {
+  return resolve(flag ?? env['PERUN_DATA_DIR'] ?? '.perun-agent');
+}
+
+/** The configuration of an initialised data directory: file < environment < flags. */
+export function loadAgentConfig(o: {
+  dataDir: string;
+  flags?: Partial<AgentConfigFile>;
+  env?: NodeJS.ProcessEnv;
+}): AgentConfig {
+  const dataDir = resolve(o.dataDir);
+  const configFile = join(dataDir, CONFIG_FILE);
+  if (!existsSync(configFile))
+    throw new AgentConfigError('NOT_INITIALISED', `no agent in ${dataDir}: run perun-agent init first`, {
+      dataDir,
+    });
+  let file: unknown;
+  try {
+    file = JSON.parse(readFileSync(configFile, 'utf8'));
+  } catch (err) {
+    invalid(CONFIG_FILE, `not JSON (${(err as Error).message})`, undefined);
+  }
+  if (typeof file !== 'object' || file === null || Array.isArray(file))
+    invalid(CONFIG_FILE, 'expected a JSON object', undefined);
+  const merged: AgentConfigFile = {
+    ...DEFAULTS,
+    ...pick(file as Record<string, unknown>, CONFIG_FILE),
+    ...fromEnv(o.env ?? {}),
+    ...pick((o.flags ?? {}) as Record<string, unknown>, 'the flags'),
+  };
+  return { ...merged, dataDir, configFile, tokenFile: join(dataDir, TOKEN_FILE) };
+}
+
+/** The database URL of a configuration: SQLite paths are relative to the data directory. */
+export function databaseUrl(c: Pick<AgentConfig, 'database' | 'dataDir'>): string {
+  if (/^postgres(ql)?:\/\//.test(c.database) || c.database === ':memory:' || isAbsolute(c.database))
+    return c.database;
+  return join(c.dataDir, c.database);
+}
+
+export function didcommEndpointOf(c: Pick<AgentConfig, 'didcommEndpoint' | 'didcommHost' | 'didcommPort'>) {
+  return c.didcommEndpoint !== '' ? c.didcommEndpoint : `http://${c.didcommHost}:${c.didcommPort}`;
+}
+
+export function readToken(c: Pick<AgentConfig, 'tokenFile'>): string {
+  return readFileSync(c.tokenFile, 'utf8').trim();
+}
+
+/** A free TCP port on `host` (the endpoint of a DID must not change between runs). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolveP, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolveP(port));
+    });
+  });
+}
+
+export interface InitOptions {
+  dataDir: string;
+  label?: string;
+  passphrase: string;
+  /** Import this Ethereum account key (hex) instead of generating one. */
+  ethKey?: string;
+  overrides?: Partial<AgentConfigFile>;
+  /** Key-derivation cost; tests lower it. */
+  scrypt?: Partial<ScryptParams>;
+}
+
+export interface InitResult {
+  dataDir: string;
+  configFile: string;
+  address: string;
+  token: string;
+}
+
+/**
+ * Creates an agent's data directory: the config file with fixed ports (a DID names its endpoint,
+ * so the ports must stay), a fresh API token, the database with the key vault under the
+ * passphrase, and the Ethereum account key inside that vault.
+ */
+export async function initAgent(o: InitOptions): Promise<InitResult> {
+  if (o.passphrase === '') throw new AgentConfigError('NO_PASSPHRASE', 'the passphrase must not be empty');
+  const dataDir = resolve(o.dataDir);
+  const configFile = join(dataDir, CONFIG_FILE);
+  if (existsSync(configFile))
+    throw new AgentConfigError('ALREADY_INITIALISED', `${dataDir} already holds an agent`, { dataDir });
+  const overrides = pick((o.overrides ?? {}) as Record<string, unknown>, 'the options');
+  if (o.ethKey !== undefined && !isHexString(o.ethKey, 32))
+    invalid('ethKey', 'expected 32 bytes of hex', '…');
+  const wallet = o.ethKey !== undefined ? new Wallet(o.ethKey) : Wallet.createRandom();
+  const file: AgentConfigFile = {
+    ...DEFAULTS,
+    label: o.label ?? DEFAULTS.label,
+    ...overrides,
+  };
+  if (file.chain !== 'embedded') file.chain = resolve(file.chain);
+  if (file.didcommPort === 0) file.didcommPort = await freePort(file.didcommHost);
+  if (file.apiPort === 0) file.apiPort = await freePort(file.apiHost);
+
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const ds = await openAgentStore(databaseUrl({ database: file.database, dataDir }));
+  try {
+    const kms = await PerunKeyManagementService.open({
+      storage: new TypeOrmKmsKeyStorage(ds),
+      passphrase: o.passphrase,
+      scrypt: o.scrypt,
+    });
+    if ((await kms.getSecret(ETHEREUM_SECRET)) !== undefined)
+      throw new AgentConfigError('ALREADY_INITIALISED', 'the database already holds an agent', { dataDir });
+    await kms.putSecret(ETHEREUM_SECRET, { privateKey: wallet.privateKey });
+  } finally {
+    await ds.destroy();
+  }
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(join(dataDir, TOKEN_FILE), token + '\n', { mode: 0o600 });
+  chmodSync(join(dataDir, TOKEN_FILE), 0o600);
+  writeFileSync(configFile, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+  return { dataDir, configFile, address: wallet.address, token };
+}

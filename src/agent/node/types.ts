@@ -1,0 +1,203 @@
+// What a running agent offers its users, as plain JSON-ready shapes: the node (./node.ts)
+// implements `AgentNodeApi`, the REST API (../api) serves it, the CLI and the web page call the
+// REST API. Amounts are exact decimal strings in asset units (ETH: "1.5"); IDs are strings.
+
+export interface ConnectionView {
+  id: string;
+  /** The peer's label from the invitation or its request. */
+  theirLabel: string | undefined;
+  state: string;
+  /** True once DID exchange completed. */
+  ready: boolean;
+  ourDid: string | undefined;
+  theirDid: string | undefined;
+  createdAt: string;
+}
+
+export interface InvitationView {
+  /** The out-of-band record's ID. */
+  id: string;
+  /** The invitation in URL form (`?oob=`), what `accept-invitation` takes. */
+  url: string;
+}
+
+export interface PeerClaimsView {
+  ethereumAddress: string;
+  name: string | undefined;
+  /** ETH. */
+  spendingLimit: string | undefined;
+}
+
+export interface CredentialView {
+  id: string;
+  issuer: string;
+  subject: string;
+  types: string[];
+  claims: PeerClaimsView;
+  issuanceDate: string;
+  expirationDate: string | undefined;
+}
+
+export interface IssueCredentialRequest {
+  connectionId: string;
+  name: string;
+  /** ETH. */
+  spendingLimit: string;
+  /** Default: the address the holder proves control of when asked (EIP-191 address proof). */
+  ethereumAddress?: string;
+  /** ISO 8601; default: no expiry. */
+  expirationDate?: string;
+}
+
+export type ChannelPhaseName = string;
+
+export interface ChannelView {
+  id: string;
+  /** Our connection with the peer, if we still have it. */
+  connectionId: string | undefined;
+  peerDid: string;
+  peerLabel: string | undefined;
+  /** 0 = we proposed the channel. */
+  idx: number;
+  phase: ChannelPhaseName;
+  version: string;
+  asset: string;
+  /** ETH, ours and the peer's in the latest fully signed state. */
+  ourBalance: string;
+  theirBalance: string;
+  challengeDuration: number;
+  participants: string[];
+  isFinal: boolean;
+}
+
+export interface OpenChannelRequest {
+  connectionId: string;
+  /** What we put in (ETH). */
+  fund: string;
+  /** What the peer puts in (ETH); default "0". */
+  peerFund?: string;
+  /** "ETH" (default). */
+  asset?: string;
+  /** Seconds; default from the config. */
+  challengeDuration?: number;
+}
+
+export interface PaymentView {
+  channelId: string;
+  version: string;
+  /** ETH. */
+  amount: string;
+  direction: 'sent' | 'received';
+  ourBalance: string;
+  theirBalance: string;
+  at: string;
+}
+
+export interface SettlementView {
+  channelId: string;
+  /** What each of our receivers got, ETH. */
+  withdrawn: { asset: string; amount: string; receiver: string }[];
+}
+
+export interface BalanceView {
+  /** The address that signs our channel states and pays for our transactions. */
+  address: string;
+  /** ETH on chain. */
+  onChain: string;
+  /** ETH of ours in open channels. */
+  inChannels: string;
+  channels: number;
+}
+
+export interface MessageView {
+  id: string;
+  connectionId: string;
+  content: string;
+  /** 'sent' or 'received'. */
+  direction: 'sent' | 'received';
+  sentTime: string;
+}
+
+export interface ProposalView {
+  id: string;
+  connectionId: string | undefined;
+  peerDid: string;
+  peerLabel: string | undefined;
+  /** The peer's verified credential claims. */
+  claims: PeerClaimsView & { issuer: string };
+  /** ETH the peer puts in, and what it asks of us. */
+  peerFund: string;
+  ourFund: string;
+  challengeDuration: number;
+  /** Where the proposal stands. */
+  status: 'pending' | 'accepted' | 'rejected' | 'expired';
+  receivedAt: string;
+}
+
+export interface AgentInfo {
+  label: string;
+  /** The DID peers see on every connection (our credential's subject). */
+  did: string;
+  /** Our issuer DID (did:key), the DID verifiers list as trusted. */
+  issuerDid: string;
+  address: string;
+  didcommEndpoint: string;
+  chainId: string;
+  adjudicator: string;
+  assetHolderETH: string;
+  trustedIssuers: string[];
+}
+
+/** What the event stream (`/events`) carries. */
+export type NodeEvent =
+  | { type: 'connection'; connection: ConnectionView }
+  | { type: 'message-received'; message: MessageView }
+  | { type: 'message-sent'; message: MessageView }
+  | { type: 'credential-received'; credential: CredentialView }
+  | { type: 'proposal'; proposal: ProposalView }
+  | { type: 'channel-opened'; channel: ChannelView }
+  | { type: 'channel-phase'; channelId: string; from: string; to: string }
+  | { type: 'payment-sent' | 'payment-received'; payment: PaymentView }
+  | { type: 'dispute'; channelId: string; version: string; timeout: string; by: 'us' | 'chain' }
+  | { type: 'settled'; settlement: SettlementView }
+  | { type: 'warning'; channelId?: string; context: string; message: string };
+
+export type NodeEventWithId = NodeEvent & { id: number; at: string };
+
+export interface AgentNodeApi {
+  info(): AgentInfo;
+
+  createInvitation(): Promise<InvitationView>;
+  /** Accepts an invitation URL and waits until the connection is ready. */
+  acceptInvitation(url: string): Promise<ConnectionView>;
+  connections(): Promise<ConnectionView[]>;
+  connection(id: string): Promise<ConnectionView>;
+
+  credentials(): Promise<CredentialView[]>;
+  /** Issuer role: signs a peer credential for the holder on the connection and delivers it. */
+  issueCredential(req: IssueCredentialRequest): Promise<CredentialView>;
+  /** Holder role: asks the issuer on the connection for a peer credential (name as claimed). */
+  requestCredential(connectionId: string, name: string): Promise<CredentialView>;
+
+  channels(): ChannelView[];
+  channel(id: string): ChannelView;
+  /** Verifies the peer's credential, proposes, waits until the channel is funded. */
+  openChannel(req: OpenChannelRequest): Promise<ChannelView>;
+  pay(channelId: string, amount: string): Promise<PaymentView>;
+  /** Cooperative close: final state, concludeFinal, withdrawal. */
+  close(channelId: string): Promise<SettlementView>;
+  /** Registers the latest state on chain, waits out the challenge duration, withdraws. */
+  dispute(channelId: string): Promise<SettlementView>;
+  payments(channelId?: string): PaymentView[];
+
+  proposals(): ProposalView[];
+  decideProposal(id: string, accept: boolean, reason?: string): Promise<ProposalView>;
+
+  balance(): Promise<BalanceView>;
+
+  sendMessage(connectionId: string, content: string): Promise<MessageView>;
+  messages(connectionId?: string): Promise<MessageView[]>;
+
+  /** Live events; returns the unsubscribe function. `since`: replay buffered events after that ID. */
+  subscribe(listener: (e: NodeEventWithId) => void, since?: number): () => void;
+}

@@ -1,0 +1,149 @@
+// Three nodes in one process, each on its own SQLite file and DIDComm port, sharing a chain: the
+// Issuer certifies Alice (issue-credential, her address proven on request) and Bob (who asks for
+// his credential; the Issuer answers automatically). Bob invites Alice; Alice opens a gated
+// channel, they pay and message each other, and close; the on-chain balances move exactly.
+// Manual decisions: Bob's node asks its user about a large proposal and rejects it on request.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseEther } from 'ethers';
+import { faucet, runChain, type RunningChain } from '../../src/agent/node/chain.js';
+import { initAgent, loadAgentConfig } from '../../src/agent/node/config.js';
+import { PerunNode } from '../../src/agent/node/node.js';
+import type { NodeEventWithId } from '../../src/agent/node/types.js';
+import { parseEthereumConfig } from '../../src/channels/ethereum/config.js';
+
+let dir: string;
+let chain: RunningChain;
+const nodes: PerunNode[] = [];
+let issuer: PerunNode;
+let alice: PerunNode;
+let bob: PerunNode;
+
+async function node(label: string, overrides: Record<string, unknown> = {}): Promise<PerunNode> {
+  const dataDir = join(dir, label);
+  await initAgent({
+    dataDir,
+    label,
+    passphrase: `${label} passphrase`,
+    scrypt: { N: 2 ** 12 },
+    overrides: { chain: join(dir, 'chain.json'), ...overrides },
+  });
+  const config = loadAgentConfig({ dataDir });
+  const n = await PerunNode.start({
+    config,
+    passphrase: `${label} passphrase`,
+    chain: parseEthereumConfig(chain.config),
+    chainPollMs: 20,
+  });
+  nodes.push(n);
+  await faucet({
+    chain: parseEthereumConfig(chain.config),
+    address: n.signer.address,
+    amount: parseEther('50'),
+  });
+  return n;
+}
+
+function next(n: PerunNode, match: (e: NodeEventWithId) => boolean): Promise<NodeEventWithId> {
+  return new Promise((resolve) => {
+    const stop = n.subscribe((e) => {
+      if (match(e)) {
+        stop();
+        resolve(e);
+      }
+    });
+  });
+}
+
+async function connect(inviter: PerunNode, invitee: PerunNode) {
+  const invitation = await inviter.createInvitation();
+  const theirs = await invitee.acceptInvitation(invitation.url);
+  return theirs;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'perun-node-'));
+  chain = await runChain({ out: join(dir, 'chain.json') });
+  issuer = await node('Issuer', { autoIssueSpendingLimit: '20' });
+  const trusted = { trustedIssuers: [issuer.info().issuerDid] };
+  alice = await node('Alice', trusted);
+  bob = await node('Bob', { ...trusted, autoAcceptMaxFund: '1' });
+}, 120_000);
+
+afterAll(async () => {
+  for (const n of nodes) await n.stop();
+  await chain?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the Issuer certifies Alice on its initiative and Bob on his request', async () => {
+  const toAlice = await connect(alice, issuer).then(async () => (await issuer.connections())[0]!);
+  const issued = await issuer.issueCredential({
+    connectionId: toAlice.id,
+    name: 'Alice',
+    spendingLimit: '10',
+  });
+  expect(issued.claims).toEqual({
+    ethereumAddress: alice.signer.address,
+    name: 'Alice',
+    spendingLimit: '10',
+  });
+  expect(issued.subject).toBe(alice.info().did);
+
+  const toIssuer = await connect(issuer, bob);
+  const mine = await bob.requestCredential(toIssuer.id, 'Bob');
+  expect(mine.claims).toEqual({ ethereumAddress: bob.signer.address, name: 'Bob', spendingLimit: '20' });
+  expect(mine.issuer).toBe(issuer.info().issuerDid);
+  expect((await bob.credentials()).map((c) => c.claims.name)).toEqual(['Bob']);
+  expect((await alice.credentials()).map((c) => c.claims.name)).toEqual(['Alice']);
+});
+
+test('Alice opens a gated channel with Bob, they pay and message each other, then close', async () => {
+  const ab = await connect(bob, alice);
+  expect(ab.ready).toBe(true);
+  const ba = (await bob.connections()).find((c) => c.theirDid === alice.info().did)!;
+  expect(ba).toBeDefined();
+
+  const opened = next(bob, (e) => e.type === 'channel-opened');
+  const channel = await alice.openChannel({ connectionId: ab.id, fund: '5', peerFund: '1' });
+  expect(channel).toMatchObject({ ourBalance: '5', theirBalance: '1', idx: 0, phase: 'Acting' });
+  await opened;
+
+  for (let i = 0; i < 5; i++) await alice.pay(channel.id, '0.1');
+  const paid = await bob.pay(channel.id, '0.25');
+  expect(paid).toMatchObject({ direction: 'sent', amount: '0.25', ourBalance: '1.25', theirBalance: '4.75' });
+  expect(alice.channel(channel.id)).toMatchObject({ ourBalance: '4.75', theirBalance: '1.25', version: '6' });
+  expect(alice.payments(channel.id).filter((p) => p.direction === 'sent')).toHaveLength(5);
+
+  const heard = next(bob, (e) => e.type === 'message-received');
+  await alice.sendMessage(ab.id, 'thanks for the coffee');
+  const got = await heard;
+  expect(got.type === 'message-received' && got.message.content).toBe('thanks for the coffee');
+  expect((await bob.messages(ba.id)).map((m) => [m.direction, m.content])).toEqual([
+    ['received', 'thanks for the coffee'],
+  ]);
+
+  const before = await bob.balance();
+  const settled = next(bob, (e) => e.type === 'settled');
+  const closed = await alice.close(channel.id);
+  expect(closed.withdrawn).toEqual([{ asset: 'ETH', amount: '4.75', receiver: alice.signer.address }]);
+  const bobs = await settled;
+  expect(bobs.type === 'settled' && bobs.settlement.withdrawn[0]!.amount).toBe('1.25');
+  const after = await bob.balance();
+  expect(parseEther(after.onChain)).toBeGreaterThan(parseEther(before.onChain) + parseEther('1.2'));
+});
+
+test('a proposal above the auto-accept limit waits for Bob, who rejects it', async () => {
+  const ab = (await alice.connections()).find((c) => c.theirDid === bob.info().did)!;
+  const asked = next(bob, (e) => e.type === 'proposal' && e.proposal.status === 'pending');
+  const opening = alice.openChannel({ connectionId: ab.id, fund: '1', peerFund: '2' });
+  opening.catch(() => undefined);
+  const e = await asked;
+  if (e.type !== 'proposal') throw new Error('unreachable');
+  expect(e.proposal).toMatchObject({ ourFund: '2', peerFund: '1', claims: { name: 'Alice' } });
+  expect(bob.proposals().map((p) => p.status)).toContain('pending');
+  await bob.decideProposal(e.proposal.id, false, 'too much for me');
+  await expect(opening).rejects.toMatchObject({ code: 'PROPOSAL_REJECTED' });
+  expect(bob.channels()).toHaveLength(1);
+});
