@@ -43,6 +43,7 @@ import {
 import { ETH_BACKEND_ID, ethAsset } from '../../channels/ethereum/encoding.js';
 import { EthereumSigner } from '../../channels/ethereum/signer.js';
 import { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js';
+import { paramsToJson, stateToJson } from '../../channels/json.js';
 import type { State } from '../../channels/types.js';
 import { LocalWatcher } from '../../channels/watcher.js';
 import {
@@ -89,6 +90,7 @@ import type {
   PaymentView,
   ProposalView,
   SettlementView,
+  SignedStateView,
 } from './types.js';
 
 export interface NodeOptions {
@@ -137,6 +139,7 @@ export class PerunNode implements AgentNodeApi {
     readonly client: ChannelClient,
     readonly signer: EthereumSigner,
     readonly chain: EthereumConnection,
+    readonly store: TypeOrmChannelStore,
     readonly issuer: PeerCredentialIssuer,
     readonly identity: NodeIdentity,
     readonly policy: PeerPolicy,
@@ -216,6 +219,7 @@ export class PerunNode implements AgentNodeApi {
         client,
         signer,
         chain,
+        store,
         issuer,
         identity,
         policy,
@@ -434,6 +438,23 @@ export class PerunNode implements AgentNodeApi {
   payments(channelId?: string): PaymentView[] {
     const id = channelId?.toLowerCase();
     return this.#payments.filter((p) => id === undefined || p.channelId.toLowerCase() === id);
+  }
+
+  async signedState(channelId: string): Promise<SignedStateView> {
+    const info = this.client.channel(channelId);
+    const record = await this.store.getChannel(info.id);
+    const current = record?.current;
+    if (current == null)
+      throw new ApiRequestError(409, 'NOT_SIGNED', 'the channel has no fully signed state yet', {
+        channelId,
+      });
+    return {
+      channelId: info.id,
+      version: current.state.version.toString(),
+      params: paramsToJson(record!.params),
+      state: stateToJson(current.state),
+      sigs: [...current.sigs],
+    };
   }
 
   proposals(): ProposalView[] {

@@ -99,6 +99,17 @@ export interface SettlementView {
   withdrawn: { asset: string; amount: string; receiver: string }[];
 }
 
+/** The latest state every participant signed, with the signatures: what a backup or an audit keeps. */
+export interface SignedStateView {
+  channelId: string;
+  version: string;
+  /** Params and state in the wire JSON of the channel core (bigints as decimal strings). */
+  params: Record<string, unknown>;
+  state: Record<string, unknown>;
+  /** One signature per participant, in participant order. */
+  sigs: string[];
+}
+
 export interface BalanceView {
   /** The address that signs our channel states and pays for our transactions. */
   address: string;
@@ -189,6 +200,7 @@ export interface AgentNodeApi {
   /** Registers the latest state on chain, waits out the challenge duration, withdraws. */
   dispute(channelId: string): Promise<SettlementView>;
   payments(channelId?: string): PaymentView[];
+  signedState(channelId: string): Promise<SignedStateView>;
 
   proposals(): ProposalView[];
   decideProposal(id: string, accept: boolean, reason?: string): Promise<ProposalView>;

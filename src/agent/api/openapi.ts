@@ -1,0 +1,339 @@
+// The OpenAPI 3.1 document of the REST API, served at /openapi.json: paths, parameters and
+// request bodies come from the route table (./routes.ts) and its field tables (./validate.ts);
+// the response schemas below describe the view types of ../node/types.ts.
+import { API_ROUTES, openApiPath, pathParams, type ApiRoute, type ViewName } from './routes.js';
+import type { FieldSpec, Fields } from './validate.js';
+
+type Schema = Record<string, unknown>;
+
+const str = (description?: string): Schema => ({ type: 'string', ...(description ? { description } : {}) });
+const eth = (description: string): Schema => ({
+  type: 'string',
+  pattern: '^\\d+(\\.\\d+)?$',
+  description: `${description} Decimal ETH, such as "1.5".`,
+});
+const dateTime = (description?: string): Schema => ({ ...str(description), format: 'date-time' });
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const arrayOf = (items: Schema): Schema => ({ type: 'array', items });
+
+/** An object with exactly these properties; those named in `optional` may be absent. */
+function object(properties: Record<string, Schema>, optional: string[] = [], description?: string): Schema {
+  return {
+    type: 'object',
+    ...(description ? { description } : {}),
+    properties,
+    required: Object.keys(properties).filter((k) => !optional.includes(k)),
+    additionalProperties: false,
+  };
+}
+
+const PEER_CLAIMS_PROPERTIES = {
+  ethereumAddress: str('The address the holder signs channel states with.'),
+  name: str(),
+  spendingLimit: eth('What the holder may put into a channel.'),
+};
+
+const EVENT_VARIANTS: Record<string, Record<string, Schema>> = {
+  connection: { connection: ref('ConnectionView') },
+  'message-received': { message: ref('MessageView') },
+  'message-sent': { message: ref('MessageView') },
+  'credential-received': { credential: ref('CredentialView') },
+  proposal: { proposal: ref('ProposalView') },
+  'channel-opened': { channel: ref('ChannelView') },
+  'channel-phase': { channelId: str(), from: str(), to: str() },
+  'payment-sent': { payment: ref('PaymentView') },
+  'payment-received': { payment: ref('PaymentView') },
+  dispute: {
+    channelId: str(),
+    version: str(),
+    timeout: str(),
+    by: { type: 'string', enum: ['us', 'chain'] },
+  },
+  settled: { settlement: ref('SettlementView') },
+  warning: { channelId: str(), context: str(), message: str() },
+};
+const EVENT_OPTIONAL: Record<string, string[]> = { warning: ['channelId'] };
+
+/** Response schemas, by view name, plus what they reference. */
+const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiError', Schema> = {
+  AgentInfo: object({
+    label: str(),
+    did: str('The DID peers see on every connection (our credential subject).'),
+    issuerDid: str('Our issuer DID (did:key), the DID verifiers list as trusted.'),
+    address: str(),
+    didcommEndpoint: str(),
+    chainId: str(),
+    adjudicator: str(),
+    assetHolderETH: str(),
+    trustedIssuers: arrayOf(str()),
+  }),
+  InvitationView: object({
+    id: str('The out-of-band record ID.'),
+    url: str('The invitation in URL form (`?oob=`), what `POST /connections` takes.'),
+  }),
+  ConnectionView: object(
+    {
+      id: str(),
+      theirLabel: str(),
+      state: str(),
+      ready: { type: 'boolean', description: 'True once DID exchange completed.' },
+      ourDid: str(),
+      theirDid: str(),
+      createdAt: dateTime(),
+    },
+    ['theirLabel', 'ourDid', 'theirDid'],
+  ),
+  PeerClaimsView: object(PEER_CLAIMS_PROPERTIES, ['name', 'spendingLimit']),
+  CredentialView: object(
+    {
+      id: str(),
+      issuer: str(),
+      subject: str(),
+      types: arrayOf(str()),
+      claims: ref('PeerClaimsView'),
+      issuanceDate: dateTime(),
+      expirationDate: dateTime(),
+    },
+    ['expirationDate'],
+  ),
+  ChannelView: object(
+    {
+      id: str(),
+      connectionId: str('Our connection with the peer, if we still have it.'),
+      peerDid: str(),
+      peerLabel: str(),
+      idx: { type: 'integer', description: 'Our index in the channel; 0: we proposed it.' },
+      phase: str(),
+      version: str(),
+      asset: str(),
+      ourBalance: eth('Ours in the latest fully signed state.'),
+      theirBalance: eth("The peer's in the latest fully signed state."),
+      challengeDuration: { type: 'integer', description: 'Seconds.' },
+      participants: arrayOf(str()),
+      isFinal: { type: 'boolean' },
+    },
+    ['connectionId', 'peerLabel'],
+  ),
+  PaymentView: object({
+    channelId: str(),
+    version: str(),
+    amount: eth('The payment.'),
+    direction: { type: 'string', enum: ['sent', 'received'] },
+    ourBalance: eth('Ours after the payment.'),
+    theirBalance: eth("The peer's after the payment."),
+    at: dateTime(),
+  }),
+  SettlementView: object({
+    channelId: str(),
+    withdrawn: arrayOf(object({ asset: str(), amount: eth('What the receiver got.'), receiver: str() })),
+  }),
+  SignedStateView: object({
+    channelId: str(),
+    version: str(),
+    params: { type: 'object', description: "Params in the channel core's wire JSON." },
+    state: { type: 'object', description: "The state in the channel core's wire JSON." },
+    sigs: arrayOf(str()),
+  }),
+  ProposalView: object(
+    {
+      id: str(),
+      connectionId: str(),
+      peerDid: str(),
+      peerLabel: str(),
+      claims: object(
+        { ...PEER_CLAIMS_PROPERTIES, issuer: str() },
+        ['name', 'spendingLimit'],
+        "The peer's verified credential claims.",
+      ),
+      peerFund: eth('What the peer puts in.'),
+      ourFund: eth('What the peer asks of us.'),
+      challengeDuration: { type: 'integer', description: 'Seconds.' },
+      status: { type: 'string', enum: ['pending', 'accepted', 'rejected', 'expired'] },
+      receivedAt: dateTime(),
+    },
+    ['connectionId', 'peerLabel'],
+  ),
+  BalanceView: object({
+    address: str('The address that signs our channel states and pays for our transactions.'),
+    onChain: eth('On chain.'),
+    inChannels: eth('Ours in open channels.'),
+    channels: { type: 'integer' },
+  }),
+  MessageView: object({
+    id: str(),
+    connectionId: str(),
+    content: str(),
+    direction: { type: 'string', enum: ['sent', 'received'] },
+    sentTime: dateTime(),
+  }),
+  NodeEventWithId: {
+    description: 'The `data` of each event on /events; `type` is also the SSE event name.',
+    oneOf: Object.entries(EVENT_VARIANTS).map(([type, properties]) =>
+      object(
+        { id: { type: 'integer' }, at: dateTime(), type: { const: type }, ...properties },
+        EVENT_OPTIONAL[type] ?? [],
+      ),
+    ),
+  },
+  ApiError: object({
+    category: {
+      type: 'string',
+      enum: ['client', 'peer', 'protocol', 'chain', 'internal'],
+      description: "Whose move it is: fix the request, the peer's, a broken rule, the chain, our fault.",
+    },
+    code: str('Machine-readable, UPPER_SNAKE.'),
+    message: str(),
+    details: { type: 'object', description: 'For INVALID_REQUEST: `field` names the offending input.' },
+  }),
+};
+
+function fieldSchema(spec: FieldSpec): Schema {
+  const base = { description: spec.description };
+  switch (spec.type) {
+    case 'string':
+      return {
+        type: 'string',
+        minLength: 1,
+        maxLength: spec.maxLength,
+        ...(spec.format ? { format: spec.format } : {}),
+        ...base,
+      };
+    case 'amount':
+      return { type: 'string', pattern: '^\\d+(\\.\\d{1,18})?$', ...base };
+    case 'integer':
+      return { type: 'integer', minimum: spec.minimum, maximum: spec.maximum, ...base };
+    case 'address':
+      return { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$', ...base };
+  }
+}
+
+function bodySchema(fields: Fields): Schema {
+  return {
+    type: 'object',
+    properties: Object.fromEntries(Object.entries(fields).map(([k, spec]) => [k, fieldSchema(spec)])),
+    required: Object.entries(fields)
+      .filter(([, spec]) => spec.required)
+      .map(([k]) => k),
+    additionalProperties: false,
+  };
+}
+
+const errorResponse = (description: string): Schema => ({
+  description,
+  content: { 'application/json': { schema: ref('ApiError') } },
+});
+
+function operation(route: ApiRoute): Schema {
+  const params = pathParams(route.path);
+  const parameters: Schema[] = [
+    ...params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+    ...Object.entries(route.query).map(([name, spec]) => ({
+      name,
+      in: 'query',
+      required: spec.required,
+      description: spec.description,
+      schema: fieldSchema(spec),
+    })),
+  ];
+  const responses: Record<string, Schema> = {};
+  let requestBody: Schema | undefined;
+
+  switch (route.kind) {
+    case 'json': {
+      const schema = route.response.list ? arrayOf(ref(route.response.view)) : ref(route.response.view);
+      responses[String(route.status)] = {
+        description: route.response.view,
+        content: { 'application/json': { schema } },
+      };
+      if (route.body !== undefined && Object.keys(route.body).length > 0) {
+        requestBody = {
+          required: Object.values(route.body).some((spec) => spec.required),
+          content: { 'application/json': { schema: bodySchema(route.body) } },
+        };
+      }
+      break;
+    }
+    case 'events':
+      parameters.push({
+        name: 'Last-Event-ID',
+        in: 'header',
+        required: false,
+        description: 'Replay the buffered events after this ID first.',
+        schema: { type: 'integer', minimum: 0 },
+      });
+      responses['200'] = {
+        description:
+          'Server-sent events: `id: <n>`, `event: <type>`, `data: <NodeEventWithId JSON>` ' +
+          '(#/components/schemas/NodeEventWithId); a `: keep-alive` comment every 15 s.',
+        content: { 'text/event-stream': { schema: { type: 'string' } } },
+      };
+      break;
+    case 'openapi':
+      responses['200'] = {
+        description: 'The OpenAPI 3.1 document',
+        content: { 'application/json': { schema: { type: 'object' } } },
+      };
+      break;
+  }
+
+  const validated = parameters.some((p) => p.in !== 'path') || requestBody !== undefined;
+  if (validated || route.method === 'post') {
+    responses['400'] = errorResponse('Invalid request (INVALID_REQUEST; `details.field` says which input)');
+  }
+  if (route.auth !== 'none') responses['401'] = errorResponse('Missing or wrong token (UNAUTHORIZED)');
+  if (params.length > 0) responses['404'] = errorResponse('No such object');
+  if (route.method === 'post') {
+    responses['413'] = errorResponse('Body larger than 64 kB');
+    responses['415'] = errorResponse('Body is not application/json');
+  }
+  if (route.kind === 'json') responses.default = errorResponse('Any other failure; the category says whose');
+
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    tags: [route.tag],
+    ...(route.auth === 'none'
+      ? { security: [] }
+      : route.auth === 'bearer-or-query'
+        ? { security: [{ bearerAuth: [] }, { queryToken: [] }] }
+        : {}),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(requestBody ? { requestBody } : {}),
+    responses,
+  };
+}
+
+/** The OpenAPI 3.1 document of `routes`. */
+export function buildOpenApiDocument(routes: readonly ApiRoute[] = API_ROUTES): Record<string, unknown> {
+  const paths: Record<string, Record<string, Schema>> = {};
+  for (const route of routes) {
+    const path = openApiPath(route.path);
+    paths[path] = { ...paths[path], [route.method]: operation(route) };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'perun-agent',
+      version: '1',
+      description:
+        'A payment agent: DIDComm connections, peer credentials and Perun state channels on Ethereum. ' +
+        'Amounts are decimal strings in ETH ("1.5"). Every failure is `{ category, code, message, details }`.',
+    },
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'The API token of the agent.' },
+        queryToken: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'token',
+          description: 'The API token, only on /events (EventSource cannot set headers).',
+        },
+      },
+      schemas: SCHEMAS,
+    },
+  };
+}
+
+export const OPENAPI_DOCUMENT = buildOpenApiDocument();

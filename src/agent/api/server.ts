@@ -1,0 +1,236 @@
+// The REST API as an express app: the route table (./routes.ts) served over a node
+// (AgentNodeApi), bearer-token auth with a constant-time check, strict JSON bodies, errors as
+// `{ category, code, message, details }`, the static web page without auth; and its listener on
+// 127.0.0.1, whose close also ends the open event streams. Logs one line per request (method,
+// path, status, duration), never a token, a query string or a body.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+
+import type { AgentNodeApi } from '../node/types.js';
+import { ApiRequestError, toApiError } from './api-error.js';
+import { EventStreams } from './events.js';
+import { OPENAPI_DOCUMENT } from './openapi.js';
+import { API_ROUTES, type ApiRoute, type JsonRoute, type RouteAuth } from './routes.js';
+import { checkBody, checkQuery, invalid } from './validate.js';
+
+export interface ApiServerOptions {
+  /** The bearer token every request except the public ones must carry. */
+  token: string;
+  /** Directory served at / without auth (the web page). */
+  webRoot?: string;
+  log?: (line: string) => void;
+  /** Interval of the `: keep-alive` comment on /events; default 15 s. */
+  keepAliveMs?: number;
+}
+
+export interface ListenOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+}
+
+export interface ApiListener {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export const JSON_BODY_LIMIT = '64kb';
+const DEFAULT_KEEP_ALIVE_MS = 15_000;
+/** The QR encoder the web page imports (qrcode-generator's ES module). */
+const QR_MODULE = createRequire(import.meta.url)
+  .resolve('qrcode-generator')
+  .replace(/qrcode\.js$/, 'qrcode.mjs');
+const MAX_BUFFERED_EVENT_BYTES = 1024 * 1024;
+
+/** What listenApi must end before its server can close: the apps' event streams. */
+const eventStreamsOf = new WeakMap<express.Express, EventStreams>();
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+function bearerToken(req: Request): string | undefined {
+  const header = req.get('authorization');
+  if (header === undefined) return undefined;
+  const m = /^Bearer +(\S+) *$/i.exec(header);
+  return m?.[1] ?? '';
+}
+
+function authenticate(token: string, auth: RouteAuth): RequestHandler {
+  const expected = sha256(token);
+  return (req, res, next) => {
+    if (auth === 'none') return next();
+    let presented = bearerToken(req);
+    if (presented === undefined && auth === 'bearer-or-query' && typeof req.query.token === 'string') {
+      presented = req.query.token;
+    }
+    if (presented === undefined) {
+      res.set('WWW-Authenticate', 'Bearer');
+      return next(new ApiRequestError(401, 'UNAUTHORIZED', 'a bearer token is required'));
+    }
+    if (!timingSafeEqual(sha256(presented), expected)) {
+      res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+      return next(new ApiRequestError(401, 'UNAUTHORIZED', 'wrong token'));
+    }
+    next();
+  };
+}
+
+function hasBody(req: Request): boolean {
+  const length = req.get('content-length');
+  return req.get('transfer-encoding') !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Only JSON bodies get through, at most JSON_BODY_LIMIT of them. */
+function jsonBody(): RequestHandler[] {
+  return [
+    (req, _res, next) => {
+      if (hasBody(req) && req.is('application/json') !== 'application/json') {
+        return next(new ApiRequestError(415, 'UNSUPPORTED_MEDIA_TYPE', 'the body must be application/json'));
+      }
+      next();
+    },
+    express.json({ limit: JSON_BODY_LIMIT, strict: true, inflate: false }),
+  ];
+}
+
+/** Errors express and body-parser raise, in the API's terms; undefined for any other error. */
+function fromHttpError(err: unknown): ApiRequestError | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { status, type } = err as { status?: unknown; type?: unknown };
+  if (err instanceof URIError && status === 400) return invalid('(path)', 'malformed percent-encoding');
+  if (typeof type !== 'string') return undefined;
+  if (type === 'entity.parse.failed') return invalid('(body)', 'not valid JSON');
+  if (type === 'entity.too.large') {
+    return new ApiRequestError(413, 'PAYLOAD_TOO_LARGE', `the body is larger than ${JSON_BODY_LIMIT}`);
+  }
+  if (status === 415) {
+    return new ApiRequestError(415, 'UNSUPPORTED_MEDIA_TYPE', 'the body must be UTF-8 JSON, not encoded');
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) return invalid('(body)', 'unreadable');
+  return undefined;
+}
+
+function jsonHandler(node: AgentNodeApi, route: JsonRoute): RequestHandler {
+  return async (req, res) => {
+    const query = checkQuery(route.query, req.query as Record<string, unknown>);
+    const body = checkBody(route.body ?? {}, req.body);
+    const result = await route.handle(node, { params: req.params as Record<string, string>, query, body });
+    if (res.destroyed || res.headersSent) return;
+    res.status(route.status).json(result);
+  };
+}
+
+/** The express app serving `node`. */
+export function createApiServer(node: AgentNodeApi, options: ApiServerOptions): express.Express {
+  if (typeof options.token !== 'string' || options.token.length === 0) {
+    throw new Error('createApiServer: a non-empty token is required');
+  }
+  const log = options.log ?? (() => {});
+  const events = new EventStreams(node, {
+    keepAliveMs: options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS,
+    maxBufferedBytes: MAX_BUFFERED_EVENT_BYTES,
+    log,
+  });
+  const app = express();
+  eventStreamsOf.set(app, events);
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    const path = req.path;
+    res.on('close', () => {
+      const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
+      log(`${req.method} ${path} ${res.statusCode} ${ms}ms`);
+    });
+    res.set({
+      'X-Content-Type-Options': 'nosniff',
+      'X-Frame-Options': 'DENY',
+      'Referrer-Policy': 'no-referrer',
+      'Cache-Control': 'no-store',
+    });
+    next();
+  });
+
+  if (options.webRoot !== undefined) {
+    app.use(express.static(options.webRoot, { index: 'index.html', redirect: false, dotfiles: 'ignore' }));
+    app.get('/vendor/qrcode.mjs', (_req, res) => {
+      res.type('text/javascript').sendFile(QR_MODULE);
+    });
+  }
+
+  const handlerFor = (route: ApiRoute): RequestHandler => {
+    switch (route.kind) {
+      case 'json':
+        return jsonHandler(node, route);
+      case 'events':
+        return (req, res) => {
+          checkQuery(route.query, req.query as Record<string, unknown>);
+          events.handle(req, res);
+        };
+      case 'openapi':
+        return (req, res) => {
+          checkQuery(route.query, req.query as Record<string, unknown>);
+          res.json(OPENAPI_DOCUMENT);
+        };
+    }
+  };
+  for (const route of API_ROUTES) {
+    const chain = [
+      authenticate(options.token, route.auth),
+      ...(route.method === 'post' ? jsonBody() : []),
+      handlerFor(route),
+    ];
+    app[route.method](route.path, ...chain);
+  }
+
+  app.use(authenticate(options.token, 'bearer'), (req, _res, next) => {
+    next(new ApiRequestError(404, 'NOT_FOUND', `no route ${req.method} ${req.path}`));
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const { status, body } = toApiError(fromHttpError(err) ?? err);
+    if (status >= 500 && body.category === 'internal') {
+      const detail = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : typeof err;
+      log(`${req.method} ${req.path}: internal error: ${detail}`);
+    }
+    if (res.headersSent) {
+      if (!res.writableEnded) res.end();
+      return;
+    }
+    if (res.destroyed) return;
+    res.status(status).json(body);
+  });
+
+  return app;
+}
+
+/** Listens on host:port (default 127.0.0.1 and a free port). */
+export function listenApi(app: express.Express, options: ListenOptions = {}): Promise<ApiListener> {
+  const host = options.host ?? '127.0.0.1';
+  const server = createServer(app);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      const { port } = server.address() as AddressInfo;
+      const hostPart = host.includes(':') ? `[${host}]` : host;
+      let closing: Promise<void> | undefined;
+      resolve({
+        url: `http://${hostPart}:${port}`,
+        port,
+        close: () =>
+          (closing ??= (async () => {
+            const closed = new Promise<void>((done, fail) => server.close((e) => (e ? fail(e) : done())));
+            await eventStreamsOf.get(app)?.closeAll();
+            server.closeAllConnections();
+            await closed;
+          })()),
+      });
+    });
+  });
+}

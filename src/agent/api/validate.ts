@@ -1,0 +1,231 @@
+// Request input of the REST API: every JSON body and query string is declared once as a field
+// table (here; ./openapi.ts turns the same tables into the request schemas) and checked strictly
+// against it: unknown fields refused, types checked, amounts parsed exactly and passed on in
+// canonical form ("1.50" -> "1.5"), addresses checksummed. A refusal is a 400 INVALID_REQUEST
+// naming the field.
+import { getAddress, isAddress } from 'ethers';
+
+import { formatAmount, parseAmount } from './amounts.js';
+import { ApiRequestError } from './api-error.js';
+
+interface FieldBase {
+  required: boolean;
+  description: string;
+}
+
+export type FieldSpec = FieldBase &
+  (
+    | { type: 'string'; maxLength: number; format?: 'uri' | 'date-time' }
+    /** A decimal amount in ETH ("1.5"). */
+    | { type: 'amount'; positive?: boolean }
+    | { type: 'integer'; minimum: number; maximum: number }
+    /** An Ethereum address, passed on checksummed. */
+    | { type: 'address' }
+  );
+
+export type Fields = Readonly<Record<string, FieldSpec>>;
+
+type ValueOf<F extends FieldSpec> = F extends { type: 'integer' } ? number : string;
+type RequiredKeys<S extends Fields> = { [K in keyof S]: S[K]['required'] extends true ? K : never }[keyof S];
+type OptionalKeys<S extends Fields> = Exclude<keyof S, RequiredKeys<S>>;
+
+/** The value a field table describes, once checked. */
+export type Checked<S extends Fields> = { [K in RequiredKeys<S>]: ValueOf<S[K]> } & {
+  [K in OptionalKeys<S>]?: ValueOf<S[K]>;
+};
+
+const ID_MAX = 200;
+const id = (description: string) =>
+  ({ type: 'string', required: true, maxLength: ID_MAX, description }) as const;
+
+export const NO_FIELDS = {} as const satisfies Fields;
+
+export const ACCEPT_INVITATION = {
+  invitationUrl: {
+    type: 'string',
+    required: true,
+    maxLength: 20_000,
+    format: 'uri',
+    description: 'The invitation in URL form (`?oob=`), as `POST /invitations` returns it.',
+  },
+} as const satisfies Fields;
+
+export const ISSUE_CREDENTIAL = {
+  connectionId: id('The connection with the holder.'),
+  name: { type: 'string', required: true, maxLength: 200, description: "The holder's name claim." },
+  spendingLimit: { type: 'amount', required: true, description: 'ETH the holder may put into a channel.' },
+  ethereumAddress: {
+    type: 'address',
+    required: false,
+    description: 'Default: the address the holder proves control of when asked (EIP-191 address proof).',
+  },
+  expirationDate: {
+    type: 'string',
+    required: false,
+    maxLength: 40,
+    format: 'date-time',
+    description: 'ISO 8601; default: no expiry.',
+  },
+} as const satisfies Fields;
+
+export const REQUEST_CREDENTIAL = {
+  connectionId: id('The connection with the issuer.'),
+  name: { type: 'string', required: true, maxLength: 200, description: 'The name we claim.' },
+} as const satisfies Fields;
+
+export const OPEN_CHANNEL = {
+  connectionId: id('The connection with the peer.'),
+  fund: { type: 'amount', required: true, description: 'What we put in (ETH).' },
+  peerFund: { type: 'amount', required: false, description: 'What the peer puts in (ETH); default "0".' },
+  asset: { type: 'string', required: false, maxLength: 64, description: '"ETH" (default).' },
+  challengeDuration: {
+    type: 'integer',
+    required: false,
+    minimum: 1,
+    maximum: Number.MAX_SAFE_INTEGER,
+    description: 'Seconds; default from the config.',
+  },
+} as const satisfies Fields;
+
+export const PAY = {
+  amount: { type: 'amount', required: true, positive: true, description: 'What we pay (ETH), more than 0.' },
+} as const satisfies Fields;
+
+export const REJECT_PROPOSAL = {
+  reason: { type: 'string', required: false, maxLength: 500, description: 'Told to the peer.' },
+} as const satisfies Fields;
+
+export const SEND_MESSAGE = {
+  connectionId: id('The connection to send on.'),
+  content: { type: 'string', required: true, maxLength: 10_000, description: 'The text.' },
+} as const satisfies Fields;
+
+export const PAYMENTS_QUERY = {
+  channelId: { type: 'string', required: false, maxLength: ID_MAX, description: 'Only this channel.' },
+} as const satisfies Fields;
+
+export const MESSAGES_QUERY = {
+  connectionId: { type: 'string', required: false, maxLength: ID_MAX, description: 'Only this connection.' },
+} as const satisfies Fields;
+
+export const EVENTS_QUERY = {
+  token: {
+    type: 'string',
+    required: false,
+    maxLength: 1_000,
+    description: 'The API token, for clients that cannot set headers (EventSource).',
+  },
+} as const satisfies Fields;
+
+/** RFC 3339 date-time, the form `Date.prototype.toISOString` writes. */
+const DATE_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+export function invalid(
+  field: string,
+  message: string,
+  details: Record<string, unknown> = {},
+): ApiRequestError {
+  return new ApiRequestError(400, 'INVALID_REQUEST', `${field}: ${message}`, { field, ...details });
+}
+
+function checkField(name: string, spec: FieldSpec, value: unknown): string | number {
+  switch (spec.type) {
+    case 'string': {
+      if (typeof value !== 'string') throw invalid(name, 'expected a string', { expected: 'string' });
+      if (value.length === 0) throw invalid(name, 'must not be empty');
+      if (value.length > spec.maxLength) {
+        throw invalid(name, `at most ${spec.maxLength} characters`, { maxLength: spec.maxLength });
+      }
+      if (spec.format === 'uri' && !URL.canParse(value)) throw invalid(name, 'expected a URL');
+      if (spec.format === 'date-time' && (!DATE_TIME_RE.test(value) || Number.isNaN(Date.parse(value)))) {
+        throw invalid(name, 'expected an ISO 8601 date-time', { expected: 'date-time' });
+      }
+      return value;
+    }
+    case 'amount': {
+      if (typeof value !== 'string') {
+        throw invalid(name, 'expected a decimal string in ETH, such as "1.5"', { expected: 'amount' });
+      }
+      let units: bigint;
+      try {
+        units = parseAmount(value);
+      } catch (err) {
+        if (err instanceof ApiRequestError) throw invalid(name, err.message, err.details);
+        throw err;
+      }
+      if (spec.positive === true && units === 0n) throw invalid(name, 'must be more than 0');
+      return formatAmount(units);
+    }
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) {
+        throw invalid(name, 'expected an integer', { expected: 'integer' });
+      }
+      if (value < spec.minimum || value > spec.maximum) {
+        throw invalid(name, `expected ${spec.minimum} to ${spec.maximum}`, {
+          minimum: spec.minimum,
+          maximum: spec.maximum,
+        });
+      }
+      return value;
+    case 'address':
+      if (typeof value !== 'string' || !isAddress(value)) {
+        throw invalid(name, 'expected an Ethereum address (0x and 40 hex digits, valid checksum)', {
+          expected: 'address',
+        });
+      }
+      return getAddress(value);
+  }
+}
+
+function checkFields<S extends Fields>(
+  fields: S,
+  input: Record<string, unknown>,
+  prefix: string,
+): Checked<S> {
+  for (const key of Object.keys(input)) {
+    if (!Object.hasOwn(fields, key)) throw invalid(`${prefix}${key}`, 'unknown field');
+  }
+  const out: Record<string, string | number> = {};
+  for (const [key, spec] of Object.entries(fields)) {
+    const value = Object.hasOwn(input, key) ? input[key] : undefined;
+    if (value === undefined) {
+      if (spec.required) throw invalid(`${prefix}${key}`, 'required');
+      continue;
+    }
+    out[key] = checkField(`${prefix}${key}`, spec, value);
+  }
+  return out as Checked<S>;
+}
+
+/**
+ * A JSON request body checked against `fields`. A missing body counts as `{}`; anything but a
+ * JSON object is refused.
+ */
+export function checkBody<S extends Fields>(fields: S, body: unknown): Checked<S> {
+  if (body === undefined) return checkFields(fields, {}, '');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw invalid('(body)', 'expected a JSON object', { expected: 'object' });
+  }
+  return checkFields(fields, body as Record<string, unknown>, '');
+}
+
+/** A parsed query string checked against `fields`; a repeated parameter is refused. */
+export function checkQuery<S extends Fields>(fields: S, query: Record<string, unknown>): Checked<S> {
+  for (const [key, value] of Object.entries(query)) {
+    if (Object.hasOwn(fields, key) && typeof value !== 'string') {
+      throw invalid(`query.${key}`, 'expected one value', { expected: 'string' });
+    }
+  }
+  return checkFields(fields, query, 'query.');
+}
+
+/** The `Last-Event-ID` header: the ID of the last event the client saw, a non-negative integer. */
+export function checkLastEventId(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '') return undefined;
+  const text = header.trim();
+  const n = Number(text);
+  if (!/^\d{1,16}$/.test(text) || !Number.isSafeInteger(n)) {
+    throw invalid('Last-Event-ID', 'expected an event ID (a non-negative integer)', { expected: 'integer' });
+  }
+  return n;
+}

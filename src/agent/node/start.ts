@@ -1,0 +1,77 @@
+// `perun-agent start`: the node with its chain, REST API, event stream and web page, until
+// stopped. A configured chain file names a shared chain; 'embedded' starts a chain of this
+// agent's own (and funds its account there), for trying one agent alone.
+import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { parseEther } from 'ethers';
+import { createApiServer, listenApi } from '../api/server.js';
+import { faucet, readChainFile, runChain } from './chain.js';
+import { readToken, type AgentConfig } from './config.js';
+import { PerunNode } from './node.js';
+import type { AgentInfo } from './types.js';
+import { parseEthereumConfig } from '../../channels/ethereum/config.js';
+
+export interface RunningAgent {
+  info: AgentInfo;
+  node: PerunNode;
+  apiUrl: string;
+  /** The web page with the API token in the fragment (never sent to the server). */
+  webUrl: string;
+  stop(): Promise<void>;
+}
+
+/** The web page's files: src/agent/web beside the sources, also when running from dist/. */
+export function webRoot(): string | undefined {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [join(here, '../web'), resolve(here, '../../../../src/agent/web')]) {
+    if (existsSync(join(candidate, 'index.html'))) return candidate;
+  }
+  return undefined;
+}
+
+export async function startAgent(
+  config: AgentConfig,
+  passphrase: string,
+  o: { log?: (line: string) => void; chainPollMs?: number; timeoutMs?: number } = {},
+): Promise<RunningAgent> {
+  const stops: Array<() => Promise<unknown>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    let chain;
+    if (config.chain === 'embedded') {
+      const own = await runChain({});
+      stops.push(() => own.stop());
+      chain = parseEthereumConfig(own.config);
+    } else {
+      chain = readChainFile(resolve(config.chain));
+    }
+    const node = await PerunNode.start({
+      config,
+      passphrase,
+      chain,
+      log: o.log,
+      chainPollMs: o.chainPollMs,
+      timeoutMs: o.timeoutMs,
+    });
+    stops.push(() => node.stop());
+    if (config.chain === 'embedded')
+      await faucet({ chain, address: node.signer.address, amount: parseEther('100') });
+    const token = readToken(config);
+    const app = createApiServer(node, { token, webRoot: webRoot(), log: o.log });
+    const api = await listenApi(app, { host: config.apiHost, port: config.apiPort });
+    stops.push(() => api.close());
+    return {
+      info: node.info(),
+      node,
+      apiUrl: api.url,
+      webUrl: `${api.url}/#token=${encodeURIComponent(token)}`,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
