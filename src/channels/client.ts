@@ -163,6 +163,8 @@ interface Entry {
   registered?: SignedState;
   /** Responder side: fires when the proposer never sends its version-0 signature. */
   openTimer?: ReturnType<typeof setTimeout>;
+  /** Our funding in progress: the peer may see the channel funded first and send an update. */
+  funding?: Promise<void>;
 }
 
 interface ProposalWait {
@@ -424,7 +426,24 @@ export class ChannelClient extends EventEmitter {
   }
 
   /** Funds the channel; on success it is open (Acting) and watched, on a funding timeout the deposit is recovered. */
-  async #fund(entry: Entry): Promise<void> {
+  /** Waits for `p` (its failure is someone else's to report) at most `ms`. */
+  async #within(p: Promise<unknown>, ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      p.catch(() => undefined),
+      new Promise((r) => {
+        timer = setTimeout(r, ms);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  #fund(entry: Entry): Promise<void> {
+    entry.funding = this.#runFunding(entry);
+    entry.funding.catch(() => undefined);
+    return entry.funding;
+  }
+
+  async #runFunding(entry: Entry): Promise<void> {
     const m = entry.machine;
     try {
       await this.#o.funder.fund(
@@ -575,6 +594,10 @@ export class ChannelClient extends EventEmitter {
     const entry = this.#channels.get(id.toLowerCase());
     if (entry === undefined) return reject('unknown channel', 'UNKNOWN_CHANNEL');
     if (entry.peer !== from) return reject('not a participant of this channel', 'NOT_PARTICIPANT');
+    if (entry.machine.phase === 'Funding' && entry.funding !== undefined) {
+      // The peer saw the deposits before we did: give our funder the time the peer gives us.
+      await this.#within(entry.funding, this.#o.responseTimeoutMs / 2);
+    }
     await entry.lock.run(async () => {
       const m = entry.machine;
       const peerIdx = 1 - m.idx;

@@ -86,6 +86,37 @@ describe('Alice and Bob', () => {
     expect(bob.client.channel(id).state).toEqual(s);
   });
 
+  it('Alice pays the moment her side is funded, before Bob’s funder has noticed: Bob waits for his funding and accepts', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const bobs: { funder?: Funder } = {};
+    const slowFunder: Funder = {
+      fund: async (req, o) => {
+        await bobs.funder!.fund(req, o);
+        await held;
+      },
+    };
+    const alice = await person('alice');
+    const bob = await person('bob', { funder: slowFunder });
+    bobs.funder = bob.party.funder;
+    // Bob's funder finishes only after the payment reached him (the bus delivers on the next
+    // turn of the event loop; this releases one turn later).
+    bus.setFilter((from, to, msg) => {
+      if (msg.type === 'channel-update') setImmediate(() => setImmediate(release));
+      return msg;
+    });
+    const info = await alice.client.proposeChannel({
+      peer: 'bob',
+      peerAddress: bob.party.signer.address,
+      allocation: ethAllocation(world, 100n, 0n),
+      challengeDuration: 60n,
+    });
+    expect(bob.client.channel(info.id).phase).toBe('Funding');
+    await alice.client.sendPayment(info.id, 7n);
+    expect(bob.client.channel(info.id).state!.outcome.balances[0]).toEqual([93n, 7n]);
+    bus.setFilter(undefined);
+  });
+
   it('a second local update waits for the first instead of failing', async () => {
     const alice = await person('alice');
     const bob = await person('bob');
