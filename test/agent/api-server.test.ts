@@ -25,6 +25,8 @@ import type {
   NodeEventWithId,
   OpenChannelRequest,
   PaymentView,
+  SignCredentialRequest,
+  SignedCredentialView,
   SignedStateView,
   ProposalView,
   SettlementView,
@@ -208,6 +210,16 @@ class RecordingNode implements AgentNodeApi {
   payments(channelId?: string): PaymentView[] {
     this.record('payments', channelId);
     return [PAYMENT];
+  }
+
+  async signCredential(req: SignCredentialRequest): Promise<SignedCredentialView> {
+    this.record('signCredential', req);
+    return { credential: '{}' };
+  }
+
+  async importCredential(credential: string): Promise<CredentialView> {
+    this.record('importCredential', credential);
+    return CREDENTIAL;
   }
 
   async signedState(channelId: string): Promise<SignedStateView> {
@@ -1122,6 +1134,13 @@ const validBodies: Record<string, unknown> = {
   '/connections': { invitationUrl: INVITATION.url },
   '/credentials/issue': { connectionId: 'conn-1', name: 'Bob', spendingLimit: '5' },
   '/credentials/request': { connectionId: 'conn-1', name: 'Bob' },
+  '/credentials/sign': {
+    subject: 'did:peer:2.bob',
+    name: 'Bob',
+    spendingLimit: '5',
+    ethereumAddress: '0x0000000000000000000000000000000000000001',
+  },
+  '/credentials/import': { credential: '{}' },
   '/channels': { connectionId: 'conn-1', fund: '1' },
   '/channels/{id}/payments': { amount: '0.25' },
   '/messages': { connectionId: 'conn-1', content: 'hello' },

@@ -16,7 +16,7 @@ import {
   SignatureError,
   ValidationError,
 } from '../../channels/errors.js';
-import { PeerNotAuthorizedError } from '../../protocols/identity/errors.js';
+import { CredentialIssuanceError, PeerNotAuthorizedError } from '../../protocols/identity/errors.js';
 import { WrongPassphraseError } from '../kms/errors.js';
 
 export type ApiErrorCategory = 'client' | 'peer' | 'protocol' | 'chain' | 'internal';
@@ -73,6 +73,9 @@ export function toApiError(err: unknown): { status: number; body: ApiError } {
   }
   if (err instanceof PeerNotAuthorizedError) {
     return make(403, 'peer', `PEER_${kebabToSnake(err.code)}`, err.message, err.details);
+  }
+  if (err instanceof CredentialIssuanceError && err.message.startsWith('the holder')) {
+    return make(502, 'peer', 'CREDENTIAL_NOT_ACCEPTED', err.message);
   }
   if (err instanceof PeerUnreachableError) return make(502, 'peer', err.code, err.message, err.details);
   if (err instanceof ValidationError || err instanceof IllegalTransitionError) {

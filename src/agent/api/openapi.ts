@@ -96,6 +96,7 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
     },
     ['expirationDate'],
   ),
+  SignedCredentialView: object({ credential: str('The verifiable credential as JSON text.') }),
   ChannelView: object(
     {
       id: str(),

@@ -5,6 +5,7 @@ import type { AgentNodeApi } from '../node/types.js';
 import {
   ACCEPT_INVITATION,
   EVENTS_QUERY,
+  IMPORT_CREDENTIAL,
   ISSUE_CREDENTIAL,
   MESSAGES_QUERY,
   NO_FIELDS,
@@ -14,6 +15,7 @@ import {
   REJECT_PROPOSAL,
   REQUEST_CREDENTIAL,
   SEND_MESSAGE,
+  SIGN_CREDENTIAL,
   type Checked,
   type Fields,
 } from './validate.js';
@@ -27,6 +29,7 @@ export type ViewName =
   | 'ChannelView'
   | 'PaymentView'
   | 'SettlementView'
+  | 'SignedCredentialView'
   | 'SignedStateView'
   | 'ProposalView'
   | 'BalanceView'
@@ -182,6 +185,26 @@ export const API_ROUTES: readonly ApiRoute[] = [
     body: ISSUE_CREDENTIAL,
     response: 'CredentialView',
     handle: (node, { body }) => node.issueCredential(body),
+  }),
+  post({
+    path: '/credentials/sign',
+    operationId: 'signCredential',
+    summary: 'Issuer role: sign a peer credential without sending it (the holder imports it)',
+    tag: 'credentials',
+    status: 201,
+    body: SIGN_CREDENTIAL,
+    response: 'SignedCredentialView',
+    handle: (node, { body }) => node.signCredential(body),
+  }),
+  post({
+    path: '/credentials/import',
+    operationId: 'importCredential',
+    summary: 'Holder role: store a peer credential obtained outside DIDComm',
+    tag: 'credentials',
+    status: 201,
+    body: IMPORT_CREDENTIAL,
+    response: 'CredentialView',
+    handle: (node, { body }) => node.importCredential(body.credential),
   }),
   post({
     path: '/credentials/request',

@@ -50,6 +50,9 @@ export const ACCEPT_INVITATION = {
   },
 } as const satisfies Fields;
 
+const dateField = (description: string) =>
+  ({ type: 'string', required: false, maxLength: 40, format: 'date-time', description }) as const;
+
 export const ISSUE_CREDENTIAL = {
   connectionId: id('The connection with the holder.'),
   name: { type: 'string', required: true, maxLength: 200, description: "The holder's name claim." },
@@ -59,12 +62,24 @@ export const ISSUE_CREDENTIAL = {
     required: false,
     description: 'Default: the address the holder proves control of when asked (EIP-191 address proof).',
   },
-  expirationDate: {
+  expirationDate: dateField('ISO 8601; default: no expiry.'),
+} as const satisfies Fields;
+
+export const SIGN_CREDENTIAL = {
+  subject: { type: 'string', required: true, maxLength: 4096, description: "The holder's DID." },
+  name: { type: 'string', required: true, maxLength: 200, description: "The holder's name claim." },
+  spendingLimit: { type: 'amount', required: true, description: 'ETH the holder may put into a channel.' },
+  ethereumAddress: { type: 'address', required: true, description: 'The address that signs its states.' },
+  issuanceDate: dateField('ISO 8601; default now.'),
+  expirationDate: dateField('ISO 8601; default: no expiry.'),
+} as const satisfies Fields;
+
+export const IMPORT_CREDENTIAL = {
+  credential: {
     type: 'string',
-    required: false,
-    maxLength: 40,
-    format: 'date-time',
-    description: 'ISO 8601; default: no expiry.',
+    required: true,
+    maxLength: 65_536,
+    description: 'The signed peer credential as JSON text.',
   },
 } as const satisfies Fields;
 

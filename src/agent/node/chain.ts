@@ -24,14 +24,29 @@ export interface RunningChain {
   stop(): Promise<void>;
 }
 
-/** Starts the embedded chain, deploys the contracts (with a test token) and writes the chain file. */
-export async function runChain(o: { host?: string; port?: number; out?: string }): Promise<RunningChain> {
+/**
+ * Starts the embedded chain, deploys the contracts and writes the chain file. The chain mines a
+ * block per transaction and, every `heartbeatMs` (default 1 s), an empty one, so that its clock
+ * follows the wall clock: a challenge duration ends without anybody sending a transaction.
+ */
+export async function runChain(o: {
+  host?: string;
+  port?: number;
+  out?: string;
+  heartbeatMs?: number;
+}): Promise<RunningChain> {
   const chain = await EmbeddedChain.start({ host: o.host ?? '127.0.0.1', port: o.port ?? 0 });
   try {
     const d = await deployContracts(chain.wallet(0));
     const config = ethereumConfigToJson(configOfDeployment(chain.url, d));
     if (o.out !== undefined) writeFileSync(o.out, JSON.stringify(config, null, 2) + '\n');
-    return { rpcUrl: chain.url, config, chain, stop: () => chain.stop() };
+    const heartbeat = setInterval(() => void chain.mine().catch(() => undefined), o.heartbeatMs ?? 1_000);
+    heartbeat.unref();
+    const stop = () => {
+      clearInterval(heartbeat);
+      return chain.stop();
+    };
+    return { rpcUrl: chain.url, config, chain, stop };
   } catch (err) {
     await chain.stop();
     throw err;

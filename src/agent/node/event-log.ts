@@ -5,7 +5,8 @@ import type { NodeEvent, NodeEventWithId } from './types.js';
 export class EventLog {
   readonly #buffer: NodeEventWithId[] = [];
   readonly #listeners = new Set<(e: NodeEventWithId) => void>();
-  #next = 1;
+  /** IDs continue across restarts (Last-Event-ID of a client that reconnects stays below them). */
+  #next = Date.now();
 
   constructor(private readonly capacity = 1_000) {}
 
@@ -30,7 +31,7 @@ export class EventLog {
     return () => this.#listeners.delete(listener);
   }
 
-  /** The ID of the newest event (0 before the first). */
+  /** The ID of the newest event (below every ID of this run before the first). */
   get lastId(): number {
     return this.#next - 1;
   }

@@ -3,7 +3,12 @@
 // chain and the database; it maps what users ask (src/agent/node/types.ts) onto them and turns
 // everything that happens into events for the API's stream. Gating: a channel opens only with a
 // peer whose credential passes our policy, in both directions.
-import { ClaimFormat, type W3cCredentialRecord, type W3cJsonLdVerifiableCredential } from '@credo-ts/core';
+import {
+  ClaimFormat,
+  JsonTransformer,
+  W3cJsonLdVerifiableCredential,
+  type W3cCredentialRecord,
+} from '@credo-ts/core';
 import {
   DidCommAutoAcceptCredential,
   DidCommBasicMessageEventTypes,
@@ -58,6 +63,7 @@ import {
   peerCredentialJson,
   proposeToVerifiedPeer,
   provenAddress,
+  storePeerCredential,
   type PeerHolder,
   type PeerPolicy,
   type VerifiedPeer,
@@ -90,6 +96,8 @@ import type {
   PaymentView,
   ProposalView,
   SettlementView,
+  SignCredentialRequest,
+  SignedCredentialView,
   SignedStateView,
 } from './types.js';
 
@@ -116,6 +124,7 @@ const DECISION_MS = 25_000;
 /** How long an invitee waits for the inviter to switch to its identity DID. */
 const ROTATION_MS = 10_000;
 const PAYMENT_HISTORY = 10_000;
+const EXPIRED = 'nobody decided on the proposal in time (it asks more of us than auto-accept allows)';
 
 const ETH = 'ETH';
 const iso = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
@@ -131,6 +140,8 @@ export class PerunNode implements AgentNodeApi {
   readonly #proposals = new Map<string, PendingProposal>();
   readonly #labels = new Map<string, string | undefined>();
   readonly #stops: Array<() => Promise<unknown> | unknown> = [];
+  /** Our switches to the identity DID in flight, by connection: proofs on it wait for them. */
+  readonly #adoptions = new Map<string, Promise<unknown>>();
   #closed = false;
 
   private constructor(
@@ -199,6 +210,10 @@ export class PerunNode implements AgentNodeApi {
         onError: (err) => log(`watcher: ${err instanceof Error ? err.message : String(err)}`),
       });
       const self: { node?: PerunNode } = {};
+      const gate = gatedProposalHandler(agent, policy, (p, peer) => self.node!.#decide(p, peer), {
+        onRefusal: (p, err) => log(`refused a channel from ${p.peer}: ${err.code} (${err.message})`),
+        verify: { timeoutMs: o.timeoutMs ?? 30_000 },
+      });
       const client = new ChannelClient({
         wire: agent.modules.perun.wire,
         signer,
@@ -208,10 +223,10 @@ export class PerunNode implements AgentNodeApi {
         store,
         watcher,
         chainPollMs: pollMs,
-        onProposal: gatedProposalHandler(agent, policy, (p, peer) => self.node!.#decide(p, peer), {
-          onRefusal: (p, err) => log(`refused a channel from ${p.peer}: ${err.code} (${err.message})`),
-          verify: { timeoutMs: o.timeoutMs ?? 30_000 },
-        }),
+        onProposal: async (p) => {
+          if (self.node !== undefined) await self.node.#adoptionWith(p.peer);
+          return gate(p);
+        },
       });
       const node = new PerunNode(
         config,
@@ -376,6 +391,50 @@ export class PerunNode implements AgentNodeApi {
     }
   }
 
+  async signCredential(req: SignCredentialRequest): Promise<SignedCredentialView> {
+    const date = (field: string, v: string | undefined) => {
+      if (v === undefined) return undefined;
+      const d = new Date(v);
+      if (Number.isNaN(d.getTime()))
+        throw new ApiRequestError(400, 'INVALID_REQUEST', `${field} is not a date`, { field });
+      return d;
+    };
+    if (!isAddress(req.ethereumAddress))
+      throw new ApiRequestError(400, 'INVALID_REQUEST', 'not an Ethereum address', {
+        field: 'ethereumAddress',
+      });
+    if (!/^did:[a-z0-9]+:\S+$/.test(req.subject))
+      throw new ApiRequestError(400, 'INVALID_REQUEST', 'the subject must be a DID', { field: 'subject' });
+    const vc = await this.issuer.sign(
+      req.subject,
+      { ethereumAddress: req.ethereumAddress, name: req.name, spendingLimit: parseAmount(req.spendingLimit) },
+      {
+        issuanceDate: date('issuanceDate', req.issuanceDate),
+        expirationDate: date('expirationDate', req.expirationDate),
+      },
+    );
+    return { credential: JSON.stringify(JsonTransformer.toJSON(vc)) };
+  }
+
+  async importCredential(credential: string): Promise<CredentialView> {
+    const refuse = (why: string): never => {
+      throw new ApiRequestError(400, 'INVALID_CREDENTIAL', why, { field: 'credential' });
+    };
+    let vc: W3cJsonLdVerifiableCredential;
+    try {
+      vc = JsonTransformer.fromJSON(JSON.parse(credential), W3cJsonLdVerifiableCredential);
+    } catch (err) {
+      return refuse(
+        `not a JSON-LD verifiable credential (${err instanceof Error ? err.message : String(err)})`,
+      );
+    }
+    if (!vc.type.includes(PEER_CREDENTIAL_TYPE)) refuse(`not a ${PEER_CREDENTIAL_TYPE}`);
+    if (!vc.credentialSubjectIds.includes(this.identity.did))
+      refuse('the credential is not made out to our DID');
+    const record = await storePeerCredential(this.agent, vc);
+    return credentialView(record.id, vc);
+  }
+
   // ------------------------------------------------------------------------------ channels
 
   channels(): ChannelView[] {
@@ -510,7 +569,23 @@ export class PerunNode implements AgentNodeApi {
 
   // ------------------------------------------------------------------------------ internals
 
+  /**
+   * Whether we already have a connection with the same peer on our identity DID: two connections
+   * with one pair of DIDs cannot be told apart, so the newer one keeps its own DID.
+   */
+  #duplicates(c: DidCommConnectionRecord): boolean {
+    const other = this.#connectionIds.get(c.theirDid ?? '');
+    return other !== undefined && other !== c.id;
+  }
+
+  /** Waits for our DID switch on the connection with the peer whose DID is `did`, if one is in flight. */
+  async #adoptionWith(did: string): Promise<void> {
+    const id = this.#connectionIds.get(did);
+    if (id !== undefined) await this.#adoptions.get(id);
+  }
+
   async #readyConnection(id: string, ready = true): Promise<DidCommConnectionRecord> {
+    await this.#adoptions.get(id);
     const c = typeof id === 'string' ? await this.agent.didcomm.connections.findById(id) : null;
     if (c === null)
       throw new ApiRequestError(404, 'UNKNOWN_CONNECTION', 'no such connection', { connectionId: id });
@@ -611,7 +686,7 @@ export class PerunNode implements AgentNodeApi {
     const entry: PendingProposal = { view };
     this.#proposals.set(view.id, entry);
     const settle = (accept: boolean, reason: string) => {
-      view.status = accept ? 'accepted' : reason === 'expired' ? 'expired' : 'rejected';
+      view.status = accept ? 'accepted' : reason === EXPIRED ? 'expired' : 'rejected';
       entry.decide = undefined;
       this.events.emit({ type: 'proposal', proposal: { ...view } });
       return accept ? ({ accept: true } as const) : ({ accept: false, reason } as const);
@@ -629,7 +704,7 @@ export class PerunNode implements AgentNodeApi {
       return settle(true, '');
     this.events.emit({ type: 'proposal', proposal: { ...view } });
     const answer = await new Promise<{ accept: boolean; reason?: string }>((resolve) => {
-      const timer = setTimeout(() => resolve({ accept: false, reason: 'expired' }), DECISION_MS);
+      const timer = setTimeout(() => resolve({ accept: false, reason: EXPIRED }), DECISION_MS);
       entry.decide = (accept, reason) => {
         clearTimeout(timer);
         resolve({ accept, reason });
@@ -716,18 +791,22 @@ export class PerunNode implements AgentNodeApi {
     const agent = this.agent;
     const onConnection = (e: DidCommConnectionStateChangedEvent) => {
       const c = e.payload.connectionRecord;
-      if (c.theirDid !== undefined) this.#connectionIds.set(c.theirDid, c.id);
+      const duplicate = this.#duplicates(c);
+      if (c.theirDid !== undefined && !duplicate) this.#connectionIds.set(c.theirDid, c.id);
       this.events.emit({ type: 'connection', connection: this.#connectionView(c) });
       // As inviter we answered with a fresh DID: switch to our identity DID, the subject of our credential.
       if (
         c.role === DidCommDidExchangeRole.Responder &&
         c.state === DidCommDidExchangeState.Completed &&
-        c.did !== this.identity.did
+        c.did !== this.identity.did &&
+        !duplicate
       ) {
-        adoptIdentityDid(agent, c.id, this.identity.did, this.timeoutMs).then(
+        const adoption = adoptIdentityDid(agent, c.id, this.identity.did, this.timeoutMs).then(
           (r) => this.events.emit({ type: 'connection', connection: this.#connectionView(r) }),
           (err: unknown) => this.log(`identity DID not adopted on ${c.id}: ${(err as Error).message}`),
         );
+        this.#adoptions.set(c.id, adoption);
+        void adoption.finally(() => this.#adoptions.delete(c.id));
       }
     };
     const onRotated = (e: DidCommConnectionDidRotatedEvent) => {

@@ -49,6 +49,25 @@ export interface IssueCredentialRequest {
   expirationDate?: string;
 }
 
+/** Issuer role, outside DIDComm: a signed peer credential for a holder to import. */
+export interface SignCredentialRequest {
+  /** The holder's DID (its identity DID, `info.did`). */
+  subject: string;
+  name: string;
+  /** ETH. */
+  spendingLimit: string;
+  ethereumAddress: string;
+  /** ISO 8601; default now. */
+  issuanceDate?: string;
+  /** ISO 8601; default: no expiry. */
+  expirationDate?: string;
+}
+
+export interface SignedCredentialView {
+  /** The verifiable credential as JSON text (what `POST /credentials/import` takes). */
+  credential: string;
+}
+
 export type ChannelPhaseName = string;
 
 export interface ChannelView {
@@ -189,6 +208,10 @@ export interface AgentNodeApi {
   issueCredential(req: IssueCredentialRequest): Promise<CredentialView>;
   /** Holder role: asks the issuer on the connection for a peer credential (name as claimed). */
   requestCredential(connectionId: string, name: string): Promise<CredentialView>;
+  /** Issuer role: signs a peer credential without sending it. */
+  signCredential(req: SignCredentialRequest): Promise<SignedCredentialView>;
+  /** Holder role: stores a peer credential obtained outside DIDComm (its subject must be our DID). */
+  importCredential(credential: string): Promise<CredentialView>;
 
   channels(): ChannelView[];
   channel(id: string): ChannelView;

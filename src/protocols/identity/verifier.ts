@@ -392,7 +392,12 @@ export async function provenAddress(
       { verifierDid: connection.did, holderDid: connection.theirDid, challenge },
       answer.signature,
     );
-    if (signer === undefined) refuse('address-mismatch', 'the address proof does not verify', {});
+    // Recovery yields some address for any signature: only the address the peer names counts.
+    if (signer === undefined || !isAddress(answer.address) || signer !== getAddress(answer.address))
+      refuse('address-mismatch', 'the address proof does not verify', {
+        claimed: answer.address,
+        recovered: signer,
+      });
     return signer!;
   } finally {
     proof.cancel();
