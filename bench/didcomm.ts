@@ -1,15 +1,23 @@
-// DIDComm benchmark: Alice's and Bob's Credo agents (our KMS and storage, HTTP on 127.0.0.1),
-// each on its own durable SQLite file, connect by invitation, open one channel on the embedded
-// chain over the Perun DIDComm protocol, then make N sequential payments. Both agents run in
-// this one process (they share its two cores); the time of a payment is split into what the
-// channel core spends (signing, checking, durable commits) and the rest, which is DIDComm:
-// packing, HTTP, Credo's receive pipeline.
-// Usage: npm run bench:didcomm [-- --payments N] [-- --json]   (--json: last line is one JSON object)
+// DIDComm benchmark. By default two agent processes (`perun-agent start`, each on its own durable
+// SQLite file, DIDComm over HTTP on 127.0.0.1) hold credentials from an Issuer process, open one
+// credential-gated channel on the embedded chain (open_ms: presentations both ways, proposal,
+// funding), then make N sequential payments, each asked of Alice's REST API. The time of a
+// payment is split into the REST round trip (measured alone) and the rest: DIDComm both ways and
+// both channel cores.
+// With --in-process both agents run in this process without the REST API and credentials, and a
+// payment's time is split into the channel core (signing, checking, durable commits) and DIDComm
+// (packing, HTTP, Credo's receive pipeline).
+// Usage: npm run bench:didcomm [-- --payments N] [-- --in-process] [-- --json]
+//        (--json: last line is one JSON object)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet, parseEther } from 'ethers';
 import { createPerunAgent } from '../src/agent/credo/agent.js';
+import { faucet, runChain } from '../src/agent/node/chain.js';
+import type { ChannelView, ConnectionView, CredentialView, InvitationView } from '../src/agent/node/types.js';
+import { AgentProcess, initAgentDir, stopAllProcesses } from '../src/agent/process/agent-process.js';
+import { parseEthereumConfig } from '../src/channels/ethereum/config.js';
 import { openAgentStore } from '../src/agent/datasource.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage } from '../src/agent/kms/index.js';
 import { ChannelClient } from '../src/channels/client.js';
@@ -35,10 +43,85 @@ import {
 const timers: Timers = {};
 const coreMs = () => timers['core'] ?? 0;
 
-async function main(): Promise<void> {
-  const json = process.argv.includes('--json');
-  const payments = paymentsArg(2_000);
+const json = process.argv.includes('--json');
 
+async function connect(inviter: AgentProcess, invitee: AgentProcess): Promise<ConnectionView> {
+  const invitation = await inviter.api<InvitationView>('POST', '/invitations');
+  return invitee.api<ConnectionView>('POST', '/connections', { invitationUrl: invitation.url });
+}
+
+async function twoProcesses(payments: number): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'perun-bench-didcomm-'));
+  const chainFile = join(root, 'chain.json');
+  const chain = await runChain({ out: chainFile });
+  try {
+    const config = parseEthereumConfig(chain.config);
+    const issuerDir = await initAgentDir(root, 'Issuer', { chain: chainFile, autoIssueSpendingLimit: '100' });
+    const issuer = await AgentProcess.start('Issuer', issuerDir.dataDir, issuerDir.passphrase);
+    const policy = { chain: chainFile, trustedIssuers: [issuer.info.issuerDid], autoAcceptMaxFund: '100' };
+    const dirs = await Promise.all([initAgentDir(root, 'Alice', policy), initAgentDir(root, 'Bob', policy)]);
+    for (const d of dirs) await faucet({ chain: config, address: d.address, amount: parseEther('100') });
+    const [alice, bob] = (await Promise.all(
+      dirs.map((d, i) => AgentProcess.start(i === 0 ? 'Alice' : 'Bob', d.dataDir, d.passphrase)),
+    )) as [AgentProcess, AgentProcess];
+    for (const holder of [alice, bob]) {
+      const c = await connect(issuer, holder);
+      await holder.api<CredentialView>('POST', '/credentials/request', {
+        connectionId: c.id,
+        name: holder.name,
+      });
+    }
+    await issuer.stop();
+
+    const tc = now();
+    const ab = await connect(bob, alice);
+    const connectMs = now() - tc;
+    const to = now();
+    const opened = bob.event((e) => e.type === 'channel-opened');
+    const channel = await alice.api<ChannelView>('POST', '/channels', {
+      connectionId: ab.id,
+      fund: '50',
+      peerFund: '0',
+    });
+    await opened;
+    const openMs = now() - to;
+
+    const rest = await timePayments(200, () => alice.api('GET', '/info'));
+    const { totalMs: total, figures } = await timePayments(payments, () =>
+      alice.api('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' }),
+    );
+    const result = {
+      ...figures,
+      open_ms: Math.round(openMs),
+      connect_ms: Math.round(connectMs),
+      rest_p50_ms: rest.figures.p50_ms,
+      processes: 2,
+      credential_gating: true,
+    };
+    const restMs = rest.figures.p50_ms * payments;
+    const per = (ms: number) =>
+      `${(ms / payments).toFixed(2)} ms  ${((ms / total) * 100).toFixed(0).padStart(3)}%`;
+    console.log(
+      `two agent processes; connection by invitation ${result.connect_ms} ms; gated channel open ` +
+        `(presentations both ways, proposal, funding) ${result.open_ms} ms`,
+    );
+    console.log(
+      `${payments} payments over DIDComm in ${(total / 1000).toFixed(2)} s: ${result.payments_per_s} payments/s`,
+    );
+    console.log(`latency p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, p99 ${result.p99_ms} ms`);
+    console.log('where a payment’s time goes (per payment):');
+    console.log(`  REST round trip to Alice's API (measured alone)             ${per(restMs)}`);
+    console.log(`  DIDComm both ways, both channel cores (the rest)            ${per(total - restMs)}`);
+    console.log('  (npm run bench:didcomm -- --in-process splits the second line into core and DIDComm)');
+    if (json) console.log(JSON.stringify(result));
+  } finally {
+    await stopAllProcesses();
+    await chain.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+async function inProcess(payments: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'perun-bench-didcomm-'));
   const chain = await EmbeddedChain.start();
   const cleanup: Array<() => Promise<unknown>> = [];
@@ -132,6 +215,12 @@ async function main(): Promise<void> {
     await chain.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function main(): Promise<void> {
+  const payments = paymentsArg(2_000);
+  if (process.argv.includes('--in-process')) await inProcess(payments);
+  else await twoProcesses(payments);
 }
 
 main().catch((err: unknown) => {

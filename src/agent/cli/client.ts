@@ -1,0 +1,332 @@
+// The CLI's HTTP client for a running agent's REST API: where the agent is (flags, environment,
+// data directory), JSON requests with the bearer token, error responses as CliErrors with exit
+// codes, and the /events stream (server-sent events) with reconnection.
+//
+// The default transport is node:http rather than the global fetch: undici's fetch gives up
+// after 300 s without response headers, and `dispute` waits out the challenge duration.
+import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { NodeEventWithId } from '../node/types.js';
+import { CliError, EXIT, fromApiResponse } from './output.js';
+
+export const DEFAULT_DATA_DIR = '.perun-agent';
+
+export interface Endpoint {
+  /** Base URL without a trailing slash. */
+  url: string;
+  token: string | undefined;
+  /** Where the URL came from, for error messages. */
+  urlSource: string;
+}
+
+export interface EndpointFlags {
+  apiUrl?: string;
+  token?: string;
+  dataDir?: string;
+}
+
+export function resolveDataDir(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
+  return path.resolve(cwd, flag ?? (env.PERUN_DATA_DIR || DEFAULT_DATA_DIR));
+}
+
+const hostForUrl = (host: string) => {
+  if (host === '' || host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+};
+
+/** The agent's API URL and token: flags, else PERUN_API_URL / PERUN_API_TOKEN, else the data directory. */
+export function resolveEndpoint(flags: EndpointFlags, env: NodeJS.ProcessEnv, cwd: string): Endpoint {
+  const dataDir = resolveDataDir(flags.dataDir, env, cwd);
+  let url = flags.apiUrl;
+  let urlSource = '--api-url';
+  if (url === undefined && env.PERUN_API_URL) {
+    url = env.PERUN_API_URL;
+    urlSource = 'PERUN_API_URL';
+  }
+  if (url === undefined) {
+    const configFile = path.join(dataDir, 'config.json');
+    if (!existsSync(configFile)) {
+      throw new CliError(
+        EXIT.UNREACHABLE,
+        'transport',
+        'NO_AGENT',
+        `no agent to talk to: ${configFile} does not exist; give --api-url (or PERUN_API_URL), ` +
+          `or --data-dir (or PERUN_DATA_DIR) of an agent made with "perun-agent init"`,
+        { dataDir },
+      );
+    }
+    let config: { apiHost?: unknown; apiPort?: unknown };
+    try {
+      config = JSON.parse(readFileSync(configFile, 'utf8')) as typeof config;
+    } catch (err) {
+      throw new CliError(EXIT.USAGE, 'client', 'INVALID_CONFIG', `cannot read ${configFile}: ${String(err)}`);
+    }
+    if (typeof config.apiPort !== 'number' && typeof config.apiPort !== 'string') {
+      throw new CliError(EXIT.USAGE, 'client', 'INVALID_CONFIG', `${configFile} has no apiPort`);
+    }
+    const host = typeof config.apiHost === 'string' ? config.apiHost : '127.0.0.1';
+    url = `http://${hostForUrl(host)}:${config.apiPort}`;
+    urlSource = configFile;
+  }
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new CliError(EXIT.USAGE, 'client', 'INVALID_API_URL', `not an http(s) URL (${urlSource}): ${url}`);
+  }
+
+  let token = flags.token ?? (env.PERUN_API_TOKEN || undefined);
+  if (token === undefined) {
+    const tokenFile = path.join(dataDir, 'api-token');
+    if (existsSync(tokenFile)) token = readFileSync(tokenFile, 'utf8').trim();
+  }
+  return { url: url.replace(/\/+$/, ''), token, urlSource };
+}
+
+/** fetch over node:http(s) with no response timeout; string bodies only. */
+export const nodeFetch: typeof fetch = (input, init = {}) => {
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  if (init.body !== undefined && init.body !== null && typeof init.body !== 'string') {
+    return Promise.reject(new TypeError('nodeFetch sends string bodies only'));
+  }
+  const method = (init.method ?? 'GET').toUpperCase();
+  const headers = Object.fromEntries(new Headers(init.headers).entries());
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise<Response>((resolve, reject) => {
+    const req = client.request(
+      url,
+      { method, headers, agent: false, signal: init.signal ?? undefined },
+      (res) => {
+        const status = res.statusCode ?? 500;
+        const resHeaders = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) {
+          for (const value of Array.isArray(v) ? v : v === undefined ? [] : [v]) resHeaders.append(k, value);
+        }
+        const noBody = method === 'HEAD' || [204, 205, 304].includes(status);
+        if (noBody) res.resume();
+        resolve(
+          new Response(noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), {
+            status,
+            statusText: res.statusMessage,
+            headers: resHeaders,
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body ?? undefined);
+  });
+};
+
+export interface SseMessage {
+  id: string | undefined;
+  event: string;
+  data: string;
+  /** The `retry:` field, ms. */
+  retry: number | undefined;
+}
+
+/** The messages of a text/event-stream body, per the HTML living standard's parsing rules. */
+export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let data: string[] = [];
+  let event = '';
+  let id: string | undefined;
+  let retry: number | undefined;
+  let first = true;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
+      if (first && buffer.length > 0) {
+        if (buffer.startsWith('\uFEFF')) buffer = buffer.slice(1);
+        first = false;
+      }
+      for (;;) {
+        const m = /\r\n|\r|\n/.exec(buffer);
+        // A lone \r at the end may be the first half of \r\n.
+        if (m === null || (m[0] === '\r' && m.index === buffer.length - 1 && !done)) break;
+        const line = buffer.slice(0, m.index);
+        buffer = buffer.slice(m.index + m[0].length);
+        if (line === '') {
+          if (data.length > 0) yield { id, event: event || 'message', data: data.join('\n'), retry };
+          data = [];
+          event = '';
+          retry = undefined;
+          continue;
+        }
+        if (line.startsWith(':')) continue;
+        const colon = line.indexOf(':');
+        const field = colon < 0 ? line : line.slice(0, colon);
+        let value = colon < 0 ? '' : line.slice(colon + 1);
+        if (value.startsWith(' ')) value = value.slice(1);
+        if (field === 'data') data.push(value);
+        else if (field === 'event') event = value;
+        else if (field === 'id' && !value.includes('\0')) id = value;
+        else if (field === 'retry' && /^\d+$/.test(value)) retry = Number(value);
+      }
+      if (done) return;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+const isAbort = (err: unknown) => err instanceof Error && err.name === 'AbortError';
+
+export const interrupted = () =>
+  new CliError(
+    EXIT.INTERRUPTED,
+    'transport',
+    'INTERRUPTED',
+    'interrupted before the agent answered; the agent carries on with what it was asked to do',
+  );
+
+export class ApiClient {
+  constructor(
+    readonly endpoint: Endpoint,
+    private readonly fetchFn: typeof fetch,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    if (this.endpoint.token === undefined) {
+      throw new CliError(
+        EXIT.UNAUTHORIZED,
+        'client',
+        'NO_TOKEN',
+        'no API token: give --token (or PERUN_API_TOKEN), or --data-dir of the agent (its api-token file)',
+      );
+    }
+    return { authorization: `Bearer ${this.endpoint.token}`, ...extra };
+  }
+
+  private unreachable(err: unknown): CliError {
+    const cause = err instanceof Error ? ((err as { code?: string }).code ?? err.message) : String(err);
+    return new CliError(
+      EXIT.UNREACHABLE,
+      'transport',
+      'AGENT_UNREACHABLE',
+      `cannot reach the agent at ${this.endpoint.url} (${cause}); is it running? (URL from ${this.endpoint.urlSource})`,
+      { url: this.endpoint.url },
+    );
+  }
+
+  private async send(path: string, init: RequestInit, signal = this.signal): Promise<Response> {
+    if (signal?.aborted) throw interrupted();
+    try {
+      return await this.fetchFn(this.endpoint.url + path, { ...init, signal });
+    } catch (err) {
+      if (isAbort(err) || signal?.aborted) throw interrupted();
+      throw this.unreachable(err);
+    }
+  }
+
+  /** One JSON request; the parsed body, or a CliError for an error response. */
+  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = {
+      method,
+      headers: this.headers(
+        method === 'POST'
+          ? { 'content-type': 'application/json', accept: 'application/json' }
+          : { accept: 'application/json' },
+      ),
+    };
+    if (method === 'POST') init.body = JSON.stringify(body ?? {});
+    const res = await this.send(path, init);
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      if (isAbort(err) || this.signal?.aborted) throw interrupted();
+      throw this.unreachable(err);
+    }
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      if (!res.ok) throw fromApiResponse(res.status, undefined);
+      throw new CliError(
+        EXIT.UNREACHABLE,
+        'transport',
+        'NOT_AN_AGENT',
+        `${this.endpoint.url} answered ${method} ${path} with something other than JSON; is it a perun-agent API?`,
+        { status: res.status, contentType: res.headers.get('content-type') },
+      );
+    }
+    if (!res.ok) throw fromApiResponse(res.status, parsed);
+    return parsed as T;
+  }
+
+  /**
+   * Follows /events until `signal` aborts (then returns). Reconnects with Last-Event-ID when the
+   * stream ends or breaks after it was established; the first connection's failure is thrown.
+   */
+  async *events(o: {
+    signal: AbortSignal;
+    since?: string;
+    reconnectDelayMs?: number;
+    onReconnect?: (attempt: number, why: string) => void;
+  }): AsyncGenerator<NodeEventWithId> {
+    let lastId = o.since;
+    let established = false;
+    let delay = o.reconnectDelayMs ?? 1000;
+    for (let attempt = 0; !o.signal.aborted; attempt++) {
+      let why = 'the stream ended';
+      try {
+        const headers = this.headers({ accept: 'text/event-stream' });
+        if (lastId !== undefined) headers['last-event-id'] = lastId;
+        const res = await this.send('/events', { method: 'GET', headers }, o.signal);
+        if (!res.ok) {
+          const text = await res.text().catch(() => '');
+          let body: unknown;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            body = undefined;
+          }
+          throw fromApiResponse(res.status, body);
+        }
+        if (res.body === null) throw this.unreachable(new Error('empty event stream'));
+        established = true;
+        attempt = 0;
+        for await (const msg of parseSse(res.body)) {
+          if (msg.id !== undefined) lastId = msg.id;
+          if (msg.retry !== undefined) delay = msg.retry;
+          let event: NodeEventWithId;
+          try {
+            event = JSON.parse(msg.data) as NodeEventWithId;
+          } catch {
+            continue;
+          }
+          yield event;
+        }
+      } catch (err) {
+        if (o.signal.aborted || (err instanceof CliError && err.code === 'INTERRUPTED')) return;
+        if (!established || (err instanceof CliError && err.category !== 'transport')) throw err;
+        why = err instanceof Error ? err.message : String(err);
+      }
+      if (o.signal.aborted) return;
+      o.onReconnect?.(attempt + 1, why);
+      await abortableDelay(Math.min(delay * 2 ** Math.min(attempt, 4), 30_000), o.signal);
+    }
+  }
+}
+
+const abortableDelay = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });

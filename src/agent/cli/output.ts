@@ -1,0 +1,362 @@
+// What the CLI prints and how it ends: exit codes, the CLI's error type, the mapping from API
+// errors (and local ones raised by init/start) to exit codes, plain-text tables and the
+// one-line summaries of the agent's views and events.
+import { PerunError } from '../../channels/errors.js';
+import { toApiError } from '../api/api-error.js';
+import type {
+  AgentInfo,
+  BalanceView,
+  ChannelView,
+  ConnectionView,
+  CredentialView,
+  MessageView,
+  NodeEventWithId,
+  PaymentView,
+  ProposalView,
+  SettlementView,
+} from '../node/types.js';
+
+export const EXIT = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  UNREACHABLE: 3,
+  PEER: 4,
+  CHAIN: 5,
+  NOT_FOUND: 6,
+  UNAUTHORIZED: 7,
+  INTERRUPTED: 130,
+} as const;
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0    ok
+  1    internal or unknown error
+  2    usage or invalid input (the agent's "client" errors)
+  3    cannot reach the agent (or no API URL is configured)
+  4    the peer refused, is unreachable or broke the protocol ("peer", "protocol")
+  5    chain error ("chain")
+  6    not found (unknown channel, connection, proposal or route)
+  7    unauthorized (missing or wrong API token, wrong passphrase)
+  130  interrupted before the agent answered (the agent carries on)`;
+
+/** Categories of the REST API plus the CLI's own `transport` (the agent did not answer). */
+export type CliErrorCategory = 'client' | 'peer' | 'protocol' | 'chain' | 'internal' | 'transport';
+
+export class CliError extends Error {
+  constructor(
+    readonly exitCode: number,
+    readonly category: CliErrorCategory,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+
+  toJSON() {
+    return { category: this.category, code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export const usageError = (code: string, message: string, details: Record<string, unknown> = {}) =>
+  new CliError(EXIT.USAGE, 'client', code, message, details);
+
+const CATEGORIES = new Set<string>(['client', 'peer', 'protocol', 'chain', 'internal']);
+
+/** The exit code of an API error response. */
+export function exitCodeFor(status: number, category: string | undefined): number {
+  if (status === 401) return EXIT.UNAUTHORIZED;
+  if (status === 404) return EXIT.NOT_FOUND;
+  switch (category) {
+    case 'peer':
+    case 'protocol':
+      return EXIT.PEER;
+    case 'chain':
+      return EXIT.CHAIN;
+    case 'client':
+      return EXIT.USAGE;
+    case 'internal':
+      return EXIT.INTERNAL;
+  }
+  return status >= 400 && status < 500 ? EXIT.USAGE : EXIT.INTERNAL;
+}
+
+/** A CliError from an API error response (`body` as received, possibly not an API error at all). */
+export function fromApiResponse(status: number, body: unknown): CliError {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const category =
+    typeof b.category === 'string' && CATEGORIES.has(b.category)
+      ? (b.category as CliErrorCategory)
+      : status >= 500
+        ? 'internal'
+        : 'client';
+  const code = typeof b.code === 'string' ? b.code : `HTTP_${status}`;
+  const message = typeof b.message === 'string' ? b.message : `the agent answered HTTP ${status}`;
+  const details =
+    typeof b.details === 'object' && b.details !== null ? (b.details as Record<string, unknown>) : {};
+  return new CliError(exitCodeFor(status, category), category, code, message, details);
+}
+
+/** AgentConfigError's codes: the data directory, its config or the passphrase needs fixing. */
+const SETUP_CODES = new Set(['NOT_INITIALISED', 'ALREADY_INITIALISED', 'INVALID_CONFIG', 'NO_PASSPHRASE']);
+
+/**
+ * A CliError from anything thrown in this process (init, start, chain, argument checks): the
+ * agent's own error taxonomy, with the real message also for internal faults (they are ours).
+ */
+export function fromLocalError(err: unknown): CliError {
+  if (err instanceof CliError) return err;
+  if (err instanceof PerunError && SETUP_CODES.has(err.code)) {
+    return new CliError(EXIT.USAGE, 'client', err.code, err.message, err.details);
+  }
+  const { status, body } = toApiError(err);
+  const message = body.category === 'internal' && err instanceof Error ? err.message : body.message;
+  return new CliError(exitCodeFor(status, body.category), body.category, body.code, message, body.details);
+}
+
+/** Human form of an error: one line, then its details indented. */
+export function formatError(err: CliError): string {
+  const lines = [`error: ${err.message} (${err.category} ${err.code})`];
+  for (const [k, v] of Object.entries(err.details)) {
+    lines.push(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export const json = (value: unknown) => JSON.stringify(value, null, 2) + '\n';
+
+/** Columns padded to their widest cell, two spaces apart; undefined cells print as "-". */
+export function table(headers: string[], rows: (string | number | boolean | undefined)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === undefined || c === '' ? '-' : String(c))))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return (
+    cells
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
+
+/**
+ * The shortest prefix length (at least `min`) that tells every ID in `ids` apart, git-style:
+ * what tables show, and what the commands accept back.
+ */
+export function uniquePrefixLength(ids: string[], min: number): number {
+  const sorted = [...new Set(ids.map((id) => id.toLowerCase()))].sort();
+  let len = min;
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1]!;
+    const b = sorted[i]!;
+    let common = 0;
+    while (common < a.length && a[common] === b[common]) common++;
+    len = Math.max(len, common + 1);
+  }
+  return len;
+}
+
+const abbreviate = (ids: string[], min: number) => {
+  const len = uniquePrefixLength(ids, min);
+  return (id: string) => id.slice(0, len);
+};
+
+/** A block timestamp (Unix seconds) as ISO 8601; anything else as it is. */
+const chainTime = (t: string) => (/^\d{1,12}$/.test(t) ? new Date(Number(t) * 1000).toISOString() : t);
+
+const eth = (amount: string | undefined) => (amount === undefined ? undefined : `${amount} ETH`);
+const shortDid = (did: string | undefined) =>
+  did === undefined || did.length <= 32 ? did : `${did.slice(0, 31)}…`;
+const peerName = (label: string | undefined, did: string | undefined) => label ?? shortDid(did) ?? 'peer';
+
+/** `key  value` lines with the values aligned. */
+export function pairs(rows: [string, string | number | undefined][]): string {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v ?? '-'}`).join('\n') + '\n';
+}
+
+export const infoLines = (i: AgentInfo) =>
+  pairs([
+    ['label', i.label],
+    ['DID', i.did],
+    ['issuer DID', i.issuerDid],
+    ['address', i.address],
+    ['DIDComm endpoint', i.didcommEndpoint],
+    ['chain ID', i.chainId],
+    ['adjudicator', i.adjudicator],
+    ['asset holder ETH', i.assetHolderETH],
+    ['trusted issuers', i.trustedIssuers.length === 0 ? 'none' : i.trustedIssuers.join(', ')],
+  ]);
+
+export function connectionsTable(list: ConnectionView[]): string {
+  if (list.length === 0) return 'no connections\n';
+  const id = abbreviate(
+    list.map((c) => c.id),
+    8,
+  );
+  return table(
+    ['ID', 'PEER', 'STATE', 'READY', 'CREATED'],
+    list.map((c) => [id(c.id), c.theirLabel, c.state, c.ready ? 'yes' : 'no', c.createdAt]),
+  );
+}
+
+export function credentialsTable(list: CredentialView[]): string {
+  if (list.length === 0) return 'no credentials\n';
+  const id = abbreviate(
+    list.map((c) => c.id),
+    8,
+  );
+  return table(
+    ['ID', 'NAME', 'ADDRESS', 'SPENDING LIMIT', 'ISSUER', 'SUBJECT', 'EXPIRES'],
+    list.map((c) => [
+      id(c.id),
+      c.claims.name,
+      c.claims.ethereumAddress,
+      eth(c.claims.spendingLimit),
+      shortDid(c.issuer),
+      shortDid(c.subject),
+      c.expirationDate ?? 'never',
+    ]),
+  );
+}
+
+export function channelsTable(list: ChannelView[]): string {
+  if (list.length === 0) return 'no channels\n';
+  const id = abbreviate(
+    list.map((c) => c.id),
+    10,
+  );
+  return table(
+    ['ID', 'PEER', 'PHASE', 'VERSION', 'OURS', 'THEIRS', 'ASSET'],
+    list.map((c) => [
+      id(c.id),
+      peerName(c.peerLabel, c.peerDid),
+      c.phase,
+      c.version,
+      c.ourBalance,
+      c.theirBalance,
+      c.asset,
+    ]),
+  );
+}
+
+export function paymentsTable(list: PaymentView[]): string {
+  if (list.length === 0) return 'no payments\n';
+  const id = abbreviate(
+    list.map((p) => p.channelId),
+    10,
+  );
+  return table(
+    ['AT', 'CHANNEL', 'VERSION', 'DIRECTION', 'AMOUNT', 'OURS', 'THEIRS'],
+    list.map((p) => [p.at, id(p.channelId), p.version, p.direction, p.amount, p.ourBalance, p.theirBalance]),
+  );
+}
+
+export function proposalsTable(list: ProposalView[]): string {
+  if (list.length === 0) return 'no proposals\n';
+  const id = abbreviate(
+    list.map((p) => p.id),
+    8,
+  );
+  return table(
+    ['ID', 'PEER', 'NAME', 'ISSUER', 'PEER FUND', 'OUR FUND', 'CHALLENGE', 'STATUS', 'RECEIVED'],
+    list.map((p) => [
+      id(p.id),
+      peerName(p.peerLabel, p.peerDid),
+      p.claims.name,
+      shortDid(p.claims.issuer),
+      eth(p.peerFund),
+      eth(p.ourFund),
+      `${p.challengeDuration} s`,
+      p.status,
+      p.receivedAt,
+    ]),
+  );
+}
+
+export function messagesTable(list: MessageView[]): string {
+  if (list.length === 0) return 'no messages\n';
+  const id = abbreviate(
+    list.map((m) => m.connectionId),
+    8,
+  );
+  return table(
+    ['SENT', 'CONNECTION', 'DIRECTION', 'CONTENT'],
+    list.map((m) => [m.sentTime, id(m.connectionId), m.direction, m.content.replace(/\s*\n\s*/g, ' ⏎ ')]),
+  );
+}
+
+export const balanceLines = (b: BalanceView) =>
+  pairs([
+    ['address', b.address],
+    ['on chain', `${b.onChain} ETH`],
+    ['in channels', `${b.inChannels} ETH (${b.channels} channel${b.channels === 1 ? '' : 's'})`],
+  ]);
+
+export const credentialLine = (c: CredentialView) =>
+  `credential ${c.id}: ${c.claims.name ?? '(no name)'}, address ${c.claims.ethereumAddress}, ` +
+  `spending limit ${eth(c.claims.spendingLimit) ?? 'none'}, issued by ${c.issuer} to ${shortDid(c.subject)}` +
+  (c.expirationDate === undefined ? '' : `, expires ${c.expirationDate}`);
+
+export const channelLine = (c: ChannelView) =>
+  `channel ${c.id} with ${peerName(c.peerLabel, c.peerDid)}: ${c.phase}, version ${c.version}, ` +
+  `ours ${c.ourBalance} ${c.asset}, theirs ${c.theirBalance} ${c.asset}`;
+
+export const paymentLine = (p: PaymentView) =>
+  `${p.direction === 'sent' ? 'paid' : 'received'} ${p.amount} ETH in channel ${p.channelId} ` +
+  `(version ${p.version}): ours ${p.ourBalance} ETH, theirs ${p.theirBalance} ETH`;
+
+export const settlementLine = (s: SettlementView) =>
+  `channel ${s.channelId} settled: ` +
+  (s.withdrawn.length === 0
+    ? 'nothing to withdraw'
+    : s.withdrawn.map((w) => `withdrew ${w.amount} ${w.asset} to ${w.receiver}`).join(', '));
+
+export const proposalLine = (p: ProposalView) =>
+  `proposal ${p.id} from ${peerName(p.peerLabel, p.peerDid)} (${p.claims.name ?? 'no name'}, ` +
+  `${p.claims.ethereumAddress}): they fund ${p.peerFund} ETH, we fund ${p.ourFund} ETH, ` +
+  `challenge ${p.challengeDuration} s: ${p.status}`;
+
+export const connectionLine = (c: ConnectionView) =>
+  `connection ${c.id} with ${c.theirLabel ?? shortDid(c.theirDid) ?? 'peer'}: ${c.state}${c.ready ? ', ready' : ''}`;
+
+export const messageLine = (m: MessageView) =>
+  `message ${m.direction} ${m.direction === 'sent' ? 'on' : 'from'} connection ${m.connectionId}: ${m.content}`;
+
+/** What an event says, in one line. */
+export function eventText(e: NodeEventWithId): string {
+  switch (e.type) {
+    case 'connection':
+      return connectionLine(e.connection);
+    case 'message-received':
+    case 'message-sent':
+      return messageLine(e.message);
+    case 'credential-received':
+      return `received ${credentialLine(e.credential)}`;
+    case 'proposal':
+      return proposalLine(e.proposal);
+    case 'channel-opened':
+      return `opened ${channelLine(e.channel)}`;
+    case 'channel-phase':
+      return `channel ${e.channelId}: ${e.from} → ${e.to}`;
+    case 'payment-sent':
+    case 'payment-received':
+      return paymentLine(e.payment);
+    case 'dispute':
+      return `dispute on channel ${e.channelId}: version ${e.version} registered by ${e.by}, challenge ends ${chainTime(e.timeout)}`;
+    case 'settled':
+      return settlementLine(e.settlement);
+    case 'warning':
+      return `warning${e.channelId === undefined ? '' : ` (channel ${e.channelId})`}: ${e.context}: ${e.message}`;
+    default: {
+      const { id: _id, at: _at, type, ...rest } = e as { id: number; at: string; type: string };
+      return `${type} ${JSON.stringify(rest)}`;
+    }
+  }
+}
+
+/** One line per event for `perun-agent events`. */
+export const eventLine = (e: NodeEventWithId) => `${e.at}  ${eventText(e)}`;

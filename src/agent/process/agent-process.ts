@@ -1,0 +1,190 @@
+// Agents as separate processes, for the demo, the benchmarks and end-to-end tests: each runs
+// `perun-agent start` from the build (dist/) on its own data directory, ports on 127.0.0.1; the
+// caller talks to it over its REST API and follows its event stream. Every process started here
+// is stopped again by stopAllProcesses (SIGTERM, then SIGKILL).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initAgent, type AgentConfigFile } from '../node/config.js';
+import type { AgentInfo, NodeEventWithId } from '../node/types.js';
+
+/** The built CLI: beside this module in dist/, or dist/ of the working directory when run from sources. */
+export function cliPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  return here.endsWith('.js') ? join(dirname(here), '../cli/main.js') : resolve('dist/src/agent/cli/main.js');
+}
+
+const running = new Set<ChildProcess>();
+
+export interface ApiFailure {
+  status: number;
+  body: { category: string; code: string; message: string; details: Record<string, unknown> };
+}
+
+export class AgentProcess {
+  #stderr: string[] = [];
+  private constructor(
+    readonly name: string,
+    readonly dataDir: string,
+    readonly passphrase: string,
+    readonly child: ChildProcess,
+    readonly apiUrl: string,
+    readonly token: string,
+    readonly info: AgentInfo,
+    stderr: string[],
+  ) {
+    this.#stderr = stderr;
+  }
+
+  /** Starts `perun-agent start --json` on `dataDir` and resolves once it serves its API. */
+  static async start(name: string, dataDir: string, passphrase: string): Promise<AgentProcess> {
+    const cli = cliPath();
+    if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build (npm test does)`);
+    const nodeArgs = process.env['PERUN_AGENT_NODE_ARGS']?.split(' ').filter((a) => a !== '') ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, cli, 'start', '--data-dir', dataDir, '--json'], {
+      env: { ...process.env, PERUN_PASSPHRASE: passphrase },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    const stderr: string[] = [];
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr.push(d);
+      if (stderr.length > 200) stderr.shift();
+    });
+    const ready = await new Promise<{ apiUrl: string; tokenFile: string; info: AgentInfo }>(
+      (resolveP, reject) => {
+        let out = '';
+        // One JSON value (possibly over several lines) once the agent is ready.
+        const onData = (d: string) => {
+          out += d;
+          let value: unknown;
+          try {
+            value = JSON.parse(out);
+          } catch {
+            return;
+          }
+          child.stdout!.off('data', onData);
+          resolveP(value as { apiUrl: string; tokenFile: string; info: AgentInfo });
+        };
+        child.stdout!.setEncoding('utf8').on('data', onData);
+        child.once('exit', (code) =>
+          reject(new Error(`${name} exited (${code}) before it was ready:\n${stderr.join('')}`)),
+        );
+      },
+    );
+    const token = readFileSync(ready.tokenFile, 'utf8').trim();
+    return new AgentProcess(name, dataDir, passphrase, child, ready.apiUrl, token, ready.info, stderr);
+  }
+
+  /** A REST call; resolves with the JSON body on 2xx, rejects with { status, body } otherwise. */
+  async api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(this.apiUrl + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const json = text === '' ? undefined : (JSON.parse(text) as unknown);
+    if (!res.ok) throw { status: res.status, body: json } as ApiFailure;
+    return json as T;
+  }
+
+  /** Resolves with the first event on the stream that matches (subscribed before `trigger` runs). */
+  async event<T extends NodeEventWithId>(
+    match: (e: NodeEventWithId) => boolean,
+    trigger?: () => Promise<unknown>,
+  ): Promise<T> {
+    const abort = new AbortController();
+    const res = await fetch(`${this.apiUrl}/events`, {
+      headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' },
+      signal: abort.signal,
+    });
+    if (!res.ok || res.body === null) throw new Error(`no event stream from ${this.name}: ${res.status}`);
+    const found = (async () => {
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`${this.name}'s event stream ended`);
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trim())
+            .join('\n');
+          if (data === '') continue;
+          const e = JSON.parse(data) as NodeEventWithId;
+          if (match(e)) return e as T;
+        }
+      }
+    })();
+    try {
+      if (trigger !== undefined) await trigger();
+      return await found;
+    } finally {
+      abort.abort();
+      found.catch(() => undefined);
+    }
+  }
+
+  /** SIGTERM and wait for the exit; the agent shuts down cleanly (exit code 0). */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    const exited = new Promise<number | null>((r) => this.child.once('exit', (code) => r(code)));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
+    try {
+      return await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The same agent started again from its data directory. */
+  restart(): Promise<AgentProcess> {
+    return this.stop().then(() => AgentProcess.start(this.name, this.dataDir, this.passphrase));
+  }
+
+  get stderr(): string {
+    return this.#stderr.join('');
+  }
+}
+
+/**
+ * A new agent data directory below `root`, its passphrase derived from the name: for demos,
+ * benchmarks and tests, which also lower the key-derivation cost.
+ */
+export async function initAgentDir(
+  root: string,
+  name: string,
+  overrides: Partial<AgentConfigFile> = {},
+): Promise<{ dataDir: string; address: string; passphrase: string }> {
+  const dataDir = join(root, name.toLowerCase());
+  const passphrase = `${name} passphrase`;
+  const r = await initAgent({ dataDir, label: name, passphrase, scrypt: { N: 2 ** 14 }, overrides });
+  return { dataDir, address: r.address, passphrase };
+}
+
+/** Stops every agent process still running (for afterAll). */
+export async function stopAllProcesses(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((r) => {
+          if (child.exitCode !== null) return r();
+          child.once('exit', () => r());
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+        }),
+    ),
+  );
+}

@@ -1,0 +1,146 @@
+// Three agents as separate processes on 127.0.0.1, sharing an embedded chain: the Issuer, Alice
+// and Bob. The Issuer certifies Alice (it asks her to prove her address) and Bob (who asks for
+// his credential). Alice accepts Bob's invitation and opens a gated channel; they make 100
+// payments each way over DIDComm and close cooperatively; the chain pays each exactly the final
+// balance. Both restart from their SQLite files and still list the closed channel and their
+// credentials.
+import { jest } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JsonRpcProvider, parseEther } from 'ethers';
+import { faucet, runChain, type RunningChain } from '../../src/agent/node/chain.js';
+import type {
+  ChannelView,
+  ConnectionView,
+  CredentialView,
+  InvitationView,
+  NodeEventWithId,
+  PaymentView,
+  SettlementView,
+} from '../../src/agent/node/types.js';
+import { parseEthereumConfig } from '../../src/channels/ethereum/config.js';
+import { gasSpent } from '../../src/agent/process/gas.js';
+import { AgentProcess, initAgentDir, stopAllProcesses } from '../../src/agent/process/agent-process.js';
+
+jest.setTimeout(180_000);
+
+let root: string;
+let chain: RunningChain;
+let provider: JsonRpcProvider;
+let issuer: AgentProcess;
+let alice: AgentProcess;
+let bob: AgentProcess;
+
+async function connect(inviter: AgentProcess, invitee: AgentProcess): Promise<ConnectionView> {
+  const invitation = await inviter.api<InvitationView>('POST', '/invitations');
+  return invitee.api<ConnectionView>('POST', '/connections', { invitationUrl: invitation.url });
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'perun-e2e-'));
+  const chainFile = join(root, 'chain.json');
+  chain = await runChain({ out: chainFile });
+  provider = chain.chain.provider();
+  const issuerDir = await initAgentDir(root, 'Issuer', { chain: chainFile, autoIssueSpendingLimit: '20' });
+  issuer = await AgentProcess.start('Issuer', issuerDir.dataDir, issuerDir.passphrase);
+  const trusted = { chain: chainFile, trustedIssuers: [issuer.info.issuerDid], autoAcceptMaxFund: '10' };
+  const [a, b] = await Promise.all([
+    initAgentDir(root, 'Alice', trusted),
+    initAgentDir(root, 'Bob', trusted),
+  ]);
+  const config = parseEthereumConfig(chain.config);
+  for (const x of [a, b]) await faucet({ chain: config, address: x.address, amount: parseEther('20') });
+  [alice, bob] = await Promise.all([
+    AgentProcess.start('Alice', a.dataDir, a.passphrase),
+    AgentProcess.start('Bob', b.dataDir, b.passphrase),
+  ]);
+});
+
+afterAll(async () => {
+  await stopAllProcesses();
+  await chain?.stop();
+  if (root !== undefined) rmSync(root, { recursive: true, force: true });
+});
+
+test('the Issuer certifies Alice, and Bob on his request', async () => {
+  await connect(issuer, alice);
+  const [toAlice] = await issuer.api<ConnectionView[]>('GET', '/connections');
+  const issued = await issuer.api<CredentialView>('POST', '/credentials/issue', {
+    connectionId: toAlice!.id,
+    name: 'Alice',
+    spendingLimit: '10',
+  });
+  expect(issued.claims).toEqual({ ethereumAddress: alice.info.address, name: 'Alice', spendingLimit: '10' });
+
+  const toIssuer = await connect(issuer, bob);
+  const bobs = await bob.api<CredentialView>('POST', '/credentials/request', {
+    connectionId: toIssuer.id,
+    name: 'Bob',
+  });
+  expect(bobs).toMatchObject({
+    issuer: issuer.info.issuerDid,
+    subject: bob.info.did,
+    claims: { ethereumAddress: bob.info.address, name: 'Bob', spendingLimit: '20' },
+  });
+  expect((await alice.api<CredentialView[]>('GET', '/credentials')).map((c) => c.claims.name)).toEqual([
+    'Alice',
+  ]);
+});
+
+test('Alice opens a gated channel with Bob, they pay 100 times each way and close to the wei', async () => {
+  const ab = await connect(bob, alice);
+  expect(ab).toMatchObject({ ready: true, theirDid: bob.info.did });
+
+  const opened = bob.event((e) => e.type === 'channel-opened');
+  const channel = await alice.api<ChannelView>('POST', '/channels', {
+    connectionId: ab.id,
+    fund: '5',
+    peerFund: '5',
+  });
+  expect(channel).toMatchObject({ phase: 'Acting', ourBalance: '5', theirBalance: '5' });
+  await opened;
+
+  for (let i = 0; i < 100; i++) {
+    await alice.api<PaymentView>('POST', `/channels/${channel.id}/payments`, { amount: '0.03' });
+    await bob.api<PaymentView>('POST', `/channels/${channel.id}/payments`, { amount: '0.01' });
+  }
+  const bobsView = await bob.api<ChannelView>('GET', `/channels/${channel.id}`);
+  expect(bobsView).toMatchObject({ ourBalance: '7', theirBalance: '3', version: '200' });
+  const received = await bob.api<PaymentView[]>('GET', `/payments?channelId=${channel.id}`);
+  expect(received.filter((p) => p.direction === 'received')).toHaveLength(100);
+
+  const start = await provider.getBlockNumber();
+  const [aliceBefore, bobBefore] = await Promise.all(
+    [alice, bob].map((p) => provider.getBalance(p.info.address, start)),
+  );
+  const bobSettled = bob.event<NodeEventWithId & { type: 'settled' }>((e) => e.type === 'settled');
+  const closed = await alice.api<SettlementView>('POST', `/channels/${channel.id}/close`);
+  expect(closed.withdrawn).toEqual([{ asset: 'ETH', amount: '3', receiver: alice.info.address }]);
+  expect((await bobSettled).settlement.withdrawn).toEqual([
+    { asset: 'ETH', amount: '7', receiver: bob.info.address },
+  ]);
+  const end = await provider.getBlockNumber();
+  for (const [p, before, share] of [
+    [alice, aliceBefore!, parseEther('3')],
+    [bob, bobBefore!, parseEther('7')],
+  ] as const) {
+    const after = await provider.getBalance(p.info.address, end);
+    expect(after).toBe(before + share - (await gasSpent(provider, p.info.address, start, end)));
+  }
+});
+
+test('both restart from their SQLite files and still list the closed channel and their credentials', async () => {
+  [alice, bob] = await Promise.all([alice.restart(), bob.restart()]);
+  for (const [p, name, balance] of [
+    [alice, 'Alice', '3'],
+    [bob, 'Bob', '7'],
+  ] as const) {
+    const [channel] = await p.api<ChannelView[]>('GET', '/channels');
+    expect(channel).toMatchObject({ phase: 'Withdrawn', ourBalance: balance, isFinal: true });
+    const credentials = await p.api<CredentialView[]>('GET', '/credentials');
+    expect(credentials.map((c) => c.claims.name)).toEqual([name]);
+    const connections = await p.api<ConnectionView[]>('GET', '/connections');
+    expect(connections.filter((c) => c.ready)).toHaveLength(2);
+  }
+});
