@@ -166,7 +166,7 @@ class FakeAgent {
     let text = '';
     for await (const chunk of req) text += chunk;
     const url = req.url ?? '/';
-    const routed = url.replace(/^\/(flag|env)(?=\/)/, '');
+    const routed = url.replace(/^\/(flag|env|running)(?=\/)/, '');
     const rec: Recorded = {
       method: req.method ?? '',
       path: routed,
@@ -205,6 +205,9 @@ class FakeAgent {
     if (key === 'GET /credentials') return reply(200, [credential]);
     if (key === 'POST /credentials/issue' || key === 'POST /credentials/request')
       return reply(201, credential);
+    if (key === 'POST /credentials/import') return reply(201, credential);
+    if (key === 'POST /credentials/sign')
+      return reply(201, { credential: '{"type":["VerifiableCredential"]}' });
     if (key === 'GET /channels') return reply(200, channels);
     if (key === 'POST /channels') return reply(201, channel(CH1, body.connectionId!));
     if ((m = /^POST \/channels\/([^/]+)\/payments$/.exec(key)))
@@ -620,6 +623,46 @@ describe('ID prefixes', () => {
   });
 });
 
+describe('credentials outside DIDComm', () => {
+  it('sign-credential prints the signed credential, which import-credential reads from a file', async () => {
+    const signed = await cli([
+      'sign-credential',
+      'did:peer:2.carol',
+      '--name',
+      'Carol',
+      '--spending-limit',
+      '1',
+      '--address',
+      ADDRESS,
+      '--expires',
+      '2020-01-01T00:00:00Z',
+    ]);
+    expect(signed.code).toBe(EXIT.OK);
+    expect(fake.calls()).toEqual([
+      [
+        'POST /credentials/sign',
+        {
+          subject: 'did:peer:2.carol',
+          name: 'Carol',
+          spendingLimit: '1',
+          ethereumAddress: ADDRESS,
+          expirationDate: '2020-01-01T00:00:00.000Z',
+        },
+      ],
+    ]);
+    const file = path.join(tmp, 'carol.json');
+    writeFileSync(file, signed.stdout);
+    fake.requests.length = 0;
+    const imported = await cli(['import-credential', file, '--json']);
+    expect(imported.code).toBe(EXIT.OK);
+    expect(fake.calls()).toEqual([
+      ['POST /credentials/import', { credential: '{"type":["VerifiableCredential"]}' }],
+    ]);
+    expect(JSON.parse(imported.stdout)).toEqual(credential);
+    expect((await cli(['import-credential', path.join(tmp, 'missing.json')])).code).toBe(EXIT.USAGE);
+  });
+});
+
 describe('where the agent is', () => {
   function dataDir(name: string, config: Record<string, unknown>, token?: string) {
     const dir = path.join(tmp, name);
@@ -658,6 +701,14 @@ describe('where the agent is', () => {
       url: '/flag/info',
       auth: `Bearer ${TOKEN}`,
     });
+  });
+
+  it('a running agent’s api-url file beats the configured port (the agent may run on another)', async () => {
+    const dir = dataDir('running', { apiHost: '127.0.0.1', apiPort: 1 }, TOKEN);
+    writeFileSync(path.join(dir, 'api-url'), `${fake.url}/running\n`);
+    fake.requests.length = 0;
+    expect((await cli(['info'], { env: { PERUN_DATA_DIR: dir } })).code).toBe(EXIT.OK);
+    expect(fake.requests[0]?.url).toBe('/running/info');
   });
 
   it('--data-dir beats PERUN_DATA_DIR, which beats ./.perun-agent', async () => {

@@ -47,6 +47,12 @@ export function resolveEndpoint(flags: EndpointFlags, env: NodeJS.ProcessEnv, cw
     url = env.PERUN_API_URL;
     urlSource = 'PERUN_API_URL';
   }
+  const runningFile = path.join(dataDir, 'api-url');
+  if (url === undefined && existsSync(runningFile)) {
+    // Written by a running agent: right also when it was started with another port than configured.
+    url = readFileSync(runningFile, 'utf8').trim();
+    urlSource = runningFile;
+  }
   if (url === undefined) {
     const configFile = path.join(dataDir, 'config.json');
     if (!existsSync(configFile)) {

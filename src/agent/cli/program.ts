@@ -127,6 +127,17 @@ function checkAmount(text: string, what: string): string {
   return text.trim();
 }
 
+/** An ISO 8601 date as the API takes it; a usage error naming `what` otherwise. */
+function isoDate(text: string, what: string): string {
+  const t = Date.parse(text);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(t)) {
+    throw usageError('INVALID_DATE', `${what}: expected an ISO 8601 date such as 2030-01-31T00:00:00Z`, {
+      [what]: text,
+    });
+  }
+  return new Date(t).toISOString();
+}
+
 function checkInteger(text: string, what: string, min: number, max: number): number {
   const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
@@ -537,19 +548,7 @@ export function buildProgram(deps: CliDeps, ctx: { json: boolean } = { json: fal
           spendingLimit: checkAmount(o.spendingLimit, 'spending-limit'),
         };
         if (o.address !== undefined) req.ethereumAddress = checkAddress(o.address, 'address');
-        if (o.expires !== undefined) {
-          const t = Date.parse(o.expires);
-          if (!/^\d{4}-\d{2}-\d{2}/.test(o.expires) || Number.isNaN(t)) {
-            throw usageError(
-              'INVALID_DATE',
-              'expires: expected an ISO 8601 date such as 2030-01-31T00:00:00Z',
-              {
-                expires: o.expires,
-              },
-            );
-          }
-          req.expirationDate = new Date(t).toISOString();
-        }
+        if (o.expires !== undefined) req.expirationDate = isoDate(o.expires, 'expires');
         const api = client(o);
         const connectionIdValue = await connectionId(api, conn);
         progress('issuing; waiting for the holder…');
@@ -560,6 +559,58 @@ export function buildProgram(deps: CliDeps, ctx: { json: boolean } = { json: fal
         emit(o, c, () => `issued ${credentialLine(c)}\n`);
       },
     );
+
+  clientCommand(
+    'sign-credential',
+    'issuer role: sign a peer credential for a holder to import (printed as JSON)',
+  )
+    .argument('<subject>', "the holder's DID (its `info` shows it)")
+    .requiredOption('--name <name>', "the holder's name")
+    .requiredOption('--spending-limit <eth>', 'spending limit claim, ETH')
+    .requiredOption('--address <0x…>', "the holder's Ethereum address")
+    .option('--issued <iso-date>', 'issuance date (ISO 8601; default: now)')
+    .option('--expires <iso-date>', 'expiration date (ISO 8601; default: none)')
+    .action(
+      async (
+        subject: string,
+        o: ClientOpts & {
+          name: string;
+          spendingLimit: string;
+          address: string;
+          issued?: string;
+          expires?: string;
+        },
+      ) => {
+        const body: Record<string, string> = {
+          subject,
+          name: o.name,
+          spendingLimit: checkAmount(o.spendingLimit, 'spending-limit'),
+          ethereumAddress: checkAddress(o.address, 'address'),
+        };
+        if (o.issued !== undefined) body['issuanceDate'] = isoDate(o.issued, 'issued');
+        if (o.expires !== undefined) body['expirationDate'] = isoDate(o.expires, 'expires');
+        const signed = await client(o).request<{ credential: string }>('POST', '/credentials/sign', body);
+        emit(o, signed, () => `${signed.credential}\n`);
+      },
+    );
+
+  clientCommand(
+    'import-credential',
+    'holder role: store a peer credential signed for us (a JSON file, or - for stdin)',
+  )
+    .argument('<file>', 'the credential as printed by sign-credential')
+    .action(async (file: string, o: ClientOpts) => {
+      let text: string;
+      try {
+        text = readFileSync(file === '-' ? 0 : path.resolve(cwd, file), 'utf8');
+      } catch (err) {
+        throw usageError('INVALID_ARGUMENT', `cannot read ${file}`, { error: String(err) });
+      }
+      const c = await client(o).request<CredentialView>('POST', '/credentials/import', {
+        credential: text.trim(),
+      });
+      emit(o, c, () => `imported ${credentialLine(c)}\n`);
+    });
 
   clientCommand('request-credential', 'holder role: ask the issuer on a connection for a peer credential')
     .argument('<connection>', 'connection ID or unique prefix')

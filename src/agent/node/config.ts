@@ -56,6 +56,8 @@ export class AgentConfigError extends PerunError {
 
 export const CONFIG_FILE = 'config.json';
 export const TOKEN_FILE = 'api-token';
+/** Written by a running agent: the URL of its API. */
+export const API_URL_FILE = 'api-url';
 export const ETHEREUM_SECRET = 'ethereum-account';
 
 const DEFAULTS: AgentConfigFile = {

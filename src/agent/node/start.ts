@@ -3,11 +3,11 @@
 // agent's own (and funds its account there), for trying one agent alone.
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { parseEther } from 'ethers';
 import { createApiServer, listenApi } from '../api/server.js';
 import { faucet, readChainFile, runChain } from './chain.js';
-import { readToken, type AgentConfig } from './config.js';
+import { API_URL_FILE, readToken, type AgentConfig } from './config.js';
 import { PerunNode } from './node.js';
 import type { AgentInfo } from './types.js';
 import { parseEthereumConfig } from '../../channels/ethereum/config.js';
@@ -63,6 +63,10 @@ export async function startAgent(
     const app = createApiServer(node, { token, webRoot: webRoot(), log: o.log });
     const api = await listenApi(app, { host: config.apiHost, port: config.apiPort });
     stops.push(() => api.close());
+    // Where client commands find this run's API (the port may differ from config.json's).
+    const urlFile = join(config.dataDir, API_URL_FILE);
+    writeFileSync(urlFile, api.url + '\n');
+    stops.push(async () => rmSync(urlFile, { force: true }));
     return {
       info: node.info(),
       node,
