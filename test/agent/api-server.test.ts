@@ -46,6 +46,7 @@ const INFO: AgentInfo = {
   chainId: '31337',
   adjudicator: '0x0000000000000000000000000000000000000001',
   assetHolderETH: '0x0000000000000000000000000000000000000002',
+  assets: [{ symbol: 'ETH', decimals: 18, holder: '0x0000000000000000000000000000000000000002' }],
   trustedIssuers: ['did:key:z6Mkissuer'],
 };
 const INVITATION: InvitationView = { id: 'oob-1', url: 'http://127.0.0.1:9000/didcomm?oob=eyJ9' };
@@ -90,6 +91,7 @@ const CHANNEL: ChannelView = {
 };
 const PAYMENT: PaymentView = {
   channelId: '0xchannel',
+  asset: 'ETH',
   version: '4',
   amount: '0.25',
   direction: 'sent',
@@ -107,13 +109,20 @@ const PROPOSAL: ProposalView = {
   peerDid: 'did:peer:2.bob',
   peerLabel: 'bob',
   claims: { ethereumAddress: ADDRESS, name: 'Bob', spendingLimit: '5', issuer: 'did:key:z6Mkissuer' },
+  asset: 'ETH',
   peerFund: '1',
   ourFund: '0',
   challengeDuration: 60,
   status: 'pending',
   receivedAt: '2025-01-02T03:04:07.000Z',
 };
-const BALANCE: BalanceView = { address: ADDRESS, onChain: '9.5', inChannels: '0.5', channels: 1 };
+const BALANCE: BalanceView = {
+  address: ADDRESS,
+  onChain: '9.5',
+  inChannels: '0.5',
+  channels: 1,
+  tokens: [{ asset: 'PRN', token: ADDRESS, onChain: '100', inChannels: '0' }],
+};
 const MESSAGE: MessageView = {
   id: 'msg-1',
   connectionId: 'conn-1',

@@ -46,6 +46,7 @@ const info: AgentInfo = {
   chainId: '31337',
   adjudicator: '0x' + '01'.repeat(20),
   assetHolderETH: '0x' + '02'.repeat(20),
+  assets: [{ symbol: 'ETH', decimals: 18, holder: '0x' + '02'.repeat(20) }],
   trustedIssuers: ['did:key:z6Mkissuer'],
 };
 const connection = (id: string, label: string): ConnectionView => ({
@@ -85,6 +86,7 @@ const channel = (id: string, connectionId: string): ChannelView => ({
 const channels = [channel(CH1, CONN1), channel(CH2, CONN2), channel(CH3, CONN3)];
 const payment = (channelId: string, amount: string): PaymentView => ({
   channelId,
+  asset: 'ETH',
   version: '4',
   amount,
   direction: 'sent',
@@ -98,6 +100,7 @@ const proposal = (id: string): ProposalView => ({
   peerDid: 'did:peer:2.bob',
   peerLabel: 'bob',
   claims: { ethereumAddress: ADDRESS, name: 'Bob', spendingLimit: '5', issuer: 'did:key:z6Mkissuer' },
+  asset: 'ETH',
   peerFund: '1',
   ourFund: '0',
   challengeDuration: 60,
@@ -108,7 +111,13 @@ const settlement = (channelId: string): SettlementView => ({
   channelId,
   withdrawn: [{ asset: 'ETH', amount: '9', receiver: ADDRESS }],
 });
-const balance: BalanceView = { address: ADDRESS, onChain: '90', inChannels: '9', channels: 1 };
+const balance: BalanceView = {
+  address: ADDRESS,
+  onChain: '90',
+  inChannels: '9',
+  channels: 1,
+  tokens: [{ asset: 'PRN', token: '0x' + '03'.repeat(20), onChain: '500', inChannels: '0' }],
+};
 const message = (connectionId: string, content: string): MessageView => ({
   id: 'msg-1',
   connectionId,

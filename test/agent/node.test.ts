@@ -134,6 +134,34 @@ test('Alice opens a gated channel with Bob, they pay and message each other, the
   expect(parseEther(after.onChain)).toBeGreaterThan(parseEther(before.onChain) + parseEther('1.2'));
 });
 
+test('a channel in the chain’s test token: Alice funds it with PRN, they pay in PRN and close; token balances move exactly', async () => {
+  const config = parseEthereumConfig(chain.config);
+  await faucet({ chain: config, address: alice.signer.address, amount: parseEther('100'), token: 'PRN' });
+  const ab = (await alice.connections()).find((c) => c.theirDid === bob.info().did)!;
+  expect(alice.info().assets.map((a) => a.symbol)).toEqual(['ETH', 'PRN']);
+  const channel = await alice.openChannel({ connectionId: ab.id, fund: '40', asset: 'prn' });
+  expect(channel).toMatchObject({ asset: 'PRN', ourBalance: '40', theirBalance: '0' });
+  expect(await alice.pay(channel.id, '2.5')).toMatchObject({
+    asset: 'PRN',
+    amount: '2.5',
+    ourBalance: '37.5',
+  });
+  await bob.pay(channel.id, '0.5');
+  expect((await alice.balance()).tokens).toEqual([
+    { asset: 'PRN', token: expect.any(String), onChain: '60', inChannels: '38' },
+  ]);
+  const settled = next(bob, (e) => e.type === 'settled' && e.settlement.channelId === channel.id);
+  expect((await alice.close(channel.id)).withdrawn).toEqual([
+    { asset: 'PRN', amount: '38', receiver: alice.signer.address },
+  ]);
+  await settled;
+  expect((await alice.balance()).tokens[0]).toMatchObject({ onChain: '98', inChannels: '0' });
+  expect((await bob.balance()).tokens[0]).toMatchObject({ onChain: '2', inChannels: '0' });
+  await expect(alice.openChannel({ connectionId: ab.id, fund: '1', asset: 'DOGE' })).rejects.toMatchObject({
+    code: 'UNSUPPORTED_ASSET',
+  });
+});
+
 test('a proposal above the auto-accept limit waits for Bob, who rejects it', async () => {
   const ab = (await alice.connections()).find((c) => c.theirDid === bob.info().did)!;
   const asked = next(bob, (e) => e.type === 'proposal' && e.proposal.status === 'pending');
@@ -145,5 +173,5 @@ test('a proposal above the auto-accept limit waits for Bob, who rejects it', asy
   expect(bob.proposals().map((p) => p.status)).toContain('pending');
   await bob.decideProposal(e.proposal.id, false, 'too much for me');
   await expect(opening).rejects.toMatchObject({ code: 'PROPOSAL_REJECTED' });
-  expect(bob.channels()).toHaveLength(1);
+  expect(bob.channels()).toHaveLength(2);
 });

@@ -65,6 +65,11 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
     chainId: str(),
     adjudicator: str(),
     assetHolderETH: str(),
+    assets: arrayOf(
+      object({ symbol: str(), decimals: { type: 'integer' }, holder: str(), token: str('Absent for ETH.') }, [
+        'token',
+      ]),
+    ),
     trustedIssuers: arrayOf(str()),
   }),
   InvitationView: object({
@@ -117,6 +122,7 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
   ),
   PaymentView: object({
     channelId: str(),
+    asset: str("'ETH' or a token symbol: the unit of the amounts."),
     version: str(),
     amount: eth('The payment.'),
     direction: { type: 'string', enum: ['sent', 'received'] },
@@ -146,6 +152,7 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
         ['name', 'spendingLimit'],
         "The peer's verified credential claims.",
       ),
+      asset: str("'ETH' or a token symbol: the unit of the funds."),
       peerFund: eth('What the peer puts in.'),
       ourFund: eth('What the peer asks of us.'),
       challengeDuration: { type: 'integer', description: 'Seconds.' },
@@ -159,6 +166,14 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
     onChain: eth('On chain.'),
     inChannels: eth('Ours in open channels.'),
     channels: { type: 'integer' },
+    tokens: arrayOf(
+      object({
+        asset: str(),
+        token: str(),
+        onChain: str('On chain, in token units.'),
+        inChannels: str('Ours in open channels, in token units.'),
+      }),
+    ),
   }),
   MessageView: object({
     id: str(),

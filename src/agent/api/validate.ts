@@ -92,7 +92,12 @@ export const OPEN_CHANNEL = {
   connectionId: id('The connection with the peer.'),
   fund: { type: 'amount', required: true, description: 'What we put in (ETH).' },
   peerFund: { type: 'amount', required: false, description: 'What the peer puts in (ETH); default "0".' },
-  asset: { type: 'string', required: false, maxLength: 64, description: '"ETH" (default).' },
+  asset: {
+    type: 'string',
+    required: false,
+    maxLength: 64,
+    description: '"ETH" (default), a token symbol or a token address of the chain file.',
+  },
   challengeDuration: {
     type: 'integer',
     required: false,

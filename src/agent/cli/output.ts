@@ -293,7 +293,11 @@ export const balanceLines = (b: BalanceView) =>
   pairs([
     ['address', b.address],
     ['on chain', `${b.onChain} ETH`],
-    ['in channels', `${b.inChannels} ETH (${b.channels} channel${b.channels === 1 ? '' : 's'})`],
+    ['in channels', `${b.inChannels} ETH (${b.channels} channel${b.channels === 1 ? '' : 's'} of any asset)`],
+    ...(b.tokens ?? []).map((t): [string, string] => [
+      t.asset,
+      `${t.onChain} on chain, ${t.inChannels} in channels`,
+    ]),
   ]);
 
 export const credentialLine = (c: CredentialView) =>
@@ -306,8 +310,8 @@ export const channelLine = (c: ChannelView) =>
   `ours ${c.ourBalance} ${c.asset}, theirs ${c.theirBalance} ${c.asset}`;
 
 export const paymentLine = (p: PaymentView) =>
-  `${p.direction === 'sent' ? 'paid' : 'received'} ${p.amount} ETH in channel ${p.channelId} ` +
-  `(version ${p.version}): ours ${p.ourBalance} ETH, theirs ${p.theirBalance} ETH`;
+  `${p.direction === 'sent' ? 'paid' : 'received'} ${p.amount} ${p.asset ?? 'ETH'} in channel ${p.channelId} ` +
+  `(version ${p.version}): ours ${p.ourBalance} ${p.asset ?? 'ETH'}, theirs ${p.theirBalance} ${p.asset ?? 'ETH'}`;
 
 export const settlementLine = (s: SettlementView) =>
   `channel ${s.channelId} settled: ` +

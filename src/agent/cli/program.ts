@@ -473,10 +473,11 @@ export function buildProgram(deps: CliDeps, ctx: { json: boolean } = { json: fal
 
   program
     .command('faucet')
-    .description('give an address ETH on a development chain')
+    .description('give an address ETH (or test tokens) on a development chain')
     .argument('<address>', 'Ethereum address')
-    .argument('[amount]', 'ETH', '10')
+    .argument('[amount]', 'ETH, or token units with --token', '10')
     .option('--chain <file>', 'chain file (default: PERUN_CHAIN if a file, else ./chain.json)')
+    .option('--token <symbol-or-address>', "a token of the chain file (the dev chain's test token is PRN)")
     .addOption(jsonOption())
     .action(async (address: string, amountText: string, o: Opts) => {
       checkAddress(address, 'address');
@@ -485,11 +486,13 @@ export function buildProgram(deps: CliDeps, ctx: { json: boolean } = { json: fal
       const fromEnv = env.PERUN_CHAIN && env.PERUN_CHAIN !== 'embedded' ? env.PERUN_CHAIN : undefined;
       const chain = path.resolve(cwd, (o.chain as string | undefined) ?? fromEnv ?? 'chain.json');
       const node = await deps.loadNode();
-      const balance = await node.faucet({ chain, address, amount });
+      const token = o.token as string | undefined;
+      const balance = await node.faucet({ chain, address, amount, token });
+      const unit = token ?? 'ETH';
       emit(
         o,
-        { address, amount: formatAmount(amount), balance: formatAmount(balance) },
-        () => `gave ${address} ${formatAmount(amount)} ETH: it has ${formatAmount(balance)} ETH\n`,
+        { address, asset: unit, amount: formatAmount(amount), balance: formatAmount(balance) },
+        () => `gave ${address} ${formatAmount(amount)} ${unit}: it has ${formatAmount(balance)} ${unit}\n`,
       );
     });
 

@@ -11,8 +11,13 @@ import {
   parseEthereumConfig,
   type EthereumConfig,
 } from '../../channels/ethereum/config.js';
+import { erc20Contract } from '../../channels/ethereum/contracts.js';
 import { deployContracts } from '../../channels/ethereum/deploy.js';
 import { EmbeddedChain } from '../../channels/ethereum/embedded-chain.js';
+import { waitForReceipt } from '../../channels/ethereum/tx.js';
+
+/** What dev account 0 holds of the test token: a billion PRN. */
+const TOKEN_SUPPLY = 10n ** 27n;
 
 /** Chain IDs of development chains, where the faucet may set balances. */
 const DEV_CHAIN_IDS = new Set([31337n, 1337n]);
@@ -37,7 +42,10 @@ export async function runChain(o: {
 }): Promise<RunningChain> {
   const chain = await EmbeddedChain.start({ host: o.host ?? '127.0.0.1', port: o.port ?? 0 });
   try {
-    const d = await deployContracts(chain.wallet(0));
+    // A test token (PRN, 18 decimals) for token channels; the faucet hands it out.
+    const d = await deployContracts(chain.wallet(0), {
+      testToken: { holders: [chain.accounts[0]!.address], supply: TOKEN_SUPPLY },
+    });
     const config = ethereumConfigToJson(configOfDeployment(chain.url, d));
     if (o.out !== undefined) writeFileSync(o.out, JSON.stringify(config, null, 2) + '\n');
     const heartbeat = setInterval(() => void chain.mine().catch(() => undefined), o.heartbeatMs ?? 1_000);
@@ -64,11 +72,30 @@ export function readChainFile(path: string): EthereumConfig {
   return parseEthereumConfig(json);
 }
 
+/** The chain file's token with this address or symbol (any case). */
+async function tokenNamed(provider: JsonRpcProvider, config: EthereumConfig, name: string) {
+  for (const t of Object.keys(config.assetHoldersERC20)) {
+    if (t.toLowerCase() === name.toLowerCase()) return t;
+    const symbol = await (
+      erc20Contract(t, provider).getFunction('symbol').staticCall() as Promise<string>
+    ).catch(() => undefined);
+    if (symbol?.toLowerCase() === name.toLowerCase()) return t;
+  }
+  return undefined;
+}
+
 /**
- * Adds `amount` wei to `address` on a development chain (anvil_setBalance); returns the new
- * balance. Refused on any other chain.
+ * Adds `amount` wei to `address` on a development chain (anvil_setBalance), or `amount` base
+ * units of the test `token` (a transfer from dev account 0, which anvil signs for); returns the
+ * new balance. Refused on any other chain.
  */
-export async function faucet(o: { chain: string | EthereumConfig; address: string; amount: bigint }) {
+export async function faucet(o: {
+  chain: string | EthereumConfig;
+  address: string;
+  amount: bigint;
+  /** A token of the chain file's assetHoldersERC20. */
+  token?: string;
+}) {
   const config = typeof o.chain === 'string' ? readChainFile(o.chain) : o.chain;
   if (!DEV_CHAIN_IDS.has(config.chainId))
     throw new ConfigError('the faucet works on development chains only', {
@@ -80,6 +107,15 @@ export async function faucet(o: { chain: string | EthereumConfig; address: strin
   const provider = new JsonRpcProvider(config.rpcUrl, network, { staticNetwork: network });
   try {
     const address = getAddress(o.address);
+    if (o.token !== undefined) {
+      const token = await tokenNamed(provider, config, o.token);
+      if (token === undefined) throw new ConfigError('no such token in the chain file', { token: o.token });
+      const [dev] = (await provider.send('eth_accounts', [])) as string[];
+      const erc20 = erc20Contract(token, await provider.getSigner(dev));
+      const tx = (await erc20.getFunction('transfer')(address, o.amount)) as { hash: string };
+      await waitForReceipt(provider, tx.hash);
+      return (await erc20.getFunction('balanceOf').staticCall(address)) as bigint;
+    }
     const balance = (await provider.getBalance(address)) + o.amount;
     await provider.send('anvil_setBalance', [address, toQuantity(balance)]);
     return balance;

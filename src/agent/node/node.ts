@@ -45,6 +45,7 @@ import {
   type EthereumConfig,
   type EthereumConnection,
 } from '../../channels/ethereum/config.js';
+import { erc20Contract } from '../../channels/ethereum/contracts.js';
 import { ETH_BACKEND_ID, ethAsset } from '../../channels/ethereum/encoding.js';
 import { EthereumSigner } from '../../channels/ethereum/signer.js';
 import { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js';
@@ -80,6 +81,7 @@ import {
   didcommEndpointOf,
   type AgentConfig,
 } from './config.js';
+import { Assets, format, parse, type AssetInfo } from './assets.js';
 import { EventLog } from './event-log.js';
 import type {
   AgentInfo,
@@ -126,7 +128,6 @@ const ROTATION_MS = 10_000;
 const PAYMENT_HISTORY = 10_000;
 const EXPIRED = 'nobody decided on the proposal in time (it asks more of us than auto-accept allows)';
 
-const ETH = 'ETH';
 const iso = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
 
 interface PendingProposal {
@@ -151,6 +152,7 @@ export class PerunNode implements AgentNodeApi {
     readonly signer: EthereumSigner,
     readonly chain: EthereumConnection,
     readonly store: TypeOrmChannelStore,
+    readonly assets: Assets,
     readonly issuer: PeerCredentialIssuer,
     readonly identity: NodeIdentity,
     readonly policy: PeerPolicy,
@@ -179,6 +181,7 @@ export class PerunNode implements AgentNodeApi {
       const signer = new EthereumSigner(secret.privateKey);
       const chain = await connectEthereum(o.chain, secret.privateKey);
       stops.push(() => chain.close());
+      const assets = await Assets.load(o.chain, chain.provider);
 
       const agent = createPerunAgent({
         label: config.label,
@@ -235,6 +238,7 @@ export class PerunNode implements AgentNodeApi {
         signer,
         chain,
         store,
+        assets,
         issuer,
         identity,
         policy,
@@ -272,6 +276,7 @@ export class PerunNode implements AgentNodeApi {
       chainId: this.chain.config.chainId.toString(),
       adjudicator: this.chain.config.adjudicator,
       assetHolderETH: this.chain.config.assetHolderETH,
+      assets: this.assets.all.map((a) => ({ ...a })),
       trustedIssuers: [...this.policy.trustedIssuers],
     };
   }
@@ -446,11 +451,10 @@ export class PerunNode implements AgentNodeApi {
   }
 
   async openChannel(req: OpenChannelRequest): Promise<ChannelView> {
-    if ((req.asset ?? ETH).toUpperCase() !== ETH)
-      throw new ApiRequestError(400, 'UNSUPPORTED_ASSET', 'channels hold ETH', { asset: req.asset });
+    const asset = this.assets.named(req.asset);
     const c = await this.#readyConnection(req.connectionId);
-    const fund = parseAmount(req.fund);
-    const peerFund = parseAmount(req.peerFund ?? '0');
+    const fund = parse(asset, req.fund);
+    const peerFund = parse(asset, req.peerFund ?? '0');
     if (fund + peerFund === 0n)
       throw new ApiRequestError(400, 'INVALID_REQUEST', 'a channel needs funds', { field: 'fund' });
     const challengeDuration = BigInt(req.challengeDuration ?? this.config.challengeDuration);
@@ -461,7 +465,7 @@ export class PerunNode implements AgentNodeApi {
       this.policy,
       {
         allocation: {
-          assets: [ethAsset(this.chain.config.chainId, this.chain.config.assetHolderETH)],
+          assets: [ethAsset(this.chain.config.chainId, asset.holder)],
           backends: [ETH_BACKEND_ID],
           balances: [[fund, peerFund]],
           locked: [],
@@ -474,24 +478,24 @@ export class PerunNode implements AgentNodeApi {
   }
 
   async pay(channelId: string, amount: string): Promise<PaymentView> {
-    const units = parseAmount(amount);
+    const info = this.client.channel(channelId);
+    const units = parse(this.#assetOf(info), amount);
     if (units === 0n)
       throw new ApiRequestError(400, 'INVALID_AMOUNT', 'a payment must be positive', { amount });
-    const info = this.client.channel(channelId);
     const before = info.state;
     await this.client.sendPayment(info.id, units);
     const sent = this.#payments.findLast((p) => p.channelId === info.id && p.direction === 'sent');
     return sent ?? this.#paymentView(this.client.channel(info.id), before, 'sent');
   }
 
-  close(channelId: string): Promise<SettlementView> {
+  async close(channelId: string): Promise<SettlementView> {
     const info = this.client.channel(channelId);
-    return this.#settlement(info.id, () => this.client.settle(info.id));
+    return this.#settlementView(info, await this.client.settle(info.id));
   }
 
-  dispute(channelId: string): Promise<SettlementView> {
+  async dispute(channelId: string): Promise<SettlementView> {
     const info = this.client.channel(channelId);
-    return this.#settlement(info.id, () => this.client.dispute(info.id));
+    return this.#settlementView(info, await this.client.dispute(info.id));
   }
 
   payments(channelId?: string): PaymentView[] {
@@ -533,14 +537,30 @@ export class PerunNode implements AgentNodeApi {
   }
 
   async balance(): Promise<BalanceView> {
-    const onChain = await this.chain.provider.getBalance(this.signer.address);
     const open = this.client.channels().filter((c) => c.phase !== 'Withdrawn' && c.state !== undefined);
-    const inChannels = open.reduce((sum, c) => sum + (c.state!.outcome.balances[0]?.[c.idx] ?? 0n), 0n);
+    const inChannels = (asset: AssetInfo) =>
+      format(
+        asset,
+        open
+          .filter((c) => this.#assetOf(c) === asset)
+          .reduce((sum, c) => sum + (c.state!.outcome.balances[0]?.[c.idx] ?? 0n), 0n),
+      );
+    const tokens = await Promise.all(
+      this.assets.all
+        .filter((a) => a.token !== undefined)
+        .map(async (a) => {
+          const held = (await erc20Contract(a.token!, this.chain.provider)
+            .getFunction('balanceOf')
+            .staticCall(this.signer.address)) as bigint;
+          return { asset: a.symbol, token: a.token!, onChain: format(a, held), inChannels: inChannels(a) };
+        }),
+    );
     return {
       address: this.signer.address,
-      onChain: formatAmount(onChain),
-      inChannels: formatAmount(inChannels),
+      onChain: formatAmount(await this.chain.provider.getBalance(this.signer.address)),
+      inChannels: inChannels(this.assets.eth),
       channels: open.length,
+      tokens,
     };
   }
 
@@ -610,8 +630,14 @@ export class PerunNode implements AgentNodeApi {
     };
   }
 
+  /** The asset a channel holds (its first; our channels hold one). */
+  #assetOf(c: ChannelInfo): AssetInfo {
+    return this.assets.ofHolder(c.state?.outcome.assets[0]?.ethHolder);
+  }
+
   #channelView(c: ChannelInfo): ChannelView {
     const balances = c.state?.outcome.balances[0] ?? [0n, 0n];
+    const asset = this.#assetOf(c);
     return {
       id: c.id,
       connectionId: this.#connectionIds.get(c.peer),
@@ -620,9 +646,9 @@ export class PerunNode implements AgentNodeApi {
       idx: c.idx,
       phase: c.phase,
       version: (c.state?.version ?? 0n).toString(),
-      asset: ETH,
-      ourBalance: formatAmount(balances[c.idx] ?? 0n),
-      theirBalance: formatAmount(balances[1 - c.idx] ?? 0n),
+      asset: asset.symbol,
+      ourBalance: format(asset, balances[c.idx] ?? 0n),
+      theirBalance: format(asset, balances[1 - c.idx] ?? 0n),
       challengeDuration: Number(c.params.challengeDuration),
       participants: c.params.participants.map((p) => p.ethAddress),
       isFinal: c.state?.isFinal ?? false,
@@ -631,38 +657,40 @@ export class PerunNode implements AgentNodeApi {
 
   readonly #connectionIds = new Map<string, string>();
 
+  /** A payment from our balance change between two states of a channel. */
   #paymentView(c: ChannelInfo, before: State | undefined, direction: 'sent' | 'received'): PaymentView {
     const after = c.state!;
+    const asset = this.#assetOf(c);
     const ours = after.outcome.balances[0]![c.idx]!;
     const was = before?.outcome.balances[0]?.[c.idx] ?? ours;
     return {
       channelId: c.id,
+      asset: asset.symbol,
       version: after.version.toString(),
-      amount: formatAmount(ours > was ? ours - was : was - ours),
+      amount: format(asset, ours > was ? ours - was : was - ours),
       direction,
-      ourBalance: formatAmount(ours),
-      theirBalance: formatAmount(after.outcome.balances[0]![1 - c.idx]!),
+      ourBalance: format(asset, ours),
+      theirBalance: format(asset, after.outcome.balances[0]![1 - c.idx]!),
       at: new Date().toISOString(),
     };
   }
 
-  async #settlement(channelId: string, run: () => Promise<{ asset: number; amount: bigint }[]>) {
-    const withdrawn = await run();
-    const view: SettlementView = {
-      channelId,
-      withdrawn: withdrawn.map((w) => ({
-        asset: w.asset === 0 ? ETH : String(w.asset),
-        amount: formatAmount(w.amount),
-        receiver: this.signer.address,
-      })),
+  #settlementView(c: ChannelInfo, withdrawn: { asset: number; amount: bigint }[]): SettlementView {
+    return {
+      channelId: c.id,
+      withdrawn: withdrawn.map((w) => {
+        const asset = this.assets.ofHolder(c.state?.outcome.assets[w.asset]?.ethHolder);
+        return { asset: asset.symbol, amount: format(asset, w.amount), receiver: this.signer.address };
+      }),
     };
-    return view;
   }
 
   /** The user's (or the auto-accept policy's) decision on a verified peer's proposal. */
   async #decide(p: IncomingProposal, peer: VerifiedPeer) {
     const ourFund = p.fundingAgreement[0]?.[1] ?? 0n;
     const peerFund = p.fundingAgreement[0]?.[0] ?? 0n;
+    const known = p.allocation.assets.map((a) => this.assets.byHolder(a.ethHolder));
+    const asset = known[0] ?? this.assets.eth;
     const connection = await this.agent.dependencyManager
       .resolve(DidCommConnectionService)
       .findByTheirDid(this.agent.context, p.peer);
@@ -677,8 +705,9 @@ export class PerunNode implements AgentNodeApi {
         name: peer.name,
         spendingLimit: peer.spendingLimit === undefined ? undefined : formatAmount(peer.spendingLimit),
       },
-      peerFund: formatAmount(peerFund),
-      ourFund: formatAmount(ourFund),
+      asset: asset.symbol,
+      peerFund: format(asset, peerFund),
+      ourFund: format(asset, ourFund),
       challengeDuration: Number(p.challengeDuration),
       status: 'pending',
       receivedAt: new Date().toISOString(),
@@ -693,15 +722,17 @@ export class PerunNode implements AgentNodeApi {
     };
     if (
       p.app.toLowerCase() !== '0x0000000000000000000000000000000000000000' ||
-      !p.allocation.assets.every(
-        (a) => a.ethHolder.toLowerCase() === this.chain.config.assetHolderETH.toLowerCase(),
-      )
+      known.length !== 1 ||
+      known[0] === undefined
     )
-      return settle(false, 'only ETH payment channels on our deployment');
-    if (peer.spendingLimit !== undefined && peerFund > peer.spendingLimit)
+      return settle(false, 'only payment channels of one asset of our deployment');
+    // The spending limit and the auto-accept limit are ETH; a token channel that asks for our
+    // tokens always asks the user.
+    const isEth = asset.token === undefined;
+    if (isEth && peer.spendingLimit !== undefined && peerFund > peer.spendingLimit)
       return settle(false, 'the deposit exceeds the peer’s spending limit');
-    if (this.config.autoAccept && ourFund <= parseAmount(this.config.autoAcceptMaxFund))
-      return settle(true, '');
+    const limit = isEth ? parseAmount(this.config.autoAcceptMaxFund) : 0n;
+    if (this.config.autoAccept && ourFund <= limit) return settle(true, '');
     this.events.emit({ type: 'proposal', proposal: { ...view } });
     const answer = await new Promise<{ accept: boolean; reason?: string }>((resolve) => {
       const timer = setTimeout(() => resolve({ accept: false, reason: EXPIRED }), DECISION_MS);
@@ -726,15 +757,17 @@ export class PerunNode implements AgentNodeApi {
       case 'payment-sent':
       case 'payment-received': {
         if (info?.state === undefined) break;
+        const asset = this.#assetOf(info);
         const amount = e.amounts[0] ?? 0n;
         const ours = info.state.outcome.balances[0]![info.idx]!;
         const payment: PaymentView = {
           channelId: info.id,
+          asset: asset.symbol,
           version: e.version.toString(),
-          amount: formatAmount(amount < 0n ? -amount : amount),
+          amount: format(asset, amount < 0n ? -amount : amount),
           direction: e.type === 'payment-sent' ? 'sent' : 'received',
-          ourBalance: formatAmount(ours),
-          theirBalance: formatAmount(info.state.outcome.balances[0]![1 - info.idx]!),
+          ourBalance: format(asset, ours),
+          theirBalance: format(asset, info.state.outcome.balances[0]![1 - info.idx]!),
           at: new Date().toISOString(),
         };
         this.#payments.push(payment);
@@ -753,17 +786,8 @@ export class PerunNode implements AgentNodeApi {
         });
         break;
       case 'settled':
-        this.events.emit({
-          type: 'settled',
-          settlement: {
-            channelId: e.channelId,
-            withdrawn: e.withdrawn.map((w) => ({
-              asset: w.asset === 0 ? ETH : String(w.asset),
-              amount: formatAmount(w.amount),
-              receiver: this.signer.address,
-            })),
-          },
-        });
+        if (info !== undefined)
+          this.events.emit({ type: 'settled', settlement: this.#settlementView(info, e.withdrawn) });
         break;
       case 'funding-failed':
       case 'warning':

@@ -91,11 +91,11 @@ export interface ChannelView {
 
 export interface OpenChannelRequest {
   connectionId: string;
-  /** What we put in (ETH). */
+  /** What we put in, in the asset's units. */
   fund: string;
-  /** What the peer puts in (ETH); default "0". */
+  /** What the peer puts in; default "0". */
   peerFund?: string;
-  /** "ETH" (default). */
+  /** "ETH" (default), a token symbol or a token address. */
   asset?: string;
   /** Seconds; default from the config. */
   challengeDuration?: number;
@@ -103,8 +103,9 @@ export interface OpenChannelRequest {
 
 export interface PaymentView {
   channelId: string;
+  /** The channel's asset ('ETH' or a token symbol); amounts are in its units. */
+  asset: string;
   version: string;
-  /** ETH. */
   amount: string;
   direction: 'sent' | 'received';
   ourBalance: string;
@@ -136,7 +137,10 @@ export interface BalanceView {
   onChain: string;
   /** ETH of ours in open channels. */
   inChannels: string;
+  /** Open channels, of every asset. */
   channels: number;
+  /** The same for every token of the chain file, in its units. */
+  tokens: { asset: string; token: string; onChain: string; inChannels: string }[];
 }
 
 export interface MessageView {
@@ -155,7 +159,9 @@ export interface ProposalView {
   peerLabel: string | undefined;
   /** The peer's verified credential claims. */
   claims: PeerClaimsView & { issuer: string };
-  /** ETH the peer puts in, and what it asks of us. */
+  /** The channel's asset; the funds are in its units. */
+  asset: string;
+  /** What the peer puts in, and what it asks of us. */
   peerFund: string;
   ourFund: string;
   challengeDuration: number;
@@ -175,6 +181,8 @@ export interface AgentInfo {
   chainId: string;
   adjudicator: string;
   assetHolderETH: string;
+  /** What channels can hold: ETH and the chain file's tokens. */
+  assets: { symbol: string; decimals: number; holder: string; token?: string }[];
   trustedIssuers: string[];
 }
 
