@@ -216,7 +216,7 @@ class RecordingNode implements AgentNodeApi {
     this.record('dispute', channelId);
     return SETTLEMENT;
   }
-  payments(channelId?: string): PaymentView[] {
+  async payments(channelId?: string): Promise<PaymentView[]> {
     this.record('payments', channelId);
     return [PAYMENT];
   }

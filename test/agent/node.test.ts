@@ -114,7 +114,7 @@ test('Alice opens a gated channel with Bob, they pay and message each other, the
   const paid = await bob.pay(channel.id, '0.25');
   expect(paid).toMatchObject({ direction: 'sent', amount: '0.25', ourBalance: '1.25', theirBalance: '4.75' });
   expect(alice.channel(channel.id)).toMatchObject({ ourBalance: '4.75', theirBalance: '1.25', version: '6' });
-  expect(alice.payments(channel.id).filter((p) => p.direction === 'sent')).toHaveLength(5);
+  expect((await alice.payments(channel.id)).filter((p) => p.direction === 'sent')).toHaveLength(5);
 
   const heard = next(bob, (e) => e.type === 'message-received');
   await alice.sendMessage(ab.id, 'thanks for the coffee');

@@ -142,5 +142,11 @@ test('both restart from their SQLite files and still list the closed channel and
     expect(credentials.map((c) => c.claims.name)).toEqual([name]);
     const connections = await p.api<ConnectionView[]>('GET', '/connections');
     expect(connections.filter((c) => c.ready)).toHaveLength(2);
+    const history = await p.api<PaymentView[]>('GET', '/payments');
+    expect(history.map((x) => x.direction).sort()).toEqual([
+      ...Array<string>(100).fill('received'),
+      ...Array<string>(100).fill('sent'),
+    ]);
+    expect(history.at(-1)).toMatchObject({ version: '200', ourBalance: balance });
   }
 });

@@ -83,6 +83,7 @@ import {
 } from './config.js';
 import { Assets, format, parse, type AssetInfo } from './assets.js';
 import { EventLog } from './event-log.js';
+import { PaymentHistory } from './payment-history.js';
 import type {
   AgentInfo,
   AgentNodeApi,
@@ -125,7 +126,6 @@ const IDENTITY_RECORD = 'perun-node-identity';
 const DECISION_MS = 25_000;
 /** How long an invitee waits for the inviter to switch to its identity DID. */
 const ROTATION_MS = 10_000;
-const PAYMENT_HISTORY = 10_000;
 const EXPIRED = 'nobody decided on the proposal in time (it asks more of us than auto-accept allows)';
 
 const iso = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
@@ -137,7 +137,8 @@ interface PendingProposal {
 
 export class PerunNode implements AgentNodeApi {
   readonly events = new EventLog();
-  readonly #payments: PaymentView[] = [];
+  /** Our latest payment per channel, for pay()'s answer. */
+  readonly #lastSent = new Map<string, PaymentView>();
   readonly #proposals = new Map<string, PendingProposal>();
   readonly #labels = new Map<string, string | undefined>();
   readonly #stops: Array<() => Promise<unknown> | unknown> = [];
@@ -152,6 +153,7 @@ export class PerunNode implements AgentNodeApi {
     readonly signer: EthereumSigner,
     readonly chain: EthereumConnection,
     readonly store: TypeOrmChannelStore,
+    readonly history: PaymentHistory,
     readonly assets: Assets,
     readonly issuer: PeerCredentialIssuer,
     readonly identity: NodeIdentity,
@@ -204,6 +206,10 @@ export class PerunNode implements AgentNodeApi {
       };
       const pollMs = o.chainPollMs ?? 250;
       const store = new TypeOrmChannelStore(ds);
+      const history = new PaymentHistory(ds, 200, (err) =>
+        log(`payment history: ${err instanceof Error ? err.message : String(err)}`),
+      );
+      stops.push(() => history.flush());
       const adapter = new EthereumAdjudicatorAdapter(chain.adjudicator, signer);
       const watcher = new LocalWatcher({
         events: new EthereumEventSource(chain.provider, o.chain.adjudicator, { pollIntervalMs: pollMs }),
@@ -238,6 +244,7 @@ export class PerunNode implements AgentNodeApi {
         signer,
         chain,
         store,
+        history,
         assets,
         issuer,
         identity,
@@ -484,7 +491,7 @@ export class PerunNode implements AgentNodeApi {
       throw new ApiRequestError(400, 'INVALID_AMOUNT', 'a payment must be positive', { amount });
     const before = info.state;
     await this.client.sendPayment(info.id, units);
-    const sent = this.#payments.findLast((p) => p.channelId === info.id && p.direction === 'sent');
+    const sent = this.#lastSent.get(info.id.toLowerCase());
     return sent ?? this.#paymentView(this.client.channel(info.id), before, 'sent');
   }
 
@@ -498,9 +505,8 @@ export class PerunNode implements AgentNodeApi {
     return this.#settlementView(info, await this.client.dispute(info.id));
   }
 
-  payments(channelId?: string): PaymentView[] {
-    const id = channelId?.toLowerCase();
-    return this.#payments.filter((p) => id === undefined || p.channelId.toLowerCase() === id);
+  payments(channelId?: string): Promise<PaymentView[]> {
+    return this.history.list(channelId);
   }
 
   async signedState(channelId: string): Promise<SignedStateView> {
@@ -770,9 +776,8 @@ export class PerunNode implements AgentNodeApi {
           theirBalance: format(asset, info.state.outcome.balances[0]![1 - info.idx]!),
           at: new Date().toISOString(),
         };
-        this.#payments.push(payment);
-        if (this.#payments.length > PAYMENT_HISTORY)
-          this.#payments.splice(0, this.#payments.length - PAYMENT_HISTORY);
+        if (payment.direction === 'sent') this.#lastSent.set(info.id.toLowerCase(), payment);
+        this.history.add(payment);
         this.events.emit({ type: e.type, payment });
         break;
       }

@@ -230,7 +230,8 @@ export interface AgentNodeApi {
   close(channelId: string): Promise<SettlementView>;
   /** Registers the latest state on chain, waits out the challenge duration, withdraws. */
   dispute(channelId: string): Promise<SettlementView>;
-  payments(channelId?: string): PaymentView[];
+  /** Oldest first; kept across restarts. */
+  payments(channelId?: string): Promise<PaymentView[]>;
   signedState(channelId: string): Promise<SignedStateView>;
 
   proposals(): ProposalView[];
