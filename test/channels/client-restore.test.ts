@@ -2,7 +2,7 @@
 // middle of the channel, once between two payments and once after sending an update whose
 // accept never reached it; each time a new client restored from the file syncs with Robert,
 // goes on paying, and the channel settles with on-chain balances equal to the last state.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEther } from 'ethers';
@@ -83,6 +83,54 @@ it('Petra is restored from her SQLite file twice, syncs with Robert, pays on and
   expect(await ethBalance(world, robert.receiver)).toBe(robertBal);
   expect((await petraStore.getChannel(id))?.phase).toBe('Withdrawn');
 
+  await Promise.all([petra.client.close(), robert.client.close()]);
+  await petraStore.close();
+});
+
+it('Petra restored from an old copy of her file learns the latest state from Robert and never registers the old one', async () => {
+  const bus = new MemoryBus();
+  const file = join(dir, 'petra-live.sqlite');
+  const backup = join(dir, 'petra-backup.sqlite');
+  const petraParty = world.party(3, 'Petra');
+  const robertParty = world.party(4, 'Robert');
+  let petraStore = await TypeOrmChannelStore.open(file);
+  let petra: Person = makeClient(world, bus, petraParty, 'petra', { store: petraStore });
+  const receiver = petra.receiver;
+  const robert = makeClient(world, bus, robertParty, 'robert');
+  await Promise.all([petra.client.start(), robert.client.start()]);
+  const id = await open(world, petra, robert, parseEther('1'), 0n);
+  for (let i = 0; i < 3; i++) await petra.client.sendPayment(id, 1000n);
+
+  // The backup: a copy of the file at version 3 (closed first, so the copy is whole).
+  await petra.client.close();
+  await petraStore.close();
+  copyFileSync(file, backup);
+  petraStore = await TypeOrmChannelStore.open(file);
+  petra = makeClient(world, bus, petraParty, 'petra', { store: petraStore, receiver });
+  await petra.client.start();
+  for (let i = 0; i < 5; i++) await petra.client.sendPayment(id, 1000n);
+  const latest = robert.client.channel(id).state!;
+  expect(latest.version).toBe(8n);
+  await petra.client.close();
+  await petraStore.close();
+
+  // Petra's disk dies; she restores the backup. Her client starts at version 3 and syncs.
+  petraStore = await TypeOrmChannelStore.open(backup);
+  expect((await petraStore.getChannel(id))?.current?.state.version).toBe(3n);
+  petra = makeClient(world, bus, petraParty, 'petra', { store: petraStore, receiver });
+  const caughtUp = waitForEvent(petra, 'updated', (e) => e.version === 8n);
+  await petra.client.start();
+  await caughtUp;
+  expect(petra.client.channel(id).state).toEqual(latest);
+  expect((await petraStore.getChannel(id))?.current?.state.version).toBe(8n);
+
+  // A dispute now registers the latest state, not the one from the backup, and pays Petra by it.
+  const disputing = petra.client.dispute(id);
+  await waitForEvent(petra, 'registered', (e) => e.channelId === id);
+  expect((await petraParty.adjudicator.dispute(id)).version).toBe(8n);
+  await world.chain.increaseTime(61);
+  expect(await disputing).toEqual([{ asset: 0, amount: parseEther('1') - 8000n }]);
+  expect(await ethBalance(world, receiver)).toBe(parseEther('1') - 8000n);
   await Promise.all([petra.client.close(), robert.client.close()]);
   await petraStore.close();
 });
