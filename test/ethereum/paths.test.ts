@@ -194,6 +194,27 @@ describe('funding', () => {
     await deep(bob).awaitFunded({ params, state: init, idx: 1 });
   });
 
+  it('a deposit that a reorganisation takes back does not count: the channel is not funded on it', async () => {
+    // Parties of their own: a reverted transaction leaves its sender's nonce bookkeeping behind.
+    const rita = world.party(8, 'Rita');
+    const rex = world.party(9, 'Rex');
+    const { params, init } = ethChannel(world, rita, rex, [3n, 4n]);
+    const deep = (p: Party) => new EthereumFunder(p.tx, { confirmations: 3, pollIntervalMs: 10 });
+    await rita.funder.deposit({ params, state: init, idx: 0 });
+    await world.chain.mine(2);
+    const beforeRex = await world.chain.snapshot();
+    await rex.funder.deposit({ params, state: init, idx: 1 });
+    // The chain reorganises: Rex's deposit block is replaced by empty ones.
+    await world.chain.revert(beforeRex);
+    await world.chain.mine(3);
+    expect(await deep(rita).missingDeposits({ params, state: init, idx: 0 })).toEqual([
+      { participant: 1, asset: 0, required: 4n, held: 0n },
+    ]);
+    await expect(
+      deep(rita).awaitFunded({ params, state: init, idx: 0 }, { timeoutMs: 200 }),
+    ).rejects.toBeInstanceOf(FundingTimeoutError);
+  });
+
   it('does not deposit twice after a restart: an existing deposit is kept', async () => {
     const { params, init } = ethChannel(world, alice, bob, [7n, 0n]);
     await alice.funder.fund({ params, state: init, idx: 0 });
