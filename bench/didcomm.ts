@@ -15,8 +15,13 @@ import { join } from 'node:path';
 import { Wallet, parseEther } from 'ethers';
 import { createPerunAgent } from '../src/agent/credo/agent.js';
 import { faucet, runChain } from '../src/agent/node/chain.js';
-import type { ChannelView, ConnectionView, CredentialView, InvitationView } from '../src/agent/node/types.js';
-import { AgentProcess, initAgentDir, stopAllProcesses } from '../src/agent/process/agent-process.js';
+import type { ChannelView, CredentialView } from '../src/agent/node/types.js';
+import {
+  AgentProcess,
+  connectAgents,
+  initAgentDir,
+  stopAllProcesses,
+} from '../src/agent/process/agent-process.js';
 import { parseEthereumConfig } from '../src/channels/ethereum/config.js';
 import { openAgentStore } from '../src/agent/datasource.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage } from '../src/agent/kms/index.js';
@@ -45,11 +50,6 @@ const coreMs = () => timers['core'] ?? 0;
 
 const json = process.argv.includes('--json');
 
-async function connect(inviter: AgentProcess, invitee: AgentProcess): Promise<ConnectionView> {
-  const invitation = await inviter.api<InvitationView>('POST', '/invitations');
-  return invitee.api<ConnectionView>('POST', '/connections', { invitationUrl: invitation.url });
-}
-
 async function twoProcesses(payments: number): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'perun-bench-didcomm-'));
   const chainFile = join(root, 'chain.json');
@@ -65,7 +65,7 @@ async function twoProcesses(payments: number): Promise<void> {
       dirs.map((d, i) => AgentProcess.start(i === 0 ? 'Alice' : 'Bob', d.dataDir, d.passphrase)),
     )) as [AgentProcess, AgentProcess];
     for (const holder of [alice, bob]) {
-      const c = await connect(issuer, holder);
+      const c = await connectAgents(issuer, holder);
       await holder.api<CredentialView>('POST', '/credentials/request', {
         connectionId: c.id,
         name: holder.name,
@@ -74,7 +74,7 @@ async function twoProcesses(payments: number): Promise<void> {
     await issuer.stop();
 
     const tc = now();
-    const ab = await connect(bob, alice);
+    const ab = await connectAgents(bob, alice);
     const connectMs = now() - tc;
     const to = now();
     const opened = bob.event((e) => e.type === 'channel-opened');

@@ -21,12 +21,11 @@ import type {
   ChannelView,
   ConnectionView,
   CredentialView,
-  InvitationView,
   NodeEventWithId,
   SettlementView,
   SignedStateView,
 } from './node/types.js';
-import { AgentProcess, initAgentDir, stopAllProcesses } from './process/agent-process.js';
+import { AgentProcess, connectAgents, initAgentDir, stopAllProcesses } from './process/agent-process.js';
 import { gasSpent } from './process/gas.js';
 
 const json = process.argv.includes('--json');
@@ -42,11 +41,6 @@ const payments = paymentsOption();
 const say = (line = '') => {
   if (!json) console.log(line);
 };
-
-async function connect(inviter: AgentProcess, invitee: AgentProcess): Promise<ConnectionView> {
-  const invitation = await inviter.api<InvitationView>('POST', '/invitations');
-  return invitee.api<ConnectionView>('POST', '/connections', { invitationUrl: invitation.url });
-}
 
 async function table(title: string, people: AgentProcess[], channelId?: string): Promise<void> {
   if (json) return;
@@ -88,7 +82,7 @@ async function main(): Promise<void> {
     const people = [alice!, bob!];
 
     say('\nThe Issuer connects to Alice and certifies her after she proves her address');
-    const toAlice = await connect(issuer, alice!);
+    const toAlice = await connectAgents(issuer, alice!);
     const issuerSide = (await issuer.api<ConnectionView[]>('GET', '/connections')).find(
       (c) => c.theirDid === toAlice.ourDid,
     )!;
@@ -99,7 +93,7 @@ async function main(): Promise<void> {
     });
     say(`  Alice holds: name ${aliceCred.claims.name}, address ${aliceCred.claims.ethereumAddress}`);
     say('Bob connects to the Issuer and asks for his credential; the Issuer answers automatically');
-    const toIssuer = await connect(issuer, bob!);
+    const toIssuer = await connectAgents(issuer, bob!);
     const bobCred = await bob!.api<CredentialView>('POST', '/credentials/request', {
       connectionId: toIssuer.id,
       name: 'Bob',
@@ -107,7 +101,7 @@ async function main(): Promise<void> {
     say(`  Bob holds: name ${bobCred.claims.name}, spending limit ${bobCred.claims.spendingLimit} ETH`);
 
     say('\nAlice accepts Bob’s invitation; each checks the other’s credential before the channel opens');
-    const ab = await connect(bob!, alice!);
+    const ab = await connectAgents(bob!, alice!);
     const opened = bob!.event((e) => e.type === 'channel-opened');
     const tOpen = performance.now();
     const channel = await alice!.api<ChannelView>('POST', '/channels', {

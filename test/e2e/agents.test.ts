@@ -14,14 +14,18 @@ import type {
   ChannelView,
   ConnectionView,
   CredentialView,
-  InvitationView,
   NodeEventWithId,
   PaymentView,
   SettlementView,
 } from '../../src/agent/node/types.js';
 import { parseEthereumConfig } from '../../src/channels/ethereum/config.js';
 import { gasSpent } from '../../src/agent/process/gas.js';
-import { AgentProcess, initAgentDir, stopAllProcesses } from '../../src/agent/process/agent-process.js';
+import {
+  AgentProcess,
+  connectAgents,
+  initAgentDir,
+  stopAllProcesses,
+} from '../../src/agent/process/agent-process.js';
 
 jest.setTimeout(180_000);
 
@@ -31,11 +35,6 @@ let provider: JsonRpcProvider;
 let issuer: AgentProcess;
 let alice: AgentProcess;
 let bob: AgentProcess;
-
-async function connect(inviter: AgentProcess, invitee: AgentProcess): Promise<ConnectionView> {
-  const invitation = await inviter.api<InvitationView>('POST', '/invitations');
-  return invitee.api<ConnectionView>('POST', '/connections', { invitationUrl: invitation.url });
-}
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'perun-e2e-'));
@@ -64,7 +63,7 @@ afterAll(async () => {
 });
 
 test('the Issuer certifies Alice, and Bob on his request', async () => {
-  await connect(issuer, alice);
+  await connectAgents(issuer, alice);
   const [toAlice] = await issuer.api<ConnectionView[]>('GET', '/connections');
   const issued = await issuer.api<CredentialView>('POST', '/credentials/issue', {
     connectionId: toAlice!.id,
@@ -73,7 +72,7 @@ test('the Issuer certifies Alice, and Bob on his request', async () => {
   });
   expect(issued.claims).toEqual({ ethereumAddress: alice.info.address, name: 'Alice', spendingLimit: '10' });
 
-  const toIssuer = await connect(issuer, bob);
+  const toIssuer = await connectAgents(issuer, bob);
   const bobs = await bob.api<CredentialView>('POST', '/credentials/request', {
     connectionId: toIssuer.id,
     name: 'Bob',
@@ -89,7 +88,7 @@ test('the Issuer certifies Alice, and Bob on his request', async () => {
 });
 
 test('Alice opens a gated channel with Bob, they pay 100 times each way and close to the wei', async () => {
-  const ab = await connect(bob, alice);
+  const ab = await connectAgents(bob, alice);
   expect(ab).toMatchObject({ ready: true, theirDid: bob.info.did });
 
   const opened = bob.event((e) => e.type === 'channel-opened');

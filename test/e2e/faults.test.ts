@@ -8,15 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEther } from 'ethers';
 import { faucet, runChain, type RunningChain } from '../../src/agent/node/chain.js';
-import type {
-  ChannelView,
-  ConnectionView,
-  InvitationView,
-  NodeEventWithId,
-  SettlementView,
-} from '../../src/agent/node/types.js';
+import type { ChannelView, NodeEventWithId, SettlementView } from '../../src/agent/node/types.js';
 import {
   AgentProcess,
+  connectAgents,
   initAgentDir,
   stopAllProcesses,
   type ApiFailure,
@@ -30,11 +25,6 @@ let chain: RunningChain;
 let alice: AgentProcess;
 let bob: AgentProcess;
 let channel: ChannelView;
-
-async function connect(inviter: AgentProcess, invitee: AgentProcess): Promise<ConnectionView> {
-  const invitation = await inviter.api<InvitationView>('POST', '/invitations');
-  return invitee.api<ConnectionView>('POST', '/connections', { invitationUrl: invitation.url });
-}
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'perun-e2e-faults-'));
@@ -51,11 +41,11 @@ beforeAll(async () => {
     AgentProcess.start('Bob', b.dataDir, b.passphrase),
   ]);
   for (const holder of [alice, bob]) {
-    const c = await connect(issuer, holder);
+    const c = await connectAgents(issuer, holder);
     await holder.api('POST', '/credentials/request', { connectionId: c.id, name: holder.name });
   }
   await issuer.stop();
-  const ab = await connect(bob, alice);
+  const ab = await connectAgents(bob, alice);
   const opened = bob.event((e) => e.type === 'channel-opened');
   channel = await alice.api<ChannelView>('POST', '/channels', {
     connectionId: ab.id,

@@ -25,7 +25,12 @@ import type {
   InvitationView,
   SignedStateView,
 } from '../../src/agent/node/types.js';
-import { AgentProcess, initAgentDir, stopAllProcesses } from '../../src/agent/process/agent-process.js';
+import {
+  AgentProcess,
+  connectAgents,
+  initAgentDir,
+  stopAllProcesses,
+} from '../../src/agent/process/agent-process.js';
 import { parseEthereumConfig } from '../../src/channels/ethereum/config.js';
 import { stateFromJson } from '../../src/channels/json.js';
 import type { ChannelMessage } from '../../src/channels/messages.js';
@@ -41,11 +46,6 @@ let mallory: PerunNode;
 let toMallory: ConnectionView; // the Issuer's connection with Mallory
 let mb: ConnectionView; // Mallory's connection with Bob
 let channel: ChannelView; // Alice's channel with Bob
-
-async function connect(inviter: AgentProcess, invitee: AgentProcess): Promise<ConnectionView> {
-  const invitation = await inviter.api<InvitationView>('POST', '/invitations');
-  return invitee.api<ConnectionView>('POST', '/connections', { invitationUrl: invitation.url });
-}
 
 /** Issuer's side of its connection to the agent with `did`. */
 async function issuerConnection(did: string): Promise<ConnectionView> {
@@ -89,7 +89,7 @@ beforeAll(async () => {
     [alice, 'Alice'],
     [bob, 'Bob'],
   ] as const) {
-    await connect(issuer, holder);
+    await connectAgents(issuer, holder);
     const c = await issuerConnection(holder.info.did);
     await issuer.api('POST', '/credentials/issue', { connectionId: c.id, name, spendingLimit: '10' });
   }
@@ -97,7 +97,7 @@ beforeAll(async () => {
   await mallory.acceptInvitation(invitation.url);
   toMallory = await issuerConnection(mallory.info().did);
 
-  const ab = await connect(bob, alice);
+  const ab = await connectAgents(bob, alice);
   const opened = bob.event((e) => e.type === 'channel-opened');
   channel = await alice.api<ChannelView>('POST', '/channels', {
     connectionId: ab.id,

@@ -15,6 +15,7 @@ import { erc20Contract } from '../../channels/ethereum/contracts.js';
 import { deployContracts } from '../../channels/ethereum/deploy.js';
 import { EmbeddedChain } from '../../channels/ethereum/embedded-chain.js';
 import { waitForReceipt } from '../../channels/ethereum/tx.js';
+import { Assets } from './assets.js';
 
 /** What dev account 0 holds of the test token: a billion PRN. */
 const TOKEN_SUPPLY = 10n ** 27n;
@@ -72,18 +73,6 @@ export function readChainFile(path: string): EthereumConfig {
   return parseEthereumConfig(json);
 }
 
-/** The chain file's token with this address or symbol (any case). */
-async function tokenNamed(provider: JsonRpcProvider, config: EthereumConfig, name: string) {
-  for (const t of Object.keys(config.assetHoldersERC20)) {
-    if (t.toLowerCase() === name.toLowerCase()) return t;
-    const symbol = await (
-      erc20Contract(t, provider).getFunction('symbol').staticCall() as Promise<string>
-    ).catch(() => undefined);
-    if (symbol?.toLowerCase() === name.toLowerCase()) return t;
-  }
-  return undefined;
-}
-
 /**
  * Adds `amount` wei to `address` on a development chain (anvil_setBalance), or `amount` base
  * units of the test `token` (a transfer from dev account 0, which anvil signs for); returns the
@@ -108,8 +97,8 @@ export async function faucet(o: {
   try {
     const address = getAddress(o.address);
     if (o.token !== undefined) {
-      const token = await tokenNamed(provider, config, o.token);
-      if (token === undefined) throw new ConfigError('no such token in the chain file', { token: o.token });
+      const token = (await Assets.load(config, provider)).named(o.token).token;
+      if (token === undefined) throw new ConfigError('not a token of the chain file', { token: o.token });
       const [dev] = (await provider.send('eth_accounts', [])) as string[];
       const erc20 = erc20Contract(token, await provider.getSigner(dev));
       const tx = (await erc20.getFunction('transfer')(address, o.amount)) as { hash: string };

@@ -137,8 +137,6 @@ interface PendingProposal {
 
 export class PerunNode implements AgentNodeApi {
   readonly events = new EventLog();
-  /** Our latest payment per channel, for pay()'s answer. */
-  readonly #lastSent = new Map<string, PaymentView>();
   readonly #proposals = new Map<string, PendingProposal>();
   readonly #labels = new Map<string, string | undefined>();
   readonly #stops: Array<() => Promise<unknown> | unknown> = [];
@@ -350,14 +348,7 @@ export class PerunNode implements AgentNodeApi {
   async issueCredential(req: IssueCredentialRequest): Promise<CredentialView> {
     const c = await this.#readyConnection(req.connectionId);
     const spendingLimit = parseAmount(req.spendingLimit);
-    let expirationDate: Date | undefined;
-    if (req.expirationDate !== undefined) {
-      expirationDate = new Date(req.expirationDate);
-      if (Number.isNaN(expirationDate.getTime()))
-        throw new ApiRequestError(400, 'INVALID_REQUEST', 'expirationDate is not a date', {
-          field: 'expirationDate',
-        });
-    }
+    const expirationDate = dateField('expirationDate', req.expirationDate);
     let address: string;
     if (req.ethereumAddress !== undefined) {
       if (!isAddress(req.ethereumAddress))
@@ -404,13 +395,6 @@ export class PerunNode implements AgentNodeApi {
   }
 
   async signCredential(req: SignCredentialRequest): Promise<SignedCredentialView> {
-    const date = (field: string, v: string | undefined) => {
-      if (v === undefined) return undefined;
-      const d = new Date(v);
-      if (Number.isNaN(d.getTime()))
-        throw new ApiRequestError(400, 'INVALID_REQUEST', `${field} is not a date`, { field });
-      return d;
-    };
     if (!isAddress(req.ethereumAddress))
       throw new ApiRequestError(400, 'INVALID_REQUEST', 'not an Ethereum address', {
         field: 'ethereumAddress',
@@ -421,8 +405,8 @@ export class PerunNode implements AgentNodeApi {
       req.subject,
       { ethereumAddress: req.ethereumAddress, name: req.name, spendingLimit: parseAmount(req.spendingLimit) },
       {
-        issuanceDate: date('issuanceDate', req.issuanceDate),
-        expirationDate: date('expirationDate', req.expirationDate),
+        issuanceDate: dateField('issuanceDate', req.issuanceDate),
+        expirationDate: dateField('expirationDate', req.expirationDate),
       },
     );
     return { credential: JSON.stringify(JsonTransformer.toJSON(vc)) };
@@ -489,10 +473,8 @@ export class PerunNode implements AgentNodeApi {
     const units = parse(this.#assetOf(info), amount);
     if (units === 0n)
       throw new ApiRequestError(400, 'INVALID_AMOUNT', 'a payment must be positive', { amount });
-    const before = info.state;
-    await this.client.sendPayment(info.id, units);
-    const sent = this.#lastSent.get(info.id.toLowerCase());
-    return sent ?? this.#paymentView(this.client.channel(info.id), before, 'sent');
+    const state = await this.client.sendPayment(info.id, units);
+    return this.#paymentView(info, state, units, 'sent');
   }
 
   async close(channelId: string): Promise<SettlementView> {
@@ -663,20 +645,18 @@ export class PerunNode implements AgentNodeApi {
 
   readonly #connectionIds = new Map<string, string>();
 
-  /** A payment from our balance change between two states of a channel. */
-  #paymentView(c: ChannelInfo, before: State | undefined, direction: 'sent' | 'received'): PaymentView {
-    const after = c.state!;
+  /** A payment of `amount` (either sign) that made `state` of channel `c`. */
+  #paymentView(c: ChannelInfo, state: State, amount: bigint, direction: 'sent' | 'received'): PaymentView {
     const asset = this.#assetOf(c);
-    const ours = after.outcome.balances[0]![c.idx]!;
-    const was = before?.outcome.balances[0]?.[c.idx] ?? ours;
+    const balances = state.outcome.balances[0]!;
     return {
       channelId: c.id,
       asset: asset.symbol,
-      version: after.version.toString(),
-      amount: format(asset, ours > was ? ours - was : was - ours),
+      version: state.version.toString(),
+      amount: format(asset, amount < 0n ? -amount : amount),
       direction,
-      ourBalance: format(asset, ours),
-      theirBalance: format(asset, after.outcome.balances[0]![1 - c.idx]!),
+      ourBalance: format(asset, balances[c.idx]!),
+      theirBalance: format(asset, balances[1 - c.idx]!),
       at: new Date().toISOString(),
     };
   }
@@ -763,20 +743,8 @@ export class PerunNode implements AgentNodeApi {
       case 'payment-sent':
       case 'payment-received': {
         if (info?.state === undefined) break;
-        const asset = this.#assetOf(info);
-        const amount = e.amounts[0] ?? 0n;
-        const ours = info.state.outcome.balances[0]![info.idx]!;
-        const payment: PaymentView = {
-          channelId: info.id,
-          asset: asset.symbol,
-          version: e.version.toString(),
-          amount: format(asset, amount < 0n ? -amount : amount),
-          direction: e.type === 'payment-sent' ? 'sent' : 'received',
-          ourBalance: format(asset, ours),
-          theirBalance: format(asset, info.state.outcome.balances[0]![1 - info.idx]!),
-          at: new Date().toISOString(),
-        };
-        if (payment.direction === 'sent') this.#lastSent.set(info.id.toLowerCase(), payment);
+        const direction = e.type === 'payment-sent' ? 'sent' : 'received';
+        const payment = this.#paymentView(info, info.state, e.amounts[0] ?? 0n, direction);
         this.history.add(payment);
         this.events.emit({ type: e.type, payment });
         break;
@@ -1004,6 +972,15 @@ async function loadIdentity(agent: PerunIdentityAgent): Promise<NodeIdentity> {
   const identity: NodeIdentity = { did, issuerDid };
   await agent.genericRecords.save({ content: { ...identity }, tags: { kind: IDENTITY_RECORD } });
   return identity;
+}
+
+/** An optional ISO 8601 date of a request; a 400 naming the field if it is not one. */
+function dateField(field: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime()))
+    throw new ApiRequestError(400, 'INVALID_REQUEST', `${field} is not a date`, { field });
+  return d;
 }
 
 function credentialView(id: string, vc: W3cJsonLdVerifiableCredential): CredentialView {

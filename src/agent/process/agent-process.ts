@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initAgent, type AgentConfigFile } from '../node/config.js';
-import type { AgentInfo, NodeEventWithId } from '../node/types.js';
+import type { AgentInfo, ConnectionView, InvitationView, NodeEventWithId } from '../node/types.js';
 
 /** The built CLI: beside this module in dist/, or dist/ of the working directory when run from sources. */
 export function cliPath(): string {
@@ -157,6 +157,12 @@ export class AgentProcess {
   get stderr(): string {
     return this.#stderr.join('');
   }
+}
+
+/** `invitee` accepts an invitation of `inviter`; its side of the connection, once ready. */
+export async function connectAgents(inviter: AgentProcess, invitee: AgentProcess): Promise<ConnectionView> {
+  const invitation = await inviter.api<InvitationView>('POST', '/invitations');
+  return invitee.api<ConnectionView>('POST', '/connections', { invitationUrl: invitation.url });
 }
 
 /**
