@@ -1,9 +1,9 @@
 // The verifier's policy on a presentation Credo has already verified, one field changed at a
 // time: each change is refused with its code, and the untouched presentation passes.
 import type { DidCommConnectionRecord } from '@credo-ts/didcomm';
-import { PEER_CREDENTIAL_TYPE, PERUN_CONTEXT_URL } from '../../src/protocols/identity/context.js';
 import { PeerNotAuthorizedError, type PeerRefusalCode } from '../../src/protocols/identity/errors.js';
 import { checkPresentation, type PeerPolicy } from '../../src/protocols/identity/verifier.js';
+import { peerPresentation, type Vp } from './identity-samples.js';
 
 const ISSUER = 'did:key:z6MkIssuer';
 const PEER = 'did:peer:2.Ez6LSmallory';
@@ -14,31 +14,8 @@ const policy: PeerPolicy = {
   requiredClaims: { name: true, minSpendingLimit: 10n ** 18n },
 };
 
-type Vp = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function presentation(): Vp {
-  return {
-    '@context': ['https://www.w3.org/2018/credentials/v1'],
-    type: ['VerifiablePresentation'],
-    verifiableCredential: [
-      {
-        '@context': ['https://www.w3.org/2018/credentials/v1', PERUN_CONTEXT_URL],
-        type: ['VerifiableCredential', PEER_CREDENTIAL_TYPE],
-        issuer: ISSUER,
-        issuanceDate: '2026-01-01T00:00:00Z',
-        expirationDate: '2099-01-01T00:00:00Z',
-        credentialSubject: {
-          id: PEER,
-          ethereumAddress: ADDRESS,
-          name: 'Mallory',
-          spendingLimit: '5000000000000000000',
-        },
-        proof: { type: 'Ed25519Signature2018', verificationMethod: `${ISSUER}#key-1` },
-      },
-    ],
-    proof: { type: 'Ed25519Signature2018', verificationMethod: `${PEER}#key-1` },
-  };
-}
+const presentation = (): Vp =>
+  peerPresentation({ issuer: ISSUER, holder: PEER, address: ADDRESS, spendingLimit: '5000000000000000000' });
 
 const vc = (vp: Vp) => vp.verifiableCredential[0];
 

@@ -5,44 +5,11 @@
 import fc from 'fast-check';
 import { ClassValidationError, JsonTransformer, MessageValidator } from '@credo-ts/core';
 import { MalformedMessageError } from '../../src/channels/errors.js';
-import type { ChannelMessage } from '../../src/channels/messages.js';
 import { ChannelUpdateMessage } from '../../src/protocols/perun/messages/channel-messages.js';
 import { MESSAGE_CLASSES, fromDidComm, toDidComm } from '../../src/protocols/perun/wire-format.js';
-import { CHANNEL_ID, PARAMS, alice, bob, state } from '../channels/fixtures.js';
+import { SAMPLE_MESSAGES } from './perun-samples.js';
 
-const S = state(3n);
-const SIG = alice.signState(S);
-const MESSAGES: ChannelMessage[] = [
-  {
-    type: 'ledger-channel-proposal',
-    proposalID: '0x' + '01'.repeat(32),
-    challengeDuration: 3600n,
-    nonceShare: '0x' + '02'.repeat(32),
-    participants: [alice.address, bob.address],
-    peers: ['did:peer:2.alice', 'did:peer:2.bob'],
-    app: PARAMS.app,
-    initData: '0x',
-    initBals: { ...S.outcome, locked: [] },
-    fundingAgreement: S.outcome.balances,
-  },
-  {
-    type: 'ledger-channel-accept',
-    proposalID: '0x' + '01'.repeat(32),
-    nonceShare: '0x' + '03'.repeat(32),
-    sig: SIG,
-  },
-  { type: 'channel-proposal-reject', proposalID: '0x' + '01'.repeat(32), reason: 'no credential' },
-  { type: 'channel-update', state: S, actorIdx: 0, sig: SIG },
-  { type: 'channel-update-accept', channelID: CHANNEL_ID, version: 3n, sig: SIG },
-  {
-    type: 'channel-update-reject',
-    channelID: CHANNEL_ID,
-    version: 3n,
-    reason: 'stale',
-    code: 'STALE_VERSION',
-  },
-  { type: 'channel-sync', phase: 'Acting', state: S, sigs: [SIG, bob.signState(S)] },
-];
+const MESSAGES = SAMPLE_MESSAGES;
 
 /** What a receiving Credo agent does with the plaintext: JSON to the class, then class validation. */
 function receive(json: Record<string, unknown>, cls: (typeof MESSAGE_CLASSES)[keyof typeof MESSAGE_CLASSES]) {

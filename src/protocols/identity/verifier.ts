@@ -134,7 +134,7 @@ export function checkPresentation(
       subject: subject.id,
       peer: theirDid,
     });
-  const signers = asArray(vp.proof as Json | Json[] | undefined).map((p) => p.verificationMethod);
+  const signers = asArray(vp.proof as unknown).map((p) => (isObject(p) ? p.verificationMethod : undefined));
   if (signers.length === 0 || signers.some((vm) => typeof vm !== 'string' || didOf(vm) !== theirDid))
     refuse('subject-mismatch', 'the presentation is not signed by the peer’s DID on this connection', {
       signers,

@@ -51,10 +51,18 @@ export function toDidComm(msg: ChannelMessage): PerunChannelDidCommMessage {
 export function fromDidComm(m: DidCommMessage): ChannelMessage {
   const name = Object.entries(MESSAGE_CLASSES).find(([, cls]) => m instanceof cls)?.[0];
   if (name === undefined) throw new MalformedMessageError('not a Perun channel message', { type: m.type });
-  const wire = JsonTransformer.toJSON(m) as JsonObject;
-  const body: JsonObject = {};
-  for (const [k, v] of Object.entries(wire)) {
-    if (!k.startsWith('@') && !k.startsWith('~')) body[k] = v;
+  let fields: JsonObject;
+  try {
+    const wire = JsonTransformer.toJSON(m) as JsonObject;
+    const body: JsonObject = {};
+    for (const [k, v] of Object.entries(wire)) {
+      if (!k.startsWith('@') && !k.startsWith('~')) body[k] = v;
+    }
+    fields = toCamel(body);
+  } catch (err) {
+    if (err instanceof MalformedMessageError) throw err;
+    // A value nested too deep to walk (RangeError) is still a malformed message.
+    throw new MalformedMessageError('unreadable message', { type: m.type }, { cause: err });
   }
-  return decodeChannelMessage({ ...toCamel(body), type: name });
+  return decodeChannelMessage({ ...fields, type: name });
 }

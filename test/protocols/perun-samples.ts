@@ -1,0 +1,38 @@
+// One valid sample of every Perun channel message, for the wire-format and fuzzing suites.
+import type { ChannelMessage } from '../../src/channels/messages.js';
+import { CHANNEL_ID, PARAMS, alice, bob, state } from '../channels/fixtures.js';
+
+const S = state(3n);
+const SIG = alice.signState(S);
+
+export const SAMPLE_MESSAGES: ChannelMessage[] = [
+  {
+    type: 'ledger-channel-proposal',
+    proposalID: '0x' + '01'.repeat(32),
+    challengeDuration: 3600n,
+    nonceShare: '0x' + '02'.repeat(32),
+    participants: [alice.address, bob.address],
+    peers: ['did:peer:2.alice', 'did:peer:2.bob'],
+    app: PARAMS.app,
+    initData: '0x',
+    initBals: { ...S.outcome, locked: [] },
+    fundingAgreement: S.outcome.balances,
+  },
+  {
+    type: 'ledger-channel-accept',
+    proposalID: '0x' + '01'.repeat(32),
+    nonceShare: '0x' + '03'.repeat(32),
+    sig: SIG,
+  },
+  { type: 'channel-proposal-reject', proposalID: '0x' + '01'.repeat(32), reason: 'no credential' },
+  { type: 'channel-update', state: S, actorIdx: 0, sig: SIG },
+  { type: 'channel-update-accept', channelID: CHANNEL_ID, version: 3n, sig: SIG },
+  {
+    type: 'channel-update-reject',
+    channelID: CHANNEL_ID,
+    version: 3n,
+    reason: 'stale',
+    code: 'STALE_VERSION',
+  },
+  { type: 'channel-sync', phase: 'Acting', state: S, sigs: [SIG, bob.signState(S)] },
+];
