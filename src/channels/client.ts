@@ -6,9 +6,12 @@
 // of the machine written to the store before anything that depends on it leaves the process
 // (in particular every signature). Incoming messages are checked before any callback runs.
 //
-// Conventions: the proposer of a channel is participant 0. When both sides propose an update of
-// the same version at once, participant 0's update wins: participant 1 drops its own and signs
-// participant 0's, and its caller's update is re-applied on top of the new state.
+// Conventions: the proposer of a channel is participant 0. We never sign two different states
+// with one version: a version we signed for a state that was dropped (rejected, undelivered,
+// beaten) is used up, and our next state takes a higher one (versions may skip). When both sides
+// propose an update at once, participant 0's goes first: participant 1 drops its own, refuses
+// participant 0's if it used that version (participant 0 proposes again above it) and re-applies
+// its caller's update on top of participant 0's once that is signed.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { sha3_256 } from '@noble/hashes/sha3.js';
@@ -41,6 +44,7 @@ import type { ChannelRecord, ChannelStore } from './store.js';
 import type { Address, Allocation, Hex, Params, State } from './types.js';
 import {
   checkUpdate,
+  MAX_VERSION_STEP,
   paymentAppRule,
   sameHex,
   totals,
@@ -130,19 +134,38 @@ export interface ChannelClientOptions {
   concludeWaitMs?: number;
   /** Proposals taken from one peer per minute; more are refused before any check or callback. Default 30. */
   proposalsPerMinute?: number;
+  /**
+   * Called at the named steps of an update (failpoints, as in etcd's gofail): fault-injection tests
+   * stop the process at an exact step. Leave unset in normal use.
+   */
+  failpoint?: (point: Failpoint, at: { channelId: Hex; version: bigint }) => void | Promise<void>;
 }
+
+/**
+ * The steps of an update a failpoint can stop at: the proposer's staged state is durable (before
+ * sending), the update is sent, the responder received it, the responder's acceptance is durable
+ * (before sending it), the proposer received the acceptance (before persisting it).
+ */
+export type Failpoint =
+  'update-staged' | 'update-sent' | 'update-received' | 'accept-persisted' | 'accept-received';
 
 // ---------------------------------------------------------------------------------------------
 // Internals
 
+/** `conflict`: try again; with `wait`, once the peer's update that went first is signed. */
 type Answer =
   | { kind: 'accepted'; state: State }
   | { kind: 'rejected'; reason: string; code?: string }
-  | { kind: 'conflict' };
+  | { kind: 'conflict'; wait: boolean };
 
 interface Pending {
   version: bigint;
   resolve: (a: Answer) => void;
+  /**
+   * Our update, signed and sent, that we dropped to sign the peer's newer concurrent one. The
+   * peer may still have signed it first (its update then builds on ours), so its answer decides.
+   */
+  yielded?: State;
 }
 
 interface Entry {
@@ -156,6 +179,11 @@ interface Entry {
   pending?: Pending;
   persistedVersion: bigint;
   persistedPhase: Phase;
+  persistedUsed: bigint;
+  /** The lowest version the peer said it would sign (its used-up version + 1), from a VERSION_USED refusal. */
+  peerMinVersion?: bigint;
+  /** Called whenever a newer fully signed state is persisted. */
+  onNewer: Set<() => void>;
   watched?: WatchedChannel;
   /** The on-chain settlement in progress (dispute, conclusion, withdrawal), if any. */
   settling?: Promise<WithdrawnAmount[]>;
@@ -483,9 +511,13 @@ export class ChannelClient extends EventEmitter {
     const entry = this.#entry(id);
     return entry.local.run(async () => {
       for (let attempt = 0; ; attempt++) {
+        const before = entry.machine.version;
         const answer = await this.#proposeUpdate(entry, fn);
         if (answer.kind === 'accepted') return answer.state;
-        if (answer.kind === 'conflict' && attempt < 5) continue;
+        if (answer.kind === 'conflict' && attempt < 5) {
+          if (answer.wait) await this.#newerThan(entry, before, this.#yieldMs);
+          continue;
+        }
         if (answer.kind === 'conflict') {
           throw new ChannelClientError('CHANNEL_BUSY', 'the peer kept updating the channel', {
             channelId: id,
@@ -529,7 +561,7 @@ export class ChannelClient extends EventEmitter {
       this.#requirePhase(entry, 'Acting');
       const cur = m.current!.state;
       const made = fn(structuredClone(cur));
-      const next: State = { ...made, channelID: cur.channelID, version: cur.version + 1n };
+      const next: State = { ...made, channelID: cur.channelID, version: this.#nextVersion(entry) };
       m.stage(next, { actor: m.idx, lockedUnchanged: true });
       try {
         const sig = await this.#o.signer.signState(next);
@@ -537,10 +569,14 @@ export class ChannelClient extends EventEmitter {
         await this.#persist(entry);
         return { next, sig };
       } catch (err) {
-        if (m.staged !== undefined && m.staged.state.version === next.version) m.discard();
+        if (m.staged !== undefined && m.staged.state.version === next.version) {
+          m.discard();
+          await this.#persist(entry).catch(() => undefined);
+        }
         throw err;
       }
     });
+    await this.#o.failpoint?.('update-staged', { channelId: entry.id, version: prepared.next.version });
     const answer = new Promise<Answer>((resolve) => {
       entry.pending = { version: prepared.next.version, resolve };
     });
@@ -567,6 +603,7 @@ export class ChannelClient extends EventEmitter {
       entry.pending = undefined;
       throw err;
     }
+    await this.#o.failpoint?.('update-sent', { channelId: entry.id, version: prepared.next.version });
     const result = await answer;
     clearTimeout(timer);
     entry.pending = undefined;
@@ -575,6 +612,37 @@ export class ChannelClient extends EventEmitter {
       void this.sync(entry.peer).catch((err: unknown) => this.#warn(entry.id, err, 'sync'));
     }
     return result;
+  }
+
+  /** The version of our next state: above all we signed, and at least what the peer said it would sign. */
+  #nextVersion(entry: Entry): bigint {
+    const m = entry.machine;
+    const ours = m.nextVersion;
+    const theirs = entry.peerMinVersion;
+    if (theirs === undefined || theirs <= ours || theirs - m.version > MAX_VERSION_STEP) return ours;
+    return theirs;
+  }
+
+  /** How long participant 1 lets the peer's concurrent update go first before trying again. */
+  get #yieldMs(): number {
+    return Math.min(this.#o.responseTimeoutMs, 1_000);
+  }
+
+  /** Resolves once the channel holds a fully signed state newer than `version`, or after `ms`. */
+  async #newerThan(entry: Entry, version: bigint, ms: number): Promise<void> {
+    if (entry.machine.version > version) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let wake: (() => void) | undefined;
+    await new Promise<void>((resolve) => {
+      wake = () => {
+        if (entry.machine.version > version) resolve();
+      };
+      entry.onNewer.add(wake);
+      timer = setTimeout(resolve, ms);
+    }).finally(() => {
+      clearTimeout(timer);
+      entry.onNewer.delete(wake!);
+    });
   }
 
   #answer(entry: Entry, version: bigint, a: Answer): void {
@@ -594,6 +662,7 @@ export class ChannelClient extends EventEmitter {
     const entry = this.#channels.get(id.toLowerCase());
     if (entry === undefined) return reject('unknown channel', 'UNKNOWN_CHANNEL');
     if (entry.peer !== from) return reject('not a participant of this channel', 'NOT_PARTICIPANT');
+    await this.#o.failpoint?.('update-received', { channelId: entry.id, version: msg.state.version });
     if (entry.machine.phase === 'Funding' && entry.funding !== undefined) {
       // The peer saw the deposits before we did: give our funder the time the peer gives us.
       await this.#within(entry.funding, this.#o.responseTimeoutMs / 2);
@@ -628,23 +697,42 @@ export class ChannelClient extends EventEmitter {
         return reject('the signature does not verify', 'INVALID_SIGNATURE');
       }
       const staged = m.staged;
+      if (staged !== undefined && staged.actor !== m.idx) {
+        if (sameState(staged.state, next)) return; // already being handled
+        return reject('another update is being signed', 'CHANNEL_BUSY');
+      }
+      const refuse = (reason: string, code: string) =>
+        this.#send(from, {
+          type: 'channel-update-reject',
+          channelID: id,
+          version: next.version,
+          reason,
+          code,
+          minVersion: m.nextVersion,
+        });
+      if (next.version < m.nextVersion) {
+        // We signed this version (or a higher one) for another state, which the peer may hold:
+        // signing this one would give it two states at one version, or one that ours outranks.
+        return refuse(`version ${next.version} is used up; the next is ${m.nextVersion}`, 'VERSION_USED');
+      }
       if (staged !== undefined) {
-        if (staged.actor === peerIdx && sameState(staged.state, next)) return; // already being handled
-        if (staged.actor === m.idx && staged.state.version === next.version && m.idx < peerIdx) {
-          return reject('a concurrent update of participant 0 takes precedence', 'CONFLICT');
+        if (m.idx < peerIdx) {
+          return refuse('a concurrent update of participant 0 takes precedence', 'CONFLICT');
         }
-        if (staged.actor === m.idx && staged.state.version === next.version) {
-          m.discard();
-          await this.#persist(entry);
-          this.#answer(entry, staged.state.version, { kind: 'conflict' });
-        } else {
-          return reject('another update is being signed', 'CHANNEL_BUSY');
-        }
+        // Participant 0's newer update goes first. Ours stays pending until the peer answers it:
+        // the peer refuses it, or signed it before proposing (its update then includes it).
+        m.discard();
+        await this.#persist(entry);
+        if (entry.pending?.version === staged.state.version) entry.pending.yielded = staged.state;
       }
       if (m.phase !== 'Acting')
         return reject(`the channel is not open for updates (${m.phase})`, 'NOT_ACTING');
       try {
-        checkUpdate(m.params, cur.state, next, { actor: peerIdx, lockedUnchanged: true });
+        checkUpdate(m.params, cur.state, next, {
+          actor: peerIdx,
+          lockedUnchanged: true,
+          minVersion: m.nextVersion,
+        });
       } catch (err) {
         if (err instanceof ValidationError) return reject(err.message, err.code);
         throw err;
@@ -658,6 +746,7 @@ export class ChannelClient extends EventEmitter {
       const enabled = m.enable();
       await this.#persist(entry);
       entry.watched?.publish({ params: m.params, state: enabled.state, sigs: [...enabled.sigs] });
+      await this.#o.failpoint?.('accept-persisted', { channelId: entry.id, version: next.version });
       await this.#send(from, { type: 'channel-update-accept', channelID: id, version: next.version, sig });
       this.#emitUpdated(entry, cur.state, enabled.state, 'peer');
       if (enabled.state.isFinal) {
@@ -689,6 +778,15 @@ export class ChannelClient extends EventEmitter {
       const m = entry.machine;
       const peerIdx = 1 - m.idx;
       const staged = m.staged;
+      const yielded = entry.pending?.version === msg.version ? entry.pending.yielded : undefined;
+      if (
+        yielded !== undefined &&
+        this.#verify(yielded, msg.sig, m.params.participants[peerIdx]!.ethAddress)
+      ) {
+        // The peer signed our update before its own, newer one, which we hold: ours counted.
+        this.#answer(entry, msg.version, { kind: 'accepted', state: structuredClone(yielded) });
+        return;
+      }
       if (staged === undefined || staged.state.version !== msg.version) return; // late or duplicate
       if (m.phase === 'InitSigning') {
         m.addSignature(peerIdx, msg.sig);
@@ -699,6 +797,7 @@ export class ChannelClient extends EventEmitter {
         return;
       }
       if (staged.actor !== m.idx) return;
+      await this.#o.failpoint?.('accept-received', { channelId: entry.id, version: msg.version });
       try {
         m.addSignature(peerIdx, msg.sig);
       } catch (err) {
@@ -727,15 +826,22 @@ export class ChannelClient extends EventEmitter {
     await entry.lock.run(async () => {
       const m = entry.machine;
       const staged = m.staged;
-      if (staged === undefined || staged.actor !== m.idx || staged.state.version !== msg.version) return;
-      m.discard();
-      await this.#persist(entry);
-      const retry = msg.code === 'CONFLICT' || msg.code === 'STALE_VERSION';
-      this.#answer(
-        entry,
-        msg.version,
-        retry ? { kind: 'conflict' } : { kind: 'rejected', reason: msg.reason, code: msg.code },
-      );
+      const yielded = entry.pending?.version === msg.version && entry.pending.yielded !== undefined;
+      if (!yielded) {
+        if (staged === undefined || staged.actor !== m.idx || staged.state.version !== msg.version) return;
+        m.discard();
+        await this.#persist(entry);
+      }
+      if (msg.minVersion !== undefined) entry.peerMinVersion = msg.minVersion;
+      // CONFLICT: the peer's update goes first; STALE_VERSION: the peer holds a newer state, which
+      // the sync below brings; VERSION_USED: propose again with a higher version.
+      const answer: Answer =
+        msg.code === 'CONFLICT' || msg.code === 'STALE_VERSION'
+          ? { kind: 'conflict', wait: true }
+          : msg.code === 'VERSION_USED'
+            ? { kind: 'conflict', wait: false }
+            : { kind: 'rejected', reason: msg.reason, code: msg.code };
+      this.#answer(entry, msg.version, answer);
       if (msg.code === 'STALE_VERSION')
         void this.sync(entry.peer).catch((e: unknown) => this.#warn(entry.id, e, 'sync'));
     });
@@ -744,18 +850,40 @@ export class ChannelClient extends EventEmitter {
   // -------------------------------------------------------------------------------------------
   // Sync
 
-  /** Sends our latest fully signed state of every channel shared with `peer` (after a restart or reconnect). */
+  /**
+   * Sends our latest fully signed state of every channel shared with `peer` (after a restart or
+   * reconnect), and again every update of ours the peer has not answered: it either signs it or
+   * refuses it, and either way the channel is no longer blocked by it.
+   */
   async sync(peer: string): Promise<void> {
     for (const e of this.#channels.values()) {
       if (e.peer !== peer) continue;
-      const cur = e.machine.current;
-      if (cur === undefined || e.machine.phase === 'Withdrawn') continue;
-      await this.#send(peer, {
-        type: 'channel-sync',
-        phase: e.machine.phase,
-        state: cur.state,
-        sigs: [...cur.sigs],
-      }).catch((err: unknown) => this.#warn(e.id, err, 'sync'));
+      const m = e.machine;
+      const cur = m.current;
+      if (cur === undefined || m.phase === 'Withdrawn') continue;
+      const staged = m.staged;
+      const resend =
+        m.phase === 'Signing' && staged !== undefined && staged.actor === m.idx
+          ? { state: staged.state, sig: staged.sigs[m.idx]! }
+          : undefined;
+      try {
+        await this.#send(peer, {
+          type: 'channel-sync',
+          phase: m.phase,
+          state: cur.state,
+          sigs: [...cur.sigs],
+        });
+        if (resend !== undefined) {
+          await this.#send(peer, {
+            type: 'channel-update',
+            state: resend.state,
+            actorIdx: m.idx,
+            sig: resend.sig,
+          });
+        }
+      } catch (err) {
+        this.#warn(e.id, err, 'sync');
+      }
     }
   }
 
@@ -777,7 +905,7 @@ export class ChannelClient extends EventEmitter {
           this.#answer(
             entry,
             staged.state.version,
-            wasOurs ? { kind: 'accepted', state: enabled.state } : { kind: 'conflict' },
+            wasOurs ? { kind: 'accepted', state: enabled.state } : { kind: 'conflict', wait: false },
           );
         }
         if (m.phase === 'Funding' && before === undefined) {
@@ -787,7 +915,9 @@ export class ChannelClient extends EventEmitter {
         if (enabled.state.isFinal && m.phase === 'Final') {
           this.#settleInBackground(entry, () => this.#concludeAndWithdraw(entry, false));
         }
-      } else if (theirs < m.version) {
+        return;
+      }
+      if (theirs < m.version) {
         const cur = m.current!;
         await this.#send(from, {
           type: 'channel-sync',
@@ -795,13 +925,10 @@ export class ChannelClient extends EventEmitter {
           state: cur.state,
           sigs: [...cur.sigs],
         });
-      } else if (
-        m.staged !== undefined &&
-        m.staged.actor === m.idx &&
-        m.staged.state.version === m.version + 1n
-      ) {
-        // The peer never got our update: send it again.
-        const s = m.staged;
+      }
+      const s = m.staged;
+      if (m.phase === 'Signing' && s !== undefined && s.actor === m.idx && s.state.version > m.version) {
+        // The peer is behind or never got our update (it restarted): send it again.
         await this.#send(from, {
           type: 'channel-update',
           state: s.state,
@@ -825,9 +952,13 @@ export class ChannelClient extends EventEmitter {
     await entry.local.run(async () => {
       if (entry.machine.phase === 'Acting') {
         for (let attempt = 0; ; attempt++) {
+          const before = entry.machine.version;
           const a = await this.#proposeUpdate(entry, (s) => ({ ...s, isFinal: true }));
           if (a.kind === 'accepted') break;
-          if (a.kind === 'conflict' && attempt < 5) continue;
+          if (a.kind === 'conflict' && attempt < 5) {
+            if (a.wait) await this.#newerThan(entry, before, this.#yieldMs);
+            continue;
+          }
           throw new ChannelClientError(
             a.kind === 'rejected' && a.code === 'PEER_TIMEOUT' ? 'PEER_TIMEOUT' : 'UPDATE_REJECTED',
             'the peer did not sign the final state; dispute the channel to close it',
@@ -1060,6 +1191,7 @@ export class ChannelClient extends EventEmitter {
           phase: r.phase,
           current: r.current === null ? null : { state: stateToJson(r.current.state), sigs: r.current.sigs },
           staged: staged === null ? null : { state: stateToJson(staged.state), sigs: staged.sigs, actor },
+          ...(r.usedVersion === null ? {} : { usedVersion: r.usedVersion.toString() }),
         },
         this.#verifier,
       );
@@ -1070,6 +1202,7 @@ export class ChannelClient extends EventEmitter {
     const peer = r.peers[1 - r.ourIndex]!;
     const entry = this.#add(r.id, peer, machine, machine.phase);
     entry.persistedVersion = machine.version;
+    entry.persistedUsed = machine.usedVersion;
     switch (machine.phase) {
       case 'InitSigning':
         this.#armOpenTimer(entry);
@@ -1176,13 +1309,19 @@ export class ChannelClient extends EventEmitter {
     const from = entry.persistedPhase;
     const cur = m.current;
     const writeCurrent = cur !== undefined && cur.state.version !== entry.persistedVersion;
+    const used = m.usedVersion;
     await this.#o.store.transaction(async (tx) => {
       if (writeCurrent) await tx.saveSignedState(entry.id, { state: cur.state, sigs: [...cur.sigs] });
       const s = m.staged;
       await tx.saveStagedState(entry.id, s === undefined ? null : { state: s.state, sigs: [...s.sigs] });
+      if (used > entry.persistedUsed) await tx.setUsedVersion(entry.id, used);
       if (m.phase !== from) await tx.setPhase(entry.id, m.phase);
     });
-    if (writeCurrent) entry.persistedVersion = cur.state.version;
+    entry.persistedUsed = used;
+    if (writeCurrent) {
+      entry.persistedVersion = cur.state.version;
+      for (const wake of [...entry.onNewer]) wake();
+    }
     this.#phaseChanged(entry, from);
   }
 
@@ -1222,6 +1361,8 @@ export class ChannelClient extends EventEmitter {
       local: new Mutex(),
       persistedVersion: -1n,
       persistedPhase,
+      persistedUsed: -1n,
+      onNewer: new Set(),
     };
     this.#channels.set(id.toLowerCase(), entry);
     return entry;

@@ -75,6 +75,7 @@ export type ValidationCode =
   | 'FINAL_WITH_LOCKED'
   // Transition
   | 'STALE_VERSION'
+  | 'VERSION_USED'
   | 'VERSION_GAP'
   | 'FINAL_STATE'
   | 'ASSET_MISMATCH'

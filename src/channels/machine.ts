@@ -1,7 +1,8 @@
 // The channel state machine (go-perun channel/machine.go, perun-protocol.md 4.1): the phase of
 // one channel and its explicit transition table, the channel's params, our participant index,
-// the latest fully signed state with every signature, and the staged state with the signatures
-// collected so far. It validates every staged state (validation.ts) and every signature it
+// the latest fully signed state with every signature, the staged state with the signatures
+// collected so far, and the highest version of a state we signed that was dropped (a used-up
+// version: we never sign two different states with one version). It validates every staged state (validation.ts) and every signature it
 // adds (through an injected verifier), never does I/O and never signs: the client signs and
 // sends, the store persists `snapshot()` and rebuilds the machine with `restore()`.
 import {
@@ -16,6 +17,7 @@ import {
   paramsFromJson,
   paramsToJson,
   readBytes32,
+  readBigint,
   readIndex,
   readObject,
   sigsFromJson,
@@ -25,7 +27,16 @@ import {
 } from './json.js';
 import type { StateVerifier } from './interfaces.js';
 import type { Address, Hex, Params, State } from './types.js';
-import { checkUpdate, validateParams, validateState, type CheckUpdateOptions } from './validation.js';
+import {
+  checkUpdate,
+  MAX_UINT64,
+  validateParams,
+  validateState,
+  type CheckUpdateOptions,
+} from './validation.js';
+
+const sameTransition = (a: State, b: State): boolean =>
+  JSON.stringify(stateToJson(a)) === JSON.stringify(stateToJson(b));
 
 export const PHASES = [
   'InitActing',
@@ -117,6 +128,8 @@ export interface MachineSnapshot {
   phase: Phase;
   current: { state: JsonObject; sigs: Hex[] } | null;
   staged: { state: JsonObject; sigs: (Hex | null)[]; actor: number } | null;
+  /** The highest used-up version (decimal), absent when none. */
+  usedVersion?: string;
 }
 
 export class ChannelMachine {
@@ -127,6 +140,7 @@ export class ChannelMachine {
   #phase: Phase = 'InitActing';
   #current: Transaction | undefined;
   #staged: StagedTransaction | undefined;
+  #used = -1n;
 
   private constructor(init: MachineInit, verifier: StateVerifier) {
     validateParams(init.params);
@@ -171,6 +185,27 @@ export class ChannelMachine {
     return this.#current?.state.isFinal ?? false;
   }
 
+  /**
+   * The highest version of a state we signed that was dropped without becoming current (rejected,
+   * undelivered, superseded); -1n if none. No new state may take a version at or below it.
+   */
+  get usedVersion(): bigint {
+    return this.#used;
+  }
+
+  /** The lowest version a new state we sign may have: above the current, staged and used-up versions. */
+  get nextVersion(): bigint {
+    let v = this.version;
+    if (
+      this.#staged !== undefined &&
+      this.#staged.sigs[this.idx] !== null &&
+      this.#staged.state.version > v
+    ) {
+      v = this.#staged.state.version;
+    }
+    return (v > this.#used ? v : this.#used) + 1n;
+  }
+
   /** Stages the initial state (version 0): InitActing → InitSigning. */
   init(state: State): void {
     this.#expect('InitSigning');
@@ -190,17 +225,17 @@ export class ChannelMachine {
   /**
    * Stages an update of the current state proposed by participant `opts.actor`: Acting → Signing.
    * Refuses with ChannelMachineError ALREADY_STAGED while another update is staged, with
-   * InvalidTransitionError if `next` is not a valid successor, with IllegalTransitionError in any
-   * other phase than Acting.
+   * InvalidTransitionError if `next` is not a valid successor (VERSION_USED for a version at or
+   * below one we used up), with IllegalTransitionError in any other phase than Acting.
    */
-  stage(next: State, opts: CheckUpdateOptions & { actor: number }): void {
+  stage(next: State, opts: Omit<CheckUpdateOptions, 'minVersion'> & { actor: number }): void {
     if (this.#staged !== undefined) {
       throw new ChannelMachineError('ALREADY_STAGED', 'another update is being signed', {
         staged: String(this.#staged.state.version),
       });
     }
     const current = this.#requireCurrent();
-    checkUpdate(this.params, current.state, next, opts);
+    checkUpdate(this.params, current.state, next, { ...opts, minVersion: this.nextVersion });
     this.#expect('Signing');
     this.#staged = { state: structuredClone(next), sigs: this.#noSigs(), actor: opts.actor };
     this.#phase = 'Signing';
@@ -254,11 +289,11 @@ export class ChannelMachine {
     return this.#current;
   }
 
-  /** Drops the staged update (rejected or timed out): Signing → Acting. */
+  /** Drops the staged update (rejected, undelivered, beaten): Signing → Acting; a version we signed is used up. */
   discard(): void {
     this.#requireStaged();
     this.#expect('Acting');
-    this.#staged = undefined;
+    this.#dropStaged();
     this.#phase = 'Acting';
   }
 
@@ -276,7 +311,7 @@ export class ChannelMachine {
       });
     }
     this.#expect(to);
-    if (to !== 'Acting' && this.#phase === 'Signing') this.#staged = undefined;
+    if (to !== 'Acting' && this.#phase === 'Signing') this.#dropStaged();
     this.#phase = to;
   }
 
@@ -315,7 +350,8 @@ export class ChannelMachine {
     if (this.#phase === 'InitSigning') to = 'Funding';
     else if (this.#phase === 'Signing' || this.#phase === 'Acting') to = state.isFinal ? 'Final' : 'Acting';
     this.#current = { state: structuredClone(state), sigs: [...sigs] };
-    // A staged state has version current + 1 <= state.version: it is superseded.
+    // A staged state is superseded; if we signed it and it is not this state, its version is used up.
+    if (this.#staged !== undefined && !sameTransition(this.#staged.state, state)) this.#dropStaged();
     this.#staged = undefined;
     this.#phase = to;
     return this.#current;
@@ -341,6 +377,7 @@ export class ChannelMachine {
               sigs: [...this.#staged.sigs],
               actor: this.#staged.actor,
             },
+      ...(this.#used >= 0n ? { usedVersion: this.#used.toString() } : {}),
     };
   }
 
@@ -414,6 +451,9 @@ export class ChannelMachine {
     if ((phase === 'InitActing' || phase === 'InitSigning') !== (m.#current === undefined)) {
       throw new InvalidSnapshotError('the phase and the current state disagree', { phase });
     }
+    if (o.usedVersion !== undefined) {
+      m.#used = readBigint(o.usedVersion, 'snapshot.usedVersion', MAX_UINT64);
+    }
     m.#phase = phase;
     return m;
   }
@@ -422,6 +462,14 @@ export class ChannelMachine {
 
   #expect(to: Phase): void {
     if (!canTransition(this.#phase, to)) throw new IllegalTransitionError(this.#phase, to);
+  }
+
+  /** Forgets the staged state; a version we signed in it is used up. */
+  #dropStaged(): void {
+    const s = this.#staged;
+    if (s !== undefined && s.sigs[this.idx] !== null && s.state.version > this.#used)
+      this.#used = s.state.version;
+    this.#staged = undefined;
   }
 
   #noSigs(): (Hex | null)[] {

@@ -95,6 +95,8 @@ export interface ChannelUpdateReject {
   reason: string;
   /** Machine-readable reason (a validation error code), when there is one. */
   code?: string;
+  /** With VERSION_USED: the lowest version the refusing participant signs (its used-up version + 1). */
+  minVersion?: bigint;
 }
 
 /** The sender's latest fully signed state of a channel and its phase (after a restart/reconnect). */
@@ -170,6 +172,7 @@ const ENCODERS: { [T in ChannelMessageType]: (m: Of<T>) => JsonObject } = {
       reason: m.reason,
     };
     if (m.code !== undefined) o.code = m.code;
+    if (m.minVersion !== undefined) o.minVersion = m.minVersion.toString();
     return o;
   },
   'channel-sync': (m) => ({ type: m.type, phase: m.phase, state: stateToJson(m.state), sigs: [...m.sigs] }),
@@ -235,6 +238,9 @@ const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: str
     };
     if (Object.prototype.hasOwnProperty.call(o, 'code') && o.code !== undefined) {
       m.code = readString(o.code, `${p}.code`, 64);
+    }
+    if (Object.prototype.hasOwnProperty.call(o, 'minVersion') && o.minVersion !== undefined) {
+      m.minVersion = readBigint(o.minVersion, `${p}.minVersion`, MAX_UINT64);
     }
     return m;
   },

@@ -2,7 +2,9 @@
 // the spirit of go-perun's Persister/Restorer (channel/persistence): one record per channel holding
 // its params, our participant index, the wire identity of every participant, the machine phase,
 // the latest fully signed state with every signature (`current`), and the staged state that is
-// still collecting signatures (`staged`). The watcher's last processed block lives beside it.
+// still collecting signatures (`staged`), and the highest version of a state we signed and then
+// dropped (`usedVersion`: we never sign a second state with it). The watcher's last processed block
+// lives beside it.
 //
 // Contract (every implementation, checked by test/persistence/contract.ts):
 // - A promise that resolves means the write is durable: the core persists every state it signs
@@ -11,6 +13,7 @@
 //   different state with the same version, is refused with StaleStateError and changes nothing.
 // - `staged` is always newer than `current`: staging a version <= current.version is refused, and
 //   saving a signed state drops a staged state that is not newer than it.
+// - `usedVersion` never decreases: setting a lower one keeps the stored one.
 // - `transaction(fn)` applies every write made through its `tx` argument, or none of them (use it to
 //   change "staged state + phase" or "current + cleared staged + phase" together). Inside `fn` use
 //   only `tx`; calling the store itself from inside its own transaction is an error.
@@ -61,6 +64,8 @@ export interface ChannelRecord {
   current: SignedState | null;
   /** The state being signed (proposal, update, progression); null when nothing is in flight. */
   staged: StagedState | null;
+  /** The highest version of a state we signed that was dropped without becoming current; null if none. */
+  usedVersion: bigint | null;
   /** Milliseconds since the epoch of the last write to this channel. */
   updatedAt: number;
 }
@@ -82,6 +87,8 @@ export interface ChannelStoreTx {
   saveSignedState(id: Hex, signed: SignedState): Promise<void>;
   /** Replaces `staged`, or clears it with null; StaleStateError if not newer than `current`. */
   saveStagedState(id: Hex, staged: StagedState | null): Promise<void>;
+  /** Raises the channel's used-up version to `version` (a lower one changes nothing). */
+  setUsedVersion(id: Hex, version: bigint): Promise<void>;
   /** Removes the channel, its states and its watcher cursor; false if there was nothing to remove. */
   deleteChannel(id: Hex): Promise<boolean>;
   /** The watcher's cursor (the next block it scans), for one channel or (no ID) globally; null if never set. */

@@ -19,6 +19,13 @@ export const MAX_UINT64 = (1n << 64n) - 1n;
 export const MAX_NUM_ASSETS = 1024;
 export const MAX_NUM_PARTS = 1024;
 export const MAX_NUM_SUBALLOCS = 1024;
+/**
+ * The largest version step one update may take. Versions may skip: a participant never signs two
+ * different states with one version, so a version it signed for an update that did not go through
+ * (rejected, lost, or beaten by a concurrent update) is used up, and its next state takes a higher
+ * one. The bound keeps a peer from spending the 64-bit version space in a few updates.
+ */
+export const MAX_VERSION_STEP = 1n << 32n;
 /** uint16 indices, as the contracts encode index maps and actor indices. */
 export const MAX_INDEX = 0xffff;
 
@@ -264,6 +271,11 @@ function sameLocked(x: Allocation, y: Allocation): boolean {
 }
 
 export interface CheckUpdateOptions {
+  /**
+   * The lowest version the next state may have (default current + 1): one above every version
+   * the checking participant has already signed a state of.
+   */
+  minVersion?: bigint;
   /** Index of the participant proposing the update; must be a participant. */
   actor?: number;
   /** Require the locked sub-allocations to stay as they are (user updates of a two-party client). */
@@ -274,7 +286,8 @@ export interface CheckUpdateOptions {
 
 /**
  * Throws InvalidTransitionError unless `next` is a valid successor of `current` (perun-protocol.md
- * 1.7): same channel ID, current not final, version exactly current + 1, next itself valid, same
+ * 1.7): same channel ID, current not final, a version above the current one and `minVersion`, at
+ * most MAX_VERSION_STEP above the current one, next itself valid, same
  * assets and backends in the same order, the same total per asset counting locked funds, a
  * participant as actor, optionally unchanged locked funds, and finally the app rule. The current
  * state is trusted (it was validated when it was enabled).
@@ -299,8 +312,14 @@ export function checkUpdate(
   if (typeof next.version === 'bigint' && next.version <= current.version) {
     fail('STALE_VERSION', 'version does not increase', { next: String(next.version) });
   }
-  if (typeof next.version === 'bigint' && next.version !== current.version + 1n) {
-    fail('VERSION_GAP', 'version must be the current version + 1', { next: String(next.version) });
+  if (typeof next.version === 'bigint' && opts.minVersion !== undefined && next.version < opts.minVersion) {
+    fail('VERSION_USED', 'a state with this version was already signed', {
+      next: String(next.version),
+      minVersion: String(opts.minVersion),
+    });
+  }
+  if (typeof next.version === 'bigint' && next.version > current.version + MAX_VERSION_STEP) {
+    fail('VERSION_GAP', 'the version skips too far ahead', { next: String(next.version) });
   }
   try {
     validateState(params, next);

@@ -4,14 +4,13 @@
 // cannot close cooperatively and disputes alone.
 import { Contract, parseEther } from 'ethers';
 import { artifact } from '../../src/channels/ethereum/artifacts.js';
-import { EthereumAdjudicatorAdapter, EthereumEventSource } from '../../src/channels/ethereum/backend.js';
 import { fundingId, type WithdrawalAuth } from '../../src/channels/ethereum/encoding.js';
 import { PeerUnreachableError } from '../../src/channels/errors.js';
 import { MemoryChannelStore } from '../../src/channels/persistence/memory-store.js';
 import { LocalWatcher } from '../../src/channels/watcher.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
-import { startWorld, type Party, type World } from '../ethereum/harness.js';
-import { ethBalance, makeClient, open, waitForEvent, type Person } from './client-harness.js';
+import { startWorld, type World } from '../ethereum/harness.js';
+import { ethBalance, makeClient, open, waitForEvent, watcherFor, type Person } from './client-harness.js';
 
 let world: World;
 const watchers: LocalWatcher[] = [];
@@ -26,26 +25,13 @@ afterAll(async () => {
   await world.stop();
 });
 
-function watcherFor(party: Party, store: MemoryChannelStore): LocalWatcher {
-  const w = new LocalWatcher({
-    events: new EthereumEventSource(world.chain.provider(), world.deployment.adjudicator, {
-      pollIntervalMs: 50,
-    }),
-    adjudicator: new EthereumAdjudicatorAdapter(party.adjudicator, party.signer),
-    store,
-    pollIntervalMs: 50,
-  });
-  watchers.push(w);
-  return w;
-}
-
 it('Mallory registers the stale opening state; Carol’s watcher refutes it and Carol gets her funds', async () => {
   const bus = new MemoryBus();
   const carolParty = world.party(1, 'Carol');
   const carolStore = new MemoryChannelStore();
   const carol = makeClient(world, bus, carolParty, 'carol', {
     store: carolStore,
-    watcher: watcherFor(carolParty, carolStore),
+    watcher: watcherFor(world, carolParty, carolStore, watchers),
   });
   const mallory = makeClient(world, bus, world.party(2, 'Mallory'), 'mallory');
   people.push(carol, mallory);

@@ -3,12 +3,17 @@
 // to a fresh receiver address so on-chain balances can be compared to the wei.
 import { Wallet } from 'ethers';
 import { ChannelClient, type ChannelClientOptions, type ClientEvent } from '../../src/channels/client.js';
-import { EthereumAdjudicatorAdapter, ethereumBackend } from '../../src/channels/ethereum/backend.js';
+import {
+  EthereumAdjudicatorAdapter,
+  EthereumEventSource,
+  ethereumBackend,
+} from '../../src/channels/ethereum/backend.js';
 import { ethAsset, ETH_BACKEND_ID } from '../../src/channels/ethereum/encoding.js';
 import type { Funder } from '../../src/channels/interfaces.js';
 import { MemoryChannelStore } from '../../src/channels/persistence/memory-store.js';
 import type { ChannelStore } from '../../src/channels/store.js';
 import type { Allocation } from '../../src/channels/types.js';
+import { LocalWatcher } from '../../src/channels/watcher.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
 import type { Party, World } from '../ethereum/harness.js';
 
@@ -22,9 +27,7 @@ export interface Person {
   events: ClientEvent[];
 }
 
-export type ClientOverrides = Partial<
-  Omit<ChannelClientOptions, 'wire' | 'signer' | 'backend' | 'adjudicator'>
->;
+export type ClientOverrides = Partial<Omit<ChannelClientOptions, 'wire' | 'backend' | 'adjudicator'>>;
 
 export function makeClient(
   world: World,
@@ -37,7 +40,7 @@ export function makeClient(
   const store = overrides.store ?? new MemoryChannelStore();
   const client = new ChannelClient({
     wire: bus.connect(name),
-    signer: party.signer,
+    signer: overrides.signer ?? party.signer,
     backend: ethereumBackend,
     funder: overrides.funder ?? party.funder,
     adjudicator: new EthereumAdjudicatorAdapter(party.adjudicator, party.signer, receiver),
@@ -104,3 +107,22 @@ export async function open(
 }
 
 export const ethBalance = (world: World, address: string) => world.chain.provider().getBalance(address);
+
+/** A watcher for `party`'s channels in `store`, polling the chain every 50 ms; added to `watchers`, which the caller closes. */
+export function watcherFor(
+  world: World,
+  party: Party,
+  store: ChannelStore,
+  watchers: LocalWatcher[],
+): LocalWatcher {
+  const w = new LocalWatcher({
+    events: new EthereumEventSource(world.chain.provider(), world.deployment.adjudicator, {
+      pollIntervalMs: 50,
+    }),
+    adjudicator: new EthereumAdjudicatorAdapter(party.adjudicator, party.signer),
+    store,
+    pollIntervalMs: 50,
+  });
+  watchers.push(w);
+  return w;
+}

@@ -5,6 +5,7 @@ import { ethereumBackend } from '../../src/channels/ethereum/backend.js';
 import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
 import type { ChannelMessage, ChannelUpdate, ChannelUpdateReject } from '../../src/channels/messages.js';
 import type { State } from '../../src/channels/types.js';
+import { MAX_VERSION_STEP } from '../../src/channels/validation.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
 import { startWorld, type World } from '../ethereum/harness.js';
 import { makeClient, open, waitForEvent, type Person } from './client-harness.js';
@@ -105,11 +106,11 @@ const rows: Array<[string, string, () => Promise<[Person, ChannelUpdate]>]> = [
     },
   ],
   [
-    'a version that skips one',
+    'a version that skips beyond the largest step',
     'VERSION_GAP',
     async () => {
       const s = next();
-      s.version += 1n;
+      s.version += MAX_VERSION_STEP;
       return [alice, await signed(s)];
     },
   ],

@@ -13,6 +13,7 @@ import {
 import type { Allocation, State } from '../../src/channels/types.js';
 import {
   MAX_UINT256,
+  MAX_VERSION_STEP,
   checkUpdate,
   paymentAppRule,
   totals,
@@ -32,10 +33,15 @@ function thrown(fn: () => void): unknown {
   throw new Error('expected a refusal');
 }
 
-function expectRefusal(fn: () => void, cls: new (...a: never[]) => ValidationError, code: string): void {
+function expectRefusal(
+  fn: () => void,
+  cls: new (...a: never[]) => ValidationError,
+  code: string,
+): ValidationError {
   const err = thrown(fn);
   expect(err).toBeInstanceOf(cls);
   expect((err as ValidationError).code).toBe(code);
+  return err as ValidationError;
 }
 
 const alloc = (): Allocation => state().outcome;
@@ -198,7 +204,11 @@ describe('an update', () => {
     ['for another channel', (s) => (s.channelID = '0x' + '02'.repeat(32)), 'CHANNEL_MISMATCH'],
     ['replaying the current version', (s) => (s.version = 5n), 'STALE_VERSION'],
     ['with an older version', (s) => (s.version = 2n), 'STALE_VERSION'],
-    ['skipping a version', (s) => (s.version = 7n), 'VERSION_GAP'],
+    [
+      'skipping more than the largest version step',
+      (s) => (s.version = 6n + MAX_VERSION_STEP),
+      'VERSION_GAP',
+    ],
     ['creating money', (s) => (s.outcome.balances[0]![1]! += 1n), 'NOT_CONSERVED'],
     ['destroying money', (s) => (s.outcome.balances[1]![0]! -= 1n), 'NOT_CONSERVED'],
     ['changing a locked total', (s) => (s.outcome.locked[0]!.balances[1]! += 1n), 'NOT_CONSERVED'],
@@ -240,6 +250,18 @@ describe('an update', () => {
       ),
     );
     expect((err as Error).cause).toBeInstanceOf(InvalidAllocationError);
+  });
+
+  it('may skip versions a participant used up, but not one at or below its minimum', () => {
+    const skipping = edit(valid, (s) => (s.version = 9n));
+    expect(() => checkUpdate(PARAMS, current, skipping, { minVersion: 9n })).not.toThrow();
+    expect(() => checkUpdate(PARAMS, current, skipping)).not.toThrow();
+    const err = expectRefusal(
+      () => checkUpdate(PARAMS, current, valid, { minVersion: 7n }),
+      InvalidTransitionError,
+      'VERSION_USED',
+    );
+    expect(err.details).toMatchObject({ next: '6', minVersion: '7' });
   });
 
   it('is refused after a final state', () => {
@@ -316,7 +338,11 @@ describe('properties', () => {
   const mutation = fc.oneof(
     fc.record({
       kind: fc.constant('version' as const),
-      delta: fc.bigInt({ min: -5n, max: 5n }).filter((d) => d !== 0n),
+      // Back to the current version or older, or beyond the largest step.
+      delta: fc.oneof(
+        fc.bigInt({ min: -5n, max: -1n }),
+        fc.bigInt({ min: MAX_VERSION_STEP, max: MAX_VERSION_STEP + 5n }),
+      ),
     }),
     fc.record({
       kind: fc.constant('balance' as const),

@@ -57,7 +57,12 @@ export function channelStoreContract(name: string, harness: StoreHarness): void 
       const before = Date.now();
       await store.createChannel(newChannel('alice-bob'));
       const record = await store.getChannel(ab);
-      expect(content(record)).toEqual({ ...newChannel('alice-bob'), current: null, staged: null });
+      expect(content(record)).toEqual({
+        ...newChannel('alice-bob'),
+        current: null,
+        staged: null,
+        usedVersion: null,
+      });
       expect(record?.updatedAt).toBeGreaterThanOrEqual(before);
       expect(record?.params.nonce).toBe(UINT256_MAX - 7n);
     });
@@ -186,6 +191,28 @@ export function channelStoreContract(name: string, harness: StoreHarness): void 
       expect(r?.current?.state.version).toBe(7n);
     });
 
+    it('a used-up version only rises: Alice drops her rejected update of version 6 and it stays used', async () => {
+      await store.createChannel(newChannel('alice-bob'));
+      await store.saveSignedState(ab, signed(ab, 5n));
+      await store.saveStagedState(ab, stagedBy([0], ab, 6n));
+      // Bob rejects: the staged state goes, its version stays used, in one commit.
+      await store.transaction(async (tx) => {
+        await tx.saveStagedState(ab, null);
+        await tx.setUsedVersion(ab, 6n);
+      });
+      await store.setUsedVersion(ab, 3n); // lower: the stored one stays
+      const r = await store.getChannel(ab);
+      expect(r?.usedVersion).toBe(6n);
+      expect(r?.staged).toBeNull();
+      expect(r?.current).toEqual(signed(ab, 5n));
+      await store.setUsedVersion(ab, 2n ** 64n - 1n);
+      expect((await store.getChannel(ab))?.usedVersion).toBe(2n ** 64n - 1n);
+      await expect(store.setUsedVersion(ab, -1n)).rejects.toBeInstanceOf(InvalidRecordError);
+      await expect(store.setUsedVersion(channelId('ghost'), 1n)).rejects.toBeInstanceOf(
+        ChannelNotStoredError,
+      );
+    });
+
     it('a transaction is all or nothing: a failure inside leaves no trace', async () => {
       await store.createChannel(newChannel('alice-bob'));
       await store.saveSignedState(ab, signed(ab, 1n));
@@ -247,6 +274,7 @@ export function channelStoreContract(name: string, harness: StoreHarness): void 
         ...newChannel('alice-bob'),
         current: signed(ab, 1n),
         staged: null,
+        usedVersion: null,
       });
     });
 
@@ -297,6 +325,7 @@ export function channelStoreContract(name: string, harness: StoreHarness): void 
         ...newChannel('alice-bob'),
         current: null,
         staged: null,
+        usedVersion: null,
       });
       expect((await store.listChannels()).map((c) => c.id)).toEqual([ab]);
     });
@@ -353,6 +382,7 @@ export function channelStoreContract(name: string, harness: StoreHarness): void 
         ...newChannel('alice-bob'),
         current: null,
         staged: null,
+        usedVersion: null,
       });
     });
 

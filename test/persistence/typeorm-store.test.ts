@@ -106,6 +106,7 @@ describe('Petra restarts her agent on the same SQLite file', () => {
     // The migration ran once, on the first open.
     expect(await third.dataSource.query('SELECT name FROM migrations')).toEqual([
       { name: 'ChannelTables1767225600000' },
+      { name: 'UsedVersion1767916800000' },
     ]);
   });
 
@@ -197,6 +198,7 @@ describe('the DataSource factory', () => {
     });
     expect(ds.migrations.map((m) => m.name)).toEqual([
       'ChannelTables1767225600000',
+      'UsedVersion1767916800000',
       'NoteTable1767225600001',
     ]);
     await store.close(); // the store was handed the DataSource: it leaves it open for its owner

@@ -27,6 +27,7 @@ import {
   checkStagedVersion,
   cursorKey,
   newChannelRow,
+  raisedUsedVersion,
   signedRow,
   stagedObsoleteBy,
   stagedRow,
@@ -97,6 +98,12 @@ class MemoryTx implements ChannelStoreTx {
       checkStagedVersion(id, e.current, row);
     }
     this.data.channels.set(id, { ...e, channel: { ...e.channel, updatedAt: Date.now() }, staged: row });
+  }
+
+  async setUsedVersion(id: Hex, version: bigint): Promise<void> {
+    const e = this.entry(id);
+    const usedVersion = raisedUsedVersion(e.channel.usedVersion, version);
+    this.data.channels.set(id, { ...e, channel: { ...e.channel, usedVersion, updatedAt: Date.now() } });
   }
 
   async deleteChannel(id: Hex): Promise<boolean> {
@@ -175,6 +182,9 @@ export class MemoryChannelStore implements ChannelStore {
   }
   saveStagedState(id: Hex, staged: StagedState | null): Promise<void> {
     return this.one((tx) => tx.saveStagedState(id, staged));
+  }
+  setUsedVersion(id: Hex, version: bigint): Promise<void> {
+    return this.one((tx) => tx.setUsedVersion(id, version));
   }
   deleteChannel(id: Hex): Promise<boolean> {
     return this.one((tx) => tx.deleteChannel(id));

@@ -24,6 +24,8 @@ export interface ChannelRow {
   peersJson: string;
   parentId: Hex | null;
   phase: string;
+  /** The highest used-up version; null if none. */
+  usedVersion: bigint | null;
   updatedAt: number;
 }
 
@@ -93,8 +95,19 @@ export function newChannelRow(ch: NewChannelRecord, now: number): ChannelRow {
     peersJson: JSON.stringify(ch.peers),
     parentId,
     phase: ch.phase,
+    usedVersion: null,
     updatedAt: now,
   };
+}
+
+/** The used-up version after recording `version`: it only ever rises. */
+export function raisedUsedVersion(stored: bigint | null, version: unknown): bigint {
+  if (typeof version !== 'bigint' || version < 0n) {
+    throw new InvalidRecordError('a used-up version must be a non-negative bigint', {
+      version: String(version),
+    });
+  }
+  return stored !== null && stored > version ? stored : version;
 }
 
 function stateRow(
@@ -187,6 +200,7 @@ export function toRecord(row: ChannelRow, current: StateRow | null, staged: Stat
     phase: row.phase,
     current: current === null ? null : (decodeStateRow(current, row.id, false) as SignedState),
     staged: staged === null ? null : decodeStateRow(staged, row.id, true),
+    usedVersion: row.usedVersion,
     updatedAt: row.updatedAt,
   };
 }

@@ -40,6 +40,7 @@ import {
   checkStagedVersion,
   cursorKey,
   newChannelRow,
+  raisedUsedVersion,
   participantCountOf,
   signedRow,
   stagedObsoleteBy,
@@ -73,6 +74,7 @@ function channelRowOf(e: ChannelEntity, peers: ChannelPeerEntity[]): ChannelRow 
     peersJson: JSON.stringify(ordered.map((p) => p.peerId)),
     parentId: e.parentId,
     phase: e.phase,
+    usedVersion: e.usedVersion,
     updatedAt: e.updatedAt,
   };
 }
@@ -201,6 +203,12 @@ class TypeOrmTx implements ChannelStoreTx {
     await this.touch(id);
   }
 
+  async setUsedVersion(id: Hex, version: bigint): Promise<void> {
+    const channel = await this.channelRow(id);
+    const usedVersion = raisedUsedVersion(channel.usedVersion, version);
+    await this.m.update(ChannelEntity, { id }, { usedVersion, updatedAt: Date.now() });
+  }
+
   async deleteChannel(id: Hex): Promise<boolean> {
     checkId(id);
     // Children first: correct even where foreign keys are not enforced.
@@ -281,6 +289,9 @@ export class TypeOrmChannelStore implements ChannelStore {
   }
   saveStagedState(id: Hex, staged: StagedState | null): Promise<void> {
     return this.one((tx) => tx.saveStagedState(id, staged));
+  }
+  setUsedVersion(id: Hex, version: bigint): Promise<void> {
+    return this.one((tx) => tx.setUsedVersion(id, version));
   }
   deleteChannel(id: Hex): Promise<boolean> {
     return this.one((tx) => tx.deleteChannel(id));

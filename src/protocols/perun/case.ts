@@ -21,6 +21,7 @@ const CAMEL_TO_SNAKE: Record<string, string> = {
   ccHolder: 'cc_holder',
   ID: 'id',
   indexMap: 'index_map',
+  minVersion: 'min_version',
 };
 
 /** Field names that are the same on both sides. */

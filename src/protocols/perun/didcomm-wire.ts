@@ -20,13 +20,20 @@ import { MalformedMessageError, PeerUnreachableError } from '../../channels/erro
 import type { MessageHandler, Wire } from '../../channels/interfaces.js';
 import type { ChannelMessage } from '../../channels/messages.js';
 import { PerunProblemReportMessage } from './messages/channel-messages.js';
-import { MALFORMED, PROPOSAL_REJECTED, fromProblemCode, toProblemCode } from './problem-codes.js';
+import { MALFORMED, PROPOSAL_REJECTED, reportedRefusal, toProblemCode } from './problem-codes.js';
 import { fromDidComm, toDidComm } from './wire-format.js';
 
 /** What a message we sent asked, so a problem report threaded on it can be read back. */
 type Sent = { kind: 'proposal'; proposalID: string } | { kind: 'update'; channelID: string; version: bigint };
 
 const MAX_REMEMBERED = 4096;
+
+/** A refusal's minimum-version hint, when it is a uint64 in decimal; a malformed hint is dropped. */
+function minVersionHint(v: unknown): { minVersion?: bigint } {
+  if (typeof v !== 'string' || !/^(0|[1-9][0-9]{0,19})$/.test(v)) return {};
+  const n = BigInt(v);
+  return n < 1n << 64n ? { minVersion: n } : {};
+}
 
 function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
   map.set(key, value);
@@ -87,6 +94,9 @@ export class DidCommChannelWire implements Wire {
           en: msg.reason,
           code: msg.type === 'channel-proposal-reject' ? PROPOSAL_REJECTED : toProblemCode(msg.code),
         },
+        ...(msg.type === 'channel-update-reject' && msg.minVersion !== undefined
+          ? { minVersion: msg.minVersion.toString() }
+          : {}),
       });
     } else {
       out = toDidComm(msg);
@@ -132,7 +142,7 @@ export class DidCommChannelWire implements Wire {
       const sent = m.threadId === m.id ? undefined : this.#sent.get(m.threadId);
       if (sent === undefined) return; // a report on nothing we asked: nothing to undo
       this.#sent.delete(m.threadId);
-      const reason = m.description?.en ?? 'refused';
+      const { reason, code } = reportedRefusal(m.description);
       msg =
         sent.kind === 'proposal'
           ? { type: 'channel-proposal-reject', proposalID: sent.proposalID, reason }
@@ -141,7 +151,8 @@ export class DidCommChannelWire implements Wire {
               channelID: sent.channelID,
               version: sent.version,
               reason,
-              code: fromProblemCode(m.description?.code ?? 'refused'),
+              code,
+              ...minVersionHint(m.minVersion),
             };
     } else {
       try {

@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-import { timestampColumn } from './columns.js';
+import { decimalColumn, timestampColumn } from './columns.js';
 
 @Entity({ name: 'perun_channel' })
 export class ChannelEntity {
@@ -25,6 +25,10 @@ export class ChannelEntity {
 
   @Column({ type: 'varchar', name: 'phase' })
   phase!: string;
+
+  /** The highest version of a state we signed and dropped (never signed again); null if none. */
+  @Column({ ...decimalColumn('used_version'), nullable: true })
+  usedVersion!: bigint | null;
 
   @Column(timestampColumn('updated_at'))
   updatedAt!: number;

@@ -118,6 +118,7 @@ export class ChannelUpdateRejectMessage extends DidCommMessage {
   @IsString() public version!: string;
   @IsString() public reason!: string;
   @IsOptional() @IsString() public code?: string;
+  @Expose({ name: 'min_version' }) @IsOptional() @IsString() public minVersion?: string;
 }
 
 export class ChannelSyncMessage extends DidCommMessage {
@@ -141,9 +142,13 @@ export class PerunProblemReportMessage extends DidCommProblemReportMessage {
   @IsValidMessageType(PerunProblemReportMessage.type)
   public override readonly type = PerunProblemReportMessage.type.messageTypeUri;
 
-  public constructor(options: DidCommProblemReportMessageOptions) {
+  public constructor(options: DidCommProblemReportMessageOptions & { minVersion?: string }) {
     super(options);
+    if (options?.minVersion !== undefined) this.minVersion = options.minVersion;
   }
+
+  /** With 'version-used': the lowest version the refusing participant signs (decimal). */
+  @Expose({ name: 'min_version' }) @IsOptional() @IsString() public minVersion?: string;
 }
 
 export const PERUN_CHANNEL_MESSAGES = [
