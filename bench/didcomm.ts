@@ -14,15 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet, parseEther } from 'ethers';
 import { createPerunAgent } from '../src/agent/credo/agent.js';
-import { faucet, runChain } from '../src/agent/node/chain.js';
-import type { ChannelView, CredentialView } from '../src/agent/node/types.js';
-import {
-  AgentProcess,
-  connectAgents,
-  initAgentDir,
-  stopAllProcesses,
-} from '../src/agent/process/agent-process.js';
-import { parseEthereumConfig } from '../src/channels/ethereum/config.js';
+import type { RunningChain } from '../src/agent/node/chain.js';
+import type { ChannelView } from '../src/agent/node/types.js';
+import { connectAgents, stopAllProcesses } from '../src/agent/process/agent-process.js';
 import { openAgentStore } from '../src/agent/datasource.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage } from '../src/agent/kms/index.js';
 import { ChannelClient } from '../src/channels/client.js';
@@ -35,6 +29,7 @@ import { EthereumFunder } from '../src/channels/ethereum/funder.js';
 import { EthereumSigner } from '../src/channels/ethereum/signer.js';
 import { TxSender } from '../src/channels/ethereum/tx.js';
 import { TypeOrmChannelStore } from '../src/channels/persistence/typeorm-store.js';
+import { certifiedPair } from '../src/agent/process/certified-pair.js';
 import {
   now,
   paymentsArg,
@@ -52,26 +47,9 @@ const json = process.argv.includes('--json');
 
 async function twoProcesses(payments: number): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'perun-bench-didcomm-'));
-  const chainFile = join(root, 'chain.json');
-  const chain = await runChain({ out: chainFile });
+  let chain: RunningChain | undefined;
   try {
-    const config = parseEthereumConfig(chain.config);
-    const issuerDir = await initAgentDir(root, 'Issuer', { chain: chainFile, autoIssueSpendingLimit: '100' });
-    const issuer = await AgentProcess.start('Issuer', issuerDir.dataDir, issuerDir.passphrase);
-    const policy = { chain: chainFile, trustedIssuers: [issuer.info.issuerDid], autoAcceptMaxFund: '100' };
-    const dirs = await Promise.all([initAgentDir(root, 'Alice', policy), initAgentDir(root, 'Bob', policy)]);
-    for (const d of dirs) await faucet({ chain: config, address: d.address, amount: parseEther('100') });
-    const [alice, bob] = (await Promise.all(
-      dirs.map((d, i) => AgentProcess.start(i === 0 ? 'Alice' : 'Bob', d.dataDir, d.passphrase)),
-    )) as [AgentProcess, AgentProcess];
-    for (const holder of [alice, bob]) {
-      const c = await connectAgents(issuer, holder);
-      await holder.api<CredentialView>('POST', '/credentials/request', {
-        connectionId: c.id,
-        name: holder.name,
-      });
-    }
-    await issuer.stop();
+    const { alice, bob } = await certifiedPair({ root, fundEth: '100', onChain: (c) => (chain = c) });
 
     const tc = now();
     const ab = await connectAgents(bob, alice);
@@ -116,7 +94,7 @@ async function twoProcesses(payments: number): Promise<void> {
     if (json) console.log(JSON.stringify(result));
   } finally {
     await stopAllProcesses();
-    await chain.stop();
+    await chain?.stop();
     rmSync(root, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,6 @@
 // Instruments shared by the channel benchmarks: the channel core's signer, signature check and
 // store wrapped so the time spent in each is summed into a named counter, latency percentiles,
-// and the --payments argument.
+// and integer arguments (--payments N).
 import type { ChannelBackend, Signer } from '../src/channels/interfaces.js';
 import type { ChannelStore } from '../src/channels/store.js';
 
@@ -64,12 +64,22 @@ export function timedStore(store: ChannelStore, timers: Timers, name = 'store'):
 export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
+/** The value of `--<name> N` (or `fallback`), a positive integer. */
+export function intArg(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  const n = at >= 0 ? Number(process.argv[at + 1]) : fallback;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} needs a positive integer`);
+  return n;
+}
+
 /** The value of `--payments N` (or `fallback`). */
-export function paymentsArg(fallback: number): number {
-  const at = process.argv.indexOf('--payments');
-  const payments = at >= 0 ? Number(process.argv[at + 1]) : fallback;
-  if (!Number.isInteger(payments) || payments < 1) throw new Error('--payments needs a positive integer');
-  return payments;
+export const paymentsArg = (fallback: number): number => intArg('payments', fallback);
+
+/** p50, p95 and p99 of `latencies` (ms, any order), rounded to 0.01 ms. */
+export function latencyFigures(latencies: number[]) {
+  const sorted = [...latencies].sort((x, y) => x - y);
+  const ms = (p: number) => Number(percentile(sorted, p).toFixed(2));
+  return { p50_ms: ms(50), p95_ms: ms(95), p99_ms: ms(99) };
 }
 
 /** Runs `pay` `payments` times in sequence; the run's total time and its latency figures. */
@@ -82,16 +92,12 @@ export async function timePayments(payments: number, pay: () => Promise<unknown>
     latencies.push(now() - t);
   }
   const totalMs = now() - start;
-  latencies.sort((x, y) => x - y);
-  const ms = (p: number) => Number(percentile(latencies, p).toFixed(2));
   return {
     totalMs,
     figures: {
       payments,
       payments_per_s: Math.round((payments / totalMs) * 1000),
-      p50_ms: ms(50),
-      p95_ms: ms(95),
-      p99_ms: ms(99),
+      ...latencyFigures(latencies),
     },
   };
 }

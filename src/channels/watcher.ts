@@ -24,8 +24,9 @@
 //   channels. Delivery is at least once: a scan that fails part-way is repeated from the stored
 //   cursor, and a channel watched again (or back-filled, below) may see an event twice.
 // - A channel first watched after the subscription has scanned past the resume point is
-//   back-filled: a one-off scan of that channel alone from the resume point up to the shared
-//   cursor, so none of its events in the blocks already scanned is lost. After a restart the
+//   back-filled: a one-off scan from the resume point up to the shared cursor for the channels
+//   waiting to be added (one scan for all the channels watched meanwhile, not one per channel),
+//   so none of their events in the blocks already scanned is lost. After a restart the
 //   client should still watch every restored channel before the first scan (which runs
 //   `pollIntervalMs` after the first watch): the cursor only covers the channels watched so far.
 // - Ledger channels only: a refutation registers the published state without sub-channel states,
@@ -103,6 +104,13 @@ interface Entry {
   owed: bigint | undefined;
 }
 
+/** A channel waiting to join the shared subscription, and its watch() call waiting for that. */
+interface Joining {
+  entry: Entry;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 export class LocalWatcher implements Watcher {
   readonly #events: AdjudicatorEventSource;
   readonly #adjudicator: Adjudicator;
@@ -114,6 +122,7 @@ export class LocalWatcher implements Watcher {
 
   readonly #channels = new Map<string, Entry>();
   readonly #inHandler = new AsyncLocalStorage<true>();
+  #joining: Joining[] = [];
   #sub: EventSubscription | undefined;
   /** The block the subscription was opened at (the resume point of this watcher). */
   #origin = 0;
@@ -163,7 +172,8 @@ export class LocalWatcher implements Watcher {
     }
     const entry: Entry = { id, latest: copy(signed), onEvent, active: true, owed: undefined };
     this.#channels.set(id, entry);
-    const added = this.#serial(() => this.#add(entry));
+    const added = new Promise<void>((resolve, reject) => this.#joining.push({ entry, resolve, reject }));
+    void this.#serial(() => this.#addJoining());
     const handle: WatchedChannel = {
       publish: (next) => this.#publish(entry, next),
       stop: async () => this.#remove(entry),
@@ -247,19 +257,31 @@ export class LocalWatcher implements Watcher {
     return this.#sub;
   }
 
-  async #add(entry: Entry): Promise<void> {
-    if (!entry.active || this.#closed) return;
-    const sub = await this.#open();
-    const scanned = sub.cursor;
-    sub.watch(entry.id);
-    if (scanned > this.#origin) await this.#backfill(entry, scanned);
+  /** Adds every channel watched since the last call to the subscription, with one back-fill for all. */
+  async #addJoining(): Promise<void> {
+    const joining = this.#joining;
+    this.#joining = [];
+    if (joining.length === 0) return;
+    const entries = joining.map((j) => j.entry).filter((e) => e.active && !this.#closed);
+    try {
+      if (entries.length > 0) {
+        const sub = await this.#open();
+        const scanned = sub.cursor;
+        for (const e of entries) sub.watch(e.id);
+        if (scanned > this.#origin) await this.#backfill(entries, scanned);
+      }
+    } catch (err) {
+      for (const j of joining) j.reject(err);
+      return;
+    }
+    for (const j of joining) j.resolve();
   }
 
-  /** Delivers the channel's events in [origin, until): blocks the shared scan passed without it. */
-  async #backfill(entry: Entry, until: number): Promise<void> {
+  /** Delivers the channels' events in [origin, until): blocks the shared scan passed without them. */
+  async #backfill(entries: Entry[], until: number): Promise<void> {
     const once = this.#events.subscribe({
       fromBlock: this.#origin,
-      channelIDs: [entry.id],
+      channelIDs: entries.map((e) => e.id),
       onEvent: (event) => (event.blockNumber < until ? this.#dispatch(event) : undefined),
     });
     try {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseSse } from '../../src/agent/cli/client.js';
 import { EXIT } from '../../src/agent/cli/output.js';
 import { runCli, type CliDeps, type NodeFunctions } from '../../src/agent/cli/program.js';
-import { AgentConfigError, type AgentConfig } from '../../src/agent/node/config.js';
+import { AgentConfigError, loadAgentConfig, type AgentConfig } from '../../src/agent/node/config.js';
 import type {
   AgentInfo,
   BalanceView,
@@ -1001,6 +1001,35 @@ describe('init and start', () => {
       expect(r.stdout.includes('SECRET-TOKEN')).toBe(outIsTTY);
       expect(r.stderr).not.toContain('SECRET-TOKEN');
     }
+  });
+
+  it('--proposals-per-minute is a positive whole number; the environment sets it too', async () => {
+    const f = fakeNode();
+    const r = await cli(['init', '--proposals-per-minute', '600'], {
+      env: { PERUN_PASSPHRASE: 'pw' },
+      deps: { loadNode: f.loadNode },
+    });
+    expect(r.code).toBe(EXIT.OK);
+    expect(f.calls.initAgent![0]![0]).toMatchObject({ overrides: { proposalsPerMinute: 600 } });
+    for (const bad of ['0', '1.5', 'many']) {
+      const b = await cli(['init', '--proposals-per-minute', bad], {
+        env: { PERUN_PASSPHRASE: 'pw' },
+        deps: { loadNode: f.loadNode },
+      });
+      expect(b.code).toBe(EXIT.USAGE);
+    }
+    const dir = path.join(tmp, 'limits');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ proposalsPerMinute: 100 }));
+    expect(loadAgentConfig({ dataDir: dir }).proposalsPerMinute).toBe(100);
+    expect(
+      loadAgentConfig({ dataDir: dir, env: { PERUN_PROPOSALS_PER_MINUTE: '5000' } }).proposalsPerMinute,
+    ).toBe(5000);
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({}));
+    expect(loadAgentConfig({ dataDir: dir }).proposalsPerMinute).toBe(30);
+    expect(() => loadAgentConfig({ dataDir: dir, env: { PERUN_PROPOSALS_PER_MINUTE: '0' } })).toThrow(
+      'proposalsPerMinute: expected a positive whole number',
+    );
   });
 
   it('start --json prints one JSON value without the token', async () => {

@@ -3,9 +3,12 @@
 // his credential; the Issuer answers automatically). Bob invites Alice; Alice opens a gated
 // channel, they pay and message each other, and close; the on-chain balances move exactly.
 // Manual decisions: Bob's node asks its user about a large proposal and rejects it on request.
+// A finished presentation exchange is deleted on both sides.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RepositoryEventTypes, type BaseRecord, type RecordDeletedEvent } from '@credo-ts/core';
+import { DidCommMessageRepository, DidCommProofExchangeRecord } from '@credo-ts/didcomm';
 import { parseEther } from 'ethers';
 import { faucet, runChain, type RunningChain } from '../../src/agent/node/chain.js';
 import { initAgent, loadAgentConfig } from '../../src/agent/node/config.js';
@@ -174,4 +177,32 @@ test('a proposal above the auto-accept limit waits for Bob, who rejects it', asy
   await bob.decideProposal(e.proposal.id, false, 'too much for me');
   await expect(opening).rejects.toMatchObject({ code: 'PROPOSAL_REJECTED' });
   expect(bob.channels()).toHaveLength(2);
+});
+
+test('a gated opening leaves no presentation exchange behind: both nodes delete theirs once done', async () => {
+  const ab = (await alice.connections()).find((c) => c.theirDid === bob.info().did)!;
+  const messages = (n: PerunNode) =>
+    n.agent.dependencyManager.resolve(DidCommMessageRepository).getAll(n.agent.context);
+  const before = await Promise.all([alice, bob].map(async (n) => (await messages(n)).length));
+  // Each node verifies the other once: it deletes one exchange as verifier, one as prover.
+  const deleted = [alice, bob].map(
+    (n) =>
+      new Promise<void>((resolve) => {
+        let left = 2;
+        const on = (e: RecordDeletedEvent<BaseRecord>) => {
+          if (e.payload.record.type === DidCommProofExchangeRecord.type && --left === 0) {
+            n.agent.events.off(RepositoryEventTypes.RecordDeleted, on);
+            resolve();
+          }
+        };
+        n.agent.events.on(RepositoryEventTypes.RecordDeleted, on);
+      }),
+  );
+  const channel = await alice.openChannel({ connectionId: ab.id, fund: '0.5' });
+  await Promise.all(deleted);
+  for (const [i, n] of [alice, bob].entries()) {
+    expect(await n.agent.didcomm.proofs.getAll()).toEqual([]);
+    expect(await messages(n)).toHaveLength(before[i]!);
+  }
+  expect((await alice.pay(channel.id, '0.1')).ourBalance).toBe('0.4');
 });

@@ -292,6 +292,35 @@ describe('LocalWatcher', () => {
     ]);
   });
 
+  it('back-fills channels watched at the same time with one scan for all of them', async () => {
+    const a = channel();
+    const b = channel();
+    const c = channel();
+    const { adj, registered } = carolAdjudicator();
+    const source = events();
+    const scans: Array<string[] | undefined> = [];
+    const counting: AdjudicatorEventSource = {
+      subscribe: (o) => {
+        scans.push(o.channelIDs === undefined ? undefined : [...o.channelIDs].map((id) => id.toLowerCase()));
+        return source.subscribe(o);
+      },
+      head: () => source.head(),
+    };
+    const watcher = watcherOf({ events: counting, adjudicator: adj, pollIntervalMs: MANUAL });
+    await watcher.watch(a.v[5]!, () => undefined);
+    await mallory.adjudicator.register(b.v[1]!);
+    await mallory.adjudicator.register(c.v[2]!);
+    await watcher.catchUp();
+
+    const seenB = recorder();
+    const seenC = recorder();
+    await Promise.all([watcher.watch(b.v[5]!, seenB.onEvent), watcher.watch(c.v[5]!, seenC.onEvent)]);
+    expect(seenB.seen).toEqual([['registered', 1n]]);
+    expect(seenC.seen).toEqual([['registered', 2n]]);
+    expect(registered.sort()).toEqual([5n, 5n]);
+    expect(scans).toEqual([[], [b.id.toLowerCase(), c.id.toLowerCase()]]);
+  });
+
   it('does not fail when someone else refutes first and its register reverts', async () => {
     const ch = channel(6);
     // Carol's watcher only knows version 5; version 6 lands just before its register (which then reverts).

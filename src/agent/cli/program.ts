@@ -192,7 +192,8 @@ function addConfigOptions(cmd: Command): Command {
     .option('--no-auto-accept', 'ask before accepting channel proposals')
     .option('--auto-accept-max-fund <eth>', 'auto-accept only proposals asking at most this much of ours')
     .option('--auto-issue-spending-limit <eth>', 'issuer role: answer credential requests with this limit')
-    .option('--challenge-duration <seconds>', 'default challenge duration of new channels');
+    .option('--challenge-duration <seconds>', 'default challenge duration of new channels')
+    .option('--proposals-per-minute <n>', 'channel proposals taken from one peer per minute');
 }
 
 const MAX_SECONDS = 10 * 365 * 24 * 3600;
@@ -212,6 +213,8 @@ function configFlags(o: Opts, cwd: string): Partial<AgentConfigFile> {
   }
   if (given('challengeDuration'))
     f.challengeDuration = checkInteger(o.challengeDuration as string, 'challenge-duration', 1, MAX_SECONDS);
+  if (given('proposalsPerMinute'))
+    f.proposalsPerMinute = checkInteger(o.proposalsPerMinute as string, 'proposals-per-minute', 1, 1_000_000);
   if (given('chain')) f.chain = o.chain === 'embedded' ? o.chain : path.resolve(cwd, o.chain as string);
   if (Array.isArray(o.trustedIssuer)) f.trustedIssuers = o.trustedIssuer;
   if (typeof o.autoAccept === 'boolean') f.autoAccept = o.autoAccept;

@@ -36,6 +36,8 @@ export interface AgentConfigFile {
   autoIssueSpendingLimit: string;
   /** Seconds. */
   challengeDuration: number;
+  /** Channel proposals taken from one peer per minute; more are refused before any check. */
+  proposalsPerMinute: number;
 }
 
 export interface AgentConfig extends AgentConfigFile {
@@ -74,9 +76,10 @@ const DEFAULTS: AgentConfigFile = {
   autoAcceptMaxFund: '0',
   autoIssueSpendingLimit: '',
   challengeDuration: 60,
+  proposalsPerMinute: 30,
 };
 
-type Kind = 'string' | 'port' | 'seconds' | 'boolean' | 'list' | 'amount' | 'optional-amount';
+type Kind = 'string' | 'port' | 'seconds' | 'count' | 'boolean' | 'list' | 'amount' | 'optional-amount';
 const FIELDS: Record<keyof AgentConfigFile, Kind> = {
   label: 'string',
   database: 'string',
@@ -91,6 +94,7 @@ const FIELDS: Record<keyof AgentConfigFile, Kind> = {
   autoAcceptMaxFund: 'amount',
   autoIssueSpendingLimit: 'optional-amount',
   challengeDuration: 'seconds',
+  proposalsPerMinute: 'count',
 };
 
 /** PERUN_ + the field in upper snake case: didcommPort → PERUN_DIDCOMM_PORT. */
@@ -110,11 +114,15 @@ function coerce(field: keyof AgentConfigFile, value: unknown): unknown {
       if (typeof value !== 'string') invalid(field, 'expected a string', value);
       return value;
     case 'port':
-    case 'seconds': {
+    case 'seconds':
+    case 'count': {
       const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-      const max = kind === 'port' ? 65_535 : 10 * 365 * 24 * 3600;
+      const max = kind === 'port' ? 65_535 : kind === 'seconds' ? 10 * 365 * 24 * 3600 : 1_000_000;
+      const what = { port: 'a port number', seconds: 'whole seconds', count: 'a positive whole number' }[
+        kind
+      ];
       if (typeof n !== 'number' || !Number.isInteger(n) || n < (kind === 'port' ? 0 : 1) || n > max)
-        invalid(field, kind === 'port' ? 'expected a port number' : 'expected whole seconds', value);
+        invalid(field, `expected ${what}`, value);
       return n;
     }
     case 'boolean':

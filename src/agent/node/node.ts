@@ -20,12 +20,15 @@ import {
   DidCommCredentialState,
   DidCommDidExchangeRole,
   DidCommDidExchangeState,
+  DidCommProofEventTypes,
+  DidCommProofState,
   type DidCommBasicMessageRecord,
   type DidCommBasicMessageStateChangedEvent,
   type DidCommConnectionDidRotatedEvent,
   type DidCommConnectionRecord,
   type DidCommConnectionStateChangedEvent,
   type DidCommCredentialStateChangedEvent,
+  type DidCommProofStateChangedEvent,
 } from '@credo-ts/didcomm';
 import { getAddress, isAddress } from 'ethers';
 import type { DataSource } from 'typeorm';
@@ -48,6 +51,7 @@ import {
 import { erc20Contract } from '../../channels/ethereum/contracts.js';
 import { ETH_BACKEND_ID, ethAsset } from '../../channels/ethereum/encoding.js';
 import { EthereumSigner } from '../../channels/ethereum/signer.js';
+import { testKnobs } from './test-knobs.js';
 import { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js';
 import { paramsToJson, stateToJson } from '../../channels/json.js';
 import type { State } from '../../channels/types.js';
@@ -221,15 +225,18 @@ export class PerunNode implements AgentNodeApi {
         onRefusal: (p, err) => log(`refused a channel from ${p.peer}: ${err.code} (${err.message})`),
         verify: { timeoutMs: o.timeoutMs ?? 30_000 },
       });
+      const knobs = testKnobs();
       const client = new ChannelClient({
         wire: agent.modules.perun.wire,
-        signer,
+        signer: knobs.wrapSigner(signer),
+        ...(knobs.failpoint ? { failpoint: knobs.failpoint } : {}),
         backend: ethereumBackend,
         funder: chain.funder,
         adjudicator: adapter,
         store,
         watcher,
         chainPollMs: pollMs,
+        proposalsPerMinute: config.proposalsPerMinute,
         onProposal: async (p) => {
           if (self.node !== undefined) await self.node.#adoptionWith(p.peer);
           return gate(p);
@@ -819,15 +826,26 @@ export class PerunNode implements AgentNodeApi {
       });
     };
     const onCredential = (e: DidCommCredentialStateChangedEvent) => this.#onCredentialExchange(e);
+    // A finished presentation exchange (two for every channel opened) has nothing left to say:
+    // what the gate verified went into the proposal event. Done is its last write in both roles.
+    const onProof = (e: DidCommProofStateChangedEvent) => {
+      const r = e.payload.proofRecord;
+      if (r.state !== DidCommProofState.Done) return;
+      void agent.didcomm.proofs
+        .deleteById(r.id, { deleteAssociatedDidCommMessages: true })
+        .catch((err: unknown) => this.log(`proof exchange ${r.id} not deleted: ${(err as Error).message}`));
+    };
     agent.events.on(DidCommConnectionEventTypes.DidCommConnectionStateChanged, onConnection);
     agent.events.on(DidCommConnectionEventTypes.DidCommConnectionDidRotated, onRotated);
     agent.events.on(DidCommBasicMessageEventTypes.DidCommBasicMessageStateChanged, onMessage);
     agent.events.on(DidCommCredentialEventTypes.DidCommCredentialStateChanged, onCredential);
+    agent.events.on(DidCommProofEventTypes.ProofStateChanged, onProof);
     this.#stops.push(() => {
       agent.events.off(DidCommConnectionEventTypes.DidCommConnectionStateChanged, onConnection);
       agent.events.off(DidCommConnectionEventTypes.DidCommConnectionDidRotated, onRotated);
       agent.events.off(DidCommBasicMessageEventTypes.DidCommBasicMessageStateChanged, onMessage);
       agent.events.off(DidCommCredentialEventTypes.DidCommCredentialStateChanged, onCredential);
+      agent.events.off(DidCommProofEventTypes.ProofStateChanged, onProof);
     });
     void agent.didcomm.connections.getAll().then((all) => {
       for (const c of all) {

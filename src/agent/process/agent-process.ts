@@ -33,17 +33,26 @@ export class AgentProcess {
     readonly token: string,
     readonly info: AgentInfo,
     stderr: string[],
+    readonly env: Record<string, string>,
   ) {
     this.#stderr = stderr;
   }
 
-  /** Starts `perun-agent start --json` on `dataDir` and resolves once it serves its API. */
-  static async start(name: string, dataDir: string, passphrase: string): Promise<AgentProcess> {
+  /**
+   * Starts `perun-agent start --json` on `dataDir` and resolves once it serves its API. `env` is
+   * added to this process's environment (e.g. the fault-test knobs of node/test-knobs.ts).
+   */
+  static async start(
+    name: string,
+    dataDir: string,
+    passphrase: string,
+    env: Record<string, string> = {},
+  ): Promise<AgentProcess> {
     const cli = cliPath();
     if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build (npm test does)`);
     const nodeArgs = process.env['PERUN_AGENT_NODE_ARGS']?.split(' ').filter((a) => a !== '') ?? [];
     const child = spawn(process.execPath, [...nodeArgs, cli, 'start', '--data-dir', dataDir, '--json'], {
-      env: { ...process.env, PERUN_PASSPHRASE: passphrase },
+      env: { ...process.env, ...env, PERUN_PASSPHRASE: passphrase },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running.add(child);
@@ -75,7 +84,7 @@ export class AgentProcess {
       },
     );
     const token = readFileSync(ready.tokenFile, 'utf8').trim();
-    return new AgentProcess(name, dataDir, passphrase, child, ready.apiUrl, token, ready.info, stderr);
+    return new AgentProcess(name, dataDir, passphrase, child, ready.apiUrl, token, ready.info, stderr, env);
   }
 
   /** A REST call; resolves with the JSON body on 2xx, rejects with { status, body } otherwise. */
@@ -151,7 +160,7 @@ export class AgentProcess {
 
   /** The same agent started again from its data directory. */
   restart(): Promise<AgentProcess> {
-    return this.stop().then(() => AgentProcess.start(this.name, this.dataDir, this.passphrase));
+    return this.stop().then(() => AgentProcess.start(this.name, this.dataDir, this.passphrase, this.env));
   }
 
   get stderr(): string {

@@ -1,0 +1,72 @@
+// Knobs for fault tests of whole agent processes, off unless their environment variables are set.
+// PERUN_FAILPOINTS_FILE names a file; when the channel client reaches the failpoint written in it
+// (client.ts Failpoint, e.g. `accept-persisted`), the agent removes the file and kills itself with
+// SIGKILL: a crash at an exact step of an update. PERUN_SIGNATURE_JOURNAL names a file where the
+// client's signer records every state it signs (EquivocationGuard): across restarts it refuses a
+// second, different state with a version it signed, and records the refusal for the test to find.
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import type { Failpoint } from '../../channels/client.js';
+import { EquivocationGuard, type SignatureJournal } from '../../channels/equivocation.js';
+import type { Signer } from '../../channels/interfaces.js';
+
+/** One line of a signature journal file. */
+export type JournalLine = { key: string; digest: string; refused?: true };
+
+/** A signature journal in a file of JSON lines, read back on start; each line is written before signing. */
+export class FileSignatureJournal implements SignatureJournal {
+  readonly #entries = new Map<string, string>();
+
+  constructor(readonly path: string) {
+    for (const line of readJournal(path)) if (line.refused !== true) this.#entries.set(line.key, line.digest);
+  }
+
+  get(key: string): string | undefined {
+    return this.#entries.get(key);
+  }
+
+  record(key: string, digest: string): void {
+    this.#append({ key, digest });
+    this.#entries.set(key, digest);
+  }
+
+  refused(key: string, digest: string): void {
+    this.#append({ key, digest, refused: true });
+  }
+
+  #append(line: JournalLine): void {
+    appendFileSync(this.path, JSON.stringify(line) + '\n');
+  }
+}
+
+/** The lines of a journal file (none if it does not exist). */
+export function readJournal(path: string): JournalLine[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as JournalLine);
+}
+
+export interface TestKnobs {
+  failpoint?: (point: Failpoint) => void;
+  wrapSigner: (signer: Signer) => Signer;
+}
+
+/** The knobs the environment asks for. */
+export function testKnobs(env: NodeJS.ProcessEnv = process.env): TestKnobs {
+  const failFile = env['PERUN_FAILPOINTS_FILE'];
+  const journal = env['PERUN_SIGNATURE_JOURNAL'];
+  return {
+    ...(failFile
+      ? {
+          failpoint: (point: Failpoint) => {
+            if (!existsSync(failFile) || readFileSync(failFile, 'utf8').trim() !== point) return;
+            rmSync(failFile, { force: true });
+            process.kill(process.pid, 'SIGKILL');
+          },
+        }
+      : {}),
+    wrapSigner: (signer) =>
+      journal ? new EquivocationGuard(signer, new FileSignatureJournal(journal)) : signer,
+  };
+}
