@@ -6,17 +6,15 @@ import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseEther } from 'ethers';
-import { faucet, runChain, type RunningChain } from '../../src/agent/node/chain.js';
+import type { RunningChain } from '../../src/agent/node/chain.js';
 import type { ChannelView, NodeEventWithId, SettlementView } from '../../src/agent/node/types.js';
 import {
   AgentProcess,
   connectAgents,
-  initAgentDir,
   stopAllProcesses,
   type ApiFailure,
 } from '../../src/agent/process/agent-process.js';
-import { parseEthereumConfig } from '../../src/channels/ethereum/config.js';
+import { certifiedPair } from '../../src/agent/process/certified-pair.js';
 
 jest.setTimeout(180_000);
 
@@ -28,23 +26,7 @@ let channel: ChannelView;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'perun-e2e-faults-'));
-  const chainFile = join(root, 'chain.json');
-  chain = await runChain({ out: chainFile });
-  const i = await initAgentDir(root, 'Issuer', { chain: chainFile, autoIssueSpendingLimit: '10' });
-  const issuer = await AgentProcess.start('Issuer', i.dataDir, i.passphrase);
-  const policy = { chain: chainFile, trustedIssuers: [issuer.info.issuerDid], autoAcceptMaxFund: '10' };
-  const [a, b] = await Promise.all([initAgentDir(root, 'Alice', policy), initAgentDir(root, 'Bob', policy)]);
-  for (const d of [a, b])
-    await faucet({ chain: parseEthereumConfig(chain.config), address: d.address, amount: parseEther('20') });
-  [alice, bob] = await Promise.all([
-    AgentProcess.start('Alice', a.dataDir, a.passphrase),
-    AgentProcess.start('Bob', b.dataDir, b.passphrase),
-  ]);
-  for (const holder of [alice, bob]) {
-    const c = await connectAgents(issuer, holder);
-    await holder.api('POST', '/credentials/request', { connectionId: c.id, name: holder.name });
-  }
-  await issuer.stop();
+  ({ alice, bob } = await certifiedPair({ root, fundEth: '20', onChain: (c) => (chain = c) }));
   const ab = await connectAgents(bob, alice);
   const opened = bob.event((e) => e.type === 'channel-opened');
   channel = await alice.api<ChannelView>('POST', '/channels', {

@@ -1,0 +1,141 @@
+// Alice's and Bob's agent processes are killed with SIGKILL at every step of a payment: the
+// payer after persisting its signed update, after sending it and on receiving the accept; the
+// payee on receiving the update and after persisting its accept. Each time the dead agent starts
+// again from its SQLite file, the agents sync, and the payment counts exactly once (or, when the
+// payee died before signing, the payer got a peer error and nothing moved). Both agents
+// sign through a journal that refuses a second state at a version already signed; at the end no
+// refusal is recorded, and the chain pays exactly the last balances.
+import { jest } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseEther } from 'ethers';
+import type { RunningChain } from '../../src/agent/node/chain.js';
+import { readJournal } from '../../src/agent/node/test-knobs.js';
+import type { ChannelView, NodeEventWithId, SettlementView } from '../../src/agent/node/types.js';
+import { AgentProcess, connectAgents, stopAllProcesses } from '../../src/agent/process/agent-process.js';
+import { certifiedPair } from '../../src/agent/process/certified-pair.js';
+import type { Failpoint } from '../../src/channels/client.js';
+
+jest.setTimeout(240_000);
+
+let root: string;
+let chain: RunningChain;
+const agents: Record<'Alice' | 'Bob', AgentProcess> = {} as never;
+let channel: ChannelView;
+/** Alice's balance in milli-ether, as both sides must see it. */
+let aliceMilli = 3000;
+
+const knobs = (name: string) => ({
+  PERUN_FAILPOINTS_FILE: join(root, `${name}.failpoint`),
+  PERUN_SIGNATURE_JOURNAL: join(root, `${name}.journal`),
+});
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'perun-e2e-kill-'));
+  ({ alice: agents.Alice, bob: agents.Bob } = await certifiedPair({
+    root,
+    fundEth: '20',
+    onChain: (c) => (chain = c),
+    env: { alice: knobs('alice'), bob: knobs('bob') },
+  }));
+  const ab = await connectAgents(agents.Bob, agents.Alice);
+  const opened = agents.Bob.event((e) => e.type === 'channel-opened');
+  channel = await agents.Alice.api<ChannelView>('POST', '/channels', {
+    connectionId: ab.id,
+    fund: '3',
+    peerFund: '1',
+  });
+  await opened;
+});
+
+afterAll(async () => {
+  await stopAllProcesses();
+  await chain?.stop();
+  if (root !== undefined) rmSync(root, { recursive: true, force: true });
+});
+
+const view = (p: AgentProcess) => p.api<ChannelView>('GET', `/channels/${channel.id}`);
+
+/** Polls until both agents hold one state in phase Acting (a restart's sync is asynchronous). */
+async function bothAgree(): Promise<[ChannelView, ChannelView]> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const [a, b] = await Promise.all([view(agents.Alice), view(agents.Bob)]);
+    if (a.phase === 'Acting' && b.phase === 'Acting' && a.version === b.version) return [a, b];
+    if (Date.now() > deadline) throw new Error(`no agreement: ${JSON.stringify([a, b])}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const PAYER_STEPS: Failpoint[] = ['update-staged', 'update-sent', 'accept-received'];
+const PAYEE_STEPS: Failpoint[] = ['update-received', 'accept-persisted'];
+
+describe.each(['Alice', 'Bob'] as const)('%s pays 0.01', (payerName) => {
+  const payeeName = payerName === 'Alice' ? 'Bob' : 'Alice';
+  it.each([
+    ...PAYER_STEPS.map((s) => [s, payerName] as const),
+    ...PAYEE_STEPS.map((s) => [s, payeeName] as const),
+  ])(
+    '%s kills %s: it restarts, the agents sync, and the payment counts at most once',
+    async (step, victimName) => {
+      const victim = agents[victimName];
+      const exited = new Promise((r) => victim.child.once('exit', r));
+      writeFileSync(knobs(victimName.toLowerCase()).PERUN_FAILPOINTS_FILE, step);
+      const before = BigInt((await view(agents.Alice)).version);
+      const payment = agents[payerName]
+        .api('POST', `/channels/${channel.id}/payments`, { amount: '0.01' })
+        .then(
+          () => 'paid',
+          (err: unknown) => err,
+        );
+      expect(await exited).toBeNull(); // killed by a signal
+      agents[victimName] = await AgentProcess.start(
+        victimName,
+        victim.dataDir,
+        victim.passphrase,
+        victim.env,
+      );
+      const outcome = await payment;
+      if (victimName === payerName) {
+        // The request dies with the payer, but its signed update was stored first: after the
+        // restart it is sent again (or its accept learnt by sync) and the payment counts.
+        expect(String(outcome)).toMatch(/fetch failed/); // the connection was reset
+      } else if (step === 'update-received') {
+        // The payee died handling the message before signing anything: the payer learns it from
+        // the transport at once, drops the update (its version used up) and reports a peer error.
+        expect(outcome).toMatchObject({ status: 502, body: { category: 'peer' } });
+      } else {
+        // The payee stored its accept and died before sending it; its restart's sync completes
+        // the payer's waiting request.
+        expect(outcome).toBe('paid');
+      }
+      const counts = victimName === payerName || outcome === 'paid';
+      if (counts) aliceMilli += payerName === 'Alice' ? -10 : 10;
+      const [a, b] = await bothAgree();
+      if (counts) expect(BigInt(a.version)).toBeGreaterThan(before);
+      expect([a.ourBalance, a.theirBalance]).toEqual([b.theirBalance, b.ourBalance]);
+      expect(parseEther(a.ourBalance)).toBe(parseEther(String(aliceMilli / 1000)));
+    },
+  );
+});
+
+test('the journals hold one state per version and no refusal; the channel pays on and settles exactly', async () => {
+  await agents.Alice.api('POST', `/channels/${channel.id}/payments`, { amount: '0.25' });
+  await agents.Bob.api('POST', `/channels/${channel.id}/payments`, { amount: '0.5' });
+  aliceMilli += 250;
+  for (const name of ['alice', 'bob']) {
+    const lines = readJournal(knobs(name).PERUN_SIGNATURE_JOURNAL);
+    expect(lines.filter((l) => l.refused === true)).toEqual([]);
+    const keys = lines.map((l) => l.key);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys.length).toBeGreaterThanOrEqual(12); // version 0, ten payments, two more
+  }
+  const bobSettled = agents.Bob.event<NodeEventWithId & { type: 'settled' }>((e) => e.type === 'settled');
+  const closed = await agents.Alice.api<SettlementView>('POST', `/channels/${channel.id}/close`);
+  expect(closed.withdrawn[0]).toMatchObject({ asset: 'ETH', amount: String(aliceMilli / 1000) });
+  expect((await bobSettled).settlement.withdrawn[0]).toMatchObject({
+    asset: 'ETH',
+    amount: String((4000 - aliceMilli) / 1000),
+  });
+});
