@@ -130,6 +130,14 @@ export interface MachineSnapshot {
   staged: { state: JsonObject; sigs: (Hex | null)[]; actor: number } | null;
   /** The highest used-up version (decimal), absent when none. */
   usedVersion?: string;
+  /** Our signed state at usedVersion, when it is known. */
+  usedState?: { state: JsonObject; sig: Hex };
+}
+
+/** A state we signed alone. */
+export interface OwnSigned {
+  state: State;
+  sig: Hex;
 }
 
 export class ChannelMachine {
@@ -141,6 +149,7 @@ export class ChannelMachine {
   #current: Transaction | undefined;
   #staged: StagedTransaction | undefined;
   #used = -1n;
+  #usedState: OwnSigned | undefined;
 
   private constructor(init: MachineInit, verifier: StateVerifier) {
     validateParams(init.params);
@@ -191,6 +200,14 @@ export class ChannelMachine {
    */
   get usedVersion(): bigint {
     return this.#used;
+  }
+
+  /**
+   * The state we signed at usedVersion and dropped: the peer may hold it, so it is the only state
+   * we may sign at that version again (an app channel progressed on chain needs exactly it).
+   */
+  get usedState(): Readonly<OwnSigned> | undefined {
+    return this.#usedState;
   }
 
   /** The lowest version a new state we sign may have: above the current, staged and used-up versions. */
@@ -378,6 +395,9 @@ export class ChannelMachine {
               actor: this.#staged.actor,
             },
       ...(this.#used >= 0n ? { usedVersion: this.#used.toString() } : {}),
+      ...(this.#usedState === undefined
+        ? {}
+        : { usedState: { state: stateToJson(this.#usedState.state), sig: this.#usedState.sig } }),
     };
   }
 
@@ -454,6 +474,19 @@ export class ChannelMachine {
     if (o.usedVersion !== undefined) {
       m.#used = readBigint(o.usedVersion, 'snapshot.usedVersion', MAX_UINT64);
     }
+    if (o.usedState !== undefined) {
+      const u = readObject(o.usedState, 'snapshot.usedState');
+      const state = stateFromJson(field(u, 'state', 'snapshot.usedState'), 'snapshot.usedState.state');
+      const [sig] = sigsFromJson([field(u, 'sig', 'snapshot.usedState')], 'snapshot.usedState.sig');
+      validateState(params, state, { channelID });
+      if (state.version !== m.#used || sig === null || sig === undefined) {
+        throw new InvalidSnapshotError('the used state does not fit the used version');
+      }
+      if (verify && !verifier(state, sig, params.participants[idx]!.ethAddress)) {
+        throw new InvalidSnapshotError('our signature on the used state does not verify');
+      }
+      m.#usedState = { state, sig };
+    }
     m.#phase = phase;
     return m;
   }
@@ -467,8 +500,10 @@ export class ChannelMachine {
   /** Forgets the staged state; a version we signed in it is used up. */
   #dropStaged(): void {
     const s = this.#staged;
-    if (s !== undefined && s.sigs[this.idx] !== null && s.state.version > this.#used)
+    if (s !== undefined && s.sigs[this.idx] !== null && s.state.version > this.#used) {
       this.#used = s.state.version;
+      this.#usedState = { state: s.state, sig: s.sigs[this.idx]! };
+    }
     this.#staged = undefined;
   }
 

@@ -13,7 +13,7 @@
 //   different state with the same version, is refused with StaleStateError and changes nothing.
 // - `staged` is always newer than `current`: staging a version <= current.version is refused, and
 //   saving a signed state drops a staged state that is not newer than it.
-// - `usedVersion` never decreases: setting a lower one keeps the stored one.
+// - `usedVersion` never decreases: setting a lower one keeps the stored one (and its `usedState`).
 // - `transaction(fn)` applies every write made through its `tx` argument, or none of them (use it to
 //   change "staged state + phase" or "current + cleared staged + phase" together). Inside `fn` use
 //   only `tx`; calling the store itself from inside its own transaction is an error.
@@ -37,6 +37,12 @@ export interface SignedState {
 export interface StagedState {
   state: State;
   sigs: (Hex | null)[];
+}
+
+/** A state signed by us alone (the state we signed at our used-up version). */
+export interface OwnSignedState {
+  state: State;
+  sig: Hex;
 }
 
 /** What the core knows when a channel comes into being (go-perun's ChannelCreated event). */
@@ -66,6 +72,8 @@ export interface ChannelRecord {
   staged: StagedState | null;
   /** The highest version of a state we signed that was dropped without becoming current; null if none. */
   usedVersion: bigint | null;
+  /** Our signed state at usedVersion, when the core recorded it; null otherwise. */
+  usedState: OwnSignedState | null;
   /** Milliseconds since the epoch of the last write to this channel. */
   updatedAt: number;
 }
@@ -87,8 +95,11 @@ export interface ChannelStoreTx {
   saveSignedState(id: Hex, signed: SignedState): Promise<void>;
   /** Replaces `staged`, or clears it with null; StaleStateError if not newer than `current`. */
   saveStagedState(id: Hex, staged: StagedState | null): Promise<void>;
-  /** Raises the channel's used-up version to `version` (a lower one changes nothing). */
-  setUsedVersion(id: Hex, version: bigint): Promise<void>;
+  /**
+   * Raises the channel's used-up version to `version`, recording `state` (ours, at that version)
+   * with it; a lower version changes nothing.
+   */
+  setUsedVersion(id: Hex, version: bigint, state?: OwnSignedState): Promise<void>;
   /** Removes the channel, its states and its watcher cursor; false if there was nothing to remove. */
   deleteChannel(id: Hex): Promise<boolean>;
   /** The watcher's cursor (the next block it scans), for one channel or (no ID) globally; null if never set. */

@@ -62,6 +62,7 @@ export function channelStoreContract(name: string, harness: StoreHarness): void 
         current: null,
         staged: null,
         usedVersion: null,
+        usedState: null,
       });
       expect(record?.updatedAt).toBeGreaterThanOrEqual(before);
       expect(record?.params.nonce).toBe(UINT256_MAX - 7n);
@@ -213,6 +214,28 @@ export function channelStoreContract(name: string, harness: StoreHarness): void 
       );
     });
 
+    it('the used-up version keeps Alice’s signed state at it, until a higher version replaces both', async () => {
+      await store.createChannel(newChannel('alice-bob'));
+      await store.saveSignedState(ab, signed(ab, 5n));
+      const dropped = stagedBy([0], ab, 6n);
+      const own = { state: dropped.state, sig: dropped.sigs[0]! };
+      await store.setUsedVersion(ab, 6n, own);
+      expect((await store.getChannel(ab))?.usedState).toEqual(own);
+      await store.setUsedVersion(ab, 4n); // lower: version and state stay
+      await store.setUsedVersion(ab, 6n); // the same version without a state keeps the state
+      expect((await store.getChannel(ab))?.usedState).toEqual(own);
+      await store.setUsedVersion(ab, 7n); // higher without a state: the old state is no longer it
+      const r = await store.getChannel(ab);
+      expect(r?.usedVersion).toBe(7n);
+      expect(r?.usedState).toBeNull();
+      await expect(store.setUsedVersion(ab, 8n, own)).rejects.toBeInstanceOf(InvalidRecordError);
+      const other = stagedBy([0], channelId('alice-carol'), 8n);
+      await expect(
+        store.setUsedVersion(ab, 8n, { state: other.state, sig: other.sigs[0]! }),
+      ).rejects.toBeInstanceOf(InvalidRecordError);
+      expect((await store.getChannel(ab))?.usedVersion).toBe(7n);
+    });
+
     it('a transaction is all or nothing: a failure inside leaves no trace', async () => {
       await store.createChannel(newChannel('alice-bob'));
       await store.saveSignedState(ab, signed(ab, 1n));
@@ -275,6 +298,7 @@ export function channelStoreContract(name: string, harness: StoreHarness): void 
         current: signed(ab, 1n),
         staged: null,
         usedVersion: null,
+        usedState: null,
       });
     });
 
@@ -326,6 +350,7 @@ export function channelStoreContract(name: string, harness: StoreHarness): void 
         current: null,
         staged: null,
         usedVersion: null,
+        usedState: null,
       });
       expect((await store.listChannels()).map((c) => c.id)).toEqual([ab]);
     });
@@ -383,6 +408,7 @@ export function channelStoreContract(name: string, harness: StoreHarness): void 
         current: null,
         staged: null,
         usedVersion: null,
+        usedState: null,
       });
     });
 

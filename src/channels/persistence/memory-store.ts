@@ -13,6 +13,7 @@ import type {
   ChannelStore,
   ChannelStoreTx,
   NewChannelRecord,
+  OwnSignedState,
   SignedState,
   StagedState,
 } from '../store.js';
@@ -27,7 +28,7 @@ import {
   checkStagedVersion,
   cursorKey,
   newChannelRow,
-  raisedUsedVersion,
+  raisedUsed,
   signedRow,
   stagedObsoleteBy,
   stagedRow,
@@ -100,10 +101,10 @@ class MemoryTx implements ChannelStoreTx {
     this.data.channels.set(id, { ...e, channel: { ...e.channel, updatedAt: Date.now() }, staged: row });
   }
 
-  async setUsedVersion(id: Hex, version: bigint): Promise<void> {
+  async setUsedVersion(id: Hex, version: bigint, state?: OwnSignedState): Promise<void> {
     const e = this.entry(id);
-    const usedVersion = raisedUsedVersion(e.channel.usedVersion, version);
-    this.data.channels.set(id, { ...e, channel: { ...e.channel, usedVersion, updatedAt: Date.now() } });
+    const used = raisedUsed(e.channel, version, state);
+    this.data.channels.set(id, { ...e, channel: { ...e.channel, ...used, updatedAt: Date.now() } });
   }
 
   async deleteChannel(id: Hex): Promise<boolean> {
@@ -183,8 +184,8 @@ export class MemoryChannelStore implements ChannelStore {
   saveStagedState(id: Hex, staged: StagedState | null): Promise<void> {
     return this.one((tx) => tx.saveStagedState(id, staged));
   }
-  setUsedVersion(id: Hex, version: bigint): Promise<void> {
-    return this.one((tx) => tx.setUsedVersion(id, version));
+  setUsedVersion(id: Hex, version: bigint, state?: OwnSignedState): Promise<void> {
+    return this.one((tx) => tx.setUsedVersion(id, version, state));
   }
   deleteChannel(id: Hex): Promise<boolean> {
     return this.one((tx) => tx.deleteChannel(id));

@@ -2,7 +2,7 @@
 // in-memory store and the TypeORM store cannot drift apart: shape checks on the way in, the
 // version rules, and decoding rows back into ChannelRecords on the way out.
 
-import type { ChannelRecord, NewChannelRecord, SignedState, StagedState } from '../store.js';
+import type { ChannelRecord, NewChannelRecord, OwnSignedState, SignedState, StagedState } from '../store.js';
 import type { Hex } from '../types.js';
 import {
   paramsFromJson,
@@ -26,6 +26,8 @@ export interface ChannelRow {
   phase: string;
   /** The highest used-up version; null if none. */
   usedVersion: bigint | null;
+  /** Our signed state at usedVersion as JSON {state, sig}; null if not recorded. */
+  usedStateJson: string | null;
   updatedAt: number;
 }
 
@@ -96,18 +98,62 @@ export function newChannelRow(ch: NewChannelRecord, now: number): ChannelRow {
     parentId,
     phase: ch.phase,
     usedVersion: null,
+    usedStateJson: null,
     updatedAt: now,
   };
 }
 
-/** The used-up version after recording `version`: it only ever rises. */
-export function raisedUsedVersion(stored: bigint | null, version: unknown): bigint {
+/**
+ * The used-up version and state after recording `version` with our signed `state` at it: the
+ * version only ever rises, and a lower one keeps the stored state too.
+ */
+export function raisedUsed(
+  row: Pick<ChannelRow, 'id' | 'usedVersion' | 'usedStateJson'>,
+  version: unknown,
+  state?: OwnSignedState,
+): Pick<ChannelRow, 'usedVersion' | 'usedStateJson'> {
   if (typeof version !== 'bigint' || version < 0n) {
     throw new InvalidRecordError('a used-up version must be a non-negative bigint', {
       version: String(version),
     });
   }
-  return stored !== null && stored > version ? stored : version;
+  if (row.usedVersion !== null && row.usedVersion > version) {
+    return { usedVersion: row.usedVersion, usedStateJson: row.usedStateJson };
+  }
+  if (state === undefined) {
+    const keep = row.usedVersion === version ? row.usedStateJson : null;
+    return { usedVersion: version, usedStateJson: keep };
+  }
+  if (typeof state !== 'object' || state === null || state.state?.version !== version) {
+    throw new InvalidRecordError('the used state must have the used-up version', {
+      version: String(version),
+    });
+  }
+  if (state.state.channelID !== row.id) {
+    throw new InvalidRecordError(
+      `the used state belongs to channel ${state.state.channelID}, not ${row.id}`,
+      {
+        channelId: row.id,
+      },
+    );
+  }
+  const sigs = sigsToJson([state.sig], false);
+  return { usedVersion: version, usedStateJson: `{"state":${stateToJson(state.state)},"sigs":${sigs}}` };
+}
+
+function decodeUsedState(json: string, row: ChannelRow): OwnSignedState {
+  let o: { state?: unknown; sigs?: unknown };
+  try {
+    o = JSON.parse(json) as { state?: unknown; sigs?: unknown };
+  } catch (err) {
+    throw new CorruptRecordError('stored used state is not JSON', { channelId: row.id }, { cause: err });
+  }
+  const state = stateFromJson(JSON.stringify(o.state));
+  const [sig] = sigsFromJson(JSON.stringify(o.sigs), false);
+  if (state.version !== row.usedVersion || state.channelID !== row.id || sig === undefined || sig === null) {
+    throw new CorruptRecordError('stored used state does not match its channel', { channelId: row.id });
+  }
+  return { state, sig };
 }
 
 function stateRow(
@@ -201,6 +247,7 @@ export function toRecord(row: ChannelRow, current: StateRow | null, staged: Stat
     current: current === null ? null : (decodeStateRow(current, row.id, false) as SignedState),
     staged: staged === null ? null : decodeStateRow(staged, row.id, true),
     usedVersion: row.usedVersion,
+    usedState: row.usedStateJson === null ? null : decodeUsedState(row.usedStateJson, row),
     updatedAt: row.updatedAt,
   };
 }

@@ -21,6 +21,7 @@ import type {
   ChannelStore,
   ChannelStoreTx,
   NewChannelRecord,
+  OwnSignedState,
   SignedState,
   StagedState,
 } from '../store.js';
@@ -40,7 +41,7 @@ import {
   checkStagedVersion,
   cursorKey,
   newChannelRow,
-  raisedUsedVersion,
+  raisedUsed,
   participantCountOf,
   signedRow,
   stagedObsoleteBy,
@@ -75,6 +76,7 @@ function channelRowOf(e: ChannelEntity, peers: ChannelPeerEntity[]): ChannelRow 
     parentId: e.parentId,
     phase: e.phase,
     usedVersion: e.usedVersion,
+    usedStateJson: e.usedState,
     updatedAt: e.updatedAt,
   };
 }
@@ -203,10 +205,18 @@ class TypeOrmTx implements ChannelStoreTx {
     await this.touch(id);
   }
 
-  async setUsedVersion(id: Hex, version: bigint): Promise<void> {
+  async setUsedVersion(id: Hex, version: bigint, state?: OwnSignedState): Promise<void> {
     const channel = await this.channelRow(id);
-    const usedVersion = raisedUsedVersion(channel.usedVersion, version);
-    await this.m.update(ChannelEntity, { id }, { usedVersion, updatedAt: Date.now() });
+    const used = raisedUsed(
+      { id, usedVersion: channel.usedVersion, usedStateJson: channel.usedState },
+      version,
+      state,
+    );
+    await this.m.update(
+      ChannelEntity,
+      { id },
+      { usedVersion: used.usedVersion, usedState: used.usedStateJson, updatedAt: Date.now() },
+    );
   }
 
   async deleteChannel(id: Hex): Promise<boolean> {
@@ -290,8 +300,8 @@ export class TypeOrmChannelStore implements ChannelStore {
   saveStagedState(id: Hex, staged: StagedState | null): Promise<void> {
     return this.one((tx) => tx.saveStagedState(id, staged));
   }
-  setUsedVersion(id: Hex, version: bigint): Promise<void> {
-    return this.one((tx) => tx.setUsedVersion(id, version));
+  setUsedVersion(id: Hex, version: bigint, state?: OwnSignedState): Promise<void> {
+    return this.one((tx) => tx.setUsedVersion(id, version, state));
   }
   deleteChannel(id: Hex): Promise<boolean> {
     return this.one((tx) => tx.deleteChannel(id));

@@ -30,6 +30,10 @@ export class ChannelEntity {
   @Column({ ...decimalColumn('used_version'), nullable: true })
   usedVersion!: bigint | null;
 
+  /** Our signed state at used_version as JSON {state, sigs: [ours]}; null if not recorded. */
+  @Column({ type: 'text', name: 'used_state', nullable: true })
+  usedState!: string | null;
+
   @Column(timestampColumn('updated_at'))
   updatedAt!: number;
 }

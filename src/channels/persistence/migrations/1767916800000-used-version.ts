@@ -1,6 +1,7 @@
 // Adds perun_channel.used_version: the highest version of a state this participant signed and
 // then dropped (rejected, undelivered or beaten by a concurrent update), so that no second state
-// is ever signed with it, also after a restart. Null for channels that never dropped one.
+// is ever signed with it, also after a restart; and used_state, that state with our signature (the
+// only state we may sign at that version again). Null for channels that never dropped one.
 
 import { TableColumn, type MigrationInterface, type QueryRunner } from 'typeorm';
 
@@ -12,9 +13,14 @@ export class UsedVersion1767916800000 implements MigrationInterface {
       'perun_channel',
       new TableColumn({ name: 'used_version', type: 'varchar', length: '78', isNullable: true }),
     );
+    await q.addColumn(
+      'perun_channel',
+      new TableColumn({ name: 'used_state', type: 'text', isNullable: true }),
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.dropColumn('perun_channel', 'used_state');
     await q.dropColumn('perun_channel', 'used_version');
   }
 }
