@@ -15,7 +15,12 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { sha3_256 } from '@noble/hashes/sha3.js';
-import { ChannelClientError, FundingTimeoutError, ValidationError } from './errors.js';
+import {
+  ChannelClientError,
+  FundingTimeoutError,
+  InvalidTransitionError,
+  ValidationError,
+} from './errors.js';
 import type {
   Adjudicator,
   AdjudicatorEvent,
@@ -30,7 +35,8 @@ import type {
   WithdrawnAmount,
 } from './interfaces.js';
 import { stateToJson, paramsToJson } from './json.js';
-import { ChannelMachine, type Phase } from './machine.js';
+import type { App } from './app.js';
+import { canTransition, ChannelMachine, type Phase } from './machine.js';
 import type {
   ChannelMessage,
   ChannelSync,
@@ -44,6 +50,7 @@ import type { ChannelRecord, ChannelStore } from './store.js';
 import type { Address, Allocation, Hex, Params, State } from './types.js';
 import {
   checkUpdate,
+  type AppRule,
   MAX_VERSION_STEP,
   paymentAppRule,
   sameHex,
@@ -79,7 +86,10 @@ export interface ProposeRequest {
   challengeDuration: bigint;
   /** What each participant deposits, [asset][participant]; default: the initial balances. */
   fundingAgreement?: bigint[][];
+  /** The app of an app channel: one of ChannelClientOptions.apps. */
   app?: Address;
+  /** The initial app data of an app channel (the app's validInit decides). */
+  initData?: Hex;
 }
 
 export interface IncomingProposal {
@@ -90,6 +100,7 @@ export interface IncomingProposal {
   fundingAgreement: bigint[][];
   challengeDuration: bigint;
   app: Address;
+  initData: Hex;
 }
 
 export type Decision = { accept: true } | { accept: false; reason: string };
@@ -109,6 +120,16 @@ export type ClientEvent =
   | { type: 'payment-sent' | 'payment-received'; channelId: Hex; version: bigint; amounts: bigint[] }
   | { type: 'funding-failed'; channelId: Hex; error: unknown }
   | { type: 'registered'; channelId: Hex; version: bigint; timeout: bigint; by: 'us' | 'chain' }
+  /** An app channel's registration was progressed on chain to `state`, made by participant `actorIdx`. */
+  | {
+      type: 'progressed';
+      channelId: Hex;
+      version: bigint;
+      timeout: bigint;
+      by: 'us' | 'chain';
+      state: State;
+      actorIdx: number;
+    }
   | { type: 'settled'; channelId: Hex; withdrawn: WithdrawnAmount[] }
   | { type: 'warning'; channelId?: Hex; error: unknown; context: string };
 
@@ -120,6 +141,8 @@ export interface ChannelClientOptions {
   adjudicator: Adjudicator;
   store: ChannelStore;
   watcher?: Watcher;
+  /** The apps whose channels this client takes part in; proposals of any other app are refused. */
+  apps?: readonly App[];
   /** Decides incoming channel proposals; without one every proposal is rejected. */
   onProposal?: (p: IncomingProposal) => Decision | Promise<Decision>;
   /** Decides incoming updates after they passed every check; default: accept what does not lower our balances. */
@@ -189,6 +212,8 @@ interface Entry {
   settling?: Promise<WithdrawnAmount[]>;
   /** The latest state seen registered on chain with its signatures (from watcher events). */
   registered?: SignedState;
+  /** Counts the chain events seen for this channel: a dispute flow waiting for a timeout wakes on one. */
+  chainEvents: number;
   /** Responder side: fires when the proposer never sends its version-0 signature. */
   openTimer?: ReturnType<typeof setTimeout>;
   /** Our funding in progress: the peer may see the channel funded first and send an update. */
@@ -227,12 +252,28 @@ export class ChannelClient extends EventEmitter {
   readonly #background = new Set<Promise<unknown>>();
   readonly #abort = new AbortController();
   readonly #verified = new Set<string>();
+  readonly #apps: ReadonlyMap<string, App>;
   #unsubscribe: (() => void) | undefined;
   #closed = false;
 
   constructor(options: ChannelClientOptions) {
     super();
     this.#o = { responseTimeoutMs: 30_000, chainPollMs: 250, concludeWaitMs: 5_000, ...options };
+    this.#apps = new Map((options.apps ?? []).map((a) => [a.address.toLowerCase(), a]));
+  }
+
+  /** The transition rule of the channel's app, for checkUpdate; undefined for a channel without app. */
+  #appRule(entry: Entry): AppRule | undefined {
+    const address = entry.machine.params.app;
+    if (sameHex(address, ZERO_APP)) return undefined;
+    const app = this.#apps.get(address.toLowerCase());
+    if (app === undefined) {
+      // Restored from a store written with the app, by a client that no longer has it.
+      return () => {
+        throw new InvalidTransitionError('APP_RULE', `unknown app ${address}`, { app: address });
+      };
+    }
+    return (params, from, to, actor) => app.validTransition(params, from, to, actor);
   }
 
   get address(): Address {
@@ -296,7 +337,7 @@ export class ChannelClient extends EventEmitter {
       participants,
       peers: [await this.#ourId(req.peer), req.peer],
       app: req.app ?? ZERO_APP,
-      initData: '0x',
+      initData: req.initData ?? '0x',
       initBals: structuredClone(req.allocation),
       fundingAgreement: agreement,
     };
@@ -346,6 +387,18 @@ export class ChannelClient extends EventEmitter {
     } catch (err) {
       return err instanceof Error ? err.message : 'invalid allocation';
     }
+    if (sameHex(p.app, ZERO_APP)) {
+      if (p.initData !== '0x') return 'a channel without app has no app data';
+    } else {
+      const app = this.#apps.get(p.app.toLowerCase());
+      if (app === undefined) return `unknown app ${p.app}`;
+      const { params, state } = this.#initial(p, '0x' + '00'.repeat(32));
+      try {
+        app.validInit(params, state);
+      } catch (err) {
+        return `the app refuses the initial state: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    }
     const want = totals(p.initBals);
     if (p.fundingAgreement.length !== want.length) return 'funding agreement does not fit the assets';
     for (let a = 0; a < want.length; a++) {
@@ -387,7 +440,6 @@ export class ChannelClient extends EventEmitter {
     }
     const problem = this.#checkProposal(p);
     if (problem !== undefined) return reject(problem);
-    if (p.app !== ZERO_APP && !sameHex(p.app, ZERO_APP)) return reject('app channels are not supported');
     const decision = (await this.#o.onProposal?.({
       peer: from,
       proposalID: p.proposalID,
@@ -396,6 +448,7 @@ export class ChannelClient extends EventEmitter {
       fundingAgreement: structuredClone(p.fundingAgreement),
       challengeDuration: p.challengeDuration,
       app: p.app,
+      initData: p.initData,
     })) ?? { accept: false, reason: 'this client takes no channel proposals' };
     if (!decision.accept) return reject(decision.reason);
 
@@ -562,7 +615,7 @@ export class ChannelClient extends EventEmitter {
       const cur = m.current!.state;
       const made = fn(structuredClone(cur));
       const next: State = { ...made, channelID: cur.channelID, version: this.#nextVersion(entry) };
-      m.stage(next, { actor: m.idx, lockedUnchanged: true });
+      m.stage(next, { actor: m.idx, lockedUnchanged: true, app: this.#appRule(entry) });
       try {
         const sig = await this.#o.signer.signState(next);
         m.addOwnSignature(sig);
@@ -732,6 +785,7 @@ export class ChannelClient extends EventEmitter {
           actor: peerIdx,
           lockedUnchanged: true,
           minVersion: m.nextVersion,
+          app: this.#appRule(entry),
         });
       } catch (err) {
         if (err instanceof ValidationError) return reject(err.message, err.code);
@@ -763,6 +817,7 @@ export class ChannelClient extends EventEmitter {
       actorIdx,
     };
     if (this.#o.onUpdate !== undefined) return this.#o.onUpdate(update);
+    if (!sameHex(entry.machine.params.app, ZERO_APP)) return { accept: true }; // the app's rule passed
     try {
       paymentAppRule(entry.machine.params, current, next, actorIdx);
       return { accept: true };
@@ -980,6 +1035,65 @@ export class ChannelClient extends EventEmitter {
     return this.#settleInBackground(entry, () => entry.local.run(() => this.#disputeFlow(entry)));
   }
 
+  /**
+   * Enforces an update of an app channel on chain when the peer does not sign it (go-perun's
+   * ForceUpdate): registers the latest state, progresses it once its challenge duration passed
+   * to the update, signed by us alone as the app allows its actor, then concludes and withdraws.
+   * The update is ours that the peer left unanswered or refused (`fn` omitted) or, when there is
+   * none, `fn` of the current state. Joins a settlement that is already running (without
+   * progressing).
+   */
+  async forceUpdate(id: Hex, fn?: (current: State) => State): Promise<WithdrawnAmount[]> {
+    this.#requireOpen();
+    const entry = this.#entry(id);
+    const m = entry.machine;
+    if (sameHex(m.params.app, ZERO_APP)) {
+      throw new ChannelClientError('INVALID_REQUEST', 'only an app channel can be progressed on chain', {
+        channelId: id,
+      });
+    }
+    const force = await entry.local.run(() =>
+      entry.lock.run(async () => {
+        const cur = m.current!.state;
+        const staged = m.staged;
+        if (
+          m.phase === 'Signing' &&
+          staged !== undefined &&
+          staged.actor === m.idx &&
+          staged.state.version === cur.version + 1n
+        ) {
+          return { to: structuredClone(staged.state), sig: staged.sigs[m.idx]! };
+        }
+        const used = m.usedState;
+        if (fn === undefined && used !== undefined && used.state.version === cur.version + 1n) {
+          // Our update the peer refused or left unanswered: it may hold it signed, so it is this one.
+          return { to: structuredClone(used.state), sig: used.sig };
+        }
+        if (fn === undefined) {
+          throw new ChannelClientError('INVALID_REQUEST', 'no unanswered update of ours to enforce', {
+            channelId: id,
+          });
+        }
+        this.#requirePhase(entry, 'Acting');
+        const version = cur.version + 1n;
+        if (m.nextVersion > version) {
+          throw new ChannelClientError(
+            'INVALID_REQUEST',
+            `version ${version} is used up: a progression must be the next version`,
+            { channelId: id, nextVersion: String(m.nextVersion) },
+          );
+        }
+        const next: State = { ...fn(structuredClone(cur)), channelID: cur.channelID, version };
+        m.stage(next, { actor: m.idx, lockedUnchanged: true, app: this.#appRule(entry) });
+        const sig = await this.#o.signer.signState(next);
+        m.addOwnSignature(sig);
+        await this.#persist(entry);
+        return { to: structuredClone(next), sig };
+      }),
+    );
+    return this.#settleInBackground(entry, () => entry.local.run(() => this.#disputeFlow(entry, force)));
+  }
+
   /** Runs one settlement per channel; a second request joins the running one. */
   #settleInBackground(entry: Entry, flow: () => Promise<WithdrawnAmount[]>): Promise<WithdrawnAmount[]> {
     if (entry.settling === undefined) {
@@ -1020,7 +1134,13 @@ export class ChannelClient extends EventEmitter {
     }
   }
 
-  async #disputeFlow(entry: Entry): Promise<WithdrawnAmount[]> {
+  /**
+   * Registers our latest state unless the chain holds it or a newer one; with `force` (an app
+   * channel), progresses the registration to our state `force.to`, signed by us alone, once its
+   * timeout passed; then concludes with what the chain holds once that may end (an app channel's
+   * registration leaves one more challenge duration for a progression) and withdraws.
+   */
+  async #disputeFlow(entry: Entry, force?: { to: State; sig: Hex }): Promise<WithdrawnAmount[]> {
     const m = entry.machine;
     const { adjudicator } = this.#o;
     await entry.lock.run(async () => {
@@ -1058,22 +1178,79 @@ export class ChannelClient extends EventEmitter {
         timeout: d.timeout,
         by: 'us',
       });
-      await this.#waitForChainTime(d.timeout);
-      const registered =
-        d.version === cur.state.version
-          ? cur.state
-          : entry.registered?.state.version === d.version
-            ? entry.registered.state
-            : undefined;
-      if (registered === undefined) {
-        throw new ChannelClientError('INVALID_REQUEST', 'the registered state is unknown to us', {
-          channelId: entry.id,
-          version: String(d.version),
-        });
+    }
+    const hasApp = !sameHex(m.params.app, ZERO_APP);
+    for (;;) {
+      d = await adjudicator.dispute(entry.id);
+      if (d.stage === 'concluded') break;
+      if (force !== undefined && d.stage === 'dispute' && force.to.version === d.version + 1n) {
+        await this.#waitForChainTime(d.timeout);
+        await this.#progress(entry, d.version === cur.state.version ? cur.state : undefined, force);
+        force = undefined;
+        continue;
       }
-      await this.#concluding(entry, () => adjudicator.conclude(m.params, registered));
+      if (d.stage === 'forceexec') await this.#enterPhase(entry, 'Progressed');
+      const end = d.stage === 'dispute' && hasApp ? d.timeout + m.params.challengeDuration : d.timeout;
+      if ((await adjudicator.now()) < end) {
+        await this.#waitForChainTime(end, entry);
+        continue;
+      }
+      const held = await this.#heldOnChain(entry, d.version);
+      await this.#concluding(entry, () => adjudicator.conclude(m.params, held));
+      break;
     }
     return this.#withdraw(entry);
+  }
+
+  /** Progresses the registered state `from` to `force.to` on chain, signed by us as its actor. */
+  async #progress(entry: Entry, from: State | undefined, force: { to: State; sig: Hex }): Promise<void> {
+    const m = entry.machine;
+    const { adjudicator } = this.#o;
+    if (from === undefined) return; // the chain holds another state than the one our update builds on
+    await this.#enterPhase(entry, 'Progressing');
+    try {
+      await adjudicator.progress({ params: m.params, from, to: force.to, actorIdx: m.idx, sig: force.sig });
+    } catch (err) {
+      const now = await adjudicator.dispute(entry.id);
+      if (now.stage !== 'forceexec' || now.version < force.to.version) throw err;
+    }
+    entry.registered = { params: m.params, state: structuredClone(force.to), sigs: [force.sig] };
+    await this.#enterPhase(entry, 'Progressed');
+    const d = await adjudicator.dispute(entry.id);
+    this.#emit({
+      type: 'progressed',
+      channelId: entry.id,
+      version: d.version,
+      timeout: d.timeout,
+      by: 'us',
+      state: structuredClone(force.to),
+      actorIdx: m.idx,
+    });
+  }
+
+  async #enterPhase(entry: Entry, phase: Phase): Promise<void> {
+    await entry.lock.run(async () => {
+      if (entry.machine.phase !== phase && canTransition(entry.machine.phase, phase)) {
+        entry.machine.setPhase(phase);
+        await this.#persist(entry);
+      }
+    });
+  }
+
+  /** The state the chain holds at `version`: ours, or one the watcher reported (waited for up to concludeWaitMs). */
+  async #heldOnChain(entry: Entry, version: bigint): Promise<State> {
+    const deadline = Date.now() + this.#o.concludeWaitMs;
+    for (;;) {
+      if (entry.machine.current?.state.version === version) return entry.machine.current.state;
+      if (entry.registered?.state.version === version) return entry.registered.state;
+      if (Date.now() >= deadline || this.#closed) {
+        throw new ChannelClientError('INVALID_REQUEST', 'the registered state is unknown to us', {
+          channelId: entry.id,
+          version: String(version),
+        });
+      }
+      await new Promise((r) => setTimeout(r, this.#o.chainPollMs));
+    }
   }
 
   async #withdraw(entry: Entry): Promise<WithdrawnAmount[]> {
@@ -1098,8 +1275,10 @@ export class ChannelClient extends EventEmitter {
     return withdrawn;
   }
 
-  async #waitForChainTime(timeout: bigint): Promise<void> {
-    while ((await this.#o.adjudicator.now()) < timeout) {
+  /** Resolves once the chain's clock reaches `timeout` or, with `entry`, a chain event of the channel arrives. */
+  async #waitForChainTime(timeout: bigint, entry?: Entry): Promise<void> {
+    const seen = entry?.chainEvents;
+    while ((await this.#o.adjudicator.now()) < timeout && entry?.chainEvents === seen) {
       if (this.#closed) throw new ChannelClientError('CLIENT_CLOSED', 'the client was closed');
       await new Promise((r) => setTimeout(r, this.#o.chainPollMs));
     }
@@ -1131,7 +1310,22 @@ export class ChannelClient extends EventEmitter {
 
   async #onChainEvent(entry: Entry, ev: AdjudicatorEvent): Promise<void> {
     const m = entry.machine;
-    if (ev.state !== undefined && ev.sigs !== undefined && ev.params !== undefined) {
+    entry.chainEvents++;
+    if (ev.kind === 'progressed' && ev.state !== undefined && ev.params !== undefined) {
+      // A progression is signed by its actor alone: it is what the chain holds, not a state of ours.
+      if (entry.registered?.state.version !== ev.state.version) {
+        entry.registered = { params: ev.params, state: ev.state, sigs: ev.sigs ?? [] };
+        this.#emit({
+          type: 'progressed',
+          channelId: entry.id,
+          version: ev.version,
+          timeout: ev.timeout,
+          by: 'chain',
+          state: structuredClone(ev.state),
+          actorIdx: ev.actorIdx ?? -1,
+        });
+      }
+    } else if (ev.state !== undefined && ev.sigs !== undefined && ev.params !== undefined) {
       entry.registered = { params: ev.params, state: ev.state, sigs: ev.sigs };
       if (ev.state.version > m.version) {
         // The peer registered a state newer than ours: it is signed by everyone, adopt it.
@@ -1192,6 +1386,9 @@ export class ChannelClient extends EventEmitter {
           current: r.current === null ? null : { state: stateToJson(r.current.state), sigs: r.current.sigs },
           staged: staged === null ? null : { state: stateToJson(staged.state), sigs: staged.sigs, actor },
           ...(r.usedVersion === null ? {} : { usedVersion: r.usedVersion.toString() }),
+          ...(r.usedState === null
+            ? {}
+            : { usedState: { state: stateToJson(r.usedState.state), sig: r.usedState.sig } }),
         },
         this.#verifier,
       );
@@ -1314,7 +1511,14 @@ export class ChannelClient extends EventEmitter {
       if (writeCurrent) await tx.saveSignedState(entry.id, { state: cur.state, sigs: [...cur.sigs] });
       const s = m.staged;
       await tx.saveStagedState(entry.id, s === undefined ? null : { state: s.state, sigs: [...s.sigs] });
-      if (used > entry.persistedUsed) await tx.setUsedVersion(entry.id, used);
+      if (used > entry.persistedUsed) {
+        const u = m.usedState;
+        await tx.setUsedVersion(
+          entry.id,
+          used,
+          u?.state.version === used ? { state: u.state, sig: u.sig } : undefined,
+        );
+      }
       if (m.phase !== from) await tx.setPhase(entry.id, m.phase);
     });
     entry.persistedUsed = used;
@@ -1363,6 +1567,7 @@ export class ChannelClient extends EventEmitter {
       persistedPhase,
       persistedUsed: -1n,
       onNewer: new Set(),
+      chainEvents: 0,
     };
     this.#channels.set(id.toLowerCase(), entry);
     return entry;

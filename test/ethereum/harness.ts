@@ -1,6 +1,7 @@
 // A chain-backed test world: an embedded chain with the contracts deployed and named
 // participants, each with a participant key (signs states) and a funded account (sends txs).
 import { Wallet, parseEther } from 'ethers';
+import { ChainError } from '../../src/channels/errors.js';
 import { EmbeddedChain } from '../../src/channels/ethereum/embedded-chain.js';
 import { deployContracts, type Deployment } from '../../src/channels/ethereum/deploy.js';
 import { EthereumAdjudicator } from '../../src/channels/ethereum/adjudicator.js';
@@ -29,7 +30,7 @@ export interface Party {
 
 export interface World {
   chain: EmbeddedChain;
-  deployment: Deployment & { assetHolderERC20: Address; token: Address };
+  deployment: Deployment & { assetHolderERC20: Address; token: Address; credentialPaymentApp: Address };
   chainId: bigint;
   party(i: number, name: string): Party;
   adjudicator: Contract;
@@ -47,6 +48,7 @@ export async function startWorld(): Promise<World> {
   const deployment = (await deployContracts(deployer, {
     testToken: { holders: chain.accounts.map((a) => a.address), supply: TOKEN_SUPPLY },
     trivialApp: true,
+    credentialPaymentApp: true,
   })) as World['deployment'];
   const provider = chain.provider();
   const parties = new Map<number, Party>();
@@ -117,4 +119,14 @@ export function signed(params: Params, state: State, parties: Party[]) {
       state,
     ),
   };
+}
+
+/** Fails the test unless `call` is refused with a ChainError carrying exactly `reason`. */
+export async function expectRefused(call: Promise<unknown>, reason: string): Promise<void> {
+  const err = await call.then(
+    () => new Error(`expected a refusal with "${reason}", but the call succeeded`),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ChainError);
+  expect((err as ChainError).details.reason).toBe(reason);
 }

@@ -5,7 +5,7 @@
 // registered state is a no-op, concludeFinal supersedes a dispute, an underfunded channel's
 // outcome is ignored, and a re-entrant ERC20 token cannot make a holder pay twice.
 import { Contract, Wallet } from 'ethers';
-import { ChainError } from '../../src/channels/errors.js';
+
 import { DisputePhase } from '../../src/channels/ethereum/adjudicator.js';
 import { artifact } from '../../src/channels/ethereum/artifacts.js';
 import { assetHolderContract } from '../../src/channels/ethereum/contracts.js';
@@ -21,7 +21,7 @@ import {
   type WithdrawalAuth,
 } from '../../src/channels/ethereum/encoding.js';
 import { allocation, ledgerParams, stateOf } from './fixtures.js';
-import { ethChannel, next, signed, startWorld, type Party, type World } from './harness.js';
+import { ethChannel, expectRefused, next, signed, startWorld, type Party, type World } from './harness.js';
 
 let world: World;
 let alice: Party;
@@ -51,16 +51,6 @@ interface Refusal {
   scenario: string;
   reason: string;
   arrange: () => Promise<Scene>;
-}
-
-/** Fails the test unless `call` is refused with a ChainError carrying exactly `reason`. */
-async function expectRefused(call: Promise<unknown>, reason: string): Promise<void> {
-  const err = await call.then(
-    () => new Error(`expected a refusal with "${reason}", but the call succeeded`),
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ChainError);
-  expect((err as ChainError).details.reason).toBe(reason);
 }
 
 async function runRefusal({ reason, arrange }: Refusal): Promise<void> {

@@ -302,6 +302,7 @@ describe('refusals', () => {
       fundingAgreement: [[1n, 1n]],
       challengeDuration: 60n,
       app: '0x' + '00'.repeat(20),
+      initData: '0x',
     });
     expect(decision).toEqual({
       accept: false,

@@ -11,6 +11,7 @@ export type ContractName =
   | 'AssetHolderETH'
   | 'AssetHolderERC20'
   | 'TrivialApp'
+  | 'CredentialPaymentApp'
   | 'App'
   | 'PerunToken'
   | 'ReentrantToken'

@@ -1,5 +1,6 @@
 // Deployment of the Perun contracts: Adjudicator, AssetHolderETH and, optionally, an ERC20
-// asset holder (for a given token or a fresh test token) and the trivial app.
+// asset holder (for a given token or a fresh test token), the trivial app and the
+// pay-for-credential app.
 import { ContractFactory, getAddress, type ContractRunner, type Signer } from 'ethers';
 import { artifact, type ContractName } from './artifacts.js';
 import type { Address } from './encoding.js';
@@ -14,6 +15,7 @@ export interface Deployment {
   assetHolderERC20?: Address;
   token?: Address;
   trivialApp?: Address;
+  credentialPaymentApp?: Address;
 }
 
 export interface DeployOptions {
@@ -23,6 +25,8 @@ export interface DeployOptions {
   testToken?: { holders: Address[]; supply: bigint };
   /** Deploy the trivial app. */
   trivialApp?: boolean;
+  /** Deploy the pay-for-credential app (CredentialPaymentApp). */
+  credentialPaymentApp?: boolean;
 }
 
 export async function deployContract(
@@ -61,5 +65,8 @@ export async function deployContracts(deployer: Signer, options: DeployOptions =
     d.assetHolderERC20 = await deployContract(deployer, 'AssetHolderERC20', [adjudicator, d.token]);
   }
   if (options.trivialApp === true) d.trivialApp = await deployContract(deployer, 'TrivialApp');
+  if (options.credentialPaymentApp === true) {
+    d.credentialPaymentApp = await deployContract(deployer, 'CredentialPaymentApp');
+  }
   return d;
 }
