@@ -17,12 +17,14 @@ import type {
   BalanceView,
   ChannelView,
   ConnectionView,
+  CredentialSaleView,
   CredentialView,
   InvitationView,
   IssueCredentialRequest,
   MessageView,
   NodeEvent,
   NodeEventWithId,
+  OfferCredentialRequest,
   OpenChannelRequest,
   PaymentView,
   SignCredentialRequest,
@@ -129,6 +131,18 @@ const MESSAGE: MessageView = {
   content: 'hello',
   direction: 'sent',
   sentTime: '2025-01-02T03:04:08.000Z',
+};
+
+const CHANNEL_ID_FOR_SALE = '0x' + '34'.repeat(32);
+const SALE: CredentialSaleView = {
+  id: '0f2a2f0e-3c7b-4f43-9d51-6a8d0f0b9c11',
+  role: 'issuer',
+  connectionId: 'conn-1',
+  peerDid: 'did:peer:2.bob',
+  price: '0.05',
+  digest: '0x' + '12'.repeat(32),
+  status: 'offered',
+  credential: { type: ['VerifiableCredential', 'PaidCredential'], credentialSubject: { degree: 'MSc' } },
 };
 
 const asJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
@@ -254,6 +268,18 @@ class RecordingNode implements AgentNodeApi {
   async messages(connectionId?: string): Promise<MessageView[]> {
     this.record('messages', connectionId);
     return [MESSAGE];
+  }
+  async offerCredential(req: OfferCredentialRequest): Promise<CredentialSaleView> {
+    this.record('offerCredential', req);
+    return SALE;
+  }
+  async buyCredential(saleId: string): Promise<CredentialSaleView> {
+    this.record('buyCredential', saleId);
+    return { ...SALE, role: 'holder', status: 'paying', channelId: CHANNEL_ID_FOR_SALE };
+  }
+  async credentialSales(): Promise<CredentialSaleView[]> {
+    this.record('credentialSales');
+    return [SALE];
   }
 
   subscribe(listener: (e: NodeEventWithId) => void, since?: number): () => void {
@@ -579,6 +605,26 @@ describe('a user with the token', () => {
       { method: 'sendMessage', args: ['conn-1', 'hello'] },
       201,
       MESSAGE,
+    ],
+    ['GET', '/credential-sales', undefined, { method: 'credentialSales', args: [] }, 200, [SALE]],
+    [
+      'POST',
+      '/credential-sales',
+      { connectionId: 'conn-1', claims: '{"degree":"MSc"}', price: '0.05' },
+      {
+        method: 'offerCredential',
+        args: [{ connectionId: 'conn-1', claims: '{"degree":"MSc"}', price: '0.05' }],
+      },
+      201,
+      SALE,
+    ],
+    [
+      'POST',
+      `/credential-sales/${SALE.id}/buy`,
+      undefined,
+      { method: 'buyCredential', args: [SALE.id] },
+      200,
+      { ...SALE, role: 'holder', status: 'paying', channelId: CHANNEL_ID_FOR_SALE },
     ],
   ])('%s %s reaches the node and answers its view', async (method, path, body, expected, status, view) => {
     const before = api.node.calls.length;
@@ -1128,6 +1174,8 @@ describe('/openapi.json', () => {
       { type: 'payment-received', payment: PAYMENT },
       { type: 'dispute', channelId: '0xchannel', version: '3', timeout: '1700000000', by: 'chain' },
       { type: 'settled', settlement: SETTLEMENT },
+      { type: 'credential-sale', sale: SALE },
+      { type: 'credential-sale', sale: { ...SALE, status: 'failed', reason: 'no funds' } },
       { type: 'warning', context: 'watcher', message: 'slow' },
       { type: 'warning', channelId: '0xchannel', context: 'watcher', message: 'slow' },
     ];
@@ -1141,6 +1189,7 @@ describe('/openapi.json', () => {
 
 const validBodies: Record<string, unknown> = {
   '/connections': { invitationUrl: INVITATION.url },
+  '/credential-sales': { connectionId: 'conn-1', claims: '{"degree":"MSc"}', price: '0.05' },
   '/credentials/issue': { connectionId: 'conn-1', name: 'Bob', spendingLimit: '5' },
   '/credentials/request': { connectionId: 'conn-1', name: 'Bob' },
   '/credentials/sign': {

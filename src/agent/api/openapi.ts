@@ -50,6 +50,7 @@ const EVENT_VARIANTS: Record<string, Record<string, Schema>> = {
     by: { type: 'string', enum: ['us', 'chain'] },
   },
   settled: { settlement: ref('SettlementView') },
+  'credential-sale': { sale: ref('CredentialSaleView') },
   warning: { channelId: str(), context: str(), message: str() },
 };
 const EVENT_OPTIONAL: Record<string, string[]> = { warning: ['channelId'] };
@@ -175,6 +176,28 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       }),
     ),
   }),
+  CredentialSaleView: object(
+    {
+      id: str(),
+      role: { type: 'string', enum: ['issuer', 'holder'] },
+      connectionId: str(),
+      peerDid: str(),
+      price: eth('What the holder pays.'),
+      digest: str('keccak256 of the canonical JSON of the credential without its proof.'),
+      status: {
+        type: 'string',
+        enum: ['offered', 'paying', 'paid', 'enforcing', 'delivered', 'settled', 'failed'],
+      },
+      credential: {
+        type: 'object',
+        description:
+          "The credential; once delivered to the holder, with the issuer's signature as its proof.",
+      },
+      channelId: str('The pay-for-credential channel.'),
+      reason: str('Why the sale failed.'),
+    },
+    ['channelId', 'reason'],
+  ),
   MessageView: object({
     id: str(),
     connectionId: str(),

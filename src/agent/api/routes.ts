@@ -9,6 +9,7 @@ import {
   ISSUE_CREDENTIAL,
   MESSAGES_QUERY,
   NO_FIELDS,
+  OFFER_CREDENTIAL,
   OPEN_CHANNEL,
   PAY,
   PAYMENTS_QUERY,
@@ -33,7 +34,8 @@ export type ViewName =
   | 'SignedStateView'
   | 'ProposalView'
   | 'BalanceView'
-  | 'MessageView';
+  | 'MessageView'
+  | 'CredentialSaleView';
 
 /**
  * `bearer`: `Authorization: Bearer <token>`; `bearer-or-query`: also `?token=<token>` (for
@@ -311,6 +313,34 @@ export const API_ROUTES: readonly ApiRoute[] = [
     body: REJECT_PROPOSAL,
     response: 'ProposalView',
     handle: (node, { params, body }) => node.decideProposal(params.id!, false, body.reason),
+  }),
+
+  get({
+    path: '/credential-sales',
+    operationId: 'listCredentialSales',
+    summary: 'Credentials we offered for a price or were offered, and where each sale stands',
+    tag: 'credential-sales',
+    response: ['CredentialSaleView'],
+    handle: (node) => node.credentialSales(),
+  }),
+  post({
+    path: '/credential-sales',
+    operationId: 'offerCredential',
+    summary:
+      'Issuer: offer the holder on a connection a credential for a price (paid through an app channel)',
+    tag: 'credential-sales',
+    status: 201,
+    body: OFFER_CREDENTIAL,
+    response: 'CredentialSaleView',
+    handle: (node, { body }) => node.offerCredential(body),
+  }),
+  post({
+    path: '/credential-sales/:id/buy',
+    operationId: 'buyCredential',
+    summary: 'Holder: pay for an offered credential; answers once the app channel is open',
+    tag: 'credential-sales',
+    response: 'CredentialSaleView',
+    handle: (node, { params }) => node.buyCredential(params.id!),
   }),
 
   get({

@@ -88,6 +88,17 @@ export const REQUEST_CREDENTIAL = {
   name: { type: 'string', required: true, maxLength: 200, description: 'The name we claim.' },
 } as const satisfies Fields;
 
+export const OFFER_CREDENTIAL = {
+  connectionId: id('The connection with the holder.'),
+  claims: {
+    type: 'string',
+    required: true,
+    maxLength: 16_384,
+    description: "The claims about the holder, a JSON object as text (the subject id is the holder's DID).",
+  },
+  price: { type: 'amount', required: true, positive: true, description: 'What the holder pays (ETH).' },
+} as const satisfies Fields;
+
 export const OPEN_CHANNEL = {
   connectionId: id('The connection with the peer.'),
   fund: { type: 'amount', required: true, description: 'What we put in (ETH).' },

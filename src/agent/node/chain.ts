@@ -46,6 +46,7 @@ export async function runChain(o: {
     // A test token (PRN, 18 decimals) for token channels; the faucet hands it out.
     const d = await deployContracts(chain.wallet(0), {
       testToken: { holders: [chain.accounts[0]!.address], supply: TOKEN_SUPPLY },
+      credentialPaymentApp: true,
     });
     const config = ethereumConfigToJson(configOfDeployment(chain.url, d));
     if (o.out !== undefined) writeFileSync(o.out, JSON.stringify(config, null, 2) + '\n');

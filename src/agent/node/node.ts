@@ -49,9 +49,10 @@ import {
   type EthereumConnection,
 } from '../../channels/ethereum/config.js';
 import { erc20Contract } from '../../channels/ethereum/contracts.js';
-import { ETH_BACKEND_ID, ethAsset } from '../../channels/ethereum/encoding.js';
+import { ETH_BACKEND_ID, ZERO_ADDRESS, ethAsset } from '../../channels/ethereum/encoding.js';
 import { EthereumSigner } from '../../channels/ethereum/signer.js';
-import { testKnobs } from './test-knobs.js';
+import { credentialPaymentApp } from '../../channels/ethereum/apps/credential-payment.js';
+import { onSaleOffer } from '../../protocols/credential-sale/protocol.js';
 import { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js';
 import { paramsToJson, stateToJson } from '../../channels/json.js';
 import type { State } from '../../channels/types.js';
@@ -86,7 +87,9 @@ import {
   type AgentConfig,
 } from './config.js';
 import { Assets, format, parse, type AssetInfo } from './assets.js';
+import { CredentialSales } from './credential-sales.js';
 import { EventLog } from './event-log.js';
+import { testKnobs } from './test-knobs.js';
 import { PaymentHistory } from './payment-history.js';
 import type {
   AgentInfo,
@@ -94,11 +97,13 @@ import type {
   BalanceView,
   ChannelView,
   ConnectionView,
+  CredentialSaleView,
   CredentialView,
   InvitationView,
   IssueCredentialRequest,
   MessageView,
   NodeEventWithId,
+  OfferCredentialRequest,
   OpenChannelRequest,
   PaymentView,
   ProposalView,
@@ -144,6 +149,7 @@ export class PerunNode implements AgentNodeApi {
   readonly #proposals = new Map<string, PendingProposal>();
   readonly #labels = new Map<string, string | undefined>();
   readonly #stops: Array<() => Promise<unknown> | unknown> = [];
+  #sales!: CredentialSales;
   /** Our switches to the identity DID in flight, by connection: proofs on it wait for them. */
   readonly #adoptions = new Map<string, Promise<unknown>>();
   #closed = false;
@@ -226,7 +232,9 @@ export class PerunNode implements AgentNodeApi {
         verify: { timeoutMs: o.timeoutMs ?? 30_000 },
       });
       const knobs = testKnobs();
+      const saleApp = o.chain.apps?.['credentialPayment'];
       const client = new ChannelClient({
+        apps: saleApp === undefined ? [] : [credentialPaymentApp(saleApp)],
         wire: agent.modules.perun.wire,
         signer: knobs.wrapSigner(signer),
         ...(knobs.failpoint ? { failpoint: knobs.failpoint } : {}),
@@ -239,6 +247,8 @@ export class PerunNode implements AgentNodeApi {
         proposalsPerMinute: config.proposalsPerMinute,
         onProposal: async (p) => {
           if (self.node !== undefined) await self.node.#adoptionWith(p.peer);
+          const refusal = self.node === undefined ? undefined : await self.node.#sales.refusal(p);
+          if (refusal !== undefined) return { accept: false, reason: refusal };
           return gate(p);
         },
       });
@@ -258,6 +268,36 @@ export class PerunNode implements AgentNodeApi {
         log,
       );
       self.node = node;
+      node.#sales = new CredentialSales({
+        agent,
+        client,
+        signer,
+        chainId: chain.config.chainId,
+        app: saleApp,
+        emit: (e) => node.events.emit(e),
+        log,
+        propose: async (connectionId, req) => {
+          const { channel } = await proposeToVerifiedPeer(
+            agent,
+            client,
+            connectionId,
+            policy,
+            {
+              allocation: {
+                assets: [ethAsset(chain.config.chainId, chain.config.assetHolderETH)],
+                backends: [ETH_BACKEND_ID],
+                balances: [[req.price, 0n]],
+                locked: [],
+              },
+              challengeDuration: BigInt(config.challengeDuration),
+              app: req.app,
+              initData: req.initData,
+            },
+            { timeoutMs: o.timeoutMs ?? 30_000 },
+          );
+          return channel;
+        },
+      });
       client.on('event', (e: ClientEvent) => node.#onClientEvent(e));
       await client.start();
       stops.push(() => client.close());
@@ -559,6 +599,30 @@ export class PerunNode implements AgentNodeApi {
     };
   }
 
+  // ------------------------------------------------------------------------------ credential sales
+
+  async offerCredential(req: OfferCredentialRequest): Promise<CredentialSaleView> {
+    const c = await this.#readyConnection(req.connectionId);
+    let claims: unknown;
+    try {
+      claims = JSON.parse(req.claims);
+    } catch {
+      claims = undefined;
+    }
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
+      throw new ApiRequestError(400, 'INVALID_REQUEST', 'claims must be a JSON object', { field: 'claims' });
+    }
+    return this.#sales.offer(c, claims as Record<string, unknown>, req.price);
+  }
+
+  buyCredential(saleId: string): Promise<CredentialSaleView> {
+    return this.#sales.buy(saleId);
+  }
+
+  credentialSales(): Promise<CredentialSaleView[]> {
+    return this.#sales.list();
+  }
+
   // ------------------------------------------------------------------------------ messages
 
   async sendMessage(connectionId: string, content: string): Promise<MessageView> {
@@ -713,12 +777,12 @@ export class PerunNode implements AgentNodeApi {
       this.events.emit({ type: 'proposal', proposal: { ...view } });
       return accept ? ({ accept: true } as const) : ({ accept: false, reason } as const);
     };
-    if (
-      p.app.toLowerCase() !== '0x0000000000000000000000000000000000000000' ||
-      known.length !== 1 ||
-      known[0] === undefined
-    )
-      return settle(false, 'only payment channels of one asset of our deployment');
+    // The app channels we take part in pay for a credential we offered (checked before the gate).
+    const saleApp = this.chain.config.apps?.['credentialPayment'];
+    const app = p.app.toLowerCase();
+    const ourApp = app === ZERO_ADDRESS || (saleApp !== undefined && app === saleApp.toLowerCase());
+    if (!ourApp || known.length !== 1 || known[0] === undefined)
+      return settle(false, 'only payment and credential-sale channels of one asset of our deployment');
     // The spending limit and the auto-accept limit are ETH; a token channel that asks for our
     // tokens always asks the user.
     const isEth = asset.token === undefined;
@@ -738,6 +802,11 @@ export class PerunNode implements AgentNodeApi {
   }
 
   #onClientEvent(e: ClientEvent): void {
+    void this.#sales
+      .onClientEvent(e)
+      .catch((err: unknown) =>
+        this.log(`credential sale: ${err instanceof Error ? err.message : String(err)}`),
+      );
     const info = 'channelId' in e && e.channelId !== undefined ? this.#tryChannel(e.channelId) : undefined;
     switch (e.type) {
       case 'opened':
@@ -793,6 +862,15 @@ export class PerunNode implements AgentNodeApi {
 
   #listen(): void {
     const agent = this.agent;
+    this.#stops.push(
+      onSaleOffer(agent, (offer, connection) =>
+        this.#sales
+          .received(offer, connection)
+          .catch((err: unknown) =>
+            this.log(`sale offer: ${err instanceof Error ? err.message : String(err)}`),
+          ),
+      ),
+    );
     const onConnection = (e: DidCommConnectionStateChangedEvent) => {
       const c = e.payload.connectionRecord;
       const duplicate = this.#duplicates(c);

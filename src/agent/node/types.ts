@@ -187,6 +187,36 @@ export interface AgentInfo {
 }
 
 /** What the event stream (`/events`) carries. */
+/** A credential sold over a pay-for-credential app channel, as the issuer or the holder sees it. */
+export interface CredentialSaleView {
+  id: string;
+  role: 'issuer' | 'holder';
+  connectionId: string;
+  peerDid: string;
+  /** ETH. */
+  price: string;
+  /** credentialDigest of the credential: what the app channel locks the price against. */
+  digest: string;
+  /**
+   * offered → paying (holder: the channel opens) → paid (issuer: its signature took the price) or
+   * enforcing (issuer: progressing it on chain) → delivered (holder: the credential is complete) →
+   * settled; failed when the holder's channel did not open.
+   */
+  status: 'offered' | 'paying' | 'paid' | 'enforcing' | 'delivered' | 'settled' | 'failed';
+  /** The credential; once delivered (holder), with the issuer's signature as its proof. */
+  credential: Record<string, unknown>;
+  channelId?: string;
+  reason?: string;
+}
+
+export interface OfferCredentialRequest {
+  connectionId: string;
+  /** The claims about the holder, a JSON object as text. */
+  claims: string;
+  /** ETH. */
+  price: string;
+}
+
 export type NodeEvent =
   | { type: 'connection'; connection: ConnectionView }
   | { type: 'message-received'; message: MessageView }
@@ -198,6 +228,7 @@ export type NodeEvent =
   | { type: 'payment-sent' | 'payment-received'; payment: PaymentView }
   | { type: 'dispute'; channelId: string; version: string; timeout: string; by: 'us' | 'chain' }
   | { type: 'settled'; settlement: SettlementView }
+  | { type: 'credential-sale'; sale: CredentialSaleView }
   | { type: 'warning'; channelId?: string; context: string; message: string };
 
 export type NodeEventWithId = NodeEvent & { id: number; at: string };
@@ -238,6 +269,12 @@ export interface AgentNodeApi {
   decideProposal(id: string, accept: boolean, reason?: string): Promise<ProposalView>;
 
   balance(): Promise<BalanceView>;
+
+  /** Issuer role: offers the holder on the connection a credential for a price, over DIDComm. */
+  offerCredential(req: OfferCredentialRequest): Promise<CredentialSaleView>;
+  /** Holder role: pays for an offered credential through an app channel; resolves once it is open. */
+  buyCredential(saleId: string): Promise<CredentialSaleView>;
+  credentialSales(): Promise<CredentialSaleView[]>;
 
   sendMessage(connectionId: string, content: string): Promise<MessageView>;
   messages(connectionId?: string): Promise<MessageView[]>;

@@ -21,6 +21,8 @@ export interface EthereumConfig {
   assetHoldersERC20: Record<Address, Address>;
   /** Blocks a deposit or transaction must be buried under before it counts; default 1. */
   confirmations: number;
+  /** App contracts by app name (for example `credentialPayment`); absent when none is deployed. */
+  apps?: Record<string, Address>;
 }
 
 /** The configuration is malformed, or does not match the chain it points at. */
@@ -41,7 +43,7 @@ function address(v: unknown, field: string): Address {
 /**
  * Reads a configuration object, e.g. parsed from a JSON file:
  * `{ "rpcUrl", "chainId", "adjudicator", "assetHolderETH", "assetHoldersERC20"?: { token: holder },
- * "confirmations"? }`. chainId may be a number or a decimal string.
+ * "confirmations"?, "apps"?: { name: address } }`. chainId may be a number or a decimal string.
  */
 export function parseEthereumConfig(v: unknown): EthereumConfig {
   if (!isRecord(v)) throw new ConfigError('configuration must be an object');
@@ -71,6 +73,14 @@ export function parseEthereumConfig(v: unknown): EthereumConfig {
   if (typeof confirmations !== 'number' || !Number.isInteger(confirmations) || confirmations < 1) {
     throw new ConfigError('confirmations must be an integer of at least 1', { field: 'confirmations' });
   }
+  const rawApps = v['apps'] ?? {};
+  if (!isRecord(rawApps)) throw new ConfigError('apps must map app names to addresses');
+  const apps: Record<string, Address> = {};
+  for (const [name, app] of Object.entries(rawApps)) {
+    if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(name))
+      throw new ConfigError('invalid app name', { field: 'apps' });
+    apps[name] = address(app, `apps.${name}`);
+  }
   return {
     rpcUrl,
     chainId,
@@ -78,6 +88,7 @@ export function parseEthereumConfig(v: unknown): EthereumConfig {
     assetHolderETH: address(v['assetHolderETH'], 'assetHolderETH'),
     assetHoldersERC20,
     confirmations,
+    ...(Object.keys(apps).length > 0 ? { apps } : {}),
   };
 }
 
@@ -93,6 +104,7 @@ export function configOfDeployment(rpcUrl: string, d: Deployment, confirmations 
     assetHolderETH: d.assetHolderETH,
     assetHoldersERC20,
     confirmations,
+    ...(d.credentialPaymentApp === undefined ? {} : { apps: { credentialPayment: d.credentialPaymentApp } }),
   };
 }
 
@@ -146,7 +158,8 @@ export async function connectEthereum(
         h,
       ]),
     ];
-    for (const [field, addr] of contracts) {
+    const apps = Object.entries(config.apps ?? {}).map(([n, a]): [string, Address] => [`apps.${n}`, a]);
+    for (const [field, addr] of [...contracts, ...apps]) {
       if ((await provider.getCode(addr)) === '0x') {
         throw new ConfigError(`no contract at ${field}`, { field, address: addr });
       }
