@@ -44,16 +44,20 @@ import type {
   ChannelUpdateAccept,
   ChannelUpdateReject,
   LedgerChannelProposal,
+  SubChannelProposal,
 } from './messages.js';
 import { Mutex } from './persistence/mutex.js';
-import type { ChannelRecord, ChannelStore } from './store.js';
+import { identityMap, lockFunds, sameApartFromVersion, unlockFunds } from './subchannel.js';
+import type { ChannelRecord, ChannelStore, NewChannelRecord } from './store.js';
 import type { Address, Allocation, Hex, Params, State } from './types.js';
 import {
   checkUpdate,
   type AppRule,
   MAX_VERSION_STEP,
   paymentAppRule,
+  sameAsset,
   sameHex,
+  sameLocked,
   totals,
   validateAllocation,
   validateState,
@@ -73,6 +77,22 @@ export interface ChannelInfo {
   phase: Phase;
   /** The latest state every participant signed (undefined while the opening is being signed). */
   state: State | undefined;
+  /** The ledger channel that funds this sub-channel; undefined for a ledger channel. */
+  parent?: Hex;
+}
+
+export interface SubChannelRequest {
+  /** Initial balances, [asset][participant] in the parent's participant order, taken from the parent's. */
+  balances: bigint[][];
+  /**
+   * Seconds a registered state can be refuted. Default: the parent's, or half of it for an app
+   * sub-channel, which must be shorter than the parent's to leave room for an on-chain progression
+   * before the parent can be concluded.
+   */
+  challengeDuration?: bigint;
+  /** The app of an app sub-channel: one of ChannelClientOptions.apps. */
+  app?: Address;
+  initData?: Hex;
 }
 
 export interface ProposeRequest {
@@ -101,6 +121,8 @@ export interface IncomingProposal {
   challengeDuration: bigint;
   app: Address;
   initData: Hex;
+  /** The ledger channel that would fund a proposed sub-channel. */
+  parent?: Hex;
 }
 
 export type Decision = { accept: true } | { accept: false; reason: string };
@@ -195,6 +217,8 @@ interface Entry {
   id: Hex;
   peer: string;
   machine: ChannelMachine;
+  /** The ledger channel funding this sub-channel. */
+  parent?: Entry;
   /** Serializes machine changes and their persistence (short critical sections). */
   lock: Mutex;
   /** Serializes local operations (update, close, dispute); held while waiting for the peer. */
@@ -226,6 +250,8 @@ interface ProposalWait {
 }
 
 const hex = (b: Uint8Array): Hex => '0x' + Buffer.from(b).toString('hex');
+/** 32 zero bytes: a placeholder nonce share (and an Ethereum participant's ccAddress). */
+const ZERO_SHARE: Hex = '0x' + '00'.repeat(32);
 const canonical = (s: State): string => JSON.stringify(stateToJson(s));
 const sameState = (a: State, b: State): boolean => canonical(a) === canonical(b);
 
@@ -237,6 +263,8 @@ export function channelNonce(proposerShare: Hex, responderShare: Hex): bigint {
   ]);
   return BigInt(hex(sha3_256(data)));
 }
+
+const lockedDiffers = (a: State, b: State): boolean => !sameLocked(a.outcome, b.outcome);
 
 /** Our balance change per asset from `from` to `to`. */
 function delta(from: State, to: State, idx: number): bigint[] {
@@ -285,9 +313,17 @@ export class ChannelClient extends EventEmitter {
     if (this.#unsubscribe !== undefined) return;
     this.#unsubscribe = this.#o.wire.onMessage((from, msg) => this.#dispatch(from, msg));
     const records = await this.#o.store.listChannels();
+    records.sort((a, b) => Number(a.parentId !== null) - Number(b.parentId !== null));
     for (const r of records) this.#restore(r);
+    for (const e of this.#channels.values()) if (e.parent === undefined) this.#reconcileChildren(e);
     const peers = new Set([...this.#channels.values()].map((e) => e.peer));
     for (const peer of peers) await this.sync(peer);
+    for (const e of this.#channels.values()) {
+      // A final sub-channel whose release was cut short: release it now.
+      if (e.parent !== undefined && e.machine.phase === 'Final' && this.#locks(e.parent, e.id)) {
+        this.#settleInBackground(e, () => this.#releaseSubChannel(e));
+      }
+    }
   }
 
   /** Stops receiving, stops watching, fails waiting calls; stored channels resume on the next start. */
@@ -365,12 +401,7 @@ export class ChannelClient extends EventEmitter {
     machine.addOwnSignature(sig);
     machine.enable();
     const entry = this.#add(id, req.peer, machine, 'InitActing');
-    await this.#o.store.transaction(async (tx) => {
-      await tx.createChannel({ id, params, ourIndex: 0, peers: msg.peers, phase: machine.phase });
-      await tx.saveSignedState(id, { state, sigs: [...machine.current!.sigs] });
-    });
-    entry.persistedVersion = 0n;
-    this.#phaseChanged(entry, 'InitActing');
+    await this.#created(entry, { id, params, ourIndex: 0, peers: msg.peers, phase: machine.phase });
     await this.#send(req.peer, { type: 'channel-update-accept', channelID: id, version: 0n, sig });
     await this.#fund(entry);
     return this.#info(entry);
@@ -387,18 +418,8 @@ export class ChannelClient extends EventEmitter {
     } catch (err) {
       return err instanceof Error ? err.message : 'invalid allocation';
     }
-    if (sameHex(p.app, ZERO_APP)) {
-      if (p.initData !== '0x') return 'a channel without app has no app data';
-    } else {
-      const app = this.#apps.get(p.app.toLowerCase());
-      if (app === undefined) return `unknown app ${p.app}`;
-      const { params, state } = this.#initial(p, '0x' + '00'.repeat(32));
-      try {
-        app.validInit(params, state);
-      } catch (err) {
-        return `the app refuses the initial state: ${err instanceof Error ? err.message : String(err)}`;
-      }
-    }
+    const appProblem = this.#appProblem(p, () => this.#initial(p, ZERO_SHARE));
+    if (appProblem !== undefined) return appProblem;
     const want = totals(p.initBals);
     if (p.fundingAgreement.length !== want.length) return 'funding agreement does not fit the assets';
     for (let a = 0; a < want.length; a++) {
@@ -409,13 +430,47 @@ export class ChannelClient extends EventEmitter {
     return undefined;
   }
 
+  /** Why the proposal's app (or its absence) does not fit its initial data and state, or undefined. */
+  #appProblem(
+    p: LedgerChannelProposal | SubChannelProposal,
+    initial: () => { params: Params; state: State },
+  ): string | undefined {
+    if (sameHex(p.app, ZERO_APP)) {
+      return p.initData === '0x' ? undefined : 'a channel without app has no app data';
+    }
+    const app = this.#apps.get(p.app.toLowerCase());
+    if (app === undefined) return `unknown app ${p.app}`;
+    const { params, state } = initial();
+    try {
+      app.validInit(params, state);
+      return undefined;
+    } catch (err) {
+      return `the app refuses the initial state: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+
   #initial(p: LedgerChannelProposal, responderShare: Hex): { params: Params; state: State } {
+    const participants = p.participants.map((a) => ({ ethAddress: a, ccAddress: ZERO_SHARE }));
+    return this.#opening(p, responderShare, participants, true);
+  }
+
+  #subInitial(parent: Entry, p: SubChannelProposal, responderShare: Hex): { params: Params; state: State } {
+    return this.#opening(p, responderShare, structuredClone(parent.machine.params.participants), false);
+  }
+
+  /** The params and version-0 state a proposal and the responder's nonce share make. */
+  #opening(
+    p: LedgerChannelProposal | SubChannelProposal,
+    responderShare: Hex,
+    participants: Params['participants'],
+    ledgerChannel: boolean,
+  ): { params: Params; state: State } {
     const params: Params = {
       challengeDuration: p.challengeDuration,
       nonce: channelNonce(p.nonceShare, responderShare),
-      participants: p.participants.map((a) => ({ ethAddress: a, ccAddress: '0x' + '00'.repeat(32) })),
+      participants,
       app: p.app,
-      ledgerChannel: true,
+      ledgerChannel,
       virtualChannel: false,
     };
     const state: State = {
@@ -461,11 +516,7 @@ export class ChannelClient extends EventEmitter {
     const sig = await this.#o.signer.signState(state);
     machine.addOwnSignature(sig);
     const entry = this.#add(id, from, machine, 'InitActing');
-    await this.#o.store.transaction(async (tx) => {
-      await tx.createChannel({ id, params, ourIndex: 1, peers: [...p.peers], phase: machine.phase });
-      await tx.saveStagedState(id, { state, sigs: [...machine.staged!.sigs] });
-    });
-    this.#phaseChanged(entry, 'InitActing');
+    await this.#created(entry, { id, params, ourIndex: 1, peers: [...p.peers], phase: machine.phase });
     this.#armOpenTimer(entry);
     await this.#send(from, {
       type: 'ledger-channel-accept',
@@ -473,6 +524,337 @@ export class ChannelClient extends EventEmitter {
       nonceShare: share,
       sig,
     });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sub-channels
+
+  /**
+   * Opens a sub-channel of the ledger channel `parentId` with the same peer (perun-protocol.md
+   * 2.5.2): the peer accepts the proposal, both sign the initial state, and our update of the
+   * parent moves `req.balances` out of the parent's balances into locked funds. Resolves with the
+   * open sub-channel. Its payments and app moves are updates of its own; `settle` returns its
+   * final balances to the parent, and a dispute of either registers the parent with it.
+   */
+  async proposeSubChannel(parentId: Hex, req: SubChannelRequest): Promise<ChannelInfo> {
+    this.#requireOpen();
+    const parent = this.#entry(parentId);
+    const pm = parent.machine;
+    if (parent.parent !== undefined || !pm.params.ledgerChannel) {
+      throw new ChannelClientError('INVALID_REQUEST', 'a sub-channel needs a ledger channel as parent', {
+        channelId: parentId,
+      });
+    }
+    this.#requirePhase(parent, 'Acting');
+    const cur = pm.current!.state;
+    const app = req.app ?? ZERO_APP;
+    const msg: SubChannelProposal = {
+      type: 'sub-channel-proposal',
+      proposalID: hex(randomBytes(32)),
+      parentID: parent.id,
+      challengeDuration:
+        req.challengeDuration ??
+        (sameHex(app, ZERO_APP) ? pm.params.challengeDuration : pm.params.challengeDuration / 2n),
+      nonceShare: hex(randomBytes(32)),
+      app,
+      initData: req.initData ?? '0x',
+      initBals: {
+        assets: structuredClone(cur.outcome.assets),
+        backends: [...cur.outcome.backends],
+        balances: structuredClone(req.balances),
+        locked: [],
+      },
+    };
+    const problem = this.#checkSubProposal(parent, msg);
+    if (problem !== undefined) throw new ChannelClientError('INVALID_REQUEST', problem);
+
+    const reply = await this.#ask(parent.peer, msg);
+    if (reply.type === 'channel-proposal-reject') {
+      throw new ChannelClientError(
+        'PROPOSAL_REJECTED',
+        `the peer rejected the sub-channel: ${reply.reason}`,
+        {
+          reason: reply.reason,
+          peer: parent.peer,
+        },
+      );
+    }
+    if (reply.type !== 'sub-channel-accept')
+      throw new ChannelClientError('INVALID_REQUEST', 'unexpected reply');
+    const { params, state } = this.#subInitial(parent, msg, reply.nonceShare);
+    const id = state.channelID;
+    if (this.#channels.has(id.toLowerCase())) {
+      throw new ChannelClientError('INVALID_REQUEST', 'the channel exists already', { channelId: id });
+    }
+    const me = pm.idx;
+    const machine = ChannelMachine.create({ params, channelID: id, idx: me }, this.#verifier);
+    machine.init(state);
+    machine.addSignature(1 - me, reply.sig);
+    const sig = await this.#o.signer.signState(state);
+    machine.addOwnSignature(sig);
+    machine.enable();
+    const entry = this.#add(id, parent.peer, machine, 'InitActing');
+    entry.parent = parent;
+    await this.#created(entry, await this.#subRecord(entry, parent));
+    await this.#send(parent.peer, { type: 'channel-update-accept', channelID: id, version: 0n, sig });
+    await this.#fundSubChannel(entry);
+    return this.#info(entry);
+  }
+
+  async #subRecord(entry: Entry, parent: Entry): Promise<NewChannelRecord> {
+    const ours = await this.#ourId(parent.peer);
+    const m = entry.machine;
+    return {
+      id: entry.id,
+      params: m.params,
+      ourIndex: m.idx,
+      peers: m.idx === 0 ? [ours, parent.peer] : [parent.peer, ours],
+      parentId: parent.id,
+      phase: m.phase,
+    };
+  }
+
+  /** Why a sub-channel proposal cannot be taken, or undefined. */
+  #checkSubProposal(parent: Entry, p: SubChannelProposal): string | undefined {
+    const pm = parent.machine;
+    const cur = pm.current?.state;
+    if (cur === undefined || pm.phase !== 'Acting') return 'the parent channel is not open';
+    if (parent.parent !== undefined || !pm.params.ledgerChannel) return 'the parent is not a ledger channel';
+    if (p.challengeDuration <= 0n || p.challengeDuration >= 1n << 64n) return 'invalid challenge duration';
+    if (p.initBals.locked.length > 0) return 'a new channel has no locked funds';
+    try {
+      validateAllocation(p.initBals, 2);
+    } catch (err) {
+      return err instanceof Error ? err.message : 'invalid allocation';
+    }
+    const assets = cur.outcome.assets;
+    if (
+      p.initBals.assets.length !== assets.length ||
+      p.initBals.assets.some((a, i) => !sameAsset(a, assets[i]!)) ||
+      p.initBals.backends.some((b, i) => b !== cur.outcome.backends[i])
+    ) {
+      return 'the sub-channel must hold the parent’s assets';
+    }
+    if (totals(p.initBals).every((t) => t === 0n)) return 'a sub-channel needs funds';
+    try {
+      lockFunds(cur, ZERO_SHARE, p.initBals.balances, identityMap(2));
+    } catch (err) {
+      return err instanceof Error ? err.message : 'the parent cannot fund the sub-channel';
+    }
+    if (!sameHex(p.app, ZERO_APP) && p.challengeDuration >= pm.params.challengeDuration) {
+      return 'an app sub-channel needs a shorter challenge duration than its parent';
+    }
+    return this.#appProblem(p, () => this.#subInitial(parent, p, ZERO_SHARE));
+  }
+
+  async #onSubProposal(from: string, p: SubChannelProposal): Promise<void> {
+    const reject = (reason: string) =>
+      this.#send(from, { type: 'channel-proposal-reject', proposalID: p.proposalID, reason });
+    if (!this.#admitProposal(from)) return reject('too many proposals; try again later');
+    const parent = this.#channels.get(p.parentID.toLowerCase());
+    if (parent === undefined) return reject('unknown parent channel');
+    if (parent.peer !== from) return reject('not a participant of the parent channel');
+    const problem = this.#checkSubProposal(parent, p);
+    if (problem !== undefined) return reject(problem);
+    const decision = (await this.#o.onProposal?.({
+      peer: from,
+      proposalID: p.proposalID,
+      participants: parent.machine.params.participants.map((x) => x.ethAddress),
+      allocation: structuredClone(p.initBals),
+      fundingAgreement: structuredClone(p.initBals.balances),
+      challengeDuration: p.challengeDuration,
+      app: p.app,
+      initData: p.initData,
+      parent: parent.id,
+    })) ?? { accept: false, reason: 'this client takes no channel proposals' };
+    if (!decision.accept) return reject(decision.reason);
+
+    const share = hex(randomBytes(32));
+    const { params, state } = this.#subInitial(parent, p, share);
+    const id = state.channelID;
+    if (this.#channels.has(id.toLowerCase())) return reject('the channel exists already');
+    const me = parent.machine.idx;
+    const machine = ChannelMachine.create({ params, channelID: id, idx: me }, this.#verifier);
+    machine.init(state);
+    const sig = await this.#o.signer.signState(state);
+    machine.addOwnSignature(sig);
+    const entry = this.#add(id, from, machine, 'InitActing');
+    entry.parent = parent;
+    await this.#created(entry, await this.#subRecord(entry, parent));
+    this.#armOpenTimer(entry);
+    await this.#send(from, { type: 'sub-channel-accept', proposalID: p.proposalID, nonceShare: share, sig });
+  }
+
+  /** The proposer's update of the parent that locks the sub-channel's initial balances; then the sub-channel is open. */
+  async #fundSubChannel(entry: Entry): Promise<void> {
+    const parent = entry.parent!;
+    const initial = entry.machine.current!.state;
+    await this.#updateParent(parent, (s) =>
+      lockFunds(s, entry.id, initial.outcome.balances, identityMap(initial.outcome.balances[0]!.length)),
+    );
+    await this.#subChannelFunded(entry);
+  }
+
+  /** Runs a parent update that changes locked funds (a lock or a release), retried like update(). */
+  async #updateParent(parent: Entry, fn: (current: State) => State): Promise<State> {
+    return parent.local.run(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const before = parent.machine.version;
+        const answer = await this.#proposeUpdate(parent, fn, { locks: true });
+        if (answer.kind === 'accepted') return answer.state;
+        if (answer.kind === 'conflict' && attempt < 5) {
+          if (answer.wait) await this.#newerThan(parent, before, this.#yieldMs);
+          continue;
+        }
+        throw new ChannelClientError(
+          answer.kind === 'rejected' && answer.code === 'PEER_TIMEOUT' ? 'PEER_TIMEOUT' : 'UPDATE_REJECTED',
+          `the peer did not sign the parent update: ${answer.kind === 'rejected' ? answer.reason : 'conflict'}`,
+          { channelId: parent.id, reason: answer.kind === 'rejected' ? answer.reason : 'conflict' },
+        );
+      }
+    });
+  }
+
+  /** The parent locks the sub-channel now: it is open. */
+  async #subChannelFunded(entry: Entry): Promise<void> {
+    await entry.lock.run(async () => {
+      if (entry.machine.phase !== 'Funding') return;
+      entry.machine.setPhase('Acting');
+      await this.#persist(entry);
+    });
+    this.#publishFamily(entry);
+    this.#emit({ type: 'opened', channelId: entry.id, peer: entry.peer });
+  }
+
+  /** Releases a final sub-channel into its parent (an update of the parent); then the sub-channel is done. */
+  async #releaseSubChannel(entry: Entry): Promise<WithdrawnAmount[]> {
+    const parent = entry.parent!;
+    const final = entry.machine.current!.state;
+    if (this.#locks(parent, entry.id)) {
+      try {
+        await this.#updateParent(parent, (s) => unlockFunds(s, final));
+      } catch (err) {
+        // The peer released it first (our update then found nothing to release).
+        if (this.#locks(parent, entry.id)) throw err;
+      }
+    }
+    await this.#subChannelReleased(entry);
+    return [];
+  }
+
+  async #subChannelReleased(entry: Entry): Promise<void> {
+    await entry.lock.run(async () => {
+      const m = entry.machine;
+      if (m.phase === 'Final') m.setPhase('Withdrawing');
+      if (m.phase === 'Withdrawing') {
+        m.setPhase('Withdrawn');
+        await this.#persist(entry);
+        this.#emit({ type: 'settled', channelId: entry.id, withdrawn: [] });
+      }
+    });
+  }
+
+  /**
+   * Brings the sub-channels of `parent` in line with its latest state (after a sync, a restart or
+   * a state adopted from the chain): one still funding that the parent locks is open, a final one
+   * the parent no longer locks is released.
+   */
+  #reconcileChildren(parent: Entry): void {
+    for (const c of this.#channels.values()) {
+      if (c.parent !== parent) continue;
+      const locked = this.#locks(parent, c.id);
+      if (c.machine.phase === 'Funding' && c.machine.current !== undefined && locked) {
+        this.#bg(this.#subChannelFunded(c), c.id, 'open');
+      } else if ((c.machine.phase === 'Final' || c.machine.phase === 'Withdrawing') && !locked) {
+        this.#bg(this.#subChannelReleased(c), c.id, 'settlement');
+      }
+    }
+  }
+
+  /** Whether the parent's latest fully signed state locks funds for `childId`. */
+  #locks(parent: Entry, childId: Hex): boolean {
+    return parent.machine.current?.state.outcome.locked.some((l) => sameHex(l.ID, childId)) ?? false;
+  }
+
+  /** The sub-channel entries a parent state locks, in its locked order (undefined for one we do not know). */
+  #children(parentState: State): (Entry | undefined)[] {
+    return parentState.outcome.locked.map((l) => this.#channels.get(l.ID.toLowerCase()));
+  }
+
+  /** The fully signed latest states of the sub-channels `parentState` locks, for register. */
+  #subSigned(parentState: State): SignedState[] {
+    return this.#children(parentState).map((c, i) => {
+      const cur = c?.machine.current;
+      if (c === undefined || cur === undefined) {
+        throw new ChannelClientError('INVALID_REQUEST', 'a locked sub-channel is unknown to us', {
+          channelId: parentState.outcome.locked[i]!.ID,
+        });
+      }
+      return { params: c.machine.params, state: cur.state, sigs: [...cur.sigs] };
+    });
+  }
+
+  /** Hands the watcher the family's latest states: a parent with its sub-channels. */
+  #publishFamily(entry: Entry): void {
+    const parent = entry.parent ?? entry;
+    const cur = parent.machine.current;
+    if (parent.watched === undefined || cur === undefined) return;
+    try {
+      parent.watched.publish(
+        { params: parent.machine.params, state: cur.state, sigs: [...cur.sigs] },
+        this.#subSigned(cur.state),
+      );
+    } catch (err) {
+      this.#warn(parent.id, err, 'watch');
+    }
+  }
+
+  /**
+   * What a parent update that changes locked funds does, if it is exactly the lock of a sub-channel
+   * we agreed to (signed initial state, still funding) or the release of a final sub-channel;
+   * undefined otherwise.
+   */
+  #lockChange(
+    parent: Entry,
+    cur: State,
+    next: State,
+  ): { kind: 'fund' | 'release'; child: Entry } | undefined {
+    const added = next.outcome.locked.filter((l) => !cur.outcome.locked.some((c) => sameHex(c.ID, l.ID)));
+    const removed = cur.outcome.locked.filter((c) => !next.outcome.locked.some((l) => sameHex(c.ID, l.ID)));
+    if (added.length + removed.length !== 1) return undefined;
+    const kind = added.length === 1 ? 'fund' : 'release';
+    const child = this.#channels.get((added[0] ?? removed[0])!.ID.toLowerCase());
+    if (child === undefined || child.parent !== parent) return undefined;
+    const cm = child.machine;
+    try {
+      const expected =
+        kind === 'fund'
+          ? cm.phase === 'Funding' && cm.current !== undefined
+            ? lockFunds(cur, child.id, cm.current.state.outcome.balances, identityMap(2))
+            : undefined
+          : cm.current?.state.isFinal === true
+            ? unlockFunds(cur, cm.current.state)
+            : undefined;
+      return expected !== undefined && sameApartFromVersion(expected, next) ? { kind, child } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Stores a channel whose opening we signed: with its fully signed initial state when we proposed
+   * it, with our signature on it while we wait for the proposer's otherwise.
+   */
+  async #created(entry: Entry, record: NewChannelRecord): Promise<void> {
+    const m = entry.machine;
+    await this.#o.store.transaction(async (tx) => {
+      await tx.createChannel(record);
+      if (m.current !== undefined)
+        await tx.saveSignedState(entry.id, { state: m.current.state, sigs: [...m.current.sigs] });
+      else await tx.saveStagedState(entry.id, { state: m.staged!.state, sigs: [...m.staged!.sigs] });
+    });
+    if (m.current !== undefined) entry.persistedVersion = 0n;
+    this.#phaseChanged(entry, 'InitActing');
   }
 
   /** Sliding one-minute window of proposals per peer. */
@@ -608,14 +990,19 @@ export class ChannelClient extends EventEmitter {
     });
   }
 
-  async #proposeUpdate(entry: Entry, fn: (current: State) => State): Promise<Answer> {
+  /** `locks`: the update locks or releases a sub-channel's funds (made by the client, not a caller). */
+  async #proposeUpdate(
+    entry: Entry,
+    fn: (current: State) => State,
+    opts: { locks?: boolean } = {},
+  ): Promise<Answer> {
     const m = entry.machine;
     const prepared = await entry.lock.run(async () => {
       this.#requirePhase(entry, 'Acting');
       const cur = m.current!.state;
       const made = fn(structuredClone(cur));
       const next: State = { ...made, channelID: cur.channelID, version: this.#nextVersion(entry) };
-      m.stage(next, { actor: m.idx, lockedUnchanged: true, app: this.#appRule(entry) });
+      m.stage(next, { actor: m.idx, lockedUnchanged: opts.locks !== true, app: this.#appRule(entry) });
       try {
         const sig = await this.#o.signer.signState(next);
         m.addOwnSignature(sig);
@@ -780,10 +1167,13 @@ export class ChannelClient extends EventEmitter {
       }
       if (m.phase !== 'Acting')
         return reject(`the channel is not open for updates (${m.phase})`, 'NOT_ACTING');
+      const lockChange = lockedDiffers(cur.state, next)
+        ? this.#lockChange(entry, cur.state, next)
+        : undefined;
       try {
         checkUpdate(m.params, cur.state, next, {
           actor: peerIdx,
-          lockedUnchanged: true,
+          lockedUnchanged: lockChange === undefined,
           minVersion: m.nextVersion,
           app: this.#appRule(entry),
         });
@@ -791,22 +1181,39 @@ export class ChannelClient extends EventEmitter {
         if (err instanceof ValidationError) return reject(err.message, err.code);
         throw err;
       }
-      const decision = await this.#decideUpdate(entry, cur.state, next, peerIdx);
-      if (!decision.accept) return reject(decision.reason, 'REFUSED');
-      m.stage(next, { actor: peerIdx, lockedUnchanged: true });
+      // A lock or release of a sub-channel we agreed to is ours to sign without asking (go-perun's
+      // interceptor); anything else goes to the caller's decision.
+      if (lockChange === undefined) {
+        const decision = await this.#decideUpdate(entry, cur.state, next, peerIdx);
+        if (!decision.accept) return reject(decision.reason, 'REFUSED');
+      }
+      m.stage(next, { actor: peerIdx, lockedUnchanged: lockChange === undefined });
       m.addSignature(peerIdx, msg.sig);
       const sig = await this.#o.signer.signState(next);
       m.addOwnSignature(sig);
       const enabled = m.enable();
       await this.#persist(entry);
-      entry.watched?.publish({ params: m.params, state: enabled.state, sigs: [...enabled.sigs] });
+      this.#publishFamily(entry);
       await this.#o.failpoint?.('accept-persisted', { channelId: entry.id, version: next.version });
       await this.#send(from, { type: 'channel-update-accept', channelID: id, version: next.version, sig });
       this.#emitUpdated(entry, cur.state, enabled.state, 'peer');
-      if (enabled.state.isFinal) {
-        this.#settleInBackground(entry, () => this.#concludeAndWithdraw(entry, false));
-      }
+      this.#afterEnabled(entry, lockChange);
     });
+  }
+
+  /** What follows a newly enabled state (the peer's or, with a lock change, the one we proposed). */
+  #afterEnabled(entry: Entry, lockChange?: { kind: 'fund' | 'release'; child: Entry }): void {
+    if (lockChange?.kind === 'fund')
+      this.#bg(this.#subChannelFunded(lockChange.child), lockChange.child.id, 'open');
+    if (lockChange?.kind === 'release')
+      this.#bg(this.#subChannelReleased(lockChange.child), lockChange.child.id, 'settlement');
+    if (
+      entry.machine.current!.state.isFinal &&
+      entry.parent === undefined &&
+      entry.machine.phase === 'Final'
+    ) {
+      this.#settleInBackground(entry, () => this.#concludeAndWithdraw(entry, false));
+    }
   }
 
   async #decideUpdate(entry: Entry, current: State, next: State, actorIdx: number): Promise<Decision> {
@@ -848,7 +1255,8 @@ export class ChannelClient extends EventEmitter {
         m.enable();
         clearTimeout(entry.openTimer);
         await this.#persist(entry);
-        this.#bg(this.#fund(entry), entry.id, 'funding');
+        // A sub-channel is funded by the proposer's update of the parent, which we await.
+        if (entry.parent === undefined) this.#bg(this.#fund(entry), entry.id, 'funding');
         return;
       }
       if (staged.actor !== m.idx) return;
@@ -869,7 +1277,7 @@ export class ChannelClient extends EventEmitter {
       const before = m.current!.state;
       const enabled = m.enable();
       await this.#persist(entry);
-      entry.watched?.publish({ params: m.params, state: enabled.state, sigs: [...enabled.sigs] });
+      this.#publishFamily(entry);
       this.#emitUpdated(entry, before, enabled.state, 'us');
       this.#answer(entry, msg.version, { kind: 'accepted', state: structuredClone(enabled.state) });
     });
@@ -954,7 +1362,8 @@ export class ChannelClient extends EventEmitter {
         const wasOurs = staged !== undefined && staged.actor === m.idx && sameState(staged.state, msg.state);
         const enabled = m.installSigned(msg.state, msg.sigs); // verifies every signature
         await this.#persist(entry);
-        entry.watched?.publish({ params: m.params, state: enabled.state, sigs: [...enabled.sigs] });
+        this.#publishFamily(entry);
+        this.#reconcileChildren(entry);
         if (before !== undefined) this.#emitUpdated(entry, before, enabled.state, wasOurs ? 'us' : 'peer');
         if (staged !== undefined && staged.actor === m.idx) {
           this.#answer(
@@ -965,9 +1374,10 @@ export class ChannelClient extends EventEmitter {
         }
         if (m.phase === 'Funding' && before === undefined) {
           clearTimeout(entry.openTimer);
-          this.#bg(this.#fund(entry), entry.id, 'funding');
+          if (entry.parent === undefined) this.#bg(this.#fund(entry), entry.id, 'funding');
+          else this.#reconcileChildren(entry.parent);
         }
-        if (enabled.state.isFinal && m.phase === 'Final') {
+        if (enabled.state.isFinal && m.phase === 'Final' && entry.parent === undefined) {
           this.#settleInBackground(entry, () => this.#concludeAndWithdraw(entry, false));
         }
         return;
@@ -1004,6 +1414,17 @@ export class ChannelClient extends EventEmitter {
   async settle(id: Hex): Promise<WithdrawnAmount[]> {
     this.#requireOpen();
     const entry = this.#entry(id);
+    const open = entry.machine.current?.state.outcome.locked ?? [];
+    if (entry.machine.phase === 'Acting' && open.length > 0) {
+      throw new ChannelClientError(
+        'SUBCHANNELS_OPEN',
+        'settle the sub-channels first: their funds are locked',
+        {
+          channelId: id,
+          subChannels: open.map((l) => l.ID),
+        },
+      );
+    }
     await entry.local.run(async () => {
       if (entry.machine.phase === 'Acting') {
         for (let attempt = 0; ; attempt++) {
@@ -1022,6 +1443,8 @@ export class ChannelClient extends EventEmitter {
         }
       }
     });
+    if (entry.parent !== undefined)
+      return this.#settleInBackground(entry, () => this.#releaseSubChannel(entry));
     return this.#settleInBackground(entry, () => this.#concludeAndWithdraw(entry, true));
   }
 
@@ -1031,7 +1454,9 @@ export class ChannelClient extends EventEmitter {
    */
   dispute(id: Hex): Promise<WithdrawnAmount[]> {
     this.#requireOpen();
-    const entry = this.#entry(id);
+    const child = this.#entry(id);
+    // A sub-channel exists on chain only as part of its parent's registration.
+    const entry = child.parent ?? child;
     return this.#settleInBackground(entry, () => entry.local.run(() => this.#disputeFlow(entry)));
   }
 
@@ -1091,7 +1516,10 @@ export class ChannelClient extends EventEmitter {
         return { to: structuredClone(next), sig };
       }),
     );
-    return this.#settleInBackground(entry, () => entry.local.run(() => this.#disputeFlow(entry, force)));
+    const top = entry.parent ?? entry;
+    return this.#settleInBackground(top, () =>
+      top.local.run(() => this.#disputeFlow(top, { ...force, target: entry })),
+    );
   }
 
   /** Runs one settlement per channel; a second request joins the running one. */
@@ -1140,7 +1568,10 @@ export class ChannelClient extends EventEmitter {
    * timeout passed; then concludes with what the chain holds once that may end (an app channel's
    * registration leaves one more challenge duration for a progression) and withdraws.
    */
-  async #disputeFlow(entry: Entry, force?: { to: State; sig: Hex }): Promise<WithdrawnAmount[]> {
+  async #disputeFlow(
+    entry: Entry,
+    force?: { to: State; sig: Hex; target?: Entry },
+  ): Promise<WithdrawnAmount[]> {
     const m = entry.machine;
     const { adjudicator } = this.#o;
     await entry.lock.run(async () => {
@@ -1151,12 +1582,19 @@ export class ChannelClient extends EventEmitter {
     });
     let d = await adjudicator.dispute(entry.id);
     const cur = m.current!;
+    const children = this.#children(cur.state);
     if (d.stage !== 'concluded') {
       if (cur.state.isFinal) {
         await this.#concluding(entry, () => adjudicator.concludeFinal(m.params, cur.state, [...cur.sigs]));
-      } else if (d.stage === 'none' || (d.stage === 'dispute' && d.version < cur.state.version)) {
+      } else if (
+        d.stage === 'none' ||
+        (d.stage === 'dispute' && (d.version < cur.state.version || (await this.#staleChild(children))))
+      ) {
         try {
-          await adjudicator.register({ params: m.params, state: cur.state, sigs: [...cur.sigs] });
+          await adjudicator.register(
+            { params: m.params, state: cur.state, sigs: [...cur.sigs] },
+            this.#subSigned(cur.state),
+          );
         } catch (err) {
           const now = await adjudicator.dispute(entry.id);
           if (now.stage === 'none' || now.version < cur.state.version) throw err;
@@ -1170,6 +1608,7 @@ export class ChannelClient extends EventEmitter {
         await this.#persist(entry);
       }
     });
+    for (const c of children) if (c !== undefined) await this.#enterPhase(c, 'Registered');
     if (d.stage !== 'concluded') {
       this.#emit({
         type: 'registered',
@@ -1183,11 +1622,17 @@ export class ChannelClient extends EventEmitter {
     for (;;) {
       d = await adjudicator.dispute(entry.id);
       if (d.stage === 'concluded') break;
-      if (force !== undefined && d.stage === 'dispute' && force.to.version === d.version + 1n) {
-        await this.#waitForChainTime(d.timeout);
-        await this.#progress(entry, d.version === cur.state.version ? cur.state : undefined, force);
-        force = undefined;
-        continue;
+      if (force !== undefined) {
+        const target = force.target ?? entry;
+        const td = target === entry ? d : await adjudicator.dispute(target.id);
+        if (td.stage === 'dispute' && force.to.version === td.version + 1n) {
+          await this.#waitForChainTime(td.timeout);
+          const from = target.machine.current!.state;
+          await this.#progress(target, td.version === from.version ? from : undefined, force);
+          force = undefined;
+          continue;
+        }
+        if (target !== entry) force = undefined; // the sub-channel's registration moved on without us
       }
       if (d.stage === 'forceexec') await this.#enterPhase(entry, 'Progressed');
       const end = d.stage === 'dispute' && hasApp ? d.timeout + m.params.challengeDuration : d.timeout;
@@ -1196,10 +1641,26 @@ export class ChannelClient extends EventEmitter {
         continue;
       }
       const held = await this.#heldOnChain(entry, d.version);
-      await this.#concluding(entry, () => adjudicator.conclude(m.params, held));
+      const subStates: State[] = [];
+      for (const c of this.#children(held)) {
+        if (c === undefined)
+          throw new ChannelClientError('INVALID_REQUEST', 'a locked sub-channel is unknown to us');
+        subStates.push(await this.#heldOnChain(c, (await adjudicator.dispute(c.id)).version));
+      }
+      await this.#concluding(entry, () => adjudicator.conclude(m.params, held, subStates));
       break;
     }
     return this.#withdraw(entry);
+  }
+
+  /** Whether a sub-channel's registration on chain is older than our latest state of it. */
+  async #staleChild(children: (Entry | undefined)[]): Promise<boolean> {
+    for (const c of children) {
+      if (c === undefined) continue;
+      const cd = await this.#o.adjudicator.dispute(c.id);
+      if (cd.stage === 'dispute' && cd.version < c.machine.version) return true;
+    }
+    return false;
   }
 
   /** Progresses the registered state `from` to `force.to` on chain, signed by us as its actor. */
@@ -1272,7 +1733,26 @@ export class ChannelClient extends EventEmitter {
     await entry.watched?.stop();
     entry.watched = undefined;
     this.#emit({ type: 'settled', channelId: entry.id, withdrawn });
+    await this.#closeChildren(entry);
     return withdrawn;
+  }
+
+  /** After the parent's on-chain settlement: its registered sub-channels were paid out with it. */
+  async #closeChildren(parent: Entry): Promise<void> {
+    for (const c of [...this.#channels.values()]) {
+      if (c.parent !== parent) continue;
+      const done = await c.lock.run(async () => {
+        const cm = c.machine;
+        const from = cm.phase;
+        for (const step of ['Registered', 'Withdrawing', 'Withdrawn'] as const) {
+          if (cm.phase !== step && canTransition(cm.phase, step)) cm.setPhase(step);
+        }
+        if (cm.phase === from) return false;
+        await this.#persist(c);
+        return cm.phase === 'Withdrawn';
+      });
+      if (done) this.#emit({ type: 'settled', channelId: c.id, withdrawn: [] });
+    }
   }
 
   /** Resolves once the chain's clock reaches `timeout` or, with `entry`, a chain event of the channel arrives. */
@@ -1301,16 +1781,24 @@ export class ChannelClient extends EventEmitter {
   async #watch(entry: Entry): Promise<void> {
     const w = this.#o.watcher;
     const cur = entry.machine.current;
-    if (w === undefined || cur === undefined || entry.watched !== undefined) return;
+    // A sub-channel is watched as part of its parent.
+    if (w === undefined || cur === undefined || entry.watched !== undefined || entry.parent !== undefined)
+      return;
     entry.watched = await w.watch(
       { params: entry.machine.params, state: cur.state, sigs: [...cur.sigs] },
       (ev) => this.#onChainEvent(entry, ev),
+      this.#subSigned(cur.state),
     );
   }
 
   async #onChainEvent(entry: Entry, ev: AdjudicatorEvent): Promise<void> {
     const m = entry.machine;
     entry.chainEvents++;
+    if (!sameHex(ev.channelID, entry.id)) {
+      const child = this.#channels.get(ev.channelID.toLowerCase());
+      if (child?.parent === entry) await this.#onSubChainEvent(child, ev);
+      return;
+    }
     if (ev.kind === 'progressed' && ev.state !== undefined && ev.params !== undefined) {
       // A progression is signed by its actor alone: it is what the chain holds, not a state of ours.
       if (entry.registered?.state.version !== ev.state.version) {
@@ -1335,6 +1823,7 @@ export class ChannelClient extends EventEmitter {
             await this.#persist(entry);
           }
         });
+        this.#reconcileChildren(entry);
       }
     }
     if (m.phase === 'Withdrawn' || m.phase === 'Withdrawing') return;
@@ -1363,6 +1852,36 @@ export class ChannelClient extends EventEmitter {
           })
           .then(() => this.#withdraw(entry)),
       );
+    }
+  }
+
+  /** A sub-channel's registration or progression, seen with its parent's events: what the parent's conclusion needs. */
+  async #onSubChainEvent(child: Entry, ev: AdjudicatorEvent): Promise<void> {
+    const cm = child.machine;
+    if (ev.state === undefined || ev.params === undefined) return;
+    if (ev.kind === 'progressed') {
+      if (child.registered?.state.version === ev.state.version) return;
+      child.registered = { params: ev.params, state: ev.state, sigs: ev.sigs ?? [] };
+      await this.#enterPhase(child, 'Progressed');
+      this.#emit({
+        type: 'progressed',
+        channelId: child.id,
+        version: ev.version,
+        timeout: ev.timeout,
+        by: 'chain',
+        state: structuredClone(ev.state),
+        actorIdx: ev.actorIdx ?? -1,
+      });
+    } else if (ev.kind === 'registered' && ev.sigs !== undefined) {
+      child.registered = { params: ev.params, state: ev.state, sigs: ev.sigs };
+      if (ev.state.version > cm.version) {
+        await child.lock.run(async () => {
+          if (ev.state!.version > cm.version) {
+            cm.installSigned(ev.state!, ev.sigs!);
+            await this.#persist(child);
+          }
+        });
+      }
     }
   }
 
@@ -1397,9 +1916,24 @@ export class ChannelClient extends EventEmitter {
       return;
     }
     const peer = r.peers[1 - r.ourIndex]!;
+    const parent = r.parentId === null ? undefined : this.#channels.get(r.parentId.toLowerCase());
+    if (r.parentId !== null && parent === undefined) {
+      this.#warn(
+        r.id,
+        new ChannelClientError('UNKNOWN_CHANNEL', 'the parent channel is not stored'),
+        'restore',
+      );
+      return;
+    }
     const entry = this.#add(r.id, peer, machine, machine.phase);
+    entry.parent = parent;
     entry.persistedVersion = machine.version;
     entry.persistedUsed = machine.usedVersion;
+    if (parent !== undefined) {
+      // A sub-channel follows its parent: funded, released and disputed through it.
+      if (machine.phase === 'InitSigning') this.#armOpenTimer(entry);
+      return;
+    }
     switch (machine.phase) {
       case 'InitSigning':
         this.#armOpenTimer(entry);
@@ -1439,7 +1973,11 @@ export class ChannelClient extends EventEmitter {
       case 'ledger-channel-proposal':
         work = this.#onProposal(from, msg);
         break;
+      case 'sub-channel-proposal':
+        work = this.#onSubProposal(from, msg);
+        break;
       case 'ledger-channel-accept':
+      case 'sub-channel-accept':
       case 'channel-proposal-reject': {
         const w = this.#proposals.get(msg.proposalID.toLowerCase());
         if (w !== undefined && w.peer === from) w.resolve(msg);
@@ -1462,7 +2000,7 @@ export class ChannelClient extends EventEmitter {
     return work.catch((err: unknown) => this.#warn(undefined, err, `handling ${msg.type} from ${from}`));
   }
 
-  async #ask(peer: string, msg: LedgerChannelProposal): Promise<ChannelMessage> {
+  async #ask(peer: string, msg: LedgerChannelProposal | SubChannelProposal): Promise<ChannelMessage> {
     const key = msg.proposalID.toLowerCase();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const reply = new Promise<ChannelMessage>((resolve, reject) => {
@@ -1589,6 +2127,7 @@ export class ChannelClient extends EventEmitter {
       params: structuredClone(e.machine.params),
       phase: e.machine.phase,
       state: cur === undefined ? undefined : structuredClone(cur.state),
+      ...(e.parent === undefined ? {} : { parent: e.parent.id }),
     };
   }
 

@@ -171,6 +171,7 @@ export type ClientCode =
   | 'CHANNEL_BUSY'
   | 'CHANNEL_CLOSED'
   | 'INVALID_REQUEST'
+  | 'SUBCHANNELS_OPEN'
   | 'CLIENT_CLOSED';
 
 /**

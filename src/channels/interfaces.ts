@@ -169,20 +169,26 @@ export interface AdjudicatorEventSource {
 // ---------------------------------------------------------------------------------------------
 // Watcher
 
-/** A channel under watch; publish every newly enabled state so refutations use the latest. */
+/**
+ * A channel under watch; publish every newly enabled state so refutations use the latest, with
+ * the latest fully signed state of every sub-channel its state locks (in the order of its locked
+ * list) whenever one of them changes.
+ */
 export interface WatchedChannel {
-  publish(signed: SignedState): void;
+  publish(signed: SignedState, subChannels?: SignedState[]): void;
   stop(): Promise<void>;
 }
 
 /**
  * Watches the adjudicator for the client's channels (go-perun watcher.Watcher): when a version
- * older than the latest published one is registered, it registers the latest; every event is
- * handed to `onEvent` so the client can follow the dispute and settle.
+ * older than the latest published one is registered (of the channel or of one of its
+ * sub-channels), it registers the latest with its sub-channels; every event of the channel and of
+ * its sub-channels is handed to `onEvent` so the client can follow the dispute and settle.
  */
 export interface Watcher {
   watch(
     channel: SignedState,
     onEvent: (event: AdjudicatorEvent) => void | Promise<void>,
+    subChannels?: SignedState[],
   ): Promise<WatchedChannel>;
 }

@@ -72,6 +72,30 @@ export interface ChannelProposalReject {
   reason: string;
 }
 
+/**
+ * Proposes a sub-channel of the ledger channel `parentID` (perun-protocol.md 2.5.2): same
+ * participants in the parent's order, funded by an update of the parent that locks `initBals`.
+ */
+export interface SubChannelProposal {
+  type: 'sub-channel-proposal';
+  proposalID: Hex;
+  parentID: Hex;
+  challengeDuration: bigint;
+  nonceShare: Hex;
+  app: Address;
+  initData: Hex;
+  /** Initial allocation in the parent's participant order (no locked funds). */
+  initBals: Allocation;
+}
+
+/** Accepts a sub-channel proposal: the responder's nonce share and its signature on the version-0 state. */
+export interface SubChannelProposalAccept {
+  type: 'sub-channel-accept';
+  proposalID: Hex;
+  nonceShare: Hex;
+  sig: Hex;
+}
+
 /** Proposes the next state, signed by the actor. */
 export interface ChannelUpdate {
   type: 'channel-update';
@@ -111,6 +135,8 @@ export type ChannelMessage =
   | LedgerChannelProposal
   | LedgerChannelProposalAccept
   | ChannelProposalReject
+  | SubChannelProposal
+  | SubChannelProposalAccept
   | ChannelUpdate
   | ChannelUpdateAccept
   | ChannelUpdateReject
@@ -157,6 +183,22 @@ const ENCODERS: { [T in ChannelMessageType]: (m: Of<T>) => JsonObject } = {
     sig: m.sig,
   }),
   'channel-proposal-reject': (m) => ({ type: m.type, proposalID: m.proposalID, reason: m.reason }),
+  'sub-channel-proposal': (m) => ({
+    type: m.type,
+    proposalID: m.proposalID,
+    parentID: m.parentID,
+    challengeDuration: m.challengeDuration.toString(),
+    nonceShare: m.nonceShare,
+    app: m.app,
+    initData: m.initData,
+    initBals: allocationToJson(m.initBals),
+  }),
+  'sub-channel-accept': (m) => ({
+    type: m.type,
+    proposalID: m.proposalID,
+    nonceShare: m.nonceShare,
+    sig: m.sig,
+  }),
   'channel-update': (m) => ({ type: m.type, state: stateToJson(m.state), actorIdx: m.actorIdx, sig: m.sig }),
   'channel-update-accept': (m) => ({
     type: m.type,
@@ -216,6 +258,22 @@ const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: str
     type: 'channel-proposal-reject',
     proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
     reason: reason(o, p),
+  }),
+  'sub-channel-proposal': (o, p) => ({
+    type: 'sub-channel-proposal',
+    proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
+    parentID: readBytes32(field(o, 'parentID', p), `${p}.parentID`),
+    challengeDuration: readBigint(field(o, 'challengeDuration', p), `${p}.challengeDuration`, MAX_UINT64),
+    nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
+    app: readAddress(field(o, 'app', p), `${p}.app`),
+    initData: readBytes(field(o, 'initData', p), `${p}.initData`),
+    initBals: allocationFromJson(field(o, 'initBals', p), `${p}.initBals`),
+  }),
+  'sub-channel-accept': (o, p) => ({
+    type: 'sub-channel-accept',
+    proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
+    nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
+    sig: readSig(field(o, 'sig', p), `${p}.sig`),
   }),
   'channel-update': (o, p) => ({
     type: 'channel-update',

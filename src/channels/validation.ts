@@ -254,7 +254,8 @@ export function sameAsset(x: Asset, y: Asset): boolean {
   return x.chainID === y.chainID && sameHex(x.ethHolder, y.ethHolder) && sameHex(x.ccHolder, y.ccHolder);
 }
 
-function sameLocked(x: Allocation, y: Allocation): boolean {
+/** Whether two allocations lock the same sub-allocations (IDs, totals, index maps) in the same order. */
+export function sameLocked(x: Allocation, y: Allocation): boolean {
   return (
     x.locked.length === y.locked.length &&
     x.locked.every((s, i) => {

@@ -29,8 +29,10 @@
 //   so none of their events in the blocks already scanned is lost. After a restart the
 //   client should still watch every restored channel before the first scan (which runs
 //   `pollIntervalMs` after the first watch): the cursor only covers the channels watched so far.
-// - Ledger channels only: a refutation registers the published state without sub-channel states,
-//   so a state with locked funds cannot be refuted by this watcher.
+// - Sub-channels: a channel is published with the latest signed states of the sub-channels its
+//   state locks; their IDs join the subscription, a stale registration of one of them (the parent
+//   re-registered unchanged with an old child) is refuted like the parent's, by registering the
+//   latest parent state with the latest children, and their events go to the parent's handler.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { WatcherError } from './errors.js';
 import type {
@@ -98,10 +100,12 @@ type EventHandler = (event: AdjudicatorEvent) => void | Promise<void>;
 interface Entry {
   readonly id: string;
   latest: SignedState;
+  /** The latest states of the sub-channels `latest` locks, in its locked order. */
+  subs: SignedState[];
   readonly onEvent: EventHandler;
   active: boolean;
-  /** The stale version whose refutation is still owed (after a failed attempt). */
-  owed: bigint | undefined;
+  /** The stale version (of the channel or a sub-channel) whose refutation is still owed (after a failed attempt). */
+  owed: { version: bigint; target: string } | undefined;
 }
 
 /** A channel waiting to join the shared subscription, and its watch() call waiting for that. */
@@ -121,6 +125,8 @@ export class LocalWatcher implements Watcher {
   readonly #onError: ((error: unknown) => void) | undefined;
 
   readonly #channels = new Map<string, Entry>();
+  /** Sub-channel ID → the entry of the channel that locks it. */
+  readonly #children = new Map<string, Entry>();
   readonly #inHandler = new AsyncLocalStorage<true>();
   #joining: Joining[] = [];
   #sub: EventSubscription | undefined;
@@ -163,19 +169,25 @@ export class LocalWatcher implements Watcher {
    * channel is part of the shared subscription, back-filled if the subscription had already
    * scanned past the resume point. ALREADY_WATCHING if the channel is watched already.
    */
-  async watch(signed: SignedState, onEvent: EventHandler): Promise<WatchedChannel> {
+  async watch(
+    signed: SignedState,
+    onEvent: EventHandler,
+    subChannels: SignedState[] = [],
+  ): Promise<WatchedChannel> {
     if (this.#closed) throw new WatcherError('CLOSED', 'the watcher is closed');
     checkFullySigned(signed);
+    subChannels.forEach(checkFullySigned);
     const id = signed.state.channelID.toLowerCase();
     if (this.#channels.has(id)) {
       throw new WatcherError('ALREADY_WATCHING', 'the channel is already watched', { channelID: id });
     }
-    const entry: Entry = { id, latest: copy(signed), onEvent, active: true, owed: undefined };
+    const entry: Entry = { id, latest: copy(signed), subs: [], onEvent, active: true, owed: undefined };
     this.#channels.set(id, entry);
+    this.#setSubs(entry, subChannels);
     const added = new Promise<void>((resolve, reject) => this.#joining.push({ entry, resolve, reject }));
     void this.#serial(() => this.#addJoining());
     const handle: WatchedChannel = {
-      publish: (next) => this.#publish(entry, next),
+      publish: (next, subs) => this.#publish(entry, next, subs),
       stop: async () => this.#remove(entry),
     };
     if (this.#inHandler.getStore() === true) {
@@ -217,6 +229,7 @@ export class LocalWatcher implements Watcher {
     this.#timer = undefined;
     for (const entry of this.#channels.values()) entry.active = false;
     this.#channels.clear();
+    this.#children.clear();
     if (this.#inHandler.getStore() !== true) await this.#queue;
     await this.#sub?.stop();
   }
@@ -267,7 +280,10 @@ export class LocalWatcher implements Watcher {
       if (entries.length > 0) {
         const sub = await this.#open();
         const scanned = sub.cursor;
-        for (const e of entries) sub.watch(e.id);
+        for (const e of entries) {
+          sub.watch(e.id);
+          for (const c of e.subs) sub.watch(c.state.channelID.toLowerCase());
+        }
         if (scanned > this.#origin) await this.#backfill(entries, scanned);
       }
     } catch (err) {
@@ -281,7 +297,7 @@ export class LocalWatcher implements Watcher {
   async #backfill(entries: Entry[], until: number): Promise<void> {
     const once = this.#events.subscribe({
       fromBlock: this.#origin,
-      channelIDs: entries.map((e) => e.id),
+      channelIDs: entries.flatMap((e) => [e.id, ...e.subs.map((c) => c.state.channelID.toLowerCase())]),
       onEvent: (event) => (event.blockNumber < until ? this.#dispatch(event) : undefined),
     });
     try {
@@ -296,7 +312,8 @@ export class LocalWatcher implements Watcher {
     const sub = await this.#open();
     await sub.poll();
     for (const entry of [...this.#channels.values()]) {
-      if (entry.active && entry.owed !== undefined) await this.#refute(entry, entry.owed);
+      if (entry.active && entry.owed !== undefined)
+        await this.#refute(entry, entry.owed.version, entry.owed.target);
     }
     if (this.#store !== undefined && sub.cursor !== this.#saved) {
       await this.#store.setCursor(BigInt(sub.cursor));
@@ -305,13 +322,16 @@ export class LocalWatcher implements Watcher {
   }
 
   async #dispatch(event: AdjudicatorEvent): Promise<void> {
-    const entry = this.#channels.get(event.channelID.toLowerCase());
+    const id = event.channelID.toLowerCase();
+    const entry = this.#channels.get(id) ?? this.#children.get(id);
     if (entry === undefined || !entry.active) return;
+    const latest = latestVersionOf(entry, id);
     if (
+      latest !== undefined &&
       (event.kind === 'registered' || event.kind === 'progressed') &&
-      event.version < entry.latest.state.version
+      event.version < latest
     ) {
-      await this.#refute(entry, event.version);
+      await this.#refute(entry, event.version, id);
     }
     try {
       await this.#inHandler.run(true, () => entry.onEvent(event));
@@ -336,30 +356,31 @@ export class LocalWatcher implements Watcher {
   }
 
   /** Registers the latest state over a stale registration if the record still allows it. Never throws. */
-  async #refute(entry: Entry, staleVersion: bigint): Promise<void> {
+  async #refute(entry: Entry, staleVersion: bigint, target: string = entry.id): Promise<void> {
     const latest = entry.latest;
-    const base = { channelID: entry.id, staleVersion, latestVersion: latest.state.version };
+    const latestVersion = latestVersionOf(entry, target) ?? latest.state.version;
+    const base = { channelID: target, staleVersion, latestVersion };
     let report: RefutationReport;
     try {
-      const before = await this.#adjudicator.dispute(entry.id);
-      const skip = await this.#verdict(before, latest.state.version);
+      const before = await this.#adjudicator.dispute(target);
+      const skip = await this.#verdict(before, latestVersion);
       if (skip !== undefined) {
         report = { ...base, outcome: skip, dispute: before };
       } else {
         try {
-          await this.#adjudicator.register(latest, []);
-          report = { ...base, outcome: 'refuted', dispute: await this.#adjudicator.dispute(entry.id) };
+          await this.#adjudicator.register(latest, entry.subs);
+          report = { ...base, outcome: 'refuted', dispute: await this.#adjudicator.dispute(target) };
         } catch (err) {
           // A concurrent refutation or conclusion makes our register revert: that is fine.
-          const after = await this.#adjudicator.dispute(entry.id);
-          const outcome = await this.#verdict(after, latest.state.version);
+          const after = await this.#adjudicator.dispute(target);
+          const outcome = await this.#verdict(after, latestVersion);
           if (outcome === undefined) throw err;
           report = { ...base, outcome, dispute: after };
         }
       }
       entry.owed = undefined;
     } catch (err) {
-      entry.owed = staleVersion;
+      entry.owed = { version: staleVersion, target };
       const error = new WatcherError(
         'REFUTATION_FAILED',
         'could not refute a stale registration; retrying while the window is open',
@@ -376,7 +397,7 @@ export class LocalWatcher implements Watcher {
     this.#notify(report);
   }
 
-  #publish(entry: Entry, signed: SignedState): void {
+  #publish(entry: Entry, signed: SignedState, subs?: SignedState[]): void {
     if (signed.state.channelID.toLowerCase() !== entry.id) {
       throw new WatcherError('CHANNEL_MISMATCH', 'published a state of another channel', {
         channelID: entry.id,
@@ -384,12 +405,36 @@ export class LocalWatcher implements Watcher {
       });
     }
     checkFullySigned(signed);
-    if (signed.state.version > entry.latest.state.version) entry.latest = copy(signed);
+    subs?.forEach(checkFullySigned);
+    if (signed.state.version > entry.latest.state.version) {
+      entry.latest = copy(signed);
+      this.#setSubs(entry, subs ?? []);
+    } else if (signed.state.version === entry.latest.state.version && subs !== undefined) {
+      this.#setSubs(entry, subs);
+    }
+  }
+
+  /** Replaces the entry's sub-channel states and (un)subscribes their IDs. */
+  #setSubs(entry: Entry, subs: SignedState[]): void {
+    const before = new Set(entry.subs.map((c) => c.state.channelID.toLowerCase()));
+    entry.subs = subs.map(copy);
+    for (const c of entry.subs) {
+      const id = c.state.channelID.toLowerCase();
+      if (!before.delete(id)) {
+        this.#children.set(id, entry);
+        this.#sub?.watch(id);
+      }
+    }
+    for (const id of before) {
+      if (this.#children.get(id) === entry) this.#children.delete(id);
+      this.#sub?.unwatch(id);
+    }
   }
 
   #remove(entry: Entry): void {
     entry.active = false;
     if (this.#channels.get(entry.id) !== entry) return;
+    this.#setSubs(entry, []);
     this.#channels.delete(entry.id);
     this.#sub?.unwatch(entry.id);
     if (this.#channels.size === 0) {
@@ -425,6 +470,12 @@ function checkFullySigned(signed: SignedState): void {
       sigs: signed.sigs.length,
     });
   }
+}
+
+/** Our latest version of channel `id`: the entry's own or one of its sub-channels'. */
+function latestVersionOf(entry: Entry, id: string): bigint | undefined {
+  if (id === entry.id) return entry.latest.state.version;
+  return entry.subs.find((c) => c.state.channelID.toLowerCase() === id)?.state.version;
 }
 
 /** The watcher keeps its own sigs array; params and state are treated as immutable. */

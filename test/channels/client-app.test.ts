@@ -7,7 +7,6 @@
 import {
   type CredentialPaymentData,
   credentialDigest,
-  credentialPaymentApp,
   decodeCredentialPaymentData,
   deliver,
   encodeDelivery,
@@ -19,31 +18,23 @@ import { ChannelClientError, ValidationError } from '../../src/channels/errors.j
 import type { ChannelMessage, ChannelUpdateReject } from '../../src/channels/messages.js';
 import { MemoryChannelStore } from '../../src/channels/persistence/memory-store.js';
 import type { Hex, State } from '../../src/channels/types.js';
-import type { LocalWatcher } from '../../src/channels/watcher.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
-import { startWorld, type World } from '../ethereum/harness.js';
+import type { World } from '../ethereum/harness.js';
 import {
+  appWorld,
   ethAllocation,
   ethBalance,
-  makeClient,
   open,
   waitForEvent,
-  watcherFor,
   type ClientOverrides,
   type Person,
 } from './client-harness.js';
 
+const harness = appWorld();
+const person = harness.person;
 let world: World;
-const watchers: LocalWatcher[] = [];
-const people: Person[] = [];
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await Promise.all(people.map((p) => p.client.close()));
-  await Promise.all(watchers.map((w) => w.close()));
-  await world.stop();
+beforeAll(() => {
+  world = harness.world();
 });
 
 const CREDENTIAL = {
@@ -55,24 +46,6 @@ const CREDENTIAL = {
 };
 const DIGEST = credentialDigest(CREDENTIAL);
 const PRICE = 60n;
-
-function person(
-  bus: MemoryBus,
-  i: number,
-  name: string,
-  o: ClientOverrides & { receiver?: string } = {},
-): Person {
-  const party = world.party(i, name);
-  const store = new MemoryChannelStore();
-  const p = makeClient(world, bus, party, name.toLowerCase(), {
-    apps: [credentialPaymentApp(world.deployment.credentialPaymentApp)],
-    store,
-    watcher: watcherFor(world, party, store, watchers),
-    ...o,
-  });
-  people.push(p);
-  return p;
-}
 
 /** Hana and Ivan on a fresh bus, started, each withdrawing to a fresh address. */
 async function hanaAndIvan(ivan: ClientOverrides = {}) {

@@ -15,7 +15,8 @@ import type { ChannelStore } from '../../src/channels/store.js';
 import type { Allocation } from '../../src/channels/types.js';
 import { LocalWatcher } from '../../src/channels/watcher.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
-import type { Party, World } from '../ethereum/harness.js';
+import { credentialPaymentApp } from '../../src/channels/ethereum/apps/credential-payment.js';
+import { startWorld, type Party, type World } from '../ethereum/harness.js';
 
 export interface Person {
   name: string;
@@ -125,4 +126,44 @@ export function watcherFor(
   });
   watchers.push(w);
   return w;
+}
+
+/**
+ * The embedded chain for one test file (started before its tests, stopped after them with every
+ * client and watcher made through `person`), and `person`: a client with the credential-payment
+ * app and a watcher on its own store (or `o.store`).
+ */
+export function appWorld(): {
+  world: () => World;
+  person: (bus: MemoryBus, i: number, name: string, o?: ClientOverrides & { receiver?: string }) => Person;
+  watchers: LocalWatcher[];
+} {
+  let world: World | undefined;
+  const watchers: LocalWatcher[] = [];
+  const people: Person[] = [];
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(async () => {
+    await Promise.all(people.map((p) => p.client.close()));
+    await Promise.all(watchers.map((w) => w.close()));
+    await world?.stop();
+  });
+  const get = (): World => world!;
+  return {
+    world: get,
+    watchers,
+    person: (bus, i, name, o = {}) => {
+      const party = get().party(i, name);
+      const store = o.store ?? new MemoryChannelStore();
+      const p = makeClient(get(), bus, party, name.toLowerCase(), {
+        apps: [credentialPaymentApp(get().deployment.credentialPaymentApp)],
+        store,
+        watcher: watcherFor(get(), party, store, watchers),
+        ...o,
+      });
+      people.push(p);
+      return p;
+    },
+  };
 }

@@ -44,6 +44,8 @@ const replyKey = (msg: ChannelMessage): string | undefined => {
   switch (msg.type) {
     case 'ledger-channel-proposal':
     case 'ledger-channel-accept':
+    case 'sub-channel-proposal':
+    case 'sub-channel-accept':
     case 'channel-proposal-reject':
       return `p:${msg.proposalID.toLowerCase()}`;
     case 'channel-update':
@@ -100,7 +102,7 @@ export class DidCommChannelWire implements Wire {
       });
     } else {
       out = toDidComm(msg);
-      if (msg.type === 'ledger-channel-proposal') {
+      if (msg.type === 'ledger-channel-proposal' || msg.type === 'sub-channel-proposal') {
         remember(this.#sent, out.id, { kind: 'proposal', proposalID: msg.proposalID });
       } else if (msg.type === 'channel-update') {
         remember(this.#sent, out.id, {
@@ -114,7 +116,12 @@ export class DidCommChannelWire implements Wire {
       // The answer can come back in the response to this request: one HTTP exchange a round trip.
       out.setReturnRouting(ReturnRouteTypes.all);
     }
-    if (thread !== undefined && msg.type !== 'channel-update' && msg.type !== 'ledger-channel-proposal') {
+    if (
+      thread !== undefined &&
+      msg.type !== 'channel-update' &&
+      msg.type !== 'ledger-channel-proposal' &&
+      msg.type !== 'sub-channel-proposal'
+    ) {
       out.setThread({ threadId: thread });
       this.#threads.delete(key!);
     }
@@ -165,10 +172,19 @@ export class DidCommChannelWire implements Wire {
         refusal.problemReport = report;
         throw refusal;
       }
-      if (msg.type === 'ledger-channel-accept' || msg.type === 'channel-update-accept')
+      if (
+        msg.type === 'ledger-channel-accept' ||
+        msg.type === 'sub-channel-accept' ||
+        msg.type === 'channel-update-accept'
+      )
         this.#sent.delete(m.threadId);
       const key = replyKey(msg);
-      if (key !== undefined && (msg.type === 'ledger-channel-proposal' || msg.type === 'channel-update')) {
+      if (
+        key !== undefined &&
+        (msg.type === 'ledger-channel-proposal' ||
+          msg.type === 'sub-channel-proposal' ||
+          msg.type === 'channel-update')
+      ) {
         remember(this.#threads, key, m.id);
       }
     }

@@ -22,6 +22,8 @@ import {
   ChannelUpdateRejectMessage,
   LedgerChannelAcceptMessage,
   LedgerChannelProposalMessage,
+  SubChannelAcceptMessage,
+  SubChannelProposalMessage,
   type PerunChannelDidCommMessage,
 } from './messages/channel-messages.js';
 
@@ -34,6 +36,8 @@ export const MESSAGE_CLASSES: Record<ChannelMessageType, MessageClass> = {
   'ledger-channel-proposal': LedgerChannelProposalMessage,
   'ledger-channel-accept': LedgerChannelAcceptMessage,
   'channel-proposal-reject': ChannelProposalRejectMessage,
+  'sub-channel-proposal': SubChannelProposalMessage,
+  'sub-channel-accept': SubChannelAcceptMessage,
   'channel-update': ChannelUpdateMessage,
   'channel-update-accept': ChannelUpdateAcceptMessage,
   'channel-update-reject': ChannelUpdateRejectMessage,

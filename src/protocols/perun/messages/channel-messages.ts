@@ -1,8 +1,8 @@
 // The Perun protocol's DIDComm messages, one class per channel message of the core
 // (src/channels/messages.ts) under https://didcomm.org/perun/1.0, fields in snake_case. Credo's
 // class validation checks only the outer shape; the channel core's strict decoder checks every
-// value when a message is turned into a ChannelMessage (../wire-format.ts). Sub- and
-// virtual-channel messages join as new classes under the same protocol.
+// value when a message is turned into a ChannelMessage (../wire-format.ts). Virtual-channel
+// messages join as new classes under the same protocol.
 import {
   DidCommMessage,
   DidCommProblemReportMessage,
@@ -72,6 +72,40 @@ export class ChannelProposalRejectMessage extends DidCommMessage {
 
   @Expose({ name: 'proposal_id' }) @IsString() public proposalId!: string;
   @IsString() public reason!: string;
+}
+
+export class SubChannelProposalMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/sub-channel-proposal`);
+  @IsValidMessageType(SubChannelProposalMessage.type)
+  public override readonly type = SubChannelProposalMessage.type.messageTypeUri;
+
+  public constructor(fields?: Omit<SubChannelProposalMessage, keyof DidCommMessage>, id?: string) {
+    super();
+    init(this, fields, id);
+  }
+
+  @Expose({ name: 'proposal_id' }) @IsString() public proposalId!: string;
+  @Expose({ name: 'parent_id' }) @IsString() public parentId!: string;
+  @Expose({ name: 'challenge_duration' }) @IsString() public challengeDuration!: string;
+  @Expose({ name: 'nonce_share' }) @IsString() public nonceShare!: string;
+  @IsString() public app!: string;
+  @Expose({ name: 'init_data' }) @IsString() public initData!: string;
+  @Expose({ name: 'init_bals' }) @IsObject() public initBals!: JsonObject;
+}
+
+export class SubChannelAcceptMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/sub-channel-accept`);
+  @IsValidMessageType(SubChannelAcceptMessage.type)
+  public override readonly type = SubChannelAcceptMessage.type.messageTypeUri;
+
+  public constructor(fields?: Omit<SubChannelAcceptMessage, keyof DidCommMessage>, id?: string) {
+    super();
+    init(this, fields, id);
+  }
+
+  @Expose({ name: 'proposal_id' }) @IsString() public proposalId!: string;
+  @Expose({ name: 'nonce_share' }) @IsString() public nonceShare!: string;
+  @IsString() public sig!: string;
 }
 
 export class ChannelUpdateMessage extends DidCommMessage {
@@ -155,6 +189,8 @@ export const PERUN_CHANNEL_MESSAGES = [
   LedgerChannelProposalMessage,
   LedgerChannelAcceptMessage,
   ChannelProposalRejectMessage,
+  SubChannelProposalMessage,
+  SubChannelAcceptMessage,
   ChannelUpdateMessage,
   ChannelUpdateAcceptMessage,
   ChannelUpdateRejectMessage,
