@@ -123,6 +123,8 @@ export interface IncomingProposal {
   initData: Hex;
   /** The ledger channel that would fund a proposed sub-channel. */
   parent?: Hex;
+  /** The proposer's index in `participants`: 0, or its index in the parent of a sub-channel. */
+  proposerIdx?: number;
 }
 
 export type Decision = { accept: true } | { accept: false; reason: string };
@@ -666,6 +668,7 @@ export class ChannelClient extends EventEmitter {
       app: p.app,
       initData: p.initData,
       parent: parent.id,
+      proposerIdx: 1 - parent.machine.idx,
     })) ?? { accept: false, reason: 'this client takes no channel proposals' };
     if (!decision.accept) return reject(decision.reason);
 

@@ -26,6 +26,7 @@ import type {
   NodeEventWithId,
   OfferCredentialRequest,
   OpenChannelRequest,
+  OpenSubChannelRequest,
   PaymentView,
   SignCredentialRequest,
   SignedCredentialView,
@@ -90,6 +91,7 @@ const CHANNEL: ChannelView = {
   challengeDuration: 60,
   participants: [ADDRESS, '0x0000000000000000000000000000000000000003'],
   isFinal: false,
+  locked: '0',
 };
 const PAYMENT: PaymentView = {
   channelId: '0xchannel',
@@ -216,6 +218,10 @@ class RecordingNode implements AgentNodeApi {
   }
   async openChannel(req: OpenChannelRequest): Promise<ChannelView> {
     this.record('openChannel', req);
+    return CHANNEL;
+  }
+  async openSubChannel(parentId: string, req: OpenSubChannelRequest): Promise<ChannelView> {
+    this.record('openSubChannel', parentId, req);
     return CHANNEL;
   }
   async pay(channelId: string, amount: string): Promise<PaymentView> {
@@ -527,6 +533,14 @@ describe('a user with the token', () => {
         method: 'openChannel',
         args: [{ connectionId: 'conn-1', fund: '1', peerFund: '0', challengeDuration: 60 }],
       },
+      201,
+      CHANNEL,
+    ],
+    [
+      'POST',
+      '/channels/0xchannel/sub-channels',
+      { fund: '0.5' },
+      { method: 'openSubChannel', args: ['0xchannel', { fund: '0.5' }] },
       201,
       CHANNEL,
     ],
@@ -1201,6 +1215,7 @@ const validBodies: Record<string, unknown> = {
   '/credentials/import': { credential: '{}' },
   '/channels': { connectionId: 'conn-1', fund: '1' },
   '/channels/{id}/payments': { amount: '0.25' },
+  '/channels/{id}/sub-channels': { fund: '0.25', peerFund: '0.1' },
   '/messages': { connectionId: 'conn-1', content: 'hello' },
 };
 

@@ -35,4 +35,20 @@ export const SAMPLE_MESSAGES: ChannelMessage[] = [
     code: 'STALE_VERSION',
   },
   { type: 'channel-sync', phase: 'Acting', state: S, sigs: [SIG, bob.signState(S)] },
+  {
+    type: 'sub-channel-proposal',
+    proposalID: '0x' + '04'.repeat(32),
+    parentID: CHANNEL_ID,
+    challengeDuration: 1800n,
+    nonceShare: '0x' + '05'.repeat(32),
+    app: PARAMS.app,
+    initData: '0x',
+    initBals: { ...S.outcome, locked: [] },
+  },
+  {
+    type: 'sub-channel-accept',
+    proposalID: '0x' + '04'.repeat(32),
+    nonceShare: '0x' + '06'.repeat(32),
+    sig: SIG,
+  },
 ];

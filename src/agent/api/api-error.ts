@@ -44,7 +44,7 @@ export class ApiRequestError extends Error {
 
 const PEER_CLIENT_CODES = new Set(['PROPOSAL_REJECTED', 'UPDATE_REJECTED', 'PEER_TIMEOUT']);
 const NOT_FOUND_CODES = new Set(['UNKNOWN_CHANNEL']);
-const CONFLICT_CODES = new Set(['CHANNEL_BUSY', 'CHANNEL_CLOSED']);
+const CONFLICT_CODES = new Set(['CHANNEL_BUSY', 'CHANNEL_CLOSED', 'SUBCHANNELS_OPEN']);
 
 /** Details as JSON-safe values (bigints as decimal strings); nothing that is not data. */
 function jsonSafe(details: Record<string, unknown>): Record<string, unknown> {

@@ -118,8 +118,10 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       challengeDuration: { type: 'integer', description: 'Seconds.' },
       participants: arrayOf(str()),
       isFinal: { type: 'boolean' },
+      parentId: str('The ledger channel that funds this sub-channel.'),
+      locked: eth('What its open sub-channels hold.'),
     },
-    ['connectionId', 'peerLabel'],
+    ['connectionId', 'peerLabel', 'parentId'],
   ),
   PaymentView: object({
     channelId: str(),

@@ -118,6 +118,15 @@ export const OPEN_CHANNEL = {
   },
 } as const satisfies Fields;
 
+export const OPEN_SUB_CHANNEL = {
+  fund: { type: 'amount', required: true, description: 'What we move from the parent into it (ETH).' },
+  peerFund: {
+    type: 'amount',
+    required: false,
+    description: 'What the peer moves from the parent into it (ETH); default "0".',
+  },
+} as const satisfies Fields;
+
 export const PAY = {
   amount: { type: 'amount', required: true, positive: true, description: 'What we pay (ETH), more than 0.' },
 } as const satisfies Fields;

@@ -105,6 +105,7 @@ import type {
   NodeEventWithId,
   OfferCredentialRequest,
   OpenChannelRequest,
+  OpenSubChannelRequest,
   PaymentView,
   ProposalView,
   SettlementView,
@@ -515,6 +516,17 @@ export class PerunNode implements AgentNodeApi {
     return this.#channelView(channel);
   }
 
+  async openSubChannel(parentId: string, req: OpenSubChannelRequest): Promise<ChannelView> {
+    const parent = this.client.channel(parentId);
+    const asset = this.#assetOf(parent);
+    const fund = parse(asset, req.fund);
+    const peerFund = parse(asset, req.peerFund ?? '0');
+    if (fund + peerFund === 0n)
+      throw new ApiRequestError(400, 'INVALID_REQUEST', 'a sub-channel needs funds', { field: 'fund' });
+    const row = parent.idx === 0 ? [fund, peerFund] : [peerFund, fund];
+    return this.#channelView(await this.client.proposeSubChannel(parent.id, { balances: [row] }));
+  }
+
   async pay(channelId: string, amount: string): Promise<PaymentView> {
     const info = this.client.channel(channelId);
     const units = parse(this.#assetOf(info), amount);
@@ -711,6 +723,11 @@ export class PerunNode implements AgentNodeApi {
       challengeDuration: Number(c.params.challengeDuration),
       participants: c.params.participants.map((p) => p.ethAddress),
       isFinal: c.state?.isFinal ?? false,
+      ...(c.parent === undefined ? {} : { parentId: c.parent }),
+      locked: format(
+        asset,
+        (c.state?.outcome.locked ?? []).reduce((sum, l) => sum + (l.balances[0] ?? 0n), 0n),
+      ),
     };
   }
 
@@ -744,8 +761,13 @@ export class PerunNode implements AgentNodeApi {
 
   /** The user's (or the auto-accept policy's) decision on a verified peer's proposal. */
   async #decide(p: IncomingProposal, peer: VerifiedPeer) {
-    const ourFund = p.fundingAgreement[0]?.[1] ?? 0n;
-    const peerFund = p.fundingAgreement[0]?.[0] ?? 0n;
+    // We are participant 1 of a channel a peer proposes; of a sub-channel, what we are in its parent.
+    const me = Math.max(
+      0,
+      p.participants.findIndex((a) => a.toLowerCase() === this.signer.address.toLowerCase()),
+    );
+    const ourFund = p.fundingAgreement[0]?.[me] ?? 0n;
+    const peerFund = p.fundingAgreement[0]?.[1 - me] ?? 0n;
     const known = p.allocation.assets.map((a) => this.assets.byHolder(a.ethHolder));
     const asset = known[0] ?? this.assets.eth;
     const connection = await this.agent.dependencyManager

@@ -87,6 +87,17 @@ export interface ChannelView {
   challengeDuration: number;
   participants: string[];
   isFinal: boolean;
+  /** The ledger channel that funds this sub-channel. */
+  parentId?: string;
+  /** What this channel's sub-channels hold, in the asset's units ("0" when none is open). */
+  locked: string;
+}
+
+export interface OpenSubChannelRequest {
+  /** What we move from the parent into the sub-channel, in the asset's units. */
+  fund: string;
+  /** What the peer moves; default "0". */
+  peerFund?: string;
 }
 
 export interface OpenChannelRequest {
@@ -256,6 +267,8 @@ export interface AgentNodeApi {
   channel(id: string): ChannelView;
   /** Verifies the peer's credential, proposes, waits until the channel is funded. */
   openChannel(req: OpenChannelRequest): Promise<ChannelView>;
+  /** Opens a sub-channel funded by an update of the ledger channel `parentId`. */
+  openSubChannel(parentId: string, req: OpenSubChannelRequest): Promise<ChannelView>;
   pay(channelId: string, amount: string): Promise<PaymentView>;
   /** Cooperative close: final state, concludeFinal, withdrawal. */
   close(channelId: string): Promise<SettlementView>;

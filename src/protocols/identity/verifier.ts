@@ -337,7 +337,7 @@ export function gatedProposalHandler(
       if (connection === null || !connection.isReady)
         return refuse('no-connection', 'no established connection with the proposer', { peer: p.peer });
       const peer = await verifyPeer(agent, connection.id, policy, options.verify);
-      const proposer = p.participants[0];
+      const proposer = p.participants[p.proposerIdx ?? 0];
       if (proposer === undefined || !isAddress(proposer) || getAddress(proposer) !== peer.address)
         refuse('address-mismatch', 'the proposal’s participant is not the verified address', {
           proposed: proposer,

@@ -8,6 +8,7 @@ import type { Json, JsonObject } from '../../channels/json.js';
 const CAMEL_TO_SNAKE: Record<string, string> = {
   channelID: 'channel_id',
   proposalID: 'proposal_id',
+  parentID: 'parent_id',
   challengeDuration: 'challenge_duration',
   nonceShare: 'nonce_share',
   initData: 'init_data',
