@@ -45,6 +45,8 @@ import type {
   ChannelUpdateReject,
   LedgerChannelProposal,
   SubChannelProposal,
+  VirtualChannelProposal,
+  VirtualChannelUpdate,
 } from './messages.js';
 import { Mutex } from './persistence/mutex.js';
 import { identityMap, lockFunds, sameApartFromVersion, unlockFunds } from './subchannel.js';
@@ -77,8 +79,23 @@ export interface ChannelInfo {
   phase: Phase;
   /** The latest state every participant signed (undefined while the opening is being signed). */
   state: State | undefined;
-  /** The ledger channel that funds this sub-channel; undefined for a ledger channel. */
+  /** The ledger channel that funds this sub-channel or virtual channel; undefined for a ledger channel. */
   parent?: Hex;
+  /** We are the intermediary of this virtual channel: we hold its states but never sign them. */
+  observer?: true;
+}
+
+export interface VirtualChannelRequest {
+  /** Wire ID of the other participant. */
+  peer: string;
+  /** The address that signs the peer's channel states (from its verified credential). */
+  peerAddress: Address;
+  /** Our ledger channel with the intermediary (the peer must have one with it too). */
+  parent: Hex;
+  /** Initial balances, [asset][participant], we are participant 0. */
+  balances: bigint[][];
+  /** Seconds; default: the parent's. */
+  challengeDuration?: bigint;
 }
 
 export interface SubChannelRequest {
@@ -125,6 +142,8 @@ export interface IncomingProposal {
   parent?: Hex;
   /** The proposer's index in `participants`: 0, or its index in the parent of a sub-channel. */
   proposerIdx?: number;
+  /** A virtual channel: through the intermediary with this address. */
+  intermediary?: Address;
 }
 
 export type Decision = { accept: true } | { accept: false; reason: string };
@@ -179,6 +198,13 @@ export interface ChannelClientOptions {
   chainPollMs?: number;
   /** How long the participant that did not propose the final state waits for the other's concludeFinal; default 5 s. */
   concludeWaitMs?: number;
+  /**
+   * Whether we lock collateral for virtual channels between our peers (perun-protocol.md 2.5.3):
+   * we sign both funding updates once both arrive and match. Default false.
+   */
+  intermediary?: boolean;
+  /** How long the intermediary waits for the second funding update of a virtual channel; default 10 s. */
+  virtualFundingTimeoutMs?: number;
   /** Proposals taken from one peer per minute; more are refused before any check or callback. Default 30. */
   proposalsPerMinute?: number;
   /**
@@ -219,8 +245,10 @@ interface Entry {
   id: Hex;
   peer: string;
   machine: ChannelMachine;
-  /** The ledger channel funding this sub-channel. */
+  /** The ledger channel funding this sub-channel or virtual channel (ours, for a virtual channel). */
   parent?: Entry;
+  /** We are the intermediary of this virtual channel (a copy of its states, never signed by us). */
+  observer?: boolean;
   /** Serializes machine changes and their persistence (short critical sections). */
   lock: Mutex;
   /** Serializes local operations (update, close, dispute); held while waiting for the peer. */
@@ -244,6 +272,16 @@ interface Entry {
   openTimer?: ReturnType<typeof setTimeout>;
   /** Our funding in progress: the peer may see the channel funded first and send an update. */
   funding?: Promise<void>;
+}
+
+/** A funding update of a virtual channel the intermediary holds until the other parent's arrives. */
+interface VirtualFunding {
+  parent: Entry;
+  from: string;
+  msg: VirtualChannelUpdate;
+  /** The parent's version the update builds on. */
+  base: bigint;
+  answer: (matched: VirtualFunding | undefined) => void;
 }
 
 interface ProposalWait {
@@ -279,6 +317,8 @@ export class ChannelClient extends EventEmitter {
   readonly #channels = new Map<string, Entry>();
   readonly #proposals = new Map<string, ProposalWait>();
   readonly #proposalTimes = new Map<string, number[]>();
+  /** Virtual channel ID → the first funding update, waiting for its match. */
+  readonly #virtualFundings = new Map<string, VirtualFunding>();
   readonly #background = new Set<Promise<unknown>>();
   readonly #abort = new AbortController();
   readonly #verified = new Set<string>();
@@ -382,31 +422,68 @@ export class ChannelClient extends EventEmitter {
     const problem = this.#checkProposal(msg);
     if (problem !== undefined) throw new ChannelClientError('INVALID_REQUEST', problem);
 
-    const reply = await this.#ask(req.peer, msg);
-    if (reply.type === 'channel-proposal-reject') {
-      throw new ChannelClientError('PROPOSAL_REJECTED', `the peer rejected the channel: ${reply.reason}`, {
-        reason: reply.reason,
-        peer: req.peer,
-      });
-    }
-    if (reply.type !== 'ledger-channel-accept')
-      throw new ChannelClientError('INVALID_REQUEST', 'unexpected reply');
+    const reply = await this.#proposal(req.peer, msg, 'channel', 'ledger-channel-accept');
     const { params, state } = this.#initial(msg, reply.nonceShare);
-    const id = state.channelID;
-    if (this.#channels.has(id.toLowerCase())) {
-      throw new ChannelClientError('INVALID_REQUEST', 'the channel exists already', { channelId: id });
-    }
-    const machine = ChannelMachine.create({ params, channelID: id, idx: 0 }, this.#verifier);
-    machine.init(state);
-    machine.addSignature(1, reply.sig);
-    const sig = await this.#o.signer.signState(state);
-    machine.addOwnSignature(sig);
-    machine.enable();
-    const entry = this.#add(id, req.peer, machine, 'InitActing');
+    const { entry, machine, sig } = await this.#signOpening(req.peer, params, state, 0, reply.sig);
+    const id = entry.id;
     await this.#created(entry, { id, params, ourIndex: 0, peers: msg.peers, phase: machine.phase });
     await this.#send(req.peer, { type: 'channel-update-accept', channelID: id, version: 0n, sig });
     await this.#fund(entry);
     return this.#info(entry);
+  }
+
+  /** Sends a proposal and resolves with the peer's acceptance; PROPOSAL_REJECTED with its reason otherwise. */
+  async #proposal<T extends 'ledger-channel-accept' | 'sub-channel-accept' | 'virtual-channel-accept'>(
+    peer: string,
+    msg: LedgerChannelProposal | SubChannelProposal | VirtualChannelProposal,
+    what: string,
+    accept: T,
+  ): Promise<Extract<ChannelMessage, { type: T }>> {
+    const reply = await this.#ask(peer, msg);
+    if (reply.type === 'channel-proposal-reject') {
+      throw new ChannelClientError('PROPOSAL_REJECTED', `the peer rejected the ${what}: ${reply.reason}`, {
+        reason: reply.reason,
+        peer,
+      });
+    }
+    if (reply.type !== accept) throw new ChannelClientError('INVALID_REQUEST', 'unexpected reply');
+    return reply as Extract<ChannelMessage, { type: T }>;
+  }
+
+  /** The proposer's new channel: the initial state with the peer's signature and ours (Funding). */
+  async #signOpening(
+    peer: string,
+    params: Params,
+    state: State,
+    idx: number,
+    peerSig: Hex,
+  ): Promise<{ entry: Entry; machine: ChannelMachine; sig: Hex }> {
+    const id = state.channelID;
+    if (this.#channels.has(id.toLowerCase())) {
+      throw new ChannelClientError('INVALID_REQUEST', 'the channel exists already', { channelId: id });
+    }
+    const machine = ChannelMachine.create({ params, channelID: id, idx }, this.#verifier);
+    machine.init(state);
+    machine.addSignature(1 - idx, peerSig);
+    const sig = await this.#o.signer.signState(state);
+    machine.addOwnSignature(sig);
+    machine.enable();
+    return { entry: this.#add(id, peer, machine, 'InitActing'), machine, sig };
+  }
+
+  /** The responder's new channel: the initial state signed by us, awaiting the proposer's signature; undefined if it exists. */
+  async #signResponse(
+    from: string,
+    params: Params,
+    state: State,
+    idx: number,
+  ): Promise<{ entry: Entry; machine: ChannelMachine; sig: Hex } | undefined> {
+    if (this.#channels.has(state.channelID.toLowerCase())) return undefined;
+    const machine = ChannelMachine.create({ params, channelID: state.channelID, idx }, this.#verifier);
+    machine.init(state);
+    const sig = await this.#o.signer.signState(state);
+    machine.addOwnSignature(sig);
+    return { entry: this.#add(state.channelID, from, machine, 'InitActing'), machine, sig };
   }
 
   #checkProposal(p: LedgerChannelProposal): string | undefined {
@@ -511,13 +588,10 @@ export class ChannelClient extends EventEmitter {
 
     const share = hex(randomBytes(32));
     const { params, state } = this.#initial(p, share);
-    const id = state.channelID;
-    if (this.#channels.has(id.toLowerCase())) return reject('the channel exists already');
-    const machine = ChannelMachine.create({ params, channelID: id, idx: 1 }, this.#verifier);
-    machine.init(state);
-    const sig = await this.#o.signer.signState(state);
-    machine.addOwnSignature(sig);
-    const entry = this.#add(id, from, machine, 'InitActing');
+    const opened = await this.#signResponse(from, params, state, 1);
+    if (opened === undefined) return reject('the channel exists already');
+    const { entry, machine, sig } = opened;
+    const id = entry.id;
     await this.#created(entry, { id, params, ourIndex: 1, peers: [...p.peers], phase: machine.phase });
     this.#armOpenTimer(entry);
     await this.#send(from, {
@@ -570,32 +644,10 @@ export class ChannelClient extends EventEmitter {
     const problem = this.#checkSubProposal(parent, msg);
     if (problem !== undefined) throw new ChannelClientError('INVALID_REQUEST', problem);
 
-    const reply = await this.#ask(parent.peer, msg);
-    if (reply.type === 'channel-proposal-reject') {
-      throw new ChannelClientError(
-        'PROPOSAL_REJECTED',
-        `the peer rejected the sub-channel: ${reply.reason}`,
-        {
-          reason: reply.reason,
-          peer: parent.peer,
-        },
-      );
-    }
-    if (reply.type !== 'sub-channel-accept')
-      throw new ChannelClientError('INVALID_REQUEST', 'unexpected reply');
+    const reply = await this.#proposal(parent.peer, msg, 'sub-channel', 'sub-channel-accept');
     const { params, state } = this.#subInitial(parent, msg, reply.nonceShare);
-    const id = state.channelID;
-    if (this.#channels.has(id.toLowerCase())) {
-      throw new ChannelClientError('INVALID_REQUEST', 'the channel exists already', { channelId: id });
-    }
-    const me = pm.idx;
-    const machine = ChannelMachine.create({ params, channelID: id, idx: me }, this.#verifier);
-    machine.init(state);
-    machine.addSignature(1 - me, reply.sig);
-    const sig = await this.#o.signer.signState(state);
-    machine.addOwnSignature(sig);
-    machine.enable();
-    const entry = this.#add(id, parent.peer, machine, 'InitActing');
+    const { entry, sig } = await this.#signOpening(parent.peer, params, state, pm.idx, reply.sig);
+    const id = entry.id;
     entry.parent = parent;
     await this.#created(entry, await this.#subRecord(entry, parent));
     await this.#send(parent.peer, { type: 'channel-update-accept', channelID: id, version: 0n, sig });
@@ -674,14 +726,10 @@ export class ChannelClient extends EventEmitter {
 
     const share = hex(randomBytes(32));
     const { params, state } = this.#subInitial(parent, p, share);
-    const id = state.channelID;
-    if (this.#channels.has(id.toLowerCase())) return reject('the channel exists already');
     const me = parent.machine.idx;
-    const machine = ChannelMachine.create({ params, channelID: id, idx: me }, this.#verifier);
-    machine.init(state);
-    const sig = await this.#o.signer.signState(state);
-    machine.addOwnSignature(sig);
-    const entry = this.#add(id, from, machine, 'InitActing');
+    const opened = await this.#signResponse(from, params, state, me);
+    if (opened === undefined) return reject('the channel exists already');
+    const { entry, sig } = opened;
     entry.parent = parent;
     await this.#created(entry, await this.#subRecord(entry, parent));
     this.#armOpenTimer(entry);
@@ -691,19 +739,48 @@ export class ChannelClient extends EventEmitter {
   /** The proposer's update of the parent that locks the sub-channel's initial balances; then the sub-channel is open. */
   async #fundSubChannel(entry: Entry): Promise<void> {
     const parent = entry.parent!;
-    const initial = entry.machine.current!.state;
-    await this.#updateParent(parent, (s) =>
-      lockFunds(s, entry.id, initial.outcome.balances, identityMap(initial.outcome.balances[0]!.length)),
+    const initial = entry.machine.current!;
+    await this.#updateParent(
+      parent,
+      (s) => lockFunds(s, entry.id, initial.state.outcome.balances, this.#indexMapOf(entry)),
+      this.#virtualPayload(entry, initial.state, initial.sigs),
     );
     await this.#subChannelFunded(entry);
   }
 
+  /**
+   * How a child's participants map onto its parent's: a sub-channel's are the parent's; a virtual
+   * channel's other participant is the intermediary, the other participant of our parent.
+   */
+  #indexMapOf(entry: Entry): number[] {
+    if (!entry.machine.params.virtualChannel) return identityMap(2);
+    const m = entry.parent!.machine.idx;
+    const map = [0, 0];
+    map[entry.machine.idx] = m;
+    map[1 - entry.machine.idx] = 1 - m;
+    return map;
+  }
+
+  /** The virtual channel's params and signed state a parent update of it carries to the intermediary. */
+  #virtualPayload(
+    entry: Entry,
+    state: State,
+    sigs: readonly Hex[],
+  ): VirtualChannelUpdate['virtual'] | undefined {
+    if (!entry.machine.params.virtualChannel) return undefined;
+    return { params: entry.machine.params, state: structuredClone(state), sigs: [...sigs] };
+  }
+
   /** Runs a parent update that changes locked funds (a lock or a release), retried like update(). */
-  async #updateParent(parent: Entry, fn: (current: State) => State): Promise<State> {
+  async #updateParent(
+    parent: Entry,
+    fn: (current: State) => State,
+    virtual?: VirtualChannelUpdate['virtual'],
+  ): Promise<State> {
     return parent.local.run(async () => {
       for (let attempt = 0; ; attempt++) {
         const before = parent.machine.version;
-        const answer = await this.#proposeUpdate(parent, fn, { locks: true });
+        const answer = await this.#proposeUpdate(parent, fn, { locks: true, virtual });
         if (answer.kind === 'accepted') return answer.state;
         if (answer.kind === 'conflict' && attempt < 5) {
           if (answer.wait) await this.#newerThan(parent, before, this.#yieldMs);
@@ -732,10 +809,14 @@ export class ChannelClient extends EventEmitter {
   /** Releases a final sub-channel into its parent (an update of the parent); then the sub-channel is done. */
   async #releaseSubChannel(entry: Entry): Promise<WithdrawnAmount[]> {
     const parent = entry.parent!;
-    const final = entry.machine.current!.state;
+    const { state: final, sigs } = entry.machine.current!;
     if (this.#locks(parent, entry.id)) {
       try {
-        await this.#updateParent(parent, (s) => unlockFunds(s, final));
+        await this.#updateParent(
+          parent,
+          (s) => unlockFunds(s, final),
+          this.#virtualPayload(entry, final, sigs),
+        );
       } catch (err) {
         // The peer released it first (our update then found nothing to release).
         if (this.#locks(parent, entry.id)) throw err;
@@ -858,6 +939,356 @@ export class ChannelClient extends EventEmitter {
     });
     if (m.current !== undefined) entry.persistedVersion = 0n;
     this.#phaseChanged(entry, 'InitActing');
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Virtual channels
+
+  /**
+   * Opens a virtual channel with `req.peer` through the intermediary of our ledger channel
+   * `req.parent` (perun-protocol.md 2.5.3): the peer accepts (it funds from its own ledger channel
+   * with the same intermediary), both sign the initial state, and each sends the intermediary an
+   * update of its ledger channel that locks the virtual channel's funds, the intermediary standing
+   * in for the other participant; the intermediary signs both once both arrived and match.
+   * Payments then go between us and the peer only; `settle` releases the final balances into
+   * both ledger channels, a dispute registers our ledger channel with the virtual channel.
+   */
+  async proposeVirtualChannel(req: VirtualChannelRequest): Promise<ChannelInfo> {
+    this.#requireOpen();
+    const parent = this.#entry(req.parent);
+    this.#requirePhase(parent, 'Acting');
+    const pm = parent.machine;
+    if (parent.parent !== undefined || !pm.params.ledgerChannel) {
+      throw new ChannelClientError('INVALID_REQUEST', 'a virtual channel needs a ledger channel as parent', {
+        channelId: req.parent,
+      });
+    }
+    const cur = pm.current!.state;
+    const msg: VirtualChannelProposal = {
+      type: 'virtual-channel-proposal',
+      proposalID: hex(randomBytes(32)),
+      challengeDuration: req.challengeDuration ?? pm.params.challengeDuration,
+      nonceShare: hex(randomBytes(32)),
+      participants: [this.address, req.peerAddress],
+      intermediary: pm.params.participants[1 - pm.idx]!.ethAddress,
+      initBals: {
+        assets: structuredClone(cur.outcome.assets),
+        backends: [...cur.outcome.backends],
+        balances: structuredClone(req.balances),
+        locked: [],
+      },
+    };
+    const problem = this.#checkVirtualProposal(parent, msg, 0);
+    if (problem !== undefined) throw new ChannelClientError('INVALID_REQUEST', problem);
+    const reply = await this.#proposal(req.peer, msg, 'virtual channel', 'virtual-channel-accept');
+    const { params, state } = this.#virtualInitial(msg, reply.nonceShare);
+    const { entry, machine, sig } = await this.#signOpening(req.peer, params, state, 0, reply.sig);
+    const id = entry.id;
+    entry.parent = parent;
+    await this.#created(entry, {
+      id,
+      params,
+      ourIndex: 0,
+      peers: [await this.#ourId(req.peer), req.peer],
+      parentId: parent.id,
+      phase: machine.phase,
+    });
+    await this.#send(req.peer, { type: 'channel-update-accept', channelID: id, version: 0n, sig });
+    await this.#fundSubChannel(entry);
+    return this.#info(entry);
+  }
+
+  /** Why participant `me` cannot fund the proposed virtual channel from `parent`, or undefined. */
+  #checkVirtualProposal(parent: Entry, p: VirtualChannelProposal, me: number): string | undefined {
+    const pm = parent.machine;
+    const cur = pm.current?.state;
+    if (cur === undefined || pm.phase !== 'Acting')
+      return 'the ledger channel with the intermediary is not open';
+    if (p.participants.length !== 2 || sameHex(p.participants[0]!, p.participants[1]!))
+      return 'a virtual channel has two different participants';
+    if (p.participants.some((a) => sameHex(a, p.intermediary)))
+      return 'the intermediary cannot be a participant';
+    if (p.challengeDuration <= 0n || p.challengeDuration >= 1n << 64n) return 'invalid challenge duration';
+    if (p.initBals.locked.length > 0) return 'a new channel has no locked funds';
+    try {
+      validateAllocation(p.initBals, 2);
+    } catch (err) {
+      return err instanceof Error ? err.message : 'invalid allocation';
+    }
+    if (
+      p.initBals.assets.length !== cur.outcome.assets.length ||
+      p.initBals.assets.some((a, i) => !sameAsset(a, cur.outcome.assets[i]!)) ||
+      p.initBals.backends.some((b, i) => b !== cur.outcome.backends[i])
+    ) {
+      return 'the virtual channel must hold the ledger channel’s assets';
+    }
+    if (totals(p.initBals).every((t) => t === 0n)) return 'a virtual channel needs funds';
+    const map = [0, 0];
+    map[me] = pm.idx;
+    map[1 - me] = 1 - pm.idx;
+    try {
+      lockFunds(cur, ZERO_SHARE, p.initBals.balances, map);
+    } catch {
+      return 'the ledger channel with the intermediary holds too little to fund the virtual channel';
+    }
+    return undefined;
+  }
+
+  #virtualInitial(p: VirtualChannelProposal, responderShare: Hex): { params: Params; state: State } {
+    const participants = p.participants.map((a) => ({ ethAddress: a, ccAddress: ZERO_SHARE }));
+    const { params, state } = this.#opening(
+      { ...p, app: ZERO_APP, initData: '0x' } as unknown as SubChannelProposal,
+      responderShare,
+      participants,
+      false,
+    );
+    const virtualParams: Params = { ...params, virtualChannel: true };
+    return {
+      params: virtualParams,
+      state: { ...state, channelID: this.#o.backend.channelId(virtualParams) },
+    };
+  }
+
+  async #onVirtualProposal(from: string, p: VirtualChannelProposal): Promise<void> {
+    const reject = (reason: string) =>
+      this.#send(from, { type: 'channel-proposal-reject', proposalID: p.proposalID, reason });
+    if (!this.#admitProposal(from)) return reject('too many proposals; try again later');
+    if (p.participants.length !== 2 || !sameHex(p.participants[1]!, this.address)) {
+      return reject('participant 1 is not our address');
+    }
+    // Our ledger channel with the intermediary that can fund our side.
+    const parents = [...this.#channels.values()].filter(
+      (e) =>
+        e.parent === undefined &&
+        !e.observer &&
+        e.machine.params.ledgerChannel &&
+        e.machine.params.participants.some((x) => sameHex(x.ethAddress, p.intermediary)),
+    );
+    if (parents.length === 0) return reject('no ledger channel with the intermediary');
+    let problem: string | undefined = 'no ledger channel with the intermediary';
+    const parent = parents.find((e) => (problem = this.#checkVirtualProposal(e, p, 1)) === undefined);
+    if (parent === undefined) return reject(problem);
+    const decision = (await this.#o.onProposal?.({
+      peer: from,
+      proposalID: p.proposalID,
+      participants: [...p.participants],
+      allocation: structuredClone(p.initBals),
+      fundingAgreement: structuredClone(p.initBals.balances),
+      challengeDuration: p.challengeDuration,
+      app: ZERO_APP,
+      initData: '0x',
+      parent: parent.id,
+      intermediary: p.intermediary,
+    })) ?? { accept: false, reason: 'this client takes no channel proposals' };
+    if (!decision.accept) return reject(decision.reason);
+
+    const share = hex(randomBytes(32));
+    const { params, state } = this.#virtualInitial(p, share);
+    const opened = await this.#signResponse(from, params, state, 1);
+    if (opened === undefined) return reject('the channel exists already');
+    const { entry, machine, sig } = opened;
+    const id = entry.id;
+    entry.parent = parent;
+    await this.#created(entry, {
+      id,
+      params,
+      ourIndex: 1,
+      peers: [from, await this.#ourId(from)],
+      parentId: parent.id,
+      phase: machine.phase,
+    });
+    this.#armOpenTimer(entry);
+    await this.#send(from, {
+      type: 'virtual-channel-accept',
+      proposalID: p.proposalID,
+      nonceShare: share,
+      sig,
+    });
+  }
+
+  /**
+   * The intermediary's side: an update of our ledger channel with a participant of a virtual
+   * channel that locks (funding) or releases (settlement) the virtual channel. A funding is held
+   * until the matching one arrives on our other ledger channel (same virtual state, the other
+   * participant), then both are signed; a release is signed when it pays exactly the final,
+   * fully signed balances through the locked index map.
+   */
+  async #onVirtualUpdate(from: string, msg: VirtualChannelUpdate): Promise<void> {
+    const reject = this.#updateRefusal(from, msg);
+    const entry = await this.#updatedEntry(from, msg, reject);
+    if (entry === undefined) return;
+    if (this.#o.intermediary !== true) return reject('we are no intermediary of virtual channels', 'REFUSED');
+    const checked = await entry.lock.run(() => this.#checkVirtualUpdate(entry, msg));
+    if (typeof checked === 'string') return reject(checked, 'REFUSED');
+    if (checked.kind === 'release') {
+      await this.#signVirtualUpdate(entry, from, msg, checked.base, checked.observer);
+      return;
+    }
+    const vid = msg.virtual.state.channelID.toLowerCase();
+    const waiting = this.#virtualFundings.get(vid);
+    const mine: VirtualFunding = { parent: entry, from, msg, base: checked.base, answer: () => undefined };
+    if (waiting === undefined) {
+      const matched = await new Promise<VirtualFunding | undefined>((resolve) => {
+        mine.answer = resolve;
+        this.#virtualFundings.set(vid, mine);
+        setTimeout(() => resolve(undefined), this.#o.virtualFundingTimeoutMs ?? 10_000).unref?.();
+      });
+      if (this.#virtualFundings.get(vid) === mine) this.#virtualFundings.delete(vid);
+      // The second funding signs both; the first only answers when nothing matched.
+      if (matched === undefined)
+        return reject('the other participant did not fund the virtual channel', 'REFUSED');
+      return;
+    }
+    this.#virtualFundings.delete(vid);
+    const other = waiting.msg;
+    const sameVirtual =
+      sameState(other.virtual.state, msg.virtual.state) &&
+      JSON.stringify(paramsToJson(other.virtual.params)) ===
+        JSON.stringify(paramsToJson(msg.virtual.params)) &&
+      waiting.parent !== entry &&
+      !sameHex(this.#peerAddress(waiting.parent), this.#peerAddress(entry));
+    if (!sameVirtual) {
+      waiting.answer(undefined);
+      return reject('the two fundings of the virtual channel do not match', 'REFUSED');
+    }
+    waiting.answer(mine);
+    const observer = await this.#observe(msg.virtual, [waiting.from, from]);
+    await this.#signVirtualUpdate(waiting.parent, waiting.from, waiting.msg, waiting.base, observer);
+    await this.#signVirtualUpdate(entry, from, msg, checked.base, observer);
+  }
+
+  #peerAddress(entry: Entry): Address {
+    return entry.machine.params.participants[1 - entry.machine.idx]!.ethAddress;
+  }
+
+  /** Checks a virtual channel's parent update against the channel it carries; the parent's version it builds on, or why not. */
+  async #checkVirtualUpdate(
+    entry: Entry,
+    msg: VirtualChannelUpdate,
+  ): Promise<string | { kind: 'fund' | 'release'; base: bigint; observer?: Entry }> {
+    const m = entry.machine;
+    const peerIdx = 1 - m.idx;
+    const cur = m.current;
+    if (cur === undefined || m.phase !== 'Acting' || m.staged !== undefined) return 'the channel is busy';
+    if (!m.params.ledgerChannel || entry.parent !== undefined) return 'not a ledger channel';
+    if (msg.actorIdx !== peerIdx) return 'the actor must be the sender';
+    const { params: vp, state: vs, sigs } = msg.virtual;
+    try {
+      checkUpdate(m.params, cur.state, msg.state, { actor: peerIdx, minVersion: m.nextVersion });
+      validateState(vp, vs, { channelID: this.#o.backend.channelId(vp) });
+    } catch (err) {
+      if (err instanceof ValidationError) return err.message;
+      throw err;
+    }
+    if (!this.#verify(msg.state, msg.sig, m.params.participants[peerIdx]!.ethAddress))
+      return 'the signature does not verify';
+    if (!vp.virtualChannel || vp.ledgerChannel || !sameHex(vp.app, ZERO_APP) || vp.participants.length !== 2)
+      return 'not a virtual payment channel';
+    if (sigs.length !== 2 || vp.participants.some((x, i) => !this.#verify(vs, sigs[i]!, x.ethAddress)))
+      return 'the virtual channel’s state is not signed by both participants';
+    const v = vp.participants.findIndex((x) => sameHex(x.ethAddress, this.#peerAddress(entry)));
+    if (v < 0 || vp.participants.some((x) => sameHex(x.ethAddress, this.address)))
+      return 'the sender is not a participant of the virtual channel, or we are';
+    const map = [0, 0];
+    map[v] = peerIdx;
+    map[1 - v] = m.idx;
+    const vid = vs.channelID;
+    const observer = this.#channels.get(vid.toLowerCase());
+    try {
+      if (!this.#locks(entry, vid)) {
+        if (vs.version !== 0n || (observer !== undefined && observer.observer !== true))
+          return 'a virtual channel is funded with its initial state';
+        const expected = lockFunds(cur.state, vid, vs.outcome.balances, map);
+        if (!sameApartFromVersion(expected, msg.state))
+          return 'the update does not lock exactly the virtual channel';
+        return { kind: 'fund', base: cur.state.version };
+      }
+      if (observer === undefined || !observer.observer) return 'we do not hold this virtual channel';
+      if (!vs.isFinal) return 'a virtual channel is released with its final state';
+      if (JSON.stringify(paramsToJson(vp)) !== JSON.stringify(paramsToJson(observer.machine.params)))
+        return 'not the virtual channel we hold';
+      const expected = unlockFunds(cur.state, vs);
+      if (!sameApartFromVersion(expected, msg.state))
+        return 'the update does not release exactly the final balances';
+      return { kind: 'release', base: cur.state.version, observer };
+    } catch (err) {
+      return err instanceof Error ? err.message : 'invalid update';
+    }
+  }
+
+  /** Our copy of a virtual channel we are the intermediary of, stored before we sign what funds it. */
+  async #observe(v: VirtualChannelUpdate['virtual'], peers: string[]): Promise<Entry> {
+    const id = v.state.channelID;
+    const known = this.#channels.get(id.toLowerCase());
+    if (known !== undefined) return known;
+    const machine = ChannelMachine.restore(
+      {
+        format: 1,
+        params: paramsToJson(v.params),
+        channelID: id,
+        idx: 0,
+        phase: 'Acting',
+        current: { state: stateToJson(v.state), sigs: [...v.sigs] },
+        staged: null,
+      },
+      this.#verifier,
+    );
+    const entry = this.#add(id, peers[0]!, machine, 'Acting');
+    entry.observer = true;
+    await this.#o.store.transaction(async (tx) => {
+      await tx.createChannel({ id, params: v.params, ourIndex: 0, peers, phase: 'Acting' });
+      await tx.saveSignedState(id, { state: v.state, sigs: [...v.sigs] });
+    });
+    entry.persistedVersion = v.state.version;
+    return entry;
+  }
+
+  /** Signs a checked virtual-channel update of `entry` if the channel has not moved since. */
+  async #signVirtualUpdate(
+    entry: Entry,
+    from: string,
+    msg: VirtualChannelUpdate,
+    base: bigint,
+    observer?: Entry,
+  ): Promise<void> {
+    const m = entry.machine;
+    const peerIdx = 1 - m.idx;
+    await entry.lock.run(async () => {
+      if (m.version !== base || m.phase !== 'Acting' || m.staged !== undefined) {
+        return this.#send(from, {
+          type: 'channel-update-reject',
+          channelID: entry.id,
+          version: msg.state.version,
+          reason: 'the channel moved on meanwhile',
+          code: 'CHANNEL_BUSY',
+        });
+      }
+      if (observer !== undefined && msg.virtual.state.version > observer.machine.version) {
+        await observer.lock.run(async () => {
+          observer.machine.installSigned(msg.virtual.state, msg.virtual.sigs);
+          await this.#persist(observer);
+        });
+      }
+      const before = m.current!.state;
+      m.stage(msg.state, { actor: peerIdx });
+      m.addSignature(peerIdx, msg.sig);
+      const sig = await this.#o.signer.signState(msg.state);
+      m.addOwnSignature(sig);
+      const enabled = m.enable();
+      await this.#persist(entry);
+      this.#publishFamily(entry);
+      await this.#send(from, {
+        type: 'channel-update-accept',
+        channelID: entry.id,
+        version: msg.state.version,
+        sig,
+      });
+      this.#emitUpdated(entry, before, enabled.state, 'peer');
+    });
+    if (observer !== undefined && ![...this.#channels.values()].some((e) => this.#locks(e, observer.id))) {
+      // Released from both ledger channels: the virtual channel is over for us.
+      await this.#subChannelReleased(observer);
+    }
   }
 
   /** Sliding one-minute window of proposals per peer. */
@@ -997,7 +1428,7 @@ export class ChannelClient extends EventEmitter {
   async #proposeUpdate(
     entry: Entry,
     fn: (current: State) => State,
-    opts: { locks?: boolean } = {},
+    opts: { locks?: boolean; virtual?: VirtualChannelUpdate['virtual'] } = {},
   ): Promise<Answer> {
     const m = entry.machine;
     const prepared = await entry.lock.run(async () => {
@@ -1028,12 +1459,13 @@ export class ChannelClient extends EventEmitter {
       this.#o.responseTimeoutMs,
     );
     try {
-      await this.#o.wire.send(entry.peer, {
-        type: 'channel-update',
-        state: prepared.next,
-        actorIdx: m.idx,
-        sig: prepared.sig,
-      });
+      const update = { state: prepared.next, actorIdx: m.idx, sig: prepared.sig };
+      await this.#o.wire.send(
+        entry.peer,
+        opts.virtual === undefined
+          ? { type: 'channel-update', ...update }
+          : { type: 'virtual-channel-update', ...update, virtual: opts.virtual },
+      );
     } catch (err) {
       // Not delivered: the peer cannot hold our signature, so the update is dropped.
       await entry.lock.run(async () => {
@@ -1088,23 +1520,40 @@ export class ChannelClient extends EventEmitter {
     });
   }
 
+  /** Sends the refusal of an update (plain or virtual) with a reason and a code. */
+  #updateRefusal(from: string, msg: { state: State }): (reason: string, code: string) => Promise<void> {
+    return (reason, code) =>
+      this.#send(from, {
+        type: 'channel-update-reject',
+        channelID: msg.state.channelID,
+        version: msg.state.version,
+        reason,
+        code,
+      });
+  }
+
+  /** The channel an update from `from` is for; undefined (after refusing it) if unknown or not the peer's. */
+  async #updatedEntry(
+    from: string,
+    msg: { state: State },
+    reject: (reason: string, code: string) => Promise<void>,
+  ): Promise<Entry | undefined> {
+    const entry = this.#channels.get(msg.state.channelID.toLowerCase());
+    if (entry === undefined) await reject('unknown channel', 'UNKNOWN_CHANNEL');
+    else if (entry.peer !== from) await reject('not a participant of this channel', 'NOT_PARTICIPANT');
+    else return entry;
+    return undefined;
+  }
+
   #answer(entry: Entry, version: bigint, a: Answer): void {
     if (entry.pending?.version === version) entry.pending.resolve(a);
   }
 
   async #onUpdate(from: string, msg: ChannelUpdate): Promise<void> {
     const id = msg.state.channelID;
-    const reject = (reason: string, code: string) =>
-      this.#send(from, {
-        type: 'channel-update-reject',
-        channelID: id,
-        version: msg.state.version,
-        reason,
-        code,
-      });
-    const entry = this.#channels.get(id.toLowerCase());
-    if (entry === undefined) return reject('unknown channel', 'UNKNOWN_CHANNEL');
-    if (entry.peer !== from) return reject('not a participant of this channel', 'NOT_PARTICIPANT');
+    const reject = this.#updateRefusal(from, msg);
+    const entry = await this.#updatedEntry(from, msg, reject);
+    if (entry === undefined) return;
     await this.#o.failpoint?.('update-received', { channelId: entry.id, version: msg.state.version });
     if (entry.machine.phase === 'Funding' && entry.funding !== undefined) {
       // The peer saw the deposits before we did: give our funder the time the peer gives us.
@@ -1210,12 +1659,12 @@ export class ChannelClient extends EventEmitter {
       this.#bg(this.#subChannelFunded(lockChange.child), lockChange.child.id, 'open');
     if (lockChange?.kind === 'release')
       this.#bg(this.#subChannelReleased(lockChange.child), lockChange.child.id, 'settlement');
-    if (
-      entry.machine.current!.state.isFinal &&
-      entry.parent === undefined &&
-      entry.machine.phase === 'Final'
-    ) {
-      this.#settleInBackground(entry, () => this.#concludeAndWithdraw(entry, false));
+    if (entry.machine.current!.state.isFinal && entry.machine.phase === 'Final') {
+      if (entry.parent === undefined)
+        this.#settleInBackground(entry, () => this.#concludeAndWithdraw(entry, false));
+      // Each participant of a virtual channel releases it from its own ledger channel.
+      else if (entry.machine.params.virtualChannel)
+        this.#settleInBackground(entry, () => this.#releaseSubChannel(entry));
     }
   }
 
@@ -1258,8 +1707,10 @@ export class ChannelClient extends EventEmitter {
         m.enable();
         clearTimeout(entry.openTimer);
         await this.#persist(entry);
-        // A sub-channel is funded by the proposer's update of the parent, which we await.
+        // A sub-channel is funded by the proposer's update of the parent, which we await; each
+        // participant of a virtual channel funds it in its own ledger channel with the intermediary.
         if (entry.parent === undefined) this.#bg(this.#fund(entry), entry.id, 'funding');
+        else if (m.params.virtualChannel) this.#bg(this.#fundSubChannel(entry), entry.id, 'funding');
         return;
       }
       if (staged.actor !== m.idx) return;
@@ -1323,7 +1774,7 @@ export class ChannelClient extends EventEmitter {
    */
   async sync(peer: string): Promise<void> {
     for (const e of this.#channels.values()) {
-      if (e.peer !== peer) continue;
+      if (e.peer !== peer || e.observer === true) continue;
       const m = e.machine;
       const cur = m.current;
       if (cur === undefined || m.phase === 'Withdrawn') continue;
@@ -1382,6 +1833,8 @@ export class ChannelClient extends EventEmitter {
         }
         if (enabled.state.isFinal && m.phase === 'Final' && entry.parent === undefined) {
           this.#settleInBackground(entry, () => this.#concludeAndWithdraw(entry, false));
+        } else if (enabled.state.isFinal && m.phase === 'Final' && m.params.virtualChannel) {
+          this.#settleInBackground(entry, () => this.#releaseSubChannel(entry));
         }
         return;
       }
@@ -1799,7 +2252,11 @@ export class ChannelClient extends EventEmitter {
     entry.chainEvents++;
     if (!sameHex(ev.channelID, entry.id)) {
       const child = this.#channels.get(ev.channelID.toLowerCase());
-      if (child?.parent === entry) await this.#onSubChainEvent(child, ev);
+      if (
+        child !== undefined &&
+        (child.parent === entry || (child.observer === true && this.#locks(entry, child.id)))
+      )
+        await this.#onSubChainEvent(child, ev);
       return;
     }
     if (ev.kind === 'progressed' && ev.state !== undefined && ev.params !== undefined) {
@@ -1885,6 +2342,20 @@ export class ChannelClient extends EventEmitter {
           }
         });
       }
+      if (child.observer === true) {
+        // A participant took the virtual channel on chain: we settle every ledger channel that
+        // locks it with the state the chain holds, so that we are paid what we stood in for.
+        for (const p of [...this.#channels.values()]) {
+          if (
+            p.parent === undefined &&
+            !p.observer &&
+            this.#locks(p, child.id) &&
+            p.machine.phase !== 'Withdrawn'
+          ) {
+            this.#settleInBackground(p, () => p.local.run(() => this.#disputeFlow(p)));
+          }
+        }
+      }
     }
   }
 
@@ -1919,6 +2390,13 @@ export class ChannelClient extends EventEmitter {
       return;
     }
     const peer = r.peers[1 - r.ourIndex]!;
+    if (r.params.virtualChannel && !r.params.participants.some((x) => sameHex(x.ethAddress, this.address))) {
+      // A virtual channel we are the intermediary of: our copy of its states.
+      const observer = this.#add(r.id, peer, machine, machine.phase);
+      observer.observer = true;
+      observer.persistedVersion = machine.version;
+      return;
+    }
     const parent = r.parentId === null ? undefined : this.#channels.get(r.parentId.toLowerCase());
     if (r.parentId !== null && parent === undefined) {
       this.#warn(
@@ -1979,8 +2457,15 @@ export class ChannelClient extends EventEmitter {
       case 'sub-channel-proposal':
         work = this.#onSubProposal(from, msg);
         break;
+      case 'virtual-channel-proposal':
+        work = this.#onVirtualProposal(from, msg);
+        break;
+      case 'virtual-channel-update':
+        work = this.#onVirtualUpdate(from, msg);
+        break;
       case 'ledger-channel-accept':
       case 'sub-channel-accept':
+      case 'virtual-channel-accept':
       case 'channel-proposal-reject': {
         const w = this.#proposals.get(msg.proposalID.toLowerCase());
         if (w !== undefined && w.peer === from) w.resolve(msg);
@@ -2003,7 +2488,10 @@ export class ChannelClient extends EventEmitter {
     return work.catch((err: unknown) => this.#warn(undefined, err, `handling ${msg.type} from ${from}`));
   }
 
-  async #ask(peer: string, msg: LedgerChannelProposal | SubChannelProposal): Promise<ChannelMessage> {
+  async #ask(
+    peer: string,
+    msg: LedgerChannelProposal | SubChannelProposal | VirtualChannelProposal,
+  ): Promise<ChannelMessage> {
     const key = msg.proposalID.toLowerCase();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const reply = new Promise<ChannelMessage>((resolve, reject) => {
@@ -2131,6 +2619,7 @@ export class ChannelClient extends EventEmitter {
       phase: e.machine.phase,
       state: cur === undefined ? undefined : structuredClone(cur.state),
       ...(e.parent === undefined ? {} : { parent: e.parent.id }),
+      ...(e.observer === true ? { observer: true as const } : {}),
     };
   }
 

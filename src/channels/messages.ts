@@ -3,8 +3,7 @@
 // into a JSON-safe object (bigints as decimal strings), `decodeChannelMessage` checks an
 // untrusted value's shape, types, hex formats and sizes and rebuilds the message, or throws
 // MalformedMessageError. Semantic checks (allocation validity, signatures, transitions) are the
-// client's job (validation.ts, machine.ts). Sub- and virtual-channel messages are new `type`
-// values with their own entry in DECODERS.
+// client's job (validation.ts, machine.ts).
 import { MalformedMessageError } from './errors.js';
 import {
   allocationFromJson,
@@ -13,6 +12,8 @@ import {
   balancesToJson,
   fail,
   field,
+  paramsFromJson,
+  paramsToJson,
   readAddress,
   readArray,
   readBigint,
@@ -29,7 +30,7 @@ import {
   type JsonObject,
 } from './json.js';
 import { isPhase, type Phase } from './machine.js';
-import type { Address, Allocation, Hex, State } from './types.js';
+import type { Address, Allocation, Hex, Params, State } from './types.js';
 import { MAX_NUM_PARTS, MAX_UINT64 } from './validation.js';
 
 /** Longest peer ID (a DID) accepted in a proposal. */
@@ -96,6 +97,44 @@ export interface SubChannelProposalAccept {
   sig: Hex;
 }
 
+/**
+ * Proposes a virtual channel between the sender and the receiver through an intermediary both
+ * have a ledger channel with (perun-protocol.md 2.5.3): the proposer is participant 0; each
+ * participant funds it by an update of its own ledger channel with the intermediary.
+ */
+export interface VirtualChannelProposal {
+  type: 'virtual-channel-proposal';
+  proposalID: Hex;
+  challengeDuration: bigint;
+  nonceShare: Hex;
+  /** Participant (signing) addresses, proposer first. */
+  participants: Address[];
+  /** The intermediary's participant address (the other participant of both ledger channels). */
+  intermediary: Address;
+  /** Initial allocation (no locked funds). */
+  initBals: Allocation;
+}
+
+export interface VirtualChannelProposalAccept {
+  type: 'virtual-channel-accept';
+  proposalID: Hex;
+  nonceShare: Hex;
+  sig: Hex;
+}
+
+/**
+ * An update of a ledger channel with the intermediary that locks or releases a virtual channel,
+ * with that channel's params and fully signed state (its initial state to lock it, its final
+ * state to release it): the intermediary checks the update against them.
+ */
+export interface VirtualChannelUpdate {
+  type: 'virtual-channel-update';
+  state: State;
+  actorIdx: number;
+  sig: Hex;
+  virtual: { params: Params; state: State; sigs: Hex[] };
+}
+
 /** Proposes the next state, signed by the actor. */
 export interface ChannelUpdate {
   type: 'channel-update';
@@ -137,6 +176,9 @@ export type ChannelMessage =
   | ChannelProposalReject
   | SubChannelProposal
   | SubChannelProposalAccept
+  | VirtualChannelProposal
+  | VirtualChannelProposalAccept
+  | VirtualChannelUpdate
   | ChannelUpdate
   | ChannelUpdateAccept
   | ChannelUpdateReject
@@ -150,6 +192,7 @@ type Of<T extends ChannelMessageType> = Extract<ChannelMessage, { type: T }>;
 export function channelOf(msg: ChannelMessage): Hex | undefined {
   switch (msg.type) {
     case 'channel-update':
+    case 'virtual-channel-update':
     case 'channel-sync':
       return msg.state.channelID;
     case 'channel-update-accept':
@@ -198,6 +241,32 @@ const ENCODERS: { [T in ChannelMessageType]: (m: Of<T>) => JsonObject } = {
     proposalID: m.proposalID,
     nonceShare: m.nonceShare,
     sig: m.sig,
+  }),
+  'virtual-channel-proposal': (m) => ({
+    type: m.type,
+    proposalID: m.proposalID,
+    challengeDuration: m.challengeDuration.toString(),
+    nonceShare: m.nonceShare,
+    participants: [...m.participants],
+    intermediary: m.intermediary,
+    initBals: allocationToJson(m.initBals),
+  }),
+  'virtual-channel-accept': (m) => ({
+    type: m.type,
+    proposalID: m.proposalID,
+    nonceShare: m.nonceShare,
+    sig: m.sig,
+  }),
+  'virtual-channel-update': (m) => ({
+    type: m.type,
+    state: stateToJson(m.state),
+    actorIdx: m.actorIdx,
+    sig: m.sig,
+    virtual: {
+      params: paramsToJson(m.virtual.params),
+      state: stateToJson(m.virtual.state),
+      sigs: [...m.virtual.sigs],
+    },
   }),
   'channel-update': (m) => ({ type: m.type, state: stateToJson(m.state), actorIdx: m.actorIdx, sig: m.sig }),
   'channel-update-accept': (m) => ({
@@ -275,6 +344,38 @@ const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: str
     nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
     sig: readSig(field(o, 'sig', p), `${p}.sig`),
   }),
+  'virtual-channel-proposal': (o, p) => ({
+    type: 'virtual-channel-proposal',
+    proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
+    challengeDuration: readBigint(field(o, 'challengeDuration', p), `${p}.challengeDuration`, MAX_UINT64),
+    nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
+    participants: readArray(field(o, 'participants', p), `${p}.participants`, MAX_NUM_PARTS, readAddress),
+    intermediary: readAddress(field(o, 'intermediary', p), `${p}.intermediary`),
+    initBals: allocationFromJson(field(o, 'initBals', p), `${p}.initBals`),
+  }),
+  'virtual-channel-accept': (o, p) => ({
+    type: 'virtual-channel-accept',
+    proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
+    nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
+    sig: readSig(field(o, 'sig', p), `${p}.sig`),
+  }),
+  'virtual-channel-update': (o, p) => {
+    const v = readObject(field(o, 'virtual', p), `${p}.virtual`);
+    const q = `${p}.virtual`;
+    const sigs = sigsFromJson(field(v, 'sigs', q), `${q}.sigs`);
+    if (sigs.some((s) => s === null)) fail(`${q}.sigs`, 'a signature is missing');
+    return {
+      type: 'virtual-channel-update',
+      state: stateFromJson(field(o, 'state', p), `${p}.state`),
+      actorIdx: readIndex(field(o, 'actorIdx', p), `${p}.actorIdx`),
+      sig: readSig(field(o, 'sig', p), `${p}.sig`),
+      virtual: {
+        params: paramsFromJson(field(v, 'params', q), `${q}.params`),
+        state: stateFromJson(field(v, 'state', q), `${q}.state`),
+        sigs: sigs as Hex[],
+      },
+    };
+  },
   'channel-update': (o, p) => ({
     type: 'channel-update',
     state: stateFromJson(field(o, 'state', p), `${p}.state`),

@@ -51,4 +51,30 @@ export const SAMPLE_MESSAGES: ChannelMessage[] = [
     nonceShare: '0x' + '06'.repeat(32),
     sig: SIG,
   },
+  {
+    type: 'virtual-channel-proposal',
+    proposalID: '0x' + '07'.repeat(32),
+    challengeDuration: 600n,
+    nonceShare: '0x' + '08'.repeat(32),
+    participants: [alice.address, bob.address],
+    intermediary: '0x' + '09'.repeat(20),
+    initBals: { ...S.outcome, locked: [] },
+  },
+  {
+    type: 'virtual-channel-accept',
+    proposalID: '0x' + '07'.repeat(32),
+    nonceShare: '0x' + '0a'.repeat(32),
+    sig: SIG,
+  },
+  {
+    type: 'virtual-channel-update',
+    state: S,
+    actorIdx: 1,
+    sig: SIG,
+    virtual: {
+      params: { ...PARAMS, ledgerChannel: false, virtualChannel: true },
+      state: S,
+      sigs: [SIG, SIG],
+    },
+  },
 ];

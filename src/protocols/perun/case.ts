@@ -23,6 +23,10 @@ const CAMEL_TO_SNAKE: Record<string, string> = {
   ID: 'id',
   indexMap: 'index_map',
   minVersion: 'min_version',
+  ethAddress: 'eth_address',
+  ccAddress: 'cc_address',
+  ledgerChannel: 'ledger_channel',
+  virtualChannel: 'virtual_channel',
 };
 
 /** Field names that are the same on both sides. */
@@ -43,6 +47,10 @@ const PLAIN = [
   'code',
   'phase',
   'state',
+  'nonce',
+  'intermediary',
+  'virtual',
+  'params',
 ];
 
 const SNAKE_TO_CAMEL: Record<string, string> = Object.fromEntries([

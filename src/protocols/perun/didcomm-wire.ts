@@ -40,15 +40,36 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
   if (map.size > MAX_REMEMBERED) map.delete(map.keys().next().value!);
 }
 
+type Proposal = Extract<
+  ChannelMessage,
+  { type: 'ledger-channel-proposal' | 'sub-channel-proposal' | 'virtual-channel-proposal' }
+>;
+type Update = Extract<ChannelMessage, { type: 'channel-update' | 'virtual-channel-update' }>;
+const isProposal = (m: ChannelMessage): m is Proposal =>
+  m.type === 'ledger-channel-proposal' ||
+  m.type === 'sub-channel-proposal' ||
+  m.type === 'virtual-channel-proposal';
+const isUpdate = (m: ChannelMessage): m is Update =>
+  m.type === 'channel-update' || m.type === 'virtual-channel-update';
+/** A positive answer to a proposal or an update: what we asked for is done. */
+const isAccept = (m: ChannelMessage): boolean =>
+  m.type === 'ledger-channel-accept' ||
+  m.type === 'sub-channel-accept' ||
+  m.type === 'virtual-channel-accept' ||
+  m.type === 'channel-update-accept';
+
 const replyKey = (msg: ChannelMessage): string | undefined => {
   switch (msg.type) {
     case 'ledger-channel-proposal':
     case 'ledger-channel-accept':
     case 'sub-channel-proposal':
     case 'sub-channel-accept':
+    case 'virtual-channel-proposal':
+    case 'virtual-channel-accept':
     case 'channel-proposal-reject':
       return `p:${msg.proposalID.toLowerCase()}`;
     case 'channel-update':
+    case 'virtual-channel-update':
       return `u:${msg.state.channelID.toLowerCase()}:${msg.state.version}`;
     case 'channel-update-accept':
     case 'channel-update-reject':
@@ -102,9 +123,9 @@ export class DidCommChannelWire implements Wire {
       });
     } else {
       out = toDidComm(msg);
-      if (msg.type === 'ledger-channel-proposal' || msg.type === 'sub-channel-proposal') {
+      if (isProposal(msg)) {
         remember(this.#sent, out.id, { kind: 'proposal', proposalID: msg.proposalID });
-      } else if (msg.type === 'channel-update') {
+      } else if (isUpdate(msg)) {
         remember(this.#sent, out.id, {
           kind: 'update',
           channelID: msg.state.channelID,
@@ -112,16 +133,11 @@ export class DidCommChannelWire implements Wire {
         });
       }
     }
-    if (msg.type === 'channel-update') {
+    if (isUpdate(msg)) {
       // The answer can come back in the response to this request: one HTTP exchange a round trip.
       out.setReturnRouting(ReturnRouteTypes.all);
     }
-    if (
-      thread !== undefined &&
-      msg.type !== 'channel-update' &&
-      msg.type !== 'ledger-channel-proposal' &&
-      msg.type !== 'sub-channel-proposal'
-    ) {
+    if (thread !== undefined && !isUpdate(msg) && !isProposal(msg)) {
       out.setThread({ threadId: thread });
       this.#threads.delete(key!);
     }
@@ -172,19 +188,9 @@ export class DidCommChannelWire implements Wire {
         refusal.problemReport = report;
         throw refusal;
       }
-      if (
-        msg.type === 'ledger-channel-accept' ||
-        msg.type === 'sub-channel-accept' ||
-        msg.type === 'channel-update-accept'
-      )
-        this.#sent.delete(m.threadId);
+      if (isAccept(msg)) this.#sent.delete(m.threadId);
       const key = replyKey(msg);
-      if (
-        key !== undefined &&
-        (msg.type === 'ledger-channel-proposal' ||
-          msg.type === 'sub-channel-proposal' ||
-          msg.type === 'channel-update')
-      ) {
+      if (key !== undefined && (isProposal(msg) || isUpdate(msg))) {
         remember(this.#threads, key, m.id);
       }
     }

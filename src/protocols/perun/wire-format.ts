@@ -24,6 +24,9 @@ import {
   LedgerChannelProposalMessage,
   SubChannelAcceptMessage,
   SubChannelProposalMessage,
+  VirtualChannelAcceptMessage,
+  VirtualChannelProposalMessage,
+  VirtualChannelUpdateMessage,
   type PerunChannelDidCommMessage,
 } from './messages/channel-messages.js';
 
@@ -38,6 +41,9 @@ export const MESSAGE_CLASSES: Record<ChannelMessageType, MessageClass> = {
   'channel-proposal-reject': ChannelProposalRejectMessage,
   'sub-channel-proposal': SubChannelProposalMessage,
   'sub-channel-accept': SubChannelAcceptMessage,
+  'virtual-channel-proposal': VirtualChannelProposalMessage,
+  'virtual-channel-accept': VirtualChannelAcceptMessage,
+  'virtual-channel-update': VirtualChannelUpdateMessage,
   'channel-update': ChannelUpdateMessage,
   'channel-update-accept': ChannelUpdateAcceptMessage,
   'channel-update-reject': ChannelUpdateRejectMessage,

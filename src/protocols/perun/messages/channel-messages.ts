@@ -1,8 +1,7 @@
 // The Perun protocol's DIDComm messages, one class per channel message of the core
 // (src/channels/messages.ts) under https://didcomm.org/perun/1.0, fields in snake_case. Credo's
 // class validation checks only the outer shape; the channel core's strict decoder checks every
-// value when a message is turned into a ChannelMessage (../wire-format.ts). Virtual-channel
-// messages join as new classes under the same protocol.
+// value when a message is turned into a ChannelMessage (../wire-format.ts).
 import {
   DidCommMessage,
   DidCommProblemReportMessage,
@@ -108,6 +107,55 @@ export class SubChannelAcceptMessage extends DidCommMessage {
   @IsString() public sig!: string;
 }
 
+export class VirtualChannelProposalMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/virtual-channel-proposal`);
+  @IsValidMessageType(VirtualChannelProposalMessage.type)
+  public override readonly type = VirtualChannelProposalMessage.type.messageTypeUri;
+
+  public constructor(fields?: Omit<VirtualChannelProposalMessage, keyof DidCommMessage>, id?: string) {
+    super();
+    init(this, fields, id);
+  }
+
+  @Expose({ name: 'proposal_id' }) @IsString() public proposalId!: string;
+  @Expose({ name: 'challenge_duration' }) @IsString() public challengeDuration!: string;
+  @Expose({ name: 'nonce_share' }) @IsString() public nonceShare!: string;
+  @IsArray() public participants!: string[];
+  @IsString() public intermediary!: string;
+  @Expose({ name: 'init_bals' }) @IsObject() public initBals!: JsonObject;
+}
+
+export class VirtualChannelAcceptMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/virtual-channel-accept`);
+  @IsValidMessageType(VirtualChannelAcceptMessage.type)
+  public override readonly type = VirtualChannelAcceptMessage.type.messageTypeUri;
+
+  public constructor(fields?: Omit<VirtualChannelAcceptMessage, keyof DidCommMessage>, id?: string) {
+    super();
+    init(this, fields, id);
+  }
+
+  @Expose({ name: 'proposal_id' }) @IsString() public proposalId!: string;
+  @Expose({ name: 'nonce_share' }) @IsString() public nonceShare!: string;
+  @IsString() public sig!: string;
+}
+
+export class VirtualChannelUpdateMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/virtual-channel-update`);
+  @IsValidMessageType(VirtualChannelUpdateMessage.type)
+  public override readonly type = VirtualChannelUpdateMessage.type.messageTypeUri;
+
+  public constructor(fields?: Omit<VirtualChannelUpdateMessage, keyof DidCommMessage>, id?: string) {
+    super();
+    init(this, fields, id);
+  }
+
+  @IsObject() public state!: JsonObject;
+  @Expose({ name: 'actor_idx' }) @IsInt() @Min(0) public actorIdx!: number;
+  @IsString() public sig!: string;
+  @IsObject() public virtual!: JsonObject;
+}
+
 export class ChannelUpdateMessage extends DidCommMessage {
   public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/channel-update`);
   @IsValidMessageType(ChannelUpdateMessage.type)
@@ -191,6 +239,9 @@ export const PERUN_CHANNEL_MESSAGES = [
   ChannelProposalRejectMessage,
   SubChannelProposalMessage,
   SubChannelAcceptMessage,
+  VirtualChannelProposalMessage,
+  VirtualChannelAcceptMessage,
+  VirtualChannelUpdateMessage,
   ChannelUpdateMessage,
   ChannelUpdateAcceptMessage,
   ChannelUpdateRejectMessage,
