@@ -27,6 +27,7 @@ import type {
   OfferCredentialRequest,
   OpenChannelRequest,
   OpenSubChannelRequest,
+  OpenVirtualChannelRequest,
   PaymentView,
   SignCredentialRequest,
   SignedCredentialView,
@@ -92,6 +93,7 @@ const CHANNEL: ChannelView = {
   participants: [ADDRESS, '0x0000000000000000000000000000000000000003'],
   isFinal: false,
   locked: '0',
+  virtual: false,
 };
 const PAYMENT: PaymentView = {
   channelId: '0xchannel',
@@ -218,6 +220,10 @@ class RecordingNode implements AgentNodeApi {
   }
   async openChannel(req: OpenChannelRequest): Promise<ChannelView> {
     this.record('openChannel', req);
+    return CHANNEL;
+  }
+  async openVirtualChannel(req: OpenVirtualChannelRequest): Promise<ChannelView> {
+    this.record('openVirtualChannel', req);
     return CHANNEL;
   }
   async openSubChannel(parentId: string, req: OpenSubChannelRequest): Promise<ChannelView> {
@@ -532,6 +538,17 @@ describe('a user with the token', () => {
       {
         method: 'openChannel',
         args: [{ connectionId: 'conn-1', fund: '1', peerFund: '0', challengeDuration: 60 }],
+      },
+      201,
+      CHANNEL,
+    ],
+    [
+      'POST',
+      '/virtual-channels',
+      { connectionId: 'conn-2', via: '0xchannel', fund: '0.5', peerFund: '0.25' },
+      {
+        method: 'openVirtualChannel',
+        args: [{ connectionId: 'conn-2', via: '0xchannel', fund: '0.5', peerFund: '0.25' }],
       },
       201,
       CHANNEL,
@@ -1216,6 +1233,7 @@ const validBodies: Record<string, unknown> = {
   '/channels': { connectionId: 'conn-1', fund: '1' },
   '/channels/{id}/payments': { amount: '0.25' },
   '/channels/{id}/sub-channels': { fund: '0.25', peerFund: '0.1' },
+  '/virtual-channels': { connectionId: 'conn-1', via: '0xchannel', fund: '0.5' },
   '/messages': { connectionId: 'conn-1', content: 'hello' },
 };
 

@@ -83,6 +83,7 @@ const channel = (id: string, connectionId: string): ChannelView => ({
   participants: [ADDRESS, '0x' + '34'.repeat(20)],
   isFinal: false,
   locked: '0',
+  virtual: false,
 });
 const channels = [channel(CH1, CONN1), channel(CH2, CONN2), channel(CH3, CONN3)];
 const payment = (channelId: string, amount: string): PaymentView => ({

@@ -12,6 +12,7 @@ import {
   OFFER_CREDENTIAL,
   OPEN_CHANNEL,
   OPEN_SUB_CHANNEL,
+  OPEN_VIRTUAL_CHANNEL,
   PAY,
   PAYMENTS_QUERY,
   REJECT_PROPOSAL,
@@ -245,6 +246,17 @@ export const API_ROUTES: readonly ApiRoute[] = [
     tag: 'channels',
     response: 'ChannelView',
     handle: (node, { params }) => node.channel(params.id!),
+  }),
+  post({
+    path: '/virtual-channels',
+    operationId: 'openVirtualChannel',
+    summary:
+      "Verify the peer's credential, open a virtual channel through our intermediary; answers once it is funded",
+    tag: 'channels',
+    status: 201,
+    body: OPEN_VIRTUAL_CHANNEL,
+    response: 'ChannelView',
+    handle: (node, { body }) => node.openVirtualChannel(body),
   }),
   post({
     path: '/channels/:id/sub-channels',

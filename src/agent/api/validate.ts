@@ -118,6 +118,13 @@ export const OPEN_CHANNEL = {
   },
 } as const satisfies Fields;
 
+export const OPEN_VIRTUAL_CHANNEL = {
+  connectionId: id('The connection with the other participant.'),
+  via: id('Our ledger channel with the intermediary.'),
+  fund: { type: 'amount', required: true, description: 'What we put in (ETH).' },
+  peerFund: { type: 'amount', required: false, description: 'What the peer puts in (ETH); default "0".' },
+} as const satisfies Fields;
+
 export const OPEN_SUB_CHANNEL = {
   fund: { type: 'amount', required: true, description: 'What we move from the parent into it (ETH).' },
   peerFund: {

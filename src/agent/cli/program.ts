@@ -193,7 +193,8 @@ function addConfigOptions(cmd: Command): Command {
     .option('--auto-accept-max-fund <eth>', 'auto-accept only proposals asking at most this much of ours')
     .option('--auto-issue-spending-limit <eth>', 'issuer role: answer credential requests with this limit')
     .option('--challenge-duration <seconds>', 'default challenge duration of new channels')
-    .option('--proposals-per-minute <n>', 'channel proposals taken from one peer per minute');
+    .option('--proposals-per-minute <n>', 'channel proposals taken from one peer per minute')
+    .option('--intermediary', 'lock collateral for virtual channels between our peers');
 }
 
 const MAX_SECONDS = 10 * 365 * 24 * 3600;
@@ -218,6 +219,7 @@ function configFlags(o: Opts, cwd: string): Partial<AgentConfigFile> {
   if (given('chain')) f.chain = o.chain === 'embedded' ? o.chain : path.resolve(cwd, o.chain as string);
   if (Array.isArray(o.trustedIssuer)) f.trustedIssuers = o.trustedIssuer;
   if (typeof o.autoAccept === 'boolean') f.autoAccept = o.autoAccept;
+  if (o.intermediary === true) f.intermediary = true;
   return f as Partial<AgentConfigFile>;
 }
 

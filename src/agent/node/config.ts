@@ -38,6 +38,8 @@ export interface AgentConfigFile {
   challengeDuration: number;
   /** Channel proposals taken from one peer per minute; more are refused before any check. */
   proposalsPerMinute: number;
+  /** Lock collateral for virtual channels between our peers (sign their matched fundings). */
+  intermediary: boolean;
 }
 
 export interface AgentConfig extends AgentConfigFile {
@@ -77,6 +79,7 @@ const DEFAULTS: AgentConfigFile = {
   autoIssueSpendingLimit: '',
   challengeDuration: 60,
   proposalsPerMinute: 30,
+  intermediary: false,
 };
 
 type Kind = 'string' | 'port' | 'seconds' | 'count' | 'boolean' | 'list' | 'amount' | 'optional-amount';
@@ -95,6 +98,7 @@ const FIELDS: Record<keyof AgentConfigFile, Kind> = {
   autoIssueSpendingLimit: 'optional-amount',
   challengeDuration: 'seconds',
   proposalsPerMinute: 'count',
+  intermediary: 'boolean',
 };
 
 /** PERUN_ + the field in upper snake case: didcommPort → PERUN_DIDCOMM_PORT. */

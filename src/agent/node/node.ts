@@ -68,6 +68,7 @@ import {
   gatedProposalHandler,
   peerCredentialJson,
   proposeToVerifiedPeer,
+  verifyPeer,
   provenAddress,
   storePeerCredential,
   type PeerHolder,
@@ -106,6 +107,7 @@ import type {
   OfferCredentialRequest,
   OpenChannelRequest,
   OpenSubChannelRequest,
+  OpenVirtualChannelRequest,
   PaymentView,
   ProposalView,
   SettlementView,
@@ -246,6 +248,7 @@ export class PerunNode implements AgentNodeApi {
         watcher,
         chainPollMs: pollMs,
         proposalsPerMinute: config.proposalsPerMinute,
+        intermediary: config.intermediary,
         onProposal: async (p) => {
           if (self.node !== undefined) await self.node.#adoptionWith(p.peer);
           const refusal = self.node === undefined ? undefined : await self.node.#sales.refusal(p);
@@ -481,8 +484,12 @@ export class PerunNode implements AgentNodeApi {
 
   // ------------------------------------------------------------------------------ channels
 
+  /** Our channels; the virtual channels we are the intermediary of are in `intermediated()`. */
   channels(): ChannelView[] {
-    return this.client.channels().map((c) => this.#channelView(c));
+    return this.client
+      .channels()
+      .filter((c) => c.observer !== true)
+      .map((c) => this.#channelView(c));
   }
 
   channel(id: string): ChannelView {
@@ -525,6 +532,25 @@ export class PerunNode implements AgentNodeApi {
       throw new ApiRequestError(400, 'INVALID_REQUEST', 'a sub-channel needs funds', { field: 'fund' });
     const row = parent.idx === 0 ? [fund, peerFund] : [peerFund, fund];
     return this.#channelView(await this.client.proposeSubChannel(parent.id, { balances: [row] }));
+  }
+
+  async openVirtualChannel(req: OpenVirtualChannelRequest): Promise<ChannelView> {
+    const parent = this.client.channel(req.via);
+    const asset = this.#assetOf(parent);
+    const fund = parse(asset, req.fund);
+    const peerFund = parse(asset, req.peerFund ?? '0');
+    if (fund + peerFund === 0n)
+      throw new ApiRequestError(400, 'INVALID_REQUEST', 'a virtual channel needs funds', { field: 'fund' });
+    const c = await this.#readyConnection(req.connectionId);
+    // The peer's credential first: its verified address is the virtual channel's participant.
+    const peer = await verifyPeer(this.agent, c.id, this.policy, { timeoutMs: this.timeoutMs });
+    const channel = await this.client.proposeVirtualChannel({
+      peer: c.theirDid!,
+      peerAddress: peer.address,
+      parent: parent.id,
+      balances: [[fund, peerFund]],
+    });
+    return this.#channelView(channel);
   }
 
   async pay(channelId: string, amount: string): Promise<PaymentView> {
@@ -584,7 +610,9 @@ export class PerunNode implements AgentNodeApi {
   }
 
   async balance(): Promise<BalanceView> {
-    const open = this.client.channels().filter((c) => c.phase !== 'Withdrawn' && c.state !== undefined);
+    const open = this.client
+      .channels()
+      .filter((c) => c.phase !== 'Withdrawn' && c.state !== undefined && c.observer !== true);
     const inChannels = (asset: AssetInfo) =>
       format(
         asset,
@@ -724,6 +752,7 @@ export class PerunNode implements AgentNodeApi {
       participants: c.params.participants.map((p) => p.ethAddress),
       isFinal: c.state?.isFinal ?? false,
       ...(c.parent === undefined ? {} : { parentId: c.parent }),
+      virtual: c.params.virtualChannel,
       locked: format(
         asset,
         (c.state?.outcome.locked ?? []).reduce((sum, l) => sum + (l.balances[0] ?? 0n), 0n),

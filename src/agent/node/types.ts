@@ -87,10 +87,23 @@ export interface ChannelView {
   challengeDuration: number;
   participants: string[];
   isFinal: boolean;
-  /** The ledger channel that funds this sub-channel. */
+  /** The ledger channel that funds this sub-channel or (ours with the intermediary) this virtual channel. */
   parentId?: string;
+  /** A virtual channel: funded through an intermediary, paid directly. */
+  virtual: boolean;
   /** What this channel's sub-channels hold, in the asset's units ("0" when none is open). */
   locked: string;
+}
+
+export interface OpenVirtualChannelRequest {
+  /** Our connection with the other participant (its credential is checked first). */
+  connectionId: string;
+  /** Our ledger channel with the intermediary; the peer needs one with the same intermediary. */
+  via: string;
+  /** What we put in, in the asset's units. */
+  fund: string;
+  /** What the peer puts in; default "0". */
+  peerFund?: string;
 }
 
 export interface OpenSubChannelRequest {
@@ -269,6 +282,8 @@ export interface AgentNodeApi {
   openChannel(req: OpenChannelRequest): Promise<ChannelView>;
   /** Opens a sub-channel funded by an update of the ledger channel `parentId`. */
   openSubChannel(parentId: string, req: OpenSubChannelRequest): Promise<ChannelView>;
+  /** Opens a virtual channel with a peer through the intermediary of one of our ledger channels. */
+  openVirtualChannel(req: OpenVirtualChannelRequest): Promise<ChannelView>;
   pay(channelId: string, amount: string): Promise<PaymentView>;
   /** Cooperative close: final state, concludeFinal, withdrawal. */
   close(channelId: string): Promise<SettlementView>;

@@ -1,7 +1,7 @@
-// Two certified agent processes, for the benchmarks and end-to-end tests that run them: a chain
-// file, an Issuer process that certifies Alice and Bob over DIDComm (credential request, address
-// proof, issue-credential v2) and stops, then Alice and Bob running with the policy that trusts
-// it, so every channel they open is gated as in real use.
+// Certified agent processes, for the benchmarks, end-to-end tests and demos that run them: a chain
+// file, an Issuer process that certifies every agent over DIDComm (credential request, address
+// proof, issue-credential v2) and stops, then the agents running with the policy that trusts it,
+// so every channel they open is gated as in real use.
 import { parseEther } from 'ethers';
 import { faucet, runChain, type RunningChain } from '../node/chain.js';
 import type { AgentConfigFile } from '../node/config.js';
@@ -15,19 +15,27 @@ export interface CertifiedPair {
   bob: AgentProcess;
 }
 
-/**
- * Starts the chain (its file in `root`) and Alice and Bob with credentials of an Issuer they
- * trust; each gets `fundEth` on chain. The caller stops the processes (stopAllProcesses) and
- * the chain, also when this throws after the chain started (`onChain` hands it over first).
- * `env` adds environment variables to Alice's and Bob's processes (kept across restarts).
- */
-export async function certifiedPair(o: {
+export interface CertifiedAgentsOptions<N extends string> {
   root: string;
+  /** The agents, in start order. */
+  names: readonly N[];
   fundEth: string;
+  /** Config for every agent; `configOf` adds to it per agent. */
   config?: Partial<AgentConfigFile>;
+  configOf?: Partial<Record<N, Partial<AgentConfigFile>>>;
   onChain: (chain: RunningChain) => void;
-  env?: { alice?: Record<string, string>; bob?: Record<string, string> };
-}): Promise<CertifiedPair> {
+  /** Environment variables per agent (kept across restarts). */
+  env?: Partial<Record<N, Record<string, string>>>;
+}
+
+/**
+ * Starts the chain (its file in `root`) and the named agents with credentials of an Issuer they
+ * trust; each gets `fundEth` on chain. The caller stops the processes (stopAllProcesses) and the
+ * chain, also when this throws after the chain started (`onChain` hands it over first).
+ */
+export async function certifiedAgents<N extends string>(
+  o: CertifiedAgentsOptions<N>,
+): Promise<{ chain: RunningChain; agents: Record<N, AgentProcess> }> {
   const chainFile = `${o.root}/chain.json`;
   const chain = await runChain({ out: chainFile });
   o.onChain(chain);
@@ -40,22 +48,14 @@ export async function certifiedPair(o: {
     autoAcceptMaxFund: '100',
     ...o.config,
   };
-  const dirs = await Promise.all([
-    initAgentDir(o.root, 'Alice', policy),
-    initAgentDir(o.root, 'Bob', policy),
-  ]);
+  const dirs = await Promise.all(
+    o.names.map((n) => initAgentDir(o.root, n, { ...policy, ...o.configOf?.[n] })),
+  );
   for (const d of dirs) await faucet({ chain: config, address: d.address, amount: parseEther(o.fundEth) });
-  const [alice, bob] = (await Promise.all(
-    dirs.map((d, i) =>
-      AgentProcess.start(
-        i === 0 ? 'Alice' : 'Bob',
-        d.dataDir,
-        d.passphrase,
-        (i === 0 ? o.env?.alice : o.env?.bob) ?? {},
-      ),
-    ),
-  )) as [AgentProcess, AgentProcess];
-  for (const holder of [alice, bob]) {
+  const started = await Promise.all(
+    dirs.map((d, i) => AgentProcess.start(o.names[i]!, d.dataDir, d.passphrase, o.env?.[o.names[i]!] ?? {})),
+  );
+  for (const holder of started) {
     const c = await connectAgents(issuer, holder);
     await holder.api<CredentialView>('POST', '/credentials/request', {
       connectionId: c.id,
@@ -63,5 +63,25 @@ export async function certifiedPair(o: {
     });
   }
   await issuer.stop();
-  return { chain, alice, bob };
+  const agents = Object.fromEntries(o.names.map((n, i) => [n, started[i]!])) as Record<N, AgentProcess>;
+  return { chain, agents };
+}
+
+/** Alice and Bob, certified (certifiedAgents); `env` adds environment variables to their processes. */
+export async function certifiedPair(o: {
+  root: string;
+  fundEth: string;
+  config?: Partial<AgentConfigFile>;
+  onChain: (chain: RunningChain) => void;
+  env?: { alice?: Record<string, string>; bob?: Record<string, string> };
+}): Promise<CertifiedPair> {
+  const { chain, agents } = await certifiedAgents({
+    root: o.root,
+    names: ['Alice', 'Bob'] as const,
+    fundEth: o.fundEth,
+    ...(o.config === undefined ? {} : { config: o.config }),
+    onChain: o.onChain,
+    env: { ...(o.env?.alice ? { Alice: o.env.alice } : {}), ...(o.env?.bob ? { Bob: o.env.bob } : {}) },
+  });
+  return { chain, alice: agents.Alice, bob: agents.Bob };
 }
