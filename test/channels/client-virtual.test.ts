@@ -6,6 +6,8 @@
 // channel with the virtual channel, Ingrid settles both of hers from what the chain holds, and
 // nobody gains or loses. After every step each parent's total is its balances plus locked funds.
 import fc from 'fast-check';
+import { assetHolderContract } from '../../src/channels/ethereum/contracts.js';
+import { fundingId } from '../../src/channels/ethereum/encoding.js';
 import type { ChannelMessage } from '../../src/channels/messages.js';
 import type { Hex } from '../../src/channels/types.js';
 import { totals } from '../../src/channels/validation.js';
@@ -225,6 +227,40 @@ it('Bob vanishes: Alice registers her ledger channel with the virtual channel, I
   // Bob: 25 left in his ledger channel + 12 from the virtual one.
   expect(await ethBalance(world, bob.receiver)).toBe(37n);
   expect(await ethBalance(world, alice.receiver)).toBe(43n);
+});
+
+it('Ingrid registers her channel with Bob with the virtual channel’s opening state: Bob’s watcher refutes it, and she cannot take more than she put in', async () => {
+  const t = await trio();
+  const { alice, bob, ingrid, ai, ib } = t;
+  const vid = await openVirtual(t, 20n, 5n);
+  await alice.client.sendPayment(vid, 12n); // virtual: Alice 8, Bob 17
+  const opening = (await ingrid.store.getChannel(vid))!;
+  const parent = (await ingrid.store.getChannel(ib))!;
+  expect(opening.current!.state.version).toBe(0n);
+  await ingrid.client.close();
+
+  // In the opening state Ingrid, standing in for Alice, would get Alice's 20 instead of 8.
+  await ingrid.party.adjudicator.register(
+    { params: parent.params, state: parent.current!.state, sigs: parent.current!.sigs },
+    [{ params: opening.params, state: opening.current!.state, sigs: opening.current!.sigs }],
+  );
+  await waitForEvent(bob, 'registered', (e) => e.channelId === ib && e.by === 'chain');
+  await waitForEvent(bob, 'registered', (e) => e.channelId === ib && e.by === 'us');
+  expect((await bob.party.adjudicator.dispute(vid)).version).toBe(1n);
+  await world.chain.increaseTime(41);
+  await waitForEvent(bob, 'settled', (e) => e.channelId === ib);
+  expect(await ethBalance(world, bob.receiver)).toBe(25n + 17n);
+
+  // Alice settles hers from the same virtual state; Ingrid is left exactly what she put in.
+  const disputed = alice.client.dispute(ai);
+  await waitForEvent(alice, 'registered', (e) => e.channelId === ai && e.by === 'us');
+  await world.chain.increaseTime(41);
+  expect(await disputed).toEqual([{ asset: 0, amount: 30n + 8n }]);
+  // What the asset holder keeps for Ingrid in both: 48 + 62 = 110, the 60 + 50 she put in.
+  const holder = assetHolderContract(world.deployment.assetHolderETH, world.chain.provider());
+  const held = async (id: Hex) =>
+    (await holder.getFunction('holdings').staticCall(fundingId(id, ingrid.party.signer.address))) as bigint;
+  expect([await held(ib), await held(ai)]).toEqual([48n, 62n]);
 });
 
 it('property: any payments over the virtual channel and its ledger channels keep every total and leave Ingrid neutral', async () => {
