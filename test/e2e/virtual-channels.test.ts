@@ -3,13 +3,14 @@
 // Alice opens a virtual channel with Bob through Ingrid (Alice checks Bob's credential, Bob's agent
 // checks Alice's, Ingrid signs both fundings once they match), they pay each other directly, the
 // virtual channel settles back into both ledger channels with Ingrid neutral, and both ledger
-// channels settle on chain to the wei.
+// channels settle on chain to the wei. Then Bob's agent is killed with a virtual channel open:
+// Alice disputes it on chain and Ingrid's agent settles both of her ledger channels.
 import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningChain } from '../../src/agent/node/chain.js';
-import type { ChannelView, SettlementView } from '../../src/agent/node/types.js';
+import type { ChannelView, ConnectionView, SettlementView } from '../../src/agent/node/types.js';
 import { AgentProcess, connectAgents, stopAllProcesses } from '../../src/agent/process/agent-process.js';
 import { certifiedAgents } from '../../src/agent/process/certified-pair.js';
 
@@ -20,6 +21,8 @@ let chain: RunningChain;
 let alice: AgentProcess;
 let bob: AgentProcess;
 let ingrid: AgentProcess;
+/** Each agent's side of its one connection with the other (an agent pair connects once). */
+const connections = new Map<string, ConnectionView>();
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'perun-e2e-virtual-'));
@@ -31,6 +34,9 @@ beforeAll(async () => {
     onChain: (c) => (chain = c),
   });
   ({ Alice: alice, Bob: bob, Ingrid: ingrid } = agents);
+  connections.set('Alice-Ingrid', await connectAgents(ingrid, alice));
+  connections.set('Bob-Ingrid', await connectAgents(ingrid, bob));
+  connections.set('Alice-Bob', await connectAgents(bob, alice));
 });
 
 afterAll(async () => {
@@ -41,7 +47,7 @@ afterAll(async () => {
 
 /** `p` opens a ledger channel with Ingrid; resolves once Ingrid has it open too. */
 async function ledgerWithIngrid(p: AgentProcess, fund: string, peerFund: string): Promise<ChannelView> {
-  const withIngrid = await connectAgents(ingrid, p);
+  const withIngrid = connections.get(`${p.name}-Ingrid`)!;
   let channel: ChannelView | undefined;
   await ingrid.event(
     (e) => e.type === 'channel-opened',
@@ -61,7 +67,7 @@ const view = (p: AgentProcess, id: string) => p.api<ChannelView>('GET', `/channe
 test('Alice pays Bob over a virtual channel through Ingrid; everything settles and Ingrid ends neutral', async () => {
   const ai = await ledgerWithIngrid(alice, '2', '2');
   const bi = await ledgerWithIngrid(bob, '1', '2');
-  const ab = await connectAgents(bob, alice);
+  const ab = connections.get('Alice-Bob')!;
 
   let virtual: ChannelView | undefined;
   await bob.event(
@@ -120,4 +126,43 @@ test('Alice pays Bob over a virtual channel through Ingrid; everything settles a
     if (settled.type === 'settled') ingridGot.push(settled.settlement.withdrawn[0]!.amount);
     expect(ingridGot.at(-1)).toBe(theirs);
   }
+});
+
+test('Bob’s agent is killed mid-channel: Alice disputes the virtual channel on chain, Ingrid settles both of her channels, nobody loses', async () => {
+  const ai = await ledgerWithIngrid(alice, '2', '2');
+  const bi = await ledgerWithIngrid(bob, '1', '2');
+  const ab = connections.get('Alice-Bob')!;
+  let virtual: ChannelView | undefined;
+  await bob.event(
+    (e) => e.type === 'channel-opened' && e.channel.virtual,
+    async () => {
+      virtual = await alice.api<ChannelView>('POST', '/virtual-channels', {
+        connectionId: ab.id,
+        via: ai.id,
+        fund: '1',
+        peerFund: '0.2',
+      });
+    },
+  );
+  const vid = virtual!.id;
+  for (let i = 0; i < 4; i++) await alice.api('POST', `/channels/${vid}/payments`, { amount: '0.1' });
+  // Virtual: Alice 0.6, Bob 0.6. Bob's agent dies.
+  const exited = new Promise((r) => bob.child.once('exit', r));
+  bob.child.kill('SIGKILL');
+  await exited;
+
+  const ingridSettled = (id: string) =>
+    ingrid.event((e) => e.type === 'settled' && e.settlement.channelId === id);
+  const [ingridAi, ingridBi] = [ingridSettled(ai.id), ingridSettled(bi.id)];
+  const disputed = alice.api<SettlementView>('POST', `/channels/${vid}/dispute`);
+  await alice.event((e) => e.type === 'dispute' && e.channelId === ai.id && e.by === 'us');
+  await ingrid.event((e) => e.type === 'dispute' && e.channelId === bi.id && e.by === 'us');
+  await chain.chain.increaseTime(61);
+  // Alice: 1 left in her ledger channel + 0.6 from the virtual one.
+  expect((await disputed).withdrawn).toEqual([expect.objectContaining({ asset: 'ETH', amount: '1.6' })]);
+  const got = [await ingridAi, await ingridBi].map((e) =>
+    e.type === 'settled' ? e.settlement.withdrawn[0]!.amount : '',
+  );
+  // Ingrid: 1.8 + Bob's 0.6 with Alice, 1 + Alice's 0.6 with Bob: the 2 + 2 she put in.
+  expect(got).toEqual(['2.4', '1.6']);
 });
