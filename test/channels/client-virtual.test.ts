@@ -263,6 +263,34 @@ it('Ingrid registers her channel with Bob with the virtual channel’s opening s
   expect([await held(ib), await held(ai)]).toEqual([48n, 62n]);
 });
 
+it('Ingrid and Alice restart with the virtual channel open: both resume it from their stores and it settles as before', async () => {
+  const t = await trio();
+  const vid = await openVirtual(t, 20n, 5n);
+  await t.alice.client.sendPayment(vid, 3n);
+
+  await Promise.all([t.ingrid.client.close(), t.alice.client.close()]);
+  const ingrid = harness.person(t.bus, 3, t.ingrid.name, {
+    store: t.ingrid.store,
+    receiver: t.ingrid.receiver,
+    intermediary: true,
+  });
+  const alice = harness.person(t.bus, 1, t.alice.name, { store: t.alice.store, receiver: t.alice.receiver });
+  await Promise.all([ingrid.client.start(), alice.client.start()]);
+  expect(ingrid.client.channel(vid)).toMatchObject({ observer: true, state: { version: 0n } });
+  expect(alice.client.channel(vid)).toMatchObject({ parent: t.ai, phase: 'Acting', state: { version: 1n } });
+
+  await t.bob.client.sendPayment(vid, 1n);
+  await alice.client.settle(vid);
+  await waitForEvent(t.bob, 'settled', (e) => e.channelId === vid);
+  await waitForEvent(ingrid, 'settled', (e) => e.channelId === vid);
+  // Virtual: Alice 18, Bob 7, released into both: Alice 30 + 18 with Ingrid 45 + 7; Ingrid 40 + 18 with Bob 25 + 7.
+  expect(alice.client.channel(t.ai).state!.outcome).toMatchObject({ balances: [[48n, 52n]], locked: [] });
+  expect(t.bob.client.channel(t.ib).state!.outcome).toMatchObject({ balances: [[58n, 32n]], locked: [] });
+  expectConserved(alice, ingrid, t.ai, 100n);
+  expectConserved(ingrid, t.bob, t.ib, 90n);
+  expect(ingrid.client.channel(vid).phase).toBe('Withdrawn');
+});
+
 it('property: any payments over the virtual channel and its ledger channels keep every total and leave Ingrid neutral', async () => {
   await fc.assert(
     fc.asyncProperty(
