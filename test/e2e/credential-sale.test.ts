@@ -2,9 +2,12 @@
 // (who holds a peer credential of its own and trusts itself) offers Alice a degree credential for
 // 0.05 ETH over DIDComm; Alice buys it, which opens an app channel that both gate as any channel;
 // the Issuer's update reveals its signature over the credential and takes the price; Alice keeps
-// the completed credential, and the final state settles on chain to the wei.
+// the completed credential, and the final state settles on chain to the wei. Then Alice's agent
+// dies as a delivery arrives: the Issuer's agent enforces it on chain (register, progress with his
+// signature alone, conclude) and takes the price; Alice's, restarted, completes the credential
+// from the progression it reads on chain.
 import { jest } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEther } from 'ethers';
@@ -117,4 +120,54 @@ it('a sale cannot be bought twice, nor one that does not exist', async () => {
     .api('POST', '/credential-sales/00000000-0000-4000-8000-000000000000/buy')
     .catch((e: unknown) => e);
   expect((ghost as ApiFailure).status).toBe(404);
+});
+
+it('Alice’s agent dies as the delivery arrives: the Issuer enforces it on chain and takes the price; Alice, restarted, finds her credential there', async () => {
+  const failFile = join(root, 'alice-failpoint');
+  await alice.stop();
+  alice = await AgentProcess.start('Alice', alice.dataDir, alice.passphrase, {
+    PERUN_FAILPOINTS_FILE: failFile,
+  });
+  const sale = await alice.event<SaleEvent>(
+    (e) => e.type === 'credential-sale' && e.sale.status === 'offered',
+    () =>
+      issuer.api<CredentialSaleView>('POST', '/credential-sales', {
+        connectionId: toAlice.id,
+        claims: JSON.stringify({ degree: 'PhD Applied Cryptography' }),
+        price: '0.05',
+      }),
+  );
+  writeFileSync(failFile, 'update-received');
+  const exited = new Promise((r) => alice.child.once('exit', r));
+  const channelId = await issuer.event<NodeEventWithId & { type: 'dispute' }>(
+    (e) => e.type === 'dispute' && e.by === 'us',
+    // Alice dies on the Issuer's delivery, possibly before her buy request answered.
+    () => alice.api('POST', `/credential-sales/${sale.sale.id}/buy`).catch(() => undefined),
+  );
+  await exited;
+  const issuerPaid = issuer.event<NodeEventWithId & { type: 'settled' }>(
+    (e) => e.type === 'settled' && e.settlement.channelId === channelId.channelId,
+  );
+  // The registered offer's challenge duration passes: the Issuer progresses it with his signature
+  // alone; then the progression's.
+  await issuer.event(
+    (e) => e.type === 'dispute' && e.channelId === channelId.channelId && e.version === '1',
+    () => chain.chain.increaseTime(61),
+  );
+  await chain.chain.increaseTime(61);
+  expect((await issuerPaid).settlement.withdrawn[0]?.amount).toBe('0.05');
+
+  // Alice, restarted, reads the delivery from the chain (her watcher's cursor) and completes it.
+  alice = await AgentProcess.start('Alice', alice.dataDir, alice.passphrase);
+  const deadline = Date.now() + 60_000;
+  let mine: CredentialSaleView | undefined;
+  while (Date.now() < deadline) {
+    const sales = await alice.api<CredentialSaleView[]>('GET', '/credential-sales');
+    mine = sales.find((s) => s.id === sale.sale.id);
+    if (mine?.status === 'delivered' || mine?.status === 'settled') break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const { proof, ...credential } = mine!.credential as { proof: { proofValue: string } };
+  expect(credentialDigest(credential)).toBe(mine!.digest);
+  expect(verifyCredentialSignature(mine!.digest, proof.proofValue, issuer.info.address)).toBe(true);
 });

@@ -877,6 +877,7 @@ export class PerunNode implements AgentNodeApi {
         break;
       }
       case 'registered':
+      case 'progressed':
         this.events.emit({
           type: 'dispute',
           channelId: e.channelId,

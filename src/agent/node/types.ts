@@ -250,6 +250,7 @@ export type NodeEvent =
   | { type: 'channel-opened'; channel: ChannelView }
   | { type: 'channel-phase'; channelId: string; from: string; to: string }
   | { type: 'payment-sent' | 'payment-received'; payment: PaymentView }
+  /** A state of the channel was registered or (an app channel) progressed on chain. */
   | { type: 'dispute'; channelId: string; version: string; timeout: string; by: 'us' | 'chain' }
   | { type: 'settled'; settlement: SettlementView }
   | { type: 'credential-sale'; sale: CredentialSaleView }
