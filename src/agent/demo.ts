@@ -10,12 +10,17 @@
 // and Alice, offers her a credential for a price, and Alice buys it: her app channel locks the
 // price, the Issuer's answer reveals its signature over the credential and takes the price, and the
 // final state settles on chain.
+// `npm run demo -- --virtual`: a virtual channel. Alice and Bob each open a ledger channel with
+// Ingrid (an intermediary by her config); Alice opens a virtual channel with Bob through her, pays
+// him directly, and the virtual channel closes back into both ledger channels with Ingrid neutral
+// (her two ledger channels hold what she put in); both ledger channels settle on chain.
 // Usage: npm run demo [-- --payments N] [-- --no-dispute] [-- --json]
 //        npm run demo -- --app [--json]
+//        npm run demo -- --virtual [--payments N] [--json]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseEther, type JsonRpcProvider } from 'ethers';
+import { formatEther, parseEther, type JsonRpcProvider } from 'ethers';
 import { paramsFromJson, stateFromJson } from '../channels/json.js';
 import { EthereumAdjudicator } from '../channels/ethereum/adjudicator.js';
 import { credentialDigest, verifyCredentialSignature } from '../channels/ethereum/apps/credential-payment.js';
@@ -39,17 +44,36 @@ import { gasSpent } from './process/gas.js';
 
 const json = process.argv.includes('--json');
 const appStory = process.argv.includes('--app');
+const virtualStory = process.argv.includes('--virtual');
 const dispute = !process.argv.includes('--no-dispute');
-/** `--payments N` or `--payments=N`; default 200. */
+/** `--payments N` or `--payments=N`; default 200 (50 in the virtual story). */
 function paymentsOption(): number {
   const i = process.argv.findIndex((a) => a === '--payments' || a.startsWith('--payments='));
-  if (i < 0) return 200;
+  if (i < 0) return virtualStory ? 50 : 200;
   const arg = process.argv[i]!;
   return Number(arg.includes('=') ? arg.split('=')[1] : process.argv[i + 1]);
 }
 const payments = paymentsOption();
 /** What the Issuer asks for the credential it sells in the app story, ETH. */
 const PRICE = '0.05';
+/**
+ * The virtual story, ETH: what each puts into the ledger channels with Ingrid and into the virtual
+ * channel, what each of Alice's payments over it is worth and what Bob pays back once.
+ */
+const V = {
+  aliceLedger: '2',
+  ingridWithAlice: '2',
+  bobLedger: '1',
+  ingridWithBob: '2',
+  aliceVirtual: '1',
+  bobVirtual: '0.2',
+  payment: '0.01',
+  payBack: '0.1',
+};
+/** Wei as ETH, written as the agents' API writes amounts ("2", not "2.0"). */
+const eth = (wei: bigint) => formatEther(wei).replace(/\.0$/, '');
+/** The most payments of V.payment that Alice's side of the virtual channel holds. */
+const MAX_VIRTUAL_PAYMENTS = Number(parseEther(V.aliceVirtual) / parseEther(V.payment));
 const say = (line = '') => {
   if (!json) console.log(line);
 };
@@ -90,15 +114,37 @@ async function onChain(people: AgentProcess[]): Promise<string[]> {
   return Promise.all(people.map(async (p) => (await p.api<BalanceView>('GET', '/balance')).onChain));
 }
 
-/** The outcome of a story, its report ending with each agent's final on-chain balance as `<name>_eth`. */
+/**
+ * The outcome of a story, its report ending with each agent's on-chain balance before the story
+ * (`<name>_start_eth`, from `start` when given) and its final one (`<name>_eth`).
+ */
 async function outcome(
   ok: boolean,
   people: AgentProcess[],
   report: Record<string, unknown>,
+  start?: string[],
 ): Promise<Outcome> {
+  const key = (p: AgentProcess) => p.name.toLowerCase();
+  if (start !== undefined) for (const [i, p] of people.entries()) report[`${key(p)}_start_eth`] = start[i];
   const balances = await onChain(people);
-  for (const [i, p] of people.entries()) report[`${p.name.toLowerCase()}_eth`] = balances[i];
+  for (const [i, p] of people.entries()) report[`${key(p)}_eth`] = balances[i];
   return { ok, report };
+}
+
+/**
+ * A table of channels, each row as its first agent sees it: both balances, and what its sub- or
+ * virtual channels lock.
+ */
+async function channelTable(title: string, rows: [AgentProcess, AgentProcess, string][]): Promise<void> {
+  if (json) return;
+  say(`\n${title}`);
+  say(`  ${'channel'.padEnd(20)} ${'balances (ETH)'.padEnd(28)} ${'locked'.padStart(6)}`);
+  for (const [p, peer, id] of rows) {
+    const c = await p.api<ChannelView>('GET', `/channels/${id}`);
+    const name = `${p.name}–${peer.name}${c.virtual ? ' (virtual)' : ''}`;
+    const balances = `${p.name} ${c.ourBalance}`.padEnd(14) + `${peer.name} ${c.theirBalance}`.padEnd(14);
+    say(`  ${name.padEnd(20)} ${balances} ${c.locked.padStart(6)}`);
+  }
 }
 
 /**
@@ -138,15 +184,19 @@ async function startIssuer(
   return { issuer, dir };
 }
 
-/** Starts an agent for each of `names` on the chain, with `policy` and `fund` ETH from the faucet. */
+/**
+ * Starts an agent for each of `names` on the chain, with `policy` (`configOf` adds to it per agent)
+ * and `fund` ETH from the faucet.
+ */
 async function startPeople(
   s: Stage,
   names: string[],
   policy: Partial<AgentConfigFile>,
   fund: string,
+  configOf: Record<string, Partial<AgentConfigFile>> = {},
 ): Promise<AgentProcess[]> {
   const dirs = await Promise.all(
-    names.map((n) => initAgentDir(s.root, n, { chain: s.chainFile, ...policy })),
+    names.map((n) => initAgentDir(s.root, n, { chain: s.chainFile, ...policy, ...configOf[n] })),
   );
   for (const d of dirs) await faucet({ chain: s.config, address: d.address, amount: parseEther(fund) });
   const people = await Promise.all(
@@ -169,6 +219,38 @@ async function connectBoth(
   return [ours, theirs];
 }
 
+/**
+ * `holder` asks the Issuer for its credential over `connectionId` (a new connection by default);
+ * the Issuer answers such requests by its config.
+ */
+async function requestCredential(
+  issuer: AgentProcess,
+  holder: AgentProcess,
+  connectionId?: string,
+): Promise<CredentialView> {
+  return holder.api<CredentialView>('POST', '/credentials/request', {
+    connectionId: connectionId ?? (await connectAgents(issuer, holder)).id,
+    name: holder.name,
+  });
+}
+
+/** `p` opens a channel (`body` POSTed to `path`); its view, once `peer` has the channel open too. */
+async function openChannel(
+  p: AgentProcess,
+  peer: AgentProcess,
+  path: '/channels' | '/virtual-channels',
+  body: Record<string, string>,
+): Promise<ChannelView> {
+  let channel: ChannelView | undefined;
+  await peer.event(
+    (e) => e.type === 'channel-opened' && e.channel.virtual === (path === '/virtual-channels'),
+    async () => {
+      channel = await p.api<ChannelView>('POST', path, body);
+    },
+  );
+  return channel!;
+}
+
 async function paymentStory(s: Stage): Promise<Outcome> {
   const { chain, config, provider } = s;
   const { issuer } = await startIssuer(s, '25');
@@ -184,23 +266,17 @@ async function paymentStory(s: Stage): Promise<Outcome> {
   });
   say(`  Alice holds: name ${aliceCred.claims.name}, address ${aliceCred.claims.ethereumAddress}`);
   say('Bob connects to the Issuer and asks for his credential; the Issuer answers automatically');
-  const toIssuer = await connectAgents(issuer, bob);
-  const bobCred = await bob.api<CredentialView>('POST', '/credentials/request', {
-    connectionId: toIssuer.id,
-    name: 'Bob',
-  });
+  const bobCred = await requestCredential(issuer, bob);
   say(`  Bob holds: name ${bobCred.claims.name}, spending limit ${bobCred.claims.spendingLimit} ETH`);
 
   say('\nAlice accepts Bob’s invitation; each checks the other’s credential before the channel opens');
   const ab = await connectAgents(bob, alice);
-  const opened = bob.event((e) => e.type === 'channel-opened');
   const tOpen = performance.now();
-  const channel = await alice.api<ChannelView>('POST', '/channels', {
+  const channel = await openChannel(alice, bob, '/channels', {
     connectionId: ab.id,
     fund: '10',
     peerFund: '10',
   });
-  await opened;
   const openMs = performance.now() - tOpen;
   await table(
     `channel ${channel.id.slice(0, 18)}… funded with 10 ETH each (${Math.round(openMs)} ms)`,
@@ -316,10 +392,7 @@ async function credentialSaleStory(s: Stage): Promise<Outcome> {
 
   say('Alice connects to the Issuer and asks for her credential; the Issuer answers automatically');
   const [toAlice, toIssuer] = await connectBoth(issuer, alice);
-  const aliceCred = await alice.api<CredentialView>('POST', '/credentials/request', {
-    connectionId: toIssuer.id,
-    name: 'Alice',
-  });
+  const aliceCred = await requestCredential(issuer, alice, toIssuer.id);
   say(`  Alice holds: name ${aliceCred.claims.name}, address ${aliceCred.claims.ethereumAddress}`);
 
   const claims = { degree: 'MSc Distributed Systems' };
@@ -392,19 +465,184 @@ async function credentialSaleStory(s: Stage): Promise<Outcome> {
     people,
   );
 
-  return outcome(settled && credentialVerified, people, {
-    settled,
-    app: 'credential-payment',
-    price: PRICE,
-    credentialVerified,
-    channel_id: bought.channelId,
-    issuer_start_eth: startBalances[0],
-    alice_start_eth: startBalances[1],
+  return outcome(
+    settled && credentialVerified,
+    people,
+    {
+      settled,
+      app: 'credential-payment',
+      price: PRICE,
+      credentialVerified,
+      channel_id: bought.channelId,
+    },
+    startBalances,
+  );
+}
+
+async function virtualChannelStory(s: Stage): Promise<Outcome> {
+  const { provider } = s;
+  const { issuer } = await startIssuer(s, '25');
+  const policy = { trustedIssuers: [issuer.info.issuerDid], autoAcceptMaxFund: '20' };
+  const intermediary = { Ingrid: { intermediary: true } };
+  const people = (await startPeople(s, ['Alice', 'Bob', 'Ingrid'], policy, '10', intermediary)) as [
+    AgentProcess,
+    AgentProcess,
+    AgentProcess,
+  ];
+  const [alice, bob, ingrid] = people;
+
+  say('\nEach asks the Issuer for its credential; the Issuer answers automatically, then stops');
+  for (const p of people) {
+    const cred = await requestCredential(issuer, p);
+    say(`  ${p.name} holds: name ${cred.claims.name}, address ${cred.claims.ethereumAddress}`);
+  }
+  await issuer.stop();
+  const startBalances = await onChain(people);
+  const startBlock = await provider.getBlockNumber();
+
+  say('\nAlice and Bob each open a ledger channel with Ingrid, an intermediary by her config;');
+  say('each side checks the other’s credential before a channel opens');
+  const ledger = async (p: AgentProcess, fund: string, peerFund: string) =>
+    openChannel(p, ingrid, '/channels', {
+      connectionId: (await connectAgents(ingrid, p)).id,
+      fund,
+      peerFund,
+    });
+  const ai = await ledger(alice, V.aliceLedger, V.ingridWithAlice);
+  const bi = await ledger(bob, V.bobLedger, V.ingridWithBob);
+  const ledgers: [AgentProcess, AgentProcess, string][] = [
+    [alice, ingrid, ai.id],
+    [bob, ingrid, bi.id],
+  ];
+  await channelTable('both ledger channels open and funded on chain', ledgers);
+
+  say('\nAlice opens a virtual channel with Bob through Ingrid: Alice and Bob check each other’s');
+  say('credential, each ledger channel locks the virtual funds, Ingrid standing in for the other side');
+  const ab = await connectAgents(bob, alice);
+  const blockBefore = await provider.getBlockNumber();
+  const tOpen = performance.now();
+  const virtual = await openChannel(alice, bob, '/virtual-channels', {
+    connectionId: ab.id,
+    via: ai.id,
+    fund: V.aliceVirtual,
+    peerFund: V.bobVirtual,
   });
+  const openMs = Math.round(performance.now() - tOpen);
+  // No agent sent a transaction: a virtual channel opens off chain.
+  const blockAfter = await provider.getBlockNumber();
+  const gas = await Promise.all(
+    people.map((p) => gasSpent(provider, p.info.address, blockBefore, blockAfter)),
+  );
+  const offChain = gas.every((g) => g === 0n);
+  const vid = virtual.id;
+  const how = offChain ? 'no transaction on chain' : 'WITH TRANSACTIONS';
+  await channelTable(`virtual channel ${vid.slice(0, 18)}… open (${openMs} ms), ${how}`, [
+    [alice, bob, vid],
+    ...ledgers,
+  ]);
+
+  const tp = performance.now();
+  for (let i = 0; i < payments; i++)
+    await alice.api('POST', `/channels/${vid}/payments`, { amount: V.payment });
+  const paymentsPerS = Math.round(payments / ((performance.now() - tp) / 1000));
+  await bob.api('POST', `/channels/${vid}/payments`, { amount: V.payBack });
+  await channelTable(
+    `${payments} payments of ${V.payment} ETH from Alice to Bob (${paymentsPerS}/s), ${V.payBack} ETH back;` +
+      ' signed by both directly, Ingrid sees none of them',
+    [[alice, bob, vid]],
+  );
+
+  const wei = (k: keyof typeof V) => parseEther(V[k]);
+  const paid = BigInt(payments) * wei('payment') - wei('payBack');
+  const aliceV = wei('aliceVirtual') - paid;
+  const bobV = wei('bobVirtual') + paid;
+  const final = await alice.api<ChannelView>('GET', `/channels/${vid}`);
+  const virtualExact = parseEther(final.ourBalance) === aliceV && parseEther(final.theirBalance) === bobV;
+
+  say('\nAlice closes the virtual channel: its final balances go back into both ledger channels');
+  await bob.event(
+    (e) => e.type === 'settled' && e.settlement.channelId === vid,
+    () => alice.api<SettlementView>('POST', `/channels/${vid}/close`),
+  );
+  await channelTable('virtual channel closed', ledgers);
+  // Each ledger channel: its party and Ingrid hold what they did not lock, and what the virtual
+  // channel released to them (Ingrid gets the other side's virtual balance).
+  const legs = [
+    {
+      p: alice,
+      id: ai.id,
+      expected: wei('aliceLedger') - wei('aliceVirtual') + aliceV,
+      expectedIngrid: wei('ingridWithAlice') - wei('bobVirtual') + bobV,
+    },
+    {
+      p: bob,
+      id: bi.id,
+      expected: wei('bobLedger') - wei('bobVirtual') + bobV,
+      expectedIngrid: wei('ingridWithBob') - wei('aliceVirtual') + aliceV,
+    },
+  ];
+  const ourBalance = async (p: AgentProcess, id: string) =>
+    parseEther((await p.api<ChannelView>('GET', `/channels/${id}`)).ourBalance);
+  let released = true;
+  let ingridHolds = 0n;
+  for (const l of legs) {
+    const ingrids = await ourBalance(ingrid, l.id);
+    released &&= (await ourBalance(l.p, l.id)) === l.expected && ingrids === l.expectedIngrid;
+    ingridHolds += ingrids;
+  }
+  const ingridIn = wei('ingridWithAlice') + wei('ingridWithBob');
+  const ingridNeutral = ingridHolds === ingridIn;
+  say(
+    `  Ingrid holds ${eth(ingridHolds)} ETH in her two ledger channels, the ${eth(ingridIn)} she put in: ` +
+      (ingridNeutral ? 'Ingrid ends neutral' : 'NOT NEUTRAL'),
+  );
+
+  say('\nAlice and Bob each close their ledger channel with Ingrid; both settle on chain');
+  let withdrawnExact = true;
+  for (const l of legs) {
+    let mine: SettlementView | undefined;
+    const theirs = await ingrid.event<SettledEvent>(
+      (e) => e.type === 'settled' && e.settlement.channelId === l.id,
+      async () => {
+        mine = await l.p.api<SettlementView>('POST', `/channels/${l.id}/close`);
+      },
+    );
+    const [ours, ingrids] = [
+      mine?.withdrawn[0]?.amount ?? '0',
+      theirs.settlement.withdrawn[0]?.amount ?? '0',
+    ];
+    withdrawnExact &&= parseEther(ours) === l.expected && parseEther(ingrids) === l.expectedIngrid;
+    say(`  ${l.p.name} withdrew ${ours} ETH, Ingrid ${ingrids} ETH`);
+  }
+  const endBlock = await provider.getBlockNumber();
+  // On chain, Alice paid Bob what the virtual channel moved; Ingrid got back what she put in.
+  const shares = [aliceV - wei('aliceVirtual'), bobV - wei('bobVirtual'), 0n];
+  const settled = withdrawnExact && (await movedExactly(provider, people, shares, startBlock, endBlock));
+  await table(
+    `settled: Alice paid Bob ${eth(paid)} ETH, Ingrid neither gained nor lost` +
+      ` (${settled ? 'on-chain balances moved by exactly that, less gas' : 'MISMATCH'})`,
+    people,
+  );
+
+  return outcome(
+    settled && ingridNeutral && virtualExact && released,
+    people,
+    {
+      settled,
+      payments,
+      payments_per_s: paymentsPerS,
+      virtual_open_ms: openMs,
+      ingrid_neutral: ingridNeutral,
+      channel_id: vid,
+    },
+    startBalances,
+  );
 }
 
 async function main(): Promise<void> {
-  if (!appStory && (!Number.isInteger(payments) || payments < 2))
+  if (virtualStory && (!Number.isInteger(payments) || payments < 1 || payments > MAX_VIRTUAL_PAYMENTS))
+    throw new Error(`--payments takes a number from 1 to ${MAX_VIRTUAL_PAYMENTS} with --virtual`);
+  if (!appStory && !virtualStory && (!Number.isInteger(payments) || payments < 2))
     throw new Error('--payments takes a number of at least 2');
   const t0 = performance.now();
   const root = mkdtempSync(join(tmpdir(), 'perun-demo-'));
@@ -414,7 +652,8 @@ async function main(): Promise<void> {
     const config = parseEthereumConfig(chain.config);
     say(`embedded chain on ${chain.rpcUrl}, Perun contracts deployed (Adjudicator ${config.adjudicator})`);
     const stage = { root, chainFile, chain, config, provider: chain.chain.provider() };
-    const { ok, report } = await (appStory ? credentialSaleStory(stage) : paymentStory(stage));
+    const story = appStory ? credentialSaleStory : virtualStory ? virtualChannelStory : paymentStory;
+    const { ok, report } = await story(stage);
     const seconds = (performance.now() - t0) / 1000;
     say(`\n${ok ? 'ok' : 'FAILED'}: the story took ${seconds.toFixed(1)} s`);
     if (json) console.log(JSON.stringify({ ok, ...report, seconds: Number(seconds.toFixed(1)) }));

@@ -1,7 +1,8 @@
 // The demo as a user runs it: the built dist/src/agent/demo.js as a process with --json. The
 // payment story with 30 payments (an embedded chain, the Issuer, Alice and Bob as agent processes,
 // a cooperative close and Bob's cheat refuted by Alice's watcher) and, with --app, the
-// credential sale (the Issuer sells Alice a credential over a pay-for-credential app channel).
+// credential sale (the Issuer sells Alice a credential over a pay-for-credential app channel) and,
+// with --virtual, Alice paying Bob over a virtual channel through Ingrid.
 // Each must exit 0 within 150 s and end with one JSON line that reports the story correct and the
 // final balances.
 import { jest } from '@jest/globals';
@@ -88,4 +89,25 @@ test('npm run demo -- --app --json exits 0: the credential verifies and the pric
   expect(gained).toBeLessThanOrEqual(price);
   expect(gained).toBeGreaterThan(price - parseEther('0.01'));
   expect(eth('alice_start_eth') - eth('alice_eth')).toBeGreaterThanOrEqual(price);
+});
+
+test('npm run demo -- --virtual --json --payments 20 exits 0: everything settles and Ingrid ends neutral', async () => {
+  const result = await runDemo(['--virtual', '--json', '--payments', '20']);
+  expect(result).toMatchObject({ ok: true, settled: true, payments: 20, ingrid_neutral: true });
+  expect(result.payments_per_s).toEqual(expect.any(Number));
+  for (const name of ['alice', 'bob', 'ingrid']) {
+    expect(result[`${name}_start_eth`]).toEqual(expect.stringMatching(ETH));
+    expect(result[`${name}_eth`]).toEqual(expect.stringMatching(ETH));
+  }
+  // Alice paid Bob 20 × 0.01 ETH and he paid 0.1 back: 0.1 ETH moved on chain, each also paying
+  // gas (far below 0.01 ETH); Ingrid got back what she put in, less her gas.
+  const change = (name: string) =>
+    parseEther(result[`${name}_eth`] as string) - parseEther(result[`${name}_start_eth`] as string);
+  const [moved, gas] = [parseEther('0.1'), parseEther('0.01')];
+  expect(-change('alice')).toBeGreaterThan(moved);
+  expect(-change('alice')).toBeLessThan(moved + gas);
+  expect(change('bob')).toBeLessThan(moved);
+  expect(change('bob')).toBeGreaterThan(moved - gas);
+  expect(-change('ingrid')).toBeGreaterThan(0n);
+  expect(-change('ingrid')).toBeLessThan(gas);
 });
