@@ -221,6 +221,10 @@ class FakeAgent {
       return reply(201, { credential: '{"type":["VerifiableCredential"]}' });
     if (key === 'GET /channels') return reply(200, channels);
     if (key === 'POST /channels') return reply(201, channel(CH1, body.connectionId!));
+    if ((m = /^POST \/channels\/([^/]+)\/sub-channels$/.exec(key)))
+      return reply(201, { ...channel(CH2, CONN1), parentId: decodeURIComponent(m[1]!) });
+    if (key === 'POST /virtual-channels')
+      return reply(201, { ...channel(CH3, body.connectionId!), parentId: body.via!, virtual: true });
     if ((m = /^POST \/channels\/([^/]+)\/payments$/.exec(key)))
       return reply(201, payment(decodeURIComponent(m[1]!), body.amount!));
     if ((m = /^POST \/channels\/([^/]+)\/(close|dispute)$/.exec(key)))
@@ -377,6 +381,23 @@ describe('client commands send the right request', () => {
         ['POST /channels', { connectionId: CONN3, fund: '2' }],
       ],
       channel(CH1, CONN3),
+    ],
+    [
+      ['open-sub', 'abc1', '--fund', '0.5', '--peer-fund', '0.25'],
+      [
+        ['GET /channels', undefined],
+        [`POST /channels/${CH1}/sub-channels`, { fund: '0.5', peerFund: '0.25' }],
+      ],
+      { ...channel(CH2, CONN1), parentId: CH1 },
+    ],
+    [
+      ['open-virtual', 'beef', '--via', 'abc1', '--fund', '1'],
+      [
+        ['GET /connections', undefined],
+        ['GET /channels', undefined],
+        ['POST /virtual-channels', { connectionId: CONN3, via: CH1, fund: '1' }],
+      ],
+      { ...channel(CH3, CONN3), parentId: CH1, virtual: true },
     ],
     [
       ['pay', 'abc1', '0.25'],

@@ -306,8 +306,11 @@ export const credentialLine = (c: CredentialView) =>
   (c.expirationDate === undefined ? '' : `, expires ${c.expirationDate}`);
 
 export const channelLine = (c: ChannelView) =>
-  `channel ${c.id} with ${peerName(c.peerLabel, c.peerDid)}: ${c.phase}, version ${c.version}, ` +
-  `ours ${c.ourBalance} ${c.asset}, theirs ${c.theirBalance} ${c.asset}`;
+  `${c.virtual ? 'virtual channel' : c.parentId !== undefined ? 'sub-channel' : 'channel'} ${c.id} ` +
+  `with ${peerName(c.peerLabel, c.peerDid)}: ${c.phase}, version ${c.version}, ` +
+  `ours ${c.ourBalance} ${c.asset}, theirs ${c.theirBalance} ${c.asset}` +
+  (c.parentId === undefined ? '' : `, funded by ${c.parentId}`) +
+  (c.locked === undefined || c.locked === '0' ? '' : `, ${c.locked} ${c.asset} locked in sub-channels`);
 
 export const paymentLine = (p: PaymentView) =>
   `${p.direction === 'sent' ? 'paid' : 'received'} ${p.amount} ${p.asset ?? 'ETH'} in channel ${p.channelId} ` +

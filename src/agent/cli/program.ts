@@ -24,6 +24,8 @@ import type {
   MessageView,
   NodeEventWithId,
   OpenChannelRequest,
+  OpenSubChannelRequest,
+  OpenVirtualChannelRequest,
   PaymentView,
   ProposalView,
   SettlementView,
@@ -663,6 +665,41 @@ export function buildProgram(deps: CliDeps, ctx: { json: boolean } = { json: fal
         emit(o, c, () => `opened ${channelLine(c)}\n`);
       },
     );
+
+  clientCommand('open-sub', 'open a sub-channel funded by one of our channels (same peer)')
+    .argument('<channel>', 'the funding channel: ID or unique prefix')
+    .requiredOption('--fund <eth>', 'what we move into it, ETH')
+    .option('--peer-fund <eth>', 'what the peer moves into it, ETH (default 0)')
+    .action(async (chan: string, o: ClientOpts & { fund: string; peerFund?: string }) => {
+      const req: OpenSubChannelRequest = { fund: checkAmount(o.fund, 'fund') };
+      if (o.peerFund !== undefined) req.peerFund = checkAmount(o.peerFund, 'peer-fund');
+      const api = client(o);
+      const id = await channelId(api, chan);
+      progress('proposing the sub-channel; waiting for the peer to accept and sign the funding…');
+      const c = await api.request<ChannelView>('POST', `/channels/${enc(id)}/sub-channels`, req);
+      emit(o, c, () => `opened ${channelLine(c)}\n`);
+    });
+
+  clientCommand(
+    'open-virtual',
+    "open a virtual channel with the peer on a connection through the intermediary of one of our channels (checks the peer's credential first)",
+  )
+    .argument('<connection>', 'connection ID or unique prefix of the peer')
+    .requiredOption('--via <channel>', 'our ledger channel with the intermediary: ID or unique prefix')
+    .requiredOption('--fund <eth>', 'what we put in, ETH')
+    .option('--peer-fund <eth>', 'what the peer puts in, ETH (default 0)')
+    .action(async (conn: string, o: ClientOpts & { via: string; fund: string; peerFund?: string }) => {
+      const api = client(o);
+      const req: OpenVirtualChannelRequest = {
+        connectionId: await connectionId(api, conn),
+        via: await channelId(api, o.via),
+        fund: checkAmount(o.fund, 'fund'),
+      };
+      if (o.peerFund !== undefined) req.peerFund = checkAmount(o.peerFund, 'peer-fund');
+      progress('proposing the virtual channel; waiting for the peer and the intermediary…');
+      const c = await api.request<ChannelView>('POST', '/virtual-channels', req);
+      emit(o, c, () => `opened ${channelLine(c)}\n`);
+    });
 
   clientCommand('pay', 'pay the peer of a channel')
     .argument('<channel>', 'channel ID or unique prefix')
