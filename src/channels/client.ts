@@ -49,7 +49,7 @@ import type {
   VirtualChannelUpdate,
 } from './messages.js';
 import { Mutex } from './persistence/mutex.js';
-import { identityMap, lockFunds, sameApartFromVersion, unlockFunds } from './subchannel.js';
+import { identityMap, lockFunds, pairMap, sameApartFromVersion, unlockFunds } from './subchannel.js';
 import type { ChannelRecord, ChannelStore, NewChannelRecord } from './store.js';
 import type { Address, Allocation, Hex, Params, State } from './types.js';
 import {
@@ -530,27 +530,27 @@ export class ChannelClient extends EventEmitter {
 
   #initial(p: LedgerChannelProposal, responderShare: Hex): { params: Params; state: State } {
     const participants = p.participants.map((a) => ({ ethAddress: a, ccAddress: ZERO_SHARE }));
-    return this.#opening(p, responderShare, participants, true);
+    return this.#opening(p, responderShare, participants, 'ledger');
   }
 
   #subInitial(parent: Entry, p: SubChannelProposal, responderShare: Hex): { params: Params; state: State } {
-    return this.#opening(p, responderShare, structuredClone(parent.machine.params.participants), false);
+    return this.#opening(p, responderShare, structuredClone(parent.machine.params.participants), 'sub');
   }
 
   /** The params and version-0 state a proposal and the responder's nonce share make. */
   #opening(
-    p: LedgerChannelProposal | SubChannelProposal,
+    p: Pick<SubChannelProposal, 'challengeDuration' | 'nonceShare' | 'app' | 'initData' | 'initBals'>,
     responderShare: Hex,
     participants: Params['participants'],
-    ledgerChannel: boolean,
+    kind: 'ledger' | 'sub' | 'virtual',
   ): { params: Params; state: State } {
     const params: Params = {
       challengeDuration: p.challengeDuration,
       nonce: channelNonce(p.nonceShare, responderShare),
       participants,
       app: p.app,
-      ledgerChannel,
-      virtualChannel: false,
+      ledgerChannel: kind === 'ledger',
+      virtualChannel: kind === 'virtual',
     };
     const state: State = {
       channelID: this.#o.backend.channelId(params),
@@ -669,10 +669,20 @@ export class ChannelClient extends EventEmitter {
   }
 
   /** Why a sub-channel proposal cannot be taken, or undefined. */
-  #checkSubProposal(parent: Entry, p: SubChannelProposal): string | undefined {
+  /**
+   * Why the open ledger channel `parent` cannot fund a new two-party child with `p`'s challenge
+   * duration and initial allocation, its participants sitting in the parent at `map`, or
+   * undefined. `say` words the refusals for the kind of child; `tooLittle` replaces lockFunds'.
+   */
+  #fundingProblem(
+    parent: Entry,
+    p: { challengeDuration: bigint; initBals: Allocation },
+    map: number[],
+    say: { notOpen: string; assets: string; funds: string; tooLittle?: string },
+  ): string | undefined {
     const pm = parent.machine;
     const cur = pm.current?.state;
-    if (cur === undefined || pm.phase !== 'Acting') return 'the parent channel is not open';
+    if (cur === undefined || pm.phase !== 'Acting') return say.notOpen;
     if (parent.parent !== undefined || !pm.params.ledgerChannel) return 'the parent is not a ledger channel';
     if (p.challengeDuration <= 0n || p.challengeDuration >= 1n << 64n) return 'invalid challenge duration';
     if (p.initBals.locked.length > 0) return 'a new channel has no locked funds';
@@ -687,15 +697,25 @@ export class ChannelClient extends EventEmitter {
       p.initBals.assets.some((a, i) => !sameAsset(a, assets[i]!)) ||
       p.initBals.backends.some((b, i) => b !== cur.outcome.backends[i])
     ) {
-      return 'the sub-channel must hold the parent’s assets';
+      return say.assets;
     }
-    if (totals(p.initBals).every((t) => t === 0n)) return 'a sub-channel needs funds';
+    if (totals(p.initBals).every((t) => t === 0n)) return say.funds;
     try {
-      lockFunds(cur, ZERO_SHARE, p.initBals.balances, identityMap(2));
+      lockFunds(cur, ZERO_SHARE, p.initBals.balances, map);
     } catch (err) {
-      return err instanceof Error ? err.message : 'the parent cannot fund the sub-channel';
+      return say.tooLittle ?? (err instanceof Error ? err.message : 'the parent cannot fund the child');
     }
-    if (!sameHex(p.app, ZERO_APP) && p.challengeDuration >= pm.params.challengeDuration) {
+    return undefined;
+  }
+
+  #checkSubProposal(parent: Entry, p: SubChannelProposal): string | undefined {
+    const problem = this.#fundingProblem(parent, p, identityMap(2), {
+      notOpen: 'the parent channel is not open',
+      assets: 'the sub-channel must hold the parent’s assets',
+      funds: 'a sub-channel needs funds',
+    });
+    if (problem !== undefined) return problem;
+    if (!sameHex(p.app, ZERO_APP) && p.challengeDuration >= parent.machine.params.challengeDuration) {
       return 'an app sub-channel needs a shorter challenge duration than its parent';
     }
     return this.#appProblem(p, () => this.#subInitial(parent, p, ZERO_SHARE));
@@ -754,11 +774,7 @@ export class ChannelClient extends EventEmitter {
    */
   #indexMapOf(entry: Entry): number[] {
     if (!entry.machine.params.virtualChannel) return identityMap(2);
-    const m = entry.parent!.machine.idx;
-    const map = [0, 0];
-    map[entry.machine.idx] = m;
-    map[1 - entry.machine.idx] = 1 - m;
-    return map;
+    return pairMap(entry.machine.idx, entry.parent!.machine.idx);
   }
 
   /** The virtual channel's params and signed state a parent update of it carries to the intermediary. */
@@ -853,6 +869,11 @@ export class ChannelClient extends EventEmitter {
         this.#bg(this.#subChannelReleased(c), c.id, 'settlement');
       }
     }
+  }
+
+  /** The channels whose latest fully signed state locks funds for `childId` (two for an intermediary). */
+  #lockers(childId: Hex): Entry[] {
+    return [...this.#channels.values()].filter((e) => this.#locks(e, childId));
   }
 
   /** Whether the parent's latest fully signed state locks funds for `childId`. */
@@ -1000,53 +1021,21 @@ export class ChannelClient extends EventEmitter {
 
   /** Why participant `me` cannot fund the proposed virtual channel from `parent`, or undefined. */
   #checkVirtualProposal(parent: Entry, p: VirtualChannelProposal, me: number): string | undefined {
-    const pm = parent.machine;
-    const cur = pm.current?.state;
-    if (cur === undefined || pm.phase !== 'Acting')
-      return 'the ledger channel with the intermediary is not open';
     if (p.participants.length !== 2 || sameHex(p.participants[0]!, p.participants[1]!))
       return 'a virtual channel has two different participants';
     if (p.participants.some((a) => sameHex(a, p.intermediary)))
       return 'the intermediary cannot be a participant';
-    if (p.challengeDuration <= 0n || p.challengeDuration >= 1n << 64n) return 'invalid challenge duration';
-    if (p.initBals.locked.length > 0) return 'a new channel has no locked funds';
-    try {
-      validateAllocation(p.initBals, 2);
-    } catch (err) {
-      return err instanceof Error ? err.message : 'invalid allocation';
-    }
-    if (
-      p.initBals.assets.length !== cur.outcome.assets.length ||
-      p.initBals.assets.some((a, i) => !sameAsset(a, cur.outcome.assets[i]!)) ||
-      p.initBals.backends.some((b, i) => b !== cur.outcome.backends[i])
-    ) {
-      return 'the virtual channel must hold the ledger channel’s assets';
-    }
-    if (totals(p.initBals).every((t) => t === 0n)) return 'a virtual channel needs funds';
-    const map = [0, 0];
-    map[me] = pm.idx;
-    map[1 - me] = 1 - pm.idx;
-    try {
-      lockFunds(cur, ZERO_SHARE, p.initBals.balances, map);
-    } catch {
-      return 'the ledger channel with the intermediary holds too little to fund the virtual channel';
-    }
-    return undefined;
+    return this.#fundingProblem(parent, p, pairMap(me, parent.machine.idx), {
+      notOpen: 'the ledger channel with the intermediary is not open',
+      assets: 'the virtual channel must hold the ledger channel’s assets',
+      funds: 'a virtual channel needs funds',
+      tooLittle: 'the ledger channel with the intermediary holds too little to fund the virtual channel',
+    });
   }
 
   #virtualInitial(p: VirtualChannelProposal, responderShare: Hex): { params: Params; state: State } {
     const participants = p.participants.map((a) => ({ ethAddress: a, ccAddress: ZERO_SHARE }));
-    const { params, state } = this.#opening(
-      { ...p, app: ZERO_APP, initData: '0x' } as unknown as SubChannelProposal,
-      responderShare,
-      participants,
-      false,
-    );
-    const virtualParams: Params = { ...params, virtualChannel: true };
-    return {
-      params: virtualParams,
-      state: { ...state, channelID: this.#o.backend.channelId(virtualParams) },
-    };
+    return this.#opening({ ...p, app: ZERO_APP, initData: '0x' }, responderShare, participants, 'virtual');
   }
 
   async #onVirtualProposal(from: string, p: VirtualChannelProposal): Promise<void> {
@@ -1118,7 +1107,7 @@ export class ChannelClient extends EventEmitter {
     const entry = await this.#updatedEntry(from, msg, reject);
     if (entry === undefined) return;
     if (this.#o.intermediary !== true) return reject('we are no intermediary of virtual channels', 'REFUSED');
-    const checked = await entry.lock.run(() => this.#checkVirtualUpdate(entry, msg));
+    const checked = await entry.lock.run(async () => this.#checkVirtualUpdate(entry, msg));
     if (typeof checked === 'string') return reject(checked, 'REFUSED');
     if (checked.kind === 'release') {
       await this.#signVirtualUpdate(entry, from, msg, checked.base, checked.observer);
@@ -1162,10 +1151,10 @@ export class ChannelClient extends EventEmitter {
   }
 
   /** Checks a virtual channel's parent update against the channel it carries; the parent's version it builds on, or why not. */
-  async #checkVirtualUpdate(
+  #checkVirtualUpdate(
     entry: Entry,
     msg: VirtualChannelUpdate,
-  ): Promise<string | { kind: 'fund' | 'release'; base: bigint; observer?: Entry }> {
+  ): string | { kind: 'fund' | 'release'; base: bigint; observer?: Entry } {
     const m = entry.machine;
     const peerIdx = 1 - m.idx;
     const cur = m.current;
@@ -1189,9 +1178,7 @@ export class ChannelClient extends EventEmitter {
     const v = vp.participants.findIndex((x) => sameHex(x.ethAddress, this.#peerAddress(entry)));
     if (v < 0 || vp.participants.some((x) => sameHex(x.ethAddress, this.address)))
       return 'the sender is not a participant of the virtual channel, or we are';
-    const map = [0, 0];
-    map[v] = peerIdx;
-    map[1 - v] = m.idx;
+    const map = pairMap(v, peerIdx);
     const vid = vs.channelID;
     const observer = this.#channels.get(vid.toLowerCase());
     try {
@@ -1285,7 +1272,7 @@ export class ChannelClient extends EventEmitter {
       });
       this.#emitUpdated(entry, before, enabled.state, 'peer');
     });
-    if (observer !== undefined && ![...this.#channels.values()].some((e) => this.#locks(e, observer.id))) {
+    if (observer !== undefined && this.#lockers(observer.id).length === 0) {
       // Released from both ledger channels: the virtual channel is over for us.
       await this.#subChannelReleased(observer);
     }
@@ -2345,15 +2332,9 @@ export class ChannelClient extends EventEmitter {
       if (child.observer === true) {
         // A participant took the virtual channel on chain: we settle every ledger channel that
         // locks it with the state the chain holds, so that we are paid what we stood in for.
-        for (const p of [...this.#channels.values()]) {
-          if (
-            p.parent === undefined &&
-            !p.observer &&
-            this.#locks(p, child.id) &&
-            p.machine.phase !== 'Withdrawn'
-          ) {
+        for (const p of this.#lockers(child.id)) {
+          if (p.machine.phase !== 'Withdrawn')
             this.#settleInBackground(p, () => p.local.run(() => this.#disputeFlow(p)));
-          }
         }
       }
     }

@@ -12,6 +12,17 @@ import { sameHex } from './validation.js';
 /** The index map of a child whose participant i is parent participant i (the contract pays nothing through an empty map). */
 export const identityMap = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
+/**
+ * The index map of a two-party child whose participant `child` is parent participant `parent`,
+ * its other participant the parent's other one (a virtual channel: the intermediary stands in).
+ */
+export function pairMap(child: number, parent: number): number[] {
+  const map = [0, 0];
+  map[child] = parent;
+  map[1 - child] = 1 - parent;
+  return map;
+}
+
 const sumRow = (row: readonly bigint[]): bigint => row.reduce((s, v) => s + v, 0n);
 
 /**

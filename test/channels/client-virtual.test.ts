@@ -59,13 +59,18 @@ const mine = (p: Person, id: Hex): bigint => {
   return c.state!.outcome.balances[0]![c.idx]!;
 };
 
-async function openVirtual(t: Trio, a: bigint, b: bigint): Promise<Hex> {
-  const v = await t.alice.client.proposeVirtualChannel({
+/** Alice proposes a virtual channel with Bob through her ledger channel with Ingrid (Alice `a`, Bob `b`). */
+const proposeVirtual = (t: Trio, a: bigint, b: bigint) =>
+  t.alice.client.proposeVirtualChannel({
     peer: t.bob.name,
     peerAddress: t.bob.party.signer.address,
     parent: t.ai,
     balances: [[a, b]],
   });
+
+/** proposeVirtual, resolving with the channel's ID once Bob has it open too. */
+async function openVirtual(t: Trio, a: bigint, b: bigint): Promise<Hex> {
+  const v = await proposeVirtual(t, a, b);
   await waitForEvent(t.bob, 'opened', (e) => e.channelId === v.id);
   return v.id;
 }
@@ -120,14 +125,7 @@ it('Alice pays Bob over a virtual channel through Ingrid; it settles into both l
 describe('refusals', () => {
   it('Ingrid takes part only as an intermediary: without it both fundings are refused and nothing is locked', async () => {
     const t = await trio({ intermediary: false });
-    await expect(
-      t.alice.client.proposeVirtualChannel({
-        peer: t.bob.name,
-        peerAddress: t.bob.party.signer.address,
-        parent: t.ai,
-        balances: [[5n, 5n]],
-      }),
-    ).rejects.toMatchObject({ code: 'UPDATE_REJECTED' });
+    await expect(proposeVirtual(t, 5n, 5n)).rejects.toMatchObject({ code: 'UPDATE_REJECTED' });
     await t.bus.settle();
     expect(t.alice.client.channel(t.ai).state!.outcome.locked).toEqual([]);
     expect(t.ingrid.client.channel(t.ib).state!.outcome.locked).toEqual([]);
@@ -135,14 +133,7 @@ describe('refusals', () => {
 
   it('Bob refuses a virtual channel through someone he has no channel with', async () => {
     const t = await trio({ bobWithIngrid: false });
-    await expect(
-      t.alice.client.proposeVirtualChannel({
-        peer: t.bob.name,
-        peerAddress: t.bob.party.signer.address,
-        parent: t.ai,
-        balances: [[5n, 0n]],
-      }),
-    ).rejects.toMatchObject({
+    await expect(proposeVirtual(t, 5n, 0n)).rejects.toMatchObject({
       code: 'PROPOSAL_REJECTED',
       details: { reason: 'no ledger channel with the intermediary' },
     });
@@ -158,14 +149,7 @@ describe('refusals', () => {
       // Alice's own signature where Bob's belongs.
       return { ...msg, virtual: { ...msg.virtual, sigs: [msg.virtual.sigs[0]!, msg.virtual.sigs[0]!] } };
     });
-    await expect(
-      t.alice.client.proposeVirtualChannel({
-        peer: t.bob.name,
-        peerAddress: t.bob.party.signer.address,
-        parent: t.ai,
-        balances: [[5n, 5n]],
-      }),
-    ).rejects.toMatchObject({ code: 'UPDATE_REJECTED' });
+    await expect(proposeVirtual(t, 5n, 5n)).rejects.toMatchObject({ code: 'UPDATE_REJECTED' });
     expect(replies).toContainEqual(
       expect.objectContaining({
         type: 'channel-update-reject',
@@ -187,14 +171,7 @@ describe('refusals', () => {
         ? null
         : msg;
     });
-    await expect(
-      t.alice.client.proposeVirtualChannel({
-        peer: t.bob.name,
-        peerAddress: t.bob.party.signer.address,
-        parent: t.ai,
-        balances: [[5n, 5n]],
-      }),
-    ).rejects.toMatchObject({ code: 'UPDATE_REJECTED' });
+    await expect(proposeVirtual(t, 5n, 5n)).rejects.toMatchObject({ code: 'UPDATE_REJECTED' });
     expect(replies.find((m) => m.type === 'channel-update-reject')).toMatchObject({
       reason: 'the other participant did not fund the virtual channel',
     });

@@ -55,7 +55,7 @@ import { credentialPaymentApp } from '../../channels/ethereum/apps/credential-pa
 import { onSaleOffer } from '../../protocols/credential-sale/protocol.js';
 import { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js';
 import { paramsToJson, stateToJson } from '../../channels/json.js';
-import type { State } from '../../channels/types.js';
+import type { Allocation, State } from '../../channels/types.js';
 import { LocalWatcher } from '../../channels/watcher.js';
 import {
   PEER_CREDENTIAL_TYPE,
@@ -145,6 +145,16 @@ const iso = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
 interface PendingProposal {
   view: ProposalView;
   decide?: (accept: boolean, reason?: string) => void;
+}
+
+/** A new channel's allocation of one Ethereum asset: the proposer's and the peer's balances. */
+function oneAssetAllocation(chainId: bigint, holder: string, balances: [bigint, bigint]): Allocation {
+  return {
+    assets: [ethAsset(chainId, holder)],
+    backends: [ETH_BACKEND_ID],
+    balances: [balances],
+    locked: [],
+  };
 }
 
 export class PerunNode implements AgentNodeApi {
@@ -287,12 +297,10 @@ export class PerunNode implements AgentNodeApi {
             connectionId,
             policy,
             {
-              allocation: {
-                assets: [ethAsset(chain.config.chainId, chain.config.assetHolderETH)],
-                backends: [ETH_BACKEND_ID],
-                balances: [[req.price, 0n]],
-                locked: [],
-              },
+              allocation: oneAssetAllocation(chain.config.chainId, chain.config.assetHolderETH, [
+                req.price,
+                0n,
+              ]),
               challengeDuration: BigInt(config.challengeDuration),
               app: req.app,
               initData: req.initData,
@@ -484,7 +492,7 @@ export class PerunNode implements AgentNodeApi {
 
   // ------------------------------------------------------------------------------ channels
 
-  /** Our channels; the virtual channels we are the intermediary of are in `intermediated()`. */
+  /** Our channels (not the virtual channels we are the intermediary of: their money is not ours). */
   channels(): ChannelView[] {
     return this.client
       .channels()
@@ -499,10 +507,7 @@ export class PerunNode implements AgentNodeApi {
   async openChannel(req: OpenChannelRequest): Promise<ChannelView> {
     const asset = this.assets.named(req.asset);
     const c = await this.#readyConnection(req.connectionId);
-    const fund = parse(asset, req.fund);
-    const peerFund = parse(asset, req.peerFund ?? '0');
-    if (fund + peerFund === 0n)
-      throw new ApiRequestError(400, 'INVALID_REQUEST', 'a channel needs funds', { field: 'fund' });
+    const [fund, peerFund] = this.#funds(asset, req, 'channel');
     const challengeDuration = BigInt(req.challengeDuration ?? this.config.challengeDuration);
     const { channel } = await proposeToVerifiedPeer(
       this.agent,
@@ -510,12 +515,7 @@ export class PerunNode implements AgentNodeApi {
       c.id,
       this.policy,
       {
-        allocation: {
-          assets: [ethAsset(this.chain.config.chainId, asset.holder)],
-          backends: [ETH_BACKEND_ID],
-          balances: [[fund, peerFund]],
-          locked: [],
-        },
+        allocation: oneAssetAllocation(this.chain.config.chainId, asset.holder, [fund, peerFund]),
         challengeDuration,
       },
       { timeoutMs: this.timeoutMs },
@@ -523,13 +523,19 @@ export class PerunNode implements AgentNodeApi {
     return this.#channelView(channel);
   }
 
-  async openSubChannel(parentId: string, req: OpenSubChannelRequest): Promise<ChannelView> {
-    const parent = this.client.channel(parentId);
-    const asset = this.#assetOf(parent);
+  /** What we and the peer put into a new channel of `asset`; 400 when it is nothing at all. */
+  #funds(asset: AssetInfo, req: { fund: string; peerFund?: string }, what: string): [bigint, bigint] {
     const fund = parse(asset, req.fund);
     const peerFund = parse(asset, req.peerFund ?? '0');
     if (fund + peerFund === 0n)
-      throw new ApiRequestError(400, 'INVALID_REQUEST', 'a sub-channel needs funds', { field: 'fund' });
+      throw new ApiRequestError(400, 'INVALID_REQUEST', `a ${what} needs funds`, { field: 'fund' });
+    return [fund, peerFund];
+  }
+
+  async openSubChannel(parentId: string, req: OpenSubChannelRequest): Promise<ChannelView> {
+    const parent = this.client.channel(parentId);
+    const asset = this.#assetOf(parent);
+    const [fund, peerFund] = this.#funds(asset, req, 'sub-channel');
     const row = parent.idx === 0 ? [fund, peerFund] : [peerFund, fund];
     return this.#channelView(await this.client.proposeSubChannel(parent.id, { balances: [row] }));
   }
@@ -537,10 +543,7 @@ export class PerunNode implements AgentNodeApi {
   async openVirtualChannel(req: OpenVirtualChannelRequest): Promise<ChannelView> {
     const parent = this.client.channel(req.via);
     const asset = this.#assetOf(parent);
-    const fund = parse(asset, req.fund);
-    const peerFund = parse(asset, req.peerFund ?? '0');
-    if (fund + peerFund === 0n)
-      throw new ApiRequestError(400, 'INVALID_REQUEST', 'a virtual channel needs funds', { field: 'fund' });
+    const [fund, peerFund] = this.#funds(asset, req, 'virtual channel');
     const c = await this.#readyConnection(req.connectionId);
     // The peer's credential first: its verified address is the virtual channel's participant.
     const peer = await verifyPeer(this.agent, c.id, this.policy, { timeoutMs: this.timeoutMs });
