@@ -8,35 +8,27 @@
 //   with the packed reply as body (one message per response);
 // - return route but no reply once the message is processed, or no answer within `responseTimeoutMs`
 //   -> 202, empty. A later reply then goes to the peer's endpoint.
-import { type AgentContext, CredoError, EventEmitter, type Logger, utils } from '@credo-ts/core';
+import { type AgentContext, CredoError, utils } from '@credo-ts/core';
 import {
   DidCommEventTypes,
   DidCommModuleConfig,
-  DidCommTransportService,
   type DidCommEncryptedMessage,
-  type DidCommInboundTransport,
   type DidCommMessageProcessedEvent,
   type DidCommMessageReceivedEvent,
   type DidCommTransportSession,
 } from '@credo-ts/didcomm';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 
 import {
-  DEFAULT_HOST,
   DEFAULT_MAX_MESSAGE_BYTES,
   DIDCOMM_CONTENT_TYPES,
   MalformedEnvelopeError,
-  announceEndpoint,
-  closeServer,
   errorMessage,
-  formatEndpoint,
-  listen,
   mediaType,
-  normalisePath,
   parseEnvelope,
-  withdrawEndpoint,
 } from './common.js';
+import { InboundServerTransport, type InboundServer } from './inbound-server.js';
 
 export interface HttpInboundTransportOptions {
   /** Interface to bind. Default 127.0.0.1; pass '0.0.0.0' or '::' explicitly to listen on all interfaces. */
@@ -115,23 +107,11 @@ export class HttpTransportSession implements DidCommTransportSession {
   }
 }
 
-export class HttpInboundTransport implements DidCommInboundTransport {
+export class HttpInboundTransport extends InboundServerTransport {
   public readonly app: Express;
-  public readonly host: string;
-  public readonly path: string;
-  private readonly requestedPort: number;
   private readonly maxBodyBytes: number;
   private readonly responseTimeoutMs: number;
-  private readonly configuredEndpoint?: string;
-  private readonly shouldAnnounce: boolean;
 
-  private server?: Server;
-  private boundPort?: number;
-  private agentContext?: AgentContext;
-  private logger?: Logger;
-  private eventEmitter?: EventEmitter;
-  private transportService?: DidCommTransportService;
-  private announced?: string;
   private stopping = false;
   /** Requests waiting for an answer, keyed by the envelope object handed to Credo. */
   private readonly pending = new Map<
@@ -140,32 +120,10 @@ export class HttpInboundTransport implements DidCommInboundTransport {
   >();
 
   public constructor(options: HttpInboundTransportOptions = {}) {
-    this.host = options.host ?? DEFAULT_HOST;
-    this.requestedPort = options.port ?? 0;
-    this.path = normalisePath(options.path);
+    super('HTTP', 'http', options);
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.responseTimeoutMs = options.responseTimeoutMs ?? 10_000;
-    this.configuredEndpoint = options.endpoint;
-    this.shouldAnnounce = options.announceEndpoint ?? true;
     this.app = this.buildApp();
-  }
-
-  /** The bound port; only defined while started. */
-  public get port(): number | undefined {
-    return this.boundPort;
-  }
-
-  /** The node http server; only defined while started. */
-  public get httpServer(): Server | undefined {
-    return this.server;
-  }
-
-  /** The URL peers should POST to; only defined while started. */
-  public get endpoint(): string | undefined {
-    if (this.configuredEndpoint) return this.configuredEndpoint;
-    return this.boundPort === undefined
-      ? undefined
-      : formatEndpoint('http', this.host, this.boundPort, this.path);
   }
 
   /** Number of requests currently waiting for an answer (for tests and diagnostics). */
@@ -173,41 +131,23 @@ export class HttpInboundTransport implements DidCommInboundTransport {
     return this.pending.size;
   }
 
-  public async start(agentContext: AgentContext): Promise<void> {
-    if (this.server) throw new CredoError('HTTP inbound transport already started');
-    this.agentContext = agentContext;
-    this.logger = agentContext.config.logger;
-    this.eventEmitter = agentContext.dependencyManager.resolve(EventEmitter);
-    this.transportService = agentContext.dependencyManager.resolve(DidCommTransportService);
+  protected buildServer(): InboundServer {
     this.stopping = false;
-
     const server = createServer(this.app);
     // Slow or stalled clients must not hold the socket forever.
     server.headersTimeout = 20_000;
     server.requestTimeout = 30_000;
-    this.boundPort = await listen(server, this.host, this.requestedPort);
-    this.server = server;
-    this.eventEmitter.on(DidCommEventTypes.DidCommMessageProcessed, this.onProcessed);
-
-    const endpoint = this.endpoint as string;
-    if (this.shouldAnnounce) {
-      announceEndpoint(agentContext, endpoint);
-      this.announced = endpoint;
-    }
-    this.logger.debug(`HTTP inbound DIDComm transport listening on ${endpoint}`);
+    return {
+      server,
+      bound: () => this.eventEmitter?.on(DidCommEventTypes.DidCommMessageProcessed, this.onProcessed),
+    };
   }
 
-  public async stop(): Promise<void> {
+  public override async stop(): Promise<void> {
     this.stopping = true;
     this.eventEmitter?.off(DidCommEventTypes.DidCommMessageProcessed, this.onProcessed);
     for (const { session } of [...this.pending.values()]) session.answer(503, 'agent is shutting down');
-    if (this.announced && this.agentContext) withdrawEndpoint(this.agentContext, this.announced);
-    this.announced = undefined;
-    const server = this.server;
-    this.server = undefined;
-    this.boundPort = undefined;
-    if (server) await closeServer(server);
-    this.logger?.debug('HTTP inbound DIDComm transport stopped');
+    await super.stop();
   }
 
   private buildApp(): Express {

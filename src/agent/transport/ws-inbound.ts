@@ -7,30 +7,18 @@
 // not close the socket: Credo's `close()` only means "do not route replies here"; the peer
 // decides when its socket ends (Credo's own WS outbound closes a socket it opened for a message
 // without return route).
-import { type AgentContext, CredoError, EventEmitter, type Logger, utils } from '@credo-ts/core';
+import { type AgentContext, CredoError, utils } from '@credo-ts/core';
 import {
   DidCommEventTypes,
-  DidCommTransportService,
   type DidCommEncryptedMessage,
-  type DidCommInboundTransport,
   type DidCommMessageReceivedEvent,
   type DidCommTransportSession,
 } from '@credo-ts/didcomm';
 import { createServer, type Server } from 'node:http';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 
-import {
-  DEFAULT_HOST,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  MalformedEnvelopeError,
-  announceEndpoint,
-  closeServer,
-  formatEndpoint,
-  listen,
-  normalisePath,
-  parseEnvelope,
-  withdrawEndpoint,
-} from './common.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, MalformedEnvelopeError, parseEnvelope } from './common.js';
+import { InboundServerTransport, type InboundServer } from './inbound-server.js';
 
 export interface WsInboundTransportOptions {
   /** Interface to bind. Default 127.0.0.1; pass '0.0.0.0' or '::' explicitly to listen on all interfaces. */
@@ -86,48 +74,17 @@ export class WsTransportSession implements DidCommTransportSession {
   }
 }
 
-export class WsInboundTransport implements DidCommInboundTransport {
-  public readonly host: string;
-  public readonly path: string;
-  private readonly requestedPort: number;
+export class WsInboundTransport extends InboundServerTransport {
   private readonly maxPayloadBytes: number;
   private readonly closeTimeoutMs: number;
-  private readonly configuredEndpoint?: string;
-  private readonly shouldAnnounce: boolean;
 
-  private server?: Server;
   private wss?: WebSocketServer;
-  private boundPort?: number;
-  private agentContext?: AgentContext;
-  private logger?: Logger;
-  private eventEmitter?: EventEmitter;
-  private transportService?: DidCommTransportService;
-  private announced?: string;
   private readonly sessions = new Map<WebSocket, WsTransportSession>();
 
   public constructor(options: WsInboundTransportOptions = {}) {
-    this.host = options.host ?? DEFAULT_HOST;
-    this.requestedPort = options.port ?? 0;
-    this.path = normalisePath(options.path);
+    super('WebSocket', 'ws', options);
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 1_000;
-    this.configuredEndpoint = options.endpoint;
-    this.shouldAnnounce = options.announceEndpoint ?? true;
-  }
-
-  public get port(): number | undefined {
-    return this.boundPort;
-  }
-
-  public get httpServer(): Server | undefined {
-    return this.server;
-  }
-
-  public get endpoint(): string | undefined {
-    if (this.configuredEndpoint) return this.configuredEndpoint;
-    return this.boundPort === undefined
-      ? undefined
-      : formatEndpoint('ws', this.host, this.boundPort, this.path);
   }
 
   /** Open sockets (for tests and diagnostics). */
@@ -135,13 +92,7 @@ export class WsInboundTransport implements DidCommInboundTransport {
     return this.sessions.size;
   }
 
-  public async start(agentContext: AgentContext): Promise<void> {
-    if (this.server) throw new CredoError('WebSocket inbound transport already started');
-    this.agentContext = agentContext;
-    this.logger = agentContext.config.logger;
-    this.eventEmitter = agentContext.dependencyManager.resolve(EventEmitter);
-    this.transportService = agentContext.dependencyManager.resolve(DidCommTransportService);
-
+  protected buildServer(): InboundServer {
     // Plain HTTP requests to this server get 426: it only speaks WebSocket.
     const server = createServer((_req, res) => {
       res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
@@ -151,31 +102,24 @@ export class WsInboundTransport implements DidCommInboundTransport {
     const wss = new WebSocketServer({ server, path: this.path, maxPayload: this.maxPayloadBytes });
     wss.on('connection', (socket) => this.accept(socket));
     wss.on('error', (error) => this.logger?.error('WebSocket server error', { error: error.message }));
-    this.boundPort = await listen(server, this.host, this.requestedPort);
-    this.server = server;
-    this.wss = wss;
-
-    const endpoint = this.endpoint as string;
-    if (this.shouldAnnounce) {
-      announceEndpoint(agentContext, endpoint);
-      this.announced = endpoint;
-    }
-    this.logger.debug(`WebSocket inbound DIDComm transport listening on ${endpoint}`);
+    return {
+      server,
+      bound: () => {
+        this.wss = wss;
+      },
+    };
   }
 
-  public async stop(): Promise<void> {
-    if (this.announced && this.agentContext) withdrawEndpoint(this.agentContext, this.announced);
-    this.announced = undefined;
+  protected override async closeConnections(): Promise<void> {
     const sockets = [...this.sessions.keys()];
     await Promise.all(sockets.map((socket) => this.closeSocket(socket)));
+  }
+
+  protected override async closeServer(server: Server | undefined): Promise<void> {
     const wss = this.wss;
-    const server = this.server;
     this.wss = undefined;
-    this.server = undefined;
-    this.boundPort = undefined;
     if (wss) await new Promise<void>((resolve) => wss.close(() => resolve()));
-    if (server) await closeServer(server);
-    this.logger?.debug('WebSocket inbound DIDComm transport stopped');
+    await super.closeServer(server);
   }
 
   private accept(socket: WebSocket): void {

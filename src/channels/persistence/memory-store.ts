@@ -4,21 +4,17 @@
 // process, so it is not "durable"; use the TypeORM store (SQLite ':memory:' or a file) when a
 // test needs the real schema.
 
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 import type {
   ChannelFilter,
   ChannelPhase,
   ChannelRecord,
-  ChannelStore,
-  ChannelStoreTx,
   NewChannelRecord,
   OwnSignedState,
   SignedState,
   StagedState,
 } from '../store.js';
 import type { Hex } from '../types.js';
-import { ChannelExistsError, ChannelNotStoredError, StoreUsageError } from './errors.js';
+import { ChannelExistsError, ChannelNotStoredError } from './errors.js';
 import { Mutex } from './mutex.js';
 import {
   checkBlock,
@@ -37,6 +33,7 @@ import {
   type StateRow,
 } from './rules.js';
 import { stringsFromJson } from './codec.js';
+import { ChannelStoreBase, type ListingTx } from './store-base.js';
 
 interface Entry {
   channel: ChannelRow;
@@ -50,7 +47,7 @@ interface Snapshot {
   cursors: Map<string, bigint>;
 }
 
-class MemoryTx implements ChannelStoreTx {
+class MemoryTx implements ListingTx {
   constructor(private readonly data: Snapshot) {}
 
   private entry(id: Hex): Entry {
@@ -124,7 +121,7 @@ class MemoryTx implements ChannelStoreTx {
     this.data.cursors.set(key, block);
   }
 
-  list(filter: ChannelFilter): ChannelRecord[] {
+  async list(filter: ChannelFilter): Promise<ChannelRecord[]> {
     const out: ChannelRecord[] = [];
     for (const e of this.data.channels.values()) {
       if (filter.peer !== undefined && !stringsFromJson(e.channel.peersJson, 'peers').includes(filter.peer))
@@ -135,69 +132,20 @@ class MemoryTx implements ChannelStoreTx {
   }
 }
 
-export class MemoryChannelStore implements ChannelStore {
+export class MemoryChannelStore extends ChannelStoreBase<MemoryTx> {
   private data: Snapshot = { channels: new Map(), cursors: new Map() };
   private readonly mutex = new Mutex();
-  private readonly inTransaction = new AsyncLocalStorage<true>();
-  private closed = false;
 
-  async transaction<T>(fn: (tx: ChannelStoreTx) => Promise<T>): Promise<T> {
-    this.guard();
-    return this.mutex.run(() =>
-      this.inTransaction.run(true, async () => {
-        const working: Snapshot = {
-          channels: new Map(this.data.channels),
-          cursors: new Map(this.data.cursors),
-        };
-        const result = await fn(new MemoryTx(working));
-        this.data = working; // commit: all writes of fn at once; a throw above leaves `data` untouched
-        return result;
-      }),
-    );
-  }
-
-  private guard(): void {
-    if (this.closed) throw new StoreUsageError('the channel store is closed');
-    if (this.inTransaction.getStore()) {
-      throw new StoreUsageError(
-        'the channel store was called from inside its own transaction; use the tx argument',
-      );
-    }
-  }
-
-  private one<T>(fn: (tx: MemoryTx) => Promise<T>): Promise<T> {
-    return this.transaction((tx) => fn(tx as MemoryTx));
-  }
-
-  createChannel(channel: NewChannelRecord): Promise<void> {
-    return this.one((tx) => tx.createChannel(channel));
-  }
-  getChannel(id: Hex): Promise<ChannelRecord | null> {
-    return this.one((tx) => tx.getChannel(id));
-  }
-  setPhase(id: Hex, phase: ChannelPhase): Promise<void> {
-    return this.one((tx) => tx.setPhase(id, phase));
-  }
-  saveSignedState(id: Hex, signed: SignedState): Promise<void> {
-    return this.one((tx) => tx.saveSignedState(id, signed));
-  }
-  saveStagedState(id: Hex, staged: StagedState | null): Promise<void> {
-    return this.one((tx) => tx.saveStagedState(id, staged));
-  }
-  setUsedVersion(id: Hex, version: bigint, state?: OwnSignedState): Promise<void> {
-    return this.one((tx) => tx.setUsedVersion(id, version, state));
-  }
-  deleteChannel(id: Hex): Promise<boolean> {
-    return this.one((tx) => tx.deleteChannel(id));
-  }
-  getCursor(channelId?: Hex): Promise<bigint | null> {
-    return this.one((tx) => tx.getCursor(channelId));
-  }
-  setCursor(block: bigint, channelId?: Hex): Promise<void> {
-    return this.one((tx) => tx.setCursor(block, channelId));
-  }
-  listChannels(filter: ChannelFilter = {}): Promise<ChannelRecord[]> {
-    return this.one(async (tx) => tx.list(filter));
+  protected atomic<T>(fn: (tx: MemoryTx) => Promise<T>): Promise<T> {
+    return this.mutex.run(async () => {
+      const working: Snapshot = {
+        channels: new Map(this.data.channels),
+        cursors: new Map(this.data.cursors),
+      };
+      const result = await fn(new MemoryTx(working));
+      this.data = working; // commit: all writes of fn at once; a throw above leaves `data` untouched
+      return result;
+    });
   }
 
   async close(): Promise<void> {

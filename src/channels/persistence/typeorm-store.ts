@@ -10,7 +10,6 @@
 // stored state. The rules themselves are shared with the in-memory store (rules.ts).
 
 import 'reflect-metadata';
-import { AsyncLocalStorage } from 'node:async_hooks';
 
 import { In, type DataSource, type EntityManager } from 'typeorm';
 
@@ -18,8 +17,6 @@ import type {
   ChannelFilter,
   ChannelPhase,
   ChannelRecord,
-  ChannelStore,
-  ChannelStoreTx,
   NewChannelRecord,
   OwnSignedState,
   SignedState,
@@ -32,7 +29,7 @@ import { ChannelPeerEntity } from './entities/channel-peer.entity.js';
 import { SignedStateEntity } from './entities/signed-state.entity.js';
 import { StagedStateEntity } from './entities/staged-state.entity.js';
 import { WatcherCursorEntity } from './entities/watcher-cursor.entity.js';
-import { ChannelExistsError, ChannelNotStoredError, CorruptRecordError, StoreUsageError } from './errors.js';
+import { ChannelExistsError, ChannelNotStoredError, CorruptRecordError } from './errors.js';
 import {
   checkBlock,
   checkId,
@@ -50,6 +47,7 @@ import {
   type ChannelRow,
   type StateRow,
 } from './rules.js';
+import { ChannelStoreBase, type ListingTx } from './store-base.js';
 
 /** IDs per `IN (...)` query, well below every driver's bound-parameter limit. */
 const CHUNK = 500;
@@ -81,7 +79,7 @@ function channelRowOf(e: ChannelEntity, peers: ChannelPeerEntity[]): ChannelRow 
   };
 }
 
-class TypeOrmTx implements ChannelStoreTx {
+class TypeOrmTx implements ListingTx {
   constructor(
     private readonly m: EntityManager,
     /** PostgreSQL: lock the channel row (SELECT ... FOR UPDATE) before a read-check-write. */
@@ -243,10 +241,7 @@ class TypeOrmTx implements ChannelStoreTx {
   }
 }
 
-export class TypeOrmChannelStore implements ChannelStore {
-  private readonly inTransaction = new AsyncLocalStorage<true>();
-  private closed = false;
-
+export class TypeOrmChannelStore extends ChannelStoreBase<TypeOrmTx> {
   /**
    * Wraps an initialized DataSource that includes the channel entities and migrations (see
    * openDataSource). With `ownsDataSource`, close() destroys it.
@@ -254,7 +249,9 @@ export class TypeOrmChannelStore implements ChannelStore {
   constructor(
     readonly dataSource: DataSource,
     private readonly options: { ownsDataSource?: boolean } = {},
-  ) {}
+  ) {
+    super();
+  }
 
   /** Opens a DataSource for `url` (see OpenDataSourceOptions) and a store that owns it. */
   static async open(options: OpenDataSourceOptions | string): Promise<TypeOrmChannelStore> {
@@ -262,58 +259,14 @@ export class TypeOrmChannelStore implements ChannelStore {
     return new TypeOrmChannelStore(ds, { ownsDataSource: true });
   }
 
-  async transaction<T>(fn: (tx: ChannelStoreTx) => Promise<T>): Promise<T> {
-    this.guard();
+  protected atomic<T>(fn: (tx: TypeOrmTx) => Promise<T>): Promise<T> {
     const ds = this.dataSource;
     const rowLocks = !isSingleConnection(ds);
-    return exclusive(ds, () =>
-      this.inTransaction.run(true, () => ds.transaction((manager) => fn(new TypeOrmTx(manager, rowLocks)))),
-    );
+    return exclusive(ds, () => ds.transaction((manager) => fn(new TypeOrmTx(manager, rowLocks))));
   }
 
-  private guard(): void {
-    if (this.closed || !this.dataSource.isInitialized)
-      throw new StoreUsageError('the channel store is closed');
-    if (this.inTransaction.getStore()) {
-      throw new StoreUsageError(
-        'the channel store was called from inside its own transaction; use the tx argument',
-      );
-    }
-  }
-
-  private one<T>(fn: (tx: TypeOrmTx) => Promise<T>): Promise<T> {
-    return this.transaction((tx) => fn(tx as TypeOrmTx));
-  }
-
-  createChannel(channel: NewChannelRecord): Promise<void> {
-    return this.one((tx) => tx.createChannel(channel));
-  }
-  getChannel(id: Hex): Promise<ChannelRecord | null> {
-    return this.one((tx) => tx.getChannel(id));
-  }
-  setPhase(id: Hex, phase: ChannelPhase): Promise<void> {
-    return this.one((tx) => tx.setPhase(id, phase));
-  }
-  saveSignedState(id: Hex, signed: SignedState): Promise<void> {
-    return this.one((tx) => tx.saveSignedState(id, signed));
-  }
-  saveStagedState(id: Hex, staged: StagedState | null): Promise<void> {
-    return this.one((tx) => tx.saveStagedState(id, staged));
-  }
-  setUsedVersion(id: Hex, version: bigint, state?: OwnSignedState): Promise<void> {
-    return this.one((tx) => tx.setUsedVersion(id, version, state));
-  }
-  deleteChannel(id: Hex): Promise<boolean> {
-    return this.one((tx) => tx.deleteChannel(id));
-  }
-  getCursor(channelId?: Hex): Promise<bigint | null> {
-    return this.one((tx) => tx.getCursor(channelId));
-  }
-  setCursor(block: bigint, channelId?: Hex): Promise<void> {
-    return this.one((tx) => tx.setCursor(block, channelId));
-  }
-  listChannels(filter: ChannelFilter = {}): Promise<ChannelRecord[]> {
-    return this.one((tx) => tx.list(filter));
+  protected override isClosed(): boolean {
+    return super.isClosed() || !this.dataSource.isInitialized;
   }
 
   async close(): Promise<void> {

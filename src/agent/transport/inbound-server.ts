@@ -1,0 +1,120 @@
+// The lifecycle both inbound transports share: on start, resolve the agent's services, bind a node
+// http server and announce its endpoint; on stop, withdraw the endpoint and close the server. A
+// transport supplies the server it listens with and closes what it holds open besides.
+import { type AgentContext, CredoError, EventEmitter, type Logger } from '@credo-ts/core';
+import { DidCommTransportService, type DidCommInboundTransport } from '@credo-ts/didcomm';
+import type { Server } from 'node:http';
+
+import {
+  DEFAULT_HOST,
+  announceEndpoint,
+  closeServer,
+  formatEndpoint,
+  listen,
+  normalisePath,
+  withdrawEndpoint,
+} from './common.js';
+
+/** The options every inbound transport takes; see the transports' own option types. */
+export interface InboundServerOptions {
+  host?: string;
+  port?: number;
+  path?: string;
+  endpoint?: string;
+  announceEndpoint?: boolean;
+}
+
+/** A server ready to listen, and what the transport does once it is bound. */
+export interface InboundServer {
+  server: Server;
+  bound?: () => void;
+}
+
+export abstract class InboundServerTransport implements DidCommInboundTransport {
+  public readonly host: string;
+  public readonly path: string;
+  private readonly requestedPort: number;
+  private readonly configuredEndpoint?: string;
+  private readonly shouldAnnounce: boolean;
+
+  protected server?: Server;
+  private boundPort?: number;
+  protected agentContext?: AgentContext;
+  protected logger?: Logger;
+  protected eventEmitter?: EventEmitter;
+  protected transportService?: DidCommTransportService;
+  private announced?: string;
+
+  /** `label` names the transport in errors and logs; `scheme` is its endpoint's URL scheme. */
+  protected constructor(
+    private readonly label: string,
+    private readonly scheme: string,
+    options: InboundServerOptions,
+  ) {
+    this.host = options.host ?? DEFAULT_HOST;
+    this.requestedPort = options.port ?? 0;
+    this.path = normalisePath(options.path);
+    this.configuredEndpoint = options.endpoint;
+    this.shouldAnnounce = options.announceEndpoint ?? true;
+  }
+
+  /** Builds the server to bind; called on start, once the agent's services are resolved. */
+  protected abstract buildServer(): InboundServer;
+
+  /** Ends what the transport holds open besides the server; called on stop, after the withdrawal. */
+  protected closeConnections?(): Promise<void>;
+
+  /** The bound port; only defined while started. */
+  public get port(): number | undefined {
+    return this.boundPort;
+  }
+
+  /** The node http server; only defined while started. */
+  public get httpServer(): Server | undefined {
+    return this.server;
+  }
+
+  /** The URL peers should reach this transport at; only defined while started. */
+  public get endpoint(): string | undefined {
+    if (this.configuredEndpoint) return this.configuredEndpoint;
+    return this.boundPort === undefined
+      ? undefined
+      : formatEndpoint(this.scheme, this.host, this.boundPort, this.path);
+  }
+
+  public async start(agentContext: AgentContext): Promise<void> {
+    if (this.server) throw new CredoError(`${this.label} inbound transport already started`);
+    this.agentContext = agentContext;
+    this.logger = agentContext.config.logger;
+    this.eventEmitter = agentContext.dependencyManager.resolve(EventEmitter);
+    this.transportService = agentContext.dependencyManager.resolve(DidCommTransportService);
+
+    const { server, bound } = this.buildServer();
+    this.boundPort = await listen(server, this.host, this.requestedPort);
+    this.server = server;
+    bound?.();
+
+    const endpoint = this.endpoint as string;
+    if (this.shouldAnnounce) {
+      announceEndpoint(agentContext, endpoint);
+      this.announced = endpoint;
+    }
+    this.logger.debug(`${this.label} inbound DIDComm transport listening on ${endpoint}`);
+  }
+
+  public async stop(): Promise<void> {
+    if (this.announced && this.agentContext) withdrawEndpoint(this.agentContext, this.announced);
+    this.announced = undefined;
+    if (this.closeConnections) await this.closeConnections();
+    const server = this.server;
+    this.server = undefined;
+    this.boundPort = undefined;
+    await this.closeServer(server);
+    this.logger?.debug(`${this.label} inbound DIDComm transport stopped`);
+  }
+
+  /** Closes the server unbound by stop(), if there was one. */
+  protected async closeServer(server: Server | undefined): Promise<void> {
+    if (server) await closeServer(server);
+  }
+}

@@ -1,0 +1,91 @@
+// The ChannelStore surface both stores share: the guard (closed store, a call from inside the
+// store's own transaction) and the facade that runs every single operation as one transaction.
+// A store supplies `atomic`, its way of running one transaction, and its transaction object.
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+import type {
+  ChannelFilter,
+  ChannelPhase,
+  ChannelRecord,
+  ChannelStore,
+  ChannelStoreTx,
+  NewChannelRecord,
+  OwnSignedState,
+  SignedState,
+  StagedState,
+} from '../store.js';
+import type { Hex } from '../types.js';
+import { StoreUsageError } from './errors.js';
+
+/** A store's transaction object: the ChannelStoreTx operations plus listing. */
+export interface ListingTx extends ChannelStoreTx {
+  list(filter: ChannelFilter): Promise<ChannelRecord[]>;
+}
+
+export abstract class ChannelStoreBase<Tx extends ListingTx> implements ChannelStore {
+  private readonly inTransaction = new AsyncLocalStorage<true>();
+  protected closed = false;
+
+  /**
+   * Runs `fn` as one transaction, serialized with the store's other transactions: its writes
+   * take effect together when it resolves, none of them when it throws.
+   */
+  protected abstract atomic<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+
+  abstract close(): Promise<void>;
+
+  /** Whether the store can no longer be used. */
+  protected isClosed(): boolean {
+    return this.closed;
+  }
+
+  async transaction<T>(fn: (tx: ChannelStoreTx) => Promise<T>): Promise<T> {
+    return this.one(fn);
+  }
+
+  private async one<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    this.guard();
+    return this.atomic((tx) => this.inTransaction.run(true, () => fn(tx)));
+  }
+
+  private guard(): void {
+    if (this.isClosed()) throw new StoreUsageError('the channel store is closed');
+    if (this.inTransaction.getStore()) {
+      throw new StoreUsageError(
+        'the channel store was called from inside its own transaction; use the tx argument',
+      );
+    }
+  }
+
+  createChannel(channel: NewChannelRecord): Promise<void> {
+    return this.one((tx) => tx.createChannel(channel));
+  }
+  getChannel(id: Hex): Promise<ChannelRecord | null> {
+    return this.one((tx) => tx.getChannel(id));
+  }
+  setPhase(id: Hex, phase: ChannelPhase): Promise<void> {
+    return this.one((tx) => tx.setPhase(id, phase));
+  }
+  saveSignedState(id: Hex, signed: SignedState): Promise<void> {
+    return this.one((tx) => tx.saveSignedState(id, signed));
+  }
+  saveStagedState(id: Hex, staged: StagedState | null): Promise<void> {
+    return this.one((tx) => tx.saveStagedState(id, staged));
+  }
+  setUsedVersion(id: Hex, version: bigint, state?: OwnSignedState): Promise<void> {
+    return this.one((tx) => tx.setUsedVersion(id, version, state));
+  }
+  deleteChannel(id: Hex): Promise<boolean> {
+    return this.one((tx) => tx.deleteChannel(id));
+  }
+  getCursor(channelId?: Hex): Promise<bigint | null> {
+    return this.one((tx) => tx.getCursor(channelId));
+  }
+  setCursor(block: bigint, channelId?: Hex): Promise<void> {
+    return this.one((tx) => tx.setCursor(block, channelId));
+  }
+  listChannels(filter: ChannelFilter = {}): Promise<ChannelRecord[]> {
+    return this.one((tx) => tx.list(filter));
+  }
+}
