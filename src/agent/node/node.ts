@@ -1,82 +1,30 @@
-// The node: one running agent. It owns the Credo agent (identity DID, issuer did:key, holder
-// answers), the channel client on the Perun DIDComm wire with its watcher, the connection to the
-// chain and the database; it maps what users ask (src/agent/node/types.ts) onto them and turns
-// everything that happens into events for the API's stream. Gating: a channel opens only with a
-// peer whose credential passes our policy, in both directions.
-import {
-  ClaimFormat,
-  JsonTransformer,
-  W3cJsonLdVerifiableCredential,
-  type W3cCredentialRecord,
-} from '@credo-ts/core';
-import {
-  DidCommAutoAcceptCredential,
-  DidCommBasicMessageEventTypes,
-  DidCommBasicMessageRole,
-  DidCommConnectionEventTypes,
-  DidCommConnectionService,
-  DidCommCredentialEventTypes,
-  DidCommCredentialRole,
-  DidCommCredentialState,
-  DidCommDidExchangeRole,
-  DidCommDidExchangeState,
-  DidCommProofEventTypes,
-  DidCommProofState,
-  type DidCommBasicMessageRecord,
-  type DidCommBasicMessageStateChangedEvent,
-  type DidCommConnectionDidRotatedEvent,
-  type DidCommConnectionRecord,
-  type DidCommConnectionStateChangedEvent,
-  type DidCommCredentialStateChangedEvent,
-  type DidCommProofStateChangedEvent,
-} from '@credo-ts/didcomm';
-import { getAddress, isAddress } from 'ethers';
+// The node: one running agent. `start` builds it: the database, the Credo agent (identity DID,
+// issuer did:key, holder answers), the connection to the chain, the channel client on the Perun
+// DIDComm wire with its watcher and store. Its parts map what users ask (./types.ts) onto them:
+// connections (./connections.ts), credentials (./credentials.ts, ./credential-sales.ts), channels
+// (./channels.ts), proposals and their gate (./proposals.ts), messages (./messages.ts); what happens
+// becomes events for the API's stream (./client-events.ts and each part's listeners).
 import type { DataSource } from 'typeorm';
-import {
-  ChannelClient,
-  type ChannelInfo,
-  type ClientEvent,
-  type IncomingProposal,
-} from '../../channels/client.js';
+import { ChannelClient, type ClientEvent } from '../../channels/client.js';
 import {
   EthereumAdjudicatorAdapter,
   EthereumEventSource,
   ethereumBackend,
 } from '../../channels/ethereum/backend.js';
-import {
-  connectEthereum,
-  type EthereumConfig,
-  type EthereumConnection,
-} from '../../channels/ethereum/config.js';
-import { erc20Contract } from '../../channels/ethereum/contracts.js';
-import { ETH_BACKEND_ID, ZERO_ADDRESS, ethAsset } from '../../channels/ethereum/encoding.js';
+import { connectEthereum, type EthereumConfig } from '../../channels/ethereum/config.js';
 import { EthereumSigner } from '../../channels/ethereum/signer.js';
 import { credentialPaymentApp } from '../../channels/ethereum/apps/credential-payment.js';
+import type { Hex } from '../../channels/types.js';
 import { onSaleOffer } from '../../protocols/credential-sale/protocol.js';
 import { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js';
-import { paramsToJson, stateToJson } from '../../channels/json.js';
-import type { Allocation, State } from '../../channels/types.js';
 import { LocalWatcher } from '../../channels/watcher.js';
 import {
-  PEER_CREDENTIAL_TYPE,
-  PROOF_TYPE,
   PeerCredentialIssuer,
-  PeerNotAuthorizedError,
-  adoptIdentityDid,
   createIdentityDid,
   enablePeerHolder,
-  gatedProposalHandler,
-  peerCredentialJson,
-  proposeToVerifiedPeer,
-  verifyPeer,
-  provenAddress,
-  storePeerCredential,
   type PeerHolder,
   type PeerPolicy,
-  type VerifiedPeer,
 } from '../../protocols/identity/index.js';
-import { ApiRequestError } from '../api/api-error.js';
-import { formatAmount, parseAmount } from '../api/amounts.js';
 import { createPerunAgent, type PerunIdentityAgent } from '../credo/agent.js';
 import { openAgentStore } from '../datasource.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage } from '../kms/index.js';
@@ -87,11 +35,18 @@ import {
   didcommEndpointOf,
   type AgentConfig,
 } from './config.js';
-import { Assets, format, parse, type AssetInfo } from './assets.js';
+import { Assets } from './assets.js';
+import { Channels } from './channels.js';
+import { clientEventBridge } from './client-events.js';
+import { Connections } from './connections.js';
+import type { NodeContext, NodeIdentity } from './context.js';
 import { CredentialSales } from './credential-sales.js';
+import { Credentials } from './credentials.js';
 import { EventLog } from './event-log.js';
-import { testKnobs } from './test-knobs.js';
+import { Messages } from './messages.js';
 import { PaymentHistory } from './payment-history.js';
+import { Proposals, deleteFinishedProofs, proposalGate, type GateParts } from './proposals.js';
+import { testKnobs } from './test-knobs.js';
 import type {
   AgentInfo,
   AgentNodeApi,
@@ -115,6 +70,7 @@ import type {
   SignedCredentialView,
   SignedStateView,
 } from './types.js';
+import { ChannelViews } from './views.js';
 
 export interface NodeOptions {
   config: AgentConfig;
@@ -128,65 +84,89 @@ export interface NodeOptions {
   log?: (line: string) => void;
 }
 
-/** The DIDs an agent keeps across restarts (a generic record). */
-interface NodeIdentity {
-  did: string;
-  issuerDid: string;
-}
 const IDENTITY_RECORD = 'perun-node-identity';
-/** How long a proposal waits for the user's decision; the proposer waits 30 s for an answer. */
-const DECISION_MS = 25_000;
-/** How long an invitee waits for the inviter to switch to its identity DID. */
-const ROTATION_MS = 10_000;
-const EXPIRED = 'nobody decided on the proposal in time (it asks more of us than auto-accept allows)';
-
-const iso = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
-
-interface PendingProposal {
-  view: ProposalView;
-  decide?: (accept: boolean, reason?: string) => void;
-}
-
-/** A new channel's allocation of one Ethereum asset: the proposer's and the peer's balances. */
-function oneAssetAllocation(chainId: bigint, holder: string, balances: [bigint, bigint]): Allocation {
-  return {
-    assets: [ethAsset(chainId, holder)],
-    backends: [ETH_BACKEND_ID],
-    balances: [balances],
-    locked: [],
-  };
-}
 
 export class PerunNode implements AgentNodeApi {
-  readonly events = new EventLog();
-  readonly #proposals = new Map<string, PendingProposal>();
-  readonly #labels = new Map<string, string | undefined>();
+  readonly #ctx: NodeContext;
+  readonly #connections: Connections;
+  readonly #credentials: Credentials;
+  readonly #sales: CredentialSales;
+  readonly #channels: Channels;
+  readonly #proposals: Proposals;
+  readonly #messages: Messages;
+  readonly #onClientEvent: (e: ClientEvent) => void;
   readonly #stops: Array<() => Promise<unknown> | unknown> = [];
-  #sales!: CredentialSales;
-  /** Our switches to the identity DID in flight, by connection: proofs on it wait for them. */
-  readonly #adoptions = new Map<string, Promise<unknown>>();
   #closed = false;
 
-  private constructor(
-    readonly config: AgentConfig,
-    readonly agent: PerunIdentityAgent,
-    readonly client: ChannelClient,
-    readonly signer: EthereumSigner,
-    readonly chain: EthereumConnection,
-    readonly store: TypeOrmChannelStore,
-    readonly history: PaymentHistory,
-    readonly assets: Assets,
-    readonly issuer: PeerCredentialIssuer,
-    readonly identity: NodeIdentity,
-    readonly policy: PeerPolicy,
-    readonly timeoutMs: number,
-    readonly log: (line: string) => void,
-  ) {}
+  private constructor(ctx: NodeContext, saleApp: Hex | undefined) {
+    this.#ctx = ctx;
+    this.#connections = new Connections(ctx);
+    const views = new ChannelViews(ctx.assets, ctx.signer.address, this.#connections);
+    this.#channels = new Channels(ctx, this.#connections, views);
+    this.#sales = new CredentialSales({
+      agent: ctx.agent,
+      client: ctx.client,
+      signer: ctx.signer,
+      chainId: ctx.chain.config.chainId,
+      app: saleApp,
+      emit: (e) => ctx.events.emit(e),
+      log: ctx.log,
+      propose: (connectionId, req) => this.#channels.openApp(connectionId, req),
+    });
+    this.#credentials = new Credentials(ctx, this.#connections, this.#sales);
+    this.#proposals = new Proposals(ctx);
+    this.#messages = new Messages(ctx, this.#connections);
+    this.#onClientEvent = clientEventBridge(ctx, views, this.#sales);
+  }
+
+  get config(): AgentConfig {
+    return this.#ctx.config;
+  }
+  get agent(): PerunIdentityAgent {
+    return this.#ctx.agent;
+  }
+  get client(): ChannelClient {
+    return this.#ctx.client;
+  }
+  get signer(): EthereumSigner {
+    return this.#ctx.signer;
+  }
+  get chain(): NodeContext['chain'] {
+    return this.#ctx.chain;
+  }
+  get store(): TypeOrmChannelStore {
+    return this.#ctx.store;
+  }
+  get history(): PaymentHistory {
+    return this.#ctx.history;
+  }
+  get assets(): Assets {
+    return this.#ctx.assets;
+  }
+  get issuer(): PeerCredentialIssuer {
+    return this.#ctx.issuer;
+  }
+  get identity(): NodeIdentity {
+    return this.#ctx.identity;
+  }
+  get policy(): PeerPolicy {
+    return this.#ctx.policy;
+  }
+  get timeoutMs(): number {
+    return this.#ctx.timeoutMs;
+  }
+  get log(): (line: string) => void {
+    return this.#ctx.log;
+  }
+  get events(): EventLog {
+    return this.#ctx.events;
+  }
 
   /** Opens the database with the passphrase, starts Credo, connects to the chain, resumes every channel. */
   static async start(o: NodeOptions): Promise<PerunNode> {
     const { config } = o;
     const log = o.log ?? (() => undefined);
+    const timeoutMs = o.timeoutMs ?? 30_000;
     const stops: Array<() => Promise<unknown> | unknown> = [];
     const undo = async () => {
       for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
@@ -240,10 +220,6 @@ export class PerunNode implements AgentNodeApi {
         onError: (err) => log(`watcher: ${err instanceof Error ? err.message : String(err)}`),
       });
       const self: { node?: PerunNode } = {};
-      const gate = gatedProposalHandler(agent, policy, (p, peer) => self.node!.#decide(p, peer), {
-        onRefusal: (p, err) => log(`refused a channel from ${p.peer}: ${err.code} (${err.message})`),
-        verify: { timeoutMs: o.timeoutMs ?? 30_000 },
-      });
       const knobs = testKnobs();
       const saleApp = o.chain.apps?.['credentialPayment'];
       const client = new ChannelClient({
@@ -259,14 +235,11 @@ export class PerunNode implements AgentNodeApi {
         chainPollMs: pollMs,
         proposalsPerMinute: config.proposalsPerMinute,
         intermediary: config.intermediary,
-        onProposal: async (p) => {
-          if (self.node !== undefined) await self.node.#adoptionWith(p.peer);
-          const refusal = self.node === undefined ? undefined : await self.node.#sales.refusal(p);
-          if (refusal !== undefined) return { accept: false, reason: refusal };
-          return gate(p);
-        },
+        onProposal: proposalGate({ agent, policy, timeoutMs, log }, () =>
+          self.node === undefined ? undefined : self.node.#gateParts(),
+        ),
       });
-      const node = new PerunNode(
+      const ctx: NodeContext = {
         config,
         agent,
         client,
@@ -278,38 +251,12 @@ export class PerunNode implements AgentNodeApi {
         issuer,
         identity,
         policy,
-        o.timeoutMs ?? 30_000,
+        timeoutMs,
         log,
-      );
+        events: new EventLog(),
+      };
+      const node = new PerunNode(ctx, saleApp);
       self.node = node;
-      node.#sales = new CredentialSales({
-        agent,
-        client,
-        signer,
-        chainId: chain.config.chainId,
-        app: saleApp,
-        emit: (e) => node.events.emit(e),
-        log,
-        propose: async (connectionId, req) => {
-          const { channel } = await proposeToVerifiedPeer(
-            agent,
-            client,
-            connectionId,
-            policy,
-            {
-              allocation: oneAssetAllocation(chain.config.chainId, chain.config.assetHolderETH, [
-                req.price,
-                0n,
-              ]),
-              challengeDuration: BigInt(config.challengeDuration),
-              app: req.app,
-              initData: req.initData,
-            },
-            { timeoutMs: o.timeoutMs ?? 30_000 },
-          );
-          return channel;
-        },
-      });
       client.on('event', (e: ClientEvent) => node.#onClientEvent(e));
       await client.start();
       stops.push(() => client.close());
@@ -326,7 +273,7 @@ export class PerunNode implements AgentNodeApi {
   async stop(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const p of this.#proposals.values()) p.decide?.(false, 'the agent is shutting down');
+    this.#proposals.refuseAll('the agent is shutting down');
     for (const stop of [...this.#stops].reverse()) await Promise.resolve(stop()).catch(() => undefined);
   }
 
@@ -345,317 +292,96 @@ export class PerunNode implements AgentNodeApi {
     };
   }
 
-  // ------------------------------------------------------------------------------ connections
-
-  async createInvitation(): Promise<InvitationView> {
-    const oob = await this.agent.didcomm.oob.createInvitation({ label: this.config.label });
-    return { id: oob.id, url: oob.outOfBandInvitation.toUrl({ domain: didcommEndpointOf(this.config) }) };
+  createInvitation(): Promise<InvitationView> {
+    return this.#connections.createInvitation();
   }
 
-  async acceptInvitation(url: string): Promise<ConnectionView> {
-    let parsed;
-    try {
-      parsed = await this.agent.didcomm.oob.parseInvitation(url);
-    } catch (err) {
-      throw new ApiRequestError(400, 'INVALID_INVITATION', 'not an out-of-band invitation URL', {
-        error: err instanceof Error ? err.message : String(err),
-      });
-    }
-    const rotated = this.#nextRotation();
-    try {
-      const { connectionRecord } = await this.agent.didcomm.oob.receiveInvitation(parsed, {
-        label: this.config.label,
-        ourDid: this.identity.did,
-      });
-      if (connectionRecord === undefined)
-        throw new ApiRequestError(400, 'INVALID_INVITATION', 'the invitation asks for no connection');
-      let c = await this.agent.didcomm.connections.returnWhenIsConnected(connectionRecord.id, {
-        timeoutMs: this.timeoutMs,
-      });
-      // An inviter of ours switches to its identity DID (its credential's subject) right away;
-      // wait for that so that the first proof request sees the DID it will be shown.
-      c = (await rotated.wait(c.id, ROTATION_MS)) ?? c;
-      return this.#connectionView(c);
-    } finally {
-      rotated.stop();
-    }
+  acceptInvitation(url: string): Promise<ConnectionView> {
+    return this.#connections.acceptInvitation(url);
   }
 
-  async connections(): Promise<ConnectionView[]> {
-    const all = await this.agent.didcomm.connections.getAll();
-    return all
-      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
-      .map((c) => this.#connectionView(c));
+  connections(): Promise<ConnectionView[]> {
+    return this.#connections.list();
   }
 
-  async connection(id: string): Promise<ConnectionView> {
-    return this.#connectionView(await this.#readyConnection(id, false));
+  connection(id: string): Promise<ConnectionView> {
+    return this.#connections.get(id);
   }
 
-  // ------------------------------------------------------------------------------ credentials
-
-  async credentials(): Promise<CredentialView[]> {
-    const records = await this.agent.w3cCredentials.getAll();
-    return records.flatMap((r) => {
-      const vc = r.firstCredential;
-      return vc.claimFormat === ClaimFormat.LdpVc && vc.type.includes(PEER_CREDENTIAL_TYPE)
-        ? [credentialView(r.id, vc as W3cJsonLdVerifiableCredential)]
-        : [];
-    });
+  credentials(): Promise<CredentialView[]> {
+    return this.#credentials.list();
   }
 
-  async issueCredential(req: IssueCredentialRequest): Promise<CredentialView> {
-    const c = await this.#readyConnection(req.connectionId);
-    const spendingLimit = parseAmount(req.spendingLimit);
-    const expirationDate = dateField('expirationDate', req.expirationDate);
-    let address: string;
-    if (req.ethereumAddress !== undefined) {
-      if (!isAddress(req.ethereumAddress))
-        throw new ApiRequestError(400, 'INVALID_REQUEST', 'not an Ethereum address', {
-          field: 'ethereumAddress',
-        });
-      address = getAddress(req.ethereumAddress);
-    } else {
-      address = await provenAddress(this.agent, c.id, { timeoutMs: this.timeoutMs });
-    }
-    const vc = await this.issuer.issue(
-      c.id,
-      { ethereumAddress: address, name: req.name, spendingLimit },
-      { expirationDate, timeoutMs: this.timeoutMs },
-    );
-    return credentialView(vc.id ?? `${c.id}:${vc.issuanceDate}`, vc);
+  issueCredential(req: IssueCredentialRequest): Promise<CredentialView> {
+    return this.#credentials.issue(req);
   }
 
-  async requestCredential(connectionId: string, name: string): Promise<CredentialView> {
-    const c = await this.#readyConnection(connectionId);
-    if (typeof name !== 'string' || name.trim() === '')
-      throw new ApiRequestError(400, 'INVALID_REQUEST', 'a name is required', { field: 'name' });
-    const done = this.#nextCredential(c.id);
-    try {
-      await this.agent.didcomm.credentials.proposeCredential({
-        connectionId: c.id,
-        protocolVersion: 'v2',
-        credentialFormats: {
-          jsonld: {
-            credential: peerCredentialJson(c.theirDid!, c.did!, {
-              ethereumAddress: this.signer.address,
-              name,
-              spendingLimit: 0n,
-            }),
-            options: { proofType: PROOF_TYPE, proofPurpose: 'assertionMethod' },
-          },
-        },
-        autoAcceptCredential: DidCommAutoAcceptCredential.Always,
-      });
-      return await done.wait(this.timeoutMs);
-    } finally {
-      done.stop();
-    }
+  requestCredential(connectionId: string, name: string): Promise<CredentialView> {
+    return this.#credentials.request(connectionId, name);
   }
 
-  async signCredential(req: SignCredentialRequest): Promise<SignedCredentialView> {
-    if (!isAddress(req.ethereumAddress))
-      throw new ApiRequestError(400, 'INVALID_REQUEST', 'not an Ethereum address', {
-        field: 'ethereumAddress',
-      });
-    if (!/^did:[a-z0-9]+:\S+$/.test(req.subject))
-      throw new ApiRequestError(400, 'INVALID_REQUEST', 'the subject must be a DID', { field: 'subject' });
-    const vc = await this.issuer.sign(
-      req.subject,
-      { ethereumAddress: req.ethereumAddress, name: req.name, spendingLimit: parseAmount(req.spendingLimit) },
-      {
-        issuanceDate: dateField('issuanceDate', req.issuanceDate),
-        expirationDate: dateField('expirationDate', req.expirationDate),
-      },
-    );
-    return { credential: JSON.stringify(JsonTransformer.toJSON(vc)) };
+  signCredential(req: SignCredentialRequest): Promise<SignedCredentialView> {
+    return this.#credentials.sign(req);
   }
 
-  async importCredential(credential: string): Promise<CredentialView> {
-    const refuse = (why: string): never => {
-      throw new ApiRequestError(400, 'INVALID_CREDENTIAL', why, { field: 'credential' });
-    };
-    let vc: W3cJsonLdVerifiableCredential;
-    try {
-      vc = JsonTransformer.fromJSON(JSON.parse(credential), W3cJsonLdVerifiableCredential);
-    } catch (err) {
-      return refuse(
-        `not a JSON-LD verifiable credential (${err instanceof Error ? err.message : String(err)})`,
-      );
-    }
-    if (!vc.type.includes(PEER_CREDENTIAL_TYPE)) refuse(`not a ${PEER_CREDENTIAL_TYPE}`);
-    if (!vc.credentialSubjectIds.includes(this.identity.did))
-      refuse('the credential is not made out to our DID');
-    const record = await storePeerCredential(this.agent, vc);
-    return credentialView(record.id, vc);
+  importCredential(credential: string): Promise<CredentialView> {
+    return this.#credentials.import(credential);
   }
 
-  // ------------------------------------------------------------------------------ channels
-
-  /** Our channels (not the virtual channels we are the intermediary of: their money is not ours). */
   channels(): ChannelView[] {
-    return this.client
-      .channels()
-      .filter((c) => c.observer !== true)
-      .map((c) => this.#channelView(c));
+    return this.#channels.list();
   }
 
   channel(id: string): ChannelView {
-    return this.#channelView(this.client.channel(id));
+    return this.#channels.get(id);
   }
 
-  async openChannel(req: OpenChannelRequest): Promise<ChannelView> {
-    const asset = this.assets.named(req.asset);
-    const c = await this.#readyConnection(req.connectionId);
-    const [fund, peerFund] = this.#funds(asset, req, 'channel');
-    const challengeDuration = BigInt(req.challengeDuration ?? this.config.challengeDuration);
-    const { channel } = await proposeToVerifiedPeer(
-      this.agent,
-      this.client,
-      c.id,
-      this.policy,
-      {
-        allocation: oneAssetAllocation(this.chain.config.chainId, asset.holder, [fund, peerFund]),
-        challengeDuration,
-      },
-      { timeoutMs: this.timeoutMs },
-    );
-    return this.#channelView(channel);
+  openChannel(req: OpenChannelRequest): Promise<ChannelView> {
+    return this.#channels.open(req);
   }
 
-  /** What we and the peer put into a new channel of `asset`; 400 when it is nothing at all. */
-  #funds(asset: AssetInfo, req: { fund: string; peerFund?: string }, what: string): [bigint, bigint] {
-    const fund = parse(asset, req.fund);
-    const peerFund = parse(asset, req.peerFund ?? '0');
-    if (fund + peerFund === 0n)
-      throw new ApiRequestError(400, 'INVALID_REQUEST', `a ${what} needs funds`, { field: 'fund' });
-    return [fund, peerFund];
+  openSubChannel(parentId: string, req: OpenSubChannelRequest): Promise<ChannelView> {
+    return this.#channels.openSub(parentId, req);
   }
 
-  async openSubChannel(parentId: string, req: OpenSubChannelRequest): Promise<ChannelView> {
-    const parent = this.client.channel(parentId);
-    const asset = this.#assetOf(parent);
-    const [fund, peerFund] = this.#funds(asset, req, 'sub-channel');
-    const row = parent.idx === 0 ? [fund, peerFund] : [peerFund, fund];
-    return this.#channelView(await this.client.proposeSubChannel(parent.id, { balances: [row] }));
+  openVirtualChannel(req: OpenVirtualChannelRequest): Promise<ChannelView> {
+    return this.#channels.openVirtual(req);
   }
 
-  async openVirtualChannel(req: OpenVirtualChannelRequest): Promise<ChannelView> {
-    const parent = this.client.channel(req.via);
-    const asset = this.#assetOf(parent);
-    const [fund, peerFund] = this.#funds(asset, req, 'virtual channel');
-    const c = await this.#readyConnection(req.connectionId);
-    // The peer's credential first: its verified address is the virtual channel's participant.
-    const peer = await verifyPeer(this.agent, c.id, this.policy, { timeoutMs: this.timeoutMs });
-    const channel = await this.client.proposeVirtualChannel({
-      peer: c.theirDid!,
-      peerAddress: peer.address,
-      parent: parent.id,
-      balances: [[fund, peerFund]],
-    });
-    return this.#channelView(channel);
+  pay(channelId: string, amount: string): Promise<PaymentView> {
+    return this.#channels.pay(channelId, amount);
   }
 
-  async pay(channelId: string, amount: string): Promise<PaymentView> {
-    const info = this.client.channel(channelId);
-    const units = parse(this.#assetOf(info), amount);
-    if (units === 0n)
-      throw new ApiRequestError(400, 'INVALID_AMOUNT', 'a payment must be positive', { amount });
-    const state = await this.client.sendPayment(info.id, units);
-    return this.#paymentView(info, state, units, 'sent');
+  close(channelId: string): Promise<SettlementView> {
+    return this.#channels.close(channelId);
   }
 
-  async close(channelId: string): Promise<SettlementView> {
-    const info = this.client.channel(channelId);
-    return this.#settlementView(info, await this.client.settle(info.id));
-  }
-
-  async dispute(channelId: string): Promise<SettlementView> {
-    const info = this.client.channel(channelId);
-    return this.#settlementView(info, await this.client.dispute(info.id));
+  dispute(channelId: string): Promise<SettlementView> {
+    return this.#channels.dispute(channelId);
   }
 
   payments(channelId?: string): Promise<PaymentView[]> {
-    return this.history.list(channelId);
+    return this.#channels.payments(channelId);
   }
 
-  async signedState(channelId: string): Promise<SignedStateView> {
-    const info = this.client.channel(channelId);
-    const record = await this.store.getChannel(info.id);
-    const current = record?.current;
-    if (current == null)
-      throw new ApiRequestError(409, 'NOT_SIGNED', 'the channel has no fully signed state yet', {
-        channelId,
-      });
-    return {
-      channelId: info.id,
-      version: current.state.version.toString(),
-      params: paramsToJson(record!.params),
-      state: stateToJson(current.state),
-      sigs: [...current.sigs],
-    };
+  signedState(channelId: string): Promise<SignedStateView> {
+    return this.#channels.signedState(channelId);
   }
 
   proposals(): ProposalView[] {
-    return [...this.#proposals.values()].map((p) => p.view);
+    return this.#proposals.list();
   }
 
-  async decideProposal(id: string, accept: boolean, reason?: string): Promise<ProposalView> {
-    const p = this.#proposals.get(id.toLowerCase());
-    if (p === undefined)
-      throw new ApiRequestError(404, 'UNKNOWN_PROPOSAL', 'no such proposal', { proposalId: id });
-    if (p.view.status !== 'pending' || p.decide === undefined)
-      throw new ApiRequestError(409, 'PROPOSAL_DECIDED', `the proposal is ${p.view.status}`, {
-        proposalId: id,
-      });
-    p.decide(accept, reason);
-    return p.view;
+  decideProposal(id: string, accept: boolean, reason?: string): Promise<ProposalView> {
+    return this.#proposals.decide(id, accept, reason);
   }
 
-  async balance(): Promise<BalanceView> {
-    const open = this.client
-      .channels()
-      .filter((c) => c.phase !== 'Withdrawn' && c.state !== undefined && c.observer !== true);
-    const inChannels = (asset: AssetInfo) =>
-      format(
-        asset,
-        open
-          .filter((c) => this.#assetOf(c) === asset)
-          .reduce((sum, c) => sum + (c.state!.outcome.balances[0]?.[c.idx] ?? 0n), 0n),
-      );
-    const tokens = await Promise.all(
-      this.assets.all
-        .filter((a) => a.token !== undefined)
-        .map(async (a) => {
-          const held = (await erc20Contract(a.token!, this.chain.provider)
-            .getFunction('balanceOf')
-            .staticCall(this.signer.address)) as bigint;
-          return { asset: a.symbol, token: a.token!, onChain: format(a, held), inChannels: inChannels(a) };
-        }),
-    );
-    return {
-      address: this.signer.address,
-      onChain: formatAmount(await this.chain.provider.getBalance(this.signer.address)),
-      inChannels: inChannels(this.assets.eth),
-      channels: open.length,
-      tokens,
-    };
+  balance(): Promise<BalanceView> {
+    return this.#channels.balance();
   }
 
-  // ------------------------------------------------------------------------------ credential sales
-
-  async offerCredential(req: OfferCredentialRequest): Promise<CredentialSaleView> {
-    const c = await this.#readyConnection(req.connectionId);
-    let claims: unknown;
-    try {
-      claims = JSON.parse(req.claims);
-    } catch {
-      claims = undefined;
-    }
-    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
-      throw new ApiRequestError(400, 'INVALID_REQUEST', 'claims must be a JSON object', { field: 'claims' });
-    }
-    return this.#sales.offer(c, claims as Record<string, unknown>, req.price);
+  offerCredential(req: OfferCredentialRequest): Promise<CredentialSaleView> {
+    return this.#credentials.offer(req);
   }
 
   buyCredential(saleId: string): Promise<CredentialSaleView> {
@@ -666,452 +392,37 @@ export class PerunNode implements AgentNodeApi {
     return this.#sales.list();
   }
 
-  // ------------------------------------------------------------------------------ messages
-
-  async sendMessage(connectionId: string, content: string): Promise<MessageView> {
-    const c = await this.#readyConnection(connectionId);
-    if (typeof content !== 'string' || content === '' || content.length > 10_000)
-      throw new ApiRequestError(400, 'INVALID_REQUEST', 'a message has 1 to 10,000 characters', {
-        field: 'content',
-      });
-    const record = await this.agent.didcomm.basicMessages.sendMessage(c.id, content);
-    return messageView(record);
+  sendMessage(connectionId: string, content: string): Promise<MessageView> {
+    return this.#messages.send(connectionId, content);
   }
 
-  async messages(connectionId?: string): Promise<MessageView[]> {
-    const records = await this.agent.didcomm.basicMessages.findAllByQuery(
-      connectionId === undefined ? {} : { connectionId },
-    );
-    return records.map(messageView).sort((a, b) => a.sentTime.localeCompare(b.sentTime));
+  messages(connectionId?: string): Promise<MessageView[]> {
+    return this.#messages.list(connectionId);
   }
 
   subscribe(listener: (e: NodeEventWithId) => void, since?: number): () => void {
     return this.events.subscribe(listener, since);
   }
 
-  // ------------------------------------------------------------------------------ internals
-
-  /**
-   * Whether we already have a connection with the same peer on our identity DID: two connections
-   * with one pair of DIDs cannot be told apart, so the newer one keeps its own DID.
-   */
-  #duplicates(c: DidCommConnectionRecord): boolean {
-    const other = this.#connectionIds.get(c.theirDid ?? '');
-    return other !== undefined && other !== c.id;
-  }
-
-  /** Waits for our DID switch on the connection with the peer whose DID is `did`, if one is in flight. */
-  async #adoptionWith(did: string): Promise<void> {
-    const id = this.#connectionIds.get(did);
-    if (id !== undefined) await this.#adoptions.get(id);
-  }
-
-  async #readyConnection(id: string, ready = true): Promise<DidCommConnectionRecord> {
-    await this.#adoptions.get(id);
-    const c = typeof id === 'string' ? await this.agent.didcomm.connections.findById(id) : null;
-    if (c === null)
-      throw new ApiRequestError(404, 'UNKNOWN_CONNECTION', 'no such connection', { connectionId: id });
-    if (ready && !c.isReady)
-      throw new ApiRequestError(409, 'CONNECTION_NOT_READY', 'the connection is not established', {
-        connectionId: id,
-        state: c.state,
-      });
-    return c;
-  }
-
-  #connectionView(c: DidCommConnectionRecord): ConnectionView {
-    if (c.theirDid !== undefined) this.#labels.set(c.theirDid, c.theirLabel);
-    return {
-      id: c.id,
-      theirLabel: c.theirLabel,
-      state: c.state,
-      ready: c.isReady,
-      ourDid: c.did,
-      theirDid: c.theirDid,
-      createdAt: iso(c.createdAt),
-    };
-  }
-
-  /** The asset a channel holds (its first; our channels hold one). */
-  #assetOf(c: ChannelInfo): AssetInfo {
-    return this.assets.ofHolder(c.state?.outcome.assets[0]?.ethHolder);
-  }
-
-  #channelView(c: ChannelInfo): ChannelView {
-    const balances = c.state?.outcome.balances[0] ?? [0n, 0n];
-    const asset = this.#assetOf(c);
-    return {
-      id: c.id,
-      connectionId: this.#connectionIds.get(c.peer),
-      peerDid: c.peer,
-      peerLabel: this.#labels.get(c.peer),
-      idx: c.idx,
-      phase: c.phase,
-      version: (c.state?.version ?? 0n).toString(),
-      asset: asset.symbol,
-      ourBalance: format(asset, balances[c.idx] ?? 0n),
-      theirBalance: format(asset, balances[1 - c.idx] ?? 0n),
-      challengeDuration: Number(c.params.challengeDuration),
-      participants: c.params.participants.map((p) => p.ethAddress),
-      isFinal: c.state?.isFinal ?? false,
-      ...(c.parent === undefined ? {} : { parentId: c.parent }),
-      virtual: c.params.virtualChannel,
-      locked: format(
-        asset,
-        (c.state?.outcome.locked ?? []).reduce((sum, l) => sum + (l.balances[0] ?? 0n), 0n),
-      ),
-    };
-  }
-
-  readonly #connectionIds = new Map<string, string>();
-
-  /** A payment of `amount` (either sign) that made `state` of channel `c`. */
-  #paymentView(c: ChannelInfo, state: State, amount: bigint, direction: 'sent' | 'received'): PaymentView {
-    const asset = this.#assetOf(c);
-    const balances = state.outcome.balances[0]!;
-    return {
-      channelId: c.id,
-      asset: asset.symbol,
-      version: state.version.toString(),
-      amount: format(asset, amount < 0n ? -amount : amount),
-      direction,
-      ourBalance: format(asset, balances[c.idx]!),
-      theirBalance: format(asset, balances[1 - c.idx]!),
-      at: new Date().toISOString(),
-    };
-  }
-
-  #settlementView(c: ChannelInfo, withdrawn: { asset: number; amount: bigint }[]): SettlementView {
-    return {
-      channelId: c.id,
-      withdrawn: withdrawn.map((w) => {
-        const asset = this.assets.ofHolder(c.state?.outcome.assets[w.asset]?.ethHolder);
-        return { asset: asset.symbol, amount: format(asset, w.amount), receiver: this.signer.address };
-      }),
-    };
-  }
-
-  /** The user's (or the auto-accept policy's) decision on a verified peer's proposal. */
-  async #decide(p: IncomingProposal, peer: VerifiedPeer) {
-    // We are participant 1 of a channel a peer proposes; of a sub-channel, what we are in its parent.
-    const me = Math.max(
-      0,
-      p.participants.findIndex((a) => a.toLowerCase() === this.signer.address.toLowerCase()),
-    );
-    const ourFund = p.fundingAgreement[0]?.[me] ?? 0n;
-    const peerFund = p.fundingAgreement[0]?.[1 - me] ?? 0n;
-    const known = p.allocation.assets.map((a) => this.assets.byHolder(a.ethHolder));
-    const asset = known[0] ?? this.assets.eth;
-    const connection = await this.agent.dependencyManager
-      .resolve(DidCommConnectionService)
-      .findByTheirDid(this.agent.context, p.peer);
-    const view: ProposalView = {
-      id: p.proposalID.toLowerCase(),
-      connectionId: connection?.id,
-      peerDid: p.peer,
-      peerLabel: connection?.theirLabel,
-      claims: {
-        issuer: peer.issuer,
-        ethereumAddress: peer.address,
-        name: peer.name,
-        spendingLimit: peer.spendingLimit === undefined ? undefined : formatAmount(peer.spendingLimit),
-      },
-      asset: asset.symbol,
-      peerFund: format(asset, peerFund),
-      ourFund: format(asset, ourFund),
-      challengeDuration: Number(p.challengeDuration),
-      status: 'pending',
-      receivedAt: new Date().toISOString(),
-    };
-    const entry: PendingProposal = { view };
-    this.#proposals.set(view.id, entry);
-    const settle = (accept: boolean, reason: string) => {
-      view.status = accept ? 'accepted' : reason === EXPIRED ? 'expired' : 'rejected';
-      entry.decide = undefined;
-      this.events.emit({ type: 'proposal', proposal: { ...view } });
-      return accept ? ({ accept: true } as const) : ({ accept: false, reason } as const);
-    };
-    // The app channels we take part in pay for a credential we offered (checked before the gate).
-    const saleApp = this.chain.config.apps?.['credentialPayment'];
-    const app = p.app.toLowerCase();
-    const ourApp = app === ZERO_ADDRESS || (saleApp !== undefined && app === saleApp.toLowerCase());
-    if (!ourApp || known.length !== 1 || known[0] === undefined)
-      return settle(false, 'only payment and credential-sale channels of one asset of our deployment');
-    // The spending limit and the auto-accept limit are ETH; a token channel that asks for our
-    // tokens always asks the user.
-    const isEth = asset.token === undefined;
-    if (isEth && peer.spendingLimit !== undefined && peerFund > peer.spendingLimit)
-      return settle(false, 'the deposit exceeds the peer’s spending limit');
-    const limit = isEth ? parseAmount(this.config.autoAcceptMaxFund) : 0n;
-    if (this.config.autoAccept && ourFund <= limit) return settle(true, '');
-    this.events.emit({ type: 'proposal', proposal: { ...view } });
-    const answer = await new Promise<{ accept: boolean; reason?: string }>((resolve) => {
-      const timer = setTimeout(() => resolve({ accept: false, reason: EXPIRED }), DECISION_MS);
-      entry.decide = (accept, reason) => {
-        clearTimeout(timer);
-        resolve({ accept, reason });
-      };
-    });
-    return settle(answer.accept, answer.accept ? '' : (answer.reason ?? 'declined by the user'));
-  }
-
-  #onClientEvent(e: ClientEvent): void {
-    void this.#sales
-      .onClientEvent(e)
-      .catch((err: unknown) =>
-        this.log(`credential sale: ${err instanceof Error ? err.message : String(err)}`),
-      );
-    const info = 'channelId' in e && e.channelId !== undefined ? this.#tryChannel(e.channelId) : undefined;
-    switch (e.type) {
-      case 'opened':
-        if (info !== undefined)
-          this.events.emit({ type: 'channel-opened', channel: this.#channelView(info) });
-        break;
-      case 'phase':
-        this.events.emit({ type: 'channel-phase', channelId: e.channelId, from: e.from, to: e.to });
-        break;
-      case 'payment-sent':
-      case 'payment-received': {
-        if (info?.state === undefined) break;
-        const direction = e.type === 'payment-sent' ? 'sent' : 'received';
-        const payment = this.#paymentView(info, info.state, e.amounts[0] ?? 0n, direction);
-        this.history.add(payment);
-        this.events.emit({ type: e.type, payment });
-        break;
-      }
-      case 'registered':
-      case 'progressed':
-        this.events.emit({
-          type: 'dispute',
-          channelId: e.channelId,
-          version: e.version.toString(),
-          timeout: e.timeout.toString(),
-          by: e.by,
-        });
-        break;
-      case 'settled':
-        if (info !== undefined)
-          this.events.emit({ type: 'settled', settlement: this.#settlementView(info, e.withdrawn) });
-        break;
-      case 'funding-failed':
-      case 'warning':
-        this.events.emit({
-          type: 'warning',
-          channelId: e.channelId,
-          context: e.type === 'warning' ? e.context : 'funding',
-          message: e.error instanceof Error ? e.error.message : String(e.error),
-        });
-        break;
-      case 'updated':
-        break;
-    }
-  }
-
-  #tryChannel(id: string): ChannelInfo | undefined {
-    try {
-      return this.client.channel(id);
-    } catch {
-      return undefined;
-    }
+  /** What the channel client's proposal gate consults. */
+  #gateParts(): GateParts {
+    return { connections: this.#connections, sales: this.#sales, proposals: this.#proposals };
   }
 
   #listen(): void {
-    const agent = this.agent;
+    const { agent, log } = this.#ctx;
     this.#stops.push(
       onSaleOffer(agent, (offer, connection) =>
         this.#sales
           .received(offer, connection)
-          .catch((err: unknown) =>
-            this.log(`sale offer: ${err instanceof Error ? err.message : String(err)}`),
-          ),
+          .catch((err: unknown) => log(`sale offer: ${err instanceof Error ? err.message : String(err)}`)),
       ),
+      this.#connections.listen(),
+      this.#messages.listen(),
+      this.#credentials.listen(),
+      deleteFinishedProofs(agent, log),
     );
-    const onConnection = (e: DidCommConnectionStateChangedEvent) => {
-      const c = e.payload.connectionRecord;
-      const duplicate = this.#duplicates(c);
-      if (c.theirDid !== undefined && !duplicate) this.#connectionIds.set(c.theirDid, c.id);
-      this.events.emit({ type: 'connection', connection: this.#connectionView(c) });
-      // As inviter we answered with a fresh DID: switch to our identity DID, the subject of our credential.
-      if (
-        c.role === DidCommDidExchangeRole.Responder &&
-        c.state === DidCommDidExchangeState.Completed &&
-        c.did !== this.identity.did &&
-        !duplicate
-      ) {
-        const adoption = adoptIdentityDid(agent, c.id, this.identity.did, this.timeoutMs).then(
-          (r) => this.events.emit({ type: 'connection', connection: this.#connectionView(r) }),
-          (err: unknown) => this.log(`identity DID not adopted on ${c.id}: ${(err as Error).message}`),
-        );
-        this.#adoptions.set(c.id, adoption);
-        void adoption.finally(() => this.#adoptions.delete(c.id));
-      }
-    };
-    const onRotated = (e: DidCommConnectionDidRotatedEvent) => {
-      const c = e.payload.connectionRecord;
-      if (c.theirDid !== undefined) this.#connectionIds.set(c.theirDid, c.id);
-      this.#labels.set(c.theirDid ?? '', c.theirLabel);
-    };
-    const onMessage = (e: DidCommBasicMessageStateChangedEvent) => {
-      const view = messageView(e.payload.basicMessageRecord);
-      this.events.emit({
-        type: view.direction === 'sent' ? 'message-sent' : 'message-received',
-        message: view,
-      });
-    };
-    const onCredential = (e: DidCommCredentialStateChangedEvent) => this.#onCredentialExchange(e);
-    // A finished presentation exchange (two for every channel opened) has nothing left to say:
-    // what the gate verified went into the proposal event. Done is its last write in both roles.
-    const onProof = (e: DidCommProofStateChangedEvent) => {
-      const r = e.payload.proofRecord;
-      if (r.state !== DidCommProofState.Done) return;
-      void agent.didcomm.proofs
-        .deleteById(r.id, { deleteAssociatedDidCommMessages: true })
-        .catch((err: unknown) => this.log(`proof exchange ${r.id} not deleted: ${(err as Error).message}`));
-    };
-    agent.events.on(DidCommConnectionEventTypes.DidCommConnectionStateChanged, onConnection);
-    agent.events.on(DidCommConnectionEventTypes.DidCommConnectionDidRotated, onRotated);
-    agent.events.on(DidCommBasicMessageEventTypes.DidCommBasicMessageStateChanged, onMessage);
-    agent.events.on(DidCommCredentialEventTypes.DidCommCredentialStateChanged, onCredential);
-    agent.events.on(DidCommProofEventTypes.ProofStateChanged, onProof);
-    this.#stops.push(() => {
-      agent.events.off(DidCommConnectionEventTypes.DidCommConnectionStateChanged, onConnection);
-      agent.events.off(DidCommConnectionEventTypes.DidCommConnectionDidRotated, onRotated);
-      agent.events.off(DidCommBasicMessageEventTypes.DidCommBasicMessageStateChanged, onMessage);
-      agent.events.off(DidCommCredentialEventTypes.DidCommCredentialStateChanged, onCredential);
-      agent.events.off(DidCommProofEventTypes.ProofStateChanged, onProof);
-    });
-    void agent.didcomm.connections.getAll().then((all) => {
-      for (const c of all) {
-        if (c.theirDid !== undefined) {
-          this.#connectionIds.set(c.theirDid, c.id);
-          this.#labels.set(c.theirDid, c.theirLabel);
-        }
-      }
-    });
-  }
-
-  /** Holder: a credential arrived. Issuer: a holder asked for one (issued when auto-issue is on). */
-  #onCredentialExchange(e: DidCommCredentialStateChangedEvent): void {
-    const r = e.payload.credentialExchangeRecord;
-    if (r.role === DidCommCredentialRole.Holder && r.state === DidCommCredentialState.Done) {
-      void this.#credentialOf(r.credentials.map((c) => c.credentialRecordId)).then((view) => {
-        if (view !== undefined) this.events.emit({ type: 'credential-received', credential: view });
-      });
-    }
-    if (r.role === DidCommCredentialRole.Issuer && r.state === DidCommCredentialState.ProposalReceived) {
-      const limit = this.config.autoIssueSpendingLimit;
-      if (limit === '') {
-        this.log(`credential request on ${r.connectionId}: issue it with issue-credential`);
-        return;
-      }
-      void this.#answerRequest(r.id, r.connectionId!, parseAmount(limit)).catch((err: unknown) =>
-        this.log(`credential request on ${r.connectionId} not answered: ${(err as Error).message}`),
-      );
-    }
-  }
-
-  async #answerRequest(recordId: string, connectionId: string, spendingLimit: bigint): Promise<void> {
-    const c = await this.#readyConnection(connectionId);
-    const proposal = (await this.agent.didcomm.credentials.getFormatData(recordId)).proposal?.jsonld
-      ?.credential;
-    const subject = proposal?.credentialSubject as { name?: unknown } | undefined;
-    const name = typeof subject?.name === 'string' && subject.name.trim() !== '' ? subject.name : undefined;
-    if (name === undefined) {
-      await this.agent.didcomm.credentials
-        .declineOffer({ credentialExchangeRecordId: recordId })
-        .catch(() => undefined);
-      return;
-    }
-    const address = await provenAddress(this.agent, c.id, { timeoutMs: this.timeoutMs });
-    await this.agent.didcomm.credentials.negotiateProposal({
-      credentialExchangeRecordId: recordId,
-      credentialFormats: {
-        jsonld: {
-          credential: peerCredentialJson(this.issuer.did, c.theirDid!, {
-            ethereumAddress: address,
-            name,
-            spendingLimit,
-          }),
-          options: { proofType: PROOF_TYPE, proofPurpose: 'assertionMethod' },
-        },
-      },
-      autoAcceptCredential: DidCommAutoAcceptCredential.Always,
-    });
-  }
-
-  async #credentialOf(ids: string[]): Promise<CredentialView | undefined> {
-    for (const id of ids) {
-      const r: W3cCredentialRecord | null = await this.agent.w3cCredentials.getById(id).catch(() => null);
-      const vc = r?.firstCredential;
-      if (r !== null && vc?.claimFormat === ClaimFormat.LdpVc && vc.type.includes(PEER_CREDENTIAL_TYPE))
-        return credentialView(r.id, vc as W3cJsonLdVerifiableCredential);
-    }
-    return undefined;
-  }
-
-  /** The next credential received on `connectionId`. */
-  #nextCredential(connectionId: string) {
-    let stop = () => undefined as void;
-    const promise = new Promise<CredentialView>((resolve, reject) => {
-      const unsubscribe = this.events.subscribe((e) => {
-        if (e.type === 'credential-received') resolve(e.credential);
-      });
-      const onFail = (ev: DidCommCredentialStateChangedEvent) => {
-        const r = ev.payload.credentialExchangeRecord;
-        if (
-          r.connectionId === connectionId &&
-          [DidCommCredentialState.Abandoned, DidCommCredentialState.Declined].includes(r.state)
-        )
-          reject(
-            new PeerNotAuthorizedError('no-credential', `the issuer refused: ${r.errorMessage ?? r.state}`),
-          );
-      };
-      this.agent.events.on(DidCommCredentialEventTypes.DidCommCredentialStateChanged, onFail);
-      stop = () => {
-        unsubscribe();
-        this.agent.events.off(DidCommCredentialEventTypes.DidCommCredentialStateChanged, onFail);
-      };
-    });
-    promise.catch(() => undefined);
-    return {
-      wait: (ms: number) =>
-        Promise.race([
-          promise,
-          new Promise<never>((_, reject) =>
-            setTimeout(
-              () => reject(new PeerNotAuthorizedError('timeout', 'no credential arrived in time')),
-              ms,
-            ).unref(),
-          ),
-        ]),
-      stop: () => stop(),
-    };
-  }
-
-  /** The next DID rotation by a peer, per connection (for acceptInvitation). */
-  #nextRotation() {
-    const seen = new Map<string, DidCommConnectionRecord>();
-    const waiters = new Map<string, (c: DidCommConnectionRecord) => void>();
-    const on = (e: DidCommConnectionDidRotatedEvent) => {
-      if (e.payload.theirDid === undefined) return;
-      const c = e.payload.connectionRecord;
-      seen.set(c.id, c);
-      waiters.get(c.id)?.(c);
-    };
-    this.agent.events.on(DidCommConnectionEventTypes.DidCommConnectionDidRotated, on);
-    return {
-      wait: (id: string, ms: number) =>
-        new Promise<DidCommConnectionRecord | undefined>((resolve) => {
-          const hit = seen.get(id);
-          if (hit !== undefined) return resolve(hit);
-          const timer = setTimeout(() => resolve(undefined), ms);
-          waiters.set(id, (c) => {
-            clearTimeout(timer);
-            resolve(c);
-          });
-        }),
-      stop: () => this.agent.events.off(DidCommConnectionEventTypes.DidCommConnectionDidRotated, on),
-    };
+    this.#connections.remember();
   }
 }
 
@@ -1123,47 +434,4 @@ async function loadIdentity(agent: PerunIdentityAgent): Promise<NodeIdentity> {
   const identity: NodeIdentity = { did, issuerDid };
   await agent.genericRecords.save({ content: { ...identity }, tags: { kind: IDENTITY_RECORD } });
   return identity;
-}
-
-/** An optional ISO 8601 date of a request; a 400 naming the field if it is not one. */
-function dateField(field: string, value: string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime()))
-    throw new ApiRequestError(400, 'INVALID_REQUEST', `${field} is not a date`, { field });
-  return d;
-}
-
-function credentialView(id: string, vc: W3cJsonLdVerifiableCredential): CredentialView {
-  const subject = (Array.isArray(vc.credentialSubject)
-    ? vc.credentialSubject[0]
-    : vc.credentialSubject) as unknown as {
-    id?: string;
-    claims?: Record<string, unknown>;
-  } & Record<string, unknown>;
-  const claims = { ...(subject.claims ?? {}), ...subject } as Record<string, unknown>;
-  const limit = typeof claims['spendingLimit'] === 'string' ? claims['spendingLimit'] : undefined;
-  return {
-    id,
-    issuer: typeof vc.issuer === 'string' ? vc.issuer : vc.issuer.id,
-    subject: subject.id ?? '',
-    types: [...vc.type],
-    claims: {
-      ethereumAddress: String(claims['ethereumAddress'] ?? ''),
-      name: typeof claims['name'] === 'string' ? claims['name'] : undefined,
-      spendingLimit: limit !== undefined && /^\d+$/.test(limit) ? formatAmount(BigInt(limit)) : undefined,
-    },
-    issuanceDate: vc.issuanceDate,
-    expirationDate: vc.expirationDate,
-  };
-}
-
-function messageView(r: DidCommBasicMessageRecord): MessageView {
-  return {
-    id: r.id,
-    connectionId: r.connectionId,
-    content: r.content,
-    direction: r.role === DidCommBasicMessageRole.Sender ? 'sent' : 'received',
-    sentTime: r.sentTime,
-  };
 }

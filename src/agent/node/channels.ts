@@ -1,0 +1,199 @@
+// Our channels: opening them (ledger channels with a verified peer, sub-channels, virtual
+// channels through an intermediary, and the app channels of credential sales), paying, closing,
+// disputing, their signed states and payment history, and our balances on chain and in channels.
+import type { ChannelInfo } from '../../channels/client.js';
+import { erc20Contract } from '../../channels/ethereum/contracts.js';
+import { ETH_BACKEND_ID, ethAsset } from '../../channels/ethereum/encoding.js';
+import { paramsToJson, stateToJson } from '../../channels/json.js';
+import type { Allocation, Hex } from '../../channels/types.js';
+import { proposeToVerifiedPeer, verifyPeer } from '../../protocols/identity/index.js';
+import { ApiRequestError } from '../api/api-error.js';
+import { formatAmount } from '../api/amounts.js';
+import { format, parse, type AssetInfo } from './assets.js';
+import type { Connections } from './connections.js';
+import type { NodeContext } from './context.js';
+import type {
+  BalanceView,
+  ChannelView,
+  OpenChannelRequest,
+  OpenSubChannelRequest,
+  OpenVirtualChannelRequest,
+  PaymentView,
+  SettlementView,
+  SignedStateView,
+} from './types.js';
+import type { ChannelViews } from './views.js';
+
+/** A new channel's allocation of one Ethereum asset: the proposer's and the peer's balances. */
+function oneAssetAllocation(chainId: bigint, holder: string, balances: [bigint, bigint]): Allocation {
+  return {
+    assets: [ethAsset(chainId, holder)],
+    backends: [ETH_BACKEND_ID],
+    balances: [balances],
+    locked: [],
+  };
+}
+
+export class Channels {
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly connections: Connections,
+    private readonly views: ChannelViews,
+  ) {}
+
+  /** Our channels (not the virtual channels we are the intermediary of: their money is not ours). */
+  list(): ChannelView[] {
+    return this.ctx.client
+      .channels()
+      .filter((c) => c.observer !== true)
+      .map((c) => this.views.channel(c));
+  }
+
+  get(id: string): ChannelView {
+    return this.views.channel(this.ctx.client.channel(id));
+  }
+
+  async open(req: OpenChannelRequest): Promise<ChannelView> {
+    const { agent, client, chain, config, policy, timeoutMs } = this.ctx;
+    const asset = this.ctx.assets.named(req.asset);
+    const c = await this.connections.ready(req.connectionId);
+    const [fund, peerFund] = this.#funds(asset, req, 'channel');
+    const challengeDuration = BigInt(req.challengeDuration ?? config.challengeDuration);
+    const { channel } = await proposeToVerifiedPeer(
+      agent,
+      client,
+      c.id,
+      policy,
+      {
+        allocation: oneAssetAllocation(chain.config.chainId, asset.holder, [fund, peerFund]),
+        challengeDuration,
+      },
+      { timeoutMs },
+    );
+    return this.views.channel(channel);
+  }
+
+  /** A credential sale's app channel (ETH) to the verified peer on the connection, once it is open. */
+  async openApp(connectionId: string, req: { price: bigint; initData: Hex; app: Hex }): Promise<ChannelInfo> {
+    const { agent, client, chain, config, policy, timeoutMs } = this.ctx;
+    const { channel } = await proposeToVerifiedPeer(
+      agent,
+      client,
+      connectionId,
+      policy,
+      {
+        allocation: oneAssetAllocation(chain.config.chainId, chain.config.assetHolderETH, [req.price, 0n]),
+        challengeDuration: BigInt(config.challengeDuration),
+        app: req.app,
+        initData: req.initData,
+      },
+      { timeoutMs },
+    );
+    return channel;
+  }
+
+  /** What we and the peer put into a new channel of `asset`; 400 when it is nothing at all. */
+  #funds(asset: AssetInfo, req: { fund: string; peerFund?: string }, what: string): [bigint, bigint] {
+    const fund = parse(asset, req.fund);
+    const peerFund = parse(asset, req.peerFund ?? '0');
+    if (fund + peerFund === 0n)
+      throw new ApiRequestError(400, 'INVALID_REQUEST', `a ${what} needs funds`, { field: 'fund' });
+    return [fund, peerFund];
+  }
+
+  async openSub(parentId: string, req: OpenSubChannelRequest): Promise<ChannelView> {
+    const parent = this.ctx.client.channel(parentId);
+    const asset = this.views.assetOf(parent);
+    const [fund, peerFund] = this.#funds(asset, req, 'sub-channel');
+    const row = parent.idx === 0 ? [fund, peerFund] : [peerFund, fund];
+    return this.views.channel(await this.ctx.client.proposeSubChannel(parent.id, { balances: [row] }));
+  }
+
+  async openVirtual(req: OpenVirtualChannelRequest): Promise<ChannelView> {
+    const { agent, client, policy, timeoutMs } = this.ctx;
+    const parent = client.channel(req.via);
+    const asset = this.views.assetOf(parent);
+    const [fund, peerFund] = this.#funds(asset, req, 'virtual channel');
+    const c = await this.connections.ready(req.connectionId);
+    // The peer's credential first: its verified address is the virtual channel's participant.
+    const peer = await verifyPeer(agent, c.id, policy, { timeoutMs });
+    const channel = await client.proposeVirtualChannel({
+      peer: c.theirDid!,
+      peerAddress: peer.address,
+      parent: parent.id,
+      balances: [[fund, peerFund]],
+    });
+    return this.views.channel(channel);
+  }
+
+  async pay(channelId: string, amount: string): Promise<PaymentView> {
+    const info = this.ctx.client.channel(channelId);
+    const units = parse(this.views.assetOf(info), amount);
+    if (units === 0n)
+      throw new ApiRequestError(400, 'INVALID_AMOUNT', 'a payment must be positive', { amount });
+    const state = await this.ctx.client.sendPayment(info.id, units);
+    return this.views.payment(info, state, units, 'sent');
+  }
+
+  async close(channelId: string): Promise<SettlementView> {
+    const info = this.ctx.client.channel(channelId);
+    return this.views.settlement(info, await this.ctx.client.settle(info.id));
+  }
+
+  async dispute(channelId: string): Promise<SettlementView> {
+    const info = this.ctx.client.channel(channelId);
+    return this.views.settlement(info, await this.ctx.client.dispute(info.id));
+  }
+
+  payments(channelId?: string): Promise<PaymentView[]> {
+    return this.ctx.history.list(channelId);
+  }
+
+  async signedState(channelId: string): Promise<SignedStateView> {
+    const info = this.ctx.client.channel(channelId);
+    const record = await this.ctx.store.getChannel(info.id);
+    const current = record?.current;
+    if (current == null)
+      throw new ApiRequestError(409, 'NOT_SIGNED', 'the channel has no fully signed state yet', {
+        channelId,
+      });
+    return {
+      channelId: info.id,
+      version: current.state.version.toString(),
+      params: paramsToJson(record!.params),
+      state: stateToJson(current.state),
+      sigs: [...current.sigs],
+    };
+  }
+
+  async balance(): Promise<BalanceView> {
+    const { assets, chain, signer } = this.ctx;
+    const open = this.ctx.client
+      .channels()
+      .filter((c) => c.phase !== 'Withdrawn' && c.state !== undefined && c.observer !== true);
+    const inChannels = (asset: AssetInfo) =>
+      format(
+        asset,
+        open
+          .filter((c) => this.views.assetOf(c) === asset)
+          .reduce((sum, c) => sum + (c.state!.outcome.balances[0]?.[c.idx] ?? 0n), 0n),
+      );
+    const tokens = await Promise.all(
+      assets.all
+        .filter((a) => a.token !== undefined)
+        .map(async (a) => {
+          const held = (await erc20Contract(a.token!, chain.provider)
+            .getFunction('balanceOf')
+            .staticCall(signer.address)) as bigint;
+          return { asset: a.symbol, token: a.token!, onChain: format(a, held), inChannels: inChannels(a) };
+        }),
+    );
+    return {
+      address: signer.address,
+      onChain: formatAmount(await chain.provider.getBalance(signer.address)),
+      inChannels: inChannels(assets.eth),
+      channels: open.length,
+      tokens,
+    };
+  }
+}

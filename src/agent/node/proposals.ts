@@ -1,0 +1,150 @@
+// Channel proposals from peers, and the gate in front of them: a proposal reaches the user (or
+// the auto-accept policy) only from a peer whose credential passes our policy, only for a payment
+// or credential-sale channel of one asset of our deployment, and waits DECISION_MS for a decision.
+// The presentation exchanges the gate leaves behind are deleted once done.
+import {
+  DidCommConnectionService,
+  DidCommProofEventTypes,
+  DidCommProofState,
+  type DidCommProofStateChangedEvent,
+} from '@credo-ts/didcomm';
+import type { Decision, IncomingProposal } from '../../channels/client.js';
+import { ZERO_ADDRESS } from '../../channels/ethereum/encoding.js';
+import { gatedProposalHandler, type PeerPolicy, type VerifiedPeer } from '../../protocols/identity/index.js';
+import { ApiRequestError } from '../api/api-error.js';
+import { parseAmount } from '../api/amounts.js';
+import type { PerunIdentityAgent } from '../credo/agent.js';
+import type { Connections } from './connections.js';
+import type { NodeContext } from './context.js';
+import type { CredentialSales } from './credential-sales.js';
+import type { ProposalView } from './types.js';
+import { proposalView } from './views.js';
+
+/** How long a proposal waits for the user's decision; the proposer waits 30 s for an answer. */
+const DECISION_MS = 25_000;
+const EXPIRED = 'nobody decided on the proposal in time (it asks more of us than auto-accept allows)';
+
+interface PendingProposal {
+  view: ProposalView;
+  decide?: (accept: boolean, reason?: string) => void;
+}
+
+export class Proposals {
+  readonly #pending = new Map<string, PendingProposal>();
+
+  constructor(private readonly ctx: NodeContext) {}
+
+  list(): ProposalView[] {
+    return [...this.#pending.values()].map((p) => p.view);
+  }
+
+  async decide(id: string, accept: boolean, reason?: string): Promise<ProposalView> {
+    const p = this.#pending.get(id.toLowerCase());
+    if (p === undefined)
+      throw new ApiRequestError(404, 'UNKNOWN_PROPOSAL', 'no such proposal', { proposalId: id });
+    if (p.view.status !== 'pending' || p.decide === undefined)
+      throw new ApiRequestError(409, 'PROPOSAL_DECIDED', `the proposal is ${p.view.status}`, {
+        proposalId: id,
+      });
+    p.decide(accept, reason);
+    return p.view;
+  }
+
+  /** Refuses every proposal still waiting for a decision. */
+  refuseAll(reason: string): void {
+    for (const p of this.#pending.values()) p.decide?.(false, reason);
+  }
+
+  /** The user's (or the auto-accept policy's) decision on a verified peer's proposal. */
+  async onVerified(p: IncomingProposal, peer: VerifiedPeer): Promise<Decision> {
+    const { agent, assets, config, events } = this.ctx;
+    // We are participant 1 of a channel a peer proposes; of a sub-channel, what we are in its parent.
+    const me = Math.max(
+      0,
+      p.participants.findIndex((a) => a.toLowerCase() === this.ctx.signer.address.toLowerCase()),
+    );
+    const ourFund = p.fundingAgreement[0]?.[me] ?? 0n;
+    const peerFund = p.fundingAgreement[0]?.[1 - me] ?? 0n;
+    const known = p.allocation.assets.map((a) => assets.byHolder(a.ethHolder));
+    const asset = known[0] ?? assets.eth;
+    const connection = await agent.dependencyManager
+      .resolve(DidCommConnectionService)
+      .findByTheirDid(agent.context, p.peer);
+    const view = proposalView(p, peer, connection, asset, { ours: ourFund, peer: peerFund });
+    const entry: PendingProposal = { view };
+    this.#pending.set(view.id, entry);
+    const settle = (accept: boolean, reason: string) => {
+      view.status = accept ? 'accepted' : reason === EXPIRED ? 'expired' : 'rejected';
+      entry.decide = undefined;
+      events.emit({ type: 'proposal', proposal: { ...view } });
+      return accept ? ({ accept: true } as const) : ({ accept: false, reason } as const);
+    };
+    // The app channels we take part in pay for a credential we offered (checked before the gate).
+    const saleApp = this.ctx.chain.config.apps?.['credentialPayment'];
+    const app = p.app.toLowerCase();
+    const ourApp = app === ZERO_ADDRESS || (saleApp !== undefined && app === saleApp.toLowerCase());
+    if (!ourApp || known.length !== 1 || known[0] === undefined)
+      return settle(false, 'only payment and credential-sale channels of one asset of our deployment');
+    // The spending limit and the auto-accept limit are ETH; a token channel that asks for our
+    // tokens always asks the user.
+    const isEth = asset.token === undefined;
+    if (isEth && peer.spendingLimit !== undefined && peerFund > peer.spendingLimit)
+      return settle(false, 'the deposit exceeds the peer’s spending limit');
+    const limit = isEth ? parseAmount(config.autoAcceptMaxFund) : 0n;
+    if (config.autoAccept && ourFund <= limit) return settle(true, '');
+    events.emit({ type: 'proposal', proposal: { ...view } });
+    const answer = await new Promise<{ accept: boolean; reason?: string }>((resolve) => {
+      const timer = setTimeout(() => resolve({ accept: false, reason: EXPIRED }), DECISION_MS);
+      entry.decide = (accept, reason) => {
+        clearTimeout(timer);
+        resolve({ accept, reason });
+      };
+    });
+    return settle(answer.accept, answer.accept ? '' : (answer.reason ?? 'declined by the user'));
+  }
+}
+
+/** What the channel client's proposal handler consults, once the node is built. */
+export interface GateParts {
+  connections: Connections;
+  sales: CredentialSales;
+  proposals: Proposals;
+}
+
+/**
+ * The channel client's proposal handler: waits for a DID switch in flight with the proposer, lets
+ * a credential sale refuse its app channel, then verifies the proposer's credential against the
+ * policy before the proposal goes to `Proposals.onVerified`.
+ */
+export function proposalGate(
+  o: { agent: PerunIdentityAgent; policy: PeerPolicy; timeoutMs: number; log: (line: string) => void },
+  parts: () => GateParts | undefined,
+): (p: IncomingProposal) => Promise<Decision> {
+  const gate = gatedProposalHandler(o.agent, o.policy, (p, peer) => parts()!.proposals.onVerified(p, peer), {
+    onRefusal: (p, err) => o.log(`refused a channel from ${p.peer}: ${err.code} (${err.message})`),
+    verify: { timeoutMs: o.timeoutMs },
+  });
+  return async (p) => {
+    const node = parts();
+    if (node !== undefined) await node.connections.adoptionWith(p.peer);
+    const refusal = node === undefined ? undefined : await node.sales.refusal(p);
+    if (refusal !== undefined) return { accept: false, reason: refusal };
+    return gate(p);
+  };
+}
+
+/**
+ * Deletes every finished presentation exchange (two for every channel opened): what the gate
+ * verified went into the proposal event. Done is its last write in both roles. Returns the stop.
+ */
+export function deleteFinishedProofs(agent: PerunIdentityAgent, log: (line: string) => void): () => void {
+  const onProof = (e: DidCommProofStateChangedEvent) => {
+    const r = e.payload.proofRecord;
+    if (r.state !== DidCommProofState.Done) return;
+    void agent.didcomm.proofs
+      .deleteById(r.id, { deleteAssociatedDidCommMessages: true })
+      .catch((err: unknown) => log(`proof exchange ${r.id} not deleted: ${(err as Error).message}`));
+  };
+  agent.events.on(DidCommProofEventTypes.ProofStateChanged, onProof);
+  return () => agent.events.off(DidCommProofEventTypes.ProofStateChanged, onProof);
+}

@@ -1,0 +1,171 @@
+// The views users get (./types.ts) of what Credo and the channel client hold: connections,
+// credentials, messages, proposals, and channels with their payments and settlements.
+import type { W3cJsonLdVerifiableCredential } from '@credo-ts/core';
+import {
+  DidCommBasicMessageRole,
+  type DidCommBasicMessageRecord,
+  type DidCommConnectionRecord,
+} from '@credo-ts/didcomm';
+import type { ChannelInfo, IncomingProposal } from '../../channels/client.js';
+import type { State } from '../../channels/types.js';
+import type { VerifiedPeer } from '../../protocols/identity/index.js';
+import { formatAmount } from '../api/amounts.js';
+import { format, type AssetInfo, type Assets } from './assets.js';
+import type {
+  ChannelView,
+  ConnectionView,
+  CredentialView,
+  MessageView,
+  PaymentView,
+  ProposalView,
+  SettlementView,
+} from './types.js';
+
+const iso = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
+
+export function connectionView(c: DidCommConnectionRecord): ConnectionView {
+  return {
+    id: c.id,
+    theirLabel: c.theirLabel,
+    state: c.state,
+    ready: c.isReady,
+    ourDid: c.did,
+    theirDid: c.theirDid,
+    createdAt: iso(c.createdAt),
+  };
+}
+
+export function credentialView(id: string, vc: W3cJsonLdVerifiableCredential): CredentialView {
+  const subject = (Array.isArray(vc.credentialSubject)
+    ? vc.credentialSubject[0]
+    : vc.credentialSubject) as unknown as {
+    id?: string;
+    claims?: Record<string, unknown>;
+  } & Record<string, unknown>;
+  const claims = { ...(subject.claims ?? {}), ...subject } as Record<string, unknown>;
+  const limit = typeof claims['spendingLimit'] === 'string' ? claims['spendingLimit'] : undefined;
+  return {
+    id,
+    issuer: typeof vc.issuer === 'string' ? vc.issuer : vc.issuer.id,
+    subject: subject.id ?? '',
+    types: [...vc.type],
+    claims: {
+      ethereumAddress: String(claims['ethereumAddress'] ?? ''),
+      name: typeof claims['name'] === 'string' ? claims['name'] : undefined,
+      spendingLimit: limit !== undefined && /^\d+$/.test(limit) ? formatAmount(BigInt(limit)) : undefined,
+    },
+    issuanceDate: vc.issuanceDate,
+    expirationDate: vc.expirationDate,
+  };
+}
+
+export function messageView(r: DidCommBasicMessageRecord): MessageView {
+  return {
+    id: r.id,
+    connectionId: r.connectionId,
+    content: r.content,
+    direction: r.role === DidCommBasicMessageRole.Sender ? 'sent' : 'received',
+    sentTime: r.sentTime,
+  };
+}
+
+/** A pending proposal from a verified peer: what it puts in and asks of us, in `asset`. */
+export function proposalView(
+  p: IncomingProposal,
+  peer: VerifiedPeer,
+  connection: DidCommConnectionRecord | null,
+  asset: AssetInfo,
+  funds: { ours: bigint; peer: bigint },
+): ProposalView {
+  return {
+    id: p.proposalID.toLowerCase(),
+    connectionId: connection?.id,
+    peerDid: p.peer,
+    peerLabel: connection?.theirLabel,
+    claims: {
+      issuer: peer.issuer,
+      ethereumAddress: peer.address,
+      name: peer.name,
+      spendingLimit: peer.spendingLimit === undefined ? undefined : formatAmount(peer.spendingLimit),
+    },
+    asset: asset.symbol,
+    peerFund: format(asset, funds.peer),
+    ourFund: format(asset, funds.ours),
+    challengeDuration: Number(p.challengeDuration),
+    status: 'pending',
+    receivedAt: new Date().toISOString(),
+  };
+}
+
+/** Who a channel's peer is to us: our connection with it and its label, by its DID. */
+export interface PeerNames {
+  connectionIdOf(did: string): string | undefined;
+  labelOf(did: string): string | undefined;
+}
+
+/** Channels, payments and settlements in the units of their asset. */
+export class ChannelViews {
+  constructor(
+    private readonly assets: Assets,
+    /** Our account: what a settlement withdraws to. */
+    private readonly address: string,
+    private readonly peers: PeerNames,
+  ) {}
+
+  /** The asset a channel holds (its first; our channels hold one). */
+  assetOf(c: ChannelInfo): AssetInfo {
+    return this.assets.ofHolder(c.state?.outcome.assets[0]?.ethHolder);
+  }
+
+  channel(c: ChannelInfo): ChannelView {
+    const balances = c.state?.outcome.balances[0] ?? [0n, 0n];
+    const asset = this.assetOf(c);
+    return {
+      id: c.id,
+      connectionId: this.peers.connectionIdOf(c.peer),
+      peerDid: c.peer,
+      peerLabel: this.peers.labelOf(c.peer),
+      idx: c.idx,
+      phase: c.phase,
+      version: (c.state?.version ?? 0n).toString(),
+      asset: asset.symbol,
+      ourBalance: format(asset, balances[c.idx] ?? 0n),
+      theirBalance: format(asset, balances[1 - c.idx] ?? 0n),
+      challengeDuration: Number(c.params.challengeDuration),
+      participants: c.params.participants.map((p) => p.ethAddress),
+      isFinal: c.state?.isFinal ?? false,
+      ...(c.parent === undefined ? {} : { parentId: c.parent }),
+      virtual: c.params.virtualChannel,
+      locked: format(
+        asset,
+        (c.state?.outcome.locked ?? []).reduce((sum, l) => sum + (l.balances[0] ?? 0n), 0n),
+      ),
+    };
+  }
+
+  /** A payment of `amount` (either sign) that made `state` of channel `c`. */
+  payment(c: ChannelInfo, state: State, amount: bigint, direction: 'sent' | 'received'): PaymentView {
+    const asset = this.assetOf(c);
+    const balances = state.outcome.balances[0]!;
+    return {
+      channelId: c.id,
+      asset: asset.symbol,
+      version: state.version.toString(),
+      amount: format(asset, amount < 0n ? -amount : amount),
+      direction,
+      ourBalance: format(asset, balances[c.idx]!),
+      theirBalance: format(asset, balances[1 - c.idx]!),
+      at: new Date().toISOString(),
+    };
+  }
+
+  settlement(c: ChannelInfo, withdrawn: { asset: number; amount: bigint }[]): SettlementView {
+    return {
+      channelId: c.id,
+      withdrawn: withdrawn.map((w) => {
+        const asset = this.assets.ofHolder(c.state?.outcome.assets[w.asset]?.ethHolder);
+        return { asset: asset.symbol, amount: format(asset, w.amount), receiver: this.address };
+      }),
+    };
+  }
+}
