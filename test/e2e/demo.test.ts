@@ -1,4 +1,4 @@
-// The demo as a user runs it: the built dist/src/agent/demo.js as a process with --json. The
+// The demo as a user runs it: the built dist/demo/main.js as a process with --json. The
 // payment story with 30 payments (an embedded chain, the Issuer, Alice and Bob as agent processes,
 // a cooperative close and Bob's cheat refuted by Alice's watcher) and, with --app, the
 // credential sale (the Issuer sells Alice a credential over a pay-for-credential app channel) and,
@@ -13,7 +13,7 @@ import { parseEther } from 'ethers';
 
 jest.setTimeout(180_000);
 
-const DEMO = resolve('dist/src/agent/demo.js');
+const DEMO = resolve('dist/demo/main.js');
 const TIMEOUT_MS = 150_000;
 
 const children = new Set<ChildProcess>();

@@ -1,7 +1,7 @@
 // The real process behind CliDeps: stdout/stderr, the no-echo passphrase prompt on the TTY, the
 // node's functions loaded on demand, and SIGINT/SIGTERM/SIGHUP as an abort signal (a second signal
 // exits at once).
-import type { CliDeps, CliIo, NodeFunctions } from './program.js';
+import type { CliDeps, CliIo, NodeFunctions } from './context.js';
 import { interrupted } from './client.js';
 import { EXIT } from './output.js';
 

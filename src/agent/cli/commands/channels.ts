@@ -1,0 +1,184 @@
+// The commands about channels: list them; open a ledger channel, a sub-channel or a virtual
+// channel; pay; close cooperatively or settle by dispute (both following the channel's events
+// while they wait); list payments.
+import type { Command } from 'commander';
+import type {
+  ChannelView,
+  OpenChannelRequest,
+  OpenSubChannelRequest,
+  OpenVirtualChannelRequest,
+  PaymentView,
+  SettlementView,
+} from '../../node/types.js';
+import { MAX_SECONDS, channelId, checkAmount, checkInteger, connectionId, resolveId } from '../args.js';
+import type { ApiClient } from '../client.js';
+import { clientCommand, type ClientOpts, type CommandContext } from '../context.js';
+import {
+  channelLine,
+  channelsTable,
+  eventText,
+  paymentLine,
+  paymentsTable,
+  settlementLine,
+} from '../output.js';
+
+const enc = encodeURIComponent;
+
+/** Runs `work` while printing the channel's phase changes and dispute events from /events on stderr. */
+async function withChannelProgress<T>(
+  ctx: CommandContext,
+  api: ApiClient,
+  id: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const { deps, progress } = ctx;
+  const stop = new AbortController();
+  const onInterrupt = () => stop.abort();
+  deps.interrupt.addEventListener('abort', onInterrupt, { once: true });
+  const follow = (async () => {
+    try {
+      for await (const e of api.events({ signal: stop.signal, reconnectDelayMs: deps.reconnectDelayMs })) {
+        const about = 'channelId' in e ? e.channelId : undefined;
+        if (about === id && (e.type === 'channel-phase' || e.type === 'dispute' || e.type === 'warning')) {
+          progress(eventText(e));
+        }
+      }
+    } catch {
+      // The stream is a courtesy; the request itself reports what went wrong.
+    }
+  })();
+  try {
+    return await work();
+  } finally {
+    stop.abort();
+    deps.interrupt.removeEventListener('abort', onInterrupt);
+    await follow;
+  }
+}
+
+export function register(program: Command, ctx: CommandContext): void {
+  const { progress, emit } = ctx;
+
+  clientCommand(program, 'channels', 'list channels').action(async (o: ClientOpts) => {
+    const list = await ctx.client(o).request<ChannelView[]>('GET', '/channels');
+    emit(o, list, () => channelsTable(list));
+  });
+
+  clientCommand(
+    program,
+    'open',
+    "open a channel with the peer on a connection (checks the peer's credential first)",
+  )
+    .argument('<connection>', 'connection ID or unique prefix')
+    .requiredOption('--fund <eth>', 'what we put in, ETH')
+    .option('--peer-fund <eth>', 'what the peer puts in, ETH (default 0)')
+    .option('--asset <asset>', 'the asset', 'ETH')
+    .option('--challenge-duration <seconds>', "seconds to answer a dispute (default: the agent's setting)")
+    .action(
+      async (
+        conn: string,
+        o: ClientOpts & { fund: string; peerFund?: string; asset: string; challengeDuration?: string },
+      ) => {
+        const req: Omit<OpenChannelRequest, 'connectionId'> = { fund: checkAmount(o.fund, 'fund') };
+        if (o.peerFund !== undefined) req.peerFund = checkAmount(o.peerFund, 'peer-fund');
+        if (o.asset !== 'ETH') req.asset = o.asset;
+        if (o.challengeDuration !== undefined) {
+          req.challengeDuration = checkInteger(o.challengeDuration, 'challenge-duration', 1, MAX_SECONDS);
+        }
+        const api = ctx.client(o);
+        const id = await connectionId(api, conn);
+        progress('proposing the channel; waiting for the peer to accept and for funding…');
+        const c = await api.request<ChannelView>('POST', '/channels', { connectionId: id, ...req });
+        emit(o, c, () => `opened ${channelLine(c)}\n`);
+      },
+    );
+
+  clientCommand(program, 'open-sub', 'open a sub-channel funded by one of our channels (same peer)')
+    .argument('<channel>', 'the funding channel: ID or unique prefix')
+    .requiredOption('--fund <eth>', 'what we move into it, ETH')
+    .option('--peer-fund <eth>', 'what the peer moves into it, ETH (default 0)')
+    .action(async (chan: string, o: ClientOpts & { fund: string; peerFund?: string }) => {
+      const req: OpenSubChannelRequest = { fund: checkAmount(o.fund, 'fund') };
+      if (o.peerFund !== undefined) req.peerFund = checkAmount(o.peerFund, 'peer-fund');
+      const api = ctx.client(o);
+      const id = await channelId(api, chan);
+      progress('proposing the sub-channel; waiting for the peer to accept and sign the funding…');
+      const c = await api.request<ChannelView>('POST', `/channels/${enc(id)}/sub-channels`, req);
+      emit(o, c, () => `opened ${channelLine(c)}\n`);
+    });
+
+  clientCommand(
+    program,
+    'open-virtual',
+    "open a virtual channel with the peer on a connection through the intermediary of one of our channels (checks the peer's credential first)",
+  )
+    .argument('<connection>', 'connection ID or unique prefix of the peer')
+    .requiredOption('--via <channel>', 'our ledger channel with the intermediary: ID or unique prefix')
+    .requiredOption('--fund <eth>', 'what we put in, ETH')
+    .option('--peer-fund <eth>', 'what the peer puts in, ETH (default 0)')
+    .action(async (conn: string, o: ClientOpts & { via: string; fund: string; peerFund?: string }) => {
+      const api = ctx.client(o);
+      const req: OpenVirtualChannelRequest = {
+        connectionId: await connectionId(api, conn),
+        via: await channelId(api, o.via),
+        fund: checkAmount(o.fund, 'fund'),
+      };
+      if (o.peerFund !== undefined) req.peerFund = checkAmount(o.peerFund, 'peer-fund');
+      progress('proposing the virtual channel; waiting for the peer and the intermediary…');
+      const c = await api.request<ChannelView>('POST', '/virtual-channels', req);
+      emit(o, c, () => `opened ${channelLine(c)}\n`);
+    });
+
+  clientCommand(program, 'pay', 'pay the peer of a channel')
+    .argument('<channel>', 'channel ID or unique prefix')
+    .argument('<amount>', 'ETH')
+    .action(async (chan: string, amountText: string, o: ClientOpts) => {
+      const amount = checkAmount(amountText, 'amount');
+      const api = ctx.client(o);
+      const id = await channelId(api, chan);
+      const p = await api.request<PaymentView>('POST', `/channels/${enc(id)}/payments`, { amount });
+      emit(o, p, () => `${paymentLine(p)}\n`);
+    });
+
+  clientCommand(program, 'close', 'close a channel cooperatively and withdraw our balance')
+    .argument('<channel>', 'channel ID or unique prefix')
+    .action(async (chan: string, o: ClientOpts) => {
+      const api = ctx.client(o);
+      const id = await channelId(api, chan);
+      progress('closing: waiting for the peer and the chain…');
+      const s = await withChannelProgress(ctx, api, id, () =>
+        api.request<SettlementView>('POST', `/channels/${enc(id)}/close`),
+      );
+      emit(o, s, () => `${settlementLine(s)}\n`);
+    });
+
+  clientCommand(
+    program,
+    'dispute',
+    'settle a channel on chain without the peer (register, wait out the challenge, withdraw)',
+  )
+    .argument('<channel>', 'channel ID or unique prefix')
+    .action(async (chan: string, o: ClientOpts) => {
+      const api = ctx.client(o);
+      const channels = await api.request<ChannelView[]>('GET', '/channels');
+      const id = await resolveId('channel', chan, async () => channels);
+      const duration = channels.find((c) => c.id === id)?.challengeDuration;
+      progress(
+        `dispute: registering the latest state, then waiting out the challenge duration` +
+          `${duration === undefined ? '' : ` (${duration} s)`}…`,
+      );
+      const s = await withChannelProgress(ctx, api, id, () =>
+        api.request<SettlementView>('POST', `/channels/${enc(id)}/dispute`),
+      );
+      emit(o, s, () => `${settlementLine(s)}\n`);
+    });
+
+  clientCommand(program, 'payments', 'list payments')
+    .option('--channel <channel>', 'only this channel (ID or unique prefix)')
+    .action(async (o: ClientOpts & { channel?: string }) => {
+      const api = ctx.client(o);
+      const query = o.channel === undefined ? '' : `?channelId=${enc(await channelId(api, o.channel))}`;
+      const list = await api.request<PaymentView[]>('GET', `/payments${query}`);
+      emit(o, list, () => paymentsTable(list));
+    });
+}

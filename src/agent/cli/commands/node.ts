@@ -1,0 +1,241 @@
+// The commands about the agent node itself: init and start create and run it, chain and faucet
+// run and fund the development chain agents share (these four call into the node on this
+// machine), and info asks a running agent who it is.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { formatAmount, parseAmount } from '../../api/amounts.js';
+import type { AgentInfo } from '../../node/types.js';
+import { checkAddress, checkAmount, checkInteger, collect, configFlags, type Opts } from '../args.js';
+import { resolveDataDir } from '../client.js';
+import {
+  clientCommand,
+  dataDirOption,
+  jsonOption,
+  type ClientOpts,
+  type CommandContext,
+} from '../context.js';
+import { infoLines, json, pairs, usageError } from '../output.js';
+
+/** Resolves when `signal` aborts, keeping the process alive until then (a chain's child process may not). */
+const untilAborted = (signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearInterval(keepAlive);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+
+/** Options of the agent's settings shared by `init` (stored in config.json) and `start` (this run only). */
+function addConfigOptions(cmd: Command): Command {
+  return cmd
+    .option('--label <label>', "the agent's name, shown to peers")
+    .option('--database <path-or-url>', 'SQLite file (relative to the data directory) or postgres:// URL')
+    .option('--didcomm-host <host>', 'interface the DIDComm listener binds to')
+    .option('--didcomm-port <port>', 'DIDComm port')
+    .option('--didcomm-endpoint <url>', 'the URL peers reach our DIDComm listener at')
+    .option('--api-host <host>', 'interface the REST API binds to')
+    .option('--api-port <port>', 'REST API port')
+    .option('--chain <embedded|file>', '"embedded" or a chain file written by "perun-agent chain"')
+    .option('--trusted-issuer <did>', 'accept peer credentials of this issuer DID (repeatable)', collect)
+    .option('--auto-accept', 'accept verified channel proposals without asking')
+    .option('--no-auto-accept', 'ask before accepting channel proposals')
+    .option('--auto-accept-max-fund <eth>', 'auto-accept only proposals asking at most this much of ours')
+    .option('--auto-issue-spending-limit <eth>', 'issuer role: answer credential requests with this limit')
+    .option('--challenge-duration <seconds>', 'default challenge duration of new channels')
+    .option('--proposals-per-minute <n>', 'channel proposals taken from one peer per minute')
+    .option('--intermediary', 'lock collateral for virtual channels between our peers');
+}
+
+export function register(program: Command, ctx: CommandContext): void {
+  const { deps, progress, emit } = ctx;
+  const { io, env, cwd } = deps;
+  const dataDirOf = (o: Opts) => resolveDataDir(o.dataDir as string | undefined, env, cwd);
+
+  async function readPassphrase(file: string | undefined, confirm: boolean): Promise<string> {
+    let passphrase: string;
+    if (file !== undefined) {
+      try {
+        passphrase = readFileSync(path.resolve(cwd, file), 'utf8').replace(/\r?\n$/, '');
+      } catch (err) {
+        throw usageError(
+          'PASSPHRASE_FILE',
+          `cannot read the passphrase file ${file}: ${(err as Error).message}`,
+        );
+      }
+    } else if (env.PERUN_PASSPHRASE) {
+      passphrase = env.PERUN_PASSPHRASE;
+    } else if (io.promptSecret !== undefined) {
+      passphrase = await io.promptSecret('Passphrase: ');
+      if (confirm && passphrase !== '' && (await io.promptSecret('Repeat the passphrase: ')) !== passphrase) {
+        throw usageError('PASSPHRASE_MISMATCH', 'the passphrases differ');
+      }
+    } else {
+      throw usageError(
+        'NO_PASSPHRASE',
+        'no passphrase: give --passphrase-file <path> or PERUN_PASSPHRASE, or run on a terminal to be asked',
+      );
+    }
+    if (passphrase === '') throw usageError('NO_PASSPHRASE', 'the passphrase must not be empty');
+    return passphrase;
+  }
+
+  addConfigOptions(
+    program
+      .command('init')
+      .description('create an agent: data directory, config file, API token, keys under a passphrase')
+      .addOption(dataDirOption())
+      .option(
+        '--passphrase-file <path>',
+        'read the passphrase from this file (else PERUN_PASSPHRASE, else ask)',
+      )
+      .option(
+        '--eth-key-file <path>',
+        'import the Ethereum account key (hex) from this file instead of a new one',
+      )
+      .addOption(jsonOption()),
+  ).action(async (o: Opts) => {
+    const dataDir = dataDirOf(o);
+    const overrides = configFlags(o, cwd);
+    const label = overrides.label;
+    delete overrides.label;
+    let ethKey: string | undefined;
+    if (typeof o.ethKeyFile === 'string') {
+      try {
+        ethKey = readFileSync(path.resolve(cwd, o.ethKeyFile), 'utf8').trim();
+      } catch (err) {
+        throw usageError('ETH_KEY_FILE', `cannot read ${o.ethKeyFile}: ${(err as Error).message}`);
+      }
+    }
+    const passphrase = await readPassphrase(o.passphraseFile as string | undefined, true);
+    const node = await deps.loadNode();
+    const r = await node.initAgent({ dataDir, label, passphrase, ethKey, overrides });
+    const tokenFile = path.join(r.dataDir, 'api-token');
+    emit(
+      o,
+      { dataDir: r.dataDir, configFile: r.configFile, tokenFile, address: r.address },
+      () =>
+        pairs([
+          ['initialised', r.dataDir],
+          ['address', r.address],
+          ['config', r.configFile],
+          ['API token', `in ${tokenFile}`],
+        ]) + `next: perun-agent start --data-dir ${r.dataDir}\n`,
+    );
+  });
+
+  addConfigOptions(
+    program
+      .command('start')
+      .description('run the agent (DIDComm, channels, REST API, web page) until SIGINT or SIGTERM')
+      .addOption(dataDirOption())
+      .option(
+        '--passphrase-file <path>',
+        'read the passphrase from this file (else PERUN_PASSPHRASE, else ask)',
+      )
+      .addOption(jsonOption()),
+  ).action(async (o: Opts) => {
+    const dataDir = dataDirOf(o);
+    const flags = configFlags(o, cwd);
+    const node = await deps.loadNode();
+    const config = node.loadAgentConfig({ dataDir, flags, env });
+    const passphrase = await readPassphrase(o.passphraseFile as string | undefined, false);
+    const agent = await node.startAgent(config, passphrase, { log: (line) => progress(line) });
+    try {
+      const web = new URL(agent.webUrl);
+      web.hash = '';
+      const webNoToken = web.href;
+      const tokenHint = `${webNoToken} (add #token=<the token in ${config.tokenFile}>)`;
+      const info: AgentInfo = agent.info;
+      if (o.json === true) {
+        io.out(json({ apiUrl: agent.apiUrl, webUrl: webNoToken, tokenFile: config.tokenFile, info }));
+        if (io.errIsTTY) progress(`web page: ${agent.webUrl}`);
+      } else {
+        io.out(
+          `agent "${info.label}" running\n` +
+            pairs([
+              ['address', info.address],
+              ['DID', info.did],
+              ['DIDComm', info.didcommEndpoint],
+              ['API', agent.apiUrl],
+              ['web page', io.outIsTTY ? agent.webUrl : tokenHint],
+            ]) +
+            'stop with Ctrl-C\n',
+        );
+      }
+      await untilAborted(deps.interrupt);
+      progress('stopping…');
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  program
+    .command('chain')
+    .description(
+      'run a development chain with the Perun contracts for agents to share, until SIGINT or SIGTERM',
+    )
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--port <port>', 'JSON-RPC port (default: a free one)')
+    .option('--out <file>', 'where to write the chain file that agents name with --chain', 'chain.json')
+    .addOption(jsonOption())
+    .action(async (o: Opts) => {
+      const port = typeof o.port === 'string' ? checkInteger(o.port, 'port', 0, 65_535) : undefined;
+      const out = path.resolve(cwd, o.out as string);
+      const node = await deps.loadNode();
+      const chain = await node.runChain({ host: o.host as string, port, out });
+      try {
+        emit(
+          o,
+          { rpcUrl: chain.rpcUrl, chainFile: out, config: chain.config },
+          () =>
+            pairs([
+              ['JSON-RPC', chain.rpcUrl],
+              ['chain file', out],
+            ]) +
+            json(chain.config) +
+            `agents use it with: perun-agent init --chain ${out}\nstop with Ctrl-C\n`,
+        );
+        await untilAborted(deps.interrupt);
+        progress('stopping…');
+      } finally {
+        await chain.stop();
+      }
+    });
+
+  program
+    .command('faucet')
+    .description('give an address ETH (or test tokens) on a development chain')
+    .argument('<address>', 'Ethereum address')
+    .argument('[amount]', 'ETH, or token units with --token', '10')
+    .option('--chain <file>', 'chain file (default: PERUN_CHAIN if a file, else ./chain.json)')
+    .option('--token <symbol-or-address>', "a token of the chain file (the dev chain's test token is PRN)")
+    .addOption(jsonOption())
+    .action(async (address: string, amountText: string, o: Opts) => {
+      checkAddress(address, 'address');
+      const amount = parseAmount(checkAmount(amountText, 'amount'));
+      if (amount === 0n) throw usageError('INVALID_AMOUNT', 'amount: must be more than 0');
+      const fromEnv = env.PERUN_CHAIN && env.PERUN_CHAIN !== 'embedded' ? env.PERUN_CHAIN : undefined;
+      const chain = path.resolve(cwd, (o.chain as string | undefined) ?? fromEnv ?? 'chain.json');
+      const node = await deps.loadNode();
+      const token = o.token as string | undefined;
+      const balance = await node.faucet({ chain, address, amount, token });
+      const unit = token ?? 'ETH';
+      emit(
+        o,
+        { address, asset: unit, amount: formatAmount(amount), balance: formatAmount(balance) },
+        () => `gave ${address} ${formatAmount(amount)} ${unit}: it has ${formatAmount(balance)} ${unit}\n`,
+      );
+    });
+
+  clientCommand(program, 'info', "the agent's identity, address and chain").action(async (o: ClientOpts) => {
+    const info = await ctx.client(o).request<AgentInfo>('GET', '/info');
+    emit(o, info, () => infoLines(info));
+  });
+}
