@@ -26,7 +26,7 @@ import {
   type JsonObject,
 } from './json.js';
 import type { StateVerifier } from './interfaces.js';
-import type { Address, Hex, Params, State } from './types.js';
+import { isPhase, type Address, type Hex, type Params, type Phase, type State } from './types.js';
 import {
   checkUpdate,
   MAX_UINT64,
@@ -37,26 +37,6 @@ import {
 
 const sameTransition = (a: State, b: State): boolean =>
   JSON.stringify(stateToJson(a)) === JSON.stringify(stateToJson(b));
-
-export const PHASES = [
-  'InitActing',
-  'InitSigning',
-  'Funding',
-  'Acting',
-  'Signing',
-  'Final',
-  'Registering',
-  'Registered',
-  'Progressing',
-  'Progressed',
-  'Withdrawing',
-  'Withdrawn',
-] as const;
-
-export type Phase = (typeof PHASES)[number];
-
-export const isPhase = (v: unknown): v is Phase =>
-  typeof v === 'string' && (PHASES as readonly string[]).includes(v);
 
 /**
  * Every allowed phase change. go-perun's table plus its extra rules written out: a dispute can

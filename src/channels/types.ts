@@ -59,3 +59,24 @@ export interface WithdrawalAuth {
   receiver: Address;
   amount: bigint;
 }
+
+/** The phases of a channel, as go-perun's machine names them (the machine owns the transitions). */
+export const PHASES = [
+  'InitActing',
+  'InitSigning',
+  'Funding',
+  'Acting',
+  'Signing',
+  'Final',
+  'Registering',
+  'Registered',
+  'Progressing',
+  'Progressed',
+  'Withdrawing',
+  'Withdrawn',
+] as const;
+
+export type Phase = (typeof PHASES)[number];
+
+export const isPhase = (v: unknown): v is Phase =>
+  typeof v === 'string' && (PHASES as readonly string[]).includes(v);

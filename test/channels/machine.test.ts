@@ -12,13 +12,11 @@ import {
 } from '../../src/channels/errors.js';
 import {
   ChannelMachine,
-  PHASES,
   TRANSITIONS,
   canTransition,
   type MachineSnapshot,
-  type Phase,
 } from '../../src/channels/machine.js';
-import type { State } from '../../src/channels/types.js';
+import { PHASES, type Phase, type State } from '../../src/channels/types.js';
 import { CHANNEL_ID, PARAMS, alice, bob, edit, mallory, pay, state, verify } from './fixtures.js';
 
 /** Alice's machine with version 0 enabled and the channel funded (phase Acting). */

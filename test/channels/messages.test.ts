@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { MalformedMessageError } from '../../src/channels/errors.js';
 import type { Json } from '../../src/channels/json.js';
-import { PHASES } from '../../src/channels/machine.js';
+import { PHASES } from '../../src/channels/types.js';
 import {
   channelOf,
   decodeChannelMessage,

@@ -1,0 +1,103 @@
+// One channel as the client holds it (go-perun's Channel): its machine, the two locks that order
+// what happens to it, what is known to be persisted, the update waiting for the peer's answer and
+// its on-chain settlement. Every change of the machine happens under `lock`; local operations
+// (update, close, dispute) run one at a time under `local`.
+import type { SignedState, WatchedChannel, WithdrawnAmount } from '../interfaces.js';
+import type { ChannelMachine } from '../machine.js';
+import { Mutex } from '../persistence/mutex.js';
+import { identityMap, pairMap } from '../subchannel.js';
+import type { Address, Hex, Phase, State } from '../types.js';
+import { sameHex } from '../validation.js';
+import type { ChannelInfo } from './types.js';
+
+/** The peer's answer to our update. `conflict`: try again; with `wait`, once the peer's update that went first is signed. */
+export type Answer =
+  | { kind: 'accepted'; state: State }
+  | { kind: 'rejected'; reason: string; code?: string }
+  | { kind: 'conflict'; wait: boolean };
+
+export interface Pending {
+  version: bigint;
+  resolve: (a: Answer) => void;
+  /**
+   * Our update, signed and sent, that we dropped to sign the peer's newer concurrent one. The
+   * peer may still have signed it first (its update then builds on ours), so its answer decides.
+   */
+  yielded?: State;
+}
+
+export class Channel {
+  /** The ledger channel funding this sub-channel or virtual channel (ours, for a virtual channel). */
+  parent?: Channel;
+  /** We are the intermediary of this virtual channel (a copy of its states, never signed by us). */
+  observer?: boolean;
+  /** Serializes machine changes and their persistence (short critical sections). */
+  readonly lock = new Mutex();
+  /** Serializes local operations (update, close, dispute); held while waiting for the peer. */
+  readonly local = new Mutex();
+  pending?: Pending;
+  persistedVersion = -1n;
+  persistedUsed = -1n;
+  /** The lowest version the peer said it would sign (its used-up version + 1), from a VERSION_USED refusal. */
+  peerMinVersion?: bigint;
+  /** Called whenever a newer fully signed state is persisted. */
+  readonly onNewer = new Set<() => void>();
+  watched?: WatchedChannel;
+  /** The on-chain settlement in progress (dispute, conclusion, withdrawal), if any. */
+  settling?: Promise<WithdrawnAmount[]>;
+  /** The latest state seen registered on chain with its signatures (from watcher events). */
+  registered?: SignedState;
+  /** Counts the chain events seen for this channel: a dispute flow waiting for a timeout wakes on one. */
+  chainEvents = 0;
+  /** Responder side: fires when the proposer never sends its version-0 signature. */
+  openTimer?: ReturnType<typeof setTimeout>;
+  /** Our funding in progress: the peer may see the channel funded first and send an update. */
+  funding?: Promise<void>;
+
+  constructor(
+    readonly id: Hex,
+    /** Wire ID of the other participant. */
+    readonly peer: string,
+    readonly machine: ChannelMachine,
+    /** The phase the store holds. */
+    public persistedPhase: Phase,
+  ) {}
+
+  /** The other participant's address. */
+  get peerAddress(): Address {
+    return this.machine.params.participants[1 - this.machine.idx]!.ethAddress;
+  }
+
+  /** Whether our latest fully signed state locks funds for `childId`. */
+  locks(childId: Hex): boolean {
+    return this.machine.current?.state.outcome.locked.some((l) => sameHex(l.ID, childId)) ?? false;
+  }
+
+  /**
+   * How this child's participants map onto its parent's: a sub-channel's are the parent's; a
+   * virtual channel's other participant is the intermediary, the other participant of our parent.
+   */
+  indexMap(): number[] {
+    if (!this.machine.params.virtualChannel) return identityMap(2);
+    return pairMap(this.machine.idx, this.parent!.machine.idx);
+  }
+
+  /** Hands the peer's answer to our update of `version`, if that update still waits for one. */
+  answer(version: bigint, a: Answer): void {
+    if (this.pending?.version === version) this.pending.resolve(a);
+  }
+
+  info(): ChannelInfo {
+    const cur = this.machine.current;
+    return {
+      id: this.id,
+      peer: this.peer,
+      idx: this.machine.idx,
+      params: structuredClone(this.machine.params),
+      phase: this.machine.phase,
+      state: cur === undefined ? undefined : structuredClone(cur.state),
+      ...(this.parent === undefined ? {} : { parent: this.parent.id }),
+      ...(this.observer === true ? { observer: true as const } : {}),
+    };
+  }
+}

@@ -1,0 +1,369 @@
+// The state one ChannelClient shares with its protocol phases (proposal, update, sync, adjudicate,
+// watch, restore, each in its own module): the options it was handed, the registry of channels,
+// the proposals waiting for an answer, background work, and the plumbing every phase uses:
+// persisting a channel's machine before anything that depends on it leaves the process, sending,
+// signature checks, events. Nothing here decides a protocol step.
+import { ChannelClientError, InvalidTransitionError } from '../errors.js';
+import type { Address, Hex, Phase, State } from '../types.js';
+import type { SignedState, WithdrawnAmount } from '../interfaces.js';
+import { stateToJson } from '../json.js';
+import type { App } from '../app.js';
+import { canTransition, type ChannelMachine } from '../machine.js';
+import type { ChannelMessage, VirtualChannelUpdate } from '../messages.js';
+import { type AppRule, sameHex, ZERO_APP } from '../validation.js';
+import { Channel } from './channel.js';
+import type { ChannelClientOptions, ClientEvent } from './types.js';
+
+type Defaults = 'responseTimeoutMs' | 'chainPollMs' | 'concludeWaitMs';
+export type ClientOptions = Required<Pick<ChannelClientOptions, Defaults>> & ChannelClientOptions;
+
+/** A proposal of ours waiting for the peer's answer. */
+export interface ProposalWait {
+  peer: string;
+  resolve: (m: ChannelMessage) => void;
+}
+
+/** A funding update of a virtual channel the intermediary holds until the other parent's arrives. */
+export interface VirtualFunding {
+  parent: Channel;
+  from: string;
+  msg: VirtualChannelUpdate;
+  /** The parent's version the update builds on. */
+  base: bigint;
+  answer: (matched: VirtualFunding | undefined) => void;
+}
+
+export const canonical = (s: State): string => JSON.stringify(stateToJson(s));
+export const sameState = (a: State, b: State): boolean => canonical(a) === canonical(b);
+
+/** Our balance change per asset from `from` to `to`. */
+function delta(from: State, to: State, idx: number): bigint[] {
+  return to.outcome.balances.map((row, a) => row[idx]! - from.outcome.balances[a]![idx]!);
+}
+
+const CLOSED_PHASES: readonly Phase[] = [
+  'Final',
+  'Registering',
+  'Registered',
+  'Progressing',
+  'Progressed',
+  'Withdrawing',
+  'Withdrawn',
+];
+
+export class ClientContext {
+  readonly o: ClientOptions;
+  readonly channels = new Map<string, Channel>();
+  readonly proposals = new Map<string, ProposalWait>();
+  readonly proposalTimes = new Map<string, number[]>();
+  /** Virtual channel ID → the first funding update, waiting for its match. */
+  readonly virtualFundings = new Map<string, VirtualFunding>();
+  readonly background = new Set<Promise<unknown>>();
+  readonly abort = new AbortController();
+  readonly verified = new Set<string>();
+  readonly apps: ReadonlyMap<string, App>;
+  unsubscribe: (() => void) | undefined;
+  closed = false;
+
+  constructor(
+    options: ChannelClientOptions,
+    readonly emit: (e: ClientEvent) => void,
+  ) {
+    this.o = { responseTimeoutMs: 30_000, chainPollMs: 250, concludeWaitMs: 5_000, ...options };
+    this.apps = new Map((options.apps ?? []).map((a) => [a.address.toLowerCase(), a]));
+  }
+
+  get address(): Address {
+    return this.o.signer.address;
+  }
+
+  /** The channel with this ID, if we hold it. */
+  get(id: Hex): Channel | undefined {
+    return this.channels.get(id.toLowerCase());
+  }
+
+  /** The transition rule of the channel's app, for checkUpdate; undefined for a channel without app. */
+  appRule(entry: Channel): AppRule | undefined {
+    const address = entry.machine.params.app;
+    if (sameHex(address, ZERO_APP)) return undefined;
+    const app = this.apps.get(address.toLowerCase());
+    if (app === undefined) {
+      // Restored from a store written with the app, by a client that no longer has it.
+      return () => {
+        throw new InvalidTransitionError('APP_RULE', `unknown app ${address}`, { app: address });
+      };
+    }
+    return (params, from, to, actor) => app.validTransition(params, from, to, actor);
+  }
+
+  /** The channel with this ID; UNKNOWN_CHANNEL if we hold none. */
+  entry(id: Hex): Channel {
+    const e = this.channels.get(String(id).toLowerCase());
+    if (e === undefined)
+      throw new ChannelClientError('UNKNOWN_CHANNEL', 'unknown channel', { channelId: id });
+    return e;
+  }
+
+  add(id: Hex, peer: string, machine: ChannelMachine, persistedPhase: Phase): Channel {
+    const entry = new Channel(id, peer, machine, persistedPhase);
+    this.channels.set(id.toLowerCase(), entry);
+    return entry;
+  }
+
+  /** Writes the machine's current state, staged state and phase in one transaction. */
+  async persist(entry: Channel): Promise<void> {
+    const m = entry.machine;
+    const from = entry.persistedPhase;
+    const cur = m.current;
+    const writeCurrent = cur !== undefined && cur.state.version !== entry.persistedVersion;
+    const used = m.usedVersion;
+    await this.o.store.transaction(async (tx) => {
+      if (writeCurrent) await tx.saveSignedState(entry.id, { state: cur.state, sigs: [...cur.sigs] });
+      const s = m.staged;
+      await tx.saveStagedState(entry.id, s === undefined ? null : { state: s.state, sigs: [...s.sigs] });
+      if (used > entry.persistedUsed) {
+        const u = m.usedState;
+        await tx.setUsedVersion(
+          entry.id,
+          used,
+          u?.state.version === used ? { state: u.state, sig: u.sig } : undefined,
+        );
+      }
+      if (m.phase !== from) await tx.setPhase(entry.id, m.phase);
+    });
+    entry.persistedUsed = used;
+    if (writeCurrent) {
+      entry.persistedVersion = cur.state.version;
+      for (const wake of [...entry.onNewer]) wake();
+    }
+    this.phaseChanged(entry, from);
+  }
+
+  phaseChanged(entry: Channel, from: Phase): void {
+    const to = entry.machine.phase;
+    entry.persistedPhase = to;
+    if (to !== from) this.emit({ type: 'phase', channelId: entry.id, from, to });
+  }
+
+  warn(channelId: Hex | undefined, error: unknown, context: string): void {
+    this.emit({ type: 'warning', channelId, error, context });
+  }
+
+  emitUpdated(entry: Channel, before: State, after: State, by: 'us' | 'peer'): void {
+    this.emit({
+      type: 'updated',
+      channelId: entry.id,
+      version: after.version,
+      by,
+      state: structuredClone(after),
+    });
+    const d = delta(before, after, entry.machine.idx);
+    if (d.some((x) => x < 0n) && d.every((x) => x <= 0n)) {
+      this.emit({
+        type: 'payment-sent',
+        channelId: entry.id,
+        version: after.version,
+        amounts: d.map((x) => -x),
+      });
+    } else if (d.some((x) => x > 0n) && d.every((x) => x >= 0n)) {
+      this.emit({ type: 'payment-received', channelId: entry.id, version: after.version, amounts: d });
+    }
+  }
+
+  async send(peer: string, msg: ChannelMessage): Promise<void> {
+    await this.o.wire.send(peer, msg);
+  }
+
+  async ourId(peer: string): Promise<string> {
+    return (await this.o.wire.idFor?.(peer)) ?? this.o.wire.id;
+  }
+
+  /** Tracks background work so close() can wait for it; its failure becomes a warning event. */
+  bg(work: Promise<unknown>, channelId: Hex | undefined, context: string): void {
+    const tracked = work.then(
+      () => undefined,
+      (err: unknown) => this.warn(channelId, err, context),
+    );
+    this.background.add(tracked);
+    void tracked.finally(() => this.background.delete(tracked));
+  }
+
+  /** Runs one settlement per channel; a second request joins the running one. */
+  settleInBackground(entry: Channel, flow: () => Promise<WithdrawnAmount[]>): Promise<WithdrawnAmount[]> {
+    if (entry.settling === undefined) {
+      const p = flow();
+      entry.settling = p;
+      this.bg(
+        p.catch((err: unknown) => {
+          entry.settling = undefined;
+          throw err;
+        }),
+        entry.id,
+        'settlement',
+      );
+    }
+    return entry.settling;
+  }
+
+  /**
+   * A state signature check that treats a state the backend cannot even encode as unsigned. A
+   * signature found valid is remembered for a few checks: an incoming update is verified before
+   * the callbacks and again by the machine when it is staged, and recovery is the costly part.
+   */
+  verify(state: State, sig: Hex, address: Address): boolean {
+    let key: string;
+    try {
+      key = `${sig}|${address}|${canonical(state)}`;
+    } catch {
+      return false;
+    }
+    if (this.verified.has(key)) return true;
+    let ok: boolean;
+    try {
+      ok = this.o.backend.verifyState(state, sig, address);
+    } catch {
+      return false;
+    }
+    if (ok) {
+      this.verified.add(key);
+      if (this.verified.size > 16) this.verified.delete(this.verified.values().next().value!);
+    }
+    return ok;
+  }
+
+  /** verify() as the machine takes it. */
+  readonly verifier = (state: State, sig: Hex, address: Address): boolean => this.verify(state, sig, address);
+
+  requireOpen(): void {
+    if (this.closed || this.unsubscribe === undefined) {
+      throw new ChannelClientError('CLIENT_CLOSED', 'the client is not running; call start()');
+    }
+  }
+
+  /** Resolves once the channel holds a fully signed state newer than `version`, or after `ms`. */
+  async newerThan(entry: Channel, version: bigint, ms: number): Promise<void> {
+    if (entry.machine.version > version) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let wake: (() => void) | undefined;
+    await new Promise<void>((resolve) => {
+      wake = () => {
+        if (entry.machine.version > version) resolve();
+      };
+      entry.onNewer.add(wake);
+      timer = setTimeout(resolve, ms);
+    }).finally(() => {
+      clearTimeout(timer);
+      entry.onNewer.delete(wake!);
+    });
+  }
+
+  /** How long participant 1 lets the peer's concurrent update go first before trying again. */
+  get yieldMs(): number {
+    return Math.min(this.o.responseTimeoutMs, 1_000);
+  }
+
+  /** Waits for `p` (its failure is someone else's to report) at most `ms`. */
+  async within(p: Promise<unknown>, ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      p.catch(() => undefined),
+      new Promise((r) => {
+        timer = setTimeout(r, ms);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  /** The channels whose latest fully signed state locks funds for `childId` (two for an intermediary). */
+  lockers(childId: Hex): Channel[] {
+    return [...this.channels.values()].filter((e) => e.locks(childId));
+  }
+
+  /** The sub-channel entries a parent state locks, in its locked order (undefined for one we do not know). */
+  children(parentState: State): (Channel | undefined)[] {
+    return parentState.outcome.locked.map((l) => this.channels.get(l.ID.toLowerCase()));
+  }
+
+  /** The fully signed latest states of the sub-channels `parentState` locks, for register. */
+  subSigned(parentState: State): SignedState[] {
+    return this.children(parentState).map((c, i) => {
+      const cur = c?.machine.current;
+      if (c === undefined || cur === undefined) {
+        throw new ChannelClientError('INVALID_REQUEST', 'a locked sub-channel is unknown to us', {
+          channelId: parentState.outcome.locked[i]!.ID,
+        });
+      }
+      return { params: c.machine.params, state: cur.state, sigs: [...cur.sigs] };
+    });
+  }
+
+  /** Hands the watcher the family's latest states: a parent with its sub-channels. */
+  publishFamily(entry: Channel): void {
+    const parent = entry.parent ?? entry;
+    const cur = parent.machine.current;
+    if (parent.watched === undefined || cur === undefined) return;
+    try {
+      parent.watched.publish(
+        { params: parent.machine.params, state: cur.state, sigs: [...cur.sigs] },
+        this.subSigned(cur.state),
+      );
+    } catch (err) {
+      this.warn(parent.id, err, 'watch');
+    }
+  }
+
+  async enterPhase(entry: Channel, phase: Phase): Promise<void> {
+    await entry.lock.run(async () => {
+      if (entry.machine.phase !== phase && canTransition(entry.machine.phase, phase)) {
+        entry.machine.setPhase(phase);
+        await this.persist(entry);
+      }
+    });
+  }
+
+  /**
+   * Sends our latest fully signed state of every channel shared with `peer` (after a restart or
+   * reconnect), and again every update of ours the peer has not answered: it either signs it or
+   * refuses it, and either way the channel is no longer blocked by it.
+   */
+  async sync(peer: string): Promise<void> {
+    for (const e of this.channels.values()) {
+      if (e.peer !== peer || e.observer === true) continue;
+      const m = e.machine;
+      const cur = m.current;
+      if (cur === undefined || m.phase === 'Withdrawn') continue;
+      const staged = m.staged;
+      const resend =
+        m.phase === 'Signing' && staged !== undefined && staged.actor === m.idx
+          ? { state: staged.state, sig: staged.sigs[m.idx]! }
+          : undefined;
+      try {
+        await this.send(peer, {
+          type: 'channel-sync',
+          phase: m.phase,
+          state: cur.state,
+          sigs: [...cur.sigs],
+        });
+        if (resend !== undefined) {
+          await this.send(peer, {
+            type: 'channel-update',
+            state: resend.state,
+            actorIdx: m.idx,
+            sig: resend.sig,
+          });
+        }
+      } catch (err) {
+        this.warn(e.id, err, 'sync');
+      }
+    }
+  }
+
+  requirePhase(entry: Channel, phase: Phase): void {
+    const now = entry.machine.phase;
+    if (now === phase) return;
+    throw new ChannelClientError(
+      CLOSED_PHASES.includes(now) ? 'CHANNEL_CLOSED' : 'CHANNEL_BUSY',
+      `the channel is ${now}, not ${phase}`,
+      { channelId: entry.id, phase: now },
+    );
+  }
+}

@@ -1,0 +1,189 @@
+// Proposing an update (go-perun's update, our side): stage the next state, sign it, persist it,
+// then send it; the peer's answer (signature, refusal, conflict) arrives through the handlers in
+// update-answers.ts. A version we signed is used up whatever happens to its state, so a retry
+// always takes a higher one. Also the refusals the update handlers share.
+import { ChannelClientError } from '../errors.js';
+import type { VirtualChannelUpdate } from '../messages.js';
+import type { Hex, State } from '../types.js';
+import { MAX_VERSION_STEP } from '../validation.js';
+import type { Answer, Channel } from './channel.js';
+import type { ClientContext } from './context.js';
+
+type UpdateOptions = { locks?: boolean; virtual?: VirtualChannelUpdate['virtual'] };
+
+/**
+ * Proposes the state `fn` makes of the current one (its version and channel ID are set here)
+ * and resolves with it once the peer signed it. `fn` runs again on a newer state if the peer's
+ * simultaneous update took precedence. Rejections and time-outs are ChannelClientErrors; an
+ * invalid state is refused with the validation error before anything is signed.
+ */
+export async function update(ctx: ClientContext, id: Hex, fn: (current: State) => State): Promise<State> {
+  ctx.requireOpen();
+  const entry = ctx.entry(id);
+  return entry.local.run(async () => {
+    const answer = await proposeUntilAnswered(ctx, entry, fn);
+    if (answer.kind === 'accepted') return answer.state;
+    if (answer.kind === 'conflict') {
+      throw new ChannelClientError('CHANNEL_BUSY', 'the peer kept updating the channel', { channelId: id });
+    }
+    if (answer.code === 'PEER_TIMEOUT') {
+      throw new ChannelClientError('PEER_TIMEOUT', 'the peer did not answer the update', { channelId: id });
+    }
+    if (answer.code === 'CLIENT_CLOSED')
+      throw new ChannelClientError('CLIENT_CLOSED', 'the client was closed');
+    throw new ChannelClientError('UPDATE_REJECTED', `the peer rejected the update: ${answer.reason}`, {
+      channelId: id,
+      reason: answer.reason,
+      peerCode: answer.code,
+    });
+  });
+}
+
+/** Pays `amount` of asset `asset` to the peer. */
+export function sendPayment(ctx: ClientContext, id: Hex, amount: bigint, asset = 0): Promise<State> {
+  if (amount <= 0n)
+    return Promise.reject(new ChannelClientError('INVALID_REQUEST', 'amount must be positive'));
+  const me = ctx.entry(id).machine.idx;
+  const peer = 1 - me;
+  return update(ctx, id, (s) => {
+    const row = s.outcome.balances[asset];
+    if (row === undefined) throw new ChannelClientError('INVALID_REQUEST', 'no such asset', { asset });
+    row[me] = row[me]! - amount;
+    row[peer] = row[peer]! + amount;
+    return s;
+  });
+}
+
+/**
+ * Proposes `fn` of the current state until the peer signs it or refuses it for good: a conflict
+ * (the peer's concurrent update went first, or our version was used up) is tried again, up to
+ * five times, after the peer's update is signed where that was the reason. The caller holds
+ * `entry.local`. Resolves with the last answer: accepted, rejected, or a conflict that persisted.
+ */
+export async function proposeUntilAnswered(
+  ctx: ClientContext,
+  entry: Channel,
+  fn: (current: State) => State,
+  opts: UpdateOptions = {},
+): Promise<Answer> {
+  for (let attempt = 0; ; attempt++) {
+    const before = entry.machine.version;
+    const answer = await proposeUpdate(ctx, entry, fn, opts);
+    if (answer.kind !== 'conflict' || attempt >= 5) return answer;
+    if (answer.wait) await ctx.newerThan(entry, before, ctx.yieldMs);
+  }
+}
+
+/** Why an update the peer did not sign failed, for callers that only tell signed from not signed. */
+export function notSigned(answer: Exclude<Answer, { kind: 'accepted' }>): {
+  code: 'PEER_TIMEOUT' | 'UPDATE_REJECTED';
+  reason: string;
+} {
+  if (answer.kind === 'conflict') return { code: 'UPDATE_REJECTED', reason: 'conflict' };
+  return { code: answer.code === 'PEER_TIMEOUT' ? 'PEER_TIMEOUT' : 'UPDATE_REJECTED', reason: answer.reason };
+}
+
+/** `locks`: the update locks or releases a sub-channel's funds (made by the client, not a caller). */
+async function proposeUpdate(
+  ctx: ClientContext,
+  entry: Channel,
+  fn: (current: State) => State,
+  opts: UpdateOptions = {},
+): Promise<Answer> {
+  const m = entry.machine;
+  const prepared = await entry.lock.run(async () => {
+    ctx.requirePhase(entry, 'Acting');
+    const cur = m.current!.state;
+    const made = fn(structuredClone(cur));
+    const next: State = { ...made, channelID: cur.channelID, version: nextVersion(ctx, entry) };
+    m.stage(next, { actor: m.idx, lockedUnchanged: opts.locks !== true, app: ctx.appRule(entry) });
+    try {
+      const sig = await ctx.o.signer.signState(next);
+      m.addOwnSignature(sig);
+      await ctx.persist(entry);
+      return { next, sig };
+    } catch (err) {
+      if (m.staged !== undefined && m.staged.state.version === next.version) {
+        m.discard();
+        await ctx.persist(entry).catch(() => undefined);
+      }
+      throw err;
+    }
+  });
+  await ctx.o.failpoint?.('update-staged', { channelId: entry.id, version: prepared.next.version });
+  const answer = new Promise<Answer>((resolve) => {
+    entry.pending = { version: prepared.next.version, resolve };
+  });
+  const timer = setTimeout(
+    () => entry.pending?.resolve({ kind: 'rejected', reason: 'no answer', code: 'PEER_TIMEOUT' }),
+    ctx.o.responseTimeoutMs,
+  );
+  try {
+    const update = { state: prepared.next, actorIdx: m.idx, sig: prepared.sig };
+    await ctx.o.wire.send(
+      entry.peer,
+      opts.virtual === undefined
+        ? { type: 'channel-update', ...update }
+        : { type: 'virtual-channel-update', ...update, virtual: opts.virtual },
+    );
+  } catch (err) {
+    // Not delivered: the peer cannot hold our signature, so the update is dropped.
+    await entry.lock.run(async () => {
+      if (m.staged?.state.version === prepared.next.version && m.staged.actor === m.idx) {
+        m.discard();
+        await ctx.persist(entry);
+      }
+    });
+    clearTimeout(timer);
+    entry.pending = undefined;
+    throw err;
+  }
+  await ctx.o.failpoint?.('update-sent', { channelId: entry.id, version: prepared.next.version });
+  const result = await answer;
+  clearTimeout(timer);
+  entry.pending = undefined;
+  if (result.kind === 'rejected' && result.code === 'PEER_TIMEOUT') {
+    // The staged state stays: the peer may hold it signed. A sync settles which it is.
+    void ctx.sync(entry.peer).catch((err: unknown) => ctx.warn(entry.id, err, 'sync'));
+  }
+  return result;
+}
+
+/** The version of our next state: above all we signed, and at least what the peer said it would sign. */
+function nextVersion(ctx: ClientContext, entry: Channel): bigint {
+  const m = entry.machine;
+  const ours = m.nextVersion;
+  const theirs = entry.peerMinVersion;
+  if (theirs === undefined || theirs <= ours || theirs - m.version > MAX_VERSION_STEP) return ours;
+  return theirs;
+}
+
+/** Sends the refusal of an update (plain or virtual) with a reason and a code. */
+export function updateRefusal(
+  ctx: ClientContext,
+  from: string,
+  msg: { state: State },
+): (reason: string, code: string) => Promise<void> {
+  return (reason, code) =>
+    ctx.send(from, {
+      type: 'channel-update-reject',
+      channelID: msg.state.channelID,
+      version: msg.state.version,
+      reason,
+      code,
+    });
+}
+
+/** The channel an update from `from` is for; undefined (after refusing it) if unknown or not the peer's. */
+export async function updatedEntry(
+  ctx: ClientContext,
+  from: string,
+  msg: { state: State },
+  reject: (reason: string, code: string) => Promise<void>,
+): Promise<Channel | undefined> {
+  const entry = ctx.channels.get(msg.state.channelID.toLowerCase());
+  if (entry === undefined) await reject('unknown channel', 'UNKNOWN_CHANNEL');
+  else if (entry.peer !== from) await reject('not a participant of this channel', 'NOT_PARTICIPANT');
+  else return entry;
+  return undefined;
+}
