@@ -29,7 +29,15 @@ import {
   type Json,
   type JsonObject,
 } from './json.js';
-import { isPhase, type Address, type Allocation, type Hex, type Params, type Phase, type State } from './types.js';
+import {
+  isPhase,
+  type Address,
+  type Allocation,
+  type Hex,
+  type Params,
+  type Phase,
+  type State,
+} from './types.js';
 import { MAX_NUM_PARTS, MAX_UINT64 } from './validation.js';
 
 /** Longest peer ID (a DID) accepted in a proposal. */
