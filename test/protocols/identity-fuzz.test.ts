@@ -8,9 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { JsonTransformer } from '@credo-ts/core';
-import type { DidCommMessageHandler } from '@credo-ts/didcomm';
+import type { DidCommMessageSender } from '@credo-ts/didcomm';
 import { getAddress, hexlify } from 'ethers';
-import type { PerunIdentityAgent } from '../../src/agent/credo/agent.js';
 import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
 import {
   addressProofDigest,
@@ -23,9 +22,10 @@ import {
   AddressProofMessage,
   AddressProofRequestMessage,
   IdentityProblemReportMessage,
-} from '../../src/protocols/identity/messages.js';
-import { identityState } from '../../src/protocols/identity/protocol.js';
-import { checkPresentation, type PeerPolicy } from '../../src/protocols/identity/verifier.js';
+} from '../../src/protocols/identity/messages/identity-messages.js';
+import { identityMessageHandlers } from '../../src/protocols/identity/identity-module.js';
+import { checkPresentation, type PeerPolicy } from '../../src/protocols/identity/policy.js';
+import { AddressProofService } from '../../src/protocols/identity/services/address-proof-service.js';
 import { peerPresentation } from './identity-samples.js';
 import {
   OUR_DID,
@@ -43,15 +43,11 @@ import {
 const holderKey = EthereumSigner.random();
 const PROTO = prototypeKeys();
 
-// The identity handler as the protocol registers it on an agent.
-const handlers: DidCommMessageHandler[] = [];
-const fakeAgent = {
-  didcomm: { registerMessageHandlers: (hs: DidCommMessageHandler[]) => handlers.push(...hs) },
-  dependencyManager: { resolve: () => ({ register: () => undefined }) },
-} as unknown as PerunIdentityAgent;
-const state = identityState(fakeAgent);
+// The identity handlers as the module registers them on an agent; the answers they return go to
+// the pipeline's outbox, so the service sends nothing itself here.
+const state = new AddressProofService({} as DidCommMessageSender);
 state.signer = holderKey;
-const pipeline = credoPipeline(handlers);
+const pipeline = credoPipeline(identityMessageHandlers(state));
 
 const json = (m: object) => JSON.parse(JSON.stringify(JsonTransformer.toJSON(m))) as Record<string, unknown>;
 const PENDING_THREAD = randomUUID();

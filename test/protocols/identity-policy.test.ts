@@ -2,7 +2,7 @@
 // time: each change is refused with its code, and the untouched presentation passes.
 import type { DidCommConnectionRecord } from '@credo-ts/didcomm';
 import { PeerNotAuthorizedError, type PeerRefusalCode } from '../../src/protocols/identity/errors.js';
-import { checkPresentation, type PeerPolicy } from '../../src/protocols/identity/verifier.js';
+import { checkPresentation, type PeerPolicy } from '../../src/protocols/identity/policy.js';
 import { peerPresentation, type Vp } from './identity-samples.js';
 
 const ISSUER = 'did:key:z6MkIssuer';

@@ -26,15 +26,8 @@ import {
   PEER_CREDENTIAL_TYPE,
   PeerCredentialIssuer,
   PeerNotAuthorizedError,
-  adoptIdentityDid,
-  createIdentityDid,
-  enablePeerHolder,
-  gatedProposalHandler,
-  proposeToVerifiedPeer,
   recoverAddressProof,
   signAddressProof,
-  storePeerCredential,
-  verifyPeer,
   type PeerPolicy,
   type PeerRefusalCode,
 } from '../../src/protocols/identity/index.js';
@@ -83,13 +76,13 @@ async function agentSide(
   });
   const agent = createPerunAgent({ label: name, dataSource: ds, kms, identity: true });
   await agent.initialize();
-  const side: Side = { name, ds, agent, did: await createIdentityDid(agent) };
+  const side: Side = { name, ds, agent, did: await agent.modules.identity.createIdentityDid() };
   sides.push(side);
   if (account !== undefined) {
     const party = world.party(account, name);
     side.party = party;
     side.store = new TypeOrmChannelStore(ds);
-    enablePeerHolder(agent, { signer: party.signer });
+    agent.modules.identity.enablePeerHolder({ signer: party.signer });
     side.client = new ChannelClient({
       wire: agent.modules.perun.wire,
       signer: party.signer,
@@ -148,8 +141,8 @@ const proposal = () => ({ allocation: ethAllocation(world, 1000n, 1000n), challe
 beforeAll(async () => {
   world = await startWorld();
   issuerSide = await agentSide('Issuer');
-  issuer = await PeerCredentialIssuer.create(issuerSide.agent);
-  rogue = await PeerCredentialIssuer.create(issuerSide.agent);
+  issuer = await issuerSide.agent.modules.identity.createIssuer();
+  rogue = await issuerSide.agent.modules.identity.createIssuer();
   policy = {
     trustedIssuers: [issuer.did],
     credentialType: PEER_CREDENTIAL_TYPE,
@@ -157,7 +150,7 @@ beforeAll(async () => {
     requireAddressProof: true,
   };
   const gate = (agent: PerunIdentityAgent) =>
-    gatedProposalHandler(agent, policy, undefined, {
+    agent.modules.identity.gatedProposalHandler(policy, undefined, {
       onRefusal: (p, err) => refusals.push({ peer: p.peer, code: err.code }),
     });
   alice = await agentSide('Alice', 1, gate);
@@ -168,7 +161,7 @@ beforeAll(async () => {
   [toMallory] = await connect(issuerSide, mallory);
   // Bob invites; Alice answers with her identity DID, Bob rotates his DID on it to his.
   [ba, ab] = await connect(bob, alice);
-  ba = await adoptIdentityDid(bob.agent, ba.id, bob.did);
+  ba = await bob.agent.modules.identity.adoptIdentityDid(ba.id, bob.did);
   ab = await alice.agent.didcomm.connections.getById(ab.id);
   [bm, ma] = await connect(bob, mallory);
 }, 60_000);
@@ -206,8 +199,7 @@ it('issues peer credentials over issue-credential v2: JSON-LD, Ed25519Signature2
 
 it('a gated proposal opens a funded channel and a payment goes through', async () => {
   const bobOpened = nextEvent(bob, 'opened');
-  const { channel, peer } = await proposeToVerifiedPeer(
-    alice.agent,
+  const { channel, peer } = await alice.agent.modules.identity.proposeToVerifiedPeer(
     alice.client!,
     ab.id,
     policy,
@@ -273,7 +265,9 @@ describe('refusals', () => {
   it('Mallory with a trusted credential for an address that is not hers: address-mismatch', async () => {
     // The credential names Alice's address; Mallory's channel key (and address proof) is her own.
     await issuer.issue(toMallory.id, malloryClaims(alice.party!.signer.address));
-    await expect(verifyPeer(bob.agent, bm.id, policy)).rejects.toMatchObject({ code: 'address-mismatch' });
+    await expect(bob.agent.modules.identity.verifyPeer(bm.id, policy)).rejects.toMatchObject({
+      code: 'address-mismatch',
+    });
     await malloryIsRefused('address-mismatch');
     await clearCredentials(mallory);
   });
@@ -287,13 +281,13 @@ describe('refusals', () => {
       issuanceDate: new Date(Date.now() - 2 * day),
       expirationDate: new Date(Date.now() - day),
     });
-    await storePeerCredential(mallory.agent, vc);
+    await mallory.agent.modules.identity.storePeerCredential(vc);
     await malloryIsRefused('expired');
     await clearCredentials(mallory);
   });
 
   it('a proposal whose participant is not the verified address: address-mismatch', async () => {
-    const decide = gatedProposalHandler(bob.agent, policy);
+    const decide = bob.agent.modules.identity.gatedProposalHandler(policy);
     const decision = await decide({
       peer: alice.did,
       proposalID: '0x' + '11'.repeat(32),
@@ -312,7 +306,12 @@ describe('refusals', () => {
 
   it('Bob keeps serving Alice: another gated channel opens and pays', async () => {
     const bobOpened = nextEvent(bob, 'opened');
-    const { channel } = await proposeToVerifiedPeer(alice.agent, alice.client!, ab.id, policy, proposal());
+    const { channel } = await alice.agent.modules.identity.proposeToVerifiedPeer(
+      alice.client!,
+      ab.id,
+      policy,
+      proposal(),
+    );
     await bobOpened;
     await bob.client!.sendPayment(channel.id, 5n);
     expect(alice.client!.channel(channel.id).state!.outcome.balances[0]).toEqual([1005n, 995n]);

@@ -2,8 +2,9 @@
 // channel tables live there too), our KMS, DIDComm with our HTTP (and optionally WebSocket)
 // inbound transports bound to 127.0.0.1 unless configured otherwise, Credo's outbound ones,
 // connections accepted automatically, and the Perun protocol module. With `identity: true` it also
-// runs issue-credential v2 (JSON-LD credentials) and present-proof v2 (DIF presentation exchange),
-// with did:key and did:peer and a JSON-LD document loader that works offline (src/protocols/identity).
+// runs the identity and credential-sale modules (src/protocols/identity, src/protocols/credential-sale)
+// on issue-credential v2 (JSON-LD credentials) and present-proof v2 (DIF presentation exchange),
+// with did:key and did:peer and a JSON-LD document loader that works offline.
 import {
   Agent,
   ConsoleLogger,
@@ -18,17 +19,16 @@ import {
   W3cCredentialsModule,
 } from '@credo-ts/core';
 import {
-  DidCommCredentialV2Protocol,
-  DidCommDifPresentationExchangeProofFormatService,
   DidCommHttpOutboundTransport,
-  DidCommJsonLdCredentialFormatService,
   DidCommModule,
-  DidCommProofV2Protocol,
   DidCommWsOutboundTransport,
   type DidCommInboundTransport,
 } from '@credo-ts/didcomm';
 import type { DataSource } from 'typeorm';
+import { CredentialSaleModule } from '../../protocols/credential-sale/credential-sale-module.js';
 import { perunDocumentLoader } from '../../protocols/identity/context.js';
+import { peerCredentialProtocols, peerProofProtocols } from '../../protocols/identity/exchange-protocols.js';
+import { IdentityModule } from '../../protocols/identity/identity-module.js';
 import { PerunModule } from '../../protocols/perun/perun-module.js';
 import { perunKmsModuleConfig, type PerunKeyManagementService } from '../kms/index.js';
 import { TypeOrmStorageModule } from '../storage/index.js';
@@ -124,28 +124,21 @@ function createIdentityAgent(o: PerunAgentOptions) {
       w3cCredentials: new W3cCredentialsModule({ documentLoader: perunDocumentLoader }),
       didcomm: new DidCommModule({
         ...didcommOptions(o),
-        credentials: {
-          credentialProtocols: [
-            new DidCommCredentialV2Protocol({
-              credentialFormats: [new DidCommJsonLdCredentialFormatService()],
-            }),
-          ],
-        },
-        proofs: {
-          proofProtocols: [
-            new DidCommProofV2Protocol({
-              proofFormats: [new DidCommDifPresentationExchangeProofFormatService()],
-            }),
-          ],
-        },
+        credentials: { credentialProtocols: peerCredentialProtocols() },
+        proofs: { proofProtocols: peerProofProtocols() },
       }),
       perun: new PerunModule(),
+      identity: new IdentityModule(),
+      credentialSale: new CredentialSaleModule(),
     },
   });
 }
 
 export type PerunAgent = ReturnType<typeof createPlainAgent>;
-/** An agent created with `identity: true`: `didcomm.credentials` and `didcomm.proofs` exist. */
+/**
+ * An agent created with `identity: true`: `didcomm.credentials` and `didcomm.proofs` exist, and
+ * `modules.identity` and `modules.credentialSale`.
+ */
 export type PerunIdentityAgent = ReturnType<typeof createIdentityAgent>;
 
 export function createPerunAgent(o: PerunAgentOptions & { identity: true }): PerunIdentityAgent;

@@ -6,7 +6,6 @@ import { erc20Contract } from '../../channels/ethereum/contracts.js';
 import { ETH_BACKEND_ID, ethAsset } from '../../channels/ethereum/encoding.js';
 import { paramsToJson, stateToJson } from '../../channels/json.js';
 import type { Allocation, Hex } from '../../channels/types.js';
-import { proposeToVerifiedPeer, verifyPeer } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
 import { formatAmount } from '../api/amounts.js';
 import { format, parse, type AssetInfo } from './assets.js';
@@ -59,8 +58,7 @@ export class Channels {
     const c = await this.connections.ready(req.connectionId);
     const [fund, peerFund] = this.#funds(asset, req, 'channel');
     const challengeDuration = BigInt(req.challengeDuration ?? config.challengeDuration);
-    const { channel } = await proposeToVerifiedPeer(
-      agent,
+    const { channel } = await agent.modules.identity.proposeToVerifiedPeer(
       client,
       c.id,
       policy,
@@ -76,8 +74,7 @@ export class Channels {
   /** A credential sale's app channel (ETH) to the verified peer on the connection, once it is open. */
   async openApp(connectionId: string, req: { price: bigint; initData: Hex; app: Hex }): Promise<ChannelInfo> {
     const { agent, client, chain, config, policy, timeoutMs } = this.ctx;
-    const { channel } = await proposeToVerifiedPeer(
-      agent,
+    const { channel } = await agent.modules.identity.proposeToVerifiedPeer(
       client,
       connectionId,
       policy,
@@ -116,7 +113,7 @@ export class Channels {
     const [fund, peerFund] = this.#funds(asset, req, 'virtual channel');
     const c = await this.connections.ready(req.connectionId);
     // The peer's credential first: its verified address is the virtual channel's participant.
-    const peer = await verifyPeer(agent, c.id, policy, { timeoutMs });
+    const peer = await agent.modules.identity.verifyPeer(c.id, policy, { timeoutMs });
     const channel = await client.proposeVirtualChannel({
       peer: c.theirDid!,
       peerAddress: peer.address,

@@ -9,7 +9,6 @@ import {
   type DidCommConnectionRecord,
   type DidCommConnectionStateChangedEvent,
 } from '@credo-ts/didcomm';
-import { adoptIdentityDid } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
 import { didcommEndpointOf } from './config.js';
 import type { NodeContext } from './context.js';
@@ -121,10 +120,12 @@ export class Connections implements PeerNames {
         c.did !== this.ctx.identity.did &&
         !duplicate
       ) {
-        const adoption = adoptIdentityDid(agent, c.id, this.ctx.identity.did, this.ctx.timeoutMs).then(
-          (r) => events.emit({ type: 'connection', connection: this.view(r) }),
-          (err: unknown) => this.ctx.log(`identity DID not adopted on ${c.id}: ${(err as Error).message}`),
-        );
+        const adoption = agent.modules.identity
+          .adoptIdentityDid(c.id, this.ctx.identity.did, this.ctx.timeoutMs)
+          .then(
+            (r) => events.emit({ type: 'connection', connection: this.view(r) }),
+            (err: unknown) => this.ctx.log(`identity DID not adopted on ${c.id}: ${(err as Error).message}`),
+          );
         this.#adoptions.set(c.id, adoption);
         void adoption.finally(() => this.#adoptions.delete(c.id));
       }

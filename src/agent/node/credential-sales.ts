@@ -23,7 +23,7 @@ import type { EthereumSigner } from '../../channels/ethereum/signer.js';
 import type { ChannelInfo } from '../../channels/client.js';
 import type { Hex, State } from '../../channels/types.js';
 import { sameHex } from '../../channels/validation.js';
-import { sendSaleOffer, type SaleOffer } from '../../protocols/credential-sale/protocol.js';
+import type { SaleOffer } from '../../protocols/credential-sale/services/credential-sale-service.js';
 import { ApiRequestError } from '../api/api-error.js';
 import { formatAmount, parseAmount } from '../api/amounts.js';
 import type { CredentialSaleView, NodeEvent } from './types.js';
@@ -91,7 +91,7 @@ export class CredentialSales {
     };
     await this.#save(sale);
     const offer: SaleOffer = { saleId: sale.id, credential, price: wei };
-    await sendSaleOffer(this.o.agent, connection, offer);
+    await this.o.agent.modules.credentialSale.sendOffer(connection, offer);
     return this.#view(sale);
   }
 

@@ -20,8 +20,6 @@ import {
   PROOF_TYPE,
   PeerNotAuthorizedError,
   peerCredentialJson,
-  provenAddress,
-  storePeerCredential,
 } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
 import { parseAmount } from '../api/amounts.js';
@@ -67,7 +65,7 @@ export class Credentials {
         });
       address = getAddress(req.ethereumAddress);
     } else {
-      address = await provenAddress(this.ctx.agent, c.id, { timeoutMs: this.ctx.timeoutMs });
+      address = await this.ctx.agent.modules.identity.provenAddress(c.id, { timeoutMs: this.ctx.timeoutMs });
     }
     const vc = await this.ctx.issuer.issue(
       c.id,
@@ -137,7 +135,7 @@ export class Credentials {
     if (!vc.type.includes(PEER_CREDENTIAL_TYPE)) refuse(`not a ${PEER_CREDENTIAL_TYPE}`);
     if (!vc.credentialSubjectIds.includes(this.ctx.identity.did))
       refuse('the credential is not made out to our DID');
-    const record = await storePeerCredential(this.ctx.agent, vc);
+    const record = await this.ctx.agent.modules.identity.storePeerCredential(vc);
     return credentialView(record.id, vc);
   }
 
@@ -195,7 +193,7 @@ export class Credentials {
         .catch(() => undefined);
       return;
     }
-    const address = await provenAddress(agent, c.id, { timeoutMs: this.ctx.timeoutMs });
+    const address = await agent.modules.identity.provenAddress(c.id, { timeoutMs: this.ctx.timeoutMs });
     await agent.didcomm.credentials.negotiateProposal({
       credentialExchangeRecordId: recordId,
       credentialFormats: {

@@ -15,16 +15,9 @@ import { connectEthereum, type EthereumConfig } from '../../channels/ethereum/co
 import { EthereumSigner } from '../../channels/ethereum/signer.js';
 import { credentialPaymentApp } from '../../channels/ethereum/apps/credential-payment.js';
 import type { Hex } from '../../channels/types.js';
-import { onSaleOffer } from '../../protocols/credential-sale/protocol.js';
 import { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js';
 import { LocalWatcher } from '../../channels/watcher.js';
-import {
-  PeerCredentialIssuer,
-  createIdentityDid,
-  enablePeerHolder,
-  type PeerHolder,
-  type PeerPolicy,
-} from '../../protocols/identity/index.js';
+import type { PeerCredentialIssuer, PeerHolder, PeerPolicy } from '../../protocols/identity/index.js';
 import { createPerunAgent, type PerunIdentityAgent } from '../credo/agent.js';
 import { openAgentStore } from '../datasource.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage } from '../kms/index.js';
@@ -196,8 +189,8 @@ export class PerunNode implements AgentNodeApi {
       await agent.initialize();
       stops.push(() => agent.shutdown());
       const identity = await loadIdentity(agent);
-      const issuer = await PeerCredentialIssuer.create(agent, identity.issuerDid);
-      const holder: PeerHolder = enablePeerHolder(agent, { signer });
+      const issuer = await agent.modules.identity.createIssuer(identity.issuerDid);
+      const holder: PeerHolder = agent.modules.identity.enablePeerHolder({ signer });
       stops.push(() => holder.stop());
 
       const policy: PeerPolicy = {
@@ -412,7 +405,7 @@ export class PerunNode implements AgentNodeApi {
   #listen(): void {
     const { agent, log } = this.#ctx;
     this.#stops.push(
-      onSaleOffer(agent, (offer, connection) =>
+      agent.modules.credentialSale.onOffer((offer, connection) =>
         this.#sales
           .received(offer, connection)
           .catch((err: unknown) => log(`sale offer: ${err instanceof Error ? err.message : String(err)}`)),
@@ -429,8 +422,8 @@ export class PerunNode implements AgentNodeApi {
 async function loadIdentity(agent: PerunIdentityAgent): Promise<NodeIdentity> {
   const [stored] = await agent.genericRecords.findAllByQuery({ kind: IDENTITY_RECORD });
   if (stored !== undefined) return stored.content as unknown as NodeIdentity;
-  const did = await createIdentityDid(agent);
-  const issuerDid = (await PeerCredentialIssuer.create(agent)).did;
+  const did = await agent.modules.identity.createIdentityDid();
+  const issuerDid = (await agent.modules.identity.createIssuer()).did;
   const identity: NodeIdentity = { did, issuerDid };
   await agent.genericRecords.save({ content: { ...identity }, tags: { kind: IDENTITY_RECORD } });
   return identity;

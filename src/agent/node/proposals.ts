@@ -10,7 +10,7 @@ import {
 } from '@credo-ts/didcomm';
 import type { Decision, IncomingProposal } from '../../channels/client.js';
 import { ZERO_ADDRESS } from '../../channels/ethereum/encoding.js';
-import { gatedProposalHandler, type PeerPolicy, type VerifiedPeer } from '../../protocols/identity/index.js';
+import type { PeerPolicy, VerifiedPeer } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
 import { parseAmount } from '../api/amounts.js';
 import type { PerunIdentityAgent } from '../credo/agent.js';
@@ -120,10 +120,14 @@ export function proposalGate(
   o: { agent: PerunIdentityAgent; policy: PeerPolicy; timeoutMs: number; log: (line: string) => void },
   parts: () => GateParts | undefined,
 ): (p: IncomingProposal) => Promise<Decision> {
-  const gate = gatedProposalHandler(o.agent, o.policy, (p, peer) => parts()!.proposals.onVerified(p, peer), {
-    onRefusal: (p, err) => o.log(`refused a channel from ${p.peer}: ${err.code} (${err.message})`),
-    verify: { timeoutMs: o.timeoutMs },
-  });
+  const gate = o.agent.modules.identity.gatedProposalHandler(
+    o.policy,
+    (p, peer) => parts()!.proposals.onVerified(p, peer),
+    {
+      onRefusal: (p, err) => o.log(`refused a channel from ${p.peer}: ${err.code} (${err.message})`),
+      verify: { timeoutMs: o.timeoutMs },
+    },
+  );
   return async (p) => {
     const node = parts();
     if (node !== undefined) await node.connections.adoptionWith(p.peer);

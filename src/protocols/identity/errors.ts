@@ -40,3 +40,8 @@ export class CredentialIssuanceError extends Error {
     this.name = 'CredentialIssuanceError';
   }
 }
+
+/** Throws the refusal `code`. */
+export function refuse(code: PeerRefusalCode, message: string, details: Record<string, unknown> = {}): never {
+  throw new PeerNotAuthorizedError(code, message, details);
+}

@@ -1,7 +1,6 @@
 // Waiting for a Credo event that may fire before the caller knows what to look for (the record ID
 // of an exchange is known only once the first message is out, and the answer may already be in).
-import type { BaseEvent } from '@credo-ts/core';
-import type { PerunIdentityAgent } from '../../agent/credo/agent.js';
+import type { BaseEvent, EventEmitter } from '@credo-ts/core';
 
 export interface EventCollector<E extends BaseEvent> {
   /** The first event so far or from now on that satisfies `match`; rejects with `onTimeout()` after `timeoutMs`. */
@@ -9,18 +8,15 @@ export interface EventCollector<E extends BaseEvent> {
   stop(): void;
 }
 
-/** Starts recording events of `type` on `agent`; call stop() when done. */
-export function collectEvents<E extends BaseEvent>(
-  agent: PerunIdentityAgent,
-  type: E['type'],
-): EventCollector<E> {
+/** Starts recording events of `type` from the agent's `events`; call stop() when done. */
+export function collectEvents<E extends BaseEvent>(events: EventEmitter, type: E['type']): EventCollector<E> {
   const seen: E[] = [];
   const waiters = new Set<(e: E) => void>();
   const listener = (e: E) => {
     seen.push(e);
     for (const w of [...waiters]) w(e);
   };
-  agent.events.on<E>(type, listener);
+  events.on<E>(type, listener);
   return {
     until(match, timeoutMs, onTimeout) {
       const hit = seen.find(match);
@@ -40,7 +36,7 @@ export function collectEvents<E extends BaseEvent>(
       });
     },
     stop() {
-      agent.events.off<E>(type, listener);
+      events.off<E>(type, listener);
       waiters.clear();
     },
   };

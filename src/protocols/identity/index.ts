@@ -1,15 +1,33 @@
-// Identity and gating: the peer credential (JSON-LD, Ed25519Signature2018, did:key issuer), its
-// issuance over issue-credential v2, the holder's automatic answers, proof of control of the
-// Ethereum address, and the policy gate in front of the channel client.
+// Identity and gating as a Credo module (./identity-module.ts, reached as `agent.modules.identity`):
+// the peer credential (JSON-LD, Ed25519Signature2018, did:key issuer), its issuance over
+// issue-credential v2, the holder's automatic answers, proof of control of the Ethereum address,
+// and the policy gate in front of the channel client.
 export * from './address-proof.js';
 export * from './context.js';
 export * from './errors.js';
-export * from './holder.js';
-export * from './issuer.js';
+export * from './exchange-protocols.js';
+export { IdentityApi } from './identity-api.js';
+export { IdentityModule } from './identity-module.js';
 export {
   AddressProofMessage,
   AddressProofRequestMessage,
   IDENTITY_PROTOCOL_URI,
   IDENTITY_ROLES,
-} from './messages.js';
-export * from './verifier.js';
+} from './messages/identity-messages.js';
+export * from './peer-credential.js';
+export {
+  checkPresentation,
+  peerPresentationDefinition,
+  type PeerPolicy,
+  type RequiredClaims,
+  type VerifiedPeer,
+} from './policy.js';
+export { NO_ADDRESS_KEY } from './services/address-proof-service.js';
+export {
+  NO_CREDENTIAL_DESCRIPTION,
+  type PeerHolder,
+  type PeerHolderOptions,
+} from './services/peer-holder-service.js';
+export { PeerCredentialIssuer, type IssuerKey } from './services/peer-issuer-service.js';
+export type { VerifyOptions } from './services/peer-verifier-service.js';
+export type { GateOptions, VerifiedProposalHandler } from './services/proposal-gate-service.js';

@@ -1,0 +1,105 @@
+// The identity module's API, `agent.modules.identity`: the holder (identity DID, automatic answers,
+// imported credentials), the verifier and the gate in front of the channel client, and issuers.
+// Each call acts in this agent's context; the logic is in ./services.
+import {
+  AgentContext,
+  injectable,
+  type W3cCredentialRecord,
+  type W3cJsonLdVerifiableCredential,
+} from '@credo-ts/core';
+import type { DidCommConnectionRecord } from '@credo-ts/didcomm';
+import type {
+  ChannelClient,
+  ChannelInfo,
+  Decision,
+  IncomingProposal,
+  ProposeRequest,
+} from '../../channels/client.js';
+import type { PeerPolicy, VerifiedPeer } from './policy.js';
+import {
+  PeerHolderService,
+  type PeerHolder,
+  type PeerHolderOptions,
+} from './services/peer-holder-service.js';
+import { PeerCredentialIssuer, PeerIssuerService } from './services/peer-issuer-service.js';
+import { PeerVerifierService, type VerifyOptions } from './services/peer-verifier-service.js';
+import {
+  ProposalGateService,
+  type GateOptions,
+  type VerifiedProposalHandler,
+} from './services/proposal-gate-service.js';
+
+@injectable()
+export class IdentityApi {
+  public constructor(
+    private readonly agentContext: AgentContext,
+    private readonly holder: PeerHolderService,
+    private readonly verifier: PeerVerifierService,
+    private readonly gate: ProposalGateService,
+    private readonly issuers: PeerIssuerService,
+  ) {}
+
+  /** A new identity DID (did:peer:2 with our endpoint): the DID to use on every connection. */
+  public createIdentityDid(): Promise<string> {
+    return this.holder.createIdentityDid(this.agentContext);
+  }
+
+  /** Rotates our DID on `connectionId` to `did` and waits for the peer's acknowledgement. */
+  public adoptIdentityDid(
+    connectionId: string,
+    did: string,
+    timeoutMs?: number,
+  ): Promise<DidCommConnectionRecord> {
+    return this.holder.adoptIdentityDid(this.agentContext, connectionId, did, timeoutMs);
+  }
+
+  /** Answers peer-credential offers and presentation requests automatically, until stop(). */
+  public enablePeerHolder(options?: PeerHolderOptions): PeerHolder {
+    return this.holder.enable(this.agentContext, options);
+  }
+
+  /** Stores a signed peer credential obtained outside issue-credential. */
+  public storePeerCredential(vc: W3cJsonLdVerifiableCredential): Promise<W3cCredentialRecord> {
+    return this.holder.storePeerCredential(this.agentContext, vc);
+  }
+
+  /** The peer on `connectionId`, verified against `policy`; throws PeerNotAuthorizedError. */
+  public verifyPeer(
+    connectionId: string,
+    policy: PeerPolicy,
+    options?: VerifyOptions,
+  ): Promise<VerifiedPeer> {
+    return this.verifier.verifyPeer(this.agentContext, connectionId, policy, options);
+  }
+
+  /** The address the peer on `connectionId` proves control of. */
+  public provenAddress(connectionId: string, options?: VerifyOptions): Promise<string> {
+    return this.verifier.provenAddress(this.agentContext, connectionId, options);
+  }
+
+  /** An `onProposal` for ChannelClient that admits only verified peers at their verified address. */
+  public gatedProposalHandler(
+    policy: PeerPolicy,
+    inner?: VerifiedProposalHandler,
+    options?: GateOptions,
+  ): (p: IncomingProposal) => Promise<Decision> {
+    return this.gate.gatedProposalHandler(this.agentContext, policy, inner, options);
+  }
+
+  /** Verifies the peer on `connectionId`, then proposes the channel to it at its verified address. */
+  public proposeToVerifiedPeer(
+    client: ChannelClient,
+    connectionId: string,
+    policy: PeerPolicy,
+    request: Omit<ProposeRequest, 'peer' | 'peerAddress'>,
+    options?: VerifyOptions,
+  ): Promise<{ channel: ChannelInfo; peer: VerifiedPeer }> {
+    return this.gate.proposeToVerifiedPeer(this.agentContext, client, connectionId, policy, request, options);
+  }
+
+  /** An issuer with a new did:key, or with an existing did:key of this agent. */
+  public async createIssuer(did?: string): Promise<PeerCredentialIssuer> {
+    const key = await this.issuers.issuerKey(this.agentContext, did);
+    return new PeerCredentialIssuer(this.agentContext, this.issuers, key.did, key.verificationMethod);
+  }
+}

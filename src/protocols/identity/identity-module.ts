@@ -1,0 +1,51 @@
+// The identity protocol as a Credo module: registers its services for dependency injection, and on
+// initialize its message handlers and the protocol with its roles for discover-features. It needs
+// the DIDComm module with the exchange protocols of ./exchange-protocols.ts, DIDs (did:key,
+// did:peer) and W3C credentials with ./context.ts's document loader; the agent configures those.
+import type { AgentContext, DependencyManager, Module } from '@credo-ts/core';
+import {
+  DidCommFeatureRegistry,
+  DidCommMessageHandlerRegistry,
+  DidCommProtocol,
+  type DidCommMessageHandler,
+} from '@credo-ts/didcomm';
+import { AddressProofHandler } from './handlers/address-proof-handler.js';
+import { AddressProofRequestHandler } from './handlers/address-proof-request-handler.js';
+import { IdentityProblemReportHandler } from './handlers/identity-problem-report-handler.js';
+import { IdentityApi } from './identity-api.js';
+import { IDENTITY_PROTOCOL_URI, IDENTITY_ROLES } from './messages/identity-messages.js';
+import { AddressProofService } from './services/address-proof-service.js';
+import { PeerHolderService } from './services/peer-holder-service.js';
+import { PeerIssuerService } from './services/peer-issuer-service.js';
+import { PeerVerifierService } from './services/peer-verifier-service.js';
+import { ProposalGateService } from './services/proposal-gate-service.js';
+
+/** The identity protocol's message handlers, over the agent's AddressProofService. */
+export function identityMessageHandlers(addressProofs: AddressProofService): DidCommMessageHandler[] {
+  return [
+    new AddressProofRequestHandler(addressProofs),
+    new AddressProofHandler(addressProofs),
+    new IdentityProblemReportHandler(addressProofs),
+  ];
+}
+
+export class IdentityModule implements Module {
+  public readonly api = IdentityApi;
+
+  public register(dependencyManager: DependencyManager): void {
+    dependencyManager.registerSingleton(AddressProofService);
+    dependencyManager.registerSingleton(PeerHolderService);
+    dependencyManager.registerSingleton(PeerVerifierService);
+    dependencyManager.registerSingleton(ProposalGateService);
+    dependencyManager.registerSingleton(PeerIssuerService);
+  }
+
+  public async initialize(agentContext: AgentContext): Promise<void> {
+    const registry = agentContext.resolve(DidCommMessageHandlerRegistry);
+    for (const handler of identityMessageHandlers(agentContext.resolve(AddressProofService)))
+      registry.registerMessageHandler(handler);
+    agentContext
+      .resolve(DidCommFeatureRegistry)
+      .register(new DidCommProtocol({ id: IDENTITY_PROTOCOL_URI, roles: [...IDENTITY_ROLES] }));
+  }
+}

@@ -1,0 +1,209 @@
+// The verifier side. verifyPeer runs present-proof v2 (DIF presentation exchange) with the peer on
+// a connection and, in parallel, asks it for proof of control of its Ethereum address
+// (../address-proof.ts) over the same challenge; then checks the policy (../policy.ts).
+// provenAddress asks for the address proof alone: what an issuer certifies.
+import { randomBytes } from 'node:crypto';
+import {
+  EventEmitter,
+  injectable,
+  type AgentContext,
+  type DifPresentationExchangeDefinitionV1,
+} from '@credo-ts/core';
+import {
+  DidCommConnectionsApi,
+  DidCommProofEventTypes,
+  DidCommProofState,
+  type DidCommConnectionRecord,
+  type DidCommProofStateChangedEvent,
+} from '@credo-ts/didcomm';
+import { getAddress, isAddress } from 'ethers';
+import { recoverAddressProof } from '../address-proof.js';
+import { PeerNotAuthorizedError, refuse } from '../errors.js';
+import { collectEvents } from '../events.js';
+import { proofsApi } from '../exchange-protocols.js';
+import type { AddressProofMessage } from '../messages/identity-messages.js';
+import {
+  checkPresentation,
+  credentialsOf,
+  isExpired,
+  isObject,
+  peerPresentationDefinition,
+  type PeerPolicy,
+  type VerifiedPeer,
+} from '../policy.js';
+import { AddressProofService, type AddressProofRequest } from './address-proof-service.js';
+
+export interface VerifyOptions {
+  /** How long to wait for the presentation and the address proof; default 20 s. */
+  timeoutMs?: number;
+}
+
+/** The peer's address proof, or a refusal when it fails or does not come within `timeoutMs`. */
+async function proofWithin(proof: AddressProofRequest, timeoutMs: number): Promise<AddressProofMessage> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    proof.answer.catch((err: unknown) =>
+      refuse('address-mismatch', 'the peer did not prove control of the address', {
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    ),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new PeerNotAuthorizedError('timeout', 'the peer sent no address proof in time')),
+        timeoutMs,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+const FINAL_STATES: string[] = [
+  DidCommProofState.PresentationReceived,
+  DidCommProofState.Done,
+  DidCommProofState.Abandoned,
+  DidCommProofState.Declined,
+];
+
+/** Our established connection `connectionId` with both DIDs, or a refusal. */
+async function readyConnection(
+  agentContext: AgentContext,
+  connectionId: string,
+): Promise<DidCommConnectionRecord & { did: string; theirDid: string }> {
+  const connection = await agentContext.resolve(DidCommConnectionsApi).findById(connectionId);
+  if (
+    connection === null ||
+    !connection.isReady ||
+    connection.theirDid === undefined ||
+    connection.did === undefined
+  )
+    return refuse('no-connection', 'no established connection', { connectionId });
+  return connection as DidCommConnectionRecord & { did: string; theirDid: string };
+}
+
+@injectable()
+export class PeerVerifierService {
+  public constructor(
+    private readonly events: EventEmitter,
+    private readonly addressProofs: AddressProofService,
+  ) {}
+
+  /**
+   * Runs present-proof v2 (DIF PE) with the peer on `connectionId` and checks `policy`; returns the
+   * verified claims or throws PeerNotAuthorizedError with the reason.
+   */
+  public async verifyPeer(
+    agentContext: AgentContext,
+    connectionId: string,
+    policy: PeerPolicy,
+    options: VerifyOptions = {},
+  ): Promise<VerifiedPeer> {
+    const connection = await readyConnection(agentContext, connectionId);
+    const proofs = proofsApi(agentContext);
+    const timeoutMs = options.timeoutMs ?? 20_000;
+    const challenge = randomBytes(32).toString('base64url');
+    const events = collectEvents<DidCommProofStateChangedEvent>(
+      this.events,
+      DidCommProofEventTypes.ProofStateChanged,
+    );
+    let addressProof: AddressProofRequest | undefined;
+    let recordId: string | undefined;
+    try {
+      const record = await proofs.requestProof({
+        connectionId,
+        protocolVersion: 'v2',
+        proofFormats: {
+          presentationExchange: {
+            // Credo 0.6 types the request as PE v1, its service handles v1 and v2 alike (it detects
+            // the version); v2 needs no `schema`, which JSON-LD credentials would have to match.
+            presentationDefinition:
+              peerPresentationDefinition() as unknown as DifPresentationExchangeDefinitionV1,
+            options: { challenge },
+          },
+        },
+      });
+      recordId = record.id;
+
+      if (policy.requireAddressProof !== false)
+        addressProof = this.addressProofs.request(agentContext, connection, challenge);
+      const final = (
+        await events.until(
+          (e) => e.payload.proofRecord.id === record.id && FINAL_STATES.includes(e.payload.proofRecord.state),
+          timeoutMs,
+          () => new PeerNotAuthorizedError('timeout', 'the peer did not present in time'),
+        )
+      ).payload.proofRecord;
+      const vp = (await proofs.getFormatData(record.id)).presentation?.presentationExchange as unknown;
+      if (!final.isVerified || !isObject(vp)) {
+        if (!isObject(vp))
+          refuse('no-credential', 'the peer presented no credential', { error: final.errorMessage });
+        const vc = credentialsOf(vp)[0];
+        if (vc !== undefined && isExpired(vc))
+          refuse('expired', 'the credential has expired', { expirationDate: vc.expirationDate });
+        refuse('invalid-presentation', 'the presentation did not verify', { error: final.errorMessage });
+      }
+      const checked = checkPresentation(vp as Record<string, unknown>, connection, policy);
+      let addressProven = false;
+      if (addressProof !== undefined) {
+        const answer = await proofWithin(addressProof, timeoutMs);
+        const signer = recoverAddressProof(
+          { verifierDid: connection.did, holderDid: connection.theirDid, challenge },
+          answer.signature,
+        );
+        if (signer === undefined || signer !== checked.address)
+          refuse('address-mismatch', 'the address proof was not made by the credential’s address', {
+            credentialAddress: checked.address,
+            signer,
+          });
+        addressProven = true;
+      }
+      if (final.state === DidCommProofState.PresentationReceived) {
+        await proofs.acceptPresentation({ proofExchangeRecordId: record.id }).catch(() => undefined);
+      }
+      return { ...checked, addressProven };
+    } catch (err) {
+      if (err instanceof PeerNotAuthorizedError && recordId !== undefined) {
+        // Tell the holder why (best effort); a record Credo abandoned already sent its own report.
+        const r = await proofs.findById(recordId);
+        if (r?.state === DidCommProofState.PresentationReceived) {
+          await proofs
+            .sendProblemReport({ proofExchangeRecordId: recordId, description: err.code })
+            .catch(() => undefined);
+        }
+      }
+      throw err;
+    } finally {
+      events.stop();
+      addressProof?.cancel();
+    }
+  }
+
+  /**
+   * Asks the peer on `connectionId` to prove control of its channel address (an EIP-191 signature
+   * over both DIDs and a fresh challenge) and returns the address that signed. What an issuer uses
+   * to learn the address it certifies.
+   */
+  public async provenAddress(
+    agentContext: AgentContext,
+    connectionId: string,
+    options: VerifyOptions = {},
+  ): Promise<string> {
+    const connection = await readyConnection(agentContext, connectionId);
+    const challenge = randomBytes(32).toString('base64url');
+    const proof = this.addressProofs.request(agentContext, connection, challenge);
+    try {
+      const answer = await proofWithin(proof, options.timeoutMs ?? 20_000);
+      const signer = recoverAddressProof(
+        { verifierDid: connection.did, holderDid: connection.theirDid, challenge },
+        answer.signature,
+      );
+      // Recovery yields some address for any signature: only the address the peer names counts.
+      if (signer === undefined || !isAddress(answer.address) || signer !== getAddress(answer.address))
+        refuse('address-mismatch', 'the address proof does not verify', {
+          claimed: answer.address,
+          recovered: signer,
+        });
+      return signer!;
+    } finally {
+      proof.cancel();
+    }
+  }
+}
