@@ -1,6 +1,6 @@
 // Fuzzing what the identity protocol reads from peers: its DIDComm messages (address-proof
 // request, address proof, problem report; generated and mutated plaintexts through Credo's
-// receiver, class validation and dispatcher into the identity handler), the address-proof
+// receiver, class validation and dispatcher into the identity handlers), the address-proof
 // signature check, and the verifier's policy check of a presented credential. A request is
 // answered with a proof that verifies; an answer reaches only the verifier waiting on its thread
 // and connection, with an address and signature of the right form; the policy check returns
