@@ -205,7 +205,13 @@ export function channelOf(msg: ChannelMessage): Hex | undefined {
     case 'channel-update-accept':
     case 'channel-update-reject':
       return msg.channelID;
-    default:
+    case 'ledger-channel-proposal':
+    case 'ledger-channel-accept':
+    case 'sub-channel-proposal':
+    case 'sub-channel-accept':
+    case 'virtual-channel-proposal':
+    case 'virtual-channel-accept':
+    case 'channel-proposal-reject':
       return undefined;
   }
 }

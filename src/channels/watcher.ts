@@ -185,7 +185,8 @@ export class LocalWatcher implements Watcher {
     this.#channels.set(id, entry);
     this.#setSubs(entry, subChannels);
     const added = new Promise<void>((resolve, reject) => this.#joining.push({ entry, resolve, reject }));
-    void this.#serial(() => this.#addJoining());
+    // #addJoining hands its failures to the joining channels; anything else is the watcher's to report.
+    this.#serial(() => this.#addJoining()).catch((err: unknown) => this.#report(err));
     const handle: WatchedChannel = {
       publish: (next, subs) => this.#publish(entry, next, subs),
       stop: async () => this.#remove(entry),
