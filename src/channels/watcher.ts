@@ -1,5 +1,5 @@
 // LocalWatcher: the in-process watcher of go-perun (watcher/local), on one cursor-based event
-// subscription shared by every watched channel (perun-protocol.md 4.3, 3.3, 8.2).
+// subscription shared by every watched channel (docs/protocol.md §8).
 //
 // - One subscription, opened lazily by the first watch() and started at the stored cursor (the
 //   ChannelStore's global watcher cursor), else at `fromBlock`, else at the chain head. There is
