@@ -21,7 +21,7 @@ import {
 } from '../src/channels/ethereum/encoding.js';
 
 /**
- * Reference perun-eth-contracts v1.0 figures (optimizer 200), ../shared/research/anchors.md §1.3,
+ * Reference perun-eth-contracts v1.0 figures (optimizer 200; where they come from: docs/contracts.md, Gas),
  * each with the case of ours it is compared with. `null`: no reference figure measures that case.
  */
 const REFERENCE = {

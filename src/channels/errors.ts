@@ -107,7 +107,7 @@ export class InvalidAllocationError extends ValidationError {}
 export class InvalidStateError extends ValidationError {}
 
 /**
- * A proposed next state is not a valid successor of the current one (perun-protocol.md 1.7).
+ * A proposed next state is not a valid successor of the current one (docs/protocol.md §3.2).
  * If the next state was itself invalid, `cause` holds the InvalidStateError/InvalidAllocationError
  * and `code` repeats its code.
  */

@@ -1,4 +1,4 @@
-// The environment a channel client is handed, go-perun style (perun-protocol.md 4.5): the
+// The environment a channel client is handed, go-perun style (docs/protocol.md §11, docs/architecture.md): the
 // transport (`Wire`), the chain backend (`ChannelBackend` for IDs and signature checks,
 // `Funder`, `Adjudicator`, `AdjudicatorEventSource`), the participant key (`Signer`) and the
 // `Watcher`. The channel core depends only on these; a chain is a folder beside ethereum/

@@ -1,4 +1,4 @@
-// The channel state machine (go-perun channel/machine.go, perun-protocol.md 4.1): the phase of
+// The channel state machine (go-perun channel/machine.go, docs/protocol.md §9): the phase of
 // one channel and its explicit transition table, the channel's params, our participant index,
 // the latest fully signed state with every signature, the staged state with the signatures
 // collected so far, and the highest version of a state we signed that was dropped (a used-up

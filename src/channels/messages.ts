@@ -1,4 +1,4 @@
-// The messages two channel clients exchange (perun-protocol.md 2.3, 2.5), as plain TypeScript
+// The messages two channel clients exchange (docs/protocol.md §10), as plain TypeScript
 // discriminated unions on `type`, and their JSON wire form: `encodeChannelMessage` turns one
 // into a JSON-safe object (bigints as decimal strings), `decodeChannelMessage` checks an
 // untrusted value's shape, types, hex formats and sizes and rebuilds the message, or throws
@@ -81,7 +81,7 @@ export interface ChannelProposalReject {
 }
 
 /**
- * Proposes a sub-channel of the ledger channel `parentID` (perun-protocol.md 2.5.2): same
+ * Proposes a sub-channel of the ledger channel `parentID` (docs/protocol.md §6.1): same
  * participants in the parent's order, funded by an update of the parent that locks `initBals`.
  */
 export interface SubChannelProposal {
@@ -106,7 +106,7 @@ export interface SubChannelProposalAccept {
 
 /**
  * Proposes a virtual channel between the sender and the receiver through an intermediary both
- * have a ledger channel with (perun-protocol.md 2.5.3): the proposer is participant 0; each
+ * have a ledger channel with (docs/protocol.md §7.1): the proposer is participant 0; each
  * participant funds it by an update of its own ledger channel with the intermediary.
  */
 export interface VirtualChannelProposal {
@@ -205,7 +205,13 @@ export function channelOf(msg: ChannelMessage): Hex | undefined {
     case 'channel-update-accept':
     case 'channel-update-reject':
       return msg.channelID;
-    default:
+    case 'ledger-channel-proposal':
+    case 'ledger-channel-accept':
+    case 'sub-channel-proposal':
+    case 'sub-channel-accept':
+    case 'virtual-channel-proposal':
+    case 'virtual-channel-accept':
+    case 'channel-proposal-reject':
       return undefined;
   }
 }

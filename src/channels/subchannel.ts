@@ -1,5 +1,5 @@
 // Sub-channel funding and release as pure functions of a parent ledger channel's state
-// (perun-protocol.md 2.5.2, 2.5.5, 5): locking moves a child's initial balances out of the parent
+// (docs/protocol.md §6.1, §6.2, §6.4): locking moves a child's initial balances out of the parent
 // participants' balances into one SubAlloc (the child's total per asset, and the index map that
 // pays the child's participants back to the parent's on chain); releasing removes the SubAlloc and
 // pays the child's final balances back through that map. The parent's total per asset never

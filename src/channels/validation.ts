@@ -1,6 +1,6 @@
 // Pure validity rules of the channel data model: which Params, Allocation and State are
 // well-formed, and which next state is a valid off-chain successor of the current one
-// (perun-protocol.md 1.3 and 1.7). No I/O, no chain encoding: the channel ID is compared, not
+// (docs/protocol.md §1.3, §1.8, §3.2). No I/O, no chain encoding: the channel ID is compared, not
 // computed (the backend computes it). Every refusal throws a ValidationError subclass whose
 // `code` names the rule and whose `details` name the offending field.
 import {
@@ -286,8 +286,8 @@ export interface CheckUpdateOptions {
 }
 
 /**
- * Throws InvalidTransitionError unless `next` is a valid successor of `current` (perun-protocol.md
- * 1.7): same channel ID, current not final, a version above the current one and `minVersion`, at
+ * Throws InvalidTransitionError unless `next` is a valid successor of `current` (docs/protocol.md
+ * §3.2): same channel ID, current not final, a version above the current one and `minVersion`, at
  * most MAX_VERSION_STEP above the current one, next itself valid, same
  * assets and backends in the same order, the same total per asset counting locked funds, a
  * participant as actor, optionally unchanged locked funds, and finally the app rule. The current

@@ -1,5 +1,5 @@
 // LocalWatcher: the in-process watcher of go-perun (watcher/local), on one cursor-based event
-// subscription shared by every watched channel (perun-protocol.md 4.3, 3.3, 8.2).
+// subscription shared by every watched channel (docs/protocol.md §8).
 //
 // - One subscription, opened lazily by the first watch() and started at the stored cursor (the
 //   ChannelStore's global watcher cursor), else at `fromBlock`, else at the chain head. There is
@@ -185,7 +185,8 @@ export class LocalWatcher implements Watcher {
     this.#channels.set(id, entry);
     this.#setSubs(entry, subChannels);
     const added = new Promise<void>((resolve, reject) => this.#joining.push({ entry, resolve, reject }));
-    void this.#serial(() => this.#addJoining());
+    // #addJoining hands its failures to the joining channels; anything else is the watcher's to report.
+    this.#serial(() => this.#addJoining()).catch((err: unknown) => this.#report(err));
     const handle: WatchedChannel = {
       publish: (next, subs) => this.#publish(entry, next, subs),
       stop: async () => this.#remove(entry),

@@ -778,7 +778,19 @@ describe('events', () => {
         );
         res.end();
       } else {
-        sseEvent(res, event(3, { type: 'warning', context: 'watcher', message: 'slow chain' }));
+        const sale = {
+          id: 'sale-1',
+          role: 'holder',
+          connectionId: 'conn-1',
+          peerDid: 'did:peer:2.x',
+          price: '0.05',
+          digest: '0x11',
+          status: 'delivered',
+          credential: {},
+          channelId: CH1,
+        };
+        sseEvent(res, event(3, { type: 'credential-sale', sale }));
+        sseEvent(res, event(4, { type: 'warning', context: 'watcher', message: 'slow chain' }));
       }
     };
     void output.until('stdout', 'slow chain').then(() => interrupt.abort());
@@ -788,6 +800,7 @@ describe('events', () => {
     expect(lines).toEqual([
       `2025-01-01T00:00:03.000Z  channel ${CH1}: FUNDING → ACTING`,
       `2025-01-01T00:00:03.000Z  received 0.5 ETH in channel ${CH1} (version 4): ours 8.75 ETH, theirs 11.25 ETH`,
+      `2025-01-01T00:00:03.000Z  credential sale sale-1 (holder, 0.05 ETH) with connection conn-1: delivered on channel ${CH1}`,
       '2025-01-01T00:00:03.000Z  warning: watcher: slow chain',
     ]);
     expect(r.stderr).toContain('reconnecting');

@@ -78,6 +78,9 @@ export function exitCodeFor(status: number, category: string | undefined): numbe
       return EXIT.USAGE;
     case 'internal':
       return EXIT.INTERNAL;
+    case undefined:
+    default:
+      break;
   }
   return status >= 400 && status < 500 ? EXIT.USAGE : EXIT.INTERNAL;
 }
@@ -356,12 +359,13 @@ export function eventText(e: NodeEventWithId): string {
       return `dispute on channel ${e.channelId}: version ${e.version} registered by ${e.by}, challenge ends ${chainTime(e.timeout)}`;
     case 'settled':
       return settlementLine(e.settlement);
+    case 'credential-sale': {
+      const s = e.sale;
+      const channel = s.channelId === undefined ? '' : ` on channel ${s.channelId}`;
+      return `credential sale ${s.id} (${s.role}, ${s.price} ETH) with connection ${s.connectionId}: ${s.status}${channel}${s.reason === undefined ? '' : `: ${s.reason}`}`;
+    }
     case 'warning':
       return `warning${e.channelId === undefined ? '' : ` (channel ${e.channelId})`}: ${e.context}: ${e.message}`;
-    default: {
-      const { id: _id, at: _at, type, ...rest } = e as { id: number; at: string; type: string };
-      return `${type} ${JSON.stringify(rest)}`;
-    }
   }
 }
 

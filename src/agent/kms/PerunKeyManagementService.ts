@@ -589,7 +589,11 @@ export class PerunKeyManagementService implements Kms.KeyManagementService {
           throw new Kms.KeyManagementError('XSALSA20-POLY1305 iv must be 24 bytes');
         return { encrypted: bytes(xsalsa20poly1305(key, iv).encrypt(data)), iv: bytes(iv) };
       }
-      default:
+      case 'A128CBC-HS256':
+      case 'A192CBC-HS384':
+      case 'A256CBC-HS512':
+      case 'A128CBC':
+      case 'A256CBC':
         throw notSupported(`content encryption ${encryption.algorithm}`, this.backend);
     }
   }
@@ -668,7 +672,11 @@ export class PerunKeyManagementService implements Kms.KeyManagementService {
         if (!opened) throw failed();
         return { data: bytes(opened) };
       }
-      default:
+      case 'A128CBC-HS256':
+      case 'A192CBC-HS384':
+      case 'A256CBC-HS512':
+      case 'A128CBC':
+      case 'A256CBC':
         throw notSupported(`content encryption ${decryption.algorithm}`, this.backend);
     }
   }

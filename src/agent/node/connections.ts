@@ -125,9 +125,9 @@ export class Connections implements PeerNames {
           .then(
             (r) => events.emit({ type: 'connection', connection: this.view(r) }),
             (err: unknown) => this.ctx.log(`identity DID not adopted on ${c.id}: ${(err as Error).message}`),
-          );
+          )
+          .finally(() => this.#adoptions.delete(c.id));
         this.#adoptions.set(c.id, adoption);
-        void adoption.finally(() => this.#adoptions.delete(c.id));
       }
     };
     const onRotated = (e: DidCommConnectionDidRotatedEvent) => {
@@ -145,14 +145,17 @@ export class Connections implements PeerNames {
 
   /** Learns the peers of the connections we already have. */
   remember(): void {
-    void this.ctx.agent.didcomm.connections.getAll().then((all) => {
-      for (const c of all) {
-        if (c.theirDid !== undefined) {
-          this.#connectionIds.set(c.theirDid, c.id);
-          this.#labels.set(c.theirDid, c.theirLabel);
+    this.ctx.agent.didcomm.connections.getAll().then(
+      (all) => {
+        for (const c of all) {
+          if (c.theirDid !== undefined) {
+            this.#connectionIds.set(c.theirDid, c.id);
+            this.#labels.set(c.theirDid, c.theirLabel);
+          }
         }
-      }
-    });
+      },
+      (err: unknown) => this.ctx.log(`stored connections not read: ${(err as Error).message}`),
+    );
   }
 
   /**

@@ -165,9 +165,12 @@ export class Credentials {
   #onExchange(e: DidCommCredentialStateChangedEvent): void {
     const r = e.payload.credentialExchangeRecord;
     if (r.role === DidCommCredentialRole.Holder && r.state === DidCommCredentialState.Done) {
-      void this.#credentialOf(r.credentials.map((c) => c.credentialRecordId)).then((view) => {
-        if (view !== undefined) this.ctx.events.emit({ type: 'credential-received', credential: view });
-      });
+      this.#credentialOf(r.credentials.map((c) => c.credentialRecordId)).then(
+        (view) => {
+          if (view !== undefined) this.ctx.events.emit({ type: 'credential-received', credential: view });
+        },
+        (err: unknown) => this.ctx.log(`received credential not read: ${(err as Error).message}`),
+      );
     }
     if (r.role === DidCommCredentialRole.Issuer && r.state === DidCommCredentialState.ProposalReceived) {
       const limit = this.ctx.config.autoIssueSpendingLimit;

@@ -81,7 +81,9 @@ export class PaymentHistory {
 
   add(p: PaymentView): void {
     this.#queue.push(p);
-    this.#timer ??= setTimeout(() => void this.flush(), this.batchMs);
+    this.#timer ??= setTimeout(() => {
+      this.flush().catch(this.onError);
+    }, this.batchMs);
   }
 
   /** Writes what is queued (also what `add` queues meanwhile, in order). */

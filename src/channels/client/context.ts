@@ -180,16 +180,17 @@ export class ClientContext {
 
   /** Tracks background work so close() can wait for it; its failure becomes a warning event. */
   bg(work: Promise<unknown>, channelId: Hex | undefined, context: string): void {
-    const tracked = work.then(
-      () => undefined,
-      (err: unknown) => this.warn(channelId, err, context),
-    );
+    const tracked: Promise<void> = work
+      .then(
+        () => undefined,
+        (err: unknown) => this.warn(channelId, err, context),
+      )
+      .finally(() => this.background.delete(tracked));
     this.background.add(tracked);
-    void tracked.finally(() => this.background.delete(tracked));
   }
 
-  /** Runs one settlement per channel; a second request joins the running one. */
-  settleInBackground(entry: Channel, flow: () => Promise<WithdrawnAmount[]>): Promise<WithdrawnAmount[]> {
+  /** Runs one on-chain settlement per channel and resolves with what it withdrew; a second request joins the running one. */
+  settlement(entry: Channel, flow: () => Promise<WithdrawnAmount[]>): Promise<WithdrawnAmount[]> {
     if (entry.settling === undefined) {
       const p = flow();
       entry.settling = p;
@@ -203,6 +204,11 @@ export class ClientContext {
       );
     }
     return entry.settling;
+  }
+
+  /** settlement() that nobody waits for: its failure is reported as a warning (by the tracked flow). */
+  settleInBackground(entry: Channel, flow: () => Promise<WithdrawnAmount[]>): void {
+    this.settlement(entry, flow).catch(() => undefined);
   }
 
   /**

@@ -26,7 +26,7 @@ export async function restore(ctx: ClientContext): Promise<void> {
   for (const e of ctx.channels.values()) {
     // A final sub-channel whose release was cut short: release it now.
     if (e.parent !== undefined && e.machine.phase === 'Final' && e.parent.locks(e.id)) {
-      void ctx.settleInBackground(e, () => releaseSubChannel(ctx, e));
+      ctx.settleInBackground(e, () => releaseSubChannel(ctx, e));
     }
   }
 }
@@ -92,19 +92,20 @@ function restoreChannel(ctx: ClientContext, r: ChannelRecord): void {
       ctx.bg(watch(ctx, entry), r.id, 'watch');
       break;
     case 'Final':
-      void ctx.settleInBackground(entry, () => concludeAndWithdraw(ctx, entry, true));
+      ctx.settleInBackground(entry, () => concludeAndWithdraw(ctx, entry, true));
       break;
     case 'Registering':
     case 'Registered':
     case 'Progressing':
     case 'Progressed':
       ctx.bg(watch(ctx, entry), r.id, 'watch');
-      void ctx.settleInBackground(entry, () => disputeFlow(ctx, entry));
+      ctx.settleInBackground(entry, () => disputeFlow(ctx, entry));
       break;
     case 'Withdrawing':
-      void ctx.settleInBackground(entry, () => withdraw(ctx, entry));
+      ctx.settleInBackground(entry, () => withdraw(ctx, entry));
       break;
-    default:
+    case 'InitActing': // not stored: a channel is stored once we signed its opening
+    case 'Withdrawn':
       break;
   }
 }

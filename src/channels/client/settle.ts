@@ -44,8 +44,8 @@ export async function settle(ctx: ClientContext, id: Hex): Promise<WithdrawnAmou
       },
     );
   });
-  if (entry.parent !== undefined) return ctx.settleInBackground(entry, () => releaseSubChannel(ctx, entry));
-  return ctx.settleInBackground(entry, () => concludeAndWithdraw(ctx, entry, true));
+  if (entry.parent !== undefined) return ctx.settlement(entry, () => releaseSubChannel(ctx, entry));
+  return ctx.settlement(entry, () => concludeAndWithdraw(ctx, entry, true));
 }
 
 /**
@@ -57,7 +57,7 @@ export function dispute(ctx: ClientContext, id: Hex): Promise<WithdrawnAmount[]>
   const child = ctx.entry(id);
   // A sub-channel exists on chain only as part of its parent's registration.
   const entry = child.parent ?? child;
-  return ctx.settleInBackground(entry, () => entry.local.run(() => disputeFlow(ctx, entry)));
+  return ctx.settlement(entry, () => entry.local.run(() => disputeFlow(ctx, entry)));
 }
 
 /**
@@ -121,9 +121,7 @@ export async function forceUpdate(
     }),
   );
   const top = entry.parent ?? entry;
-  return ctx.settleInBackground(top, () =>
-    top.local.run(() => disputeFlow(ctx, top, { ...force, target: entry })),
-  );
+  return ctx.settlement(top, () => top.local.run(() => disputeFlow(ctx, top, { ...force, target: entry })));
 }
 
 /**
@@ -135,8 +133,8 @@ export function settleFinal(ctx: ClientContext, entry: Channel): void {
   const m = entry.machine;
   if (m.current?.state.isFinal !== true || m.phase !== 'Final') return;
   if (entry.parent === undefined) {
-    void ctx.settleInBackground(entry, () => concludeAndWithdraw(ctx, entry, false));
+    ctx.settleInBackground(entry, () => concludeAndWithdraw(ctx, entry, false));
   } else if (m.params.virtualChannel) {
-    void ctx.settleInBackground(entry, () => releaseSubChannel(ctx, entry));
+    ctx.settleInBackground(entry, () => releaseSubChannel(ctx, entry));
   }
 }

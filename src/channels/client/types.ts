@@ -144,7 +144,7 @@ export interface ChannelClientOptions {
   /** How long the participant that did not propose the final state waits for the other's concludeFinal; default 5 s. */
   concludeWaitMs?: number;
   /**
-   * Whether we lock collateral for virtual channels between our peers (perun-protocol.md 2.5.3):
+   * Whether we lock collateral for virtual channels between our peers (docs/protocol.md §7.2):
    * we sign both funding updates once both arrive and match. Default false.
    */
   intermediary?: boolean;

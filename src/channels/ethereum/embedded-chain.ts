@@ -246,10 +246,13 @@ export class EmbeddedChain {
     this.child = spawned.child;
     this.stderrTail = spawned.stderr;
     this.exited = new Promise((resolve) => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) resolve();
-      else this.child.once('exit', () => resolve());
+      const gone = () => {
+        running.delete(this.child);
+        resolve();
+      };
+      if (this.child.exitCode !== null || this.child.signalCode !== null) gone();
+      else this.child.once('exit', gone);
     });
-    this.exited.then(() => running.delete(this.child));
   }
 
   /** Starts anvil and resolves once it serves JSON-RPC with the expected chain ID and accounts. */

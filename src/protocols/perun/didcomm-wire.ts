@@ -74,7 +74,7 @@ const replyKey = (msg: ChannelMessage): string | undefined => {
     case 'channel-update-accept':
     case 'channel-update-reject':
       return `u:${msg.channelID.toLowerCase()}:${msg.version}`;
-    default:
+    case 'channel-sync':
       return undefined;
   }
 };

@@ -143,6 +143,10 @@ function canonicalJson(v: unknown, path: string, open: Set<object>): string {
       open.delete(v);
       return out;
     }
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
     default:
       return refuse(`a ${typeof v}`);
   }
