@@ -27,7 +27,8 @@ import { proposeChannel } from './client/proposal.js';
 import { restore } from './client/restore.js';
 import { dispute, forceUpdate, settle } from './client/settle.js';
 import { proposeSubChannel } from './client/sub-channel.js';
-import { sendPayment, update } from './client/update.js';
+import { sendPayment } from './client/payments.js';
+import { update } from './client/update.js';
 import { proposeVirtualChannel } from './client/virtual-channel.js';
 import type {
   ChannelClientOptions,
@@ -123,9 +124,13 @@ export class ChannelClient extends EventEmitter {
     return update(this.#ctx, id, fn);
   }
 
-  /** Pays `amount` of asset `asset` to the peer. */
-  sendPayment(id: Hex, amount: bigint, asset = 0): Promise<State> {
-    return sendPayment(this.#ctx, id, amount, asset);
+  /**
+   * Pays `amount` of asset `asset` to the peer, under `paymentId` (a fresh UUID when omitted), and
+   * resolves with the fully signed state that contains it. Payments asked while an update is in
+   * flight go together in the next one.
+   */
+  sendPayment(id: Hex, amount: bigint, asset = 0, paymentId?: string): Promise<State> {
+    return sendPayment(this.#ctx, id, amount, asset, paymentId);
   }
 
   /**

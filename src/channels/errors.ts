@@ -172,6 +172,7 @@ export type ClientCode =
   | 'CHANNEL_CLOSED'
   | 'INVALID_REQUEST'
   | 'SUBCHANNELS_OPEN'
+  | 'INVALID_PAYMENTS'
   | 'CLIENT_CLOSED';
 
 /**

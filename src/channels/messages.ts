@@ -35,15 +35,19 @@ import {
   type Allocation,
   type Hex,
   type Params,
+  type PaymentRecord,
   type Phase,
   type State,
+  PAYMENT_ID,
 } from './types.js';
-import { MAX_NUM_PARTS, MAX_UINT64 } from './validation.js';
+import { MAX_NUM_ASSETS, MAX_NUM_PARTS, MAX_UINT64 } from './validation.js';
 
 /** Longest peer ID (a DID) accepted in a proposal. */
 export const MAX_PEER_ID_CHARS = 2048;
 /** Longest rejection reason accepted. */
 export const MAX_REASON_CHARS = 1024;
+/** Most payments one update carries. */
+export const MAX_UPDATE_PAYMENTS = 1024;
 
 /** Proposes a two-party ledger channel; the proposer is participant 0. */
 export interface LedgerChannelProposal {
@@ -142,12 +146,17 @@ export interface VirtualChannelUpdate {
   virtual: { params: Params; state: State; sigs: Hex[] };
 }
 
-/** Proposes the next state, signed by the actor. */
+/**
+ * Proposes the next state, signed by the actor. `payments`, when present, are what the update
+ * does: the actor pays each to the other participant, and together they are exactly the change of
+ * the balances (the receiver checks it); their IDs name them in both histories.
+ */
 export interface ChannelUpdate {
   type: 'channel-update';
   state: State;
   actorIdx: number;
   sig: Hex;
+  payments?: PaymentRecord[];
 }
 
 /** Accepts the update of `version` (or, for version 0, completes the opening) with the sender's signature. */
@@ -281,7 +290,13 @@ const ENCODERS: { [T in ChannelMessageType]: (m: Of<T>) => JsonObject } = {
       sigs: [...m.virtual.sigs],
     },
   }),
-  'channel-update': (m) => ({ type: m.type, state: stateToJson(m.state), actorIdx: m.actorIdx, sig: m.sig }),
+  'channel-update': (m) => {
+    const o: JsonObject = { type: m.type, state: stateToJson(m.state), actorIdx: m.actorIdx, sig: m.sig };
+    if (m.payments !== undefined) {
+      o.payments = m.payments.map((x) => ({ id: x.id, asset: x.asset, amount: x.amount.toString() }));
+    }
+    return o;
+  },
   'channel-update-accept': (m) => ({
     type: m.type,
     channelID: m.channelID,
@@ -311,6 +326,15 @@ export function encodeChannelMessage(msg: ChannelMessage): JsonObject {
 
 // ---------------------------------------------------------------------------------------------
 // Decoding
+
+function readPayment(v: unknown, p: string): PaymentRecord {
+  const o = readObject(v, p);
+  const id = readString(field(o, 'id', p), `${p}.id`, 64);
+  if (!PAYMENT_ID.test(id)) fail(`${p}.id`, 'not a payment ID');
+  const amount = readBigint(field(o, 'amount', p), `${p}.amount`);
+  if (amount === 0n) fail(`${p}.amount`, 'zero');
+  return { id, asset: readIndex(field(o, 'asset', p), `${p}.asset`, MAX_NUM_ASSETS - 1), amount };
+}
 
 const reason = (o: Record<string, unknown>, p: string): string =>
   readString(field(o, 'reason', p), `${p}.reason`, MAX_REASON_CHARS);
@@ -389,12 +413,22 @@ const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: str
       },
     };
   },
-  'channel-update': (o, p) => ({
-    type: 'channel-update',
-    state: stateFromJson(field(o, 'state', p), `${p}.state`),
-    actorIdx: readIndex(field(o, 'actorIdx', p), `${p}.actorIdx`),
-    sig: readSig(field(o, 'sig', p), `${p}.sig`),
-  }),
+  'channel-update': (o, p) => {
+    const m: ChannelUpdate = {
+      type: 'channel-update',
+      state: stateFromJson(field(o, 'state', p), `${p}.state`),
+      actorIdx: readIndex(field(o, 'actorIdx', p), `${p}.actorIdx`),
+      sig: readSig(field(o, 'sig', p), `${p}.sig`),
+    };
+    if (Object.prototype.hasOwnProperty.call(o, 'payments') && o.payments !== undefined) {
+      m.payments = readArray(o.payments, `${p}.payments`, MAX_UPDATE_PAYMENTS, readPayment);
+      if (m.payments.length === 0) fail(`${p}.payments`, 'empty');
+      if (new Set(m.payments.map((x) => x.id)).size !== m.payments.length) {
+        fail(`${p}.payments`, 'a payment ID is repeated');
+      }
+    }
+    return m;
+  },
   'channel-update-accept': (o, p) => ({
     type: 'channel-update-accept',
     channelID: readBytes32(field(o, 'channelID', p), `${p}.channelID`),

@@ -60,6 +60,20 @@ export interface WithdrawalAuth {
   amount: bigint;
 }
 
+/**
+ * A payment an update makes: its proposer pays `amount` (base units) of asset `asset` (the index
+ * in the allocation) to the other participant. `id` names the payment in both participants'
+ * histories; an update may carry several (a batch).
+ */
+export interface PaymentRecord {
+  id: string;
+  asset: number;
+  amount: bigint;
+}
+
+/** A payment ID: 1 to 64 characters of [A-Za-z0-9._:-]. */
+export const PAYMENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
 /** The phases of a channel, as go-perun's machine names them (the machine owns the transitions). */
 export const PHASES = [
   'InitActing',

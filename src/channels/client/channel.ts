@@ -6,7 +6,7 @@ import type { SignedState, WatchedChannel, WithdrawnAmount } from '../interfaces
 import type { ChannelMachine } from '../machine.js';
 import { Mutex } from '../persistence/mutex.js';
 import { identityMap, pairMap } from '../subchannel.js';
-import type { Address, Hex, Phase, State } from '../types.js';
+import type { Address, Hex, PaymentRecord, Phase, State } from '../types.js';
 import { sameHex } from '../validation.js';
 import type { ChannelInfo } from './types.js';
 
@@ -24,6 +24,13 @@ export interface Pending {
    * peer may still have signed it first (its update then builds on ours), so its answer decides.
    */
   yielded?: State;
+}
+
+/** A payment waiting for an update, with its caller's promise. */
+export interface QueuedPayment {
+  payment: PaymentRecord;
+  resolve: (state: State) => void;
+  reject: (err: unknown) => void;
 }
 
 export class Channel {
@@ -53,6 +60,17 @@ export class Channel {
   openTimer?: ReturnType<typeof setTimeout>;
   /** Our funding in progress: the peer may see the channel funded first and send an update. */
   funding?: Promise<void>;
+  /** The payments of the staged update (ours or the peer's), kept with it until it is signed. */
+  stagedPayments?: { version: bigint; payer: number; payments: PaymentRecord[] };
+  /** Payments asked of us, waiting for the next update (payments.ts). */
+  readonly outbox: QueuedPayment[] = [];
+  /** Whether payments.ts is draining the outbox. */
+  paying = false;
+  /**
+   * We made the peer's concurrent update wait for ours (participant 0 goes first): our next
+   * update lets the peer's next one go first.
+   */
+  owedTurn = false;
 
   constructor(
     readonly id: Hex,

@@ -149,6 +149,7 @@ export class ClientContext {
     this.emit({ type: 'warning', channelId, error, context });
   }
 
+  /** Emits `updated`, and the payment it is when our balances only went down or only went up. */
   emitUpdated(entry: Channel, before: State, after: State, by: 'us' | 'peer'): void {
     this.emit({
       type: 'updated',
@@ -158,16 +159,24 @@ export class ClientContext {
       state: structuredClone(after),
     });
     const d = delta(before, after, entry.machine.idx);
-    if (d.some((x) => x < 0n) && d.every((x) => x <= 0n)) {
-      this.emit({
-        type: 'payment-sent',
-        channelId: entry.id,
-        version: after.version,
-        amounts: d.map((x) => -x),
-      });
-    } else if (d.some((x) => x > 0n) && d.every((x) => x >= 0n)) {
-      this.emit({ type: 'payment-received', channelId: entry.id, version: after.version, amounts: d });
-    }
+    const sent = d.some((x) => x < 0n) && d.every((x) => x <= 0n);
+    const received = d.some((x) => x > 0n) && d.every((x) => x >= 0n);
+    if (!sent && !received) return;
+    const amounts = d.map((x) => (x < 0n ? -x : x));
+    const staged = entry.stagedPayments;
+    const payments =
+      staged?.version === after.version
+        ? staged.payments.map((p) => ({ ...p }))
+        : amounts.flatMap((amount, asset) =>
+            amount === 0n ? [] : [{ id: `v${after.version}.${asset}`, asset, amount }],
+          );
+    this.emit({
+      type: sent ? 'payment-sent' : 'payment-received',
+      channelId: entry.id,
+      version: after.version,
+      amounts,
+      payments,
+    });
   }
 
   async send(peer: string, msg: ChannelMessage): Promise<void> {

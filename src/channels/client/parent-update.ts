@@ -10,7 +10,7 @@ import type { State } from '../types.js';
 import type { Channel } from './channel.js';
 import { subChannelFunded, subChannelReleased, virtualPayload } from './children.js';
 import type { ClientContext } from './context.js';
-import { notSigned, proposeUntilAnswered } from './update.js';
+import { draft, notSigned, proposeUntilAnswered } from './update.js';
 
 /** Runs a parent update that changes locked funds (a lock or a release), retried like update(). */
 async function updateParent(
@@ -20,7 +20,7 @@ async function updateParent(
   virtual?: VirtualChannelUpdate['virtual'],
 ): Promise<State> {
   return parent.local.run(async () => {
-    const answer = await proposeUntilAnswered(ctx, parent, fn, { locks: true, virtual });
+    const answer = await proposeUntilAnswered(ctx, parent, draft(fn), { locks: true, virtual });
     if (answer.kind === 'accepted') return answer.state;
     const { code, reason } = notSigned(answer);
     throw new ChannelClientError(code, `the peer did not sign the parent update: ${reason}`, {

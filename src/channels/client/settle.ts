@@ -32,7 +32,7 @@ export async function settle(ctx: ClientContext, id: Hex): Promise<WithdrawnAmou
   }
   await entry.local.run(async () => {
     if (entry.machine.phase !== 'Acting') return;
-    const a = await proposeUntilAnswered(ctx, entry, (s) => ({ ...s, isFinal: true }));
+    const a = await proposeUntilAnswered(ctx, entry, (s) => ({ state: { ...s, isFinal: true } }));
     if (a.kind === 'accepted') return;
     const { code, reason } = notSigned(a);
     throw new ChannelClientError(

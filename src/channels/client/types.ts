@@ -12,7 +12,7 @@ import type {
   WithdrawnAmount,
 } from '../interfaces.js';
 import type { ChannelStore } from '../store.js';
-import type { Address, Allocation, Hex, Params, Phase, State } from '../types.js';
+import type { Address, Allocation, Hex, Params, PaymentRecord, Phase, State } from '../types.js';
 
 export interface ChannelInfo {
   id: Hex;
@@ -104,8 +104,18 @@ export type ClientEvent =
   | { type: 'opened'; channelId: Hex; peer: string }
   | { type: 'phase'; channelId: Hex; from: Phase; to: Phase }
   | { type: 'updated'; channelId: Hex; version: bigint; by: 'us' | 'peer'; state: State }
-  /** Our balance per asset went down (sent) or up (received) with this state. */
-  | { type: 'payment-sent' | 'payment-received'; channelId: Hex; version: bigint; amounts: bigint[] }
+  /**
+   * Our balance per asset went down (sent) or up (received) with this state: `amounts` per asset,
+   * and the payments it made, one or a batch (an update without payment IDs counts as one payment
+   * per asset, named `v<version>.<asset>`).
+   */
+  | {
+      type: 'payment-sent' | 'payment-received';
+      channelId: Hex;
+      version: bigint;
+      amounts: bigint[];
+      payments: PaymentRecord[];
+    }
   | { type: 'funding-failed'; channelId: Hex; error: unknown }
   | { type: 'registered'; channelId: Hex; version: bigint; timeout: bigint; by: 'us' | 'chain' }
   /** An app channel's registration was progressed on chain to `state`, made by participant `actorIdx`. */
@@ -150,6 +160,10 @@ export interface ChannelClientOptions {
   intermediary?: boolean;
   /** How long the intermediary waits for the second funding update of a virtual channel; default 10 s. */
   virtualFundingTimeoutMs?: number;
+  /** Most payments one update carries (payments asked while an update is in flight wait for the next). Default 128. */
+  maxBatchPayments?: number;
+  /** Most of one asset one update pays (base units); a single larger payment still goes alone. Default: no limit. */
+  maxBatchAmount?: bigint;
   /** Proposals taken from one peer per minute; more are refused before any check or callback. Default 30. */
   proposalsPerMinute?: number;
   /**

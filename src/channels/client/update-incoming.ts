@@ -2,9 +2,9 @@
 // in full (version, actor, signature, validity, the app's rule, locked funds, our decision) before
 // we sign, persist and answer; and its answers to ours (signature, refusal, conflict), which
 // resolve the update waiting in update.ts. Concurrent updates: participant 0's goes first.
-import { ValidationError } from '../errors.js';
+import { ChannelClientError, ValidationError } from '../errors.js';
 import type { ChannelUpdate, ChannelUpdateAccept, ChannelUpdateReject } from '../messages.js';
-import type { State } from '../types.js';
+import type { PaymentRecord, State } from '../types.js';
 import { checkUpdate, paymentAppRule, sameHex, sameLocked, validateState, ZERO_APP } from '../validation.js';
 import type { Answer, Channel } from './channel.js';
 import { lockChange, subChannelFunded, subChannelReleased } from './children.js';
@@ -70,15 +70,18 @@ export async function onUpdate(ctx: ClientContext, from: string, msg: ChannelUpd
         code,
         minVersion: m.nextVersion,
       });
+    if (staged !== undefined && m.idx < peerIdx) {
+      // Both proposed at once: ours, participant 0's, goes first (the peer proposes again on top
+      // of it), and our next update lets the peer's go first, so that turns alternate.
+      entry.owedTurn = true;
+      return refuse('a concurrent update of participant 0 takes precedence', 'CONFLICT');
+    }
     if (next.version < m.nextVersion) {
       // We signed this version (or a higher one) for another state, which the peer may hold:
       // signing this one would give it two states at one version, or one that ours outranks.
       return refuse(`version ${next.version} is used up; the next is ${m.nextVersion}`, 'VERSION_USED');
     }
     if (staged !== undefined) {
-      if (m.idx < peerIdx) {
-        return refuse('a concurrent update of participant 0 takes precedence', 'CONFLICT');
-      }
       // Participant 0's newer update goes first. Ours stays pending until the peer answers it:
       // the peer refuses it, or signed it before proposing (its update then includes it).
       m.discard();
@@ -98,6 +101,15 @@ export async function onUpdate(ctx: ClientContext, from: string, msg: ChannelUpd
       if (err instanceof ValidationError) return reject(err.message, err.code);
       throw err;
     }
+    // The payments name what the update does; names that do not fit it (the peer built on
+    // another state than ours, or lies) are dropped, and the update counts as what it does.
+    let payments = msg.payments;
+    const mislabelled =
+      payments === undefined ? undefined : paymentsProblem(cur.state, next, payments, peerIdx);
+    if (mislabelled !== undefined) {
+      payments = undefined;
+      ctx.warn(entry.id, new ChannelClientError('INVALID_PAYMENTS', mislabelled), 'update');
+    }
     // A lock or release of a sub-channel we agreed to is ours to sign without asking (go-perun's
     // interceptor); anything else goes to the caller's decision.
     if (change === undefined) {
@@ -105,6 +117,8 @@ export async function onUpdate(ctx: ClientContext, from: string, msg: ChannelUpd
       if (!decision.accept) return reject(decision.reason, 'REFUSED');
     }
     m.stage(next, { actor: peerIdx, lockedUnchanged: change === undefined });
+    entry.stagedPayments =
+      payments === undefined ? undefined : { version: next.version, payer: peerIdx, payments };
     m.addSignature(peerIdx, msg.sig);
     const sig = await ctx.o.signer.signState(next);
     m.addOwnSignature(sig);
@@ -218,4 +232,34 @@ export async function onReject(ctx: ClientContext, from: string, msg: ChannelUpd
     if (msg.code === 'STALE_VERSION')
       void ctx.sync(entry.peer).catch((e: unknown) => ctx.warn(entry.id, e, 'sync'));
   });
+}
+
+/**
+ * Why `payments` are not exactly what the update from `cur` to `next` does (the payer's balance
+ * of each asset goes down by the sum of its payments, the other's up by as much, nothing else
+ * moves), or undefined.
+ */
+function paymentsProblem(
+  cur: State,
+  next: State,
+  payments: PaymentRecord[],
+  payer: number,
+): string | undefined {
+  if (next.isFinal || next.appData !== cur.appData || lockedDiffers(cur, next)) {
+    return 'payments are an update of balances only';
+  }
+  const sums = new Map<number, bigint>();
+  for (const p of payments) {
+    if (p.asset >= cur.outcome.balances.length) return `payment ${p.id} names no asset of the channel`;
+    sums.set(p.asset, (sums.get(p.asset) ?? 0n) + p.amount);
+  }
+  for (let a = 0; a < cur.outcome.balances.length; a++) {
+    const sum = sums.get(a) ?? 0n;
+    const before = cur.outcome.balances[a]!;
+    const after = next.outcome.balances[a]!;
+    if (before[payer]! - after[payer]! !== sum || after[1 - payer]! - before[1 - payer]! !== sum) {
+      return `the payments of asset ${a} do not add up to the change of the balances`;
+    }
+  }
+  return undefined;
 }

@@ -1,15 +1,26 @@
 // Proposing an update (go-perun's update, our side): stage the next state, sign it, persist it,
 // then send it; the peer's answer (signature, refusal, conflict) arrives through the handlers in
-// update-answers.ts. A version we signed is used up whatever happens to its state, so a retry
+// update-incoming.ts. A version we signed is used up whatever happens to its state, so a retry
 // always takes a higher one. Also the refusals the update handlers share.
 import { ChannelClientError } from '../errors.js';
 import type { VirtualChannelUpdate } from '../messages.js';
-import type { Hex, State } from '../types.js';
+import type { Hex, PaymentRecord, State } from '../types.js';
 import { MAX_VERSION_STEP } from '../validation.js';
 import type { Answer, Channel } from './channel.js';
 import type { ClientContext } from './context.js';
 
 type UpdateOptions = { locks?: boolean; virtual?: VirtualChannelUpdate['virtual'] };
+
+/** The next state an update proposes, and the payments it makes (sent with it, kept with it). */
+export interface Draft {
+  state: State;
+  payments?: PaymentRecord[];
+}
+
+/** A caller's state function as a draft maker. */
+export const draft =
+  (fn: (current: State) => State) =>
+  (current: State): Draft => ({ state: fn(current) });
 
 /**
  * Proposes the state `fn` makes of the current one (its version and channel ID are set here)
@@ -21,54 +32,50 @@ export async function update(ctx: ClientContext, id: Hex, fn: (current: State) =
   ctx.requireOpen();
   const entry = ctx.entry(id);
   return entry.local.run(async () => {
-    const answer = await proposeUntilAnswered(ctx, entry, fn);
+    const answer = await proposeUntilAnswered(ctx, entry, draft(fn));
     if (answer.kind === 'accepted') return answer.state;
-    if (answer.kind === 'conflict') {
-      throw new ChannelClientError('CHANNEL_BUSY', 'the peer kept updating the channel', { channelId: id });
-    }
-    if (answer.code === 'PEER_TIMEOUT') {
-      throw new ChannelClientError('PEER_TIMEOUT', 'the peer did not answer the update', { channelId: id });
-    }
-    if (answer.code === 'CLIENT_CLOSED')
-      throw new ChannelClientError('CLIENT_CLOSED', 'the client was closed');
-    throw new ChannelClientError('UPDATE_REJECTED', `the peer rejected the update: ${answer.reason}`, {
-      channelId: id,
-      reason: answer.reason,
-      peerCode: answer.code,
-    });
+    throw updateFailure(id, answer);
   });
 }
 
-/** Pays `amount` of asset `asset` to the peer. */
-export function sendPayment(ctx: ClientContext, id: Hex, amount: bigint, asset = 0): Promise<State> {
-  if (amount <= 0n)
-    return Promise.reject(new ChannelClientError('INVALID_REQUEST', 'amount must be positive'));
-  const me = ctx.entry(id).machine.idx;
-  const peer = 1 - me;
-  return update(ctx, id, (s) => {
-    const row = s.outcome.balances[asset];
-    if (row === undefined) throw new ChannelClientError('INVALID_REQUEST', 'no such asset', { asset });
-    row[me] = row[me]! - amount;
-    row[peer] = row[peer]! + amount;
-    return s;
+/** The error an update the peer did not sign fails with. */
+export function updateFailure(id: Hex, answer: Exclude<Answer, { kind: 'accepted' }>): ChannelClientError {
+  if (answer.kind === 'conflict') {
+    return new ChannelClientError('CHANNEL_BUSY', 'the peer kept updating the channel', { channelId: id });
+  }
+  if (answer.code === 'PEER_TIMEOUT') {
+    return new ChannelClientError('PEER_TIMEOUT', 'the peer did not answer the update', { channelId: id });
+  }
+  if (answer.code === 'CLIENT_CLOSED')
+    return new ChannelClientError('CLIENT_CLOSED', 'the client was closed');
+  return new ChannelClientError('UPDATE_REJECTED', `the peer rejected the update: ${answer.reason}`, {
+    channelId: id,
+    reason: answer.reason,
+    peerCode: answer.code,
   });
 }
 
 /**
- * Proposes `fn` of the current state until the peer signs it or refuses it for good: a conflict
- * (the peer's concurrent update went first, or our version was used up) is tried again, up to
- * five times, after the peer's update is signed where that was the reason. The caller holds
+ * Proposes `make` of the current state until the peer signs it or refuses it for good: a conflict
+ * (the peer's concurrent update went first, or our version was used up) is tried again on the
+ * newer state, up to five times, after the peer's update is signed where that was the reason.
+ * When we made the peer's update wait for ours (participant 0 goes first), the peer's next
+ * update goes before this one: turns alternate, so neither side starves. The caller holds
  * `entry.local`. Resolves with the last answer: accepted, rejected, or a conflict that persisted.
  */
 export async function proposeUntilAnswered(
   ctx: ClientContext,
   entry: Channel,
-  fn: (current: State) => State,
+  make: (current: State) => Draft,
   opts: UpdateOptions = {},
 ): Promise<Answer> {
+  if (entry.owedTurn) {
+    await ctx.newerThan(entry, entry.machine.version, ctx.yieldMs);
+    entry.owedTurn = false;
+  }
   for (let attempt = 0; ; attempt++) {
     const before = entry.machine.version;
-    const answer = await proposeUpdate(ctx, entry, fn, opts);
+    const answer = await proposeUpdate(ctx, entry, make, opts);
     if (answer.kind !== 'conflict' || attempt >= 5) return answer;
     if (answer.wait) await ctx.newerThan(entry, before, ctx.yieldMs);
   }
@@ -87,21 +94,25 @@ export function notSigned(answer: Exclude<Answer, { kind: 'accepted' }>): {
 async function proposeUpdate(
   ctx: ClientContext,
   entry: Channel,
-  fn: (current: State) => State,
+  make: (current: State) => Draft,
   opts: UpdateOptions = {},
 ): Promise<Answer> {
   const m = entry.machine;
   const prepared = await entry.lock.run(async () => {
     ctx.requirePhase(entry, 'Acting');
     const cur = m.current!.state;
-    const made = fn(structuredClone(cur));
-    const next: State = { ...made, channelID: cur.channelID, version: nextVersion(ctx, entry) };
+    const made = make(structuredClone(cur));
+    const next: State = { ...made.state, channelID: cur.channelID, version: nextVersion(ctx, entry) };
     m.stage(next, { actor: m.idx, lockedUnchanged: opts.locks !== true, app: ctx.appRule(entry) });
+    entry.stagedPayments =
+      made.payments === undefined
+        ? undefined
+        : { version: next.version, payer: m.idx, payments: made.payments };
     try {
       const sig = await ctx.o.signer.signState(next);
       m.addOwnSignature(sig);
       await ctx.persist(entry);
-      return { next, sig };
+      return { next, sig, payments: made.payments };
     } catch (err) {
       if (m.staged !== undefined && m.staged.state.version === next.version) {
         m.discard();
@@ -122,9 +133,11 @@ async function proposeUpdate(
     const update = { state: prepared.next, actorIdx: m.idx, sig: prepared.sig };
     await ctx.o.wire.send(
       entry.peer,
-      opts.virtual === undefined
-        ? { type: 'channel-update', ...update }
-        : { type: 'virtual-channel-update', ...update, virtual: opts.virtual },
+      opts.virtual !== undefined
+        ? { type: 'virtual-channel-update', ...update, virtual: opts.virtual }
+        : prepared.payments !== undefined
+          ? { type: 'channel-update', ...update, payments: prepared.payments }
+          : { type: 'channel-update', ...update },
     );
   } catch (err) {
     // Not delivered: the peer cannot hold our signature, so the update is dropped.

@@ -11,6 +11,11 @@ import { encodeChannelMessage, parseChannelMessage, type ChannelMessage } from '
 export interface MemoryBusOptions {
   /** Pass every message through its JSON text form (default true). */
   serialize?: boolean;
+  /**
+   * How long a message takes to arrive, in milliseconds (default 0: the next macrotask); a link
+   * still delivers in order. A network's delay is what lets two peers' updates cross.
+   */
+  latencyMs?: number;
   /** Called with errors thrown (or rejected) by message handlers; they are also kept in `handlerErrors`. */
   onHandlerError?: (error: unknown, from: string, to: string, msg: ChannelMessage | undefined) => void;
 }
@@ -27,10 +32,13 @@ interface Envelope {
 interface Link {
   queue: Envelope[];
   scheduled: boolean;
+  /** Messages on their way (with a latency). */
+  inFlight: number;
 }
 
 export class MemoryBus {
   readonly #serialize: boolean;
+  readonly #latencyMs: number;
   readonly #onHandlerError: MemoryBusOptions['onHandlerError'];
   readonly #wires = new Map<string, MemoryWire>();
   readonly #down = new Set<string>();
@@ -45,6 +53,7 @@ export class MemoryBus {
 
   constructor(options: MemoryBusOptions = {}) {
     this.#serialize = options.serialize ?? true;
+    this.#latencyMs = options.latencyMs ?? 0;
     this.#onHandlerError = options.onHandlerError;
   }
 
@@ -81,7 +90,7 @@ export class MemoryBus {
 
   /** Resolves once every message sent so far has been handed to its receiver (or lost). */
   async settle(): Promise<void> {
-    while ([...this.#links.values()].some((l) => l.queue.length > 0 || l.scheduled)) {
+    while ([...this.#links.values()].some((l) => l.queue.length > 0 || l.scheduled || l.inFlight > 0)) {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
@@ -100,8 +109,17 @@ export class MemoryBus {
     const key = `${from}\u0000${to}`;
     let link = this.#links.get(key);
     if (link === undefined) {
-      link = { queue: [], scheduled: false };
+      link = { queue: [], scheduled: false, inFlight: 0 };
       this.#links.set(key, link);
+    }
+    if (this.#latencyMs > 0) {
+      link.inFlight++;
+      setTimeout(() => {
+        link.inFlight--;
+        link.queue.push({ from, to, payload });
+        this.#drain(link);
+      }, this.#latencyMs);
+      return;
     }
     link.queue.push({ from, to, payload });
     if (!link.scheduled) {
