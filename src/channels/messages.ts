@@ -293,7 +293,7 @@ const ENCODERS: { [T in ChannelMessageType]: (m: Of<T>) => JsonObject } = {
   'channel-update': (m) => {
     const o: JsonObject = { type: m.type, state: stateToJson(m.state), actorIdx: m.actorIdx, sig: m.sig };
     if (m.payments !== undefined) {
-      o.payments = m.payments.map((x) => ({ id: x.id, asset: x.asset, amount: x.amount.toString() }));
+      o.payments = m.payments.map((x) => ({ paymentID: x.id, asset: x.asset, amount: x.amount.toString() }));
     }
     return o;
   },
@@ -329,8 +329,8 @@ export function encodeChannelMessage(msg: ChannelMessage): JsonObject {
 
 function readPayment(v: unknown, p: string): PaymentRecord {
   const o = readObject(v, p);
-  const id = readString(field(o, 'id', p), `${p}.id`, 64);
-  if (!PAYMENT_ID.test(id)) fail(`${p}.id`, 'not a payment ID');
+  const id = readString(field(o, 'paymentID', p), `${p}.paymentID`, 64);
+  if (!PAYMENT_ID.test(id)) fail(`${p}.paymentID`, 'not a payment ID');
   const amount = readBigint(field(o, 'amount', p), `${p}.amount`);
   if (amount === 0n) fail(`${p}.amount`, 'zero');
   return { id, asset: readIndex(field(o, 'asset', p), `${p}.asset`, MAX_NUM_ASSETS - 1), amount };

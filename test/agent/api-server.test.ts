@@ -96,6 +96,7 @@ const CHANNEL: ChannelView = {
   virtual: false,
 };
 const PAYMENT: PaymentView = {
+  id: 'pay-1',
   channelId: '0xchannel',
   asset: 'ETH',
   version: '4',
@@ -103,6 +104,7 @@ const PAYMENT: PaymentView = {
   direction: 'sent',
   ourBalance: '0.5',
   theirBalance: '0.5',
+  batch: 1,
   at: '2025-01-02T03:04:06.000Z',
 };
 const SETTLEMENT: SettlementView = {
@@ -230,8 +232,8 @@ class RecordingNode implements AgentNodeApi {
     this.record('openSubChannel', parentId, req);
     return CHANNEL;
   }
-  async pay(channelId: string, amount: string): Promise<PaymentView> {
-    this.record('pay', channelId, amount);
+  async pay(channelId: string, amount: string, id?: string): Promise<PaymentView> {
+    this.record('pay', channelId, amount, ...(id === undefined ? [] : [id]));
     return PAYMENT;
   }
   async close(channelId: string): Promise<SettlementView> {
@@ -571,6 +573,14 @@ describe('a user with the token', () => {
     ],
     [
       'POST',
+      '/channels/0xchannel/payments',
+      { amount: '1', id: 'invoice-7:item.2' },
+      { method: 'pay', args: ['0xchannel', '1', 'invoice-7:item.2'] },
+      201,
+      PAYMENT,
+    ],
+    [
+      'POST',
       '/channels/0xchannel/close',
       undefined,
       { method: 'close', args: ['0xchannel'] },
@@ -828,6 +838,8 @@ describe('a malformed request', () => {
     ['a negative amount', 'POST', pay, { body: { amount: '-1' } }, 'amount'],
     ['an amount below one wei', 'POST', pay, { body: { amount: '0.0000000000000000001' } }, 'amount'],
     ['a zero payment', 'POST', pay, { body: { amount: '0' } }, 'amount'],
+    ['a payment ID with a space', 'POST', pay, { body: { amount: '1', id: 'a b' } }, 'id'],
+    ['a payment ID of 65 characters', 'POST', pay, { body: { amount: '1', id: 'x'.repeat(65) } }, 'id'],
     [
       'a hex amount',
       'POST',

@@ -87,6 +87,7 @@ const channel = (id: string, connectionId: string): ChannelView => ({
 });
 const channels = [channel(CH1, CONN1), channel(CH2, CONN2), channel(CH3, CONN3)];
 const payment = (channelId: string, amount: string): PaymentView => ({
+  id: 'pay-1',
   channelId,
   asset: 'ETH',
   version: '4',
@@ -95,6 +96,7 @@ const payment = (channelId: string, amount: string): PaymentView => ({
   ourBalance: '8.75',
   theirBalance: '11.25',
   at: '2025-01-01T00:00:01.000Z',
+  batch: 1,
 });
 const proposal = (id: string): ProposalView => ({
   id,

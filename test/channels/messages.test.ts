@@ -95,6 +95,7 @@ describe('every message kind', () => {
 
 describe('malformed messages', () => {
   const update = () => encoded(EXAMPLES[3]!) as { state: Record<string, Json> } & Record<string, Json>;
+  const withPayments = (payments: unknown) => ({ ...update(), payments });
 
   const cases: Array<[string, () => unknown, string]> = [
     ['not an object', () => 'channel-update', 'message'],
@@ -106,6 +107,53 @@ describe('malformed messages', () => {
       'message.type',
     ],
     ['a missing signature', () => ({ ...update(), sig: undefined }), 'message.sig'],
+    ['payments that are not a list', () => withPayments({ paymentID: 'a' }), 'message.payments'],
+    ['an empty list of payments', () => withPayments([]), 'message.payments'],
+    [
+      'a payment without an ID',
+      () => withPayments([{ asset: 0, amount: '1' }]),
+      'message.payments[0].paymentID',
+    ],
+    [
+      'a payment ID with a space',
+      () => withPayments([{ paymentID: 'a b', asset: 0, amount: '1' }]),
+      'message.payments[0].paymentID',
+    ],
+    [
+      'a payment ID of 65 characters',
+      () => withPayments([{ paymentID: 'x'.repeat(65), asset: 0, amount: '1' }]),
+      'message.payments[0].paymentID',
+    ],
+    [
+      'a payment of zero',
+      () => withPayments([{ paymentID: 'a', asset: 0, amount: '0' }]),
+      'message.payments[0].amount',
+    ],
+    [
+      'a negative payment',
+      () => withPayments([{ paymentID: 'a', asset: 0, amount: '-1' }]),
+      'message.payments[0].amount',
+    ],
+    [
+      'a payment asset as a string',
+      () => withPayments([{ paymentID: 'a', asset: '0', amount: '1' }]),
+      'message.payments[0].asset',
+    ],
+    [
+      'a payment ID twice',
+      () =>
+        withPayments([
+          { paymentID: 'a', asset: 0, amount: '1' },
+          { paymentID: 'a', asset: 0, amount: '2' },
+        ]),
+      'message.payments',
+    ],
+    [
+      'more than 1024 payments',
+      () =>
+        withPayments(Array.from({ length: 1025 }, (_, i) => ({ paymentID: `p${i}`, asset: 0, amount: '1' }))),
+      'message.payments',
+    ],
     ['a 64-byte signature', () => ({ ...update(), sig: SIG_A.slice(0, -2) }), 'message.sig'],
     [
       'a version as a number',

@@ -26,6 +26,16 @@ export const SAMPLE_MESSAGES: ChannelMessage[] = [
   },
   { type: 'channel-proposal-reject', proposalID: '0x' + '01'.repeat(32), reason: 'no credential' },
   { type: 'channel-update', state: S, actorIdx: 0, sig: SIG },
+  {
+    type: 'channel-update',
+    state: S,
+    actorIdx: 1,
+    sig: SIG,
+    payments: [
+      { id: 'invoice-7:item.2', asset: 0, amount: 10n },
+      { id: '8f0e2b1c-5a4d-4e1f-9b7a-2c3d4e5f6a7b', asset: 0, amount: 1n },
+    ],
+  },
   { type: 'channel-update-accept', channelID: CHANNEL_ID, version: 3n, sig: SIG },
   {
     type: 'channel-update-reject',

@@ -125,6 +125,7 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
     ['connectionId', 'peerLabel', 'parentId'],
   ),
   PaymentView: object({
+    id: str("Names the payment in both participants' histories."),
     channelId: str(),
     asset: str("'ETH' or a token symbol: the unit of the amounts."),
     version: str(),
@@ -132,6 +133,12 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
     direction: { type: 'string', enum: ['sent', 'received'] },
     ourBalance: eth('Ours after the payment.'),
     theirBalance: eth("The peer's after the payment."),
+    batch: {
+      type: 'integer',
+      minimum: 1,
+      description:
+        'How many payments the update that carried this one made (payments asked at once go together).',
+    },
     at: dateTime(),
   }),
   SettlementView: object({
@@ -238,6 +245,7 @@ function fieldSchema(spec: FieldSpec): Schema {
         minLength: 1,
         maxLength: spec.maxLength,
         ...(spec.format ? { format: spec.format } : {}),
+        ...(spec.pattern ? { pattern: spec.pattern.source } : {}),
         ...base,
       };
     case 'amount':

@@ -276,7 +276,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     status: 201,
     body: PAY,
     response: 'PaymentView',
-    handle: (node, { params, body }) => node.pay(params.id!, body.amount),
+    handle: (node, { params, body }) => node.pay(params.id!, body.amount, body.id),
   }),
   post({
     path: '/channels/:id/close',

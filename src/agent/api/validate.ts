@@ -4,6 +4,7 @@
 // canonical form ("1.50" -> "1.5"), addresses checksummed. A refusal is a 400 INVALID_REQUEST
 // naming the field.
 import { getAddress, isAddress } from 'ethers';
+import { PAYMENT_ID } from '../../channels/types.js';
 
 import { formatAmount, parseAmount } from './amounts.js';
 import { ApiRequestError } from './api-error.js';
@@ -15,7 +16,7 @@ interface FieldBase {
 
 export type FieldSpec = FieldBase &
   (
-    | { type: 'string'; maxLength: number; format?: 'uri' | 'date-time' }
+    | { type: 'string'; maxLength: number; format?: 'uri' | 'date-time'; pattern?: RegExp }
     /** A decimal amount in ETH ("1.5"). */
     | { type: 'amount'; positive?: boolean }
     | { type: 'integer'; minimum: number; maximum: number }
@@ -136,6 +137,13 @@ export const OPEN_SUB_CHANNEL = {
 
 export const PAY = {
   amount: { type: 'amount', required: true, positive: true, description: 'What we pay (ETH), more than 0.' },
+  id: {
+    type: 'string',
+    required: false,
+    maxLength: 64,
+    pattern: PAYMENT_ID,
+    description: 'Names the payment in both histories; default a fresh UUID.',
+  },
 } as const satisfies Fields;
 
 export const REJECT_PROPOSAL = {
@@ -182,6 +190,9 @@ function checkField(name: string, spec: FieldSpec, value: unknown): string | num
       if (value.length === 0) throw invalid(name, 'must not be empty');
       if (value.length > spec.maxLength) {
         throw invalid(name, `at most ${spec.maxLength} characters`, { maxLength: spec.maxLength });
+      }
+      if (spec.pattern !== undefined && !spec.pattern.test(value)) {
+        throw invalid(name, `expected ${spec.pattern.source}`, { pattern: spec.pattern.source });
       }
       if (spec.format === 'uri' && !URL.canParse(value)) throw invalid(name, 'expected a URL');
       if (spec.format === 'date-time' && (!DATE_TIME_RE.test(value) || Number.isNaN(Date.parse(value)))) {

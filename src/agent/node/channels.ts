@@ -1,6 +1,7 @@
 // Our channels: opening them (ledger channels with a verified peer, sub-channels, virtual
 // channels through an intermediary, and the app channels of credential sales), paying, closing,
 // disputing, their signed states and payment history, and our balances on chain and in channels.
+import { randomUUID } from 'node:crypto';
 import type { ChannelInfo } from '../../channels/client.js';
 import { erc20Contract } from '../../channels/ethereum/contracts.js';
 import { ETH_BACKEND_ID, ethAsset } from '../../channels/ethereum/encoding.js';
@@ -123,13 +124,15 @@ export class Channels {
     return this.views.channel(channel);
   }
 
-  async pay(channelId: string, amount: string): Promise<PaymentView> {
+  async pay(channelId: string, amount: string, id: string = randomUUID()): Promise<PaymentView> {
     const info = this.ctx.client.channel(channelId);
     const units = parse(this.views.assetOf(info), amount);
     if (units === 0n)
       throw new ApiRequestError(400, 'INVALID_AMOUNT', 'a payment must be positive', { amount });
-    const state = await this.ctx.client.sendPayment(info.id, units);
-    return this.views.payment(info, state, units, 'sent');
+    const state = await this.ctx.client.sendPayment(info.id, units, 0, id);
+    return (
+      this.views.takeSent(id) ?? this.views.payment(info, state, { id, asset: 0, amount: units }, 'sent', 1)
+    );
   }
 
   async close(channelId: string): Promise<SettlementView> {

@@ -26,11 +26,14 @@ export function clientEventBridge(
         break;
       case 'payment-sent':
       case 'payment-received': {
-        if (info?.state === undefined) break;
+        if (info === undefined) break;
         const direction = e.type === 'payment-sent' ? 'sent' : 'received';
-        const payment = views.payment(info, info.state, e.amounts[0] ?? 0n, direction);
-        history.add(payment);
-        events.emit({ type: e.type, payment });
+        for (const p of e.payments) {
+          const payment = views.payment(info, e.state, p, direction, e.payments.length);
+          if (direction === 'sent') views.rememberSent(payment);
+          history.add(payment);
+          events.emit({ type: e.type, payment });
+        }
         break;
       }
       case 'registered':

@@ -341,8 +341,8 @@ export class PerunNode implements AgentNodeApi {
     return this.#channels.openVirtual(req);
   }
 
-  pay(channelId: string, amount: string): Promise<PaymentView> {
-    return this.#channels.pay(channelId, amount);
+  pay(channelId: string, amount: string, id?: string): Promise<PaymentView> {
+    return this.#channels.pay(channelId, amount, id);
   }
 
   close(channelId: string): Promise<SettlementView> {

@@ -115,6 +115,10 @@ export class PaymentHistory {
         take: limit,
       }),
     );
-    return rows.reverse().map((r) => JSON.parse(r.view) as PaymentView);
+    return rows.reverse().map((r) => {
+      const view = JSON.parse(r.view) as Partial<PaymentView> & Omit<PaymentView, 'id' | 'batch'>;
+      // Rows written before payments had IDs: named as the channel names an update without them.
+      return { ...view, id: view.id ?? `v${view.version}.0`, batch: view.batch ?? 1 };
+    });
   }
 }

@@ -126,6 +126,8 @@ export interface OpenChannelRequest {
 }
 
 export interface PaymentView {
+  /** Names the payment in both participants' histories. */
+  id: string;
   channelId: string;
   /** The channel's asset ('ETH' or a token symbol); amounts are in its units. */
   asset: string;
@@ -134,6 +136,8 @@ export interface PaymentView {
   direction: 'sent' | 'received';
   ourBalance: string;
   theirBalance: string;
+  /** How many payments the update that carried this one made. */
+  batch: number;
   at: string;
 }
 
@@ -285,7 +289,8 @@ export interface AgentNodeApi {
   openSubChannel(parentId: string, req: OpenSubChannelRequest): Promise<ChannelView>;
   /** Opens a virtual channel with a peer through the intermediary of one of our ledger channels. */
   openVirtualChannel(req: OpenVirtualChannelRequest): Promise<ChannelView>;
-  pay(channelId: string, amount: string): Promise<PaymentView>;
+  /** Pays `amount` (ETH) under `id` (default a fresh UUID); resolves once the state that contains it is fully signed. */
+  pay(channelId: string, amount: string, id?: string): Promise<PaymentView>;
   /** Cooperative close: final state, concludeFinal, withdrawal. */
   close(channelId: string): Promise<SettlementView>;
   /** Registers the latest state on chain, waits out the challenge duration, withdraws. */

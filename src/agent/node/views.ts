@@ -7,7 +7,7 @@ import {
   type DidCommConnectionRecord,
 } from '@credo-ts/didcomm';
 import type { ChannelInfo, IncomingProposal } from '../../channels/client.js';
-import type { State } from '../../channels/types.js';
+import type { PaymentRecord, State } from '../../channels/types.js';
 import type { VerifiedPeer } from '../../protocols/identity/index.js';
 import { formatAmount } from '../api/amounts.js';
 import { format, type AssetInfo, type Assets } from './assets.js';
@@ -105,6 +105,9 @@ export interface PeerNames {
 
 /** Channels, payments and settlements in the units of their asset. */
 export class ChannelViews {
+  /** Views of payments we sent, until the call that asked for each takes it. */
+  readonly #sent = new Map<string, PaymentView>();
+
   constructor(
     private readonly assets: Assets,
     /** Our account: what a settlement withdraws to. */
@@ -143,20 +146,41 @@ export class ChannelViews {
     };
   }
 
-  /** A payment of `amount` (either sign) that made `state` of channel `c`. */
-  payment(c: ChannelInfo, state: State, amount: bigint, direction: 'sent' | 'received'): PaymentView {
+  /** Payment `p` of channel `c`, one of the `batch` payments of the update that made `state`. */
+  payment(
+    c: ChannelInfo,
+    state: State,
+    p: PaymentRecord,
+    direction: 'sent' | 'received',
+    batch: number,
+  ): PaymentView {
     const asset = this.assetOf(c);
-    const balances = state.outcome.balances[0]!;
+    const balances = state.outcome.balances[p.asset] ?? state.outcome.balances[0]!;
     return {
+      id: p.id,
       channelId: c.id,
       asset: asset.symbol,
       version: state.version.toString(),
-      amount: format(asset, amount < 0n ? -amount : amount),
+      amount: format(asset, p.amount),
       direction,
       ourBalance: format(asset, balances[c.idx]!),
       theirBalance: format(asset, balances[1 - c.idx]!),
+      batch,
       at: new Date().toISOString(),
     };
+  }
+
+  /** Remembers the view of a payment we sent, for the call that asked for it. */
+  rememberSent(view: PaymentView): void {
+    this.#sent.set(view.id, view);
+    if (this.#sent.size > 4096) this.#sent.delete(this.#sent.keys().next().value!);
+  }
+
+  /** The view of our payment `id` (once), as the client's events told it. */
+  takeSent(id: string): PaymentView | undefined {
+    const view = this.#sent.get(id);
+    this.#sent.delete(id);
+    return view;
   }
 
   settlement(c: ChannelInfo, withdrawn: { asset: number; amount: bigint }[]): SettlementView {

@@ -176,6 +176,7 @@ export class ClientContext {
       version: after.version,
       amounts,
       payments,
+      state: structuredClone(after),
     });
   }
 

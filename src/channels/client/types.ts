@@ -115,6 +115,8 @@ export type ClientEvent =
       version: bigint;
       amounts: bigint[];
       payments: PaymentRecord[];
+      /** The state that made them. */
+      state: State;
     }
   | { type: 'funding-failed'; channelId: Hex; error: unknown }
   | { type: 'registered'; channelId: Hex; version: bigint; timeout: bigint; by: 'us' | 'chain' }

@@ -21,6 +21,7 @@ const CAMEL_TO_SNAKE: Record<string, string> = {
   ethHolder: 'eth_holder',
   ccHolder: 'cc_holder',
   ID: 'id',
+  paymentID: 'payment_id',
   indexMap: 'index_map',
   minVersion: 'min_version',
   ethAddress: 'eth_address',
@@ -51,6 +52,9 @@ const PLAIN = [
   'intermediary',
   'virtual',
   'params',
+  'payments',
+  'asset',
+  'amount',
 ];
 
 const SNAKE_TO_CAMEL: Record<string, string> = Object.fromEntries([

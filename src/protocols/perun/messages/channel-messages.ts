@@ -169,7 +169,7 @@ export class ChannelUpdateMessage extends DidCommMessage {
   @IsObject() public state!: JsonObject;
   @Expose({ name: 'actor_idx' }) @IsInt() @Min(0) public actorIdx!: number;
   @IsString() public sig!: string;
-  /** The payments the update makes: `{ id, asset, amount }`, the amount a decimal string. */
+  /** The payments the update makes: `{ payment_id, asset, amount }`, the amount a decimal string. */
   @IsOptional() @IsArray() public payments?: JsonObject[];
 }
 
