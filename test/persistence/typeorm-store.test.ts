@@ -259,7 +259,8 @@ describe('the DataSource factory', () => {
     },
   );
 
-  it('shares one DataSource between the channel store and other entities', async () => {
+  /** A DataSource with the notes table beside the channel tables, a store on it and one channel. */
+  const sharedSource = async () => {
     const ds = await openDataSource({
       url: ':memory:',
       entities: [NoteEntity],
@@ -269,6 +270,11 @@ describe('the DataSource factory', () => {
     const store = new TypeOrmChannelStore(ds);
     const ab = channelId('alice-bob');
     await store.createChannel(newChannel('alice-bob'));
+    return { ds, store, ab };
+  };
+
+  it('shares one DataSource between the channel store and other entities', async () => {
+    const { ds, store, ab } = await sharedSource();
     await store.saveSignedState(ab, signed(ab, 1n));
     await ds.getRepository(NoteEntity).insert({ id: 'n1', body: 'a credential record' });
     expect(await ds.getRepository(NoteEntity).findOneBy({ id: 'n1' })).toEqual({
@@ -287,15 +293,7 @@ describe('the DataSource factory', () => {
   });
 
   it('on SQLite, store transactions and TypeORM transactions taking turns (exclusive) never mix', async () => {
-    const ds = await openDataSource({
-      url: ':memory:',
-      entities: [NoteEntity],
-      migrations: [NoteTable1767225600001],
-    });
-    sources.push(ds);
-    const store = new TypeOrmChannelStore(ds);
-    const ab = channelId('alice-bob');
-    await store.createChannel(newChannel('alice-bob'));
+    const { ds, store, ab } = await sharedSource();
     const notes = ds.getRepository(NoteEntity);
     const tick = () => new Promise((resolve) => setImmediate(resolve));
     const work: Promise<unknown>[] = [];

@@ -234,6 +234,9 @@ class TypeOrmTx implements ListingTx {
 }
 
 export class TypeOrmChannelStore extends ChannelStoreBase<TypeOrmTx> {
+  /** SQLite: the update statements prepared on the connection. */
+  private sqlite: SqliteUpdates | undefined;
+
   /**
    * Wraps an initialized DataSource that includes the channel entities and migrations (see
    * openDataSource). With `ownsDataSource`, close() destroys it.
@@ -248,8 +251,6 @@ export class TypeOrmChannelStore extends ChannelStoreBase<TypeOrmTx> {
       throw new StoreUsageError(`the channel store runs on better-sqlite3 or postgres, not ${type}`);
     }
   }
-
-  private sqlite: SqliteUpdates | undefined;
 
   /** Opens a DataSource for `url` (see OpenDataSourceOptions) and a store that owns it. */
   static async open(options: OpenDataSourceOptions | string): Promise<TypeOrmChannelStore> {
