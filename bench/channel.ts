@@ -2,7 +2,8 @@
 // persisting to its own SQLite file (WAL, synchronous=FULL: every signed state is on disk before
 // its signature leaves), one channel funded on the embedded chain, then N sequential payments.
 // Prints latency percentiles and where the time of a payment goes (signing, verifying, the
-// store's transactions, the rest).
+// store's transactions, the rest), and the secp256k1 engine's own rate of signatures and
+// recoveries (PERUN_SECP256K1=noble runs the benchmark on the JavaScript fallback).
 // Usage: npm run bench:channel [-- --payments N] [--synchronous NORMAL] [--json]
 // (--json: the last line is one JSON object; --synchronous NORMAL trades the fsync per commit
 // for durability against process crashes only, to show what the disk costs.)
@@ -17,7 +18,7 @@ import { deployContracts } from '../src/channels/ethereum/deploy.js';
 import { EmbeddedChain } from '../src/channels/ethereum/embedded-chain.js';
 import { ethAsset, ETH_BACKEND_ID } from '../src/channels/ethereum/encoding.js';
 import { EthereumFunder } from '../src/channels/ethereum/funder.js';
-import { EthereumSigner } from '../src/channels/ethereum/signer.js';
+import { EthereumSigner, recoverSigner, secp256k1Engine } from '../src/channels/ethereum/signer.js';
 import { TxSender } from '../src/channels/ethereum/tx.js';
 import { TypeOrmChannelStore } from '../src/channels/persistence/typeorm-store.js';
 import { MemoryBus } from '../src/channels/wire/memory.js';
@@ -25,6 +26,23 @@ import { paymentsArg, timePayments, timedBackend, timedSigner, timedStore, type 
 
 const timers: Timers = {};
 const t = (name: string) => timers[name] ?? 0;
+
+/** Signatures and recoveries per second of the engine in use, over `n` distinct digests. */
+function engineRates(n = 1_000): { sign_per_s: number; recover_per_s: number } {
+  const key = EthereumSigner.random();
+  const hashes = Array.from({ length: n }, (_, i) => {
+    const h = new Uint8Array(32);
+    new DataView(h.buffer).setUint32(0, i);
+    return h;
+  });
+  let t = performance.now();
+  const sigs = hashes.map((h) => key.signHash(h));
+  const signMs = performance.now() - t;
+  t = performance.now();
+  hashes.forEach((h, i) => recoverSigner(h, sigs[i]!));
+  const recoverMs = performance.now() - t;
+  return { sign_per_s: Math.round((n / signMs) * 1000), recover_per_s: Math.round((n / recoverMs) * 1000) };
+}
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
@@ -81,9 +99,12 @@ async function main(): Promise<void> {
 
     for (const k of Object.keys(timers)) timers[k] = 0;
     const { totalMs: total, figures } = await timePayments(payments, () => alice.client.sendPayment(id, 1n));
+    const rates = engineRates();
     const result = {
       ...figures,
       store: `sqlite-file (WAL, synchronous=${synchronous})`,
+      signer: secp256k1Engine(),
+      ...rates,
     };
     const share = (ms: number) =>
       `${((ms / total) * 100).toFixed(0).padStart(3)}%  ${(ms / payments).toFixed(3)} ms`;
@@ -97,6 +118,9 @@ async function main(): Promise<void> {
     console.log(`  verifying signatures        ${share(t('verify'))}`);
     console.log(`  store transactions (fsync)  ${share(t('store'))}`);
     console.log(`  the rest (codec, checks)    ${share(rest)}`);
+    console.log(
+      `secp256k1 engine ${result.signer}: ${rates.sign_per_s} signatures/s, ${rates.recover_per_s} recoveries/s`,
+    );
     if (json) console.log(JSON.stringify(result));
   } finally {
     await Promise.all(clients.map((c) => c.close()));

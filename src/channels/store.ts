@@ -20,7 +20,12 @@
 // - Records are plain data and copies: mutating a returned record does not change the store, and
 //   mutating an argument after the call does not change what was stored.
 // - The store does not interpret phases or signatures (the machine and the backend do); it checks
-//   only shapes: channel IDs match, one signature slot per participant, present signatures are hex.
+//   only shapes: channel IDs match, one signature slot per participant, present signatures are hex,
+//   payment IDs are 1-64 characters of [A-Za-z0-9._:-], payers and assets are indices into the state.
+// - The payment log: saving a signed state with payments appends one row per payment in the same
+//   write (all of them or none), refusing a payment ID the channel's log already holds
+//   (PaymentExistsError). The log is append-only and outlives the channel record: deleteChannel
+//   leaves it (it serves openings that never completed, which made no payments).
 
 import type { Hex, Params, State } from './types.js';
 
@@ -33,10 +38,34 @@ export interface SignedState {
   sigs: Hex[];
 }
 
-/** A state collecting signatures: `sigs[i]` is participant i's signature or null while missing. */
+/**
+ * A payment inside an update: the update's proposer (`payer`, a participant index) pays `amount`
+ * of asset `asset` (an index into the state's assets) to the other participant.
+ */
+export interface PaymentRecord {
+  /** 1 to 64 characters of [A-Za-z0-9._:-], unique within the channel. */
+  id: string;
+  asset: number;
+  /** Non-negative, in the asset's smallest unit. */
+  amount: bigint;
+}
+
+/** The payments one update makes, all by the same payer. */
+export interface UpdatePayments {
+  /** The proposer's participant index. */
+  payer: number;
+  payments: PaymentRecord[];
+}
+
+/**
+ * A state collecting signatures: `sigs[i]` is participant i's signature or null while missing.
+ * It may carry the payments its update makes (the proposer's, persisted with it so a restart
+ * knows them).
+ */
 export interface StagedState {
   state: State;
   sigs: (Hex | null)[];
+  payments?: UpdatePayments;
 }
 
 /** A state signed by us alone (the state we signed at our used-up version). */
@@ -78,6 +107,32 @@ export interface ChannelRecord {
   updatedAt: number;
 }
 
+/** A row of the payment log: one payment, at the version of the signed state that made it. */
+export interface StoredPayment {
+  /** Position in the log (all channels): later payments have higher numbers. */
+  seq: bigint;
+  channelId: Hex;
+  /** The version of the signed state saved with the payment. */
+  version: bigint;
+  payer: number;
+  id: string;
+  asset: number;
+  amount: bigint;
+  /** The balances of `asset` in that signed state, in participant order. */
+  balances: bigint[];
+  /** Milliseconds since the epoch when the payment was logged. */
+  at: number;
+}
+
+export interface PaymentFilter {
+  /** Only this channel's payments. */
+  channelId?: Hex;
+  /** At most this many (a positive integer). */
+  limit?: number;
+  /** Only payments with a lower `seq` (the next page after the last one listed). */
+  beforeSeq?: bigint;
+}
+
 export interface ChannelFilter {
   /** Only channels in which this wire identity is a participant. */
   peer?: string;
@@ -91,8 +146,12 @@ export interface ChannelStoreTx {
   getChannel(id: Hex): Promise<ChannelRecord | null>;
   /** ChannelNotStoredError if the channel is unknown (as for every write below). */
   setPhase(id: Hex, phase: ChannelPhase): Promise<void>;
-  /** Replaces `current`; StaleStateError if older than (or conflicting with) the stored one. */
-  saveSignedState(id: Hex, signed: SignedState): Promise<void>;
+  /**
+   * Replaces `current`; StaleStateError if older than (or conflicting with) the stored one. With
+   * `payments`, appends one log row per payment at signed.state.version, with the balances of its
+   * asset in `signed`; PaymentExistsError (and nothing written) if the channel's log holds an ID.
+   */
+  saveSignedState(id: Hex, signed: SignedState, payments?: UpdatePayments): Promise<void>;
   /** Replaces `staged`, or clears it with null; StaleStateError if not newer than `current`. */
   saveStagedState(id: Hex, staged: StagedState | null): Promise<void>;
   /**
@@ -105,6 +164,8 @@ export interface ChannelStoreTx {
   /** The watcher's cursor (the next block it scans), for one channel or (no ID) globally; null if never set. */
   getCursor(channelId?: Hex): Promise<bigint | null>;
   setCursor(block: bigint, channelId?: Hex): Promise<void>;
+  /** Logged payments, newest first (highest `seq` first). */
+  listPayments(filter?: PaymentFilter): Promise<StoredPayment[]>;
 }
 
 export interface ChannelStore extends ChannelStoreTx {

@@ -52,6 +52,7 @@ const INFO: AgentInfo = {
   assetHolderETH: '0x0000000000000000000000000000000000000002',
   assets: [{ symbol: 'ETH', decimals: 18, holder: '0x0000000000000000000000000000000000000002' }],
   trustedIssuers: ['did:key:z6Mkissuer'],
+  signer: 'native',
 };
 const INVITATION: InvitationView = { id: 'oob-1', url: 'http://127.0.0.1:9000/didcomm?oob=eyJ9' };
 const CONNECTION: ConnectionView = {

@@ -48,6 +48,7 @@ const info: AgentInfo = {
   assetHolderETH: '0x' + '02'.repeat(20),
   assets: [{ symbol: 'ETH', decimals: 18, holder: '0x' + '02'.repeat(20) }],
   trustedIssuers: ['did:key:z6Mkissuer'],
+  signer: 'native',
 };
 const connection = (id: string, label: string): ConnectionView => ({
   id,
@@ -495,6 +496,7 @@ describe('client commands send the right request', () => {
     );
     expect((await cli(['balance'])).stdout).toContain('on chain     90 ETH');
     expect((await cli(['invite'])).stdout).toBe('http://127.0.0.1:9000/?oob=eyJ9\n');
+    expect((await cli(['info'])).stdout).toMatch(/^signer +secp256k1 native$/m);
   });
 
   it('works over the global fetch too', async () => {

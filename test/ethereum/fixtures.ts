@@ -13,6 +13,12 @@ import {
   type SubAlloc,
 } from '../../src/channels/ethereum/encoding.js';
 import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
+import {
+  nativeEngine,
+  nobleEngine,
+  type Secp256k1Engine,
+  type Secp256k1EngineName,
+} from '../../src/channels/ethereum/secp256k1-engine.js';
 
 export function randomNonce(): bigint {
   return BigInt(hexlify(randomBytes(32)));
@@ -52,6 +58,12 @@ export function stateOf(
 ): State {
   return { channelID: channelId(params), version, outcome, appData: '0x', isFinal: false, ...extra };
 }
+
+/** Both secp256k1 engines, for tests that run on each (`describe.each`). */
+export const ENGINES: Array<[Secp256k1EngineName, Secp256k1Engine]> = [
+  ['native', nativeEngine()],
+  ['noble', nobleEngine()],
+];
 
 export function signAll(signers: EthereumSigner[], state: State): string[] {
   return signers.map((s) => s.signState(state));

@@ -1,5 +1,6 @@
 // The encoder agrees with the Adjudicator's own channelID() and hashState(), and the contract
-// accepts our signatures and refuses them after any one field of the state changes.
+// accepts our signatures (made on either secp256k1 engine) and refuses them after any one field
+// of the state changes.
 import { parseEther } from 'ethers';
 import {
   channelId,
@@ -12,8 +13,9 @@ import {
 } from '../../src/channels/ethereum/encoding.js';
 import { stateArg } from '../../src/channels/ethereum/contracts.js';
 import { ChainError } from '../../src/channels/errors.js';
-import { startWorld, signed, type Party, type World } from './harness.js';
-import { allocation, ledgerParams, stateMutations, stateOf } from './fixtures.js';
+import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
+import { startWorld, type Party, type World } from './harness.js';
+import { ENGINES, allocation, ledgerParams, signAll, stateMutations, stateOf } from './fixtures.js';
 
 let world: World;
 let alice: Party;
@@ -141,10 +143,13 @@ describe('encoder vectors against the Adjudicator', () => {
   });
 });
 
-describe('signatures on-chain', () => {
+describe.each(ENGINES)('signatures on-chain, made on the %s engine', (_name, engine) => {
+  const signers = [EthereumSigner.random(engine), EthereumSigner.random(engine)];
+  const signedBy = (params: Params, state: State) => ({ params, state, sigs: signAll(signers, state) });
+
   /** A ledger channel holding one sub-channel, both registrable, with two assets. */
   function tree() {
-    const parts = [alice.signer.address, bob.signer.address];
+    const parts = signers.map((s) => s.address);
     const holders = [world.deployment.assetHolderETH, world.deployment.assetHolderERC20];
     const subParams = ledgerParams(parts, { ledgerChannel: false });
     const subState = stateOf(
@@ -173,12 +178,12 @@ describe('signatures on-chain', () => {
         appData: '0xc0ffee',
       },
     );
-    return { params, state, sub: signed(subParams, subState, [alice, bob]) };
+    return { params, state, sub: signedBy(subParams, subState) };
   }
 
   it('register accepts the state signed by both participants', async () => {
     const t = tree();
-    await alice.adjudicator.register(signed(t.params, t.state, [alice, bob]), [t.sub]);
+    await alice.adjudicator.register(signedBy(t.params, t.state), [t.sub]);
     const d = await alice.adjudicator.dispute(t.state.channelID);
     expect(d.version).toBe(7n);
     expect(d.stateHash).toBe(hashState(t.state));
@@ -186,7 +191,7 @@ describe('signatures on-chain', () => {
 
   it.each(stateMutations())('register refuses the signatures once the %s changed', async (field, mutate) => {
     const t = tree();
-    const good = signed(t.params, t.state, [alice, bob]);
+    const good = signedBy(t.params, t.state);
     const mutated = mutate(t.state);
     const subs = mutated.outcome.locked.length === 0 ? [] : [t.sub];
     const err = await alice.adjudicator.register({ ...good, state: mutated }, subs).catch((e: unknown) => e);

@@ -1,6 +1,7 @@
 // Scenarios specific to the TypeORM store: an agent restarts on its SQLite file and finds every
-// channel as it left it; the file is durable by configuration (WAL + synchronous=FULL); the
-// migration builds exactly the schema the entities describe; other entities share the DataSource.
+// channel (and its payment log) as it left it; a file of the previous schema is upgraded in place;
+// the file is durable by configuration (WAL + synchronous=FULL); the migrations build exactly the
+// schema the entities describe; other entities share the DataSource.
 
 import 'reflect-metadata';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,16 +11,24 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import {
   Column,
+  DataSource,
   Entity,
   PrimaryColumn,
   Table,
-  type DataSource,
   type MigrationInterface,
   type QueryRunner,
 } from 'typeorm';
 
-import { isPostgresUrl, openDataSource } from '../../src/channels/persistence/datasource.js';
-import { CorruptRecordError, StaleStateError } from '../../src/channels/persistence/errors.js';
+import { exclusive, isPostgresUrl, openDataSource } from '../../src/channels/persistence/datasource.js';
+import { paramsToJson, stateToJson } from '../../src/channels/persistence/codec.js';
+import {
+  CorruptRecordError,
+  PaymentExistsError,
+  StaleStateError,
+  StoreUsageError,
+} from '../../src/channels/persistence/errors.js';
+import { ChannelTables1767225600000 } from '../../src/channels/persistence/migrations/1767225600000-channel-tables.js';
+import { UsedVersion1767916800000 } from '../../src/channels/persistence/migrations/1767916800000-used-version.js';
 import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
 import {
   CAROL,
@@ -107,7 +116,77 @@ describe('Petra restarts her agent on the same SQLite file', () => {
     expect(await third.dataSource.query('SELECT name FROM migrations')).toEqual([
       { name: 'ChannelTables1767225600000' },
       { name: 'UsedVersion1767916800000' },
+      { name: 'PaymentLog1796515200000' },
     ]);
+  });
+
+  it('finds her payment log and the payments of her update in flight after the restart', async () => {
+    const pr = channelId('petra-robert');
+    const first = await open();
+    await first.createChannel(newChannel('petra-robert'));
+    await first.saveSignedState(pr, signed(pr, 0n, 0n));
+    await first.saveSignedState(pr, signed(pr, 1n, 10n), {
+      payer: 0,
+      payments: [{ id: 'bread', asset: 0, amount: 10n }],
+    });
+    const inFlight = {
+      ...stagedBy([0], pr, 2n, 25n),
+      payments: { payer: 0, payments: [{ id: 'milk', asset: 0, amount: 15n }] },
+    };
+    await first.saveStagedState(pr, inFlight);
+    const log = await first.listPayments();
+    await first.close();
+
+    const second = await open();
+    expect((await second.getChannel(pr))?.staged).toEqual(inFlight);
+    expect(await second.listPayments()).toEqual(log);
+    // The log numbers on after the restart, and an ID logged before is still taken.
+    await second.saveSignedState(pr, signed(pr, 2n, 25n), inFlight.payments);
+    const [milk] = await second.listPayments({ limit: 1 });
+    expect([milk?.id, milk!.seq > log[0]!.seq]).toEqual(['milk', true]);
+    await expect(
+      second.saveSignedState(pr, signed(pr, 3n, 30n), {
+        payer: 0,
+        payments: [{ id: 'bread', asset: 0, amount: 5n }],
+      }),
+    ).rejects.toBeInstanceOf(PaymentExistsError);
+  });
+
+  it('upgrades a database of the previous schema in place: channels and staged states kept, a log added', async () => {
+    const pr = channelId('petra-robert');
+    const old = new DataSource({
+      type: 'better-sqlite3',
+      database: file,
+      migrations: [ChannelTables1767225600000, UsedVersion1767916800000],
+      migrationsRun: true,
+    });
+    await old.initialize();
+    const proposal = stagedBy([0], pr, 4n);
+    await old.query(
+      `INSERT INTO perun_channel (id, params, our_index, parent_id, phase, updated_at, used_version, used_state)
+       VALUES (?, ?, 0, NULL, 'Signing', 1767225600000, '3', NULL)`,
+      [pr, paramsToJson(newChannel('petra-robert').params)],
+    );
+    await old.query(`INSERT INTO perun_channel_peer (channel_id, idx, peer_id) VALUES (?, 0, ?), (?, 1, ?)`, [
+      pr,
+      newChannel('petra-robert').peers[0],
+      pr,
+      newChannel('petra-robert').peers[1],
+    ]);
+    await old.query(
+      `INSERT INTO perun_staged_state (channel_id, version, state, sigs) VALUES (?, '4', ?, ?)`,
+      [pr, stateToJson(proposal.state), JSON.stringify(proposal.sigs)],
+    );
+    await old.destroy();
+
+    const s = await open();
+    const r = await s.getChannel(pr);
+    expect([r?.phase, r?.usedVersion, r?.staged]).toEqual(['Signing', 3n, proposal]);
+    await s.saveSignedState(pr, signed(pr, 4n), {
+      payer: 0,
+      payments: [{ id: 'first', asset: 0, amount: 1n }],
+    });
+    expect((await s.listPayments()).map((p) => [p.id, p.version])).toEqual([['first', 4n]]);
   });
 
   it('opens the file in WAL mode with synchronous=FULL (a resolved write is fsynced)', async () => {
@@ -180,7 +259,8 @@ describe('the DataSource factory', () => {
     },
   );
 
-  it('shares one DataSource between the channel store and other entities', async () => {
+  /** A DataSource with the notes table beside the channel tables, a store on it and one channel. */
+  const sharedSource = async () => {
     const ds = await openDataSource({
       url: ':memory:',
       entities: [NoteEntity],
@@ -190,6 +270,11 @@ describe('the DataSource factory', () => {
     const store = new TypeOrmChannelStore(ds);
     const ab = channelId('alice-bob');
     await store.createChannel(newChannel('alice-bob'));
+    return { ds, store, ab };
+  };
+
+  it('shares one DataSource between the channel store and other entities', async () => {
+    const { ds, store, ab } = await sharedSource();
     await store.saveSignedState(ab, signed(ab, 1n));
     await ds.getRepository(NoteEntity).insert({ id: 'n1', body: 'a credential record' });
     expect(await ds.getRepository(NoteEntity).findOneBy({ id: 'n1' })).toEqual({
@@ -199,10 +284,80 @@ describe('the DataSource factory', () => {
     expect(ds.migrations.map((m) => m.name)).toEqual([
       'ChannelTables1767225600000',
       'UsedVersion1767916800000',
+      'PaymentLog1796515200000',
       'NoteTable1767225600001',
     ]);
     await store.close(); // the store was handed the DataSource: it leaves it open for its owner
     expect(ds.isInitialized).toBe(true);
     expect((await new TypeOrmChannelStore(ds).getChannel(ab))?.current).toEqual(signed(ab, 1n));
+  });
+
+  it('on SQLite, store transactions and TypeORM transactions taking turns (exclusive) never mix', async () => {
+    const { ds, store, ab } = await sharedSource();
+    const notes = ds.getRepository(NoteEntity);
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
+    const work: Promise<unknown>[] = [];
+    for (let v = 1n; v <= 20n; v++) {
+      const failing = v % 3n === 0n;
+      // A payment's transaction with awaits inside (every third one fails after its writes)...
+      work.push(
+        store
+          .transaction(async (tx) => {
+            await tx.saveStagedState(ab, stagedBy([0], ab, v));
+            await tick();
+            await tx.saveSignedState(ab, signed(ab, v), {
+              payer: 0,
+              payments: [{ id: `p${v}`, asset: 0, amount: v }],
+            });
+            await tick();
+            if (failing) throw new Error('the peer went away');
+            await tx.setPhase(ab, `Acting-${v}`);
+          })
+          .catch(() => undefined),
+      );
+      // ...racing another module's TypeORM transactions on the same connection (one in three rolls back).
+      work.push(
+        exclusive(ds, () =>
+          ds.transaction(async (m) => {
+            await m.getRepository(NoteEntity).insert({ id: `n${v}`, body: 'a record' });
+            await tick();
+            if (v % 3n === 1n) throw new Error('validation failed');
+          }),
+        ).catch(() => undefined),
+      );
+    }
+    await Promise.all(work);
+    const expected = [...Array(20).keys()].map((i) => BigInt(i + 1));
+    expect((await store.listPayments()).map((p) => p.id).reverse()).toEqual(
+      expected.filter((v) => v % 3n !== 0n).map((v) => `p${v}`),
+    );
+    expect((await notes.find({ order: { id: 'ASC' } })).map((n) => n.id)).toEqual(
+      expected
+        .filter((v) => v % 3n !== 1n)
+        .map((v) => `n${v}`)
+        .sort(),
+    );
+    const r = await store.getChannel(ab);
+    expect([r?.phase, r?.current?.state.version, r?.staged]).toEqual(['Acting-20', 20n, null]);
+  });
+
+  it('on SQLite, a store transaction refuses to join a transaction someone opened without exclusive', async () => {
+    const ds = await openDataSource({ url: ':memory:' });
+    sources.push(ds);
+    const store = new TypeOrmChannelStore(ds);
+    await store.createChannel(newChannel('alice-bob'));
+    let opened = () => {};
+    let release = () => {};
+    const isOpen = new Promise<void>((resolve) => (opened = resolve));
+    const intruder = ds.transaction(async () => {
+      opened();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await isOpen;
+    await expect(store.setPhase(channelId('alice-bob'), 'Acting')).rejects.toBeInstanceOf(StoreUsageError);
+    release();
+    await intruder;
+    await store.setPhase(channelId('alice-bob'), 'Acting');
+    expect((await store.getChannel(channelId('alice-bob')))?.phase).toBe('Acting');
   });
 });

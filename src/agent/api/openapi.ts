@@ -72,6 +72,11 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       ]),
     ),
     trustedIssuers: arrayOf(str()),
+    signer: {
+      type: 'string',
+      enum: ['native', 'noble'],
+      description: 'The secp256k1 engine that signs and verifies channel states.',
+    },
   }),
   InvitationView: object({
     id: str('The out-of-band record ID.'),

@@ -192,6 +192,7 @@ export const infoLines = (i: AgentInfo) =>
     ['adjudicator', i.adjudicator],
     ['asset holder ETH', i.assetHolderETH],
     ['trusted issuers', i.trustedIssuers.length === 0 ? 'none' : i.trustedIssuers.join(', ')],
+    ['signer', `secp256k1 ${i.signer}`],
   ]);
 
 export function connectionsTable(list: ConnectionView[]): string {

@@ -31,6 +31,8 @@ const ENV_HELP = `Environment:
   PERUN_API_HOST, PERUN_API_PORT, PERUN_CHAIN, PERUN_TRUSTED_ISSUERS (comma-separated),
   PERUN_AUTO_ACCEPT, PERUN_AUTO_ACCEPT_MAX_FUND, PERUN_AUTO_ISSUE_SPENDING_LIMIT,
   PERUN_CHALLENGE_DURATION    agent settings (start); config.json < environment < flags
+  PERUN_SECP256K1     secp256k1 engine: native (libsecp256k1) or noble (JavaScript);
+                      unset: native, else noble where the native binding does not load
 
 Client commands find the agent by --api-url/--token, else PERUN_API_URL/PERUN_API_TOKEN, else
 the data directory's config.json (apiHost, apiPort) and api-token. Channel, connection and

@@ -12,7 +12,7 @@ import {
   ethereumBackend,
 } from '../../channels/ethereum/backend.js';
 import { connectEthereum, type EthereumConfig } from '../../channels/ethereum/config.js';
-import { EthereumSigner } from '../../channels/ethereum/signer.js';
+import { EthereumSigner, secp256k1Engine } from '../../channels/ethereum/signer.js';
 import { credentialPaymentApp } from '../../channels/ethereum/apps/credential-payment.js';
 import type { Hex } from '../../channels/types.js';
 import { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js';
@@ -282,6 +282,7 @@ export class PerunNode implements AgentNodeApi {
       assetHolderETH: this.chain.config.assetHolderETH,
       assets: this.assets.all.map((a) => ({ ...a })),
       trustedIssuers: [...this.policy.trustedIssuers],
+      signer: secp256k1Engine(),
     };
   }
 

@@ -212,6 +212,8 @@ export interface AgentInfo {
   /** What channels can hold: ETH and the chain file's tokens. */
   assets: { symbol: string; decimals: number; holder: string; token?: string }[];
   trustedIssuers: string[];
+  /** The secp256k1 engine that signs and verifies channel states (PERUN_SECP256K1). */
+  signer: 'native' | 'noble';
 }
 
 /** What the event stream (`/events`) carries. */

@@ -250,6 +250,7 @@ function renderInfo() {
   $('agent-issuer-did').textContent = i.issuerDid;
   $('agent-address').textContent = i.address;
   $('agent-chain').textContent = `chain ${i.chainId}, adjudicator ${i.adjudicator}`;
+  $('agent-signer').textContent = `secp256k1 ${i.signer}`;
 }
 
 function renderBalance() {

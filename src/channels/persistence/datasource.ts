@@ -22,7 +22,9 @@
 // better-sqlite3 is one synchronous connection: TypeORM does not serialize transactions on it, and
 // a query issued by one caller while another caller's transaction is open would run inside that
 // transaction. Every user of a SQLite DataSource must therefore go through `exclusive(ds, fn)`; the
-// channel store does, and the Credo StorageService on the same DataSource must as well.
+// channel store does (its update writes run straight on the connection, prepared statements inside
+// transactions it opens itself, within its exclusive turn), and the Credo StorageService on the
+// same DataSource must as well.
 
 import 'reflect-metadata';
 import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema } from 'typeorm';

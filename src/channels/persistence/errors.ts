@@ -27,6 +27,16 @@ export class ChannelExistsError extends StoreError {
   }
 }
 
+/**
+ * A payment ID the channel's payment log already holds; the write carrying it changed nothing.
+ * `details` holds channelId and paymentId.
+ */
+export class PaymentExistsError extends StoreError {
+  constructor(message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super('PAYMENT_EXISTS', message, details, options);
+  }
+}
+
 /** A write for a channel the store does not hold. */
 export class ChannelNotStoredError extends StoreError {
   constructor(message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {

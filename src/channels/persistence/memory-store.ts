@@ -10,8 +10,11 @@ import type {
   ChannelRecord,
   NewChannelRecord,
   OwnSignedState,
+  PaymentFilter,
   SignedState,
   StagedState,
+  StoredPayment,
+  UpdatePayments,
 } from '../store.js';
 import type { Hex } from '../types.js';
 import { ChannelExistsError, ChannelNotStoredError } from './errors.js';
@@ -33,6 +36,7 @@ import {
   type StateRow,
 } from './rules.js';
 import { stringsFromJson } from './codec.js';
+import { checkPaymentFilter, paymentLogRows, storedPayment, type PaymentRow } from './payment-rules.js';
 import { ChannelStoreBase, type ListingTx } from './store-base.js';
 
 interface Entry {
@@ -41,14 +45,45 @@ interface Entry {
   staged: StateRow | null;
 }
 
-/** The whole store content; entries are replaced, never mutated, so a copy of the maps is a snapshot. */
+interface LoggedPayment {
+  seq: bigint;
+  row: PaymentRow;
+}
+
+/** The committed payment log: append-only, so a transaction keeps its rows aside until it commits. */
+class PaymentLog {
+  readonly rows: LoggedPayment[] = [];
+  private readonly ids = new Map<Hex, Set<string>>();
+
+  has(channelId: Hex, paymentId: string): boolean {
+    return this.ids.get(channelId)?.has(paymentId) ?? false;
+  }
+
+  append(rows: readonly LoggedPayment[]): void {
+    for (const p of rows) {
+      this.rows.push(p);
+      const ids = this.ids.get(p.row.channelId) ?? new Set<string>();
+      ids.add(p.row.paymentId);
+      this.ids.set(p.row.channelId, ids);
+    }
+  }
+}
+
+/**
+ * The whole store content; entries are replaced, never mutated, so a copy of the maps is a
+ * snapshot. `appended` holds the payments logged since the snapshot was taken.
+ */
 interface Snapshot {
   channels: Map<Hex, Entry>;
   cursors: Map<string, bigint>;
+  appended: LoggedPayment[];
 }
 
 class MemoryTx implements ListingTx {
-  constructor(private readonly data: Snapshot) {}
+  constructor(
+    private readonly data: Snapshot,
+    private readonly log: PaymentLog,
+  ) {}
 
   private entry(id: Hex): Entry {
     checkId(id);
@@ -77,10 +112,17 @@ class MemoryTx implements ListingTx {
     this.data.channels.set(id, { ...e, channel: { ...e.channel, phase, updatedAt: Date.now() } });
   }
 
-  async saveSignedState(id: Hex, signed: SignedState): Promise<void> {
+  async saveSignedState(id: Hex, signed: SignedState, payments?: UpdatePayments): Promise<void> {
     const e = this.entry(id);
     const row = signedRow(id, e.channel.participantCount, signed);
     checkSignedVersion(id, e.current, row);
+    const taken = (paymentId: string) =>
+      this.log.has(id, paymentId) ||
+      this.data.appended.some((p) => p.row.channelId === id && p.row.paymentId === paymentId);
+    const logRows = paymentLogRows(id, e.channel.participantCount, signed, payments, taken, Date.now());
+    for (const r of logRows) {
+      this.data.appended.push({ seq: BigInt(this.log.rows.length + this.data.appended.length + 1), row: r });
+    }
     this.data.channels.set(id, {
       channel: { ...e.channel, updatedAt: Date.now() },
       current: row,
@@ -130,10 +172,24 @@ class MemoryTx implements ListingTx {
     }
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
+
+  async listPayments(filter: PaymentFilter = {}): Promise<StoredPayment[]> {
+    checkPaymentFilter(filter);
+    const out: StoredPayment[] = [];
+    const all = [...this.log.rows, ...this.data.appended];
+    for (let i = all.length - 1; i >= 0 && out.length < (filter.limit ?? Infinity); i--) {
+      const p = all[i]!;
+      if (filter.channelId !== undefined && p.row.channelId !== filter.channelId) continue;
+      if (filter.beforeSeq !== undefined && p.seq >= filter.beforeSeq) continue;
+      out.push(storedPayment(p.seq, p.row));
+    }
+    return out;
+  }
 }
 
 export class MemoryChannelStore extends ChannelStoreBase<MemoryTx> {
-  private data: Snapshot = { channels: new Map(), cursors: new Map() };
+  private data: Snapshot = { channels: new Map(), cursors: new Map(), appended: [] };
+  private readonly log = new PaymentLog();
   private readonly mutex = new Mutex();
 
   protected atomic<T>(fn: (tx: MemoryTx) => Promise<T>): Promise<T> {
@@ -141,9 +197,12 @@ export class MemoryChannelStore extends ChannelStoreBase<MemoryTx> {
       const working: Snapshot = {
         channels: new Map(this.data.channels),
         cursors: new Map(this.data.cursors),
+        appended: [],
       };
-      const result = await fn(new MemoryTx(working));
-      this.data = working; // commit: all writes of fn at once; a throw above leaves `data` untouched
+      const result = await fn(new MemoryTx(working, this.log));
+      // Commit: all writes of fn at once; a throw above leaves `data` and the log untouched.
+      this.log.append(working.appended);
+      this.data = { ...working, appended: [] };
       return result;
     });
   }

@@ -14,6 +14,7 @@ import {
   stringsFromJson,
 } from './codec.js';
 import { CorruptRecordError, InvalidRecordError, StaleStateError } from './errors.js';
+import { stagedPaymentsFromJson, stagedPaymentsJson } from './payment-rules.js';
 
 /** A channel row as both stores keep it (params already canonical JSON). */
 export interface ChannelRow {
@@ -36,6 +37,8 @@ export interface StateRow {
   version: bigint;
   stateJson: string;
   sigsJson: string;
+  /** A staged state's payments as canonical JSON (payment-rules.ts); null when it carries none. */
+  paymentsJson?: string | null;
 }
 
 /** The key of the global watcher cursor (per-channel cursors use the channel ID). */
@@ -185,11 +188,19 @@ export function signedRow(channelId: Hex, participantCount: number, signed: Sign
 }
 
 export function stagedRow(channelId: Hex, participantCount: number, staged: StagedState): StateRow {
-  return stateRow(channelId, participantCount, staged, true);
+  const row = stateRow(channelId, participantCount, staged, true);
+  return {
+    ...row,
+    paymentsJson: stagedPaymentsJson(channelId, participantCount, staged.state, staged.payments),
+  };
 }
 
 /** Refuses a signed state that would roll `current` back or contradict it. */
-export function checkSignedVersion(channelId: Hex, stored: StateRow | null, next: StateRow): void {
+export function checkSignedVersion(
+  channelId: Hex,
+  stored: Pick<StateRow, 'version' | 'stateJson'> | null,
+  next: StateRow,
+): void {
   if (stored === null) return;
   const details = {
     channelId,
@@ -211,7 +222,11 @@ export function checkSignedVersion(channelId: Hex, stored: StateRow | null, next
 }
 
 /** Refuses a staged state that is not newer than the fully signed one. */
-export function checkStagedVersion(channelId: Hex, current: StateRow | null, next: StateRow): void {
+export function checkStagedVersion(
+  channelId: Hex,
+  current: Pick<StateRow, 'version'> | null,
+  next: StateRow,
+): void {
   if (current !== null && next.version <= current.version) {
     throw new StaleStateError(
       `refusing staged state version ${next.version}: signed version ${current.version} is already stored`,
@@ -221,7 +236,7 @@ export function checkStagedVersion(channelId: Hex, current: StateRow | null, nex
 }
 
 /** Whether a staged state is made obsolete by a newly saved signed state. */
-export function stagedObsoleteBy(staged: StateRow | null, current: StateRow): boolean {
+export function stagedObsoleteBy(staged: Pick<StateRow, 'version'> | null, current: StateRow): boolean {
   return staged !== null && staged.version <= current.version;
 }
 
@@ -236,6 +251,13 @@ function decodeStateRow(row: StateRow, channelId: Hex, allowMissing: boolean) {
   return { state, sigs: allowMissing ? sigsFromJson(row.sigsJson, true) : sigsFromJson(row.sigsJson, false) };
 }
 
+function decodeStaged(row: StateRow, channelId: Hex): StagedState {
+  const staged: StagedState = decodeStateRow(row, channelId, true);
+  const payments = row.paymentsJson ?? null;
+  if (payments !== null) staged.payments = stagedPaymentsFromJson(payments, channelId);
+  return staged;
+}
+
 export function toRecord(row: ChannelRow, current: StateRow | null, staged: StateRow | null): ChannelRecord {
   return {
     id: row.id,
@@ -245,7 +267,7 @@ export function toRecord(row: ChannelRow, current: StateRow | null, staged: Stat
     parentId: row.parentId,
     phase: row.phase,
     current: current === null ? null : (decodeStateRow(current, row.id, false) as SignedState),
-    staged: staged === null ? null : decodeStateRow(staged, row.id, true),
+    staged: staged === null ? null : decodeStaged(staged, row.id),
     usedVersion: row.usedVersion,
     usedState: row.usedStateJson === null ? null : decodeUsedState(row.usedStateJson, row),
     updatedAt: row.updatedAt,

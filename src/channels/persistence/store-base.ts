@@ -12,8 +12,11 @@ import type {
   ChannelStoreTx,
   NewChannelRecord,
   OwnSignedState,
+  PaymentFilter,
   SignedState,
   StagedState,
+  StoredPayment,
+  UpdatePayments,
 } from '../store.js';
 import type { Hex } from '../types.js';
 import { StoreUsageError } from './errors.js';
@@ -67,8 +70,8 @@ export abstract class ChannelStoreBase<Tx extends ListingTx> implements ChannelS
   setPhase(id: Hex, phase: ChannelPhase): Promise<void> {
     return this.one((tx) => tx.setPhase(id, phase));
   }
-  saveSignedState(id: Hex, signed: SignedState): Promise<void> {
-    return this.one((tx) => tx.saveSignedState(id, signed));
+  saveSignedState(id: Hex, signed: SignedState, payments?: UpdatePayments): Promise<void> {
+    return this.one((tx) => tx.saveSignedState(id, signed, payments));
   }
   saveStagedState(id: Hex, staged: StagedState | null): Promise<void> {
     return this.one((tx) => tx.saveStagedState(id, staged));
@@ -87,5 +90,8 @@ export abstract class ChannelStoreBase<Tx extends ListingTx> implements ChannelS
   }
   listChannels(filter: ChannelFilter = {}): Promise<ChannelRecord[]> {
     return this.one((tx) => tx.list(filter));
+  }
+  listPayments(filter: PaymentFilter = {}): Promise<StoredPayment[]> {
+    return this.one((tx) => tx.listPayments(filter));
   }
 }

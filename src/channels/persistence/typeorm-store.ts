@@ -5,13 +5,21 @@
 //
 // Rows (entities/): perun_channel (params, our index, parent, phase), perun_channel_peer (one row
 // per participant, indexed by peer), perun_signed_state and perun_staged_state (at most one row per
-// channel each), perun_watcher_cursor. States are canonical JSON with bigints as decimal strings
-// (codec.ts); the version is also a column so the version rule needs no JSON parsing of the
-// stored state. The rules themselves are shared with the in-memory store (rules.ts).
+// channel each, the staged one with its update's payments), perun_watcher_cursor, perun_payment
+// (the payment log). States are canonical JSON with bigints as decimal strings (codec.ts); the
+// version is also a column so the version rule needs no JSON parsing of the stored state. The
+// rules themselves are shared with the in-memory store (rules.ts, payment-rules.ts).
+//
+// The writes of an update (staged state, signed state and its payments, used-up version, phase)
+// bypass TypeORM's query building: they are statements prepared once (update-writes.ts,
+// update-statements.ts), and on SQLite the store runs its transactions itself. TypeORM runs
+// everything else (creating, reading, listing and deleting channels, cursors, the payment list)
+// and the migrations.
 
 import 'reflect-metadata';
 
-import { In, type DataSource, type EntityManager } from 'typeorm';
+import { In, LessThan, type DataSource, type EntityManager } from 'typeorm';
+import type { BetterSqlite3Driver } from 'typeorm/driver/better-sqlite3/BetterSqlite3Driver.js';
 
 import type {
   ChannelFilter,
@@ -19,35 +27,35 @@ import type {
   ChannelRecord,
   NewChannelRecord,
   OwnSignedState,
+  PaymentFilter,
   SignedState,
   StagedState,
+  StoredPayment,
+  UpdatePayments,
 } from '../store.js';
 import type { Hex } from '../types.js';
-import { exclusive, isSingleConnection, openDataSource, type OpenDataSourceOptions } from './datasource.js';
+import { exclusive, openDataSource, type OpenDataSourceOptions } from './datasource.js';
 import { ChannelEntity } from './entities/channel.entity.js';
 import { ChannelPeerEntity } from './entities/channel-peer.entity.js';
+import { PaymentLogEntity } from './entities/payment.entity.js';
 import { SignedStateEntity } from './entities/signed-state.entity.js';
 import { StagedStateEntity } from './entities/staged-state.entity.js';
 import { WatcherCursorEntity } from './entities/watcher-cursor.entity.js';
-import { ChannelExistsError, ChannelNotStoredError, CorruptRecordError } from './errors.js';
+import { ChannelExistsError, ChannelNotStoredError, CorruptRecordError, StoreUsageError } from './errors.js';
+import { checkPaymentFilter, storedPayment } from './payment-rules.js';
 import {
   checkBlock,
   checkId,
-  checkPhase,
-  checkSignedVersion,
-  checkStagedVersion,
   cursorKey,
   newChannelRow,
-  raisedUsed,
   participantCountOf,
-  signedRow,
-  stagedObsoleteBy,
-  stagedRow,
   toRecord,
   type ChannelRow,
   type StateRow,
 } from './rules.js';
 import { ChannelStoreBase, type ListingTx } from './store-base.js';
+import { PgUpdates, SqliteUpdates } from './update-statements.js';
+import { phaseOp, signedStateOp, stagedStateOp, usedVersionOp, type UpdateRunner } from './update-writes.js';
 
 /** IDs per `IN (...)` query, well below every driver's bound-parameter limit. */
 const CHUNK = 500;
@@ -57,7 +65,8 @@ function stateRowOf(e: SignedStateEntity | StagedStateEntity | null): StateRow |
   if (typeof e.version !== 'bigint') {
     throw new CorruptRecordError('stored state has no valid version', { channelId: e.channelId });
   }
-  return { version: e.version, stateJson: e.state, sigsJson: e.sigs };
+  const paymentsJson = e instanceof StagedStateEntity ? e.payments : null;
+  return { version: e.version, stateJson: e.state, sigsJson: e.sigs, paymentsJson };
 }
 
 function channelRowOf(e: ChannelEntity, peers: ChannelPeerEntity[]): ChannelRow {
@@ -82,6 +91,8 @@ function channelRowOf(e: ChannelEntity, peers: ChannelPeerEntity[]): ChannelRow 
 class TypeOrmTx implements ListingTx {
   constructor(
     private readonly m: EntityManager,
+    /** The update writes (staged and signed states, payments, used-up version, phase). */
+    private readonly updates: UpdateRunner,
     /** PostgreSQL: lock the channel row (SELECT ... FOR UPDATE) before a read-check-write. */
     private readonly rowLocks: boolean,
   ) {}
@@ -94,10 +105,6 @@ class TypeOrmTx implements ListingTx {
     });
     if (!row) throw new ChannelNotStoredError(`no stored channel ${id}`, { channelId: id });
     return row;
-  }
-
-  private touch(id: Hex): Promise<unknown> {
-    return this.m.update(ChannelEntity, { id }, { updatedAt: Date.now() });
   }
 
   async createChannel(channel: NewChannelRecord): Promise<void> {
@@ -162,59 +169,20 @@ class TypeOrmTx implements ListingTx {
     return ids.length === 0 ? [] : this.load(ids);
   }
 
-  async setPhase(id: Hex, phase: ChannelPhase): Promise<void> {
-    checkId(id);
-    checkPhase(phase);
-    const result = await this.m.update(ChannelEntity, { id }, { phase, updatedAt: Date.now() });
-    if (!result.affected) throw new ChannelNotStoredError(`no stored channel ${id}`, { channelId: id });
+  setPhase(id: Hex, phase: ChannelPhase): Promise<void> {
+    return this.updates.apply(phaseOp(id, phase, Date.now()));
   }
 
-  async saveSignedState(id: Hex, signed: SignedState): Promise<void> {
-    const channel = await this.channelRow(id);
-    const row = signedRow(id, participantCountOf(channel.params), signed);
-    const [current, staged] = await Promise.all([
-      this.m.findOne(SignedStateEntity, { where: { channelId: id } }),
-      this.m.findOne(StagedStateEntity, { where: { channelId: id } }),
-    ]);
-    checkSignedVersion(id, stateRowOf(current), row);
-    await this.m.upsert(
-      SignedStateEntity,
-      { channelId: id, version: row.version, state: row.stateJson, sigs: row.sigsJson },
-      ['channelId'],
-    );
-    if (stagedObsoleteBy(stateRowOf(staged), row)) await this.m.delete(StagedStateEntity, { channelId: id });
-    await this.touch(id);
+  saveSignedState(id: Hex, signed: SignedState, payments?: UpdatePayments): Promise<void> {
+    return this.updates.apply(signedStateOp(id, signed, payments, Date.now()));
   }
 
-  async saveStagedState(id: Hex, staged: StagedState | null): Promise<void> {
-    const channel = await this.channelRow(id);
-    if (staged === null) {
-      await this.m.delete(StagedStateEntity, { channelId: id });
-    } else {
-      const row = stagedRow(id, participantCountOf(channel.params), staged);
-      const current = await this.m.findOne(SignedStateEntity, { where: { channelId: id } });
-      checkStagedVersion(id, stateRowOf(current), row);
-      await this.m.upsert(
-        StagedStateEntity,
-        { channelId: id, version: row.version, state: row.stateJson, sigs: row.sigsJson },
-        ['channelId'],
-      );
-    }
-    await this.touch(id);
+  saveStagedState(id: Hex, staged: StagedState | null): Promise<void> {
+    return this.updates.apply(stagedStateOp(id, staged, Date.now()));
   }
 
-  async setUsedVersion(id: Hex, version: bigint, state?: OwnSignedState): Promise<void> {
-    const channel = await this.channelRow(id);
-    const used = raisedUsed(
-      { id, usedVersion: channel.usedVersion, usedStateJson: channel.usedState },
-      version,
-      state,
-    );
-    await this.m.update(
-      ChannelEntity,
-      { id },
-      { usedVersion: used.usedVersion, usedState: used.usedStateJson, updatedAt: Date.now() },
-    );
+  setUsedVersion(id: Hex, version: bigint, state?: OwnSignedState): Promise<void> {
+    return this.updates.apply(usedVersionOp(id, version, state, Date.now()));
   }
 
   async deleteChannel(id: Hex): Promise<boolean> {
@@ -239,9 +207,36 @@ class TypeOrmTx implements ListingTx {
     if (channelId !== undefined) await this.channelRow(channelId);
     await this.m.upsert(WatcherCursorEntity, { key, block, updatedAt: Date.now() }, ['key']);
   }
+
+  async listPayments(filter: PaymentFilter = {}): Promise<StoredPayment[]> {
+    checkPaymentFilter(filter);
+    const rows = await this.m.find(PaymentLogEntity, {
+      where: {
+        ...(filter.channelId === undefined ? {} : { channelId: filter.channelId }),
+        ...(filter.beforeSeq === undefined ? {} : { seq: LessThan(filter.beforeSeq) }),
+      },
+      order: { seq: 'DESC' },
+      ...(filter.limit === undefined ? {} : { take: filter.limit }),
+    });
+    return rows.map((r) =>
+      storedPayment(r.seq, {
+        channelId: r.channelId,
+        version: r.version,
+        payer: r.payer,
+        paymentId: r.paymentId,
+        asset: r.asset,
+        amount: r.amount,
+        balancesJson: r.balances,
+        at: r.at,
+      }),
+    );
+  }
 }
 
 export class TypeOrmChannelStore extends ChannelStoreBase<TypeOrmTx> {
+  /** SQLite: the update statements prepared on the connection. */
+  private sqlite: SqliteUpdates | undefined;
+
   /**
    * Wraps an initialized DataSource that includes the channel entities and migrations (see
    * openDataSource). With `ownsDataSource`, close() destroys it.
@@ -251,6 +246,10 @@ export class TypeOrmChannelStore extends ChannelStoreBase<TypeOrmTx> {
     private readonly options: { ownsDataSource?: boolean } = {},
   ) {
     super();
+    const type = dataSource.options.type;
+    if (type !== 'better-sqlite3' && type !== 'postgres') {
+      throw new StoreUsageError(`the channel store runs on better-sqlite3 or postgres, not ${type}`);
+    }
   }
 
   /** Opens a DataSource for `url` (see OpenDataSourceOptions) and a store that owns it. */
@@ -261,8 +260,20 @@ export class TypeOrmChannelStore extends ChannelStoreBase<TypeOrmTx> {
 
   protected atomic<T>(fn: (tx: TypeOrmTx) => Promise<T>): Promise<T> {
     const ds = this.dataSource;
-    const rowLocks = !isSingleConnection(ds);
-    return exclusive(ds, () => ds.transaction((manager) => fn(new TypeOrmTx(manager, rowLocks))));
+    if (ds.options.type === 'postgres') {
+      return ds.transaction(async (m) => fn(new TypeOrmTx(m, await PgUpdates.of(m.queryRunner!), true)));
+    }
+    return exclusive(ds, () => {
+      const updates = this.sqliteUpdates();
+      return updates.transaction(() => fn(new TypeOrmTx(ds.manager, updates, false)));
+    });
+  }
+
+  /** The prepared statements on the current better-sqlite3 connection (prepared again after a reconnect). */
+  private sqliteUpdates(): SqliteUpdates {
+    const db = (this.dataSource.driver as BetterSqlite3Driver).databaseConnection as SqliteUpdates['db'];
+    if (this.sqlite?.db !== db) this.sqlite = new SqliteUpdates(db);
+    return this.sqlite;
   }
 
   protected override isClosed(): boolean {

@@ -10,6 +10,13 @@ export const decimalTransformer: ValueTransformer = {
   from: (v: string | null) => (v === null ? null : bigFromColumn(v, 'decimal column')),
 };
 
+/** bigint <-> a 64-bit integer column (SQLite returns a number, PostgreSQL a decimal string). */
+export const int64Transformer: ValueTransformer = {
+  to: (v: bigint | null | undefined) => (v === null || v === undefined ? v : v.toString(10)),
+  from: (v: string | number | null) =>
+    v === null ? null : bigFromColumn(String(v), '64-bit integer column'),
+};
+
 /** Milliseconds since the epoch; PostgreSQL returns bigint columns as strings, SQLite as numbers. */
 export const millisTransformer: ValueTransformer = {
   to: (v: number | undefined) => v,

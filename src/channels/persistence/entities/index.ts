@@ -2,11 +2,19 @@
 
 import { ChannelPeerEntity } from './channel-peer.entity.js';
 import { ChannelEntity } from './channel.entity.js';
+import { PaymentLogEntity } from './payment.entity.js';
 import { SignedStateEntity } from './signed-state.entity.js';
 import { StagedStateEntity } from './staged-state.entity.js';
 import { WatcherCursorEntity } from './watcher-cursor.entity.js';
 
-export { ChannelEntity, ChannelPeerEntity, SignedStateEntity, StagedStateEntity, WatcherCursorEntity };
+export {
+  ChannelEntity,
+  ChannelPeerEntity,
+  PaymentLogEntity,
+  SignedStateEntity,
+  StagedStateEntity,
+  WatcherCursorEntity,
+};
 
 export const channelEntities = [
   ChannelEntity,
@@ -14,4 +22,5 @@ export const channelEntities = [
   SignedStateEntity,
   StagedStateEntity,
   WatcherCursorEntity,
+  PaymentLogEntity,
 ] as const;

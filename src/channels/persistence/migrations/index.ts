@@ -2,5 +2,10 @@
 
 import { ChannelTables1767225600000 } from './1767225600000-channel-tables.js';
 import { UsedVersion1767916800000 } from './1767916800000-used-version.js';
+import { PaymentLog1796515200000 } from './1796515200000-payment-log.js';
 
-export const channelMigrations = [ChannelTables1767225600000, UsedVersion1767916800000] as const;
+export const channelMigrations = [
+  ChannelTables1767225600000,
+  UsedVersion1767916800000,
+  PaymentLog1796515200000,
+] as const;

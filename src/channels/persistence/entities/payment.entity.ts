@@ -1,0 +1,46 @@
+// Table perun_payment: the payment log, one row per payment an update made, written with the
+// signed state of that update (same transaction). Append-only and without a foreign key: a
+// user's payment history outlives the channel record. `seq` orders the log across channels; the
+// store assigns it (SQLite: the next after the highest, PostgreSQL: the sequence perun_payment_seq).
+// A payment ID is unique within its channel.
+
+import 'reflect-metadata';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+import { decimalColumn, int64Transformer, timestampColumn } from './columns.js';
+
+@Entity({ name: 'perun_payment' })
+@Index('IDX_perun_payment_channel_payment', ['channelId', 'paymentId'], { unique: true })
+@Index('IDX_perun_payment_channel_seq', ['channelId', 'seq'])
+export class PaymentLogEntity {
+  @PrimaryColumn({ type: 'bigint', name: 'seq', transformer: int64Transformer })
+  seq!: bigint;
+
+  @Column({ type: 'varchar', name: 'channel_id' })
+  channelId!: string;
+
+  /** The version of the signed state that made the payment. */
+  @Column(decimalColumn('version'))
+  version!: bigint;
+
+  /** The participant index of the payer (the update's proposer). */
+  @Column({ type: 'integer', name: 'payer' })
+  payer!: number;
+
+  @Column({ type: 'varchar', length: 64, name: 'payment_id' })
+  paymentId!: string;
+
+  /** Index of the asset in the state's outcome. */
+  @Column({ type: 'integer', name: 'asset' })
+  asset!: number;
+
+  @Column(decimalColumn('amount'))
+  amount!: bigint;
+
+  /** JSON array of the asset's balances after the payment, decimal strings in participant order. */
+  @Column({ type: 'text', name: 'balances' })
+  balances!: string;
+
+  @Column(timestampColumn('paid_at'))
+  at!: number;
+}

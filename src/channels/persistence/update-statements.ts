@@ -1,0 +1,172 @@
+// The statements of the update writes (update-writes.ts), prepared once and run straight on the
+// database driver under the TypeORM store, and the runners that execute an update op with them:
+//
+// - SQLite: better-sqlite3 statements prepared once per connection, run synchronously; an op's
+//   read, checks and writes complete within one call. SqliteUpdates also runs the store's
+//   transactions itself (BEGIN/COMMIT/ROLLBACK, prepared too), because TypeORM's transaction
+//   costs several times the statements it wraps. The caller holds the DataSource's `exclusive`
+//   turn for the whole transaction, so it never interleaves with a TypeORM transaction on the
+//   same connection; TypeORM queries made inside it (the store's other operations) run on the
+//   same connection and so inside it.
+// - PostgreSQL: named prepared statements on the pg client of the TypeORM transaction's query
+//   runner (pg parses each name once per connection); the channel row is locked (FOR UPDATE)
+//   before a read-check-write, so concurrent transactions on one channel take turns. TypeORM's
+//   query logging does not see these statements.
+
+import type BetterSqlite3 from 'better-sqlite3';
+import type { QueryRunner } from 'typeorm';
+
+import type { Hex } from '../types.js';
+import { StoreUsageError } from './errors.js';
+import {
+  checkChanged,
+  stepsOf,
+  type ReadRow,
+  type StatementName,
+  type UpdateOp,
+  type UpdateRunner,
+} from './update-writes.js';
+
+type Dialect = 'sqlite' | 'postgres';
+
+const READ = `SELECT c.params AS params, c.used_version AS used_version, c.used_state AS used_state,
+  s.version AS signed_version, s.state AS signed_state, g.version AS staged_version
+  FROM perun_channel c
+  LEFT JOIN perun_signed_state s ON s.channel_id = c.id
+  LEFT JOIN perun_staged_state g ON g.channel_id = c.id
+  WHERE c.id = ?`;
+
+const TAKEN: Record<Dialect, string> = {
+  sqlite: `SELECT payment_id FROM perun_payment
+    WHERE channel_id = ? AND payment_id IN (SELECT value FROM json_each(?))`,
+  postgres: `SELECT payment_id FROM perun_payment WHERE channel_id = ? AND payment_id = ANY(?::varchar[])`,
+};
+
+const NEXT_SEQ: Record<Dialect, string> = {
+  sqlite: '(SELECT COALESCE(MAX(seq), 0) + 1 FROM perun_payment)',
+  postgres: "nextval('perun_payment_seq')",
+};
+
+function writes(dialect: Dialect): Record<StatementName, string> {
+  return {
+    upsertSigned: `INSERT INTO perun_signed_state (channel_id, version, state, sigs) VALUES (?, ?, ?, ?)
+      ON CONFLICT (channel_id) DO UPDATE
+      SET version = excluded.version, state = excluded.state, sigs = excluded.sigs`,
+    upsertStaged: `INSERT INTO perun_staged_state (channel_id, version, state, sigs, payments) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (channel_id) DO UPDATE
+      SET version = excluded.version, state = excluded.state, sigs = excluded.sigs, payments = excluded.payments`,
+    deleteStaged: 'DELETE FROM perun_staged_state WHERE channel_id = ?',
+    touch: 'UPDATE perun_channel SET updated_at = ? WHERE id = ?',
+    phase: 'UPDATE perun_channel SET phase = ?, updated_at = ? WHERE id = ?',
+    used: 'UPDATE perun_channel SET used_version = ?, used_state = ?, updated_at = ? WHERE id = ?',
+    payment: `INSERT INTO perun_payment
+      (seq, channel_id, version, payer, payment_id, asset, amount, balances, paid_at)
+      VALUES (${NEXT_SEQ[dialect]}, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  };
+}
+
+type Sqlite = BetterSqlite3.Database;
+type SqliteStatement = BetterSqlite3.Statement<unknown[]>;
+
+export class SqliteUpdates implements UpdateRunner {
+  private readonly read: BetterSqlite3.Statement<[Hex], ReadRow>;
+  private readonly taken: BetterSqlite3.Statement<[Hex, string], string>;
+  private readonly steps: Record<StatementName, SqliteStatement>;
+  private readonly begin: SqliteStatement;
+  private readonly commit: SqliteStatement;
+  private readonly rollback: SqliteStatement;
+
+  constructor(readonly db: Sqlite) {
+    this.read = db.prepare<[Hex], ReadRow>(READ);
+    this.taken = db.prepare<[Hex, string], string>(TAKEN.sqlite).pluck();
+    const sql = writes('sqlite');
+    this.steps = Object.fromEntries(
+      Object.entries(sql).map(([name, text]) => [name, db.prepare<unknown[]>(text)]),
+    ) as Record<StatementName, SqliteStatement>;
+    this.begin = db.prepare('BEGIN');
+    this.commit = db.prepare('COMMIT');
+    this.rollback = db.prepare('ROLLBACK');
+  }
+
+  // No await inside: the read, the checks and every write of the op run in this one call.
+  async apply(op: UpdateOp): Promise<void> {
+    const row = op.read ? this.read.get(op.id) : undefined;
+    const ids = op.read && row !== undefined ? op.paymentIds : [];
+    const taken = ids.length === 0 ? [] : this.taken.all(op.id, JSON.stringify(ids));
+    for (const step of stepsOf(op, row, taken)) {
+      checkChanged(op, step, this.steps[step.name].run(...step.params).changes);
+    }
+  }
+
+  /**
+   * Runs `fn` as one SQLite transaction on the connection. The caller holds the DataSource's
+   * `exclusive` turn; a transaction already open here means someone used the connection without.
+   */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.db.inTransaction) {
+      throw new StoreUsageError(
+        'a transaction is already open on the SQLite connection: every user of the DataSource must go through exclusive()',
+      );
+    }
+    this.begin.run();
+    try {
+      const result = await fn();
+      this.commit.run();
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.rollback.run();
+      throw err;
+    }
+  }
+}
+
+/** What the runner needs of a pg client (the package's types are not a dependency). */
+interface PgClient {
+  query(config: {
+    name: string;
+    text: string;
+    values: unknown[];
+  }): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+}
+
+/** `?` placeholders as PostgreSQL's `$1, $2, ...` (none of the statements has a `?` in a literal). */
+function numbered(text: string): string {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+}
+
+// The lock is its own statement: a read that waited for it must see what the lock's previous
+// holder committed, and a statement sees the rows of other tables as of its own start (READ
+// COMMITTED), so the read after the lock is a new statement.
+const PG: Record<'lock' | 'read' | 'taken' | StatementName, string> = Object.fromEntries(
+  Object.entries({
+    lock: 'SELECT 1 FROM perun_channel WHERE id = ? FOR UPDATE',
+    read: READ,
+    taken: TAKEN.postgres,
+    ...writes('postgres'),
+  }).map(([name, text]) => [name, numbered(text)]),
+) as Record<'lock' | 'read' | 'taken' | StatementName, string>;
+
+export class PgUpdates implements UpdateRunner {
+  private constructor(private readonly client: PgClient) {}
+
+  /** The runner on the connection of `queryRunner` (a TypeORM transaction's). */
+  static async of(queryRunner: QueryRunner): Promise<PgUpdates> {
+    return new PgUpdates((await queryRunner.connect()) as PgClient);
+  }
+
+  private run(name: keyof typeof PG, values: unknown[]) {
+    return this.client.query({ name: `perun_update_${name}`, text: PG[name], values });
+  }
+
+  async apply(op: UpdateOp): Promise<void> {
+    if (op.read) await this.run('lock', [op.id]);
+    const row = op.read ? ((await this.run('read', [op.id])).rows[0] as ReadRow | undefined) : undefined;
+    const ids = op.read && row !== undefined ? op.paymentIds : [];
+    const taken =
+      ids.length === 0 ? [] : (await this.run('taken', [op.id, ids])).rows.map((r) => String(r.payment_id));
+    for (const step of stepsOf(op, row, taken)) {
+      checkChanged(op, step, (await this.run(step.name, step.params)).rowCount ?? 0);
+    }
+  }
+}
