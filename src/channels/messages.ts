@@ -38,6 +38,7 @@ import {
   type PaymentRecord,
   type Phase,
   type State,
+  type VersionedPayment,
   PAYMENT_ID,
 } from './types.js';
 import { MAX_NUM_ASSETS, MAX_NUM_PARTS, MAX_UINT64 } from './validation.js';
@@ -46,7 +47,7 @@ import { MAX_NUM_ASSETS, MAX_NUM_PARTS, MAX_UINT64 } from './validation.js';
 export const MAX_PEER_ID_CHARS = 2048;
 /** Longest rejection reason accepted. */
 export const MAX_REASON_CHARS = 1024;
-/** Most payments one update carries. */
+/** Most payments one update (or one sync) carries. */
 export const MAX_UPDATE_PAYMENTS = 1024;
 
 /** Proposes a two-party ledger channel; the proposer is participant 0. */
@@ -179,11 +180,17 @@ export interface ChannelUpdateReject {
 }
 
 /** The sender's latest fully signed state of a channel and its phase (after a restart/reconnect). */
+/**
+ * The sender's latest fully signed state of a channel. Answering a peer that is behind, it may
+ * carry the payments of the versions the peer missed (`payments`, oldest first), so both
+ * histories name them at their versions.
+ */
 export interface ChannelSync {
   type: 'channel-sync';
   phase: Phase;
   state: State;
   sigs: Hex[];
+  payments?: VersionedPayment[];
 }
 
 export type ChannelMessage =
@@ -314,7 +321,19 @@ const ENCODERS: { [T in ChannelMessageType]: (m: Of<T>) => JsonObject } = {
     if (m.minVersion !== undefined) o.minVersion = m.minVersion.toString();
     return o;
   },
-  'channel-sync': (m) => ({ type: m.type, phase: m.phase, state: stateToJson(m.state), sigs: [...m.sigs] }),
+  'channel-sync': (m) => {
+    const o: JsonObject = { type: m.type, phase: m.phase, state: stateToJson(m.state), sigs: [...m.sigs] };
+    if (m.payments !== undefined) {
+      o.payments = m.payments.map((x) => ({
+        version: x.version.toString(),
+        payer: x.payer,
+        paymentID: x.id,
+        asset: x.asset,
+        amount: x.amount.toString(),
+      }));
+    }
+    return o;
+  },
 };
 
 /** The JSON-safe wire form of a message (JSON.stringify it as it is). */
@@ -455,12 +474,23 @@ const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: str
     if (!isPhase(phase)) fail(`${p}.phase`, 'unknown phase');
     const sigs = sigsFromJson(field(o, 'sigs', p), `${p}.sigs`);
     if (sigs.some((s) => s === null)) fail(`${p}.sigs`, 'a signature is missing');
-    return {
+    const m: ChannelSync = {
       type: 'channel-sync',
       phase,
       state: stateFromJson(field(o, 'state', p), `${p}.state`),
       sigs: sigs as Hex[],
     };
+    if (Object.prototype.hasOwnProperty.call(o, 'payments') && o.payments !== undefined) {
+      m.payments = readArray(o.payments, `${p}.payments`, MAX_UPDATE_PAYMENTS, (x, q) => ({
+        ...readPayment(x, q),
+        version: readBigint(field(readObject(x, q), 'version', q), `${q}.version`, MAX_UINT64),
+        payer: readIndex(field(readObject(x, q), 'payer', q), `${q}.payer`, MAX_NUM_PARTS - 1),
+      }));
+      if (new Set(m.payments.map((x) => x.id)).size !== m.payments.length) {
+        fail(`${p}.payments`, 'a payment ID is repeated');
+      }
+    }
+    return m;
   },
 };
 

@@ -27,7 +27,9 @@
 //   (PaymentExistsError). The log is append-only and outlives the channel record: deleteChannel
 //   leaves it (it serves openings that never completed, which made no payments).
 
-import type { Hex, Params, State } from './types.js';
+import type { Hex, Params, PaymentRecord, State } from './types.js';
+
+export type { PaymentRecord };
 
 /** The machine's phase name, stored verbatim (for example 'acting', 'signing', 'registered'). */
 export type ChannelPhase = string;
@@ -38,24 +40,25 @@ export interface SignedState {
   sigs: Hex[];
 }
 
-/**
- * A payment inside an update: the update's proposer (`payer`, a participant index) pays `amount`
- * of asset `asset` (an index into the state's assets) to the other participant.
- */
-export interface PaymentRecord {
-  /** 1 to 64 characters of [A-Za-z0-9._:-], unique within the channel. */
-  id: string;
-  asset: number;
-  /** Non-negative, in the asset's smallest unit. */
-  amount: bigint;
-}
-
 /** The payments one update makes, all by the same payer. */
 export interface UpdatePayments {
   /** The proposer's participant index. */
   payer: number;
   payments: PaymentRecord[];
 }
+
+/**
+ * Payments of an earlier update, logged together with a later signed state (a peer that was
+ * behind learns, in a sync, the payments of the versions it skipped): the version they were
+ * signed at and the balances of that state, [asset][participant].
+ */
+export interface EarlierPayments extends UpdatePayments {
+  version: bigint;
+  balances: bigint[][];
+}
+
+/** What a signed state logs: its own update's payments, or those of several updates up to it. */
+export type LoggedPayments = UpdatePayments | EarlierPayments[];
 
 /**
  * A state collecting signatures: `sigs[i]` is participant i's signature or null while missing.
@@ -149,9 +152,11 @@ export interface ChannelStoreTx {
   /**
    * Replaces `current`; StaleStateError if older than (or conflicting with) the stored one. With
    * `payments`, appends one log row per payment at signed.state.version, with the balances of its
-   * asset in `signed`; PaymentExistsError (and nothing written) if the channel's log holds an ID.
+   * asset in `signed` (or, for a list of EarlierPayments, at each entry's version, at most the
+   * signed one, with its balances); PaymentExistsError (and nothing written) if the channel's log
+   * holds an ID.
    */
-  saveSignedState(id: Hex, signed: SignedState, payments?: UpdatePayments): Promise<void>;
+  saveSignedState(id: Hex, signed: SignedState, payments?: LoggedPayments): Promise<void>;
   /** Replaces `staged`, or clears it with null; StaleStateError if not newer than `current`. */
   saveStagedState(id: Hex, staged: StagedState | null): Promise<void>;
   /**

@@ -71,6 +71,12 @@ export interface PaymentRecord {
   amount: bigint;
 }
 
+/** A payment of an earlier update, as a sync tells it: the version it was signed at and who paid. */
+export interface VersionedPayment extends PaymentRecord {
+  version: bigint;
+  payer: number;
+}
+
 /** A payment ID: 1 to 64 characters of [A-Za-z0-9._:-]. */
 export const PAYMENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 

@@ -73,6 +73,12 @@ describe('Alice asks many payments at once', () => {
       const theirs = history(bob, id, 'alice');
       expect([...mine.keys()].sort()).toEqual([...ids].sort());
       expect(theirs).toEqual(mine);
+      // The stores' payment logs hold the same, written with the states.
+      const logs = await Promise.all([alice, bob].map((p) => p.store.listPayments({ channelId: id })));
+      expect(logs[0]).toHaveLength(50);
+      expect(logs[1]!.map((r) => [r.id, r.version, r.payer, r.amount])).toEqual(
+        logs[0]!.map((r) => [r.id, r.version, r.payer, r.amount]),
+      );
       for (const [i, pid] of ids.entries()) {
         // The state a payment resolved with is the one it went in.
         expect(states[i]!.version).toBe(mine.get(pid)!.version);
@@ -215,6 +221,10 @@ describe('property', () => {
               }
             }
             expect(row).toEqual([200n - net, 200n + net]);
+            const logs = await Promise.all(people.map((p) => p.store.listPayments({ channelId: id })));
+            const lines = (rows: (typeof logs)[0]) => rows.map((r) => [r.id, r.version, r.payer, r.amount]);
+            expect(lines(logs[1]!)).toEqual(lines(logs[0]!));
+            expect(new Set(logs[0]!.map((r) => r.id))).toEqual(new Set(ha.keys()));
             expect(ha.size).toBe(outcomes.filter((o) => o === 'paid').length);
           } finally {
             await close();

@@ -266,6 +266,12 @@ async function processes(bus: MemoryBus, first: number, refuser: () => number) {
   };
 }
 
+/** A channel's payment log, oldest first, as both sides should agree on it. */
+async function paymentLog(store: MemoryChannelStore, channelId: string) {
+  const rows = await store.listPayments({ channelId });
+  return rows.reverse().map((r) => ({ id: r.id, version: r.version, payer: r.payer, amount: r.amount }));
+}
+
 /** Both sides hold one state, in phase Acting, with the channel's total; their guards refused nothing. */
 function expectOneState(procs: Proc[], id: string, total: bigint): bigint[] {
   const [a, b] = procs.map((p) => p.person.client.channel(id));
@@ -310,6 +316,10 @@ describe.each(['Alice', 'Bob'])('%s pays 7', (payerName) => {
         expect(alice.person.client.channel(id).state!.outcome.balances[0]).toEqual(
           payer === alice ? [93n, 107n] : [107n, 93n],
         );
+        // Both payment logs name the same four payments at the same versions, the 7 once.
+        const [logA, logB] = await Promise.all([alice, bob].map((p) => paymentLog(p.store, id)));
+        expect(logA).toEqual(logB);
+        expect(logA!.map((l) => l.amount)).toEqual([1n, 7n, 2n, 3n]);
       } finally {
         await run.close();
       }
@@ -359,6 +369,11 @@ it(
           const [toAlice, toBob] = expectOneState(run.procs, id, 400n);
           const possible = unsure.reduce((sums, x) => [...sums, ...sums.map((v) => v + x)], [sure]);
           expect(possible).toContain(200n - toAlice!);
+          // Both payment logs name the same payments at the same versions, and they add up.
+          const [logA, logB] = await Promise.all(run.procs.map((p) => paymentLog(p.store, id)));
+          expect(logA).toEqual(logB);
+          const paid = logA!.reduce((sum, l) => sum + (l.payer === 0 ? l.amount : -l.amount), 0n);
+          expect(paid).toBe(200n - toAlice!);
 
           await alice.person.client.settle(id);
           await waitForEvent(bob.person, 'settled', (e) => e.channelId === id);

@@ -73,6 +73,55 @@ export function paymentLogContract(name: string, harness: StoreHarness): void {
       expect(log[0]!.at).toBeLessThanOrEqual(Date.now());
     });
 
+    it('a signed state that skipped versions logs the payments of each at its own version and balances', async () => {
+      const at = (version: bigint, payer: number, balances: bigint[], ...payments: PaymentRecord[]) => ({
+        version,
+        payer,
+        payments,
+        balances: [balances],
+      });
+      await store.saveSignedState(ab, signed(ab, 3n, 5n), [
+        at(1n, 0, [10n * ETH - 7n, 10n * ETH + 7n], pay('a-1', 7n)),
+        at(2n, 1, [10n * ETH - 5n, 10n * ETH + 5n], pay('b-1', 2n)),
+      ]);
+      expect(rows(await store.listPayments({ channelId: ab }))).toEqual([
+        {
+          channelId: ab,
+          version: 2n,
+          payer: 1,
+          id: 'b-1',
+          asset: 0,
+          amount: 2n,
+          balances: [10n * ETH - 5n, 10n * ETH + 5n],
+        },
+        {
+          channelId: ab,
+          version: 1n,
+          payer: 0,
+          id: 'a-1',
+          asset: 0,
+          amount: 7n,
+          balances: [10n * ETH - 7n, 10n * ETH + 7n],
+        },
+      ]);
+      // Beyond the signed version, at version 0, with a negative balance, or an ID twice: refused, nothing written.
+      for (const bad of [
+        [at(5n, 0, [1n, 1n], pay('c-1', 1n))],
+        [at(0n, 0, [1n, 1n], pay('c-1', 1n))],
+        [at(3n, 0, [-1n, 1n], pay('c-1', 1n))],
+        [at(3n, 0, [1n, 1n], pay('c-1', 1n)), at(3n, 1, [1n, 1n], pay('c-1', 1n))],
+      ]) {
+        await expect(store.saveSignedState(ab, signed(ab, 4n, 1n), bad)).rejects.toBeInstanceOf(
+          InvalidRecordError,
+        );
+      }
+      await expect(
+        store.saveSignedState(ab, signed(ab, 4n, 1n), [at(4n, 0, [1n, 1n], pay('a-1', 1n))]),
+      ).rejects.toBeInstanceOf(PaymentExistsError);
+      expect((await store.getChannel(ab))?.current?.state.version).toBe(3n);
+      expect(await store.listPayments({ channelId: ab })).toHaveLength(2);
+    });
+
     it('a payment of the second asset keeps that asset’s balances to the wei, the payer being Bob', async () => {
       const extreme = { state: extremeState(ab, 1n), sigs: [sig(0, ab, 1n), sig(1, ab, 1n)] };
       await store.saveSignedState(ab, extreme, by(1, pay('bob:1', UINT256_MAX, 1)));

@@ -4,9 +4,11 @@
 // (update, close, dispute) run one at a time under `local`.
 import type { SignedState, WatchedChannel, WithdrawnAmount } from '../interfaces.js';
 import type { ChannelMachine } from '../machine.js';
+import type { ChannelUpdate } from '../messages.js';
 import { Mutex } from '../persistence/mutex.js';
 import { identityMap, pairMap } from '../subchannel.js';
 import type { Address, Hex, PaymentRecord, Phase, State } from '../types.js';
+import type { VersionTransfer } from '../transfer.js';
 import { sameHex } from '../validation.js';
 import type { ChannelInfo } from './types.js';
 
@@ -24,6 +26,15 @@ export interface Pending {
    * peer may still have signed it first (its update then builds on ours), so its answer decides.
    */
   yielded?: State;
+}
+
+/** The payments of the state at `version`, all by participant `payer`. */
+export interface Labelled {
+  version: bigint;
+  payer: number;
+  payments: PaymentRecord[];
+  /** The balances after them, [asset][participant], for a version before the latest one. */
+  balances?: bigint[][];
 }
 
 /** A payment waiting for an update, with its caller's promise. */
@@ -61,7 +72,13 @@ export class Channel {
   /** Our funding in progress: the peer may see the channel funded first and send an update. */
   funding?: Promise<void>;
   /** The payments of the staged update (ours or the peer's), kept with it until it is signed. */
-  stagedPayments?: { version: bigint; payer: number; payments: PaymentRecord[] };
+  stagedPayments?: Labelled;
+  /** The payments the log recorded with the latest signed state, per version (a sync may bring several). */
+  signedPayments: Labelled[] = [];
+  /** The payments of the versions up to `version` a peer told us in a sync, checked, for the next persist. */
+  syncedPayments?: { version: bigint; transfers: VersionTransfer[] };
+  /** The latest signed state the store holds (what the next one's payments are measured from). */
+  persistedState?: State;
   /** Payments asked of us, waiting for the next update (payments.ts). */
   readonly outbox: QueuedPayment[] = [];
   /** Whether payments.ts is draining the outbox. */
@@ -71,6 +88,8 @@ export class Channel {
    * update lets the peer's next one go first.
    */
   owedTurn = false;
+  /** One of our updates is being proposed (from its first attempt to its last answer). */
+  proposing = false;
 
   constructor(
     readonly id: Hex,
@@ -98,6 +117,22 @@ export class Channel {
   indexMap(): number[] {
     if (!this.machine.params.virtualChannel) return identityMap(2);
     return pairMap(this.machine.idx, this.parent!.machine.idx);
+  }
+
+  /** Our update being signed, as the message that proposes it (to send it again), or undefined. */
+  ourStagedUpdate(): ChannelUpdate | undefined {
+    const m = this.machine;
+    const s = m.staged;
+    if (m.phase !== 'Signing' || s === undefined || s.actor !== m.idx) return undefined;
+    const labels =
+      this.stagedPayments?.version === s.state.version ? this.stagedPayments.payments : undefined;
+    return {
+      type: 'channel-update',
+      state: s.state,
+      actorIdx: m.idx,
+      sig: s.sigs[m.idx]!,
+      ...(labels === undefined ? {} : { payments: labels }),
+    };
   }
 
   /** Hands the peer's answer to our update of `version`, if that update still waits for one. */

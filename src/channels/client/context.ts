@@ -4,14 +4,17 @@
 // persisting a channel's machine before anything that depends on it leaves the process, sending,
 // signature checks, events. Nothing here decides a protocol step.
 import { ChannelClientError, InvalidTransitionError } from '../errors.js';
+import { PaymentExistsError } from '../persistence/errors.js';
 import type { Address, Hex, Phase, State } from '../types.js';
 import type { SignedState, WithdrawnAmount } from '../interfaces.js';
 import { stateToJson } from '../json.js';
+import { transferOf } from '../transfer.js';
+import type { LoggedPayments } from '../store.js';
 import type { App } from '../app.js';
 import { canTransition, type ChannelMachine } from '../machine.js';
 import type { ChannelMessage, VirtualChannelUpdate } from '../messages.js';
 import { type AppRule, sameHex, ZERO_APP } from '../validation.js';
-import { Channel } from './channel.js';
+import { Channel, type Labelled } from './channel.js';
 import type { ChannelClientOptions, ClientEvent } from './types.js';
 
 type Defaults = 'responseTimeoutMs' | 'chainPollMs' | 'concludeWaitMs';
@@ -36,11 +39,6 @@ export interface VirtualFunding {
 export const canonical = (s: State): string => JSON.stringify(stateToJson(s));
 export const sameState = (a: State, b: State): boolean => canonical(a) === canonical(b);
 
-/** Our balance change per asset from `from` to `to`. */
-function delta(from: State, to: State, idx: number): bigint[] {
-  return to.outcome.balances.map((row, a) => row[idx]! - from.outcome.balances[a]![idx]!);
-}
-
 const CLOSED_PHASES: readonly Phase[] = [
   'Final',
   'Registering',
@@ -50,6 +48,23 @@ const CLOSED_PHASES: readonly Phase[] = [
   'Withdrawing',
   'Withdrawn',
 ];
+
+/**
+ * What the store logs for `labelled` with the signed state `signed`: the payments of its own
+ * update, or of several versions up to it (with each version's balances), or nothing.
+ */
+function logged(labelled: Labelled[], signed: State): LoggedPayments | undefined {
+  if (labelled.length === 0) return undefined;
+  const only = labelled[0]!;
+  if (labelled.length === 1 && only.version === signed.version)
+    return { payer: only.payer, payments: only.payments };
+  return labelled.map((l) => ({
+    version: l.version,
+    payer: l.payer,
+    payments: l.payments,
+    balances: l.balances ?? signed.outcome.balances,
+  }));
+}
 
 export class ClientContext {
   readonly o: ClientOptions;
@@ -111,29 +126,77 @@ export class ClientContext {
   }
 
   /** Writes the machine's current state, staged state and phase in one transaction. */
+  /**
+   * Writes the machine's current state, staged state, used-up version and phase in one
+   * transaction. A newly signed state that is a transfer goes into the payment log with it, under
+   * the names its update carried (or `v<version>.<asset>`); names the log holds already (a peer
+   * reusing one) fall back to those, and the state is written in any case.
+   */
   async persist(entry: Channel): Promise<void> {
     const m = entry.machine;
     const from = entry.persistedPhase;
     const cur = m.current;
     const writeCurrent = cur !== undefined && cur.state.version !== entry.persistedVersion;
     const used = m.usedVersion;
-    await this.o.store.transaction(async (tx) => {
-      if (writeCurrent) await tx.saveSignedState(entry.id, { state: cur.state, sigs: [...cur.sigs] });
-      const s = m.staged;
-      await tx.saveStagedState(entry.id, s === undefined ? null : { state: s.state, sigs: [...s.sigs] });
-      if (used > entry.persistedUsed) {
-        const u = m.usedState;
-        await tx.setUsedVersion(
+    const s = m.staged;
+    const staged = entry.stagedPayments;
+    const write = (paid: LoggedPayments | undefined) =>
+      this.o.store.transaction(async (tx) => {
+        if (writeCurrent) await tx.saveSignedState(entry.id, { state: cur.state, sigs: [...cur.sigs] }, paid);
+        const labels = s !== undefined && staged?.version === s.state.version ? staged : undefined;
+        await tx.saveStagedState(
           entry.id,
-          used,
-          u?.state.version === used ? { state: u.state, sig: u.sig } : undefined,
+          s === undefined
+            ? null
+            : {
+                state: s.state,
+                sigs: [...s.sigs],
+                ...(labels === undefined
+                  ? {}
+                  : { payments: { payer: labels.payer, payments: labels.payments } }),
+              },
         );
+        if (used > entry.persistedUsed) {
+          const u = m.usedState;
+          await tx.setUsedVersion(
+            entry.id,
+            used,
+            u?.state.version === used ? { state: u.state, sig: u.sig } : undefined,
+          );
+        }
+        if (m.phase !== from) await tx.setPhase(entry.id, m.phase);
+      });
+    let paid: Labelled[] = [];
+    if (!writeCurrent) {
+      await write(undefined);
+    } else {
+      const version = cur.state.version;
+      const named = staged?.version === version ? staged : undefined;
+      const synced = entry.syncedPayments?.version === version ? entry.syncedPayments.transfers : undefined;
+      const transfer =
+        entry.persistedState === undefined ? undefined : transferOf(entry.persistedState, cur.state);
+      const candidates: Labelled[][] = [];
+      if (synced !== undefined) candidates.push(synced);
+      if (named !== undefined) candidates.push([named]);
+      if (transfer !== undefined) candidates.push([{ version, ...transfer }]);
+      candidates.push([]);
+      for (const candidate of candidates) {
+        try {
+          await write(logged(candidate, cur.state));
+          paid = candidate;
+          break;
+        } catch (err) {
+          if (!(err instanceof PaymentExistsError) || candidate.length === 0) throw err;
+          this.warn(entry.id, new ChannelClientError('INVALID_PAYMENTS', err.message, err.details), 'update');
+        }
       }
-      if (m.phase !== from) await tx.setPhase(entry.id, m.phase);
-    });
+      entry.syncedPayments = undefined;
+    }
     entry.persistedUsed = used;
     if (writeCurrent) {
       entry.persistedVersion = cur.state.version;
+      entry.persistedState = cur.state;
+      entry.signedPayments = paid;
       for (const wake of [...entry.onNewer]) wake();
     }
     this.phaseChanged(entry, from);
@@ -150,7 +213,7 @@ export class ClientContext {
   }
 
   /** Emits `updated`, and the payment it is when our balances only went down or only went up. */
-  emitUpdated(entry: Channel, before: State, after: State, by: 'us' | 'peer'): void {
+  emitUpdated(entry: Channel, after: State, by: 'us' | 'peer'): void {
     this.emit({
       type: 'updated',
       channelId: entry.id,
@@ -158,26 +221,19 @@ export class ClientContext {
       by,
       state: structuredClone(after),
     });
-    const d = delta(before, after, entry.machine.idx);
-    const sent = d.some((x) => x < 0n) && d.every((x) => x <= 0n);
-    const received = d.some((x) => x > 0n) && d.every((x) => x >= 0n);
-    if (!sent && !received) return;
-    const amounts = d.map((x) => (x < 0n ? -x : x));
-    const staged = entry.stagedPayments;
-    const payments =
-      staged?.version === after.version
-        ? staged.payments.map((p) => ({ ...p }))
-        : amounts.flatMap((amount, asset) =>
-            amount === 0n ? [] : [{ id: `v${after.version}.${asset}`, asset, amount }],
-          );
-    this.emit({
-      type: sent ? 'payment-sent' : 'payment-received',
-      channelId: entry.id,
-      version: after.version,
-      amounts,
-      payments,
-      state: structuredClone(after),
-    });
+    for (const paid of entry.signedPayments) {
+      if (paid.version > after.version) continue;
+      const amounts = after.outcome.balances.map(() => 0n);
+      for (const p of paid.payments) amounts[p.asset] = amounts[p.asset]! + p.amount;
+      this.emit({
+        type: paid.payer === entry.machine.idx ? 'payment-sent' : 'payment-received',
+        channelId: entry.id,
+        version: paid.version,
+        amounts,
+        payments: paid.payments.map((p) => ({ ...p })),
+        state: structuredClone(after),
+      });
+    }
   }
 
   async send(peer: string, msg: ChannelMessage): Promise<void> {
@@ -347,11 +403,7 @@ export class ClientContext {
       const m = e.machine;
       const cur = m.current;
       if (cur === undefined || m.phase === 'Withdrawn') continue;
-      const staged = m.staged;
-      const resend =
-        m.phase === 'Signing' && staged !== undefined && staged.actor === m.idx
-          ? { state: staged.state, sig: staged.sigs[m.idx]! }
-          : undefined;
+      const resend = e.ourStagedUpdate();
       try {
         await this.send(peer, {
           type: 'channel-sync',
@@ -359,14 +411,7 @@ export class ClientContext {
           state: cur.state,
           sigs: [...cur.sigs],
         });
-        if (resend !== undefined) {
-          await this.send(peer, {
-            type: 'channel-update',
-            state: resend.state,
-            actorIdx: m.idx,
-            sig: resend.sig,
-          });
-        }
+        if (resend !== undefined) await this.send(peer, resend);
       } catch (err) {
         this.warn(e.id, err, 'sync');
       }

@@ -151,6 +151,7 @@ async function observe(
     await tx.saveSignedState(id, { state: v.state, sigs: [...v.sigs] });
   });
   entry.persistedVersion = v.state.version;
+  entry.persistedState = v.state;
   return entry;
 }
 
@@ -181,7 +182,6 @@ async function signVirtualUpdate(
         await ctx.persist(observer);
       });
     }
-    const before = m.current!.state;
     m.stage(msg.state, { actor: peerIdx });
     m.addSignature(peerIdx, msg.sig);
     const sig = await ctx.o.signer.signState(msg.state);
@@ -195,7 +195,7 @@ async function signVirtualUpdate(
       version: msg.state.version,
       sig,
     });
-    ctx.emitUpdated(entry, before, enabled.state, 'peer');
+    ctx.emitUpdated(entry, enabled.state, 'peer');
   });
   if (observer !== undefined && ctx.lockers(observer.id).length === 0) {
     // Released from both ledger channels: the virtual channel is over for us.

@@ -143,7 +143,10 @@ async function created(ctx: ClientContext, entry: Channel): Promise<void> {
       await tx.saveSignedState(entry.id, { state: m.current.state, sigs: [...m.current.sigs] });
     else await tx.saveStagedState(entry.id, { state: m.staged!.state, sigs: [...m.staged!.sigs] });
   });
-  if (m.current !== undefined) entry.persistedVersion = 0n;
+  if (m.current !== undefined) {
+    entry.persistedVersion = 0n;
+    entry.persistedState = m.current.state;
+  }
   ctx.phaseChanged(entry, 'InitActing');
 }
 

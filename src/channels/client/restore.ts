@@ -64,6 +64,7 @@ function restoreChannel(ctx: ClientContext, r: ChannelRecord): void {
     const observer = ctx.add(r.id, peer, machine, machine.phase);
     observer.observer = true;
     observer.persistedVersion = machine.version;
+    observer.persistedState = machine.current?.state;
     return;
   }
   const parent = r.parentId === null ? undefined : ctx.channels.get(r.parentId.toLowerCase());
@@ -74,7 +75,11 @@ function restoreChannel(ctx: ClientContext, r: ChannelRecord): void {
   const entry = ctx.add(r.id, peer, machine, machine.phase);
   entry.parent = parent;
   entry.persistedVersion = machine.version;
+  entry.persistedState = machine.current?.state;
   entry.persistedUsed = machine.usedVersion;
+  if (staged?.payments !== undefined) {
+    entry.stagedPayments = { version: staged.state.version, ...staged.payments };
+  }
   if (parent !== undefined) {
     // A sub-channel follows its parent: funded, released and disputed through it.
     if (machine.phase === 'InitSigning') armOpenTimer(ctx, entry);

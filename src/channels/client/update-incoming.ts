@@ -6,7 +6,8 @@ import { ChannelClientError, ValidationError } from '../errors.js';
 import type { ChannelUpdate, ChannelUpdateAccept, ChannelUpdateReject } from '../messages.js';
 import type { PaymentRecord, State } from '../types.js';
 import { checkUpdate, paymentAppRule, sameHex, sameLocked, validateState, ZERO_APP } from '../validation.js';
-import type { Answer, Channel } from './channel.js';
+import { transferOf } from '../transfer.js';
+import type { Answer, Channel, Labelled } from './channel.js';
 import { lockChange, subChannelFunded, subChannelReleased } from './children.js';
 import { type ClientContext, sameState } from './context.js';
 import { fund } from './funding.js';
@@ -70,9 +71,10 @@ export async function onUpdate(ctx: ClientContext, from: string, msg: ChannelUpd
         code,
         minVersion: m.nextVersion,
       });
-    if (staged !== undefined && m.idx < peerIdx) {
+    if ((staged !== undefined || entry.proposing) && m.idx < peerIdx) {
       // Both proposed at once: ours, participant 0's, goes first (the peer proposes again on top
-      // of it), and our next update lets the peer's go first, so that turns alternate.
+      // of it), also while ours is between attempts, and our next update lets the peer's go
+      // first, so that turns alternate.
       entry.owedTurn = true;
       return refuse('a concurrent update of participant 0 takes precedence', 'CONFLICT');
     }
@@ -101,11 +103,25 @@ export async function onUpdate(ctx: ClientContext, from: string, msg: ChannelUpd
       if (err instanceof ValidationError) return reject(err.message, err.code);
       throw err;
     }
-    // The payments name what the update does; names that do not fit it (the peer built on
-    // another state than ours, or lies) are dropped, and the update counts as what it does.
+    // The payments name what the update does; names that do not fit it are dropped, and the
+    // update counts as what it does. One case fits from another state than ours: the peer signed
+    // our own update (we had restarted and lost its answer) and built this one on it; then both
+    // updates' payments are logged, each at its version.
     let payments = msg.payments;
-    const mislabelled =
+    let earlier: Labelled | undefined;
+    const ownLabels = entry.stagedPayments;
+    let mislabelled =
       payments === undefined ? undefined : paymentsProblem(cur.state, next, payments, peerIdx);
+    if (
+      mislabelled !== undefined &&
+      staged !== undefined &&
+      staged.actor === m.idx &&
+      ownLabels?.version === staged.state.version &&
+      paymentsProblem(staged.state, next, payments!, peerIdx) === undefined
+    ) {
+      earlier = { ...ownLabels, balances: staged.state.outcome.balances };
+      mislabelled = undefined;
+    }
     if (mislabelled !== undefined) {
       payments = undefined;
       ctx.warn(entry.id, new ChannelClientError('INVALID_PAYMENTS', mislabelled), 'update');
@@ -119,6 +135,16 @@ export async function onUpdate(ctx: ClientContext, from: string, msg: ChannelUpd
     m.stage(next, { actor: peerIdx, lockedUnchanged: change === undefined });
     entry.stagedPayments =
       payments === undefined ? undefined : { version: next.version, payer: peerIdx, payments };
+    entry.syncedPayments =
+      earlier === undefined || payments === undefined
+        ? undefined
+        : {
+            version: next.version,
+            transfers: [
+              { ...earlier, balances: earlier.balances! },
+              { version: next.version, payer: peerIdx, payments, balances: next.outcome.balances },
+            ],
+          };
     m.addSignature(peerIdx, msg.sig);
     const sig = await ctx.o.signer.signState(next);
     m.addOwnSignature(sig);
@@ -127,7 +153,7 @@ export async function onUpdate(ctx: ClientContext, from: string, msg: ChannelUpd
     ctx.publishFamily(entry);
     await ctx.o.failpoint?.('accept-persisted', { channelId: entry.id, version: next.version });
     await ctx.send(from, { type: 'channel-update-accept', channelID: id, version: next.version, sig });
-    ctx.emitUpdated(entry, cur.state, enabled.state, 'peer');
+    ctx.emitUpdated(entry, enabled.state, 'peer');
     if (change?.kind === 'fund') ctx.bg(subChannelFunded(ctx, change.child), change.child.id, 'open');
     if (change?.kind === 'release')
       ctx.bg(subChannelReleased(ctx, change.child), change.child.id, 'settlement');
@@ -198,11 +224,10 @@ export async function onAccept(ctx: ClientContext, from: string, msg: ChannelUpd
       ctx.warn(entry.id, err, 'update accept');
       return;
     }
-    const before = m.current!.state;
     const enabled = m.enable();
     await ctx.persist(entry);
     ctx.publishFamily(entry);
-    ctx.emitUpdated(entry, before, enabled.state, 'us');
+    ctx.emitUpdated(entry, enabled.state, 'us');
     entry.answer(msg.version, { kind: 'accepted', state: structuredClone(enabled.state) });
   });
 }
@@ -235,9 +260,8 @@ export async function onReject(ctx: ClientContext, from: string, msg: ChannelUpd
 }
 
 /**
- * Why `payments` are not exactly what the update from `cur` to `next` does (the payer's balance
- * of each asset goes down by the sum of its payments, the other's up by as much, nothing else
- * moves), or undefined.
+ * Why `payments` are not exactly what the update from `cur` to `next` does (a transfer from the
+ * payer: each asset's payments add up to what moved), or undefined.
  */
 function paymentsProblem(
   cur: State,
@@ -245,21 +269,15 @@ function paymentsProblem(
   payments: PaymentRecord[],
   payer: number,
 ): string | undefined {
-  if (next.isFinal || next.appData !== cur.appData || lockedDiffers(cur, next)) {
-    return 'payments are an update of balances only';
+  const moved = transferOf(cur, next);
+  if (moved === undefined || moved.payer !== payer || next.isFinal) {
+    return 'payments name an update that moves balances from their payer only';
   }
   const sums = new Map<number, bigint>();
-  for (const p of payments) {
-    if (p.asset >= cur.outcome.balances.length) return `payment ${p.id} names no asset of the channel`;
-    sums.set(p.asset, (sums.get(p.asset) ?? 0n) + p.amount);
-  }
-  for (let a = 0; a < cur.outcome.balances.length; a++) {
-    const sum = sums.get(a) ?? 0n;
-    const before = cur.outcome.balances[a]!;
-    const after = next.outcome.balances[a]!;
-    if (before[payer]! - after[payer]! !== sum || after[1 - payer]! - before[1 - payer]! !== sum) {
-      return `the payments of asset ${a} do not add up to the change of the balances`;
-    }
+  for (const p of payments) sums.set(p.asset, (sums.get(p.asset) ?? 0n) + p.amount);
+  const want = new Map(moved.payments.map((p) => [p.asset, p.amount]));
+  if (sums.size !== want.size || [...sums].some(([asset, sum]) => want.get(asset) !== sum)) {
+    return 'the payments do not add up to what the update moves';
   }
   return undefined;
 }

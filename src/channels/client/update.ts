@@ -73,11 +73,16 @@ export async function proposeUntilAnswered(
     await ctx.newerThan(entry, entry.machine.version, ctx.yieldMs);
     entry.owedTurn = false;
   }
-  for (let attempt = 0; ; attempt++) {
-    const before = entry.machine.version;
-    const answer = await proposeUpdate(ctx, entry, make, opts);
-    if (answer.kind !== 'conflict' || attempt >= 5) return answer;
-    if (answer.wait) await ctx.newerThan(entry, before, ctx.yieldMs);
+  entry.proposing = true;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const before = entry.machine.version;
+      const answer = await proposeUpdate(ctx, entry, make, opts);
+      if (answer.kind !== 'conflict' || attempt >= 5) return answer;
+      if (answer.wait) await ctx.newerThan(entry, before, ctx.yieldMs);
+    }
+  } finally {
+    entry.proposing = false;
   }
 }
 

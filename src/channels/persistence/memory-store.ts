@@ -14,7 +14,7 @@ import type {
   SignedState,
   StagedState,
   StoredPayment,
-  UpdatePayments,
+  LoggedPayments,
 } from '../store.js';
 import type { Hex } from '../types.js';
 import { ChannelExistsError, ChannelNotStoredError } from './errors.js';
@@ -112,7 +112,7 @@ class MemoryTx implements ListingTx {
     this.data.channels.set(id, { ...e, channel: { ...e.channel, phase, updatedAt: Date.now() } });
   }
 
-  async saveSignedState(id: Hex, signed: SignedState, payments?: UpdatePayments): Promise<void> {
+  async saveSignedState(id: Hex, signed: SignedState, payments?: LoggedPayments): Promise<void> {
     const e = this.entry(id);
     const row = signedRow(id, e.channel.participantCount, signed);
     checkSignedVersion(id, e.current, row);

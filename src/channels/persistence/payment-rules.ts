@@ -2,13 +2,17 @@
 // payments an update carries (IDs, payer, assets, amounts), their canonical JSON in a staged state,
 // the payment-log rows a signed state appends, and decoding log rows back into StoredPayments.
 
-import type { PaymentFilter, SignedState, StoredPayment, UpdatePayments } from '../store.js';
-import type { Hex, State } from '../types.js';
+import type {
+  EarlierPayments,
+  LoggedPayments,
+  PaymentFilter,
+  SignedState,
+  StoredPayment,
+  UpdatePayments,
+} from '../store.js';
+import { PAYMENT_ID, type Hex, type State } from '../types.js';
 import { bigFromColumn, stringsFromJson } from './codec.js';
 import { CorruptRecordError, InvalidRecordError, PaymentExistsError } from './errors.js';
-
-/** What a payment ID may be: 1 to 64 characters of [A-Za-z0-9._:-]. */
-export const PAYMENT_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** A payment-log row as both stores keep it (before the log gives it its `seq`). */
 export interface PaymentRow {
@@ -60,14 +64,14 @@ export function paymentBatch(channelId: Hex, value: unknown): UpdatePayments {
 }
 
 /** Refuses a batch whose payer or assets do not exist in `state` of a channel of `participants`. */
-function checkFits(channelId: Hex, batch: UpdatePayments, participants: number, state: State): void {
+function checkFits(channelId: Hex, batch: UpdatePayments, participants: number, balances: bigint[][]): void {
   if (batch.payer >= participants) {
     throw new InvalidRecordError(`the payer must be an index into ${participants} participants`, {
       channelId,
       payer: batch.payer,
     });
   }
-  const assets = state.outcome.balances.length;
+  const assets = balances.length;
   const outside = batch.payments.find((p) => p.asset >= assets);
   if (outside !== undefined) {
     throw new InvalidRecordError(`payment ${outside.id} names asset ${outside.asset} of ${assets}`, {
@@ -86,7 +90,7 @@ export function stagedPaymentsJson(
 ): string | null {
   if (payments === undefined) return null;
   const batch = paymentBatch(channelId, payments);
-  checkFits(channelId, batch, participants, state);
+  checkFits(channelId, batch, participants, state.outcome.balances);
   return JSON.stringify({
     payer: batch.payer,
     payments: batch.payments.map((p) => ({ id: p.id, asset: p.asset, amount: p.amount.toString(10) })),
@@ -116,39 +120,99 @@ export function stagedPaymentsFromJson(text: string, channelId: Hex): UpdatePaym
   };
 }
 
+/** One update's checked payments, with the version and balances they are logged at. */
+interface LogEntry {
+  batch: UpdatePayments;
+  version: bigint;
+  balances: bigint[][];
+}
+
+/**
+ * The entries `payments` log with `signed`: its own update's payments at its version, or a list of
+ * earlier updates' payments at versions 1 to signed's, each with balances of non-negative amounts.
+ * IDs are distinct across the whole list.
+ */
+function logEntries(channelId: Hex, signed: SignedState, payments: LoggedPayments | undefined): LogEntry[] {
+  if (payments === undefined) return [];
+  if (!Array.isArray(payments)) {
+    return [
+      {
+        batch: paymentBatch(channelId, payments),
+        version: signed.state.version,
+        balances: signed.state.outcome.balances,
+      },
+    ];
+  }
+  const invalid = (message: string, details: Record<string, unknown> = {}): never => {
+    throw new InvalidRecordError(message, { channelId, ...details });
+  };
+  const ids = new Set<string>();
+  return payments.map((e: EarlierPayments, i) => {
+    const batch = paymentBatch(channelId, e);
+    for (const p of batch.payments) {
+      if (ids.has(p.id)) invalid(`payment ID ${p.id} appears twice`, { paymentId: p.id });
+      ids.add(p.id);
+    }
+    const version = e.version as unknown;
+    if (typeof version !== 'bigint' || version < 1n || version > signed.state.version) {
+      invalid(`payments[${i}].version must be from 1 to the signed state's version`, {
+        version: String(version),
+      });
+    }
+    const balances = e.balances as unknown;
+    if (
+      !Array.isArray(balances) ||
+      balances.some(
+        (row: unknown) => !Array.isArray(row) || row.some((b: unknown) => typeof b !== 'bigint' || b < 0n),
+      )
+    ) {
+      invalid(`payments[${i}].balances must be rows of non-negative bigints`);
+    }
+    return { batch, version: version as bigint, balances: (balances as bigint[][]).map((row) => [...row]) };
+  });
+}
+
+/** The IDs `payments` would log (their shape checked). */
+export function loggedPaymentIds(channelId: Hex, payments: LoggedPayments | undefined): string[] {
+  if (payments === undefined) return [];
+  const batches = Array.isArray(payments) ? payments : [payments];
+  return batches.flatMap((b) => paymentBatch(channelId, b).payments.map((p) => p.id));
+}
+
 /**
  * The log rows a signed state appends for `payments` (none without), after the checks: the shape,
- * payer and assets that exist in `signed`, and no ID that `taken` reports as already logged for
- * the channel (PaymentExistsError).
+ * payer and assets that exist (in `signed`, or an earlier entry's balances), and no ID that
+ * `taken` reports as already logged for the channel (PaymentExistsError).
  */
 export function paymentLogRows(
   channelId: Hex,
   participants: number,
   signed: SignedState,
-  payments: UpdatePayments | undefined,
+  payments: LoggedPayments | undefined,
   taken: (paymentId: string) => boolean,
   at: number,
 ): PaymentRow[] {
-  if (payments === undefined) return [];
-  const batch = paymentBatch(channelId, payments);
-  checkFits(channelId, batch, participants, signed.state);
-  const logged = batch.payments.find((p) => taken(p.id));
+  const entries = logEntries(channelId, signed, payments);
+  for (const e of entries) checkFits(channelId, e.batch, participants, e.balances);
+  const logged = entries.flatMap((e) => e.batch.payments).find((p) => taken(p.id));
   if (logged !== undefined) {
     throw new PaymentExistsError(`payment ${logged.id} is already logged for channel ${channelId}`, {
       channelId,
       paymentId: logged.id,
     });
   }
-  return batch.payments.map((p) => ({
-    channelId,
-    version: signed.state.version,
-    payer: batch.payer,
-    paymentId: p.id,
-    asset: p.asset,
-    amount: p.amount,
-    balancesJson: JSON.stringify(signed.state.outcome.balances[p.asset]!.map((b) => b.toString(10))),
-    at,
-  }));
+  return entries.flatMap((e) =>
+    e.batch.payments.map((p) => ({
+      channelId,
+      version: e.version,
+      payer: e.batch.payer,
+      paymentId: p.id,
+      asset: p.asset,
+      amount: p.amount,
+      balancesJson: JSON.stringify(e.balances[p.asset]!.map((b) => b.toString(10))),
+      at,
+    })),
+  );
 }
 
 /** A log row with its `seq` as the StoredPayment the store returns. */

@@ -16,7 +16,7 @@ import type {
   SignedState,
   StagedState,
   StoredPayment,
-  UpdatePayments,
+  LoggedPayments,
 } from '../store.js';
 import type { Hex } from '../types.js';
 import { StoreUsageError } from './errors.js';
@@ -70,7 +70,7 @@ export abstract class ChannelStoreBase<Tx extends ListingTx> implements ChannelS
   setPhase(id: Hex, phase: ChannelPhase): Promise<void> {
     return this.one((tx) => tx.setPhase(id, phase));
   }
-  saveSignedState(id: Hex, signed: SignedState, payments?: UpdatePayments): Promise<void> {
+  saveSignedState(id: Hex, signed: SignedState, payments?: LoggedPayments): Promise<void> {
     return this.one((tx) => tx.saveSignedState(id, signed, payments));
   }
   saveStagedState(id: Hex, staged: StagedState | null): Promise<void> {

@@ -31,7 +31,7 @@ import type {
   SignedState,
   StagedState,
   StoredPayment,
-  UpdatePayments,
+  LoggedPayments,
 } from '../store.js';
 import type { Hex } from '../types.js';
 import { exclusive, openDataSource, type OpenDataSourceOptions } from './datasource.js';
@@ -173,7 +173,7 @@ class TypeOrmTx implements ListingTx {
     return this.updates.apply(phaseOp(id, phase, Date.now()));
   }
 
-  saveSignedState(id: Hex, signed: SignedState, payments?: UpdatePayments): Promise<void> {
+  saveSignedState(id: Hex, signed: SignedState, payments?: LoggedPayments): Promise<void> {
     return this.updates.apply(signedStateOp(id, signed, payments, Date.now()));
   }
 

@@ -6,11 +6,11 @@
 // row joined with its states, the payment IDs already logged), then turns what was read into the
 // statements to run, applying the same rules as every store (rules.ts, payment-rules.ts).
 
-import type { ChannelPhase, OwnSignedState, SignedState, StagedState, UpdatePayments } from '../store.js';
+import type { ChannelPhase, LoggedPayments, OwnSignedState, SignedState, StagedState } from '../store.js';
 import type { Hex } from '../types.js';
 import { bigFromColumn } from './codec.js';
 import { ChannelNotStoredError, CorruptRecordError } from './errors.js';
-import { paymentBatch, paymentLogRows, type PaymentRow } from './payment-rules.js';
+import { loggedPaymentIds, paymentLogRows, type PaymentRow } from './payment-rules.js';
 import {
   checkId,
   checkPhase,
@@ -128,19 +128,18 @@ function paymentStep(p: PaymentRow): Step {
 export function signedStateOp(
   id: Hex,
   signed: SignedState,
-  payments: UpdatePayments | undefined,
+  payments: LoggedPayments | undefined,
   now: number,
 ): UpdateOp {
   checkId(id);
-  const batch = payments === undefined ? undefined : paymentBatch(id, payments);
   return {
     id,
     read: true,
-    paymentIds: batch?.payments.map((p) => p.id) ?? [],
+    paymentIds: loggedPaymentIds(id, payments),
     plan: (view) => {
       const row = signedRow(id, view.participants, signed);
       checkSignedVersion(id, view.signed, row);
-      const log = paymentLogRows(id, view.participants, signed, batch, (p) => view.taken.has(p), now);
+      const log = paymentLogRows(id, view.participants, signed, payments, (p) => view.taken.has(p), now);
       const steps = log.map(paymentStep);
       steps.push({
         name: 'upsertSigned',

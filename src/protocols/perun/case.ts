@@ -53,6 +53,7 @@ const PLAIN = [
   'virtual',
   'params',
   'payments',
+  'payer',
   'asset',
   'amount',
 ];

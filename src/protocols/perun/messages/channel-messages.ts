@@ -218,6 +218,8 @@ export class ChannelSyncMessage extends DidCommMessage {
   @IsString() public phase!: string;
   @IsObject() public state!: JsonObject;
   @IsArray() public sigs!: string[];
+  /** The payments of versions the receiver missed: `{ version, payer, payment_id, asset, amount }`. */
+  @IsOptional() @IsArray() public payments?: JsonObject[];
 }
 
 /** A refusal of a Perun message, threaded on it; `description.code` is one of PerunProblemCode. */
