@@ -96,7 +96,7 @@ export class DidCommChannelWire implements Wire, LeanSink {
   #agentContext: AgentContext | undefined;
 
   /** `lean`: the lean path for the channel messages it carries (none: Credo's pipeline for all). */
-  constructor(private readonly lean?: PerunLeanPath) {}
+  constructor(readonly lean?: PerunLeanPath) {}
 
   /** Binds the wire to the agent it sends through (done by PerunModule on initialize). */
   attach(agentContext: AgentContext): void {

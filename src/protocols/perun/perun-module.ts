@@ -14,6 +14,11 @@ import { PERUN_PROTOCOL_URI, PERUN_ROLES } from './messages/channel-messages.js'
 @injectable()
 export class PerunApi {
   public constructor(public readonly wire: DidCommChannelWire) {}
+
+  /** The lean path, where the agent runs it. */
+  public get lean(): PerunLeanPath | undefined {
+    return this.wire.lean;
+  }
 }
 
 export interface PerunModuleOptions {
