@@ -103,8 +103,11 @@ export async function closeSides(sides: (Side | undefined)[]): Promise<void> {
   }
 }
 
-/** `a` invites, `b` accepts; both connection records once completed. */
-export async function connect(a: Side, b: Side): Promise<[DidCommConnectionRecord, DidCommConnectionRecord]> {
+/** `a` invites, `b` accepts the invitation in URL form; both connection records once completed. */
+export async function connect(
+  a: { name: string; agent: PerunAgent },
+  b: { name: string; agent: PerunAgent },
+): Promise<[DidCommConnectionRecord, DidCommConnectionRecord]> {
   const oob = await a.agent.didcomm.oob.createInvitation({ label: a.name });
   const url = oob.outOfBandInvitation.toUrl({ domain: 'https://perun.example' });
   const { connectionRecord } = await b.agent.didcomm.oob.receiveInvitationFromUrl(url, { label: b.name });

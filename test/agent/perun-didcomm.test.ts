@@ -26,6 +26,7 @@ import {
 } from '../../src/protocols/perun/messages/channel-messages.js';
 import { startWorld, type Party, type World } from '../ethereum/harness.js';
 import { ethAllocation } from '../channels/client-harness.js';
+import { connect } from './lean-support.js';
 
 interface Side {
   name: string;
@@ -94,19 +95,6 @@ beforeAll(async () => {
   bob = await side('Bob', 2);
   [ab, ba] = await connect(alice, bob);
 }, 60_000);
-
-/** `a` invites, `b` accepts the invitation in URL form; both connection records once completed. */
-async function connect(a: Side, b: Side): Promise<[DidCommConnectionRecord, DidCommConnectionRecord]> {
-  const oob = await a.agent.didcomm.oob.createInvitation({ label: a.name });
-  const url = oob.outOfBandInvitation.toUrl({ domain: 'https://perun.example' });
-  const { connectionRecord } = await b.agent.didcomm.oob.receiveInvitationFromUrl(url, { label: b.name });
-  const fromB = await b.agent.didcomm.connections.returnWhenIsConnected(connectionRecord!.id, {
-    timeoutMs: 20_000,
-  });
-  const [pending] = await a.agent.didcomm.connections.findAllByOutOfBandId(oob.id);
-  const fromA = await a.agent.didcomm.connections.returnWhenIsConnected(pending!.id, { timeoutMs: 20_000 });
-  return [fromA, fromB];
-}
 
 let mallory: Side | undefined;
 
