@@ -10,7 +10,7 @@
 // Profile the agents with PERUN_AGENT_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR'.
 // With --in-process both agents run in this process without the REST API and credentials, and a
 // payment's time is split into the channel core (signing, checking, durable commits) and DIDComm
-// (packing, HTTP, Credo's receive pipeline).
+// (the lean path's envelopes and HTTP, and what else the event loop runs).
 // Usage: npm run bench:didcomm [-- --payments N] [-- --in-process] [-- --json]
 //        (--json: last line is one JSON object)
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -245,7 +245,7 @@ async function inProcess(payments: number): Promise<void> {
     console.log(`latency p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, p99 ${result.p99_ms} ms`);
     console.log('where a payment’s time goes (both agents, per payment):');
     console.log(`  channel core: signing, checks, durable commits  ${per(coreMs())}`);
-    console.log(`  DIDComm: pack/unpack, HTTP, Credo pipeline      ${per(total - coreMs())}`);
+    console.log(`  DIDComm: lean path (envelopes, HTTP), the rest   ${per(total - coreMs())}`);
     if (json) console.log(JSON.stringify(result));
   } finally {
     for (const c of cleanup) await c().catch(() => undefined);

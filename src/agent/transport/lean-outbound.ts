@@ -55,7 +55,7 @@ export class LeanOutboundTransport implements LeanCarrier {
       await sendFrame(await this.#socket(endpoint), envelope);
       return;
     }
-    await this.#post(endpoint, JSON.stringify(envelope), false);
+    await this.#post(endpoint, JSON.stringify(envelope));
   }
 
   async close(): Promise<void> {
@@ -67,7 +67,7 @@ export class LeanOutboundTransport implements LeanCarrier {
     await Promise.all(sockets.map((s) => (s === undefined ? undefined : closeSocket(s))));
   }
 
-  #post(endpoint: string, body: string, retried: boolean): Promise<void> {
+  #post(endpoint: string, body: string): Promise<void> {
     const url = new URL(endpoint);
     const secure = url.protocol === 'https:';
     return new Promise<void>((resolve, reject) => {
@@ -94,14 +94,9 @@ export class LeanOutboundTransport implements LeanCarrier {
         },
       );
       request.setTimeout(REQUEST_TIMEOUT_MS, () => request.destroy(new Error('the request timed out')));
-      request.on('error', (error: NodeJS.ErrnoException) => {
-        // A kept-alive socket the server closed meanwhile: the request never reached it.
-        if (!retried && request.reusedSocket && error.code === 'ECONNRESET') {
-          this.#post(endpoint, body, true).then(resolve, reject);
-          return;
-        }
-        reject(error);
-      });
+      // Never sent twice (at most once, as a channel message must be); idle sockets are closed
+      // before the server's keep-alive timeout would close them under a new request.
+      request.on('error', reject);
       request.end(body);
     });
   }

@@ -19,7 +19,10 @@ export interface LeanReplyChannel {
   /** A WebSocket takes any number of messages; an HTTP response one. */
   readonly persistent: boolean;
   readonly open: boolean;
-  /** The message asked for answers on this transport (`~transport.return_route: all`): keep it for one. */
+  /**
+   * The message asked for answers on this transport (`~transport.return_route: all`): keep it
+   * for one (an HTTP response is acknowledged only after the message was handed to the wire).
+   */
   hold(): void;
   /** Sends one envelope back; rejects if the transport is gone. */
   send(envelope: Envelope): Promise<void>;
