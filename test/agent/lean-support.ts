@@ -120,7 +120,12 @@ export async function connect(
 }
 
 /** `a` opens a channel with `b` (1 ETH each) over the connection `ab`; resolves with its ID once both have it. */
-export async function openChannel(world: World, a: Side, b: Side, ab: DidCommConnectionRecord): Promise<Hex> {
+export async function openChannel(
+  world: World,
+  a: { client: ChannelClient },
+  b: { client: ChannelClient; party: Party },
+  ab: DidCommConnectionRecord,
+): Promise<Hex> {
   const opened = new Promise<void>((resolve) => {
     const on = (e: ClientEvent) => {
       if (e.type !== 'opened') return;

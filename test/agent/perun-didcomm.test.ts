@@ -26,7 +26,7 @@ import {
 } from '../../src/protocols/perun/messages/channel-messages.js';
 import { startWorld, type Party, type World } from '../ethereum/harness.js';
 import { ethAllocation } from '../channels/client-harness.js';
-import { connect } from './lean-support.js';
+import { connect, openChannel } from './lean-support.js';
 
 interface Side {
   name: string;
@@ -109,14 +109,7 @@ afterAll(async () => {
 });
 
 it('Alice and Bob open a channel over DIDComm, pay both ways and settle to the wei', async () => {
-  const bobOpened = next(bob, 'opened', () => true);
-  const channel = await alice.client.proposeChannel({
-    peer: ab.theirDid!,
-    peerAddress: bob.party.signer.address,
-    allocation: ethAllocation(world, parseEther('1'), parseEther('1')),
-    challengeDuration: 60n,
-  });
-  await bobOpened;
+  const channel = alice.client.channel(await openChannel(world, alice, bob, ab));
   expect(channel.peer).toBe(ab.theirDid);
   expect(bob.client.channel(channel.id).peer).toBe(ba.theirDid);
 
