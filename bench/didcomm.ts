@@ -1,22 +1,27 @@
 // DIDComm benchmark. By default two agent processes (`perun-agent start`, each on its own durable
 // SQLite file, DIDComm over HTTP on 127.0.0.1) hold credentials from an Issuer process, open one
 // credential-gated channel on the embedded chain (open_ms: presentations both ways, proposal,
-// funding), then make N sequential payments, each asked of Alice's REST API. The time of a
-// payment is split into the REST round trip (measured alone) and the rest: DIDComm both ways and
-// both channel cores.
+// funding), then make N sequential payments, each asked of Alice's REST API (our own keep-alive
+// client on node:http, not the global fetch). The time of a payment is split into the REST round
+// trip (measured alone) and the rest: DIDComm both ways and both channel cores. Then, between the
+// same two processes, trust pings with response one at a time (POST /connections/:id/ping): a
+// round trip through Credo's generic pipeline both ways, the baseline of the Perun lean path
+// the payments take. `signer` is the agents' state signer where their info tells it.
+// Profile the agents with PERUN_AGENT_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR'.
 // With --in-process both agents run in this process without the REST API and credentials, and a
 // payment's time is split into the channel core (signing, checking, durable commits) and DIDComm
-// (packing, HTTP, Credo's receive pipeline).
+// (the lean path's envelopes and HTTP, and what else the event loop runs).
 // Usage: npm run bench:didcomm [-- --payments N] [-- --in-process] [-- --json]
 //        (--json: last line is one JSON object)
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet, parseEther } from 'ethers';
 import { createPerunAgent } from '../src/agent/credo/agent.js';
 import type { RunningChain } from '../src/agent/node/chain.js';
 import type { ChannelView } from '../src/agent/node/types.js';
-import { connectAgents, stopAllProcesses } from '../src/agent/process/agent-process.js';
+import { connectAgents, stopAllProcesses, type AgentProcess } from '../src/agent/process/agent-process.js';
 import { openAgentStore } from '../src/agent/datasource.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage } from '../src/agent/kms/index.js';
 import { ChannelClient } from '../src/channels/client.js';
@@ -45,6 +50,42 @@ const coreMs = () => timers['core'] ?? 0;
 
 const json = process.argv.includes('--json');
 
+/** REST calls to an agent process on one kept-alive connection; rejects on a status other than 2xx. */
+function restClient(agent: AgentProcess) {
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const call = (method: string, path: string, body?: unknown) =>
+    new Promise<unknown>((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = http.request(
+        agent.apiUrl + path,
+        {
+          method,
+          agent: keepAlive,
+          headers: {
+            authorization: `Bearer ${agent.token}`,
+            ...(payload === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if ((res.statusCode ?? 500) >= 300)
+              reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
+            else resolve(text === '' ? undefined : (JSON.parse(text) as unknown));
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  return { call, close: () => keepAlive.destroy() };
+}
+
 async function twoProcesses(payments: number): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'perun-bench-didcomm-'));
   let chain: RunningChain | undefined;
@@ -64,12 +105,20 @@ async function twoProcesses(payments: number): Promise<void> {
     await opened;
     const openMs = now() - to;
 
-    const rest = await timePayments(200, () => alice.api('GET', '/info'));
+    const api = restClient(alice);
+    const rest = await timePayments(200, () => api.call('GET', '/info'));
     const { totalMs: total, figures } = await timePayments(payments, () =>
-      alice.api('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' }),
+      api.call('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' }),
     );
+    const pings = Math.min(payments, 500);
+    const ping = await timePayments(pings, () => api.call('POST', `/connections/${ab.id}/ping`));
+    api.close();
+    const signer = (alice.info as { signer?: unknown }).signer;
     const result = {
       ...figures,
+      trust_ping_rt_per_s: ping.figures.payments_per_s,
+      trust_ping_p50_ms: ping.figures.p50_ms,
+      ...(signer === undefined ? {} : { signer }),
       open_ms: Math.round(openMs),
       connect_ms: Math.round(connectMs),
       rest_p50_ms: rest.figures.p50_ms,
@@ -87,6 +136,16 @@ async function twoProcesses(payments: number): Promise<void> {
       `${payments} payments over DIDComm in ${(total / 1000).toFixed(2)} s: ${result.payments_per_s} payments/s`,
     );
     console.log(`latency p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, p99 ${result.p99_ms} ms`);
+    console.log(
+      `${pings} trust pings with response between the same agents (Credo's pipeline both ways): ` +
+        `${result.trust_ping_rt_per_s} round trips/s, p50 ${result.trust_ping_p50_ms} ms ` +
+        `(payments: ${(result.payments_per_s / result.trust_ping_rt_per_s).toFixed(1)}× that)`,
+    );
+    console.log(
+      signer === undefined
+        ? 'signer: not reported by the agents (their info has no signer field)'
+        : `signer: ${JSON.stringify(signer)}`,
+    );
     console.log('where a payment’s time goes (per payment):');
     console.log(`  REST round trip to Alice's API (measured alone)             ${per(restMs)}`);
     console.log(`  DIDComm both ways, both channel cores (the rest)            ${per(total - restMs)}`);
@@ -186,7 +245,7 @@ async function inProcess(payments: number): Promise<void> {
     console.log(`latency p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, p99 ${result.p99_ms} ms`);
     console.log('where a payment’s time goes (both agents, per payment):');
     console.log(`  channel core: signing, checks, durable commits  ${per(coreMs())}`);
-    console.log(`  DIDComm: pack/unpack, HTTP, Credo pipeline      ${per(total - coreMs())}`);
+    console.log(`  DIDComm: lean path (envelopes, HTTP), the rest   ${per(total - coreMs())}`);
     if (json) console.log(JSON.stringify(result));
   } finally {
     for (const c of cleanup) await c().catch(() => undefined);

@@ -201,6 +201,10 @@ class RecordingNode implements AgentNodeApi {
     this.record('connection', id);
     return CONNECTION;
   }
+  async pingConnection(id: string): Promise<ConnectionView> {
+    this.record('pingConnection', id);
+    return CONNECTION;
+  }
   async credentials(): Promise<CredentialView[]> {
     this.record('credentials');
     return [CREDENTIAL];

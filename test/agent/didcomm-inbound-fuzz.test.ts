@@ -9,6 +9,8 @@
 // read); what reaches Bob's channel core is a valid message and everything Bob answers is a
 // problem report with a code. Afterwards nothing is stored for any of it (no channel, Credo's
 // records unchanged) and Bob still works: a trust ping and a valid proposal from Mallory go through.
+// Bob runs the Perun lean path: once Mallory's connection is resolved, the channel messages it
+// takes are processed there (its events count as Credo's), everything else goes to Credo.
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw DIDComm JSON of any shape */
 import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
@@ -47,6 +49,12 @@ import {
   type ChannelMessage,
 } from '../../src/channels/messages.js';
 import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
+import {
+  PerunLeanEventTypes,
+  type PerunLeanMessageProcessedEvent,
+  type PerunLeanMessageSentEvent,
+} from '../../src/protocols/perun/lean/index.js';
+import { PerunProblemReportMessage } from '../../src/protocols/perun/messages/channel-messages.js';
 import { toDidComm } from '../../src/protocols/perun/wire-format.js';
 import { alice, state } from '../channels/fixtures.js';
 import { applyEdits, edit, mutatedPlaintext, toText } from '../protocols/didcomm-fuzz-support.js';
@@ -118,8 +126,10 @@ const onUnhandled = (reason: unknown) => void unhandled.push(reason);
 let waiting:
   { ciphertext: string | undefined; done: (o: 'processed' | 'failed', error?: unknown) => void } | undefined;
 const failures: unknown[] = [];
-/** Every message Bob sent during the test. */
-const bobSent: DidCommMessage[] = [];
+/** Every message Bob sent during the test: through Credo, or the plaintext of one the lean path sent. */
+const bobSent: (DidCommMessage | Record<string, unknown>)[] = [];
+/** Inputs the lean path took. */
+let leanProcessed = 0;
 
 const refusingFunder: Funder = { fund: () => Promise.reject(new Error('no funding in this test')) };
 const noChain = new Proxy({} as Adjudicator, {
@@ -163,9 +173,19 @@ beforeAll(async () => {
     DidCommEventTypes.DidCommMessageSent,
     (e) => void bobSent.push(e.payload.message.message),
   );
-  bob.agent.events.on<DidCommMessageProcessedEvent>(DidCommEventTypes.DidCommMessageProcessed, (e) => {
-    const c = e.payload.encryptedMessage?.ciphertext;
+  bob.agent.events.on<PerunLeanMessageSentEvent>(
+    PerunLeanEventTypes.MessageSent,
+    (e) => void bobSent.push(e.payload.plaintext),
+  );
+  const processed = (c: string | undefined) => {
     if (waiting !== undefined && c !== undefined && c === waiting.ciphertext) waiting.done('processed');
+  };
+  bob.agent.events.on<DidCommMessageProcessedEvent>(DidCommEventTypes.DidCommMessageProcessed, (e) =>
+    processed(e.payload.encryptedMessage?.ciphertext),
+  );
+  bob.agent.events.on<PerunLeanMessageProcessedEvent>(PerunLeanEventTypes.MessageProcessed, (e) => {
+    leanProcessed++;
+    processed(e.payload.encryptedMessage.ciphertext);
   });
 
   const http = mallory.agent.didcomm.outboundTransports.find(
@@ -305,8 +325,13 @@ function checkNothingEscapedOurCode(): void {
 /** Bob's every answer to the fuzzing is a refusal with a code: it sends nothing he could accept. */
 function checkAnswersAreRefusals(): void {
   for (const m of bobSent) {
-    expect(m).toBeInstanceOf(DidCommProblemReportMessage);
-    expect((m as DidCommProblemReportMessage).description.code).toEqual(expect.any(String));
+    if (m instanceof DidCommMessage) {
+      expect(m).toBeInstanceOf(DidCommProblemReportMessage);
+      expect((m as DidCommProblemReportMessage).description.code).toEqual(expect.any(String));
+    } else {
+      expect(m['@type']).toBe(PerunProblemReportMessage.type.messageTypeUri);
+      expect((m['description'] as { code: unknown }).code).toEqual(expect.any(String));
+    }
   }
 }
 
@@ -409,6 +434,8 @@ describe('Bob’s DIDComm endpoint under fuzzing', () => {
     // Each kind of outcome was reached, not only the first refusal.
     for (const o of ['processed', 'failed', 'http-400', 'ws-1007'])
       expect(outcomes.get(o) ?? 0).toBeGreaterThan(0);
+    // Some went through the lean path, the rest through Credo.
+    expect(leanProcessed).toBeGreaterThan(0);
   });
 
   it('stored nothing for any of it', async () => {

@@ -26,6 +26,7 @@ import {
 } from '../../src/protocols/perun/messages/channel-messages.js';
 import { startWorld, type Party, type World } from '../ethereum/harness.js';
 import { ethAllocation } from '../channels/client-harness.js';
+import { connect, openChannel } from './lean-support.js';
 
 interface Side {
   name: string;
@@ -95,19 +96,6 @@ beforeAll(async () => {
   [ab, ba] = await connect(alice, bob);
 }, 60_000);
 
-/** `a` invites, `b` accepts the invitation in URL form; both connection records once completed. */
-async function connect(a: Side, b: Side): Promise<[DidCommConnectionRecord, DidCommConnectionRecord]> {
-  const oob = await a.agent.didcomm.oob.createInvitation({ label: a.name });
-  const url = oob.outOfBandInvitation.toUrl({ domain: 'https://perun.example' });
-  const { connectionRecord } = await b.agent.didcomm.oob.receiveInvitationFromUrl(url, { label: b.name });
-  const fromB = await b.agent.didcomm.connections.returnWhenIsConnected(connectionRecord!.id, {
-    timeoutMs: 20_000,
-  });
-  const [pending] = await a.agent.didcomm.connections.findAllByOutOfBandId(oob.id);
-  const fromA = await a.agent.didcomm.connections.returnWhenIsConnected(pending!.id, { timeoutMs: 20_000 });
-  return [fromA, fromB];
-}
-
 let mallory: Side | undefined;
 
 afterAll(async () => {
@@ -121,14 +109,7 @@ afterAll(async () => {
 });
 
 it('Alice and Bob open a channel over DIDComm, pay both ways and settle to the wei', async () => {
-  const bobOpened = next(bob, 'opened', () => true);
-  const channel = await alice.client.proposeChannel({
-    peer: ab.theirDid!,
-    peerAddress: bob.party.signer.address,
-    allocation: ethAllocation(world, parseEther('1'), parseEther('1')),
-    challengeDuration: 60n,
-  });
-  await bobOpened;
+  const channel = alice.client.channel(await openChannel(world, alice, bob, ab));
   expect(channel.peer).toBe(ab.theirDid);
   expect(bob.client.channel(channel.id).peer).toBe(ba.theirDid);
 

@@ -171,6 +171,14 @@ export const API_ROUTES: readonly ApiRoute[] = [
     response: 'ConnectionView',
     handle: (node, { params }) => node.connection(params.id!),
   }),
+  post({
+    path: '/connections/:id/ping',
+    operationId: 'pingConnection',
+    summary: 'Trust ping the peer and answer once its response came',
+    tag: 'connections',
+    response: 'ConnectionView',
+    handle: (node, { params }) => node.pingConnection(params.id!),
+  }),
 
   get({
     path: '/credentials',

@@ -1,7 +1,8 @@
 // One Credo agent as perun-agent runs it: our TypeORM storage in the agent's DataSource (the
 // channel tables live there too), our KMS, DIDComm with our HTTP (and optionally WebSocket)
 // inbound transports bound to 127.0.0.1 unless configured otherwise, Credo's outbound ones,
-// connections accepted automatically, and the Perun protocol module. With `identity: true` it also
+// connections accepted automatically, and the Perun protocol module with its lean path for the
+// channel messages (src/protocols/perun/lean; our KMS's box keys, our carrier). With `identity: true` it also
 // runs the identity and credential-sale modules (src/protocols/identity, src/protocols/credential-sale)
 // on issue-credential v2 (JSON-LD credentials) and present-proof v2 (DIF presentation exchange),
 // with did:key and did:peer and a JSON-LD document loader that works offline.
@@ -32,7 +33,7 @@ import { IdentityModule } from '../../protocols/identity/identity-module.js';
 import { PerunModule } from '../../protocols/perun/perun-module.js';
 import { perunKmsModuleConfig, type PerunKeyManagementService } from '../kms/index.js';
 import { TypeOrmStorageModule } from '../storage/index.js';
-import { HttpInboundTransport, WsInboundTransport } from '../transport/index.js';
+import { HttpInboundTransport, LeanOutboundTransport, WsInboundTransport } from '../transport/index.js';
 import { createAgentDependencies } from './dependencies.js';
 
 export interface PerunAgentOptions {
@@ -51,6 +52,12 @@ export interface PerunAgentOptions {
    * peer-credential context. Off by default.
    */
   identity?: boolean;
+  /**
+   * The Perun protocol's lean path for channel updates, accepts, update refusals and syncs (keys
+   * cached per connection, persistent outbound connections); default true. False: every message
+   * through Credo's pipeline, as an agent without it.
+   */
+  lean?: boolean;
 }
 
 // Inbound messages are processed concurrently: with Credo's default (one at a time), a handler
@@ -95,6 +102,13 @@ function didcommOptions(o: PerunAgentOptions) {
   } as const;
 }
 
+/** The Perun module, with the lean path on our KMS and carrier unless `lean: false`. */
+function perunModule(o: PerunAgentOptions): PerunModule {
+  return new PerunModule(
+    o.lean === false ? {} : { lean: { keys: o.kms, carrier: new LeanOutboundTransport() } },
+  );
+}
+
 function createPlainAgent(o: PerunAgentOptions) {
   const { config, dependencies, storage, kms } = base(o);
   return new Agent({
@@ -104,7 +118,7 @@ function createPlainAgent(o: PerunAgentOptions) {
       storage,
       kms,
       didcomm: new DidCommModule({ ...didcommOptions(o), credentials: false, proofs: false }),
-      perun: new PerunModule(),
+      perun: perunModule(o),
     },
   });
 }
@@ -127,7 +141,7 @@ function createIdentityAgent(o: PerunAgentOptions) {
         credentials: { credentialProtocols: peerCredentialProtocols() },
         proofs: { proofProtocols: peerProofProtocols() },
       }),
-      perun: new PerunModule(),
+      perun: perunModule(o),
       identity: new IdentityModule(),
       credentialSale: new CredentialSaleModule(),
     },

@@ -209,6 +209,15 @@ export class PerunKeyManagementService implements Kms.KeyManagementService {
     return this.vault.get<T>(SECRET_PREFIX + name);
   }
 
+  /**
+   * `crypto_box_beforenm` of our key `keyId` (an Ed25519 key as X25519) and a peer's X25519
+   * public key: the key of every box between the two, for a caller that keeps it per connection
+   * (the Perun protocol's lean path, src/protocols/perun/lean/peers.ts).
+   */
+  async boxKey(keyId: string, peerX25519: Uint8Array): Promise<Uint8Array> {
+    return this.sharedBoxKey(await this.requireKey(keyId), peerX25519).slice();
+  }
+
   // ---------------------------------------------------------------- capabilities
 
   isOperationSupported(_agentContext: AgentContext, operation: Kms.KmsOperation): boolean {

@@ -5,10 +5,13 @@ import {
   DidCommConnectionEventTypes,
   DidCommDidExchangeRole,
   DidCommDidExchangeState,
+  DidCommTrustPingEventTypes,
   type DidCommConnectionDidRotatedEvent,
   type DidCommConnectionRecord,
   type DidCommConnectionStateChangedEvent,
+  type TrustPingResponseReceivedEvent,
 } from '@credo-ts/didcomm';
+import { ChannelClientError } from '../../channels/errors.js';
 import { ApiRequestError } from '../api/api-error.js';
 import { didcommEndpointOf } from './config.js';
 import type { NodeContext } from './context.js';
@@ -69,6 +72,35 @@ export class Connections implements PeerNames {
 
   async get(id: string): Promise<ConnectionView> {
     return this.view(await this.ready(id, false));
+  }
+
+  /** A trust ping asking for a response on the ready connection `id`; resolves once the response came. */
+  async ping(id: string): Promise<ConnectionView> {
+    const c = await this.ready(id);
+    const { agent } = this.ctx;
+    const answered = new Set<string>();
+    let wake = () => undefined as void;
+    const on = (e: TrustPingResponseReceivedEvent) => {
+      answered.add(e.payload.message.threadId);
+      wake();
+    };
+    agent.events.on(DidCommTrustPingEventTypes.DidCommTrustPingResponseReceivedEvent, on);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const ping = await agent.didcomm.connections.sendPing(c.id, { responseRequested: true });
+      await new Promise<void>((resolve, reject) => {
+        wake = () => void (answered.has(ping.id) && resolve());
+        wake();
+        timer = setTimeout(
+          () => reject(new ChannelClientError('PEER_TIMEOUT', 'the peer did not answer the trust ping')),
+          this.ctx.timeoutMs,
+        );
+      });
+      return this.view(c);
+    } finally {
+      clearTimeout(timer);
+      agent.events.off(DidCommTrustPingEventTypes.DidCommTrustPingResponseReceivedEvent, on);
+    }
   }
 
   /** The connection `id` once our DID switch on it is done; 404 if unknown, 409 if `ready` and not established. */

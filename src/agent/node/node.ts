@@ -302,6 +302,10 @@ export class PerunNode implements AgentNodeApi {
     return this.#connections.get(id);
   }
 
+  pingConnection(id: string): Promise<ConnectionView> {
+    return this.#connections.ping(id);
+  }
+
   credentials(): Promise<CredentialView[]> {
     return this.#credentials.list();
   }

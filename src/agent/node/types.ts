@@ -272,6 +272,8 @@ export interface AgentNodeApi {
   acceptInvitation(url: string): Promise<ConnectionView>;
   connections(): Promise<ConnectionView[]>;
   connection(id: string): Promise<ConnectionView>;
+  /** Sends the peer a trust ping asking for a response and waits for it (Credo's pipeline both ways). */
+  pingConnection(id: string): Promise<ConnectionView>;
 
   credentials(): Promise<CredentialView[]>;
   /** Issuer role: signs a peer credential for the holder on the connection and delivers it. */

@@ -8,6 +8,9 @@
 //   with the packed reply as body (one message per response);
 // - return route but no reply once the message is processed, or no answer within `responseTimeoutMs`
 //   -> 202, empty. A later reply then goes to the peer's endpoint.
+// Where the agent runs the Perun lean path, an envelope goes there first: a message it takes gets
+// 202 at once, or with a return route 200 headers at once and its answer as the body (lean-reply.ts);
+// anything else goes to Credo as above.
 import { type AgentContext, CredoError, utils } from '@credo-ts/core';
 import {
   DidCommEventTypes,
@@ -29,6 +32,7 @@ import {
   parseEnvelope,
 } from './common.js';
 import { InboundServerTransport, type InboundServer } from './inbound-server.js';
+import { LeanHttpReply } from './lean-reply.js';
 
 export interface HttpInboundTransportOptions {
   /** Interface to bind. Default 127.0.0.1; pass '0.0.0.0' or '::' explicitly to listen on all interfaces. */
@@ -118,6 +122,8 @@ export class HttpInboundTransport extends InboundServerTransport {
     DidCommEncryptedMessage,
     { session: HttpTransportSession; timer: NodeJS.Timeout }
   >();
+  /** Responses the lean path holds for an answer. */
+  private readonly leanReplies = new Set<LeanHttpReply>();
 
   public constructor(options: HttpInboundTransportOptions = {}) {
     super('HTTP', 'http', options);
@@ -147,6 +153,7 @@ export class HttpInboundTransport extends InboundServerTransport {
     this.stopping = true;
     this.eventEmitter?.off(DidCommEventTypes.DidCommMessageProcessed, this.onProcessed);
     for (const { session } of [...this.pending.values()]) session.answer(503, 'agent is shutting down');
+    for (const reply of [...this.leanReplies]) reply.end();
     await super.stop();
   }
 
@@ -212,6 +219,36 @@ export class HttpInboundTransport extends InboundServerTransport {
     const contentType =
       mediaType(req.headers['content-type']) ??
       agentContext.dependencyManager.resolve(DidCommModuleConfig).didCommMimeType;
+    const lean = this.leanPath;
+    if (lean === undefined) {
+      this.toCredo(envelope, res, contentType);
+      return;
+    }
+    const reply = new LeanHttpReply(res, contentType, this.responseTimeoutMs, (r) =>
+      this.leanReplies.delete(r),
+    );
+    this.leanReplies.add(reply);
+    lean
+      .receive(envelope, reply)
+      .then((outcome) => {
+        if (outcome === 'handled') reply.acknowledge();
+        else {
+          this.leanReplies.delete(reply);
+          this.toCredo(envelope, res, contentType);
+        }
+      })
+      .catch((error: unknown) =>
+        this.logger?.error('Perun lean path failed', { error: errorMessage(error) }),
+      );
+  }
+
+  /** Hands the envelope to Credo's receive pipeline with a session bound to the response. */
+  private toCredo(envelope: DidCommEncryptedMessage, res: Response, contentType: string): void {
+    const { agentContext, eventEmitter } = this;
+    if (!agentContext || !eventEmitter || this.stopping) {
+      res.status(503).type('text/plain').send('agent is not running');
+      return;
+    }
     const session = new HttpTransportSession(utils.uuid(), res, contentType, (finished) =>
       this.release(envelope, finished),
     );

@@ -1,9 +1,11 @@
-// The lifecycle both inbound transports share: on start, resolve the agent's services, bind a node
-// http server and announce its endpoint; on stop, withdraw the endpoint and close the server. A
-// transport supplies the server it listens with and closes what it holds open besides.
+// The lifecycle both inbound transports share: on start, resolve the agent's services (the Perun
+// lean path too, where the agent runs it), bind a node http server and announce its endpoint; on
+// stop, withdraw the endpoint and close the server. A transport supplies the server it listens
+// with and closes what it holds open besides.
 import { type AgentContext, CredoError, EventEmitter, type Logger } from '@credo-ts/core';
 import { DidCommTransportService, type DidCommInboundTransport } from '@credo-ts/didcomm';
 import type { Server } from 'node:http';
+import { PerunLeanPath } from '../../protocols/perun/lean/index.js';
 
 import {
   DEFAULT_HOST,
@@ -43,6 +45,8 @@ export abstract class InboundServerTransport implements DidCommInboundTransport 
   protected logger?: Logger;
   protected eventEmitter?: EventEmitter;
   protected transportService?: DidCommTransportService;
+  /** The lean path inbound messages try first (its fallback is Credo's pipeline); absent if not run. */
+  protected leanPath?: PerunLeanPath;
   private announced?: string;
 
   /** `label` names the transport in errors and logs; `scheme` is its endpoint's URL scheme. */
@@ -88,6 +92,9 @@ export abstract class InboundServerTransport implements DidCommInboundTransport 
     this.logger = agentContext.config.logger;
     this.eventEmitter = agentContext.dependencyManager.resolve(EventEmitter);
     this.transportService = agentContext.dependencyManager.resolve(DidCommTransportService);
+    this.leanPath = agentContext.dependencyManager.isRegistered(PerunLeanPath)
+      ? agentContext.dependencyManager.resolve(PerunLeanPath)
+      : undefined;
 
     const { server, bound } = this.buildServer();
     this.boundPort = await listen(server, this.host, this.requestedPort);

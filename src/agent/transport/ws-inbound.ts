@@ -7,6 +7,8 @@
 // not close the socket: Credo's `close()` only means "do not route replies here"; the peer
 // decides when its socket ends (Credo's own WS outbound closes a socket it opened for a message
 // without return route).
+// Where the agent runs the Perun lean path, a frame goes there first, with the socket as its return
+// route; what the lean path does not take goes to Credo as above.
 import { type AgentContext, CredoError, utils } from '@credo-ts/core';
 import {
   DidCommEventTypes,
@@ -17,8 +19,9 @@ import {
 import { createServer, type Server } from 'node:http';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 
-import { DEFAULT_MAX_MESSAGE_BYTES, MalformedEnvelopeError, parseEnvelope } from './common.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, MalformedEnvelopeError, errorMessage, parseEnvelope } from './common.js';
 import { InboundServerTransport, type InboundServer } from './inbound-server.js';
+import { socketReply } from './lean-reply.js';
 
 export interface WsInboundTransportOptions {
   /** Interface to bind. Default 127.0.0.1; pass '0.0.0.0' or '::' explicitly to listen on all interfaces. */
@@ -48,6 +51,11 @@ export class WsTransportSession implements DidCommTransportSession {
   public keys?: DidCommTransportSession['keys'];
   public inboundMessage?: DidCommTransportSession['inboundMessage'];
   public connectionId?: string;
+  /** The socket as the Perun lean path's return route. */
+  public readonly leanReply = socketReply(
+    () => this.socket.readyState === WebSocket.OPEN,
+    (envelope) => this.write(envelope),
+  );
 
   public constructor(
     public readonly id: string,
@@ -60,6 +68,10 @@ export class WsTransportSession implements DidCommTransportSession {
       this.detach(this);
       throw new CredoError(`WebSocket of session ${this.id} is not open`);
     }
+    await this.write(encryptedMessage);
+  }
+
+  private async write(encryptedMessage: DidCommEncryptedMessage): Promise<void> {
     const frame = JSON.stringify(encryptedMessage);
     await new Promise<void>((resolve, reject) =>
       this.socket.send(frame, (error) =>
@@ -146,10 +158,24 @@ export class WsInboundTransport extends InboundServerTransport {
       session.socket.close(CLOSE_INVALID_PAYLOAD, error.message.slice(0, 120));
       return;
     }
-    eventEmitter.emit<DidCommMessageReceivedEvent>(agentContext, {
-      type: DidCommEventTypes.DidCommMessageReceived,
-      payload: { message: envelope, session, receivedAt: new Date() },
-    });
+    const toCredo = () =>
+      eventEmitter.emit<DidCommMessageReceivedEvent>(agentContext, {
+        type: DidCommEventTypes.DidCommMessageReceived,
+        payload: { message: envelope, session, receivedAt: new Date() },
+      });
+    const lean = this.leanPath;
+    if (lean === undefined) {
+      toCredo();
+      return;
+    }
+    lean
+      .receive(envelope, session.leanReply)
+      .then((outcome) => {
+        if (outcome === 'fallback' && this.server) toCredo();
+      })
+      .catch((error: unknown) =>
+        this.logger?.error('Perun lean path failed', { error: errorMessage(error) }),
+      );
   }
 
   private detach(session: WsTransportSession): void {

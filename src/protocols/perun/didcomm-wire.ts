@@ -5,23 +5,29 @@
 // and updates travel as Perun problem reports with a code and become refusals again on the
 // other side; a message whose values the core's decoder refuses is answered with a
 // 'malformed' problem report and never reaches the core.
-import type { AgentContext } from '@credo-ts/core';
+// Messages travel through Credo's pipeline or, for the channel updates, accepts, update refusals
+// and syncs of a connection the lean path (./lean/) has resolved, through that path; both build
+// and read the same plaintexts here, so threading and refusals are one logic for both.
+import { randomUUID } from 'node:crypto';
+import { JsonTransformer, type AgentContext } from '@credo-ts/core';
 import {
   DidCommConnectionService,
   DidCommMessageSender,
   DidCommOutboundMessageContext,
   DidCommProblemReportError,
-  ReturnRouteTypes,
   type DidCommConnectionRecord,
   type DidCommInboundMessageContext,
   type DidCommMessage,
 } from '@credo-ts/didcomm';
 import { MalformedMessageError, PeerUnreachableError } from '../../channels/errors.js';
 import type { MessageHandler, Wire } from '../../channels/interfaces.js';
+import type { JsonObject } from '../../channels/json.js';
 import type { ChannelMessage } from '../../channels/messages.js';
+import type { PerunLeanPath } from './lean/lean-path.js';
+import { LEAN_MESSAGE_TYPES, type LeanSink, type PerunInbound } from './lean/types.js';
 import { PerunProblemReportMessage } from './messages/channel-messages.js';
 import { MALFORMED, PROPOSAL_REJECTED, reportedRefusal, toProblemCode } from './problem-codes.js';
-import { fromDidComm, toDidComm } from './wire-format.js';
+import { MESSAGE_CLASSES, fromDidComm, toPlaintext } from './wire-format.js';
 
 /** What a message we sent asked, so a problem report threaded on it can be read back. */
 type Sent = { kind: 'proposal'; proposalID: string } | { kind: 'update'; channelID: string; version: bigint };
@@ -79,7 +85,7 @@ const replyKey = (msg: ChannelMessage): string | undefined => {
   }
 };
 
-export class DidCommChannelWire implements Wire {
+export class DidCommChannelWire implements Wire, LeanSink {
   readonly id = 'didcomm';
   readonly #handlers = new Set<MessageHandler>();
   /** Reply key → @id of the message it answers. */
@@ -89,9 +95,13 @@ export class DidCommChannelWire implements Wire {
   readonly #connections = new Map<string, DidCommConnectionRecord>();
   #agentContext: AgentContext | undefined;
 
+  /** `lean`: the lean path for the channel messages it carries (none: Credo's pipeline for all). */
+  constructor(readonly lean?: PerunLeanPath) {}
+
   /** Binds the wire to the agent it sends through (done by PerunModule on initialize). */
   attach(agentContext: AgentContext): void {
     this.#agentContext = agentContext;
+    this.lean?.attach(agentContext, this);
   }
 
   onMessage(handler: MessageHandler): () => void {
@@ -108,43 +118,23 @@ export class DidCommChannelWire implements Wire {
   async send(peerId: string, msg: ChannelMessage): Promise<void> {
     const agentContext = this.#context();
     const connection = await this.#connection(peerId);
-    const key = replyKey(msg);
-    const thread = key === undefined ? undefined : this.#threads.get(key);
-    let out: DidCommMessage;
-    if (msg.type === 'channel-update-reject' || msg.type === 'channel-proposal-reject') {
-      out = new PerunProblemReportMessage({
-        description: {
-          en: msg.reason,
-          code: msg.type === 'channel-proposal-reject' ? PROPOSAL_REJECTED : toProblemCode(msg.code),
-        },
-        ...(msg.type === 'channel-update-reject' && msg.minVersion !== undefined
-          ? { minVersion: msg.minVersion.toString() }
-          : {}),
-      });
-    } else {
-      out = toDidComm(msg);
-      if (isProposal(msg)) {
-        remember(this.#sent, out.id, { kind: 'proposal', proposalID: msg.proposalID });
-      } else if (isUpdate(msg)) {
-        remember(this.#sent, out.id, {
-          kind: 'update',
-          channelID: msg.state.channelID,
-          version: msg.state.version,
-        });
-      }
-    }
-    if (isUpdate(msg)) {
-      // The answer can come back in the response to this request: one HTTP exchange a round trip.
-      out.setReturnRouting(ReturnRouteTypes.all);
-    }
-    if (thread !== undefined && !isUpdate(msg) && !isProposal(msg)) {
-      out.setThread({ threadId: thread });
-      this.#threads.delete(key!);
-    }
+    const plaintext = this.#plaintext(msg);
+    const peer = LEAN_MESSAGE_TYPES.has(msg.type) ? await this.lean?.peerOf(connection) : undefined;
+    const out =
+      peer === undefined
+        ? JsonTransformer.fromJSON<DidCommMessage>(
+            plaintext,
+            msg.type === 'channel-update-reject' || msg.type === 'channel-proposal-reject'
+              ? PerunProblemReportMessage
+              : MESSAGE_CLASSES[msg.type],
+          )
+        : undefined;
     try {
-      await agentContext
-        .resolve(DidCommMessageSender)
-        .sendMessage(new DidCommOutboundMessageContext(out, { agentContext, connection }));
+      if (out === undefined) await this.lean!.send(peer!, plaintext);
+      else
+        await agentContext
+          .resolve(DidCommMessageSender)
+          .sendMessage(new DidCommOutboundMessageContext(out, { agentContext, connection }));
     } catch (err) {
       throw new PeerUnreachableError(
         'the DIDComm message could not be sent',
@@ -154,18 +144,43 @@ export class DidCommChannelWire implements Wire {
     }
   }
 
-  /** Called by the Perun message handler for every inbound Perun message. */
+  /** Called by the Perun message handler for every inbound Perun message Credo's pipeline delivers. */
   async receive(ctx: DidCommInboundMessageContext): Promise<void> {
     const connection = ctx.assertReadyConnection();
     const from = connection.theirDid!;
     this.#connections.set(from, connection);
+    this.lean?.learn(connection);
     const m = ctx.message;
-    let msg: ChannelMessage;
     if (m instanceof PerunProblemReportMessage) {
-      const sent = m.threadId === m.id ? undefined : this.#sent.get(m.threadId);
+      this.deliver(from, {
+        id: m.id,
+        threadId: m.threadId,
+        report: { description: m.description, minVersion: m.minVersion },
+      });
+      return;
+    }
+    let msg: ChannelMessage;
+    try {
+      msg = fromDidComm(m);
+    } catch (err) {
+      if (!(err instanceof MalformedMessageError)) throw err;
+      const report = new PerunProblemReportMessage({ description: { en: err.message, code: MALFORMED } });
+      report.setThread({ threadId: m.threadId });
+      const refusal = new DidCommProblemReportError(err.message, { problemCode: MALFORMED });
+      refusal.problemReport = report;
+      throw refusal;
+    }
+    this.deliver(from, { id: m.id, threadId: m.threadId, message: msg });
+  }
+
+  /** A Perun message from `from`, read by either path: threads noted, refusals mapped, the core told. */
+  deliver(from: string, inbound: PerunInbound): void {
+    let msg: ChannelMessage;
+    if ('report' in inbound) {
+      const sent = inbound.threadId === inbound.id ? undefined : this.#sent.get(inbound.threadId);
       if (sent === undefined) return; // a report on nothing we asked: nothing to undo
-      this.#sent.delete(m.threadId);
-      const { reason, code } = reportedRefusal(m.description);
+      this.#sent.delete(inbound.threadId);
+      const { reason, code } = reportedRefusal(inbound.report.description);
       msg =
         sent.kind === 'proposal'
           ? { type: 'channel-proposal-reject', proposalID: sent.proposalID, reason }
@@ -175,27 +190,68 @@ export class DidCommChannelWire implements Wire {
               version: sent.version,
               reason,
               code,
-              ...minVersionHint(m.minVersion),
+              ...minVersionHint(inbound.report.minVersion),
             };
     } else {
-      try {
-        msg = fromDidComm(m);
-      } catch (err) {
-        if (!(err instanceof MalformedMessageError)) throw err;
-        const report = new PerunProblemReportMessage({ description: { en: err.message, code: MALFORMED } });
-        report.setThread({ threadId: m.threadId });
-        const refusal = new DidCommProblemReportError(err.message, { problemCode: MALFORMED });
-        refusal.problemReport = report;
-        throw refusal;
-      }
-      if (isAccept(msg)) this.#sent.delete(m.threadId);
+      msg = inbound.message;
+      if (isAccept(msg)) this.#sent.delete(inbound.threadId);
       const key = replyKey(msg);
       if (key !== undefined && (isProposal(msg) || isUpdate(msg))) {
-        remember(this.#threads, key, m.id);
+        remember(this.#threads, key, inbound.id);
       }
     }
     // The core runs on its own: its per-channel order is fixed here, synchronously.
     for (const h of this.#handlers) void Promise.resolve(h(from, msg)).catch(() => undefined);
+  }
+
+  answersUpdate(threadId: string): boolean {
+    return this.#sent.get(threadId)?.kind === 'update';
+  }
+
+  forget(connectionId: string): void {
+    for (const [did, c] of this.#connections) if (c.id === connectionId) this.#connections.delete(did);
+  }
+
+  /**
+   * The plaintext carrying `msg`: a refusal as a Perun problem report, an update with a return
+   * route, a reply threaded on what it answers; what we asked is remembered for its answer.
+   */
+  #plaintext(msg: ChannelMessage): JsonObject {
+    const key = replyKey(msg);
+    const thread = key === undefined ? undefined : this.#threads.get(key);
+    let out: JsonObject;
+    if (msg.type === 'channel-update-reject' || msg.type === 'channel-proposal-reject') {
+      out = {
+        '@type': PerunProblemReportMessage.type.messageTypeUri,
+        '@id': randomUUID(),
+        description: {
+          en: msg.reason,
+          code: msg.type === 'channel-proposal-reject' ? PROPOSAL_REJECTED : toProblemCode(msg.code),
+        },
+        ...(msg.type === 'channel-update-reject' && msg.minVersion !== undefined
+          ? { min_version: msg.minVersion.toString() }
+          : {}),
+      };
+    } else {
+      out = toPlaintext(msg);
+      const id = out['@id'] as string;
+      if (isProposal(msg)) {
+        remember(this.#sent, id, { kind: 'proposal', proposalID: msg.proposalID });
+      } else if (isUpdate(msg)) {
+        remember(this.#sent, id, {
+          kind: 'update',
+          channelID: msg.state.channelID,
+          version: msg.state.version,
+        });
+      }
+    }
+    if (thread !== undefined && !isUpdate(msg) && !isProposal(msg)) {
+      out['~thread'] = { thid: thread };
+      this.#threads.delete(key!);
+    }
+    // The answer can come back in the response to this request: one HTTP exchange a round trip.
+    if (isUpdate(msg)) out['~transport'] = { return_route: 'all' };
+    return out;
   }
 
   #context(): AgentContext {

@@ -1,7 +1,9 @@
-// Between the channel core's messages and the Perun DIDComm messages: `toDidComm` gives the
-// DIDComm message for a ChannelMessage, `fromDidComm` turns a received one back into a
-// ChannelMessage through the core's strict decoder (MalformedMessageError on any bad value). The
-// last segment of each DIDComm @type is the core's message type.
+// Between the channel core's messages and the Perun DIDComm messages: `toPlaintext` /
+// `toDidComm` give the DIDComm plaintext / message for a ChannelMessage, `fromPlaintext` /
+// `fromDidComm` turn a received one back into a ChannelMessage through the core's strict decoder
+// (MalformedMessageError on any bad value); the lean path (./lean/) reads and writes plaintexts,
+// Credo's pipeline message classes. The last segment of each DIDComm @type is the core's message
+// type.
 import { randomUUID } from 'node:crypto';
 import { JsonTransformer } from '@credo-ts/core';
 import type { DidCommMessage } from '@credo-ts/didcomm';
@@ -50,29 +52,53 @@ export const MESSAGE_CLASSES: Record<ChannelMessageType, MessageClass> = {
   'channel-sync': ChannelSyncMessage,
 };
 
-/** The DIDComm message carrying `msg` (a fresh @id; thread it with setThread before sending a reply). */
-export function toDidComm(msg: ChannelMessage): PerunChannelDidCommMessage {
-  const cls = MESSAGE_CLASSES[msg.type];
+/** Perun @type URI → the channel message type it carries. */
+export const MESSAGE_TYPES: ReadonlyMap<string, ChannelMessageType> = new Map(
+  Object.entries(MESSAGE_CLASSES).map(([name, cls]) => [cls.type.messageTypeUri, name as ChannelMessageType]),
+);
+
+/** The DIDComm plaintext carrying `msg`: @type, a fresh @id, its fields in snake_case. */
+export function toPlaintext(msg: ChannelMessage): JsonObject {
   const { type: _type, ...body } = toSnake(encodeChannelMessage(msg));
-  return JsonTransformer.fromJSON({ ...body, '@type': cls.type.messageTypeUri, '@id': randomUUID() }, cls);
+  return { '@type': MESSAGE_CLASSES[msg.type].type.messageTypeUri, '@id': randomUUID(), ...body };
 }
 
-/** The channel message a received Perun DIDComm message carries; MalformedMessageError if any value is bad. */
-export function fromDidComm(m: DidCommMessage): ChannelMessage {
-  const name = Object.entries(MESSAGE_CLASSES).find(([, cls]) => m instanceof cls)?.[0];
-  if (name === undefined) throw new MalformedMessageError('not a Perun channel message', { type: m.type });
+/** The DIDComm message carrying `msg` (a fresh @id; thread it with setThread before sending a reply). */
+export function toDidComm(msg: ChannelMessage): PerunChannelDidCommMessage {
+  return JsonTransformer.fromJSON(toPlaintext(msg), MESSAGE_CLASSES[msg.type]);
+}
+
+/**
+ * The channel message of type `type` a DIDComm plaintext carries (its @ and ~ keys aside);
+ * MalformedMessageError if any value is bad.
+ */
+export function fromPlaintext(type: ChannelMessageType, plaintext: JsonObject): ChannelMessage {
   let fields: JsonObject;
   try {
-    const wire = JsonTransformer.toJSON(m) as JsonObject;
     const body: JsonObject = {};
-    for (const [k, v] of Object.entries(wire)) {
+    for (const [k, v] of Object.entries(plaintext)) {
       if (!k.startsWith('@') && !k.startsWith('~')) body[k] = v;
     }
     fields = toCamel(body);
   } catch (err) {
     if (err instanceof MalformedMessageError) throw err;
     // A value nested too deep to walk (RangeError) is still a malformed message.
+    throw new MalformedMessageError('unreadable message', { type }, { cause: err });
+  }
+  return decodeChannelMessage({ ...fields, type });
+}
+
+/** The channel message a received Perun DIDComm message carries; MalformedMessageError if any value is bad. */
+export function fromDidComm(m: DidCommMessage): ChannelMessage {
+  const name = (Object.entries(MESSAGE_CLASSES) as [ChannelMessageType, MessageClass][]).find(
+    ([, cls]) => m instanceof cls,
+  )?.[0];
+  if (name === undefined) throw new MalformedMessageError('not a Perun channel message', { type: m.type });
+  let wire: JsonObject;
+  try {
+    wire = JsonTransformer.toJSON(m) as JsonObject;
+  } catch (err) {
     throw new MalformedMessageError('unreadable message', { type: m.type }, { cause: err });
   }
-  return decodeChannelMessage({ ...fields, type: name });
+  return fromPlaintext(name, wire);
 }

@@ -1,0 +1,143 @@
+// The carrier of the Perun protocol's lean path (src/protocols/perun/lean): envelopes to a
+// peer's endpoint over persistent connections. HTTP(S) POSTs go on keep-alive sockets of our own
+// node:http agent (not the global fetch); a response that carries a message (return route) is
+// handed back to the lean path. WebSocket endpoints get one socket each, kept open; whatever the
+// peer sends on it comes back the same way, with the socket as its return route.
+import http from 'node:http';
+import https from 'node:https';
+import { DidCommMimeType } from '@credo-ts/didcomm';
+import { WebSocket, type RawData } from 'ws';
+import type { Envelope, LeanCarrier, LeanReplyChannel } from '../../protocols/perun/lean/index.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, parseEnvelope } from './common.js';
+import { socketReply } from './lean-reply.js';
+
+/** How long a request may take, its held response included (as Credo's HTTP outbound). */
+const REQUEST_TIMEOUT_MS = 15_000;
+/** Idle keep-alive sockets are closed before a node server's 5 s keep-alive timeout closes them. */
+const IDLE_SOCKET_MS = 4_000;
+const CLOSE_TIMEOUT_MS = 1_000;
+
+type OnInbound = (envelope: Envelope, channel?: LeanReplyChannel) => void;
+
+function readEnvelope(data: Buffer): Envelope | undefined {
+  try {
+    return parseEnvelope(data);
+  } catch {
+    return undefined;
+  }
+}
+
+function sendFrame(socket: WebSocket, envelope: Envelope): Promise<void> {
+  if (socket.readyState !== WebSocket.OPEN) return Promise.reject(new Error('the WebSocket is not open'));
+  return new Promise((resolve, reject) =>
+    socket.send(JSON.stringify(envelope), (error) => (error ? reject(error) : resolve())),
+  );
+}
+
+function frameBytes(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
+
+export class LeanOutboundTransport implements LeanCarrier {
+  readonly #http = new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
+  readonly #https = new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
+  readonly #sockets = new Map<string, Promise<WebSocket>>();
+  #onInbound: OnInbound | undefined;
+
+  start(onInbound: OnInbound): void {
+    this.#onInbound = onInbound;
+  }
+
+  async send(endpoint: string, envelope: Envelope): Promise<void> {
+    if (this.#onInbound === undefined) throw new Error('the lean carrier is not started');
+    if (/^wss?:/i.test(endpoint)) {
+      await sendFrame(await this.#socket(endpoint), envelope);
+      return;
+    }
+    await this.#post(endpoint, JSON.stringify(envelope));
+  }
+
+  async close(): Promise<void> {
+    this.#onInbound = undefined;
+    this.#http.destroy();
+    this.#https.destroy();
+    const sockets = await Promise.all([...this.#sockets.values()].map((s) => s.catch(() => undefined)));
+    this.#sockets.clear();
+    await Promise.all(sockets.map((s) => (s === undefined ? undefined : closeSocket(s))));
+  }
+
+  #post(endpoint: string, body: string): Promise<void> {
+    const url = new URL(endpoint);
+    const secure = url.protocol === 'https:';
+    return new Promise<void>((resolve, reject) => {
+      const request = (secure ? https : http).request(
+        url,
+        {
+          method: 'POST',
+          agent: secure ? this.#https : this.#http,
+          headers: { 'content-type': DidCommMimeType.V1, 'content-length': Buffer.byteLength(body) },
+        },
+        (response) => {
+          resolve();
+          if (response.statusCode !== 200) {
+            response.resume();
+            return;
+          }
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', () => undefined);
+          response.on('end', () => {
+            const reply = chunks.length === 0 ? undefined : readEnvelope(Buffer.concat(chunks));
+            if (reply !== undefined) this.#onInbound?.(reply);
+          });
+        },
+      );
+      request.setTimeout(REQUEST_TIMEOUT_MS, () => request.destroy(new Error('the request timed out')));
+      // Never sent twice (at most once, as a channel message must be); idle sockets are closed
+      // before the server's keep-alive timeout would close them under a new request.
+      request.on('error', reject);
+      request.end(body);
+    });
+  }
+
+  async #socket(endpoint: string): Promise<WebSocket> {
+    const existing = this.#sockets.get(endpoint);
+    if (existing !== undefined) {
+      const socket = await existing.catch(() => undefined);
+      if (socket?.readyState === WebSocket.OPEN) return socket;
+      if (this.#sockets.get(endpoint) === existing) this.#sockets.delete(endpoint);
+    }
+    const opening = new Promise<WebSocket>((resolve, reject) => {
+      const socket = new WebSocket(endpoint, { maxPayload: DEFAULT_MAX_MESSAGE_BYTES });
+      const channel = socketReply(
+        () => socket.readyState === WebSocket.OPEN,
+        (envelope) => sendFrame(socket, envelope),
+      );
+      socket.once('open', () => resolve(socket));
+      socket.once('error', reject);
+      socket.on('error', () => undefined);
+      socket.on('message', (data) => {
+        const envelope = readEnvelope(frameBytes(data));
+        if (envelope !== undefined) this.#onInbound?.(envelope, channel);
+      });
+      socket.once('close', () => {
+        if (this.#sockets.get(endpoint) === opening) this.#sockets.delete(endpoint);
+      });
+    });
+    this.#sockets.set(endpoint, opening);
+    return opening;
+  }
+}
+
+function closeSocket(socket: WebSocket): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => socket.terminate(), CLOSE_TIMEOUT_MS);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.close();
+  });
+}

@@ -1,0 +1,78 @@
+// What the lean path shares with the transports that carry it (src/agent/transport) and with the
+// DIDComm wire it feeds: the reply channel of an inbound message, the outbound carrier, the
+// messages it hands the wire, and the events it emits on the agent's event emitter.
+import type { BaseEvent } from '@credo-ts/core';
+import type { ChannelMessage, ChannelMessageType } from '../../../channels/messages.js';
+import type { Envelope } from './envelope.js';
+import type { LeanKeyAgreement } from './peers.js';
+
+/** The channel messages the lean path carries; everything else goes through Credo's pipeline. */
+export const LEAN_MESSAGE_TYPES: ReadonlySet<ChannelMessageType> = new Set<ChannelMessageType>([
+  'channel-update',
+  'channel-update-accept',
+  'channel-update-reject',
+  'channel-sync',
+]);
+
+/** The transport an inbound message came on, for answers routed back on it (return route). */
+export interface LeanReplyChannel {
+  /** A WebSocket takes any number of messages; an HTTP response one. */
+  readonly persistent: boolean;
+  readonly open: boolean;
+  /**
+   * The message asked for answers on this transport (`~transport.return_route: all`): keep it
+   * for one (an HTTP response is acknowledged only after the message was handed to the wire).
+   */
+  hold(): void;
+  /** Sends one envelope back; rejects if the transport is gone. */
+  send(envelope: Envelope): Promise<void>;
+}
+
+/** Sends envelopes to a peer's endpoint over a persistent connection (src/agent/transport). */
+export interface LeanCarrier {
+  /** `onInbound` receives what comes back: an HTTP response body, a frame on our WebSocket. */
+  start(onInbound: (envelope: Envelope, channel?: LeanReplyChannel) => void): void;
+  /** Resolves once the peer took the envelope (HTTP: its response began; WebSocket: written). */
+  send(endpoint: string, envelope: Envelope): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What an agent gives the Perun module to run the lean path. */
+export interface LeanOptions {
+  keys: LeanKeyAgreement;
+  carrier: LeanCarrier;
+}
+
+/** A Perun message as the wire takes it from either path: a channel message or a refusal report. */
+export type PerunInbound =
+  | { id: string; threadId: string; message: ChannelMessage }
+  | { id: string; threadId: string; report: { description: unknown; minVersion: unknown } };
+
+/** The wire as the lean path feeds it (DidCommChannelWire). */
+export interface LeanSink {
+  /** Whether `threadId` is the @id of an update of ours still waiting for its answer. */
+  answersUpdate(threadId: string): boolean;
+  /** Hands an authenticated inbound message from the peer `from` (their DID) to the channel core. */
+  deliver(from: string, inbound: PerunInbound): void;
+  /** The connection changed or went away: drop what is kept for it. */
+  forget(connectionId: string): void;
+}
+
+export type LeanOutcome = 'handled' | 'fallback';
+
+export enum PerunLeanEventTypes {
+  MessageProcessed = 'PerunLeanMessageProcessed',
+  MessageSent = 'PerunLeanMessageSent',
+}
+
+/** The lean path took an inbound message and handed it to the wire. */
+export interface PerunLeanMessageProcessedEvent extends BaseEvent {
+  type: typeof PerunLeanEventTypes.MessageProcessed;
+  payload: { connectionId: string; plaintext: Record<string, unknown>; encryptedMessage: Envelope };
+}
+
+/** The lean path packed a message for a peer (sent on a return route or to its endpoint). */
+export interface PerunLeanMessageSentEvent extends BaseEvent {
+  type: typeof PerunLeanEventTypes.MessageSent;
+  payload: { connectionId: string; plaintext: Record<string, unknown> };
+}
