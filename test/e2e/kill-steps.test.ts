@@ -12,7 +12,12 @@ import { join } from 'node:path';
 import { parseEther } from 'ethers';
 import type { RunningChain } from '../../src/agent/node/chain.js';
 import { readJournal } from '../../src/agent/node/test-knobs.js';
-import type { ChannelView, NodeEventWithId, SettlementView } from '../../src/agent/node/types.js';
+import type {
+  ChannelView,
+  NodeEventWithId,
+  PaymentView,
+  SettlementView,
+} from '../../src/agent/node/types.js';
 import { AgentProcess, connectAgents, stopAllProcesses } from '../../src/agent/process/agent-process.js';
 import { certifiedPair } from '../../src/agent/process/certified-pair.js';
 import type { Failpoint } from '../../src/channels/client.js';
@@ -68,6 +73,22 @@ async function bothAgree(): Promise<[ChannelView, ChannelView]> {
   }
 }
 
+/** Both agents' payment histories name the same payments at the same versions, each seen from its side. */
+async function sameHistories(): Promise<PaymentView[]> {
+  const [a, b] = await Promise.all([
+    agents.Alice.api<PaymentView[]>('GET', `/payments?channelId=${channel.id}`),
+    agents.Bob.api<PaymentView[]>('GET', `/payments?channelId=${channel.id}`),
+  ]);
+  const line = (p: PaymentView, flip: boolean) => [
+    p.id,
+    p.version,
+    p.amount,
+    flip ? (p.direction === 'sent' ? 'received' : 'sent') : p.direction,
+  ];
+  expect(b.map((p) => line(p, true))).toEqual(a.map((p) => line(p, false)));
+  return a;
+}
+
 const PAYER_STEPS: Failpoint[] = ['update-staged', 'update-sent', 'accept-received'];
 const PAYEE_STEPS: Failpoint[] = ['update-received', 'accept-persisted'];
 
@@ -116,8 +137,47 @@ describe.each(['Alice', 'Bob'] as const)('%s pays 0.01', (payerName) => {
       if (counts) expect(BigInt(a.version)).toBeGreaterThan(before);
       expect([a.ourBalance, a.theirBalance]).toEqual([b.theirBalance, b.ourBalance]);
       expect(parseEther(a.ourBalance)).toBe(parseEther(String(aliceMilli / 1000)));
+      const history = await sameHistories();
+      if (counts) expect(history.at(-1)).toMatchObject({ version: a.version, amount: '0.01' });
     },
   );
+});
+
+test('Alice is killed in the middle of a batch: every payment of the batch counts once, in both histories at one version', async () => {
+  const victim = agents.Alice;
+  const exited = new Promise((r) => victim.child.once('exit', r));
+  const ids = Array.from({ length: 10 }, (_, i) => `batch-${i}`);
+  // The first update carries what arrived first, the next one what was asked meanwhile: the kill
+  // comes once that second update is sent, with several payments in it.
+  const first = await agents.Alice.api<PaymentView>('POST', `/channels/${channel.id}/payments`, {
+    amount: '0.001',
+    id: 'before-batch',
+  });
+  writeFileSync(knobs('alice').PERUN_FAILPOINTS_FILE, 'update-sent 2');
+  const asked = ids.map((id) =>
+    agents.Alice.api('POST', `/channels/${channel.id}/payments`, { amount: '0.002', id }).then(
+      () => 'paid',
+      (err: unknown) => err,
+    ),
+  );
+  expect(await exited).toBeNull();
+  agents.Alice = await AgentProcess.start('Alice', victim.dataDir, victim.passphrase, victim.env);
+  await Promise.all(asked);
+  const [a, b] = await bothAgree();
+  expect([a.ourBalance, a.theirBalance]).toEqual([b.theirBalance, b.ourBalance]);
+  const history = await sameHistories();
+  const batch = history.filter((p) => p.id.startsWith('batch-'));
+  // What was signed and stored before the kill counts after the restart, each payment once; the
+  // rest never left Alice's process and nothing of it moved.
+  expect(new Set(batch.map((p) => p.id)).size).toBe(batch.length);
+  const versions = [...new Set(batch.map((p) => p.version))];
+  expect(versions).toHaveLength(2);
+  const killed = batch.filter((p) => p.version === versions[1]);
+  expect(killed.length).toBeGreaterThan(1);
+  expect(killed[0]!.batch).toBe(killed.length);
+  expect(BigInt(batch[0]!.version)).toBeGreaterThan(BigInt(first.version));
+  aliceMilli -= 1 + 2 * batch.length;
+  expect(parseEther(a.ourBalance)).toBe(parseEther(String(aliceMilli / 1000)));
 });
 
 test('the journals hold one state per version and no refusal; the channel pays on and settles exactly', async () => {
@@ -129,7 +189,7 @@ test('the journals hold one state per version and no refusal; the channel pays o
     expect(lines.filter((l) => l.refused === true)).toEqual([]);
     const keys = lines.map((l) => l.key);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys.length).toBeGreaterThanOrEqual(12); // version 0, ten payments, two more
+    expect(keys.length).toBeGreaterThanOrEqual(14); // version 0, ten payments, the batch, two more
   }
   const bobSettled = agents.Bob.event<NodeEventWithId & { type: 'settled' }>((e) => e.type === 'settled');
   const closed = await agents.Alice.api<SettlementView>('POST', `/channels/${channel.id}/close`);

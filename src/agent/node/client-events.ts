@@ -1,5 +1,6 @@
 // The bridge from the channel client's events to the node's: each becomes an event for the API's
-// stream, a payment also a line of the payment history; credential sales see every one first.
+// stream (a payment one per payment of its update); credential sales see every one first. The
+// payment history is the channel store's log, written with the states (./payment-history.ts).
 import type { ChannelClient, ChannelInfo, ClientEvent } from '../../channels/client.js';
 import type { NodeContext } from './context.js';
 import type { CredentialSales } from './credential-sales.js';
@@ -10,7 +11,7 @@ export function clientEventBridge(
   views: ChannelViews,
   sales: CredentialSales,
 ): (e: ClientEvent) => void {
-  const { events, history, log } = ctx;
+  const { events, log } = ctx;
   return (e) => {
     void sales
       .onClientEvent(e)
@@ -31,7 +32,6 @@ export function clientEventBridge(
         for (const p of e.payments) {
           const payment = views.payment(info, e.state, p, direction, e.payments.length);
           if (direction === 'sent') views.rememberSent(payment);
-          history.add(payment);
           events.emit({ type: e.type, payment });
         }
         break;

@@ -5,7 +5,8 @@
 // (./channels.ts), proposals and their gate (./proposals.ts), messages (./messages.ts); what happens
 // becomes events for the API's stream (./client-events.ts and each part's listeners).
 import type { DataSource } from 'typeorm';
-import { ChannelClient, type ClientEvent } from '../../channels/client.js';
+import { ChannelClient, type ChannelInfo, type ClientEvent } from '../../channels/client.js';
+import type { StoredPayment } from '../../channels/store.js';
 import {
   EthereumAdjudicatorAdapter,
   EthereumEventSource,
@@ -88,6 +89,7 @@ export class PerunNode implements AgentNodeApi {
   readonly #proposals: Proposals;
   readonly #messages: Messages;
   readonly #onClientEvent: (e: ClientEvent) => void;
+  readonly #views: ChannelViews;
   readonly #stops: Array<() => Promise<unknown> | unknown> = [];
   #closed = false;
 
@@ -95,6 +97,7 @@ export class PerunNode implements AgentNodeApi {
     this.#ctx = ctx;
     this.#connections = new Connections(ctx);
     const views = new ChannelViews(ctx.assets, ctx.signer.address, this.#connections);
+    this.#views = views;
     this.#channels = new Channels(ctx, this.#connections, views);
     this.#sales = new CredentialSales({
       agent: ctx.agent,
@@ -110,6 +113,17 @@ export class PerunNode implements AgentNodeApi {
     this.#proposals = new Proposals(ctx);
     this.#messages = new Messages(ctx, this.#connections);
     this.#onClientEvent = clientEventBridge(ctx, views, this.#sales);
+  }
+
+  /** The view of a payment from the channel store's log; undefined for a channel we do not hold. */
+  #loggedPayment(row: StoredPayment, batch: number): PaymentView | undefined {
+    let info: ChannelInfo;
+    try {
+      info = this.#ctx.client.channel(row.channelId);
+    } catch {
+      return undefined;
+    }
+    return this.#views.loggedPayment(info, row, batch);
   }
 
   get config(): AgentConfig {
@@ -200,10 +214,6 @@ export class PerunNode implements AgentNodeApi {
       };
       const pollMs = o.chainPollMs ?? 250;
       const store = new TypeOrmChannelStore(ds);
-      const history = new PaymentHistory(ds, 200, (err) =>
-        log(`payment history: ${err instanceof Error ? err.message : String(err)}`),
-      );
-      stops.push(() => history.flush());
       const adapter = new EthereumAdjudicatorAdapter(chain.adjudicator, signer);
       const watcher = new LocalWatcher({
         events: new EthereumEventSource(chain.provider, o.chain.adjudicator, { pollIntervalMs: pollMs }),
@@ -213,6 +223,9 @@ export class PerunNode implements AgentNodeApi {
         onError: (err) => log(`watcher: ${err instanceof Error ? err.message : String(err)}`),
       });
       const self: { node?: PerunNode } = {};
+      const history = new PaymentHistory(ds, store, (row, batch) =>
+        self.node === undefined ? undefined : self.node.#loggedPayment(row, batch),
+      );
       const knobs = testKnobs();
       const saleApp = o.chain.apps?.['credentialPayment'];
       const client = new ChannelClient({

@@ -1,7 +1,7 @@
-// The payments a user sees (`GET /payments`), kept in the agent's database so that they survive a
-// restart. They are a record for people, not channel state (the signed states are the truth, and
-// they are durable before any signature leaves), so rows are written in batches a moment after
-// the payments, one transaction per batch, off the payment's path.
+// The payments a user sees (`GET /payments`): the channel store's payment log, which is written
+// with the signed states (durable before any signature leaves, the same names at the same versions
+// on both sides), after the rows of the agent's own table from before the log (read only; the
+// table and its migration stay for data directories that have it).
 import 'reflect-metadata';
 import {
   Column,
@@ -15,6 +15,7 @@ import {
   type QueryRunner,
 } from 'typeorm';
 import { exclusive } from '../../channels/persistence/datasource.js';
+import type { ChannelStore, StoredPayment } from '../../channels/store.js';
 import type { PaymentView } from './types.js';
 
 export const PAYMENT_TABLE = 'agent_payment';
@@ -67,58 +68,45 @@ export class AgentPayments1767500000000 implements MigrationInterface {
 export const paymentEntities = [PaymentEntity];
 export const paymentMigrations = [AgentPayments1767500000000];
 
+/**
+ * The payments a user sees: the channel store's payment log, written in the same transaction as
+ * the state each payment is in (so it survives any crash and names the same payments at the same
+ * versions as the peer's), and before it the rows this agent kept itself before the log existed
+ * (read only).
+ */
 export class PaymentHistory {
-  #queue: PaymentView[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #writing: Promise<void> = Promise.resolve();
-
   constructor(
     private readonly ds: DataSource,
-    /** How long a payment may wait to be written with the next ones. */
-    private readonly batchMs = 200,
-    private readonly onError: (err: unknown) => void = () => undefined,
+    private readonly store: ChannelStore,
+    /** The view of a logged payment that is one of `batch` in its update; undefined for a channel we no longer know. */
+    private readonly viewOf: (row: StoredPayment, batch: number) => PaymentView | undefined,
   ) {}
-
-  add(p: PaymentView): void {
-    this.#queue.push(p);
-    this.#timer ??= setTimeout(() => {
-      this.flush().catch(this.onError);
-    }, this.batchMs);
-  }
-
-  /** Writes what is queued (also what `add` queues meanwhile, in order). */
-  flush(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const batch = this.#queue;
-    this.#queue = [];
-    this.#writing = this.#writing.then(async () => {
-      if (batch.length === 0) return;
-      await exclusive(this.ds, () =>
-        this.ds.transaction((em) =>
-          em
-            .getRepository(PaymentEntity)
-            .insert(batch.map((p) => ({ channelId: p.channelId.toLowerCase(), view: JSON.stringify(p) }))),
-        ),
-      ).catch(this.onError);
-    });
-    return this.#writing;
-  }
 
   /** The payments, oldest first, of one channel or all; at most the newest `limit`. */
   async list(channelId?: string, limit = 10_000): Promise<PaymentView[]> {
-    await this.flush();
-    const rows = await exclusive(this.ds, () =>
+    const logged = await this.store.listPayments({
+      ...(channelId === undefined ? {} : { channelId: channelId.toLowerCase() }),
+      limit,
+    });
+    const batches = new Map<string, number>();
+    const key = (r: StoredPayment) => `${r.channelId.toLowerCase()}:${r.version}`;
+    for (const r of logged) batches.set(key(r), (batches.get(key(r)) ?? 0) + 1);
+    const views = logged.reverse().flatMap((r) => this.viewOf(r, batches.get(key(r))!) ?? []);
+    const room = limit - views.length;
+    if (room <= 0) return views;
+    const legacy = await exclusive(this.ds, () =>
       this.ds.getRepository(PaymentEntity).find({
         where: channelId === undefined ? {} : { channelId: channelId.toLowerCase() },
         order: { seq: 'DESC' },
-        take: limit,
+        take: room,
       }),
     );
-    return rows.reverse().map((r) => {
-      const view = JSON.parse(r.view) as Partial<PaymentView> & Omit<PaymentView, 'id' | 'batch'>;
-      // Rows written before payments had IDs: named as the channel names an update without them.
-      return { ...view, id: view.id ?? `v${view.version}.0`, batch: view.batch ?? 1 };
-    });
+    return [...legacy.reverse().map(legacyView), ...views];
   }
+}
+
+/** A row kept before payments had IDs: named as the channel names an update without them. */
+function legacyView(r: PaymentEntity): PaymentView {
+  const view = JSON.parse(r.view) as Partial<PaymentView> & Omit<PaymentView, 'id' | 'batch'>;
+  return { ...view, id: view.id ?? `v${view.version}.0`, batch: view.batch ?? 1 };
 }

@@ -1,10 +1,10 @@
 // Knobs for fault tests of whole agent processes, off unless their environment variables are set.
 // PERUN_FAILPOINTS_FILE names a file; when the channel client reaches the failpoint written in it
-// (client.ts Failpoint, e.g. `accept-persisted`), the agent removes the file and kills itself with
-// SIGKILL: a crash at an exact step of an update. PERUN_SIGNATURE_JOURNAL names a file where the
+// (client.ts Failpoint, e.g. `accept-persisted`, or `accept-persisted 2` for the second time it is
+// reached), the agent removes the file and kills itself with SIGKILL: a crash at an exact step. PERUN_SIGNATURE_JOURNAL names a file where the
 // client's signer records every state it signs (EquivocationGuard): across restarts it refuses a
 // second, different state with a version it signed, and records the refusal for the test to find.
-import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Failpoint } from '../../channels/client.js';
 import { EquivocationGuard, type SignatureJournal } from '../../channels/equivocation.js';
 import type { Signer } from '../../channels/interfaces.js';
@@ -60,7 +60,14 @@ export function testKnobs(env: NodeJS.ProcessEnv = process.env): TestKnobs {
     ...(failFile
       ? {
           failpoint: (point: Failpoint) => {
-            if (!existsSync(failFile) || readFileSync(failFile, 'utf8').trim() !== point) return;
+            if (!existsSync(failFile)) return;
+            const [armed, nth = '1'] = readFileSync(failFile, 'utf8').trim().split(/\s+/);
+            if (armed !== point) return;
+            const left = Number(nth) - 1;
+            if (left > 0) {
+              writeFileSync(failFile, `${point} ${left}`);
+              return;
+            }
             rmSync(failFile, { force: true });
             process.kill(process.pid, 'SIGKILL');
           },

@@ -7,6 +7,7 @@ import {
   type DidCommConnectionRecord,
 } from '@credo-ts/didcomm';
 import type { ChannelInfo, IncomingProposal } from '../../channels/client.js';
+import type { StoredPayment } from '../../channels/store.js';
 import type { PaymentRecord, State } from '../../channels/types.js';
 import type { VerifiedPeer } from '../../protocols/identity/index.js';
 import { formatAmount } from '../api/amounts.js';
@@ -167,6 +168,23 @@ export class ChannelViews {
       theirBalance: format(asset, balances[1 - c.idx]!),
       batch,
       at: new Date().toISOString(),
+    };
+  }
+
+  /** Payment `row` of channel `c`'s payment log, one of `batch` in its update. */
+  loggedPayment(c: ChannelInfo, row: StoredPayment, batch: number): PaymentView {
+    const asset = this.assetOf(c);
+    return {
+      id: row.id,
+      channelId: c.id,
+      asset: asset.symbol,
+      version: row.version.toString(),
+      amount: format(asset, row.amount),
+      direction: row.payer === c.idx ? 'sent' : 'received',
+      ourBalance: format(asset, row.balances[c.idx] ?? 0n),
+      theirBalance: format(asset, row.balances[1 - c.idx] ?? 0n),
+      batch,
+      at: new Date(row.at).toISOString(),
     };
   }
 
