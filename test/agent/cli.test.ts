@@ -411,6 +411,14 @@ describe('client commands send the right request', () => {
       payment(CH1, '0.25'),
     ],
     [
+      ['pay', 'abc1', '0.25', '--id', 'invoice-7'],
+      [
+        ['GET /channels', undefined],
+        [`POST /channels/${CH1}/payments`, { amount: '0.25', id: 'invoice-7' }],
+      ],
+      payment(CH1, '0.25'),
+    ],
+    [
       ['close', 'DEF0'],
       [
         ['GET /channels', undefined],

@@ -132,11 +132,15 @@ export function register(program: Command, ctx: CommandContext): void {
   clientCommand(program, 'pay', 'pay the peer of a channel')
     .argument('<channel>', 'channel ID or unique prefix')
     .argument('<amount>', 'ETH')
-    .action(async (chan: string, amountText: string, o: ClientOpts) => {
+    .option('--id <payment-id>', 'name the payment in both histories (1-64 of [A-Za-z0-9._:-]; default a UUID)')
+    .action(async (chan: string, amountText: string, o: ClientOpts & { id?: string }) => {
       const amount = checkAmount(amountText, 'amount');
       const api = ctx.client(o);
       const id = await channelId(api, chan);
-      const p = await api.request<PaymentView>('POST', `/channels/${enc(id)}/payments`, { amount });
+      const p = await api.request<PaymentView>('POST', `/channels/${enc(id)}/payments`, {
+        amount,
+        ...(o.id === undefined ? {} : { id: o.id }),
+      });
       emit(o, p, () => `${paymentLine(p)}\n`);
     });
 
