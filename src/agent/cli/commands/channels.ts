@@ -132,7 +132,10 @@ export function register(program: Command, ctx: CommandContext): void {
   clientCommand(program, 'pay', 'pay the peer of a channel')
     .argument('<channel>', 'channel ID or unique prefix')
     .argument('<amount>', 'ETH')
-    .option('--id <payment-id>', 'name the payment in both histories (1-64 of [A-Za-z0-9._:-]; default a UUID)')
+    .option(
+      '--id <payment-id>',
+      'name the payment in both histories (1-64 of [A-Za-z0-9._:-]; default a UUID)',
+    )
     .action(async (chan: string, amountText: string, o: ClientOpts & { id?: string }) => {
       const amount = checkAmount(amountText, 'amount');
       const api = ctx.client(o);
