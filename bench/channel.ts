@@ -2,8 +2,10 @@
 // persisting to its own SQLite file (WAL, synchronous=FULL: every signed state is on disk before
 // its signature leaves), one channel funded on the embedded chain, then N sequential payments.
 // Prints latency percentiles and where the time of a payment goes (signing, verifying, the
-// store's transactions, the rest), and the secp256k1 engine's own rate of signatures and
-// recoveries (PERUN_SECP256K1=noble runs the benchmark on the JavaScript fallback).
+// store's transactions, the rest), then N payments more with 64 in flight on the same channel
+// (batched: what one channel carries when many payments are asked at once), and the secp256k1
+// engine's own rate of signatures and recoveries (PERUN_SECP256K1=noble runs the benchmark on
+// the JavaScript fallback).
 // Usage: npm run bench:channel [-- --payments N] [--synchronous NORMAL] [--json]
 // (--json: the last line is one JSON object; --synchronous NORMAL trades the fsync per commit
 // for durability against process crashes only, to show what the disk costs.)
@@ -22,7 +24,15 @@ import { EthereumSigner, recoverSigner, secp256k1Engine } from '../src/channels/
 import { TxSender } from '../src/channels/ethereum/tx.js';
 import { TypeOrmChannelStore } from '../src/channels/persistence/typeorm-store.js';
 import { MemoryBus } from '../src/channels/wire/memory.js';
-import { paymentsArg, timePayments, timedBackend, timedSigner, timedStore, type Timers } from './timing.js';
+import {
+  paymentsArg,
+  timeInFlight,
+  timePayments,
+  timedBackend,
+  timedSigner,
+  timedStore,
+  type Timers,
+} from './timing.js';
 
 const timers: Timers = {};
 const t = (name: string) => timers[name] ?? 0;
@@ -99,9 +109,18 @@ async function main(): Promise<void> {
 
     for (const k of Object.keys(timers)) timers[k] = 0;
     const { totalMs: total, figures } = await timePayments(payments, () => alice.client.sendPayment(id, 1n));
+    // The same channel with 64 payments in flight: they go in batches, one update per round trip.
+    let updates = 0;
+    alice.client.on('event', (e: { type: string }) => {
+      if (e.type === 'updated') updates++;
+    });
+    const batched = await timeInFlight(payments, 64, () => alice.client.sendPayment(id, 1n));
     const rates = engineRates();
     const result = {
       ...figures,
+      batched_payments_per_s: batched.payments_per_s,
+      batched_p50_ms: batched.p50_ms,
+      batched_per_update: Number((payments / updates).toFixed(1)),
       store: `sqlite-file (WAL, synchronous=${synchronous})`,
       signer: secp256k1Engine(),
       ...rates,
@@ -113,6 +132,9 @@ async function main(): Promise<void> {
       `${payments} payments in ${(total / 1000).toFixed(2)} s: ${result.payments_per_s} payments/s`,
     );
     console.log(`latency p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, p99 ${result.p99_ms} ms`);
+    console.log(
+      `with 64 in flight on the channel: ${batched.payments_per_s} payments/s (p50 ${batched.p50_ms} ms), ${result.batched_per_update} payments per update`,
+    );
     console.log('where a payment’s time goes (both clients, per payment):');
     console.log(`  signing (secp256k1)         ${share(t('sign'))}`);
     console.log(`  verifying signatures        ${share(t('verify'))}`);

@@ -2,7 +2,8 @@
 // SQLite file, DIDComm over HTTP on 127.0.0.1) hold credentials from an Issuer process, open one
 // credential-gated channel on the embedded chain (open_ms: presentations both ways, proposal,
 // funding), then make N sequential payments, each asked of Alice's REST API (our own keep-alive
-// client on node:http, not the global fetch). The time of a payment is split into the REST round
+// client on node:http, not the global fetch), then N more from 64 REST clients at once on the same
+// channel (batched_payments_per_s: they go in batches, one update per round trip). The time of a payment is split into the REST round
 // trip (measured alone) and the rest: DIDComm both ways and both channel cores. Then, between the
 // same two processes, trust pings with response one at a time (POST /connections/:id/ping): a
 // round trip through Credo's generic pipeline both ways, the baseline of the Perun lean path
@@ -38,6 +39,7 @@ import { certifiedPair } from '../src/agent/process/certified-pair.js';
 import {
   now,
   paymentsArg,
+  timeInFlight,
   timePayments,
   timedBackend,
   timedSigner,
@@ -51,8 +53,8 @@ const coreMs = () => timers['core'] ?? 0;
 const json = process.argv.includes('--json');
 
 /** REST calls to an agent process on one kept-alive connection; rejects on a status other than 2xx. */
-function restClient(agent: AgentProcess) {
-  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+function restClient(agent: AgentProcess, sockets = 1) {
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: sockets });
   const call = (method: string, path: string, body?: unknown) =>
     new Promise<unknown>((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -110,12 +112,24 @@ async function twoProcesses(payments: number): Promise<void> {
     const { totalMs: total, figures } = await timePayments(payments, () =>
       api.call('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' }),
     );
+    // 64 REST clients paying on the same channel at once: the payments go in batches.
+    const many = restClient(alice, 64);
+    const batched = await timeInFlight(payments, 64, () =>
+      many.call('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' }),
+    );
+    many.close();
+    const history = (await api.call('GET', `/payments?channelId=${channel.id}`)) as { batch: number }[];
+    const perUpdate =
+      payments / new Set(history.slice(-payments).map((p) => (p as { version: string }).version)).size;
     const pings = Math.min(payments, 500);
     const ping = await timePayments(pings, () => api.call('POST', `/connections/${ab.id}/ping`));
     api.close();
     const signer = (alice.info as { signer?: unknown }).signer;
     const result = {
       ...figures,
+      batched_payments_per_s: batched.payments_per_s,
+      batched_p50_ms: batched.p50_ms,
+      batched_per_update: Number(perUpdate.toFixed(1)),
       trust_ping_rt_per_s: ping.figures.payments_per_s,
       trust_ping_p50_ms: ping.figures.p50_ms,
       ...(signer === undefined ? {} : { signer }),
@@ -136,6 +150,10 @@ async function twoProcesses(payments: number): Promise<void> {
       `${payments} payments over DIDComm in ${(total / 1000).toFixed(2)} s: ${result.payments_per_s} payments/s`,
     );
     console.log(`latency p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, p99 ${result.p99_ms} ms`);
+    console.log(
+      `${payments} payments more from 64 REST clients at once on the same channel: ` +
+        `${batched.payments_per_s} payments/s, p50 ${batched.p50_ms} ms`,
+    );
     console.log(
       `${pings} trust pings with response between the same agents (Credo's pipeline both ways): ` +
         `${result.trust_ping_rt_per_s} round trips/s, p50 ${result.trust_ping_p50_ms} ms ` +
@@ -227,8 +245,12 @@ async function inProcess(payments: number): Promise<void> {
 
     timers['core'] = 0;
     const { totalMs: total, figures } = await timePayments(payments, () => alice.client.sendPayment(id, 1n));
+    const core = coreMs();
+    const batched = await timeInFlight(payments, 64, () => alice.client.sendPayment(id, 1n));
     const result = {
       ...figures,
+      batched_payments_per_s: batched.payments_per_s,
+      batched_p50_ms: batched.p50_ms,
       open_ms: Math.round(openMs),
       connect_ms: Math.round(connectMs),
       processes: 1,
@@ -243,9 +265,12 @@ async function inProcess(payments: number): Promise<void> {
       `${payments} payments over DIDComm in ${(total / 1000).toFixed(2)} s: ${result.payments_per_s} payments/s`,
     );
     console.log(`latency p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, p99 ${result.p99_ms} ms`);
-    console.log('where a payment’s time goes (both agents, per payment):');
-    console.log(`  channel core: signing, checks, durable commits  ${per(coreMs())}`);
-    console.log(`  DIDComm: lean path (envelopes, HTTP), the rest   ${per(total - coreMs())}`);
+    console.log(
+      `with 64 in flight on the channel: ${batched.payments_per_s} payments/s, p50 ${batched.p50_ms} ms`,
+    );
+    console.log('where a sequential payment’s time goes (both agents, per payment):');
+    console.log(`  channel core: signing, checks, durable commits  ${per(core)}`);
+    console.log(`  DIDComm: lean path (envelopes, HTTP), the rest   ${per(total - core)}`);
     if (json) console.log(JSON.stringify(result));
   } finally {
     for (const c of cleanup) await c().catch(() => undefined);

@@ -101,3 +101,24 @@ export async function timePayments(payments: number, pay: () => Promise<unknown>
     },
   };
 }
+
+/**
+ * Runs `pay` `payments` times with `inFlight` calls outstanding at any moment (a caller that sends
+ * the next payment as soon as one is answered); the rate and latency figures of the run.
+ */
+export async function timeInFlight(payments: number, inFlight: number, pay: () => Promise<unknown>) {
+  const latencies: number[] = [];
+  let started = 0;
+  const start = now();
+  const worker = async () => {
+    while (started < payments) {
+      started++;
+      const t = now();
+      await pay();
+      latencies.push(now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, payments) }, worker));
+  const totalMs = now() - start;
+  return { payments_per_s: Math.round((payments / totalMs) * 1000), ...latencyFigures(latencies) };
+}

@@ -51,7 +51,8 @@ function pump(ctx: ClientContext, entry: Channel): void {
   if (entry.paying) return;
   entry.paying = true;
   const drain = async () => {
-    await Promise.resolve(); // payments asked in the same turn go together
+    // Payments asked in the same turn, and those whose requests are already read, go together.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (entry.outbox.length > 0) {
       const batch = takeBatch(ctx, entry.outbox);
       await entry.local.run(() => payBatch(ctx, entry, batch));
