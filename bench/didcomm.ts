@@ -118,9 +118,8 @@ async function twoProcesses(payments: number): Promise<void> {
       many.call('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' }),
     );
     many.close();
-    const history = (await api.call('GET', `/payments?channelId=${channel.id}`)) as { batch: number }[];
-    const perUpdate =
-      payments / new Set(history.slice(-payments).map((p) => (p as { version: string }).version)).size;
+    const history = (await api.call('GET', `/payments?channelId=${channel.id}`)) as { version: string }[];
+    const perUpdate = payments / new Set(history.slice(-payments).map((p) => p.version)).size;
     const pings = Math.min(payments, 500);
     const ping = await timePayments(pings, () => api.call('POST', `/connections/${ab.id}/ping`));
     api.close();
