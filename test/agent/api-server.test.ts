@@ -95,6 +95,7 @@ const CHANNEL: ChannelView = {
   isFinal: false,
   locked: '0',
   virtual: false,
+  queuedPayments: 0,
 };
 const PAYMENT: PaymentView = {
   id: 'pay-1',

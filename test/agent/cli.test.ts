@@ -85,6 +85,7 @@ const channel = (id: string, connectionId: string): ChannelView => ({
   isFinal: false,
   locked: '0',
   virtual: false,
+  queuedPayments: 0,
 });
 const channels = [channel(CH1, CONN1), channel(CH2, CONN2), channel(CH3, CONN3)];
 const payment = (channelId: string, amount: string): PaymentView => ({

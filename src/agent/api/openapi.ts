@@ -126,6 +126,11 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       parentId: str('The ledger channel that funds this sub-channel or virtual channel.'),
       virtual: { type: 'boolean', description: 'A virtual channel: funded through an intermediary.' },
       locked: eth('What its open sub-channels hold.'),
+      queuedPayments: {
+        type: 'integer',
+        minimum: 0,
+        description: 'Payments asked that wait for the next update (they go together in it).',
+      },
     },
     ['connectionId', 'peerLabel', 'parentId'],
   ),

@@ -1,7 +1,8 @@
 // Knobs for fault tests of whole agent processes, off unless their environment variables are set.
 // PERUN_FAILPOINTS_FILE names a file; when the channel client reaches the failpoint written in it
 // (client.ts Failpoint, e.g. `accept-persisted`, or `accept-persisted 2` for the second time it is
-// reached), the agent removes the file and kills itself with SIGKILL: a crash at an exact step. PERUN_SIGNATURE_JOURNAL names a file where the
+// reached), the agent removes the file and kills itself with SIGKILL: a crash at an exact step;
+// `<point> hold` holds the client at that step until the file says something else. PERUN_SIGNATURE_JOURNAL names a file where the
 // client's signer records every state it signs (EquivocationGuard): across restarts it refuses a
 // second, different state with a version it signed, and records the refusal for the test to find.
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,7 +49,7 @@ export function readJournal(path: string): JournalLine[] {
 }
 
 export interface TestKnobs {
-  failpoint?: (point: Failpoint) => void;
+  failpoint?: (point: Failpoint) => void | Promise<void>;
   wrapSigner: (signer: Signer) => Signer;
 }
 
@@ -59,10 +60,18 @@ export function testKnobs(env: NodeJS.ProcessEnv = process.env): TestKnobs {
   return {
     ...(failFile
       ? {
-          failpoint: (point: Failpoint) => {
+          failpoint: async (point: Failpoint) => {
             if (!existsSync(failFile)) return;
-            const [armed, nth = '1'] = readFileSync(failFile, 'utf8').trim().split(/\s+/);
+            const armedText = readFileSync(failFile, 'utf8').trim();
+            const [armed, nth = '1'] = armedText.split(/\s+/);
             if (armed !== point) return;
+            if (nth === 'hold') {
+              // Wait here until the test writes something else into the file.
+              while (existsSync(failFile) && readFileSync(failFile, 'utf8').trim() === armedText) {
+                await new Promise((r) => setTimeout(r, 10));
+              }
+              return;
+            }
             const left = Number(nth) - 1;
             if (left > 0) {
               writeFileSync(failFile, `${point} ${left}`);

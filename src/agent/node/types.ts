@@ -93,6 +93,8 @@ export interface ChannelView {
   virtual: boolean;
   /** What this channel's sub-channels hold, in the asset's units ("0" when none is open). */
   locked: string;
+  /** Payments asked that wait for the next update (they go together in it). */
+  queuedPayments: number;
 }
 
 export interface OpenVirtualChannelRequest {

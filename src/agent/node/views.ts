@@ -144,6 +144,7 @@ export class ChannelViews {
         asset,
         (c.state?.outcome.locked ?? []).reduce((sum, l) => sum + (l.balances[0] ?? 0n), 0n),
       ),
+      queuedPayments: c.queuedPayments,
     };
   }
 

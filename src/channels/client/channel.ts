@@ -151,6 +151,7 @@ export class Channel {
       state: cur === undefined ? undefined : structuredClone(cur.state),
       ...(this.parent === undefined ? {} : { parent: this.parent.id }),
       ...(this.observer === true ? { observer: true as const } : {}),
+      queuedPayments: this.outbox.length,
     };
   }
 }

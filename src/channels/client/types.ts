@@ -28,6 +28,8 @@ export interface ChannelInfo {
   parent?: Hex;
   /** We are the intermediary of this virtual channel: we hold its states but never sign them. */
   observer?: true;
+  /** Payments asked of us that wait for the next update (one update is in flight at a time). */
+  queuedPayments: number;
 }
 
 export interface VirtualChannelRequest {
