@@ -77,7 +77,18 @@ export class ChannelClient extends EventEmitter {
       w.resolve({ type: 'channel-proposal-reject', proposalID: '0x', reason: 'client closed' });
     }
     ctx.proposals.clear();
+    await ctx.flush().catch((err: unknown) => ctx.warn(undefined, err, 'persist'));
     await Promise.allSettled([...ctx.background]);
+  }
+
+  /**
+   * Resolves once every fully signed state the client holds is in the store. A payment of ours
+   * resolves when the peer has signed it; its state is written with the channel's next write or
+   * within a few milliseconds (the staged state with our signature was written before it left).
+   * Call this before reading the store directly (the payment log, for one).
+   */
+  async flush(): Promise<void> {
+    await this.#ctx.flush();
   }
 
   channel(id: Hex): ChannelInfo {

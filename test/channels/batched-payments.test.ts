@@ -69,6 +69,8 @@ describe('Alice asks many payments at once', () => {
       expect(perUpdate.length).toBeLessThan(50);
       expect(perUpdate.reduce((a, b) => a + b, 0)).toBe(50);
 
+      // A payer's last state is written (and its payments announced) within a few milliseconds.
+      await Promise.all([alice.client.flush(), bob.client.flush()]);
       const mine = history(alice, id, 'bob');
       const theirs = history(bob, id, 'alice');
       expect([...mine.keys()].sort()).toEqual([...ids].sort());
@@ -205,6 +207,7 @@ describe('property', () => {
             const row = state.outcome.balances[0]!;
             expect(row[0]! + row[1]!).toBe(400n);
 
+            await Promise.all(people.map((p) => p.client.flush()));
             const ha = history(alice, id, 'bob');
             const hb = history(bob, id, 'alice');
             expect(hb).toEqual(ha);

@@ -180,6 +180,7 @@ const FAILPOINTS: Failpoint[] = [
   'update-received',
   'accept-persisted',
   'accept-received',
+  'update-signed',
 ];
 
 type Op =
@@ -266,9 +267,10 @@ async function processes(bus: MemoryBus, first: number, refuser: () => number) {
   };
 }
 
-/** A channel's payment log, oldest first, as both sides should agree on it. */
-async function paymentLog(store: MemoryChannelStore, channelId: string) {
-  const rows = await store.listPayments({ channelId });
+/** A channel's payment log, oldest first, as both sides should agree on it (once written). */
+async function paymentLog(p: Proc, channelId: string) {
+  await p.person.client.flush();
+  const rows = await p.store.listPayments({ channelId });
   return rows.reverse().map((r) => ({ id: r.id, version: r.version, payer: r.payer, amount: r.amount }));
 }
 
@@ -283,7 +285,7 @@ function expectOneState(procs: Proc[], id: string, total: bigint): bigint[] {
   return row;
 }
 
-const PROPOSER_POINTS: Failpoint[] = ['update-staged', 'update-sent', 'accept-received'];
+const PROPOSER_POINTS: Failpoint[] = ['update-staged', 'update-sent', 'accept-received', 'update-signed'];
 
 describe.each(['Alice', 'Bob'])('%s pays 7', (payerName) => {
   it.each(FAILPOINTS)(
@@ -317,7 +319,7 @@ describe.each(['Alice', 'Bob'])('%s pays 7', (payerName) => {
           payer === alice ? [93n, 107n] : [107n, 93n],
         );
         // Both payment logs name the same four payments at the same versions, the 7 once.
-        const [logA, logB] = await Promise.all([alice, bob].map((p) => paymentLog(p.store, id)));
+        const [logA, logB] = await Promise.all([alice, bob].map((p) => paymentLog(p, id)));
         expect(logA).toEqual(logB);
         expect(logA!.map((l) => l.amount)).toEqual([1n, 7n, 2n, 3n]);
       } finally {
@@ -370,7 +372,7 @@ it(
           const possible = unsure.reduce((sums, x) => [...sums, ...sums.map((v) => v + x)], [sure]);
           expect(possible).toContain(200n - toAlice!);
           // Both payment logs name the same payments at the same versions, and they add up.
-          const [logA, logB] = await Promise.all(run.procs.map((p) => paymentLog(p.store, id)));
+          const [logA, logB] = await Promise.all(run.procs.map((p) => paymentLog(p, id)));
           expect(logA).toEqual(logB);
           const paid = logA!.reduce((sum, l) => sum + (l.payer === 0 ? l.amount : -l.amount), 0n);
           expect(paid).toBe(200n - toAlice!);

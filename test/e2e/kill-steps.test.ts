@@ -89,7 +89,7 @@ async function sameHistories(): Promise<PaymentView[]> {
   return a;
 }
 
-const PAYER_STEPS: Failpoint[] = ['update-staged', 'update-sent', 'accept-received'];
+const PAYER_STEPS: Failpoint[] = ['update-staged', 'update-sent', 'accept-received', 'update-signed'];
 const PAYEE_STEPS: Failpoint[] = ['update-received', 'accept-persisted'];
 
 describe.each(['Alice', 'Bob'] as const)('%s pays 0.01', (payerName) => {

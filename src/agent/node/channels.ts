@@ -145,12 +145,14 @@ export class Channels {
     return this.views.settlement(info, await this.ctx.client.dispute(info.id));
   }
 
-  payments(channelId?: string): Promise<PaymentView[]> {
+  async payments(channelId?: string): Promise<PaymentView[]> {
+    await this.ctx.client.flush(); // the log holds our latest payments
     return this.ctx.history.list(channelId);
   }
 
   async signedState(channelId: string): Promise<SignedStateView> {
     const info = this.ctx.client.channel(channelId);
+    await this.ctx.client.flush();
     const record = await this.ctx.store.getChannel(info.id);
     const current = record?.current;
     if (current == null)

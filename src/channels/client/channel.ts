@@ -5,6 +5,7 @@
 import type { SignedState, WatchedChannel, WithdrawnAmount } from '../interfaces.js';
 import type { ChannelMachine } from '../machine.js';
 import type { ChannelUpdate } from '../messages.js';
+import type { SignedState as StoredState } from '../store.js';
 import { Mutex } from '../persistence/mutex.js';
 import { identityMap, pairMap } from '../subchannel.js';
 import type { Address, Hex, PaymentRecord, Phase, State } from '../types.js';
@@ -35,6 +36,13 @@ export interface Labelled {
   payments: PaymentRecord[];
   /** The balances after them, [asset][participant], for a version before the latest one. */
   balances?: bigint[][];
+}
+
+/** A fully signed state of ours waiting for its write, with the payments it carries. */
+export interface Completed {
+  signed: StoredState;
+  labels: Labelled;
+  timer: ReturnType<typeof setTimeout>;
 }
 
 /** A payment waiting for an update, with its caller's promise. */
@@ -90,6 +98,11 @@ export class Channel {
   owedTurn = false;
   /** One of our updates is being proposed (from its first attempt to its last answer). */
   proposing = false;
+  /**
+   * Our payment update the peer signed, not yet in the store (ClientContext.defer): the next
+   * write of the channel takes it along, or a short timer writes it.
+   */
+  completed?: Completed;
 
   constructor(
     readonly id: Hex,

@@ -9,7 +9,7 @@ import type { Address, Hex, Phase, State } from '../types.js';
 import type { SignedState, WithdrawnAmount } from '../interfaces.js';
 import { stateToJson } from '../json.js';
 import { transferOf } from '../transfer.js';
-import type { LoggedPayments } from '../store.js';
+import type { ChannelStoreTx, LoggedPayments, SignedState as StoredState } from '../store.js';
 import type { App } from '../app.js';
 import { canTransition, type ChannelMachine } from '../machine.js';
 import type { ChannelMessage, VirtualChannelUpdate } from '../messages.js';
@@ -38,6 +38,12 @@ export interface VirtualFunding {
 
 export const canonical = (s: State): string => JSON.stringify(stateToJson(s));
 export const sameState = (a: State, b: State): boolean => canonical(a) === canonical(b);
+
+/**
+ * How long a deferred state of ours (ClientContext.defer) waits for the channel's next write to
+ * take it along before it is written by itself.
+ */
+export const DEFER_MS = 5;
 
 const CLOSED_PHASES: readonly Phase[] = [
   'Final',
@@ -125,24 +131,31 @@ export class ClientContext {
     return entry;
   }
 
-  /** Writes the machine's current state, staged state and phase in one transaction. */
   /**
    * Writes the machine's current state, staged state, used-up version and phase in one
    * transaction. A newly signed state that is a transfer goes into the payment log with it, under
    * the names its update carried (or `v<version>.<asset>`); names the log holds already (a peer
-   * reusing one) fall back to those, and the state is written in any case.
+   * reusing one) fall back to those, and the state is written in any case. A deferred state of
+   * ours (`defer`) goes with it; if a newer one has replaced it in the machine, it is written first.
    */
   async persist(entry: Channel): Promise<void> {
     const m = entry.machine;
-    const from = entry.persistedPhase;
-    const cur = m.current;
-    const writeCurrent = cur !== undefined && cur.state.version !== entry.persistedVersion;
-    const used = m.usedVersion;
-    const s = m.staged;
-    const staged = entry.stagedPayments;
-    const write = (paid: LoggedPayments | undefined) =>
-      this.o.store.transaction(async (tx) => {
-        if (writeCurrent) await tx.saveSignedState(entry.id, { state: cur.state, sigs: [...cur.sigs] }, paid);
+    const done = entry.completed;
+    if (done !== undefined) {
+      clearTimeout(done.timer);
+      entry.completed = undefined;
+    }
+    try {
+      if (done !== undefined && m.version > done.signed.state.version) {
+        await this.#writeSigned(entry, done.signed, done.labels, async () => undefined);
+        this.emitUpdated(entry, done.signed.state, 'us');
+      }
+      const from = entry.persistedPhase;
+      const cur = m.current;
+      const used = m.usedVersion;
+      const s = m.staged;
+      const staged = entry.stagedPayments;
+      const rest = async (tx: ChannelStoreTx) => {
         const labels = s !== undefined && staged?.version === s.state.version ? staged : undefined;
         await tx.saveStagedState(
           entry.id,
@@ -165,41 +178,99 @@ export class ClientContext {
           );
         }
         if (m.phase !== from) await tx.setPhase(entry.id, m.phase);
-      });
-    let paid: Labelled[] = [];
-    if (!writeCurrent) {
-      await write(undefined);
-    } else {
-      const version = cur.state.version;
-      const named = staged?.version === version ? staged : undefined;
-      const synced = entry.syncedPayments?.version === version ? entry.syncedPayments.transfers : undefined;
-      const transfer =
-        entry.persistedState === undefined ? undefined : transferOf(entry.persistedState, cur.state);
-      const candidates: Labelled[][] = [];
-      if (synced !== undefined) candidates.push(synced);
-      if (named !== undefined) candidates.push([named]);
-      if (transfer !== undefined) candidates.push([{ version, ...transfer }]);
-      candidates.push([]);
-      for (const candidate of candidates) {
-        try {
-          await write(logged(candidate, cur.state));
-          paid = candidate;
-          break;
-        } catch (err) {
-          if (!(err instanceof PaymentExistsError) || candidate.length === 0) throw err;
-          this.warn(entry.id, new ChannelClientError('INVALID_PAYMENTS', err.message, err.details), 'update');
-        }
+      };
+      if (cur === undefined || cur.state.version === entry.persistedVersion) {
+        await this.o.store.transaction(rest);
+      } else {
+        const version = cur.state.version;
+        const named =
+          staged?.version === version
+            ? staged
+            : done?.signed.state.version === version
+              ? done.labels
+              : undefined;
+        await this.#writeSigned(entry, { state: cur.state, sigs: [...cur.sigs] }, named, rest);
+        if (done?.signed.state.version === version) this.emitUpdated(entry, cur.state, 'us');
       }
-      entry.syncedPayments = undefined;
+      entry.persistedUsed = used;
+      this.phaseChanged(entry, from);
+    } catch (err) {
+      // Not written: the next write tries it again.
+      if (done !== undefined && entry.persistedVersion < done.signed.state.version) {
+        entry.completed ??= { ...done, timer: this.#flushTimer(entry) };
+      }
+      throw err;
     }
-    entry.persistedUsed = used;
-    if (writeCurrent) {
-      entry.persistedVersion = cur.state.version;
-      entry.persistedState = cur.state;
-      entry.signedPayments = paid;
-      for (const wake of [...entry.onNewer]) wake();
+  }
+
+  /**
+   * Writes the fully signed state `signed` with `rest` in one transaction, its payments logged
+   * under the first names the log takes: a sync's, the update's (`named`), the transfer's
+   * `v<version>.<asset>`, none.
+   */
+  async #writeSigned(
+    entry: Channel,
+    signed: StoredState,
+    named: Labelled | undefined,
+    rest: (tx: ChannelStoreTx) => Promise<void>,
+  ): Promise<void> {
+    const version = signed.state.version;
+    const synced = entry.syncedPayments?.version === version ? entry.syncedPayments.transfers : undefined;
+    const transfer =
+      entry.persistedState === undefined ? undefined : transferOf(entry.persistedState, signed.state);
+    const candidates: Labelled[][] = [];
+    if (synced !== undefined) candidates.push(synced);
+    if (named !== undefined) candidates.push([named]);
+    if (transfer !== undefined) candidates.push([{ version, ...transfer }]);
+    candidates.push([]);
+    let paid: Labelled[] = [];
+    for (const candidate of candidates) {
+      try {
+        await this.o.store.transaction(async (tx) => {
+          await tx.saveSignedState(entry.id, signed, logged(candidate, signed.state));
+          await rest(tx);
+        });
+        paid = candidate;
+        break;
+      } catch (err) {
+        if (!(err instanceof PaymentExistsError) || candidate.length === 0) throw err;
+        this.warn(entry.id, new ChannelClientError('INVALID_PAYMENTS', err.message, err.details), 'update');
+      }
     }
-    this.phaseChanged(entry, from);
+    entry.syncedPayments = undefined;
+    entry.persistedVersion = version;
+    entry.persistedState = signed.state;
+    entry.signedPayments = paid;
+    for (const wake of [...entry.onNewer]) wake();
+  }
+
+  /**
+   * Takes `enabled`, our payment update the peer just signed, as written: the machine holds it,
+   * and the channel's next write (usually the next update's, one transaction for both) or a timer
+   * in DEFER_MS writes it and emits its events. Our signature of it is on disk already (the staged
+   * write), and the state only lowers our balance, so a crash before the write loses nothing: the
+   * peer holds the state fully signed, and the sync after the restart brings it back.
+   */
+  defer(entry: Channel, enabled: StoredState, labels: Labelled): void {
+    if (entry.completed !== undefined) clearTimeout(entry.completed.timer);
+    entry.completed = { signed: enabled, labels, timer: this.#flushTimer(entry) };
+  }
+
+  #flushTimer(entry: Channel): ReturnType<typeof setTimeout> {
+    return setTimeout(() => this.bg(this.flushChannel(entry), entry.id, 'persist'), DEFER_MS);
+  }
+
+  /** Writes the channel's deferred state now, if it has one. */
+  async flushChannel(entry: Channel): Promise<void> {
+    if (entry.completed === undefined) return;
+    await entry.lock.run(async () => {
+      if (entry.completed !== undefined) await this.persist(entry);
+    });
+  }
+
+  /** Writes every deferred state now. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.channels.values()].map((e) => this.flushChannel(e)));
   }
 
   phaseChanged(entry: Channel, from: Phase): void {

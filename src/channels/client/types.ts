@@ -180,7 +180,13 @@ export interface ChannelClientOptions {
 /**
  * The steps of an update a failpoint can stop at: the proposer's staged state is durable (before
  * sending), the update is sent, the responder received it, the responder's acceptance is durable
- * (before sending it), the proposer received the acceptance (before persisting it).
+ * (before sending it), the proposer received the acceptance (before checking it), the proposer
+ * took the responder's signature (before the fully signed state is written, at once or deferred).
  */
 export type Failpoint =
-  'update-staged' | 'update-sent' | 'update-received' | 'accept-persisted' | 'accept-received';
+  | 'update-staged'
+  | 'update-sent'
+  | 'update-received'
+  | 'accept-persisted'
+  | 'accept-received'
+  | 'update-signed';

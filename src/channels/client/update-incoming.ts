@@ -225,9 +225,16 @@ export async function onAccept(ctx: ClientContext, from: string, msg: ChannelUpd
       return;
     }
     const enabled = m.enable();
-    await ctx.persist(entry);
-    ctx.publishFamily(entry);
-    ctx.emitUpdated(entry, enabled.state, 'us');
+    await ctx.o.failpoint?.('update-signed', { channelId: entry.id, version: msg.version });
+    const labels = entry.stagedPayments;
+    if (labels?.version === msg.version && deferrable(entry, enabled.state)) {
+      ctx.defer(entry, { state: enabled.state, sigs: [...enabled.sigs] }, labels);
+      ctx.publishFamily(entry);
+    } else {
+      await ctx.persist(entry);
+      ctx.publishFamily(entry);
+      ctx.emitUpdated(entry, enabled.state, 'us');
+    }
     entry.answer(msg.version, { kind: 'accepted', state: structuredClone(enabled.state) });
   });
 }
@@ -280,4 +287,18 @@ function paymentsProblem(
     return 'the payments do not add up to what the update moves';
   }
   return undefined;
+}
+
+/**
+ * Whether our update to `next`, just signed by the peer, may wait for the channel's next write:
+ * a payment of ours in a ledger channel without sub-channels, which only lowers our balances, so
+ * that the state before it is never worse for us than it.
+ */
+function deferrable(entry: Channel, next: State): boolean {
+  const m = entry.machine;
+  const before = entry.persistedState;
+  if (entry.parent !== undefined || before === undefined || next.isFinal || m.phase !== 'Acting')
+    return false;
+  if (next.outcome.locked.length > 0 || before.outcome.locked.length > 0) return false;
+  return next.outcome.balances.every((row, asset) => row[m.idx]! <= before.outcome.balances[asset]![m.idx]!);
 }
