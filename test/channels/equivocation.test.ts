@@ -204,6 +204,20 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 
 class Crash extends Error {}
 
+/** `part` (a store, a signer) as a process sees it: every call fails once `life.dead` (the part itself survives). */
+function untilDead<T extends object>(part: T, life: { dead: boolean }): T {
+  return new Proxy(part, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]): unknown => {
+        if (life.dead) throw new Crash('the process is dead');
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
 /** One participant's process: its store and signing journal survive a crash, its client does not. */
 interface Proc {
   name: string;
@@ -224,15 +238,18 @@ async function processes(bus: MemoryBus, first: number, refuser: () => number) {
   const procs: Proc[] = [];
   const boot = (p: Proc) => {
     const idx = procs.indexOf(p);
+    // A dead process writes and signs nothing: this client's store and signer fail once it has crashed.
+    const life = { dead: false };
     p.person = makeClient(world, bus, p.party, p.name, {
-      store: p.store,
-      signer: p.guard,
+      store: untilDead(p.store, life),
+      signer: untilDead(p.guard, life),
       responseTimeoutMs: 300,
       onUpdate: () => (refuser() === idx ? { accept: false, reason: 'not now' } : { accept: true }),
       failpoint: (point) => {
         if (p.armed !== point) return;
         p.armed = undefined;
         p.crashed = true;
+        life.dead = true;
         bus.disconnect(p.name);
         throw new Crash(point);
       },

@@ -42,7 +42,8 @@ export interface Labelled {
 export interface Completed {
   signed: StoredState;
   labels: Labelled;
-  timer: ReturnType<typeof setTimeout>;
+  /** Writes it if nothing else has by then; none after a failed write (the next one retries). */
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /** A payment waiting for an update, with its caller's promise. */

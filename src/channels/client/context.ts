@@ -195,9 +195,9 @@ export class ClientContext {
       entry.persistedUsed = used;
       this.phaseChanged(entry, from);
     } catch (err) {
-      // Not written: the next write tries it again.
+      // Not written: the channel's next write (or a flush) tries it again.
       if (done !== undefined && entry.persistedVersion < done.signed.state.version) {
-        entry.completed ??= { ...done, timer: this.#flushTimer(entry) };
+        entry.completed ??= { signed: done.signed, labels: done.labels };
       }
       throw err;
     }
@@ -253,11 +253,8 @@ export class ClientContext {
    */
   defer(entry: Channel, enabled: StoredState, labels: Labelled): void {
     if (entry.completed !== undefined) clearTimeout(entry.completed.timer);
-    entry.completed = { signed: enabled, labels, timer: this.#flushTimer(entry) };
-  }
-
-  #flushTimer(entry: Channel): ReturnType<typeof setTimeout> {
-    return setTimeout(() => this.bg(this.flushChannel(entry), entry.id, 'persist'), DEFER_MS);
+    const timer = setTimeout(() => this.bg(this.flushChannel(entry), entry.id, 'persist'), DEFER_MS);
+    entry.completed = { signed: enabled, labels, timer };
   }
 
   /** Writes the channel's deferred state now, if it has one. */
