@@ -54,7 +54,7 @@ export class Channels {
   }
 
   async open(req: OpenChannelRequest): Promise<ChannelView> {
-    const { agent, client, chain, config, policy, timeoutMs } = this.ctx;
+    const { agent, client, chain, config, policy } = this.ctx;
     const asset = this.ctx.assets.named(req.asset);
     const c = await this.connections.ready(req.connectionId);
     const [fund, peerFund] = this.#funds(asset, req, 'channel');
@@ -67,14 +67,19 @@ export class Channels {
         allocation: oneAssetAllocation(chain.config.chainId, asset.holder, [fund, peerFund]),
         challengeDuration,
       },
-      { timeoutMs },
+      this.#verifyOptions(),
     );
     return this.views.channel(channel);
   }
 
+  /** How the peer is verified before we propose: with the node's timeout, relying on an earlier verification. */
+  #verifyOptions() {
+    return { timeoutMs: this.ctx.timeoutMs, reverifyAfterMs: this.ctx.config.reverifyAfterSeconds * 1000 };
+  }
+
   /** A credential sale's app channel (ETH) to the verified peer on the connection, once it is open. */
   async openApp(connectionId: string, req: { price: bigint; initData: Hex; app: Hex }): Promise<ChannelInfo> {
-    const { agent, client, chain, config, policy, timeoutMs } = this.ctx;
+    const { agent, client, chain, config, policy } = this.ctx;
     const { channel } = await agent.modules.identity.proposeToVerifiedPeer(
       client,
       connectionId,
@@ -85,7 +90,7 @@ export class Channels {
         app: req.app,
         initData: req.initData,
       },
-      { timeoutMs },
+      this.#verifyOptions(),
     );
     return channel;
   }
@@ -108,13 +113,13 @@ export class Channels {
   }
 
   async openVirtual(req: OpenVirtualChannelRequest): Promise<ChannelView> {
-    const { agent, client, policy, timeoutMs } = this.ctx;
+    const { agent, client, policy } = this.ctx;
     const parent = client.channel(req.via);
     const asset = this.views.assetOf(parent);
     const [fund, peerFund] = this.#funds(asset, req, 'virtual channel');
     const c = await this.connections.ready(req.connectionId);
     // The peer's credential first: its verified address is the virtual channel's participant.
-    const peer = await agent.modules.identity.verifyPeer(c.id, policy, { timeoutMs });
+    const peer = await agent.modules.identity.verifyPeer(c.id, policy, this.#verifyOptions());
     const channel = await client.proposeVirtualChannel({
       peer: c.theirDid!,
       peerAddress: peer.address,

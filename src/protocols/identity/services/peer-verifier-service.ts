@@ -36,6 +36,14 @@ import { AddressProofService, type AddressProofRequest } from './address-proof-s
 export interface VerifyOptions {
   /** How long to wait for the presentation and the address proof; default 20 s. */
   timeoutMs?: number;
+  /**
+   * How long a successful verification of the peer on a connection serves new channels on it, in
+   * ms (./verified-peers-service.ts); 0, the default, verifies every time. Only the gate and the
+   * API's verifyPeer rely on earlier verifications; this service always asks.
+   */
+  reverifyAfterMs?: number;
+  /** The clock that reliance is measured by, ms since the epoch; default Date.now. */
+  now?: () => number;
 }
 
 /** The peer's address proof, or a refusal when it fails or does not come within `timeoutMs`. */
@@ -64,7 +72,7 @@ const FINAL_STATES: string[] = [
 ];
 
 /** Our established connection `connectionId` with both DIDs, or a refusal. */
-async function readyConnection(
+export async function readyConnection(
   agentContext: AgentContext,
   connectionId: string,
 ): Promise<DidCommConnectionRecord & { did: string; theirDid: string }> {
