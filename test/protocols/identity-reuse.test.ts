@@ -4,8 +4,8 @@
 // ends the reliance: the interval, the credential's expiry, a proposal naming another address, a
 // change of the trusted issuers, a proposal the peer rejects, another DID on the connection, and
 // forgetVerifiedPeer; in each case the peer is verified again (and refused where it no longer
-// passes). A refusal is never relied on. A new service on the same storage (a restarted agent)
-// relies on what is recorded.
+// passes). A refusal is never relied on. Every decision (verified, reused, refused) is told and
+// recorded. A new service on the same storage (a restarted agent) relies on what is recorded.
 import type { DidCommConnectionRecord } from '@credo-ts/didcomm';
 import { DidCommProofRole } from '@credo-ts/didcomm';
 import { parseEther } from 'ethers';
@@ -15,6 +15,7 @@ import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
 import {
   PeerVerificationRepository,
   type PeerCredentialIssuer,
+  type PeerDecision,
   type PeerPolicy,
   type PeerRefusalCode,
   type VerifyOptions,
@@ -29,7 +30,18 @@ const INTERVAL = 5 * 60_000;
 /** Whole seconds, as credential dates are. */
 const t0 = Math.floor(Date.now() / 1000) * 1000;
 let clock = t0;
-const reuse: VerifyOptions = { reverifyAfterMs: INTERVAL, now: () => clock };
+/** Every decision of both sides: who decided, about whom, what. */
+const decisions: { by: string; decision: PeerDecision['decision']; code?: string }[] = [];
+const reuse: VerifyOptions = {
+  reverifyAfterMs: INTERVAL,
+  now: () => clock,
+  onDecision: (d) =>
+    decisions.push({
+      by: d.theirDid === alice.did ? 'Bob' : 'Alice',
+      decision: d.decision,
+      ...(d.code === undefined ? {} : { code: d.code }),
+    }),
+};
 
 let world: World;
 let issuer: PeerCredentialIssuer;
@@ -57,6 +69,18 @@ function gate(name: 'Alice' | 'Bob') {
 /** Presentation exchanges `s` asked for (as verifier) so far. */
 async function presentations(s: Side): Promise<number> {
   return (await s.agent.didcomm.proofs.getAll()).filter((r) => r.role === DidCommProofRole.Verifier).length;
+}
+
+/** Retries `check` until it passes (for what is written behind the caller). */
+async function eventually(check: () => Promise<void>): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      return await check();
+    } catch (err) {
+      if (i === 100) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
 
 async function counts(): Promise<[number, number]> {
@@ -150,6 +174,21 @@ it('a second channel on the same connection, and one the other way, open without
     validUntil: new Date(t0 + INTERVAL).toISOString(),
   });
   expect(refusals).toEqual([]);
+  expect(decisions.splice(0)).toEqual([
+    { by: 'Alice', decision: 'verified' },
+    { by: 'Bob', decision: 'verified' },
+    { by: 'Alice', decision: 'reused' },
+    { by: 'Bob', decision: 'reused' },
+    { by: 'Bob', decision: 'reused' },
+    { by: 'Alice', decision: 'reused' },
+  ]);
+  // The count of reliances is written behind the openings.
+  await eventually(async () =>
+    expect((await alice.agent.modules.identity.peerVerifications(ab.id))[0]).toMatchObject({
+      reuses: 2,
+      lastReusedAt: new Date(t0).toISOString(),
+    }),
+  );
 });
 
 it('the verification serves until the interval ends; then channels proposed at once share one new verification', async () => {
@@ -222,6 +261,8 @@ it('a proposal that names another address is verified again; a peer whose key ch
     accept: false,
     reason: expect.stringContaining('not-authorized: address-mismatch'),
   });
+  // The presentation's address proof recovers to another address than the credential's.
+  expect(decisions.slice(-1)).toEqual([{ by: 'Bob', decision: 'refused', code: 'address-mismatch' }]);
   expect(await counts()).toEqual([6, 3]);
   // Alice's proposal at her channel address: Bob's last verification of her was a refusal.
   await expect(propose(alice)).rejects.toMatchObject({ code: 'PROPOSAL_REJECTED' });
@@ -272,4 +313,33 @@ it('forgetVerifiedPeer ends our reliance on the peer; so does another DID of our
   // Bob's verification of Alice was bound to the DID he has just replaced.
   await propose(alice);
   expect(await counts()).toEqual([12, 9]);
+});
+
+it('a proposal naming another address than the verified one: verified anew, refused, and the refusal recorded ends reliance', async () => {
+  const decide = bob.agent.modules.identity.gatedProposalHandler(policyOf.Bob, undefined, { verify: reuse });
+  const decision = await decide({
+    peer: alice.did,
+    proposalID: '0x' + '33'.repeat(32),
+    participants: [EthereumSigner.random().address, bob.party!.signer.address],
+    allocation: ethAllocation(world, 1n, 0n),
+    fundingAgreement: [[1n, 0n]],
+    challengeDuration: 60n,
+    app: '0x' + '00'.repeat(20),
+    initData: '0x',
+  });
+  expect(decision).toEqual({ accept: false, reason: expect.stringContaining('not the verified address') });
+  expect(await counts()).toEqual([12, 10]);
+  expect(decisions.slice(-2)).toEqual([
+    { by: 'Bob', decision: 'verified' },
+    { by: 'Bob', decision: 'refused', code: 'address-mismatch' },
+  ]);
+  expect((await bob.agent.modules.identity.peerVerifications(ba.id)).slice(0, 2)).toMatchObject([
+    { outcome: 'address-mismatch', reason: expect.stringContaining('not the verified address') },
+    { outcome: 'verified', address: alice.party!.signer.address },
+  ]);
+  // Bob verifies Alice again for her next proposal; Alice still relies on her verification of Bob.
+  await propose(alice);
+  expect(await counts()).toEqual([12, 11]);
+  await propose(alice);
+  expect(await counts()).toEqual([12, 11]);
 });

@@ -7,11 +7,13 @@ import { erc20Contract } from '../../channels/ethereum/contracts.js';
 import { ETH_BACKEND_ID, ethAsset } from '../../channels/ethereum/encoding.js';
 import { paramsToJson, stateToJson } from '../../channels/json.js';
 import type { Allocation, Hex } from '../../channels/types.js';
+import type { VerifyOptions } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
 import { formatAmount } from '../api/amounts.js';
 import { format, parse, type AssetInfo } from './assets.js';
 import type { Connections } from './connections.js';
 import type { NodeContext } from './context.js';
+import { logDecision } from './proposals.js';
 import type {
   BalanceView,
   ChannelView,
@@ -73,8 +75,12 @@ export class Channels {
   }
 
   /** How the peer is verified before we propose: with the node's timeout, relying on an earlier verification. */
-  #verifyOptions() {
-    return { timeoutMs: this.ctx.timeoutMs, reverifyAfterMs: this.ctx.config.reverifyAfterSeconds * 1000 };
+  #verifyOptions(): VerifyOptions {
+    return {
+      timeoutMs: this.ctx.timeoutMs,
+      reverifyAfterMs: this.ctx.config.reverifyAfterSeconds * 1000,
+      onDecision: logDecision(this.ctx.log),
+    };
   }
 
   /** A credential sale's app channel (ETH) to the verified peer on the connection, once it is open. */

@@ -12,7 +12,7 @@ import {
 } from '@credo-ts/didcomm';
 import type { Decision, IncomingProposal } from '../../channels/client.js';
 import { ZERO_ADDRESS } from '../../channels/ethereum/encoding.js';
-import type { PeerPolicy, VerifiedPeer } from '../../protocols/identity/index.js';
+import type { PeerDecision, PeerPolicy, VerifiedPeer } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
 import { parseAmount } from '../api/amounts.js';
 import type { PerunIdentityAgent } from '../credo/agent.js';
@@ -134,7 +134,7 @@ export function proposalGate(
     (p, peer) => parts()!.proposals.onVerified(p, peer),
     {
       onRefusal: (p, err) => o.log(`refused a channel from ${p.peer}: ${err.code} (${err.message})`),
-      verify: { timeoutMs: o.timeoutMs, reverifyAfterMs: o.reverifyAfterMs },
+      verify: { timeoutMs: o.timeoutMs, reverifyAfterMs: o.reverifyAfterMs, onDecision: logDecision(o.log) },
     },
   );
   return async (p) => {
@@ -146,9 +146,23 @@ export function proposalGate(
   };
 }
 
+/** Logs the gate's decisions about peers (verified anew, relied on, refused); both directions use it. */
+export function logDecision(log: (line: string) => void): (d: PeerDecision) => void {
+  return (d) => {
+    const about = `peer ${d.theirDid} on connection ${d.connectionId}`;
+    if (d.decision === 'refused') log(`${about}: refused (${d.reason ?? d.code})`);
+    else
+      log(
+        `${about}: ${d.decision === 'verified' ? 'verified' : `relying on its verification of ${d.verifiedAt}`}` +
+          ` at ${d.address}, until ${d.validUntil}`,
+      );
+  };
+}
+
 /**
  * Deletes every finished presentation exchange (two for every verification of a pair, one each
- * way): what the gate verified went into the proposal event and its verification record. Done is its last write in both roles. Returns the stop.
+ * way): what the gate verified went into the proposal event and its verification record. Done is
+ * its last write in both roles. Returns the stop.
  */
 export function deleteFinishedProofs(agent: PerunIdentityAgent, log: (line: string) => void): () => void {
   const onProof = (e: DidCommProofStateChangedEvent) => {

@@ -37,6 +37,6 @@ export {
   type PeerHolderOptions,
 } from './services/peer-holder-service.js';
 export { PeerCredentialIssuer, type IssuerKey } from './services/peer-issuer-service.js';
-export type { VerifyOptions } from './services/peer-verifier-service.js';
+export type { PeerDecision, VerifyOptions } from './services/peer-verifier-service.js';
 export type { GateOptions, VerifiedProposalHandler } from './services/proposal-gate-service.js';
 export { VERIFICATIONS_KEPT, type PeerExpectation } from './services/verified-peers-service.js';

@@ -1,8 +1,8 @@
 // The record of one verification of a peer by the gate, a Credo record in the agent's storage:
 // the connection and both DIDs on it, what the credential said (address, issuer, credential ID),
 // when, the outcome (`verified` or the refusal code), and for a success how long new channels on
-// the connection may rely on it (`validUntil`) and the verified peer itself, so that a restarted
-// agent can go on relying on it. ./services/verified-peers-service.ts writes and reads them.
+// the connection may rely on it (`validUntil`), how often they did (`reuses`) and the verified peer
+// itself, so that a restarted agent can go on relying on it. ./services/verified-peers-service.ts writes and reads them.
 import {
   BaseRecord,
   EventEmitter,
@@ -45,6 +45,10 @@ export interface PeerVerificationProps {
   peer?: StoredPeer;
   /** ISO 8601: when reliance on it was ended before validUntil. */
   endedAt?: string;
+  /** A success: how many times it served a later channel instead of a new verification. */
+  reuses?: number;
+  /** ISO 8601: the last of those. */
+  lastReusedAt?: string;
 }
 
 type Tags = { connectionId: string; theirDid: string; outcome: VerificationOutcome };
@@ -63,6 +67,8 @@ export class PeerVerificationRecord extends BaseRecord<Tags> implements PeerVeri
   public policy!: string;
   public peer?: StoredPeer;
   public endedAt?: string;
+  public reuses?: number;
+  public lastReusedAt?: string;
 
   public static override readonly type = 'PeerVerificationRecord';
   public override readonly type = PeerVerificationRecord.type;

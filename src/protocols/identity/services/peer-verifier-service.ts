@@ -18,7 +18,7 @@ import {
 } from '@credo-ts/didcomm';
 import { getAddress, isAddress } from 'ethers';
 import { recoverAddressProof } from '../address-proof.js';
-import { PeerNotAuthorizedError, refuse } from '../errors.js';
+import { PeerNotAuthorizedError, refuse, type PeerRefusalCode } from '../errors.js';
 import { collectEvents } from '../events.js';
 import { proofsApi } from '../exchange-protocols.js';
 import type { AddressProofMessage } from '../messages/identity-messages.js';
@@ -44,6 +44,26 @@ export interface VerifyOptions {
   reverifyAfterMs?: number;
   /** The clock that reliance is measured by, ms since the epoch; default Date.now. */
   now?: () => number;
+  /** Told every decision of ./verified-peers-service.ts: verified anew, relied on, or refused. */
+  onDecision?: (decision: PeerDecision) => void;
+}
+
+/** One decision about the peer on a connection, as recorded in its PeerVerificationRecord. */
+export interface PeerDecision {
+  connectionId: string;
+  theirDid: string;
+  /** `reused`: an earlier verification (`verifiedAt`) served, with no exchange with the peer. */
+  decision: 'verified' | 'reused' | 'refused';
+  /** The refusal's code and message. */
+  code?: PeerRefusalCode;
+  reason?: string;
+  address?: string;
+  /** ISO 8601: when the deciding verification ran. */
+  verifiedAt: string;
+  /** ISO 8601: until when new channels may rely on it (a success). */
+  validUntil?: string;
+  /** The PeerVerificationRecord holding it. */
+  recordId: string;
 }
 
 /** The peer's address proof, or a refusal when it fails or does not come within `timeoutMs`. */

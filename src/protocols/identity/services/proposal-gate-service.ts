@@ -1,7 +1,8 @@
 // The gate in front of the channel client, both ways: a proposal is accepted only from a verified
 // peer whose proposal names the verified address as its participant; we propose only to a
 // verified peer, at its verified address. Both ways rely on an earlier verification of the peer on
-// the connection while ./verified-peers-service.ts allows; a proposal the peer rejects ends that.
+// the connection while ./verified-peers-service.ts allows; a proposal the peer rejects ends that,
+// and so does (recorded as a refusal) a proposal naming another address than the verified one.
 import { injectable, type AgentContext } from '@credo-ts/core';
 import { DidCommConnectionService } from '@credo-ts/didcomm';
 import { getAddress, isAddress } from 'ethers';
@@ -57,11 +58,15 @@ export class ProposalGateService {
         const peer = await this.peers.verify(agentContext, connection.id, policy, options.verify, {
           address: proposer,
         });
-        if (proposer === undefined || !isAddress(proposer) || getAddress(proposer) !== peer.address)
-          refuse('address-mismatch', 'the proposal’s participant is not the verified address', {
-            proposed: proposer,
-            verified: peer.address,
-          });
+        if (proposer === undefined || !isAddress(proposer) || getAddress(proposer) !== peer.address) {
+          const err = new PeerNotAuthorizedError(
+            'address-mismatch',
+            'the proposal’s participant is not the verified address',
+            { proposed: proposer, verified: peer.address },
+          );
+          await this.peers.recordRefusal(agentContext, connection, policy, err, options.verify);
+          throw err;
+        }
         return inner === undefined ? { accept: true } : await inner(p, peer);
       } catch (err) {
         if (err instanceof PeerNotAuthorizedError) {

@@ -6,12 +6,14 @@
 //   - the policy is the one it was checked against (policyFingerprint: trusted issuers, type,
 //     required claims, address proof), and
 //   - the address the caller expects (the proposer's participant) is the verified one.
-// Otherwise the peer is verified again. Every verification run here is recorded
-// (../peer-verification-record.ts), success or refusal; a refusal is never relied on, and as the
-// newest record of its connection it ends reliance on the success before it. The newest record
-// per connection is also kept in memory, read from storage once per connection (so after a
-// restart a still-valid verification serves on). Concurrent callers on one connection share one
-// verification in flight.
+// Otherwise the peer is verified again. Every decision is recorded (../peer-verification-record.ts)
+// and told to `VerifyOptions.onDecision`: a verification, success or refusal, as a new record; a
+// reliance on the success as its `reuses` count (written behind, one write at a time); a refusal
+// by the gate after the verification (recordRefusal) as a refusal record. A refusal is never
+// relied on, and as the newest record of its connection it ends reliance on the success before
+// it. The newest record per connection is also kept in memory, read from storage once per
+// connection (so after a restart a still-valid verification serves on). Concurrent callers on one
+// connection share one verification in flight.
 import { createHash } from 'node:crypto';
 import { injectable, type AgentContext } from '@credo-ts/core';
 import type { DidCommConnectionRecord } from '@credo-ts/didcomm';
@@ -23,7 +25,12 @@ import {
   storedPeer,
 } from '../peer-verification-record.js';
 import { policyFingerprint, type PeerPolicy, type VerifiedPeer } from '../policy.js';
-import { PeerVerifierService, readyConnection, type VerifyOptions } from './peer-verifier-service.js';
+import {
+  PeerVerifierService,
+  readyConnection,
+  type PeerDecision,
+  type VerifyOptions,
+} from './peer-verifier-service.js';
 
 /** Records kept per connection, newest first; older ones are deleted. */
 export const VERIFICATIONS_KEPT = 20;
@@ -56,6 +63,24 @@ interface Circumstances {
   address?: string;
 }
 
+/** What a verification decided, for every caller that waited on it. */
+type Outcome =
+  { peer: VerifiedPeer; decision: PeerDecision } | { err: PeerNotAuthorizedError; decision: PeerDecision };
+
+/** The decision `r` records. */
+function decisionOf(r: PeerVerificationRecord, decision: PeerDecision['decision']): PeerDecision {
+  return {
+    connectionId: r.connectionId,
+    theirDid: r.theirDid,
+    decision,
+    ...(r.outcome === 'verified' ? {} : { code: r.outcome, reason: r.reason ?? '' }),
+    ...(r.address === undefined ? {} : { address: r.address }),
+    verifiedAt: r.verifiedAt,
+    ...(r.validUntil === undefined ? {} : { validUntil: r.validUntil }),
+    recordId: r.id,
+  };
+}
+
 /** Whether `r`, the newest verification on its connection, may serve under `c`. */
 function reliable(r: PeerVerificationRecord, c: Circumstances): boolean {
   if (r.outcome !== 'verified' || r.endedAt !== undefined || r.peer === undefined) return false;
@@ -71,7 +96,10 @@ function reliable(r: PeerVerificationRecord, c: Circumstances): boolean {
 export class VerifiedPeersService {
   /** Agent context → connection ID → its newest record, or null for none. */
   readonly #newest = new Map<string, Map<string, PeerVerificationRecord | null>>();
-  readonly #inFlight = new Map<string, Promise<VerifiedPeer>>();
+  readonly #inFlight = new Map<string, Promise<Outcome>>();
+  /** Records whose reuse count is being written, and those to write again once that is done. */
+  readonly #writing = new Set<PeerVerificationRecord>();
+  readonly #dirty = new Set<PeerVerificationRecord>();
   /** The last creation time given out, ms: records of this process are ordered even within a millisecond. */
   #lastStamp = 0;
 
@@ -82,8 +110,8 @@ export class VerifiedPeersService {
 
   /**
    * The peer on `connectionId`, verified against `policy`: a verification that may still be relied
-   * on (see the header) when `options.reverifyAfterMs` allows, else a new one, recorded. Throws
-   * PeerNotAuthorizedError.
+   * on (see the header) when `options.reverifyAfterMs` allows, else a new one; the decision is
+   * recorded. Throws PeerNotAuthorizedError.
    */
   public async verify(
     agentContext: AgentContext,
@@ -95,23 +123,45 @@ export class VerifiedPeersService {
     const connection = await readyConnection(agentContext, connectionId);
     const fingerprint = policyFingerprint(policy);
     const reuseMs = options.reverifyAfterMs ?? 0;
-    if (!(reuseMs > 0)) return this.#verify(agentContext, connection, policy, fingerprint, options);
-    const newest = await this.#newestOf(agentContext, connectionId);
-    const now = (options.now ?? Date.now)();
-    if (
-      newest !== null &&
-      reliable(newest, { connection, fingerprint, now, reuseMs, address: expect.address })
-    )
-      return newest.verifiedPeer()!;
-    const key = `${agentContext.contextCorrelationId}\u0000${connectionId}\u0000${fingerprint}`;
-    let running = this.#inFlight.get(key);
-    if (running === undefined) {
-      running = this.#verify(agentContext, connection, policy, fingerprint, options).finally(() =>
-        this.#inFlight.delete(key),
-      );
-      this.#inFlight.set(key, running);
+    let running: Promise<Outcome> | undefined;
+    if (!(reuseMs > 0)) running = this.#verify(agentContext, connection, policy, fingerprint, options);
+    else {
+      const newest = await this.#newestOf(agentContext, connectionId);
+      const now = (options.now ?? Date.now)();
+      if (newest !== null && reliable(newest, { connection, fingerprint, now, reuseMs, ...expect })) {
+        this.#reused(agentContext, newest, now);
+        options.onDecision?.(decisionOf(newest, 'reused'));
+        return newest.verifiedPeer()!;
+      }
+      const key = `${agentContext.contextCorrelationId}\u0000${connectionId}\u0000${fingerprint}`;
+      running = this.#inFlight.get(key);
+      if (running === undefined) {
+        running = this.#verify(agentContext, connection, policy, fingerprint, options).finally(() =>
+          this.#inFlight.delete(key),
+        );
+        this.#inFlight.set(key, running);
+      }
     }
-    return running;
+    const outcome = await running;
+    options.onDecision?.(outcome.decision);
+    if ('err' in outcome) throw outcome.err;
+    return outcome.peer;
+  }
+
+  /**
+   * Records the gate's refusal of the peer on `connection` after its verification (a proposal
+   * naming another address than the verified one): it ends reliance on that verification.
+   */
+  public async recordRefusal(
+    agentContext: AgentContext,
+    connection: DidCommConnectionRecord,
+    policy: PeerPolicy,
+    err: PeerNotAuthorizedError,
+    options: VerifyOptions = {},
+  ): Promise<void> {
+    const record = this.#refusal(connection, policyFingerprint(policy), (options.now ?? Date.now)(), err);
+    await this.#record(agentContext, record);
+    options.onDecision?.(decisionOf(record, 'refused'));
   }
 
   /** Ends reliance on the verification of the peer on `connectionId`: the next channel verifies again. */
@@ -134,49 +184,79 @@ export class VerifiedPeersService {
     policy: PeerPolicy,
     fingerprint: string,
     options: VerifyOptions,
-  ): Promise<VerifiedPeer> {
-    const now = options.now ?? Date.now;
-    const verifiedAt = now();
-    const about = {
+  ): Promise<Outcome> {
+    const verifiedAt = (options.now ?? Date.now)();
+    let peer: VerifiedPeer;
+    try {
+      peer = await this.verifier.verifyPeer(agentContext, connection.id, policy, options);
+    } catch (err) {
+      if (!(err instanceof PeerNotAuthorizedError)) throw err;
+      const record = this.#refusal(connection, fingerprint, verifiedAt, err);
+      await this.#record(agentContext, record);
+      return { err, decision: decisionOf(record, 'refused') };
+    }
+    const until = reliableUntil(verifiedAt, options.reverifyAfterMs ?? 0, peer.expirationDate);
+    const record = new PeerVerificationRecord({
+      ...this.#about(connection, fingerprint, verifiedAt),
+      outcome: 'verified',
+      address: peer.address,
+      issuer: peer.issuer,
+      credentialId: credentialIdOf(peer.credential),
+      validUntil: iso(Math.max(verifiedAt, until)),
+      peer: storedPeer(peer),
+    });
+    await this.#record(agentContext, record);
+    return { peer, decision: decisionOf(record, 'verified') };
+  }
+
+  #about(connection: DidCommConnectionRecord, fingerprint: string, verifiedAt: number) {
+    return {
+      createdAt: this.#stamp(),
       connectionId: connection.id,
       theirDid: connection.theirDid!,
       ourDid: connection.did!,
       verifiedAt: iso(verifiedAt),
       policy: fingerprint,
     };
-    let peer: VerifiedPeer;
-    try {
-      peer = await this.verifier.verifyPeer(agentContext, connection.id, policy, options);
-    } catch (err) {
-      if (!(err instanceof PeerNotAuthorizedError)) throw err;
-      const issuer = err.details.issuer;
-      await this.#record(
-        agentContext,
-        new PeerVerificationRecord({
-          ...about,
-          createdAt: this.#stamp(),
-          outcome: err.code,
-          reason: err.message,
-          ...(typeof issuer === 'string' ? { issuer } : {}),
-        }),
-      );
-      throw err;
+  }
+
+  #refusal(
+    connection: DidCommConnectionRecord,
+    fingerprint: string,
+    verifiedAt: number,
+    err: PeerNotAuthorizedError,
+  ): PeerVerificationRecord {
+    const issuer = err.details.issuer;
+    return new PeerVerificationRecord({
+      ...this.#about(connection, fingerprint, verifiedAt),
+      outcome: err.code,
+      reason: err.message,
+      ...(typeof issuer === 'string' ? { issuer } : {}),
+    });
+  }
+
+  /**
+   * Counts a reliance on `record` and writes the count behind the caller: one write at a time per
+   * record, the last carrying the latest count. A failed write (the record pruned meanwhile) loses
+   * only the count.
+   */
+  #reused(agentContext: AgentContext, record: PeerVerificationRecord, now: number): void {
+    record.reuses = (record.reuses ?? 0) + 1;
+    record.lastReusedAt = iso(now);
+    if (this.#writing.has(record)) {
+      this.#dirty.add(record);
+      return;
     }
-    const until = reliableUntil(verifiedAt, options.reverifyAfterMs ?? 0, peer.expirationDate);
-    await this.#record(
-      agentContext,
-      new PeerVerificationRecord({
-        ...about,
-        createdAt: this.#stamp(),
-        outcome: 'verified',
-        address: peer.address,
-        issuer: peer.issuer,
-        credentialId: credentialIdOf(peer.credential),
-        validUntil: iso(Math.max(verifiedAt, until)),
-        peer: storedPeer(peer),
-      }),
-    );
-    return peer;
+    this.#writing.add(record);
+    const write = async () => {
+      do {
+        this.#dirty.delete(record);
+        await this.records.update(agentContext, record);
+      } while (this.#dirty.has(record));
+    };
+    write()
+      .catch(() => this.#dirty.delete(record))
+      .finally(() => this.#writing.delete(record));
   }
 
   #stamp(): Date {
