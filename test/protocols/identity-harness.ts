@@ -15,7 +15,9 @@ import {
 } from '../../src/channels/client.js';
 import { EthereumAdjudicatorAdapter, ethereumBackend } from '../../src/channels/ethereum/backend.js';
 import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
+import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
 import type { PeerHolder } from '../../src/protocols/identity/index.js';
+import { ethAllocation } from '../channels/client-harness.js';
 import type { Party, World } from '../ethereum/harness.js';
 
 export interface Side {
@@ -114,4 +116,24 @@ export function nextEvent(s: Side, type: ClientEvent['type']): Promise<ClientEve
     };
     s.client!.on('event', on);
   });
+}
+
+/** A proposal from `from` to `to` whose participant 0 is a random address, not `from`'s; `id` fills its ID. */
+export function proposalAtRandomAddress(
+  world: World,
+  from: Side,
+  to: Side,
+  id: string,
+  fund = 1n,
+): IncomingProposal {
+  return {
+    peer: from.did,
+    proposalID: '0x' + id.repeat(32),
+    participants: [EthereumSigner.random().address, to.party!.signer.address],
+    allocation: ethAllocation(world, 1n, fund),
+    fundingAgreement: [[1n, fund]],
+    challengeDuration: 60n,
+    app: '0x' + '00'.repeat(20),
+    initData: '0x',
+  };
 }

@@ -24,7 +24,7 @@ import { PeerVerifierService } from '../../src/protocols/identity/services/peer-
 import { VerifiedPeersService } from '../../src/protocols/identity/services/verified-peers-service.js';
 import { ethAllocation } from '../channels/client-harness.js';
 import { startWorld, type World } from '../ethereum/harness.js';
-import { agentSide, closeSides, connect, type Side } from './identity-harness.js';
+import { agentSide, closeSides, connect, proposalAtRandomAddress, type Side } from './identity-harness.js';
 
 const INTERVAL = 5 * 60_000;
 /** Whole seconds, as credential dates are. */
@@ -247,16 +247,7 @@ it('a proposal that names another address is verified again; a peer whose key ch
   alice.holder!.stop();
   alice.holder = alice.agent.modules.identity.enablePeerHolder({ signer: EthereumSigner.random() });
   const decide = bob.agent.modules.identity.gatedProposalHandler(policyOf.Bob, undefined, { verify: reuse });
-  const decision = await decide({
-    peer: alice.did,
-    proposalID: '0x' + '22'.repeat(32),
-    participants: [EthereumSigner.random().address, bob.party!.signer.address],
-    allocation: ethAllocation(world, 1n, 0n),
-    fundingAgreement: [[1n, 0n]],
-    challengeDuration: 60n,
-    app: '0x' + '00'.repeat(20),
-    initData: '0x',
-  });
+  const decision = await decide(proposalAtRandomAddress(world, alice, bob, '22', 0n));
   expect(decision).toEqual({
     accept: false,
     reason: expect.stringContaining('not-authorized: address-mismatch'),
@@ -317,16 +308,7 @@ it('forgetVerifiedPeer ends our reliance on the peer; so does another DID of our
 
 it('a proposal naming another address than the verified one: verified anew, refused, and the refusal recorded ends reliance', async () => {
   const decide = bob.agent.modules.identity.gatedProposalHandler(policyOf.Bob, undefined, { verify: reuse });
-  const decision = await decide({
-    peer: alice.did,
-    proposalID: '0x' + '33'.repeat(32),
-    participants: [EthereumSigner.random().address, bob.party!.signer.address],
-    allocation: ethAllocation(world, 1n, 0n),
-    fundingAgreement: [[1n, 0n]],
-    challengeDuration: 60n,
-    app: '0x' + '00'.repeat(20),
-    initData: '0x',
-  });
+  const decision = await decide(proposalAtRandomAddress(world, alice, bob, '33', 0n));
   expect(decision).toEqual({ accept: false, reason: expect.stringContaining('not the verified address') });
   expect(await counts()).toEqual([12, 10]);
   expect(decisions.slice(-2)).toEqual([

@@ -23,7 +23,14 @@ import {
 } from '../../src/protocols/identity/index.js';
 import { startWorld, type World } from '../ethereum/harness.js';
 import { ethAllocation } from '../channels/client-harness.js';
-import { agentSide as startSide, closeSides, connect, nextEvent, type Side } from './identity-harness.js';
+import {
+  agentSide as startSide,
+  closeSides,
+  connect,
+  nextEvent,
+  proposalAtRandomAddress,
+  type Side,
+} from './identity-harness.js';
 
 let world: World;
 let issuerSide: Side;
@@ -196,16 +203,7 @@ describe('refusals', () => {
 
   it('a proposal whose participant is not the verified address: address-mismatch', async () => {
     const decide = bob.agent.modules.identity.gatedProposalHandler(policy);
-    const decision = await decide({
-      peer: alice.did,
-      proposalID: '0x' + '11'.repeat(32),
-      participants: [EthereumSigner.random().address, bob.party!.signer.address],
-      allocation: ethAllocation(world, 1n, 1n),
-      fundingAgreement: [[1n, 1n]],
-      challengeDuration: 60n,
-      app: '0x' + '00'.repeat(20),
-      initData: '0x',
-    });
+    const decision = await decide(proposalAtRandomAddress(world, alice, bob, '11'));
     expect(decision).toEqual({
       accept: false,
       reason: expect.stringContaining('not-authorized: address-mismatch'),
