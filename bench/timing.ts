@@ -65,10 +65,13 @@ export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 /** The value of `--<name> N` (or `fallback`), a positive integer. */
-export function intArg(name: string, fallback: number): number {
+export function intArg(name: string, fallback: number, min = 1): number {
   const at = process.argv.indexOf(`--${name}`);
   const n = at >= 0 ? Number(process.argv[at + 1]) : fallback;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} needs a positive integer`);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(
+      `--${name} needs ${min === 1 ? 'a positive' : `an`} integer${min === 1 ? '' : ` ≥ ${min}`}`,
+    );
   return n;
 }
 

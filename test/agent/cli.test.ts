@@ -1081,6 +1081,38 @@ describe('init and start', () => {
     );
   });
 
+  it('--reverify-after takes whole seconds, 0 included; the environment sets it too', async () => {
+    const f = fakeNode();
+    for (const [given, seconds] of [
+      ['0', 0],
+      ['900', 900],
+    ] as const) {
+      const r = await cli(['init', '--reverify-after', given], {
+        env: { PERUN_PASSPHRASE: 'pw' },
+        deps: { loadNode: f.loadNode },
+      });
+      expect(r.code).toBe(EXIT.OK);
+      expect(f.calls.initAgent!.at(-1)![0]).toMatchObject({ overrides: { reverifyAfterSeconds: seconds } });
+    }
+    for (const bad of ['-1', '1.5', 'soon']) {
+      const b = await cli(['init', '--reverify-after', bad], {
+        env: { PERUN_PASSPHRASE: 'pw' },
+        deps: { loadNode: f.loadNode },
+      });
+      expect(b.code).toBe(EXIT.USAGE);
+    }
+    const dir = path.join(tmp, 'reverify');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({}));
+    expect(loadAgentConfig({ dataDir: dir }).reverifyAfterSeconds).toBe(300);
+    expect(
+      loadAgentConfig({ dataDir: dir, env: { PERUN_REVERIFY_AFTER_SECONDS: '0' } }).reverifyAfterSeconds,
+    ).toBe(0);
+    expect(() => loadAgentConfig({ dataDir: dir, env: { PERUN_REVERIFY_AFTER_SECONDS: 'x' } })).toThrow(
+      'reverifyAfterSeconds: expected whole seconds (0 for none)',
+    );
+  });
+
   it('start --json prints one JSON value without the token', async () => {
     const f = fakeNode();
     const interrupt = new AbortController();

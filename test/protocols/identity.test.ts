@@ -6,22 +6,12 @@
 // chain and pays; Mallory is refused for each reason, Bob stores nothing of hers and goes on
 // serving Alice.
 import type { DidCommConnectionRecord } from '@credo-ts/didcomm';
-import { Wallet, parseEther } from 'ethers';
-import type { DataSource } from 'typeorm';
-import { createPerunAgent, type PerunIdentityAgent } from '../../src/agent/credo/agent.js';
-import { openAgentStore } from '../../src/agent/datasource.js';
-import { InMemoryKmsKeyStorage, PerunKeyManagementService } from '../../src/agent/kms/index.js';
-import {
-  ChannelClient,
-  type ClientEvent,
-  type Decision,
-  type IncomingProposal,
-} from '../../src/channels/client.js';
+import { parseEther } from 'ethers';
+import type { PerunIdentityAgent } from '../../src/agent/credo/agent.js';
+import type { Decision, IncomingProposal } from '../../src/channels/client.js';
 import { ChannelClientError } from '../../src/channels/errors.js';
-import { EthereumAdjudicatorAdapter, ethereumBackend } from '../../src/channels/ethereum/backend.js';
 import { fundingId } from '../../src/channels/ethereum/encoding.js';
 import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
-import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
 import {
   PEER_CREDENTIAL_TYPE,
   PeerCredentialIssuer,
@@ -31,19 +21,16 @@ import {
   type PeerPolicy,
   type PeerRefusalCode,
 } from '../../src/protocols/identity/index.js';
-import { startWorld, type Party, type World } from '../ethereum/harness.js';
+import { startWorld, type World } from '../ethereum/harness.js';
 import { ethAllocation } from '../channels/client-harness.js';
-
-interface Side {
-  name: string;
-  ds: DataSource;
-  agent: PerunIdentityAgent;
-  /** The DID the agent uses on every connection: its credential's subject. */
-  did: string;
-  party?: Party;
-  client?: ChannelClient;
-  store?: TypeOrmChannelStore;
-}
+import {
+  agentSide as startSide,
+  closeSides,
+  connect,
+  nextEvent,
+  proposalAtRandomAddress,
+  type Side,
+} from './identity-harness.js';
 
 let world: World;
 let issuerSide: Side;
@@ -61,80 +48,12 @@ let ma: DidCommConnectionRecord; // Mallory → Bob
 let bm: DidCommConnectionRecord; // Bob → Mallory
 let policy: PeerPolicy;
 const refusals: { peer: string; code: PeerRefusalCode }[] = [];
-const sides: Side[] = [];
 
-async function agentSide(
+const agentSide = (
   name: string,
   account?: number,
   gate?: (agent: PerunIdentityAgent) => (p: IncomingProposal) => Promise<Decision>,
-): Promise<Side> {
-  const ds = await openAgentStore(':memory:');
-  const kms = await PerunKeyManagementService.open({
-    storage: new InMemoryKmsKeyStorage(),
-    passphrase: `${name} passphrase`,
-    scrypt: { N: 2 ** 12 },
-  });
-  const agent = createPerunAgent({ label: name, dataSource: ds, kms, identity: true });
-  await agent.initialize();
-  const side: Side = { name, ds, agent, did: await agent.modules.identity.createIdentityDid() };
-  sides.push(side);
-  if (account !== undefined) {
-    const party = world.party(account, name);
-    side.party = party;
-    side.store = new TypeOrmChannelStore(ds);
-    agent.modules.identity.enablePeerHolder({ signer: party.signer });
-    side.client = new ChannelClient({
-      wire: agent.modules.perun.wire,
-      signer: party.signer,
-      backend: ethereumBackend,
-      funder: party.funder,
-      adjudicator: new EthereumAdjudicatorAdapter(
-        party.adjudicator,
-        party.signer,
-        Wallet.createRandom().address,
-      ),
-      store: side.store,
-      onProposal: gate?.(agent),
-      chainPollMs: 20,
-      concludeWaitMs: 3_000,
-      responseTimeoutMs: 15_000,
-    });
-    await side.client.start();
-  }
-  return side;
-}
-
-/** `invitee` accepts `inviter`'s invitation with its identity DID; both records once completed. */
-async function connect(
-  inviter: Side,
-  invitee: Side,
-): Promise<[DidCommConnectionRecord, DidCommConnectionRecord]> {
-  const oob = await inviter.agent.didcomm.oob.createInvitation({ label: inviter.name });
-  const url = oob.outOfBandInvitation.toUrl({ domain: 'https://perun.example' });
-  const { connectionRecord } = await invitee.agent.didcomm.oob.receiveInvitationFromUrl(url, {
-    label: invitee.name,
-    ourDid: invitee.did,
-  });
-  const theirs = await invitee.agent.didcomm.connections.returnWhenIsConnected(connectionRecord!.id, {
-    timeoutMs: 20_000,
-  });
-  const [pending] = await inviter.agent.didcomm.connections.findAllByOutOfBandId(oob.id);
-  const ours = await inviter.agent.didcomm.connections.returnWhenIsConnected(pending!.id, {
-    timeoutMs: 20_000,
-  });
-  return [ours, theirs];
-}
-
-function nextEvent(s: Side, type: ClientEvent['type']): Promise<ClientEvent> {
-  return new Promise((resolve) => {
-    const on = (e: ClientEvent) => {
-      if (e.type !== type) return;
-      s.client!.off('event', on);
-      resolve(e);
-    };
-    s.client!.on('event', on);
-  });
-}
+) => startSide(world, name, account, gate);
 
 const proposal = () => ({ allocation: ethAllocation(world, 1000n, 1000n), challengeDuration: 60n });
 
@@ -167,11 +86,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const s of sides.reverse()) {
-    await s.client?.close();
-    await s.agent.shutdown();
-    await s.ds.destroy();
-  }
+  await closeSides();
   await world?.stop();
 });
 
@@ -288,16 +203,7 @@ describe('refusals', () => {
 
   it('a proposal whose participant is not the verified address: address-mismatch', async () => {
     const decide = bob.agent.modules.identity.gatedProposalHandler(policy);
-    const decision = await decide({
-      peer: alice.did,
-      proposalID: '0x' + '11'.repeat(32),
-      participants: [EthereumSigner.random().address, bob.party!.signer.address],
-      allocation: ethAllocation(world, 1n, 1n),
-      fundingAgreement: [[1n, 1n]],
-      challengeDuration: 60n,
-      app: '0x' + '00'.repeat(20),
-      initData: '0x',
-    });
+    const decision = await decide(proposalAtRandomAddress(world, alice, bob, '11'));
     expect(decision).toEqual({
       accept: false,
       reason: expect.stringContaining('not-authorized: address-mismatch'),

@@ -81,6 +81,8 @@ export function configFlags(o: Opts, cwd: string): Partial<AgentConfigFile> {
     f.challengeDuration = checkInteger(o.challengeDuration as string, 'challenge-duration', 1, MAX_SECONDS);
   if (given('proposalsPerMinute'))
     f.proposalsPerMinute = checkInteger(o.proposalsPerMinute as string, 'proposals-per-minute', 1, 1_000_000);
+  if (given('reverifyAfter'))
+    f.reverifyAfterSeconds = checkInteger(o.reverifyAfter as string, 'reverify-after', 0, MAX_SECONDS);
   if (given('chain')) f.chain = o.chain === 'embedded' ? o.chain : path.resolve(cwd, o.chain as string);
   if (Array.isArray(o.trustedIssuer)) f.trustedIssuers = o.trustedIssuer;
   if (typeof o.autoAccept === 'boolean') f.autoAccept = o.autoAccept;

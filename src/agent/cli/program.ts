@@ -30,7 +30,8 @@ const ENV_HELP = `Environment:
   PERUN_LABEL, PERUN_DATABASE, PERUN_DIDCOMM_HOST, PERUN_DIDCOMM_PORT, PERUN_DIDCOMM_ENDPOINT,
   PERUN_API_HOST, PERUN_API_PORT, PERUN_CHAIN, PERUN_TRUSTED_ISSUERS (comma-separated),
   PERUN_AUTO_ACCEPT, PERUN_AUTO_ACCEPT_MAX_FUND, PERUN_AUTO_ISSUE_SPENDING_LIMIT,
-  PERUN_CHALLENGE_DURATION    agent settings (start); config.json < environment < flags
+  PERUN_CHALLENGE_DURATION, PERUN_PROPOSALS_PER_MINUTE, PERUN_REVERIFY_AFTER_SECONDS,
+  PERUN_INTERMEDIARY          agent settings (start); config.json < environment < flags
   PERUN_SECP256K1     secp256k1 engine: native (libsecp256k1) or noble (JavaScript);
                       unset: native, else noble where the native binding does not load
 

@@ -7,11 +7,13 @@ import { erc20Contract } from '../../channels/ethereum/contracts.js';
 import { ETH_BACKEND_ID, ethAsset } from '../../channels/ethereum/encoding.js';
 import { paramsToJson, stateToJson } from '../../channels/json.js';
 import type { Allocation, Hex } from '../../channels/types.js';
+import type { VerifyOptions } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
 import { formatAmount } from '../api/amounts.js';
 import { format, parse, type AssetInfo } from './assets.js';
 import type { Connections } from './connections.js';
 import type { NodeContext } from './context.js';
+import { logDecision } from './proposals.js';
 import type {
   BalanceView,
   ChannelView,
@@ -54,7 +56,7 @@ export class Channels {
   }
 
   async open(req: OpenChannelRequest): Promise<ChannelView> {
-    const { agent, client, chain, config, policy, timeoutMs } = this.ctx;
+    const { agent, client, chain, config, policy } = this.ctx;
     const asset = this.ctx.assets.named(req.asset);
     const c = await this.connections.ready(req.connectionId);
     const [fund, peerFund] = this.#funds(asset, req, 'channel');
@@ -67,14 +69,23 @@ export class Channels {
         allocation: oneAssetAllocation(chain.config.chainId, asset.holder, [fund, peerFund]),
         challengeDuration,
       },
-      { timeoutMs },
+      this.#verifyOptions(),
     );
     return this.views.channel(channel);
   }
 
+  /** How the peer is verified before we propose: with the node's timeout, relying on an earlier verification. */
+  #verifyOptions(): VerifyOptions {
+    return {
+      timeoutMs: this.ctx.timeoutMs,
+      reverifyAfterMs: this.ctx.config.reverifyAfterSeconds * 1000,
+      onDecision: logDecision(this.ctx.log),
+    };
+  }
+
   /** A credential sale's app channel (ETH) to the verified peer on the connection, once it is open. */
   async openApp(connectionId: string, req: { price: bigint; initData: Hex; app: Hex }): Promise<ChannelInfo> {
-    const { agent, client, chain, config, policy, timeoutMs } = this.ctx;
+    const { agent, client, chain, config, policy } = this.ctx;
     const { channel } = await agent.modules.identity.proposeToVerifiedPeer(
       client,
       connectionId,
@@ -85,7 +96,7 @@ export class Channels {
         app: req.app,
         initData: req.initData,
       },
-      { timeoutMs },
+      this.#verifyOptions(),
     );
     return channel;
   }
@@ -108,13 +119,13 @@ export class Channels {
   }
 
   async openVirtual(req: OpenVirtualChannelRequest): Promise<ChannelView> {
-    const { agent, client, policy, timeoutMs } = this.ctx;
+    const { agent, client, policy } = this.ctx;
     const parent = client.channel(req.via);
     const asset = this.views.assetOf(parent);
     const [fund, peerFund] = this.#funds(asset, req, 'virtual channel');
     const c = await this.connections.ready(req.connectionId);
     // The peer's credential first: its verified address is the virtual channel's participant.
-    const peer = await agent.modules.identity.verifyPeer(c.id, policy, { timeoutMs });
+    const peer = await agent.modules.identity.verifyPeer(c.id, policy, this.#verifyOptions());
     const channel = await client.proposeVirtualChannel({
       peer: c.theirDid!,
       peerAddress: peer.address,

@@ -38,6 +38,11 @@ export interface AgentConfigFile {
   challengeDuration: number;
   /** Channel proposals taken from one peer per minute; more are refused before any check. */
   proposalsPerMinute: number;
+  /**
+   * Seconds a peer verified on a connection stays verified for new channels on it (both ways;
+   * never past its credential's expiry); 0 verifies it for every channel.
+   */
+  reverifyAfterSeconds: number;
   /** Lock collateral for virtual channels between our peers (sign their matched fundings). */
   intermediary: boolean;
 }
@@ -79,10 +84,20 @@ const DEFAULTS: AgentConfigFile = {
   autoIssueSpendingLimit: '',
   challengeDuration: 60,
   proposalsPerMinute: 30,
+  reverifyAfterSeconds: 300,
   intermediary: false,
 };
 
-type Kind = 'string' | 'port' | 'seconds' | 'count' | 'boolean' | 'list' | 'amount' | 'optional-amount';
+type Kind =
+  | 'string'
+  | 'port'
+  | 'seconds'
+  | 'optional-seconds'
+  | 'count'
+  | 'boolean'
+  | 'list'
+  | 'amount'
+  | 'optional-amount';
 const FIELDS: Record<keyof AgentConfigFile, Kind> = {
   label: 'string',
   database: 'string',
@@ -98,6 +113,7 @@ const FIELDS: Record<keyof AgentConfigFile, Kind> = {
   autoIssueSpendingLimit: 'optional-amount',
   challengeDuration: 'seconds',
   proposalsPerMinute: 'count',
+  reverifyAfterSeconds: 'optional-seconds',
   intermediary: 'boolean',
 };
 
@@ -119,13 +135,18 @@ function coerce(field: keyof AgentConfigFile, value: unknown): unknown {
       return value;
     case 'port':
     case 'seconds':
+    case 'optional-seconds':
     case 'count': {
       const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-      const max = kind === 'port' ? 65_535 : kind === 'seconds' ? 10 * 365 * 24 * 3600 : 1_000_000;
-      const what = { port: 'a port number', seconds: 'whole seconds', count: 'a positive whole number' }[
-        kind
-      ];
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < (kind === 'port' ? 0 : 1) || n > max)
+      const max = kind === 'port' ? 65_535 : kind === 'count' ? 1_000_000 : 10 * 365 * 24 * 3600;
+      const min = kind === 'port' || kind === 'optional-seconds' ? 0 : 1;
+      const what = {
+        port: 'a port number',
+        seconds: 'whole seconds',
+        'optional-seconds': 'whole seconds (0 for none)',
+        count: 'a positive whole number',
+      }[kind];
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
         invalid(field, `expected ${what}`, value);
       return n;
     }

@@ -241,8 +241,9 @@ export class PerunNode implements AgentNodeApi {
         chainPollMs: pollMs,
         proposalsPerMinute: config.proposalsPerMinute,
         intermediary: config.intermediary,
-        onProposal: proposalGate({ agent, policy, timeoutMs, log }, () =>
-          self.node === undefined ? undefined : self.node.#gateParts(),
+        onProposal: proposalGate(
+          { agent, policy, timeoutMs, reverifyAfterMs: config.reverifyAfterSeconds * 1000, log },
+          () => (self.node === undefined ? undefined : self.node.#gateParts()),
         ),
       });
       const ctx: NodeContext = {

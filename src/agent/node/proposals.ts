@@ -1,7 +1,9 @@
 // Channel proposals from peers, and the gate in front of them: a proposal reaches the user (or
 // the auto-accept policy) only from a peer whose credential passes our policy, only for a payment
 // or credential-sale channel of one asset of our deployment, and waits DECISION_MS for a decision.
-// The presentation exchanges the gate leaves behind are deleted once done.
+// A peer verified on a connection stays verified for new channels on it for reverifyAfterSeconds
+// (the identity module's VerifiedPeersService). The presentation exchanges the gate leaves behind
+// are deleted once done.
 import {
   DidCommConnectionService,
   DidCommProofEventTypes,
@@ -10,7 +12,7 @@ import {
 } from '@credo-ts/didcomm';
 import type { Decision, IncomingProposal } from '../../channels/client.js';
 import { ZERO_ADDRESS } from '../../channels/ethereum/encoding.js';
-import type { PeerPolicy, VerifiedPeer } from '../../protocols/identity/index.js';
+import type { PeerDecision, PeerPolicy, VerifiedPeer } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
 import { parseAmount } from '../api/amounts.js';
 import type { PerunIdentityAgent } from '../credo/agent.js';
@@ -117,7 +119,14 @@ export interface GateParts {
  * policy before the proposal goes to `Proposals.onVerified`.
  */
 export function proposalGate(
-  o: { agent: PerunIdentityAgent; policy: PeerPolicy; timeoutMs: number; log: (line: string) => void },
+  o: {
+    agent: PerunIdentityAgent;
+    policy: PeerPolicy;
+    timeoutMs: number;
+    /** How long a verification of the proposer serves its later proposals; 0: none. */
+    reverifyAfterMs: number;
+    log: (line: string) => void;
+  },
   parts: () => GateParts | undefined,
 ): (p: IncomingProposal) => Promise<Decision> {
   const gate = o.agent.modules.identity.gatedProposalHandler(
@@ -125,7 +134,7 @@ export function proposalGate(
     (p, peer) => parts()!.proposals.onVerified(p, peer),
     {
       onRefusal: (p, err) => o.log(`refused a channel from ${p.peer}: ${err.code} (${err.message})`),
-      verify: { timeoutMs: o.timeoutMs },
+      verify: { timeoutMs: o.timeoutMs, reverifyAfterMs: o.reverifyAfterMs, onDecision: logDecision(o.log) },
     },
   );
   return async (p) => {
@@ -137,9 +146,23 @@ export function proposalGate(
   };
 }
 
+/** Logs the gate's decisions about peers (verified anew, relied on, refused); both directions use it. */
+export function logDecision(log: (line: string) => void): (d: PeerDecision) => void {
+  return (d) => {
+    const about = `peer ${d.theirDid} on connection ${d.connectionId}`;
+    if (d.decision === 'refused') log(`${about}: refused (${d.reason ?? d.code})`);
+    else
+      log(
+        `${about}: ${d.decision === 'verified' ? 'verified' : `relying on its verification of ${d.verifiedAt}`}` +
+          ` at ${d.address}, until ${d.validUntil}`,
+      );
+  };
+}
+
 /**
- * Deletes every finished presentation exchange (two for every channel opened): what the gate
- * verified went into the proposal event. Done is its last write in both roles. Returns the stop.
+ * Deletes every finished presentation exchange (two for every verification of a pair, one each
+ * way): what the gate verified went into the proposal event and its verification record. Done is
+ * its last write in both roles. Returns the stop.
  */
 export function deleteFinishedProofs(agent: PerunIdentityAgent, log: (line: string) => void): () => void {
   const onProof = (e: DidCommProofStateChangedEvent) => {

@@ -22,7 +22,9 @@ import {
   type PeerHolderOptions,
 } from './services/peer-holder-service.js';
 import { PeerCredentialIssuer, PeerIssuerService } from './services/peer-issuer-service.js';
+import type { PeerVerificationRecord } from './peer-verification-record.js';
 import { PeerVerifierService, type VerifyOptions } from './services/peer-verifier-service.js';
+import { VerifiedPeersService } from './services/verified-peers-service.js';
 import {
   ProposalGateService,
   type GateOptions,
@@ -35,6 +37,7 @@ export class IdentityApi {
     private readonly agentContext: AgentContext,
     private readonly holder: PeerHolderService,
     private readonly verifier: PeerVerifierService,
+    private readonly peers: VerifiedPeersService,
     private readonly gate: ProposalGateService,
     private readonly issuers: PeerIssuerService,
   ) {}
@@ -63,13 +66,26 @@ export class IdentityApi {
     return this.holder.storePeerCredential(this.agentContext, vc);
   }
 
-  /** The peer on `connectionId`, verified against `policy`; throws PeerNotAuthorizedError. */
+  /**
+   * The peer on `connectionId`, verified against `policy` (or, within `options.reverifyAfterMs`,
+   * an earlier verification that still holds); recorded. Throws PeerNotAuthorizedError.
+   */
   public verifyPeer(
     connectionId: string,
     policy: PeerPolicy,
     options?: VerifyOptions,
   ): Promise<VerifiedPeer> {
-    return this.verifier.verifyPeer(this.agentContext, connectionId, policy, options);
+    return this.peers.verify(this.agentContext, connectionId, policy, options);
+  }
+
+  /** Ends reliance on the last verification of the peer on `connectionId`: the next check asks again. */
+  public forgetVerifiedPeer(connectionId: string): Promise<void> {
+    return this.peers.forget(this.agentContext, connectionId);
+  }
+
+  /** The recorded verifications of the peer on `connectionId`, newest first. */
+  public peerVerifications(connectionId: string): Promise<PeerVerificationRecord[]> {
+    return this.peers.history(this.agentContext, connectionId);
   }
 
   /** The address the peer on `connectionId` proves control of. */

@@ -14,11 +14,13 @@ import { AddressProofRequestHandler } from './handlers/address-proof-request-han
 import { IdentityProblemReportHandler } from './handlers/identity-problem-report-handler.js';
 import { IdentityApi } from './identity-api.js';
 import { IDENTITY_PROTOCOL_URI, IDENTITY_ROLES } from './messages/identity-messages.js';
+import { PeerVerificationRepository } from './peer-verification-record.js';
 import { AddressProofService } from './services/address-proof-service.js';
 import { PeerHolderService } from './services/peer-holder-service.js';
 import { PeerIssuerService } from './services/peer-issuer-service.js';
 import { PeerVerifierService } from './services/peer-verifier-service.js';
 import { ProposalGateService } from './services/proposal-gate-service.js';
+import { VerifiedPeersService } from './services/verified-peers-service.js';
 
 /** The identity protocol's message handlers, over the agent's AddressProofService. */
 export function identityMessageHandlers(addressProofs: AddressProofService): DidCommMessageHandler[] {
@@ -36,6 +38,8 @@ export class IdentityModule implements Module {
     dependencyManager.registerSingleton(AddressProofService);
     dependencyManager.registerSingleton(PeerHolderService);
     dependencyManager.registerSingleton(PeerVerifierService);
+    dependencyManager.registerSingleton(PeerVerificationRepository);
+    dependencyManager.registerSingleton(VerifiedPeersService);
     dependencyManager.registerSingleton(ProposalGateService);
     dependencyManager.registerSingleton(PeerIssuerService);
   }

@@ -1,7 +1,7 @@
 // Identity and gating as a Credo module (./identity-module.ts, reached as `agent.modules.identity`):
 // the peer credential (JSON-LD, Ed25519Signature2018, did:key issuer), its issuance over
 // issue-credential v2, the holder's automatic answers, proof of control of the Ethereum address,
-// and the policy gate in front of the channel client.
+// and the policy gate in front of the channel client with the record of its verifications.
 export * from './address-proof.js';
 export * from './context.js';
 export * from './errors.js';
@@ -16,8 +16,16 @@ export {
 } from './messages/identity-messages.js';
 export * from './peer-credential.js';
 export {
+  PeerVerificationRecord,
+  PeerVerificationRepository,
+  type PeerVerificationProps,
+  type StoredPeer,
+  type VerificationOutcome,
+} from './peer-verification-record.js';
+export {
   checkPresentation,
   peerPresentationDefinition,
+  policyFingerprint,
   type PeerPolicy,
   type RequiredClaims,
   type VerifiedPeer,
@@ -29,5 +37,6 @@ export {
   type PeerHolderOptions,
 } from './services/peer-holder-service.js';
 export { PeerCredentialIssuer, type IssuerKey } from './services/peer-issuer-service.js';
-export type { VerifyOptions } from './services/peer-verifier-service.js';
+export type { PeerDecision, VerifyOptions } from './services/peer-verifier-service.js';
 export type { GateOptions, VerifiedProposalHandler } from './services/proposal-gate-service.js';
+export { VERIFICATIONS_KEPT, type PeerExpectation } from './services/verified-peers-service.js';

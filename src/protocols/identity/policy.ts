@@ -1,6 +1,8 @@
 // The verifier's policy and its check of a presented peer credential: the presentation definition
 // a verifier asks with, and the checks on a presentation Credo verified (issuer, type, expiry,
-// subject and signer = the peer's DID on the connection, the required claims). No I/O here.
+// subject and signer = the peer's DID on the connection, the required claims), and the policy's
+// fingerprint. No I/O here.
+import { createHash } from 'node:crypto';
 import type { DifPresentationExchangeDefinitionV2 } from '@credo-ts/core';
 import type { DidCommConnectionRecord } from '@credo-ts/didcomm';
 import { getAddress, isAddress } from 'ethers';
@@ -38,6 +40,22 @@ export interface VerifiedPeer {
   addressProven: boolean;
   /** The verified credential as presented. */
   credential: Record<string, unknown>;
+}
+
+/**
+ * What a verification was checked against, as a short digest: the trusted issuers (in any order),
+ * the credential type, the required claims and whether an address proof is asked for. A
+ * verification is relied on only under the policy it was made with.
+ */
+export function policyFingerprint(policy: PeerPolicy): string {
+  const canonical = JSON.stringify([
+    [...new Set(policy.trustedIssuers)].sort(),
+    policy.credentialType ?? PEER_CREDENTIAL_TYPE,
+    policy.requiredClaims?.name === true,
+    policy.requiredClaims?.minSpendingLimit?.toString() ?? null,
+    policy.requireAddressProof !== false,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 32);
 }
 
 const DESCRIPTOR_ID = 'perun-peer-credential';

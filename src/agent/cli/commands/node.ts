@@ -50,6 +50,10 @@ function addConfigOptions(cmd: Command): Command {
     .option('--auto-issue-spending-limit <eth>', 'issuer role: answer credential requests with this limit')
     .option('--challenge-duration <seconds>', 'default challenge duration of new channels')
     .option('--proposals-per-minute <n>', 'channel proposals taken from one peer per minute')
+    .option(
+      '--reverify-after <seconds>',
+      'a peer verified on a connection stays verified for new channels this long (0: verify every time)',
+    )
     .option('--intermediary', 'lock collateral for virtual channels between our peers');
 }
 

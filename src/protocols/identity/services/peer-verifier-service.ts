@@ -18,7 +18,7 @@ import {
 } from '@credo-ts/didcomm';
 import { getAddress, isAddress } from 'ethers';
 import { recoverAddressProof } from '../address-proof.js';
-import { PeerNotAuthorizedError, refuse } from '../errors.js';
+import { PeerNotAuthorizedError, refuse, type PeerRefusalCode } from '../errors.js';
 import { collectEvents } from '../events.js';
 import { proofsApi } from '../exchange-protocols.js';
 import type { AddressProofMessage } from '../messages/identity-messages.js';
@@ -36,6 +36,34 @@ import { AddressProofService, type AddressProofRequest } from './address-proof-s
 export interface VerifyOptions {
   /** How long to wait for the presentation and the address proof; default 20 s. */
   timeoutMs?: number;
+  /**
+   * How long a successful verification of the peer on a connection serves new channels on it, in
+   * ms (./verified-peers-service.ts); 0, the default, verifies every time. Only the gate and the
+   * API's verifyPeer rely on earlier verifications; this service always asks.
+   */
+  reverifyAfterMs?: number;
+  /** The clock that reliance is measured by, ms since the epoch; default Date.now. */
+  now?: () => number;
+  /** Told every decision of ./verified-peers-service.ts: verified anew, relied on, or refused. */
+  onDecision?: (decision: PeerDecision) => void;
+}
+
+/** One decision about the peer on a connection, as recorded in its PeerVerificationRecord. */
+export interface PeerDecision {
+  connectionId: string;
+  theirDid: string;
+  /** `reused`: an earlier verification (`verifiedAt`) served, with no exchange with the peer. */
+  decision: 'verified' | 'reused' | 'refused';
+  /** The refusal's code and message. */
+  code?: PeerRefusalCode;
+  reason?: string;
+  address?: string;
+  /** ISO 8601: when the deciding verification ran. */
+  verifiedAt: string;
+  /** ISO 8601: until when new channels may rely on it (a success). */
+  validUntil?: string;
+  /** The PeerVerificationRecord holding it. */
+  recordId: string;
 }
 
 /** The peer's address proof, or a refusal when it fails or does not come within `timeoutMs`. */
@@ -64,7 +92,7 @@ const FINAL_STATES: string[] = [
 ];
 
 /** Our established connection `connectionId` with both DIDs, or a refusal. */
-async function readyConnection(
+export async function readyConnection(
   agentContext: AgentContext,
   connectionId: string,
 ): Promise<DidCommConnectionRecord & { did: string; theirDid: string }> {

@@ -1,6 +1,8 @@
 // The gate in front of the channel client, both ways: a proposal is accepted only from a verified
 // peer whose proposal names the verified address as its participant; we propose only to a
-// verified peer, at its verified address.
+// verified peer, at its verified address. Both ways rely on an earlier verification of the peer on
+// the connection while ./verified-peers-service.ts allows; a proposal the peer rejects ends that,
+// and so does (recorded as a refusal) a proposal naming another address than the verified one.
 import { injectable, type AgentContext } from '@credo-ts/core';
 import { DidCommConnectionService } from '@credo-ts/didcomm';
 import { getAddress, isAddress } from 'ethers';
@@ -11,9 +13,11 @@ import type {
   IncomingProposal,
   ProposeRequest,
 } from '../../../channels/client.js';
+import { ChannelClientError } from '../../../channels/errors.js';
 import { PeerNotAuthorizedError, refuse } from '../errors.js';
 import type { PeerPolicy, VerifiedPeer } from '../policy.js';
-import { PeerVerifierService, type VerifyOptions } from './peer-verifier-service.js';
+import type { VerifyOptions } from './peer-verifier-service.js';
+import { VerifiedPeersService } from './verified-peers-service.js';
 
 export interface GateOptions {
   /** Called with every refusal (for logs and metrics). */
@@ -31,7 +35,7 @@ export type VerifiedProposalHandler = (
 export class ProposalGateService {
   public constructor(
     private readonly connections: DidCommConnectionService,
-    private readonly verifier: PeerVerifierService,
+    private readonly peers: VerifiedPeersService,
   ) {}
 
   /**
@@ -50,13 +54,19 @@ export class ProposalGateService {
         const connection = await this.connections.findByTheirDid(agentContext, p.peer);
         if (connection === null || !connection.isReady)
           return refuse('no-connection', 'no established connection with the proposer', { peer: p.peer });
-        const peer = await this.verifier.verifyPeer(agentContext, connection.id, policy, options.verify);
         const proposer = p.participants[p.proposerIdx ?? 0];
-        if (proposer === undefined || !isAddress(proposer) || getAddress(proposer) !== peer.address)
-          refuse('address-mismatch', 'the proposal’s participant is not the verified address', {
-            proposed: proposer,
-            verified: peer.address,
-          });
+        const peer = await this.peers.verify(agentContext, connection.id, policy, options.verify, {
+          address: proposer,
+        });
+        if (proposer === undefined || !isAddress(proposer) || getAddress(proposer) !== peer.address) {
+          const err = new PeerNotAuthorizedError(
+            'address-mismatch',
+            'the proposal’s participant is not the verified address',
+            { proposed: proposer, verified: peer.address },
+          );
+          await this.peers.recordRefusal(agentContext, connection, policy, err, options.verify);
+          throw err;
+        }
         return inner === undefined ? { accept: true } : await inner(p, peer);
       } catch (err) {
         if (err instanceof PeerNotAuthorizedError) {
@@ -80,8 +90,15 @@ export class ProposalGateService {
     request: Omit<ProposeRequest, 'peer' | 'peerAddress'>,
     options: VerifyOptions = {},
   ): Promise<{ channel: ChannelInfo; peer: VerifiedPeer }> {
-    const peer = await this.verifier.verifyPeer(agentContext, connectionId, policy, options);
-    const channel = await client.proposeChannel({ ...request, peer: peer.did, peerAddress: peer.address });
-    return { channel, peer };
+    const peer = await this.peers.verify(agentContext, connectionId, policy, options);
+    try {
+      const channel = await client.proposeChannel({ ...request, peer: peer.did, peerAddress: peer.address });
+      return { channel, peer };
+    } catch (err) {
+      // The peer may have changed its address since it was verified: verify it again next time.
+      if (err instanceof ChannelClientError && err.code === 'PROPOSAL_REJECTED')
+        await this.peers.forget(agentContext, connectionId, (options.now ?? Date.now)());
+      throw err;
+    }
   }
 }
