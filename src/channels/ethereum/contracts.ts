@@ -9,25 +9,37 @@ export interface SignedState {
   sigs: string[];
 }
 
+const interfaces = new Map<string, Interface>();
+
+/** The contract's ABI as an ethers Interface, parsed once per process. */
+function abiOf(name: 'Adjudicator' | 'AssetHolderERC20' | 'PerunToken'): Interface {
+  let i = interfaces.get(name);
+  if (i === undefined) {
+    i = new Interface(artifact(name).abi);
+    interfaces.set(name, i);
+  }
+  return i;
+}
+
 export function adjudicatorInterface(): Interface {
-  return new Interface(artifact('Adjudicator').abi);
+  return abiOf('Adjudicator');
 }
 
 export function assetHolderInterface(): Interface {
-  return new Interface(artifact('AssetHolderERC20').abi);
+  return abiOf('AssetHolderERC20');
 }
 
 export function adjudicatorContract(address: Address, runner: ContractRunner | null): Contract {
-  return new Contract(address, artifact('Adjudicator').abi, runner);
+  return new Contract(address, abiOf('Adjudicator'), runner);
 }
 
 /** An ETH or ERC20 asset holder (the ERC20 ABI is a superset). */
 export function assetHolderContract(address: Address, runner: ContractRunner | null): Contract {
-  return new Contract(address, artifact('AssetHolderERC20').abi, runner);
+  return new Contract(address, abiOf('AssetHolderERC20'), runner);
 }
 
 export function erc20Contract(address: Address, runner: ContractRunner | null): Contract {
-  return new Contract(address, artifact('PerunToken').abi, runner);
+  return new Contract(address, abiOf('PerunToken'), runner);
 }
 
 /** A state as the contracts take it: empty index maps become the identity, as signed. */
