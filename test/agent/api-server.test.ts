@@ -572,7 +572,7 @@ describe('a user with the token', () => {
     [
       'POST',
       '/channels/0xchannel/payments',
-      { amount: ' 0.250 ' },
+      { amount: '0.250' },
       { method: 'pay', args: ['0xchannel', '0.25'] },
       201,
       PAYMENT,
@@ -844,6 +844,10 @@ describe('a malformed request', () => {
     ['a negative amount', 'POST', pay, { body: { amount: '-1' } }, 'amount'],
     ['an amount below one wei', 'POST', pay, { body: { amount: '0.0000000000000000001' } }, 'amount'],
     ['a zero payment', 'POST', pay, { body: { amount: '0' } }, 'amount'],
+    ['an amount with a leading space', 'POST', pay, { body: { amount: ' 1' } }, 'amount'],
+    ['an amount with a trailing space', 'POST', pay, { body: { amount: '1 ' } }, 'amount'],
+    ['an amount with a newline', 'POST', pay, { body: { amount: '1\n' } }, 'amount'],
+    ['a fund with a tab', 'POST', '/channels', { body: { ...open, fund: '\t1' } }, 'fund'],
     ['a payment ID with a space', 'POST', pay, { body: { amount: '1', id: 'a b' } }, 'id'],
     ['a payment ID of 65 characters', 'POST', pay, { body: { amount: '1', id: 'x'.repeat(65) } }, 'id'],
     [

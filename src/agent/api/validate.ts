@@ -1,7 +1,7 @@
 // Request input of the REST API: every JSON body and query string is declared once as a field
 // table (here; ./openapi.ts turns the same tables into the request schemas) and checked strictly
-// against it: unknown fields refused, types checked, amounts parsed exactly and passed on in
-// canonical form ("1.50" -> "1.5"), addresses checksummed. A refusal is a 400 INVALID_REQUEST
+// against it: unknown fields refused, types checked, amounts parsed exactly (exact strings: no
+// whitespace) and passed on in canonical form ("1.50" -> "1.5"), addresses checksummed. A refusal is a 400 INVALID_REQUEST
 // naming the field.
 import { getAddress, isAddress } from 'ethers';
 import { PAYMENT_ID } from '../../channels/types.js';
@@ -204,6 +204,7 @@ function checkField(name: string, spec: FieldSpec, value: unknown): string | num
       if (typeof value !== 'string') {
         throw invalid(name, 'expected a decimal string in ETH, such as "1.5"', { expected: 'amount' });
       }
+      if (/\s/.test(value)) throw invalid(name, 'an amount has no whitespace', { expected: 'amount' });
       let units: bigint;
       try {
         units = parseAmount(value);
