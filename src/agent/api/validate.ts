@@ -278,6 +278,24 @@ export function checkQuery<S extends Fields>(fields: S, query: Record<string, un
   return checkFields(fields, query, 'query.');
 }
 
+/** An `Idempotency-Key`: 1 to 255 printable ASCII characters (as Stripe takes them). */
+export const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
+/**
+ * The `Idempotency-Key` header of a request to a route that takes one (`idempotent`); a 400
+ * naming the header if it is malformed, or sent to a route that would not honour it.
+ */
+export function checkIdempotencyKey(header: string | undefined, idempotent: boolean): string | undefined {
+  if (header === undefined) return undefined;
+  if (!idempotent) throw invalid('Idempotency-Key', 'this route does not take an Idempotency-Key');
+  if (!IDEMPOTENCY_KEY.test(header)) {
+    throw invalid('Idempotency-Key', 'expected 1 to 255 printable ASCII characters', {
+      pattern: IDEMPOTENCY_KEY.source,
+    });
+  }
+  return header;
+}
+
 /** The `Last-Event-ID` header: the ID of the last event the client saw, a non-negative integer. */
 export function checkLastEventId(header: string | undefined): number | undefined {
   if (header === undefined || header.trim() === '') return undefined;

@@ -88,12 +88,18 @@ export class AgentProcess {
   }
 
   /** A REST call; resolves with the JSON body on 2xx, rejects with { status, body } otherwise. */
-  async api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  async api<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     const res = await fetch(this.apiUrl + path, {
       method,
       headers: {
         authorization: `Bearer ${this.token}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
       },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
