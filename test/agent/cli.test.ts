@@ -3,7 +3,7 @@
 // API's error categories, an unreachable agent and bad input (refused before any request);
 // ID prefixes; where the API URL and token come from; the event stream; and init/start with
 // the node's functions replaced.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -991,7 +991,7 @@ describe('init and start', () => {
 
   it('init passes the data directory, passphrase and settings, and never prints the token', async () => {
     const f = fakeNode();
-    writeFileSync(path.join(tmp, 'pass'), 'correct horse\n');
+    writeFileSync(path.join(tmp, 'pass'), 'correct horse\n', { mode: 0o600 });
     writeFileSync(path.join(tmp, 'key'), `0x${'ab'.repeat(32)}\n`);
     const r = await cli(
       [
@@ -1041,6 +1041,53 @@ describe('init and start', () => {
       address: ADDRESS,
     });
     expect(r.stdout + r.stderr).not.toContain('SECRET-TOKEN');
+  });
+
+  it('refuses a passphrase file that group or others may read, as ssh refuses such a key', async () => {
+    const f = fakeNode();
+    const file = path.join(tmp, 'open-pass');
+    writeFileSync(file, 'correct horse\n', { mode: 0o644 });
+    chmodSync(file, 0o644);
+    const r = await cli(['init', '--passphrase-file', file, '--json'], {
+      env: {},
+      deps: { loadNode: f.loadNode },
+    });
+    expect(r.code).toBe(EXIT.USAGE);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      code: 'PASSPHRASE_FILE_PERMISSIONS',
+      details: { mode: '644' },
+    });
+    expect(f.calls.initAgent).toBeUndefined();
+    chmodSync(file, 0o600);
+    const ok = await cli(['init', '--passphrase-file', file], { env: {}, deps: { loadNode: f.loadNode } });
+    expect(ok.code).toBe(EXIT.OK);
+    expect(f.calls.initAgent![0]![0]).toMatchObject({ passphrase: 'correct horse' });
+  });
+
+  it('reads the passphrase from --passphrase-fd, and takes PERUN_PASSPHRASE out of the environment', async () => {
+    const f = fakeNode();
+    const file = path.join(tmp, 'fd-pass');
+    writeFileSync(file, 'from the fd\nnot this line\n', { mode: 0o600 });
+    const fd = openSync(file, 'r');
+    const env: NodeJS.ProcessEnv = { PERUN_PASSPHRASE: 'from the environment' };
+    const r = await cli(['init', '--passphrase-fd', String(fd)], { env, deps: { loadNode: f.loadNode } });
+    expect(r.code).toBe(EXIT.OK);
+    expect(f.calls.initAgent![0]![0]).toMatchObject({ passphrase: 'from the fd' });
+    expect(env.PERUN_PASSPHRASE).toBeUndefined();
+
+    const seen: Array<string | undefined> = [];
+    const g = fakeNode({
+      initAgent: async (o: { dataDir: string }) => {
+        seen.push(env2.PERUN_PASSPHRASE);
+        return { dataDir: o.dataDir, configFile: '', address: ADDRESS, token: '' };
+      },
+    });
+    const env2: NodeJS.ProcessEnv = { PERUN_PASSPHRASE: 'pw' };
+    expect((await cli(['init'], { env: env2, deps: { loadNode: g.loadNode } })).code).toBe(EXIT.OK);
+    expect(seen).toEqual([undefined]); // gone before the node (and any child process) starts
+    expect(
+      (await cli(['init', '--passphrase-fd', 'x'], { env: {}, deps: { loadNode: g.loadNode } })).code,
+    ).toBe(EXIT.USAGE);
   });
 
   it('init asks twice on a terminal; different answers exit 2', async () => {
