@@ -29,6 +29,7 @@ import type {
   OpenSubChannelRequest,
   OpenVirtualChannelRequest,
   PaymentView,
+  PayOptions,
   SignCredentialRequest,
   SignedCredentialView,
   SignedStateView,
@@ -238,8 +239,13 @@ class RecordingNode implements AgentNodeApi {
     this.record('openSubChannel', parentId, req);
     return CHANNEL;
   }
-  async pay(channelId: string, amount: string, id?: string): Promise<PaymentView> {
-    this.record('pay', channelId, amount, ...(id === undefined ? [] : [id]));
+  async pay(channelId: string, amount: string, id?: string, options?: PayOptions): Promise<PaymentView> {
+    this.record(
+      'pay',
+      channelId,
+      amount,
+      ...(options === undefined ? (id === undefined ? [] : [id]) : [id, options]),
+    );
     return PAYMENT;
   }
   async close(channelId: string): Promise<SettlementView> {
@@ -572,7 +578,7 @@ describe('a user with the token', () => {
     [
       'POST',
       '/channels/0xchannel/payments',
-      { amount: ' 0.250 ' },
+      { amount: '0.250' },
       { method: 'pay', args: ['0xchannel', '0.25'] },
       201,
       PAYMENT,
@@ -844,6 +850,10 @@ describe('a malformed request', () => {
     ['a negative amount', 'POST', pay, { body: { amount: '-1' } }, 'amount'],
     ['an amount below one wei', 'POST', pay, { body: { amount: '0.0000000000000000001' } }, 'amount'],
     ['a zero payment', 'POST', pay, { body: { amount: '0' } }, 'amount'],
+    ['an amount with a leading space', 'POST', pay, { body: { amount: ' 1' } }, 'amount'],
+    ['an amount with a trailing space', 'POST', pay, { body: { amount: '1 ' } }, 'amount'],
+    ['an amount with a newline', 'POST', pay, { body: { amount: '1\n' } }, 'amount'],
+    ['a fund with a tab', 'POST', '/channels', { body: { ...open, fund: '\t1' } }, 'fund'],
     ['a payment ID with a space', 'POST', pay, { body: { amount: '1', id: 'a b' } }, 'id'],
     ['a payment ID of 65 characters', 'POST', pay, { body: { amount: '1', id: 'x'.repeat(65) } }, 'id'],
     [
@@ -888,6 +898,27 @@ describe('a malformed request', () => {
       'Last-Event-ID',
     ],
     ['a malformed path', 'GET', '/channels/%E0%A4%A', {}, '(path)'],
+    [
+      'an Idempotency-Key of 256 characters',
+      'POST',
+      pay,
+      { body: { amount: '1' }, headers: { 'idempotency-key': 'k'.repeat(256) } },
+      'Idempotency-Key',
+    ],
+    [
+      'an Idempotency-Key that is not printable ASCII',
+      'POST',
+      pay,
+      { body: { amount: '1' }, headers: { 'idempotency-key': 'caf\u00e9' } },
+      'Idempotency-Key',
+    ],
+    [
+      'an Idempotency-Key on a route that does not take one',
+      'POST',
+      '/messages',
+      { body: { connectionId: 'c', content: 'x' }, headers: { 'idempotency-key': 'k-1' } },
+      'Idempotency-Key',
+    ],
   ])('%s is a 400 naming the field, and the node is not asked', async (_, method, path, options, field) => {
     const before = api.node.calls.length;
     const res = await call(api, method, path, options);
@@ -895,6 +926,16 @@ describe('a malformed request', () => {
     expect(res.json).toMatchObject({ category: 'client', code: 'INVALID_REQUEST', details: { field } });
     expect(typeof res.json.message).toBe('string');
     expect(api.node.calls.slice(before)).toEqual([]);
+  });
+
+  it("passes a payment's Idempotency-Key to the node", async () => {
+    const before = api.node.calls.length;
+    const key = 'order 7: retry-safe';
+    const res = await call(api, 'POST', pay, { body: { amount: '1' }, headers: { 'idempotency-key': key } });
+    expect(res.status).toBe(201);
+    expect(api.node.calls.slice(before)).toEqual([
+      { method: 'pay', args: ['0xchannel', '1', undefined, { idempotencyKey: key }] },
+    ]);
   });
 
   it('a body that is not JSON is a 415', async () => {

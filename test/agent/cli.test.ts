@@ -3,12 +3,12 @@
 // API's error categories, an unreachable agent and bad input (refused before any request);
 // ID prefixes; where the API URL and token come from; the event stream; and init/start with
 // the node's functions replaced.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseSse } from '../../src/agent/cli/client.js';
+import { IDEMPOTENT_ATTEMPTS, parseSse } from '../../src/agent/cli/client.js';
 import { EXIT } from '../../src/agent/cli/output.js';
 import { runCli, type CliDeps, type NodeFunctions } from '../../src/agent/cli/program.js';
 import { AgentConfigError, loadAgentConfig, type AgentConfig } from '../../src/agent/node/config.js';
@@ -141,6 +141,7 @@ interface Recorded {
   url: string;
   auth: string | undefined;
   lastEventId: string | undefined;
+  idempotencyKey?: string;
   body: unknown;
 }
 
@@ -151,6 +152,8 @@ class FakeAgent {
   readonly requests: Recorded[] = [];
   /** Answers that replace the fixtures, by "METHOD /path". */
   readonly overrides = new Map<string, Reply>();
+  /** How many "METHOD /path" requests to read and then lose: the connection closes without an answer. */
+  readonly hangUps = new Map<string, number>();
   /** Runs before answering "METHOD /path" (to hold a reply until the test saw something). */
   readonly before = new Map<string, () => Promise<void>>();
   /** Serves /events; the default writes nothing and keeps the stream open. */
@@ -188,11 +191,19 @@ class FakeAgent {
       url,
       auth: req.headers.authorization,
       lastEventId: req.headers['last-event-id'] as string | undefined,
+      ...(req.headers['idempotency-key'] === undefined
+        ? {}
+        : { idempotencyKey: req.headers['idempotency-key'] as string }),
       body: text === '' ? undefined : JSON.parse(text),
     };
     this.requests.push(rec);
     const [pathname, query = ''] = routed.split('?');
     const key = `${rec.method} ${pathname}`;
+    const hangUps = this.hangUps.get(key) ?? 0;
+    if (hangUps > 0) {
+      this.hangUps.set(key, hangUps - 1);
+      return req.socket.destroy();
+    }
     if (rec.auth !== `Bearer ${TOKEN}`) {
       return send(res, {
         status: 401,
@@ -506,6 +517,36 @@ describe('client commands send the right request', () => {
     expect((await cli(['balance'])).stdout).toContain('on chain     90 ETH');
     expect((await cli(['invite'])).stdout).toBe('http://127.0.0.1:9000/?oob=eyJ9\n');
     expect((await cli(['info'])).stdout).toMatch(/^signer +secp256k1 native$/m);
+  });
+
+  it('pay sends a fresh Idempotency-Key per run, and the same key again when the answer was lost', async () => {
+    const paid = () => fake.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/payments'));
+    const before = paid().length;
+    fake.hangUps.set(`POST /channels/${CH1}/payments`, 1);
+    const r = await cli(['pay', 'abc1', '0.25', '--json']);
+    expect(r.code).toBe(EXIT.OK);
+    expect(JSON.parse(r.stdout)).toEqual(payment(CH1, '0.25'));
+    expect(r.stderr).toContain('retrying the payment with the same key');
+    const [lost, retry] = paid().slice(before);
+    expect(lost!.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
+    expect(retry).toMatchObject({ idempotencyKey: lost!.idempotencyKey, body: lost!.body });
+
+    await cli(['pay', 'abc1', '0.25']);
+    await cli(['pay', 'abc1', '0.25', '--idempotency-key', 'order-7']);
+    const [next, given] = paid().slice(before + 2);
+    expect(next!.idempotencyKey).not.toBe(lost!.idempotencyKey);
+    expect(given!.idempotencyKey).toBe('order-7');
+  });
+
+  it('pay gives up after a few attempts, all under one key, when no answer comes', async () => {
+    const before = fake.requests.length;
+    fake.hangUps.set(`POST /channels/${CH1}/payments`, 99);
+    const r = await cli(['pay', 'abc1', '0.25']);
+    fake.hangUps.clear();
+    expect(r.code).toBe(EXIT.UNREACHABLE);
+    const posts = fake.requests.slice(before).filter((q) => q.method === 'POST');
+    expect(posts).toHaveLength(IDEMPOTENT_ATTEMPTS);
+    expect(new Set(posts.map((q) => q.idempotencyKey)).size).toBe(1);
   });
 
   it('works over the global fetch too', async () => {
@@ -950,7 +991,7 @@ describe('init and start', () => {
 
   it('init passes the data directory, passphrase and settings, and never prints the token', async () => {
     const f = fakeNode();
-    writeFileSync(path.join(tmp, 'pass'), 'correct horse\n');
+    writeFileSync(path.join(tmp, 'pass'), 'correct horse\n', { mode: 0o600 });
     writeFileSync(path.join(tmp, 'key'), `0x${'ab'.repeat(32)}\n`);
     const r = await cli(
       [
@@ -1000,6 +1041,53 @@ describe('init and start', () => {
       address: ADDRESS,
     });
     expect(r.stdout + r.stderr).not.toContain('SECRET-TOKEN');
+  });
+
+  it('refuses a passphrase file that group or others may read, as ssh refuses such a key', async () => {
+    const f = fakeNode();
+    const file = path.join(tmp, 'open-pass');
+    writeFileSync(file, 'correct horse\n', { mode: 0o644 });
+    chmodSync(file, 0o644);
+    const r = await cli(['init', '--passphrase-file', file, '--json'], {
+      env: {},
+      deps: { loadNode: f.loadNode },
+    });
+    expect(r.code).toBe(EXIT.USAGE);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      code: 'PASSPHRASE_FILE_PERMISSIONS',
+      details: { mode: '644' },
+    });
+    expect(f.calls.initAgent).toBeUndefined();
+    chmodSync(file, 0o600);
+    const ok = await cli(['init', '--passphrase-file', file], { env: {}, deps: { loadNode: f.loadNode } });
+    expect(ok.code).toBe(EXIT.OK);
+    expect(f.calls.initAgent![0]![0]).toMatchObject({ passphrase: 'correct horse' });
+  });
+
+  it('reads the passphrase from --passphrase-fd, and takes PERUN_PASSPHRASE out of the environment', async () => {
+    const f = fakeNode();
+    const file = path.join(tmp, 'fd-pass');
+    writeFileSync(file, 'from the fd\nnot this line\n', { mode: 0o600 });
+    const fd = openSync(file, 'r');
+    const env: NodeJS.ProcessEnv = { PERUN_PASSPHRASE: 'from the environment' };
+    const r = await cli(['init', '--passphrase-fd', String(fd)], { env, deps: { loadNode: f.loadNode } });
+    expect(r.code).toBe(EXIT.OK);
+    expect(f.calls.initAgent![0]![0]).toMatchObject({ passphrase: 'from the fd' });
+    expect(env.PERUN_PASSPHRASE).toBeUndefined();
+
+    const seen: Array<string | undefined> = [];
+    const g = fakeNode({
+      initAgent: async (o: { dataDir: string }) => {
+        seen.push(env2.PERUN_PASSPHRASE);
+        return { dataDir: o.dataDir, configFile: '', address: ADDRESS, token: '' };
+      },
+    });
+    const env2: NodeJS.ProcessEnv = { PERUN_PASSPHRASE: 'pw' };
+    expect((await cli(['init'], { env: env2, deps: { loadNode: g.loadNode } })).code).toBe(EXIT.OK);
+    expect(seen).toEqual([undefined]); // gone before the node (and any child process) starts
+    expect(
+      (await cli(['init', '--passphrase-fd', 'x'], { env: {}, deps: { loadNode: g.loadNode } })).code,
+    ).toBe(EXIT.USAGE);
   });
 
   it('init asks twice on a terminal; different answers exit 2', async () => {

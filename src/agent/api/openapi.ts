@@ -2,7 +2,7 @@
 // request bodies come from the route table (./routes.ts) and its field tables (./validate.ts);
 // the response schemas below describe the view types of ../node/types.ts.
 import { API_ROUTES, openApiPath, pathParams, type ApiRoute, type ViewName } from './routes.js';
-import type { FieldSpec, Fields } from './validate.js';
+import { IDEMPOTENCY_KEY, type FieldSpec, type Fields } from './validate.js';
 
 type Schema = Record<string, unknown>;
 
@@ -305,6 +305,24 @@ function operation(route: ApiRoute): Schema {
         description: route.response.view,
         content: { 'application/json': { schema } },
       };
+      if (route.idempotent) {
+        parameters.push({
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          description:
+            'Pays once per key: the same key with the same request answers the first result (also ' +
+            'after a restart; kept 24 hours), joins it while it runs, and is refused (422 ' +
+            'IDEMPOTENCY_KEY_REUSED) with another channel, amount or id.',
+          schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source, minLength: 1, maxLength: 255 },
+        });
+        responses['409'] = errorResponse(
+          "The key's earlier payment is still being signed (PAYMENT_IN_FLIGHT); retry with the same key",
+        );
+        responses['422'] = errorResponse(
+          'The Idempotency-Key was used for another request (IDEMPOTENCY_KEY_REUSED; `details.differs`)',
+        );
+      }
       if (route.body !== undefined && Object.keys(route.body).length > 0) {
         requestBody = {
           required: Object.values(route.body).some((spec) => spec.required),

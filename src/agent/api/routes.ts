@@ -49,6 +49,8 @@ export interface RouteInput<B extends Fields, Q extends Fields> {
   params: Record<string, string>;
   body: Checked<B>;
   query: Checked<Q>;
+  /** The checked `Idempotency-Key` header, on an idempotent route that got one. */
+  idempotencyKey?: string;
 }
 
 interface RouteBase {
@@ -69,6 +71,8 @@ export interface JsonRoute extends RouteBase {
   /** Body fields of a POST (an empty table: no body, or `{}`). */
   body: Fields | undefined;
   response: { view: ViewName; list: boolean };
+  /** Takes an `Idempotency-Key` header (the only routes that do). */
+  idempotent: boolean;
   handle(node: AgentNodeApi, input: RouteInput<Fields, Fields>): unknown;
 }
 
@@ -88,6 +92,7 @@ interface JsonRouteSpec<B extends Fields, Q extends Fields> {
   body?: B;
   query?: Q;
   response: ViewName | [ViewName];
+  idempotent?: boolean;
   handle(node: AgentNodeApi, input: RouteInput<B, Q>): unknown;
 }
 
@@ -109,6 +114,7 @@ function json<B extends Fields, Q extends Fields>(
     response: Array.isArray(spec.response)
       ? { view: spec.response[0], list: true }
       : { view: spec.response, list: false },
+    idempotent: spec.idempotent ?? false,
     handle: spec.handle as JsonRoute['handle'],
   };
 }
@@ -279,12 +285,16 @@ export const API_ROUTES: readonly ApiRoute[] = [
   post({
     path: '/channels/:id/payments',
     operationId: 'pay',
-    summary: 'Pay the peer on the channel',
+    summary: 'Pay the peer on the channel (once per Idempotency-Key)',
     tag: 'channels',
     status: 201,
     body: PAY,
     response: 'PaymentView',
-    handle: (node, { params, body }) => node.pay(params.id!, body.amount, body.id),
+    idempotent: true,
+    handle: (node, { params, body, idempotencyKey }) =>
+      idempotencyKey === undefined
+        ? node.pay(params.id!, body.amount, body.id)
+        : node.pay(params.id!, body.amount, body.id, { idempotencyKey }),
   }),
   post({
     path: '/channels/:id/close',

@@ -1,8 +1,9 @@
 // The REST API as an express app: the route table (./routes.ts) served over a node
 // (AgentNodeApi), bearer-token auth with a constant-time check, strict JSON bodies, errors as
-// `{ category, code, message, details }`, the static web page without auth; and its listener on
-// 127.0.0.1, whose close also ends the open event streams. Logs one line per request (method,
-// path, status, duration), never a token, a query string or a body.
+// `{ category, code, message, details }`, `Idempotency-Key` on the routes that take it, the static
+// web page without auth; and its listener on 127.0.0.1, whose close also ends the open event
+// streams. Logs one line per request (method, path, status, duration), never a token, a query
+// string or a body.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +15,7 @@ import { ApiRequestError, toApiError } from './api-error.js';
 import { EventStreams } from './events.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import { API_ROUTES, type ApiRoute, type JsonRoute, type RouteAuth } from './routes.js';
-import { checkBody, checkQuery, invalid } from './validate.js';
+import { checkBody, checkIdempotencyKey, checkQuery, invalid } from './validate.js';
 
 export interface ApiServerOptions {
   /** The bearer token every request except the public ones must carry. */
@@ -118,7 +119,13 @@ function jsonHandler(node: AgentNodeApi, route: JsonRoute): RequestHandler {
   return async (req, res) => {
     const query = checkQuery(route.query, req.query as Record<string, unknown>);
     const body = checkBody(route.body ?? {}, req.body);
-    const result = await route.handle(node, { params: req.params as Record<string, string>, query, body });
+    const idempotencyKey = checkIdempotencyKey(req.get('idempotency-key'), route.idempotent);
+    const result = await route.handle(node, {
+      params: req.params as Record<string, string>,
+      query,
+      body,
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    });
     if (res.destroyed || res.headersSent) return;
     res.status(route.status).json(result);
   };

@@ -1,7 +1,7 @@
 // Request input of the REST API: every JSON body and query string is declared once as a field
 // table (here; ./openapi.ts turns the same tables into the request schemas) and checked strictly
-// against it: unknown fields refused, types checked, amounts parsed exactly and passed on in
-// canonical form ("1.50" -> "1.5"), addresses checksummed. A refusal is a 400 INVALID_REQUEST
+// against it: unknown fields refused, types checked, amounts parsed exactly (exact strings: no
+// whitespace) and passed on in canonical form ("1.50" -> "1.5"), addresses checksummed. A refusal is a 400 INVALID_REQUEST
 // naming the field.
 import { getAddress, isAddress } from 'ethers';
 import { PAYMENT_ID } from '../../channels/types.js';
@@ -204,6 +204,7 @@ function checkField(name: string, spec: FieldSpec, value: unknown): string | num
       if (typeof value !== 'string') {
         throw invalid(name, 'expected a decimal string in ETH, such as "1.5"', { expected: 'amount' });
       }
+      if (/\s/.test(value)) throw invalid(name, 'an amount has no whitespace', { expected: 'amount' });
       let units: bigint;
       try {
         units = parseAmount(value);
@@ -275,6 +276,24 @@ export function checkQuery<S extends Fields>(fields: S, query: Record<string, un
     }
   }
   return checkFields(fields, query, 'query.');
+}
+
+/** An `Idempotency-Key`: 1 to 255 printable ASCII characters (as Stripe takes them). */
+export const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
+/**
+ * The `Idempotency-Key` header of a request to a route that takes one (`idempotent`); a 400
+ * naming the header if it is malformed, or sent to a route that would not honour it.
+ */
+export function checkIdempotencyKey(header: string | undefined, idempotent: boolean): string | undefined {
+  if (header === undefined) return undefined;
+  if (!idempotent) throw invalid('Idempotency-Key', 'this route does not take an Idempotency-Key');
+  if (!IDEMPOTENCY_KEY.test(header)) {
+    throw invalid('Idempotency-Key', 'expected 1 to 255 printable ASCII characters', {
+      pattern: IDEMPOTENCY_KEY.source,
+    });
+  }
+  return header;
 }
 
 /** The `Last-Event-ID` header: the ID of the last event the client saw, a non-negative integer. */

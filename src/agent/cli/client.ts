@@ -1,6 +1,7 @@
 // The CLI's HTTP client for a running agent's REST API: where the agent is (flags, environment,
 // data directory), JSON requests with the bearer token, error responses as CliErrors with exit
-// codes, and the /events stream (server-sent events) with reconnection.
+// codes, POSTs retried safely under an Idempotency-Key, and the /events stream (server-sent
+// events) with reconnection.
 //
 // The default transport is node:http rather than the global fetch: undici's fetch gives up
 // after 300 s without response headers, and `dispute` waits out the challenge duration.
@@ -194,6 +195,9 @@ export const interrupted = () =>
     'interrupted before the agent answered; the agent carries on with what it was asked to do',
   );
 
+/** How often `idempotentPost` sends a request at most. */
+export const IDEMPOTENT_ATTEMPTS = 5;
+
 export class ApiClient {
   constructor(
     readonly endpoint: Endpoint,
@@ -235,14 +239,20 @@ export class ApiClient {
   }
 
   /** One JSON request; the parsed body, or a CliError for an error response. */
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<T> {
     const init: RequestInit = {
       method,
-      headers: this.headers(
-        method === 'POST'
+      headers: this.headers({
+        ...(method === 'POST'
           ? { 'content-type': 'application/json', accept: 'application/json' }
-          : { accept: 'application/json' },
-      ),
+          : { accept: 'application/json' }),
+        ...extraHeaders,
+      }),
     };
     if (method === 'POST') init.body = JSON.stringify(body ?? {});
     const res = await this.send(path, init);
@@ -268,6 +278,33 @@ export class ApiClient {
     }
     if (!res.ok) throw fromApiResponse(res.status, parsed);
     return parsed as T;
+  }
+
+  /**
+   * A POST under an `Idempotency-Key`, sent again with the same key while the agent cannot be
+   * reached, the connection breaks before the answer, or the agent says the key's earlier request
+   * is still in flight: at most `attempts` times, `delayMs` apart (doubling, at most 8 s).
+   */
+  async idempotentPost<T>(
+    path: string,
+    body: unknown,
+    idempotencyKey: string,
+    o: { attempts?: number; delayMs?: number; onRetry?: (attempt: number, why: string) => void } = {},
+  ): Promise<T> {
+    const attempts = o.attempts ?? IDEMPOTENT_ATTEMPTS;
+    const never = new AbortController().signal;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.request<T>('POST', path, body, { 'idempotency-key': idempotencyKey });
+      } catch (err) {
+        const again =
+          err instanceof CliError && (err.code === 'AGENT_UNREACHABLE' || err.code === 'PAYMENT_IN_FLIGHT');
+        if (!again || attempt >= attempts) throw err;
+        o.onRetry?.(attempt, err.message);
+        await abortableDelay(Math.min((o.delayMs ?? 1000) * 2 ** (attempt - 1), 8_000), this.signal ?? never);
+        if (this.signal?.aborted) throw interrupted();
+      }
+    }
   }
 
   /**

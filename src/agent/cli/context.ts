@@ -37,7 +37,7 @@ export interface CliDeps {
   interrupt: AbortSignal;
   loadNode: () => Promise<NodeFunctions>;
   version?: string;
-  /** First delay before `events` reconnects (ms); doubles per failed attempt. */
+  /** First delay before `events` reconnects or `pay` retries (ms); doubles per failed attempt. */
   reconnectDelayMs?: number;
 }
 

@@ -12,6 +12,7 @@ import { parseAmount } from '../api/amounts.js';
 import { ApiRequestError } from '../api/api-error.js';
 import { openAgentStore } from '../datasource.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage, type ScryptParams } from '../kms/index.js';
+import { prepareSqliteFile, secureDataDir } from './data-dir.js';
 
 /** The fields of `config.json`; every one can also be set by environment variable and flag. */
 export interface AgentConfigFile {
@@ -298,6 +299,8 @@ export async function initAgent(o: InitOptions): Promise<InitResult> {
   if (file.apiPort === 0) file.apiPort = await freePort(file.apiHost);
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  secureDataDir(dataDir);
+  prepareSqliteFile(databaseUrl({ database: file.database, dataDir }));
   const ds = await openAgentStore(databaseUrl({ database: file.database, dataDir }));
   try {
     const kms = await PerunKeyManagementService.open({
@@ -315,5 +318,6 @@ export async function initAgent(o: InitOptions): Promise<InitResult> {
   writeFileSync(join(dataDir, TOKEN_FILE), token + '\n', { mode: 0o600 });
   chmodSync(join(dataDir, TOKEN_FILE), 0o600);
   writeFileSync(configFile, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+  secureDataDir(dataDir);
   return { dataDir, configFile, address: wallet.address, token };
 }

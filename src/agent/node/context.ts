@@ -1,5 +1,6 @@
 // What the node's parts share: the pieces of one running agent, built once by PerunNode.start
 // (./node.ts) and handed to each part (connections, credentials, channels, proposals, messages).
+import type { DataSource } from 'typeorm';
 import type { ChannelClient } from '../../channels/client.js';
 import type { EthereumConnection } from '../../channels/ethereum/config.js';
 import type { EthereumSigner } from '../../channels/ethereum/signer.js';
@@ -24,6 +25,8 @@ export interface NodeContext {
   signer: EthereumSigner;
   chain: EthereumConnection;
   store: TypeOrmChannelStore;
+  /** The agent's database (the agent's own tables: idempotency keys). */
+  db: DataSource;
   history: PaymentHistory;
   assets: Assets;
   issuer: PeerCredentialIssuer;

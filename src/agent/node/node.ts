@@ -37,6 +37,7 @@ import type { NodeContext, NodeIdentity } from './context.js';
 import { CredentialSales } from './credential-sales.js';
 import { Credentials } from './credentials.js';
 import { EventLog } from './event-log.js';
+import { IdempotentPayments } from './idempotent-payments.js';
 import { Messages } from './messages.js';
 import { PaymentHistory } from './payment-history.js';
 import { Proposals, deleteFinishedProofs, proposalGate, type GateParts } from './proposals.js';
@@ -57,6 +58,7 @@ import type {
   OpenChannelRequest,
   OpenSubChannelRequest,
   OpenVirtualChannelRequest,
+  PayOptions,
   PaymentView,
   ProposalView,
   SettlementView,
@@ -86,6 +88,7 @@ export class PerunNode implements AgentNodeApi {
   readonly #credentials: Credentials;
   readonly #sales: CredentialSales;
   readonly #channels: Channels;
+  readonly #idempotent: IdempotentPayments;
   readonly #proposals: Proposals;
   readonly #messages: Messages;
   readonly #onClientEvent: (e: ClientEvent) => void;
@@ -99,6 +102,7 @@ export class PerunNode implements AgentNodeApi {
     const views = new ChannelViews(ctx.assets, ctx.signer.address, this.#connections);
     this.#views = views;
     this.#channels = new Channels(ctx, this.#connections, views);
+    this.#idempotent = new IdempotentPayments(ctx, (c, amount, id) => this.#channels.pay(c, amount, id));
     this.#sales = new CredentialSales({
       agent: ctx.agent,
       client: ctx.client,
@@ -253,6 +257,7 @@ export class PerunNode implements AgentNodeApi {
         signer,
         chain,
         store,
+        db: ds,
         history,
         assets,
         issuer,
@@ -360,8 +365,10 @@ export class PerunNode implements AgentNodeApi {
     return this.#channels.openVirtual(req);
   }
 
-  pay(channelId: string, amount: string, id?: string): Promise<PaymentView> {
-    return this.#channels.pay(channelId, amount, id);
+  pay(channelId: string, amount: string, id?: string, options: PayOptions = {}): Promise<PaymentView> {
+    const key = options.idempotencyKey;
+    if (key === undefined) return this.#channels.pay(channelId, amount, id);
+    return this.#idempotent.pay(key, channelId, amount, id);
   }
 
   close(channelId: string): Promise<SettlementView> {

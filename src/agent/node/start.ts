@@ -1,5 +1,5 @@
 // `perun-agent start`: the node with its chain, REST API, event stream and web page, until
-// stopped. A configured chain file names a shared chain; 'embedded' starts a chain of this
+// stopped; the data directory made owner-only first (./data-dir.ts), with a warning for each fix. A configured chain file names a shared chain; 'embedded' starts a chain of this
 // agent's own (and funds its account there), for trying one agent alone.
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
@@ -7,7 +7,8 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { parseEther } from 'ethers';
 import { createApiServer, listenApi } from '../api/server.js';
 import { faucet, readChainFile, runChain } from './chain.js';
-import { API_URL_FILE, readToken, type AgentConfig } from './config.js';
+import { API_URL_FILE, databaseUrl, readToken, type AgentConfig } from './config.js';
+import { prepareSqliteFile, secureDataDir } from './data-dir.js';
 import { PerunNode } from './node.js';
 import type { AgentInfo } from './types.js';
 import { parseEthereumConfig } from '../../channels/ethereum/config.js';
@@ -35,6 +36,13 @@ export async function startAgent(
   passphrase: string,
   o: { log?: (line: string) => void; chainPollMs?: number; timeoutMs?: number } = {},
 ): Promise<RunningAgent> {
+  const log = o.log ?? (() => undefined);
+  const secure = () => {
+    for (const line of secureDataDir(config.dataDir))
+      log(`warning: the data directory was open to others: ${line}`);
+  };
+  secure();
+  prepareSqliteFile(databaseUrl(config));
   const stops: Array<() => Promise<unknown>> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -65,8 +73,9 @@ export async function startAgent(
     stops.push(() => api.close());
     // Where client commands find this run's API (the port may differ from config.json's).
     const urlFile = join(config.dataDir, API_URL_FILE);
-    writeFileSync(urlFile, api.url + '\n');
+    writeFileSync(urlFile, api.url + '\n', { mode: 0o600 });
     stops.push(async () => rmSync(urlFile, { force: true }));
+    secure();
     return {
       info: node.info(),
       node,

@@ -219,6 +219,11 @@ export interface AgentInfo {
 }
 
 /** What the event stream (`/events`) carries. */
+export interface PayOptions {
+  /** The request's `Idempotency-Key`: the same key pays once and answers the same. */
+  idempotencyKey?: string;
+}
+
 /** A credential sold over a pay-for-credential app channel, as the issuer or the holder sees it. */
 export interface CredentialSaleView {
   id: string;
@@ -295,8 +300,11 @@ export interface AgentNodeApi {
   openSubChannel(parentId: string, req: OpenSubChannelRequest): Promise<ChannelView>;
   /** Opens a virtual channel with a peer through the intermediary of one of our ledger channels. */
   openVirtualChannel(req: OpenVirtualChannelRequest): Promise<ChannelView>;
-  /** Pays `amount` (ETH) under `id` (default a fresh UUID); resolves once the state that contains it is fully signed. */
-  pay(channelId: string, amount: string, id?: string): Promise<PaymentView>;
+  /**
+   * Pays `amount` (ETH) under `id` (default a fresh UUID); resolves once the state that contains it
+   * is fully signed. With an idempotency key, pays once per key (./idempotent-payments.ts).
+   */
+  pay(channelId: string, amount: string, id?: string, options?: PayOptions): Promise<PaymentView>;
   /** Cooperative close: final state, concludeFinal, withdrawal. */
   close(channelId: string): Promise<SettlementView>;
   /** Registers the latest state on chain, waits out the challenge duration, withdraws. */

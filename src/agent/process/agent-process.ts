@@ -1,9 +1,11 @@
 // Agents as separate processes, for the demo, the benchmarks and end-to-end tests: each runs
 // `perun-agent start` from the build (dist/) on its own data directory, ports on 127.0.0.1; the
-// caller talks to it over its REST API and follows its event stream. Every process started here
+// caller talks to it over its REST API and follows its event stream. The passphrase reaches it on
+// a pipe (`--passphrase-fd 3`), not in its environment. Every process started here
 // is stopped again by stopAllProcesses (SIGTERM, then SIGKILL).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initAgent, type AgentConfigFile } from '../node/config.js';
@@ -16,6 +18,14 @@ export function cliPath(): string {
 }
 
 const running = new Set<ChildProcess>();
+
+/** This process's environment without the secrets an agent must not inherit. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.PERUN_PASSPHRASE;
+  delete env.PERUN_API_TOKEN;
+  return env;
+}
 
 export interface ApiFailure {
   status: number;
@@ -51,10 +61,13 @@ export class AgentProcess {
     const cli = cliPath();
     if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build (npm test does)`);
     const nodeArgs = process.env['PERUN_AGENT_NODE_ARGS']?.split(' ').filter((a) => a !== '') ?? [];
-    const child = spawn(process.execPath, [...nodeArgs, cli, 'start', '--data-dir', dataDir, '--json'], {
-      env: { ...process.env, ...env, PERUN_PASSPHRASE: passphrase },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // The passphrase goes through a pipe (fd 3), never the environment, which children inherit.
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, cli, 'start', '--data-dir', dataDir, '--json', '--passphrase-fd', '3'],
+      { env: { ...childEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
+    );
+    (child.stdio[3] as Writable).end(`${passphrase}\n`);
     running.add(child);
     child.once('exit', () => running.delete(child));
     const stderr: string[] = [];
@@ -88,12 +101,18 @@ export class AgentProcess {
   }
 
   /** A REST call; resolves with the JSON body on 2xx, rejects with { status, body } otherwise. */
-  async api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  async api<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     const res = await fetch(this.apiUrl + path, {
       method,
       headers: {
         authorization: `Bearer ${this.token}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
       },
       body: body === undefined ? undefined : JSON.stringify(body),
     });

@@ -1,6 +1,7 @@
 // The commands about channels: list them; open a ledger channel, a sub-channel or a virtual
 // channel; pay; close cooperatively or settle by dispute (both following the channel's events
 // while they wait); list payments.
+import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import type {
   ChannelView,
@@ -136,16 +137,30 @@ export function register(program: Command, ctx: CommandContext): void {
       '--id <payment-id>',
       'name the payment in both histories (1-64 of [A-Za-z0-9._:-]; default a UUID)',
     )
-    .action(async (chan: string, amountText: string, o: ClientOpts & { id?: string }) => {
-      const amount = checkAmount(amountText, 'amount');
-      const api = ctx.client(o);
-      const id = await channelId(api, chan);
-      const p = await api.request<PaymentView>('POST', `/channels/${enc(id)}/payments`, {
-        amount,
-        ...(o.id === undefined ? {} : { id: o.id }),
-      });
-      emit(o, p, () => `${paymentLine(p)}\n`);
-    });
+    .option(
+      '--idempotency-key <key>',
+      'pay once per key, also when run again (1-255 printable ASCII; default a fresh UUID per run)',
+    )
+    .action(
+      async (chan: string, amountText: string, o: ClientOpts & { id?: string; idempotencyKey?: string }) => {
+        const amount = checkAmount(amountText, 'amount');
+        const api = ctx.client(o);
+        const id = await channelId(api, chan);
+        // The key makes a retry safe: a request whose answer was lost is sent again, and pays once.
+        const key = o.idempotencyKey ?? randomUUID();
+        const p = await api.idempotentPost<PaymentView>(
+          `/channels/${enc(id)}/payments`,
+          { amount, ...(o.id === undefined ? {} : { id: o.id }) },
+          key,
+          {
+            delayMs: ctx.deps.reconnectDelayMs,
+            onRetry: (n, why) =>
+              ctx.progress(`no answer (${why}); retrying the payment with the same key (${n})…`),
+          },
+        );
+        emit(o, p, () => `${paymentLine(p)}\n`);
+      },
+    );
 
   clientCommand(program, 'close', 'close a channel cooperatively and withdraw our balance')
     .argument('<channel>', 'channel ID or unique prefix')

@@ -16,6 +16,7 @@ import {
   type CommandContext,
 } from '../context.js';
 import { infoLines, json, pairs, usageError } from '../output.js';
+import { readPassphrase } from '../passphrase.js';
 
 /** Resolves when `signal` aborts, keeping the process alive until then (a chain's child process may not). */
 const untilAborted = (signal: AbortSignal) =>
@@ -62,33 +63,12 @@ export function register(program: Command, ctx: CommandContext): void {
   const { io, env, cwd } = deps;
   const dataDirOf = (o: Opts) => resolveDataDir(o.dataDir as string | undefined, env, cwd);
 
-  async function readPassphrase(file: string | undefined, confirm: boolean): Promise<string> {
-    let passphrase: string;
-    if (file !== undefined) {
-      try {
-        passphrase = readFileSync(path.resolve(cwd, file), 'utf8').replace(/\r?\n$/, '');
-      } catch (err) {
-        throw usageError(
-          'PASSPHRASE_FILE',
-          `cannot read the passphrase file ${file}: ${(err as Error).message}`,
-        );
-      }
-    } else if (env.PERUN_PASSPHRASE) {
-      passphrase = env.PERUN_PASSPHRASE;
-    } else if (io.promptSecret !== undefined) {
-      passphrase = await io.promptSecret('Passphrase: ');
-      if (confirm && passphrase !== '' && (await io.promptSecret('Repeat the passphrase: ')) !== passphrase) {
-        throw usageError('PASSPHRASE_MISMATCH', 'the passphrases differ');
-      }
-    } else {
-      throw usageError(
-        'NO_PASSPHRASE',
-        'no passphrase: give --passphrase-file <path> or PERUN_PASSPHRASE, or run on a terminal to be asked',
-      );
-    }
-    if (passphrase === '') throw usageError('NO_PASSPHRASE', 'the passphrase must not be empty');
-    return passphrase;
-  }
+  const passphraseOf = (o: Opts, confirm: boolean) =>
+    readPassphrase(
+      deps,
+      { file: o.passphraseFile as string | undefined, fd: o.passphraseFd as string | undefined },
+      confirm,
+    );
 
   addConfigOptions(
     program
@@ -97,7 +77,11 @@ export function register(program: Command, ctx: CommandContext): void {
       .addOption(dataDirOption())
       .option(
         '--passphrase-file <path>',
-        'read the passphrase from this file (else PERUN_PASSPHRASE, else ask)',
+        'read the passphrase from this file, mode 600 (else PERUN_PASSPHRASE, else ask)',
+      )
+      .option(
+        '--passphrase-fd <n>',
+        'read the passphrase from the first line of this file descriptor (0: stdin)',
       )
       .option(
         '--eth-key-file <path>',
@@ -117,7 +101,7 @@ export function register(program: Command, ctx: CommandContext): void {
         throw usageError('ETH_KEY_FILE', `cannot read ${o.ethKeyFile}: ${(err as Error).message}`);
       }
     }
-    const passphrase = await readPassphrase(o.passphraseFile as string | undefined, true);
+    const passphrase = await passphraseOf(o, true);
     const node = await deps.loadNode();
     const r = await node.initAgent({ dataDir, label, passphrase, ethKey, overrides });
     const tokenFile = path.join(r.dataDir, 'api-token');
@@ -141,7 +125,11 @@ export function register(program: Command, ctx: CommandContext): void {
       .addOption(dataDirOption())
       .option(
         '--passphrase-file <path>',
-        'read the passphrase from this file (else PERUN_PASSPHRASE, else ask)',
+        'read the passphrase from this file, mode 600 (else PERUN_PASSPHRASE, else ask)',
+      )
+      .option(
+        '--passphrase-fd <n>',
+        'read the passphrase from the first line of this file descriptor (0: stdin)',
       )
       .addOption(jsonOption()),
   ).action(async (o: Opts) => {
@@ -149,7 +137,7 @@ export function register(program: Command, ctx: CommandContext): void {
     const flags = configFlags(o, cwd);
     const node = await deps.loadNode();
     const config = node.loadAgentConfig({ dataDir, flags, env });
-    const passphrase = await readPassphrase(o.passphraseFile as string | undefined, false);
+    const passphrase = await passphraseOf(o, false);
     const agent = await node.startAgent(config, passphrase, { log: (line) => progress(line) });
     try {
       const web = new URL(agent.webUrl);
