@@ -24,7 +24,9 @@ export type { CliDeps, CliIo, NodeFunctions } from './context.js';
 
 const ENV_HELP = `Environment:
   PERUN_DATA_DIR      data directory (default ./.perun-agent)
-  PERUN_PASSPHRASE    passphrase of the agent's keys (init, start)
+  PERUN_PASSPHRASE    passphrase of the agent's keys (init, start), read once and removed from
+                      the environment; --passphrase-file (mode 600) or --passphrase-fd N keep it
+                      out of the environment altogether
   PERUN_API_URL       API URL of a running agent (client commands)
   PERUN_API_TOKEN     API token of a running agent (client commands)
   PERUN_LABEL, PERUN_DATABASE, PERUN_DIDCOMM_HOST, PERUN_DIDCOMM_PORT, PERUN_DIDCOMM_ENDPOINT,
