@@ -119,29 +119,27 @@ describe('setOutcome', () => {
     );
   });
 
-  it('counts a deposit made under the channel ID itself and clears it', async () => {
+  /**
+   * Alice and Bob deposit `[a, b]` under their funding IDs and Alice `direct` under the channel ID,
+   * then close at `final`; answers the holdings of the channel ID, Alice and Bob afterwards.
+   */
+  async function closeWithChannelDeposit([a, b]: [bigint, bigint], direct: bigint, final: [bigint, bigint]) {
     const { params, init } = ethChannel(world, alice, bob, [5n, 5n]);
-    await depositETH(alice, world.ethHolder, fundingId(init.channelID, alice.signer.address), 3n);
-    await depositETH(bob, world.ethHolder, fundingId(init.channelID, bob.signer.address), 3n);
-    await depositETH(alice, world.ethHolder, init.channelID, 4n);
-    const final = next(init, 1n, [4n, 6n], true);
-    await bob.adjudicator.concludeFinal(params, final, signed(params, final, [alice, bob]).sigs);
+    const fids = [alice, bob].map((p) => fundingId(init.channelID, p.signer.address));
+    if (a > 0n) await depositETH(alice, world.ethHolder, fids[0]!, a);
+    if (b > 0n) await depositETH(bob, world.ethHolder, fids[1]!, b);
+    await depositETH(alice, world.ethHolder, init.channelID, direct);
+    const fin = next(init, 1n, final, true);
+    await bob.adjudicator.concludeFinal(params, fin, signed(params, fin, [alice, bob]).sigs);
+    return Promise.all([init.channelID, ...fids].map((id) => held(world.ethHolder, id)));
+  }
 
-    expect(await held(world.ethHolder, init.channelID)).toBe(0n);
-    expect(await held(world.ethHolder, fundingId(init.channelID, alice.signer.address))).toBe(4n);
-    expect(await held(world.ethHolder, fundingId(init.channelID, bob.signer.address))).toBe(6n);
+  it('counts a deposit made under the channel ID itself and clears it', async () => {
+    expect(await closeWithChannelDeposit([3n, 3n], 4n, [4n, 6n])).toEqual([0n, 4n, 6n]);
   });
 
   it('clears a deposit under the channel ID also when the channel is underfunded', async () => {
-    const { params, init } = ethChannel(world, alice, bob, [5n, 5n]);
-    await depositETH(alice, world.ethHolder, fundingId(init.channelID, alice.signer.address), 3n);
-    await depositETH(alice, world.ethHolder, init.channelID, 1n);
-    const final = next(init, 1n, [5n, 5n], true);
-    await bob.adjudicator.concludeFinal(params, final, signed(params, final, [alice, bob]).sigs);
-
-    expect(await held(world.ethHolder, init.channelID)).toBe(0n);
-    expect(await held(world.ethHolder, fundingId(init.channelID, alice.signer.address))).toBe(3n);
-    expect(await held(world.ethHolder, fundingId(init.channelID, bob.signer.address))).toBe(0n);
+    expect(await closeWithChannelDeposit([3n, 0n], 1n, [5n, 5n])).toEqual([0n, 3n, 0n]);
   });
 });
 
