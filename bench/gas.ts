@@ -21,22 +21,25 @@ import {
 } from '../src/channels/ethereum/encoding.js';
 
 /**
- * Reference perun-eth-contracts v1.0 figures (optimizer 200; where they come from: docs/contracts.md, Gas),
- * each with the case of ours it is compared with. `null`: no reference figure measures that case.
+ * Reference perun-eth-contracts v1.0 figures for the same cases, measured on one chain beside ours
+ * (solc 0.8.28, optimizer 200; docs/contracts.md, Gas). `null`: no reference figure for that case.
  */
 const REFERENCE = {
-  deposit_eth: { ref: 45_818, what: 'ETH deposit, fresh funding ID (ref: max)' },
-  deposit_erc20: { ref: 68_511, what: 'ERC20 deposit into a holder that holds tokens (ref: avg)' },
-  deposit_erc20_first: { ref: 81_336, what: 'first ERC20 deposit into an empty holder (ref: max)' },
-  deposit_erc20_topup: { ref: 47_136, what: 'ERC20 top-up of a funded funding ID (ref: min)' },
-  register: { ref: null, what: 'first registration of a lone ledger channel (see note)' },
-  register_refutation: { ref: 65_561, what: 'refutation with a newer state (ref: min)' },
-  conclude: { ref: 142_387, what: 'conclude after the challenge duration (ref: avg)' },
-  concludeFinal: { ref: 138_392, what: 'concludeFinal, cooperative close (ref: avg)' },
-  withdraw_eth: { ref: 45_406, what: 'ETH withdrawal (ref: max)' },
-  withdraw_erc20: { ref: 48_460, what: 'ERC20 withdrawal (ref: avg)' },
-  happy_path_total: { ref: 320_000, what: '2 ETH deposits + concludeFinal + 2 withdrawals' },
-  dispute_path_total: { ref: 470_000, what: '2 ETH deposits + register + conclude + 2 withdrawals' },
+  deposit_eth: { ref: 45_801, what: 'ETH deposit, fresh funding ID' },
+  concludeFinal: { ref: 152_433, what: 'concludeFinal, 2 parties, never registered' },
+  register_first: { ref: 109_634, what: 'first register of a lone ledger channel' },
+  register_refutation: { ref: 77_656, what: 'register of a newer state, refuting the registered one' },
+  conclude: { ref: 104_000, what: 'conclude after the dispute (register, refutation, challenge duration)' },
+  withdraw_eth: { ref: 45_360, what: 'ETH withdrawal' },
+  happy_path_total: { ref: 334_743, what: '2 ETH deposits + concludeFinal + 2 withdrawals' },
+  dispute_path_total: {
+    ref: 473_612,
+    what: '2 ETH deposits + register + refutation + conclude + 2 withdrawals',
+  },
+  deposit_erc20: { ref: null, what: 'ERC20 deposit into a holder that holds tokens' },
+  deposit_erc20_first: { ref: null, what: 'first ERC20 deposit into an empty holder' },
+  deposit_erc20_topup: { ref: null, what: 'ERC20 top-up of a funded funding ID' },
+  withdraw_erc20: { ref: null, what: 'ERC20 withdrawal' },
 } satisfies Record<string, { ref: number | null; what: string }>;
 
 type Key = keyof typeof REFERENCE;
@@ -131,7 +134,8 @@ async function main(): Promise<void> {
       r.deposit_erc20_topup = topup;
       r.withdraw_erc20 = Math.max(wa, wb);
     }
-    // Dispute path, ETH: deposits, register, conclude after the challenge duration, withdrawals.
+    // Dispute path, ETH: deposits, register, refutation, conclude after the challenge duration,
+    // withdrawals.
     {
       const c = channel(d.assetHolderETH, 3n);
       const id = channelId(c.params);
@@ -139,16 +143,15 @@ async function main(): Promise<void> {
       const s1 = c.state(1n, parseEther('0.9'), parseEther('1.1'));
       const reg = gas(await bob.adj.register({ params: c.params, state: s1, sigs: c.sigs(s1) }));
       const s2 = c.state(2n, parseEther('0.8'), parseEther('1.2'));
-      r.register_refutation = gas(
-        await alice.adj.register({ params: c.params, state: s2, sigs: c.sigs(s2) }),
-      );
+      const refute = gas(await alice.adj.register({ params: c.params, state: s2, sigs: c.sigs(s2) }));
       await chain.increaseTime(61);
       const con = gas(await alice.adj.conclude(c.params, s2));
       const wa = gas((await alice.adj.withdraw(c.params, s2, alice.signer))[0]!.receipt);
       const wb = gas((await bob.adj.withdraw(c.params, s2, bob.signer))[0]!.receipt);
-      r.register = reg;
+      r.register_first = reg;
+      r.register_refutation = refute;
       r.conclude = con;
-      r.dispute_path_total = deps[0]! + deps[1]! + reg + con + wa + wb;
+      r.dispute_path_total = deps[0]! + deps[1]! + reg + refute + con + wa + wb;
     }
 
     const keys = Object.keys(REFERENCE) as Key[];
@@ -160,11 +163,7 @@ async function main(): Promise<void> {
       const pct = ref === null ? '' : `${r[k] > ref ? '+' : ''}${(((r[k] - ref) / ref) * 100).toFixed(1)}%`;
       console.log(`${k.padEnd(width)}  ${fmt(r[k])}  ${fmt(ref)}  ${pct.padStart(6)}  ${what}`);
     }
-    console.log(
-      'note: the reference publishes no first-registration figure; its 65,561 minimum cannot be a first registration ' +
-        '(two fresh storage slots and the base fee alone cost 65,200).',
-    );
-    if (json) console.log(JSON.stringify(r));
+    if (json) console.log(JSON.stringify(Object.fromEntries(keys.map((k) => [k, r[k]]))));
   } finally {
     await chain.stop();
   }

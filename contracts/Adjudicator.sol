@@ -9,9 +9,8 @@ import "./AssetHolder.sol";
 /// @title Adjudicator: decides the final state of a Perun channel.
 /// @notice ABI-compatible with the Perun reference Adjudicator (perun-eth-contracts v1.0):
 /// register, progress, conclude, concludeFinal, channelID, hashState, disputes and the
-/// ChannelUpdate event. Inputs are read from calldata, and a dispute keeps its state hash in
-/// a slot of its own that is written only when a dispute needs it, so a cooperative close
-/// writes one fresh storage slot.
+/// ChannelUpdate event, checking in the reference's order where that costs no gas. Inputs are read
+/// from calldata; a dispute record is one slot and its state hash a second.
 contract Adjudicator {
     enum DisputePhase {
         DISPUTE,
@@ -38,8 +37,7 @@ contract Adjudicator {
     event ChannelUpdate(bytes32 indexed channelID, uint64 version, uint8 phase, uint64 timeout);
 
     mapping(bytes32 => Dispute) private _disputes;
-    /// @dev Hash of the registered state; zero for a channel concluded by concludeFinal
-    /// without an earlier registration (nothing ever needs it there).
+    /// @dev Hash of the registered or final state.
     mapping(bytes32 => bytes32) private _stateHashes;
 
     /// @notice The dispute record of a channel, in the reference layout.
@@ -70,8 +68,7 @@ contract Adjudicator {
         uint256 actorIdx,
         bytes calldata sig
     ) external {
-        bytes32 id = _requireValidParams(params, state);
-        Dispute memory d = _requireRegistered(id);
+        Dispute memory d = _requireRegistered(state.channelID);
         if (d.phase == uint8(DisputePhase.DISPUTE)) {
             require(block.timestamp >= d.timeout, "timeout not passed");
         } else if (d.phase == uint8(DisputePhase.FORCEEXEC)) {
@@ -81,6 +78,7 @@ contract Adjudicator {
         }
         require(params.app != address(0), "must have app");
         require(actorIdx < params.participants.length, "actorIdx out of range");
+        bytes32 id = _requireValidParams(params, state);
         require(_stateHashes[id] == Channel.hash(stateOld), "wrong old state");
         bytes32 stateHash = Channel.hash(state);
         require(Sig.verify(stateHash, sig, params.participants[actorIdx].ethAddress), "invalid signature");
@@ -126,13 +124,11 @@ contract Adjudicator {
         bytes32 id = _requireValidParams(params, state);
         bytes32 stateHash = Channel.hash(state);
         _requireAllSignatures(params, stateHash, sigs);
+        Dispute memory d = _disputes[id];
+        if (d.registered) require(d.phase != uint8(DisputePhase.CONCLUDED), "concluded already");
         Channel.requireWellFormed(state.outcome, params.participants.length);
 
-        Dispute memory d = _disputes[id];
-        if (d.registered) {
-            require(d.phase != uint8(DisputePhase.CONCLUDED), "concluded already");
-            _stateHashes[id] = stateHash;
-        }
+        _stateHashes[id] = stateHash;
         _store(
             id,
             Dispute(
@@ -187,11 +183,11 @@ contract Adjudicator {
         bytes32 id = _requireValidParams(params, state);
         bytes32 stateHash = Channel.hash(state);
         _requireAllSignatures(params, stateHash, channel.sigs);
-        Channel.requireWellFormed(state.outcome, params.participants.length);
         if (params.virtualChannel) {
             require(params.app == address(0), "cannot have app");
             require(state.outcome.locked.length == 0, "funds locked");
         }
+        Channel.requireWellFormed(state.outcome, params.participants.length);
 
         Dispute memory d = _disputes[id];
         uint64 timeout;
@@ -303,9 +299,9 @@ contract Adjudicator {
     }
 
     function _requireValidParams(Channel.Params calldata params, Channel.State calldata state) private pure returns (bytes32 id) {
-        require(params.challengeDuration <= type(uint64).max, "challenge duration too large");
         id = Channel.id(params);
         require(state.channelID == id, "invalid params");
+        require(params.challengeDuration <= type(uint64).max, "challenge duration too large");
     }
 
     function _requireRegistered(bytes32 id) private view returns (Dispute memory d) {

@@ -4,23 +4,14 @@ pragma solidity 0.8.28;
 import "./Channel.sol";
 import "./Sig.sol";
 
-/// @dev The part of the Adjudicator an asset holder reads.
-interface IAdjudicatorDisputes {
-    function disputes(
-        bytes32 channelID
-    )
-        external
-        view
-        returns (uint64 timeout, uint64 challengeDuration, uint64 version, uint8 phase, bytes32 stateHash, bool hasApp);
-}
-
 /// @title AssetHolder: holds the deposits of Perun channels for one asset and pays out outcomes.
 /// @notice ABI-compatible with the Perun reference AssetHolder (v1.0): deposit, withdraw,
-/// setOutcome, holdings, settled, adjudicator and the Deposited, Withdrawn and OutcomeSet events.
-/// @dev A holding is stored with its top bit set once the outcome of its channel has been
-/// written, so neither setOutcome nor withdraw touches a per-channel slot. Withdrawing from a
-/// holding without that bit (a deposit made after the outcome was paid out) asks the
-/// adjudicator whether the channel is concluded.
+/// setOutcome, holdings, settled, adjudicator and the Deposited, Withdrawn and OutcomeSet events,
+/// with the reference's rules: setOutcome runs once per channel and marks it settled, counts and
+/// clears a deposit made under the channel ID itself, and withdraw requires the settled mark.
+/// @dev One word per funding ID. The word of a channel ID (the target of a deposit made under the
+/// channel ID) also carries the settled mark in its top bit, so marking a channel settled and
+/// reading the mark cost no slot of their own.
 abstract contract AssetHolder {
     struct WithdrawalAuth {
         bytes32 channelID;
@@ -35,12 +26,11 @@ abstract contract AssetHolder {
 
     uint256 private constant SETTLED = 1 << 255;
     uint256 private constant AMOUNT = SETTLED - 1;
-    uint8 private constant CONCLUDED = 2;
 
     /// @notice The adjudicator, the only caller of setOutcome.
     address public immutable adjudicator;
 
-    /// @dev fundingID => amount | SETTLED flag.
+    /// @dev fundingID => amount; a channel ID's word also holds the SETTLED mark.
     mapping(bytes32 => uint256) private _holdings;
 
     constructor(address adjudicator_) {
@@ -52,11 +42,10 @@ abstract contract AssetHolder {
         return _holdings[fundingID] & AMOUNT;
     }
 
-    /// @notice True once the adjudicator has concluded the channel, from when on its
-    /// participants may withdraw.
-    function settled(bytes32 channelID) public view returns (bool) {
-        (, , , uint8 phase, , ) = IAdjudicatorDisputes(adjudicator).disputes(channelID);
-        return phase == CONCLUDED;
+    /// @notice True once the outcome of the channel was set here, from when on its participants
+    /// may withdraw.
+    function settled(bytes32 channelID) external view returns (bool) {
+        return (_holdings[channelID] & SETTLED) != 0;
     }
 
     /// @notice Deposits `amount` for `fundingID`. Anyone may deposit for anyone.
@@ -70,9 +59,10 @@ abstract contract AssetHolder {
         emit Deposited(fundingID, amount);
     }
 
-    /// @notice Sets the outcome of a concluded channel. If the channel holds at least the
-    /// outcome's total, each participant's holding becomes its outcome (a surplus is lost);
-    /// otherwise every participant keeps exactly what it deposited.
+    /// @notice Sets the outcome of a concluded channel, once. If the channel holds at least the
+    /// outcome's total (deposits under the channel ID itself included), each participant's
+    /// holding becomes its outcome (a surplus is lost); otherwise every participant keeps exactly
+    /// what it deposited. A deposit under the channel ID is spent either way.
     function setOutcome(
         bytes32 channelID,
         Channel.Participant[] calldata participants,
@@ -81,25 +71,25 @@ abstract contract AssetHolder {
         require(msg.sender == adjudicator, "can only be called by the adjudicator");
         uint256 n = participants.length;
         require(n == newBals.length, "participants length should equal balances");
+        uint256 sumHeld = _holdings[channelID];
+        require((sumHeld & SETTLED) == 0, "trying to set already settled channel");
+        _holdings[channelID] = SETTLED;
         bytes32[] memory ids = new bytes32[](n);
         uint256[] memory held = new uint256[](n);
-        uint256 sumHeld = 0;
         uint256 sumOutcome = 0;
         for (uint256 i = 0; i < n; ++i) {
+            require(newBals[i] <= AMOUNT, "balance too large");
             bytes32 id = calcFundingID(channelID, participants[i].ethAddress);
             uint256 h = _holdings[id];
-            require((h & SETTLED) == 0, "trying to set already settled channel");
-            require(newBals[i] <= AMOUNT, "balance too large");
             ids[i] = id;
             held[i] = h;
             sumHeld += h;
             sumOutcome += newBals[i];
         }
-        bool funded = sumHeld >= sumOutcome;
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 bal = funded ? newBals[i] : held[i];
-            uint256 h = bal == 0 ? 0 : bal | SETTLED;
-            if (h != held[i]) _holdings[ids[i]] = h;
+        if (sumHeld >= sumOutcome) {
+            for (uint256 i = 0; i < n; ++i) {
+                if (newBals[i] != held[i]) _holdings[ids[i]] = newBals[i];
+            }
         }
         emit OutcomeSet(channelID);
     }
@@ -107,20 +97,18 @@ abstract contract AssetHolder {
     /// @notice Pays `authorization.amount` of a settled channel participant's holding to
     /// `authorization.receiver`, authorized by the participant's signature.
     function withdraw(WithdrawalAuth calldata authorization, bytes calldata signature) external {
-        bytes32 id = calcFundingID(authorization.channelID, authorization.participant.ethAddress);
-        uint256 h = _holdings[id];
-        if ((h & SETTLED) == 0) require(settled(authorization.channelID), "channel not settled");
+        require((_holdings[authorization.channelID] & SETTLED) != 0, "channel not settled");
         require(
             Sig.verify(keccak256(abi.encode(authorization)), signature, authorization.participant.ethAddress),
             "signature verification failed"
         );
-        uint256 held = h & AMOUNT;
+        bytes32 id = calcFundingID(authorization.channelID, authorization.participant.ethAddress);
+        uint256 held = _holdings[id];
         uint256 amount = authorization.amount;
         require(amount <= held, "insufficient funds");
         unchecked {
-            held -= amount;
+            _holdings[id] = held - amount;
         }
-        _holdings[id] = held == 0 ? 0 : held | SETTLED;
         _withdrawEnact(authorization.receiver, amount);
         emit Withdrawn(id, amount, authorization.receiver);
     }
