@@ -45,8 +45,9 @@ export interface QueuedPayment {
 }
 
 export class Channel {
-  /** The ledger channel funding this sub-channel or virtual channel (ours, for a virtual channel). */
-  parent?: Channel;
+  /** The sub-channels and virtual channels this ledger channel funds (each one's `parent` keeps it). */
+  readonly children = new Set<Channel>();
+  #parent: Channel | undefined;
   /** We are the intermediary of this virtual channel (a copy of its states, never signed by us). */
   observer?: boolean;
   /** Serializes machine changes and their persistence (short critical sections). */
@@ -90,6 +91,8 @@ export class Channel {
   owedTurn = false;
   /** One of our updates is being proposed (from its first attempt to its last answer). */
   proposing = false;
+  /** We compared states with the peer since the start (a restored channel starts without). */
+  synced = true;
 
   constructor(
     readonly id: Hex,
@@ -100,6 +103,17 @@ export class Channel {
     public persistedPhase: Phase,
   ) {}
 
+  /** The ledger channel funding this sub-channel or virtual channel (ours, for a virtual channel). */
+  get parent(): Channel | undefined {
+    return this.#parent;
+  }
+
+  set parent(parent: Channel | undefined) {
+    this.#parent?.children.delete(this);
+    this.#parent = parent;
+    parent?.children.add(this);
+  }
+
   /** The other participant's address. */
   get peerAddress(): Address {
     return this.machine.params.participants[1 - this.machine.idx]!.ethAddress;
@@ -107,7 +121,7 @@ export class Channel {
 
   /** Whether our latest fully signed state locks funds for `childId`. */
   locks(childId: Hex): boolean {
-    return this.machine.current?.state.outcome.locked.some((l) => sameHex(l.ID, childId)) ?? false;
+    return this.machine.latest?.state.outcome.locked.some((l) => sameHex(l.ID, childId)) ?? false;
   }
 
   /**
@@ -122,8 +136,9 @@ export class Channel {
   /** Our update being signed, as the message that proposes it (to send it again), or undefined. */
   ourStagedUpdate(): ChannelUpdate | undefined {
     const m = this.machine;
+    if (m.phase !== 'Signing') return undefined;
     const s = m.staged;
-    if (m.phase !== 'Signing' || s === undefined || s.actor !== m.idx) return undefined;
+    if (s === undefined || s.actor !== m.idx) return undefined;
     const labels =
       this.stagedPayments?.version === s.state.version ? this.stagedPayments.payments : undefined;
     return {
@@ -141,7 +156,7 @@ export class Channel {
   }
 
   info(): ChannelInfo {
-    const cur = this.machine.current;
+    const cur = this.machine.latest;
     return {
       id: this.id,
       peer: this.peer,
@@ -149,6 +164,7 @@ export class Channel {
       params: structuredClone(this.machine.params),
       phase: this.machine.phase,
       state: cur === undefined ? undefined : structuredClone(cur.state),
+      synced: this.synced,
       ...(this.parent === undefined ? {} : { parent: this.parent.id }),
       ...(this.observer === true ? { observer: true as const } : {}),
       queuedPayments: this.outbox.length,
