@@ -7,7 +7,7 @@ import type { ChannelMachine } from '../machine.js';
 import type { ChannelUpdate } from '../messages.js';
 import { Mutex } from '../persistence/mutex.js';
 import { identityMap, pairMap } from '../subchannel.js';
-import type { Address, Hex, PaymentRecord, Phase, State } from '../types.js';
+import type { Address, Hex, Params, PaymentRecord, Phase, State } from '../types.js';
 import type { VersionTransfer } from '../transfer.js';
 import { sameHex } from '../validation.js';
 import type { ChannelInfo } from './types.js';
@@ -43,6 +43,21 @@ export interface QueuedPayment {
   resolve: (state: State) => void;
   reject: (err: unknown) => void;
 }
+
+// Copies for info(), which lists every channel at once: several times faster than structuredClone.
+const copyParams = (p: Params): Params => ({
+  ...p,
+  participants: p.participants.map((x) => ({ ...x })),
+});
+const copyState = (s: State): State => ({
+  ...s,
+  outcome: {
+    assets: s.outcome.assets.map((a) => ({ ...a })),
+    backends: [...s.outcome.backends],
+    balances: s.outcome.balances.map((b) => [...b]),
+    locked: s.outcome.locked.map((l) => ({ ...l, balances: [...l.balances], indexMap: [...l.indexMap] })),
+  },
+});
 
 export class Channel {
   /** The sub-channels and virtual channels this ledger channel funds (each one's `parent` keeps it). */
@@ -161,9 +176,9 @@ export class Channel {
       id: this.id,
       peer: this.peer,
       idx: this.machine.idx,
-      params: structuredClone(this.machine.params),
+      params: copyParams(this.machine.params),
       phase: this.machine.phase,
-      state: cur === undefined ? undefined : structuredClone(cur.state),
+      state: cur === undefined ? undefined : copyState(cur.state),
       synced: this.synced,
       ...(this.parent === undefined ? {} : { parent: this.parent.id }),
       ...(this.observer === true ? { observer: true as const } : {}),
