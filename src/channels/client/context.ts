@@ -76,6 +76,9 @@ function logged(labelled: Labelled[], signed: State): LoggedPayments | undefined
   }));
 }
 
+/** Sync batches sent to one peer at once. */
+const SYNCS_IN_FLIGHT = 4;
+
 /**
  * `channels` as batches within the limits (MAX_SYNC_BATCH channels, MAX_UPDATE_PAYMENTS payments,
  * about MAX_SYNC_BATCH_CHARS of JSON each; a channel larger than that goes alone), in their order,
@@ -488,9 +491,29 @@ export class ClientContext {
     }
   }
 
-  /** Sends `channels` to `peer` in batches, each once it is full, the last naming `synced` (an answer). */
+  /**
+   * Sends `channels` to `peer` in batches, each once it is full, up to SYNCS_IN_FLIGHT at once (a
+   * batch's channels do not depend on another's); the last, which names `synced` in an answer,
+   * goes after the others arrived. The first failed send fails it.
+   */
   async sendSyncs(peer: string, channels: Iterable<SyncedChannel>, synced?: readonly Hex[]): Promise<void> {
-    for (const batch of syncBatches(channels, synced)) await this.send(peer, batch);
+    const inFlight = new Set<Promise<void>>();
+    let failed: unknown;
+    let last: ChannelSyncBatch | undefined;
+    for (const batch of syncBatches(channels, synced)) {
+      if (last !== undefined) {
+        const sent: Promise<void> = this.send(peer, last)
+          .catch((err: unknown) => void (failed ??= err))
+          .finally(() => inFlight.delete(sent));
+        inFlight.add(sent);
+        if (inFlight.size >= SYNCS_IN_FLIGHT) await Promise.race(inFlight);
+      }
+      if (failed !== undefined) break;
+      last = batch;
+    }
+    await Promise.all(inFlight);
+    if (failed !== undefined) throw failed;
+    if (last !== undefined) await this.send(peer, last);
   }
 
   requirePhase(entry: Channel, phase: Phase): void {
