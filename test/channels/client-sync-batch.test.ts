@@ -175,22 +175,35 @@ describe('a batch of syncs', () => {
     expect(ids.map((id) => bob.client.channel(id).synced)).toEqual(synced);
   });
 
-  it('Bob’s own sync goes to Alice in one batch, and her answer names both channels synced', async () => {
+  it('Bob restarted lists his channels unsynced, syncs with Alice in one batch, and is synced once her answer names them', async () => {
+    await bob.client.close();
+    bob = makeClient(world, bus, world.party(2, 'Bob'), 'bob', { store: bob.store });
     const sent: ChannelMessage[] = [];
+    const held: ChannelMessage[] = [];
     bus.setFilter((from, to, msg) => {
       if (from === 'bob' && to === 'alice') sent.push(msg);
+      if (from === 'alice' && to === 'bob' && msg.type === 'channel-sync-batch') {
+        held.push(msg);
+        return null;
+      }
       return msg;
     });
     try {
-      await bob.client.sync('alice');
+      await bob.client.start();
       await bus.settle();
+      expect(ids.map((id) => bob.client.channel(id).synced)).toEqual([false, false]);
+      expect(sent.map((m) => m.type)).toEqual(['channel-sync-batch']);
+      expect((sent[0] as ChannelSyncBatch).channels.map((c) => c.state.channelID).sort()).toEqual(
+        [...ids].sort(),
+      );
+      expect(held).toEqual([
+        batch([], [...(sent[0] as ChannelSyncBatch).channels.map((c) => c.state.channelID)]),
+      ]);
     } finally {
       bus.setFilter(undefined);
     }
-    expect(sent.map((m) => m.type)).toEqual(['channel-sync-batch']);
-    expect((sent[0] as ChannelSyncBatch).channels.map((c) => c.state.channelID).sort()).toEqual(
-      [...ids].sort(),
-    );
+    await bus.connect('alice').send('bob', held[0]!);
+    await bus.settle();
     expect(ids.map((id) => bob.client.channel(id).synced)).toEqual([true, true]);
   });
 });
