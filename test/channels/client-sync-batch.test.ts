@@ -8,9 +8,9 @@ import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
 import type { ChannelMessage, ChannelSyncBatch, SyncedChannel } from '../../src/channels/messages.js';
 import { MAX_SYNC_BATCH } from '../../src/channels/messages.js';
 import type { Hex, State } from '../../src/channels/types.js';
-import { MemoryBus } from '../../src/channels/wire/memory.js';
+import type { MemoryBus } from '../../src/channels/wire/memory.js';
 import { startWorld, type World } from '../ethereum/harness.js';
-import { makeClient, open, type Person } from './client-harness.js';
+import { aliceBobMallory, makeClient, open, type Person } from './client-harness.js';
 
 let world: World;
 let bus: MemoryBus;
@@ -26,13 +26,7 @@ let opening: { state: State; sigs: string[] };
 
 beforeAll(async () => {
   world = await startWorld();
-  // Messages go as objects: the client's own checks meet every crafted value (the decoder's are
-  // tested in messages.test.ts).
-  bus = new MemoryBus({ serialize: false });
-  alice = makeClient(world, bus, world.party(1, 'Alice'), 'alice');
-  bob = makeClient(world, bus, world.party(2, 'Bob'), 'bob');
-  mallory = makeClient(world, bus, world.party(3, 'Mallory'), 'mallory');
-  await Promise.all([alice.client.start(), bob.client.start(), mallory.client.start()]);
+  ({ bus, alice, bob, mallory } = await aliceBobMallory(world));
   ids = [await open(world, alice, bob, 100n, 100n), await open(world, alice, bob, 50n, 50n)];
   malloryId = await open(world, mallory, bob, 10n, 10n);
   opening = (await alice.store.getChannel(ids[0]))!.current!;
