@@ -202,26 +202,36 @@ describe('a batch of syncs', () => {
   });
 });
 
+/** The types of the messages Bob sends Alice in a sync of his. */
+async function bobSyncsAlice(): Promise<ChannelMessage['type'][]> {
+  const sent: ChannelMessage[] = [];
+  bus.setFilter((from, to, msg) => {
+    if (from === 'bob' && to === 'alice') sent.push(msg);
+    return msg;
+  });
+  try {
+    await bob.client.sync('alice');
+    await bus.settle();
+  } finally {
+    bus.setFilter(undefined);
+  }
+  return sent.map((m) => m.type);
+}
+
 describe('a peer that sends single syncs', () => {
   it('is answered with a single sync, and Bob’s own syncs to it go one channel at a time', async () => {
     const replies = await toBob(alice, { type: 'channel-sync', phase: 'Acting', ...opening });
     expect(replies).toEqual([expect.objectContaining({ type: 'channel-sync', ...(await stored(ids[0])) })]);
-    const sent: ChannelMessage[] = [];
-    bus.setFilter((from, to, msg) => {
-      if (from === 'bob' && to === 'alice') sent.push(msg);
-      return msg;
-    });
-    try {
-      await bob.client.sync('alice');
-      await bus.settle();
-    } finally {
-      bus.setFilter(undefined);
-    }
-    expect(sent.map((m) => m.type)).toEqual(['channel-sync', 'channel-sync']);
+    expect(await bobSyncsAlice()).toEqual(['channel-sync', 'channel-sync']);
     // Both channels still pay.
     for (const id of ids) await alice.client.sendPayment(id, 1n);
     expect(ids.map((id) => bob.client.channel(id).state)).toEqual(
       ids.map((id) => alice.client.channel(id).state),
     );
+  });
+
+  it('gets batches again once it sends one', async () => {
+    await toBob(alice, batch([await stored(ids[0])]));
+    expect(await bobSyncsAlice()).toEqual(['channel-sync-batch']);
   });
 });

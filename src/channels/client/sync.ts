@@ -41,12 +41,14 @@ export async function onSync(ctx: ClientContext, from: string, msg: ChannelSync)
 }
 
 /**
- * A batch: refused whole (MalformedMessageError, nothing changed) unless it keeps the limits; then
- * each channel as a single sync (one that fails is a warning, the others go on), then the answer
- * (unless this is an answer with nothing newer to tell) and the updates sent again.
+ * A batch: refused whole (MalformedMessageError, nothing changed) unless it keeps the limits; its
+ * sender gets batches from now on. Then each channel as a single sync (one that fails is a
+ * warning, the others go on), then the answer (unless this is an answer with nothing newer to
+ * tell) and the updates sent again.
  */
 export async function onSyncBatch(ctx: ClientContext, from: string, msg: ChannelSyncBatch): Promise<void> {
   checkSyncBatch(msg); // again: it may come from a transport without the decoder
+  ctx.singleSyncPeers.delete(from); // it knows batches (now)
   const answers: SyncedChannel[] = [];
   const resends: ChannelUpdate[] = [];
   const compared: Hex[] = [];
