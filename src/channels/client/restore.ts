@@ -1,10 +1,13 @@
 // Restore (go-perun's restore): on start every stored channel comes back in its phase, parents
-// before their children, and is listed at once. The stored signatures are checked in the
-// background, channel by channel (a channel whose signatures do not verify is dropped with a
-// warning; one used before its turn is checked then: the machine checks before any use), and each
-// channel then resumes what its phase was doing: waiting for the proposer's signature, funding,
-// watching, concluding, disputing, withdrawing. Every peer is synced in the background meanwhile,
-// and a final sub-channel whose release was cut short is released once its peer's sync went out.
+// before their children, and is listed at once. In the background, a few milliseconds at a time,
+// each then resumes what its phase was doing: waiting for the proposer's signature, funding,
+// watching, concluding, disputing, withdrawing; every peer is synced meanwhile, and a final
+// sub-channel whose release was cut short is released once its peer's sync went out. The stored
+// signatures are checked lazily: the machine checks them before any use of the states (signing on
+// a channel, answering or adopting in a sync, funding, disputing), and once the syncs are done a
+// background pass checks the channels nothing used yet. A channel whose stored signatures do not
+// verify is dropped with a warning, never signed on; only the watcher is handed its states
+// unchecked at first (it refutes with them; nothing is signed on them).
 import { ChannelClientError } from '../errors.js';
 import { paramsToJson, stateToJson } from '../json.js';
 import { ChannelMachine } from '../machine.js';
@@ -23,8 +26,8 @@ import { watch } from './watch.js';
 const SLICE_MS = 5;
 
 /**
- * Restores every stored channel; starts syncing with every peer, and checking and resuming the
- * channels, in the background.
+ * Restores every stored channel; starts syncing with every peer, resuming the channels and
+ * checking them, in the background.
  */
 export async function restore(ctx: ClientContext): Promise<void> {
   const records = await ctx.o.store.listChannels();
@@ -36,31 +39,35 @@ export async function restore(ctx: ClientContext): Promise<void> {
     syncs.set(peer, sync);
     ctx.bg(sync, undefined, 'sync');
   }
-  ctx.bg(checkAndResume(ctx, restored, syncs), undefined, 'restore');
+  ctx.bg(resumeAndCheck(ctx, restored, syncs), undefined, 'restore');
 }
 
-/** Checks each restored channel's signatures, then resumes its phase; a few milliseconds at a time. */
-async function checkAndResume(
+/** Runs `work` on each channel still registered, a few milliseconds at a time; false once closed. */
+async function inSlices(
   ctx: ClientContext,
-  restored: Channel[],
-  syncs: ReadonlyMap<string, Promise<void>>,
-): Promise<void> {
+  channels: Channel[],
+  work: (e: Channel) => void,
+): Promise<boolean> {
   let slice = performance.now();
-  for (const e of restored) {
-    if (ctx.closed) return;
+  for (const e of channels) {
     if (performance.now() - slice > SLICE_MS) {
       await new Promise((r) => setImmediate(r));
       slice = performance.now();
     }
-    if (ctx.get(e.id) !== e) continue; // dropped with its parent
-    try {
-      e.machine.check();
-    } catch (err) {
-      drop(ctx, e, err);
-      continue;
-    }
-    resume(ctx, e, syncs.get(e.peer));
+    if (ctx.closed) return false;
+    if (ctx.get(e.id) === e) work(e); // else dropped with its parent
   }
+  return true;
+}
+
+/** Resumes each restored channel's phase; once the syncs are done, checks those nothing used yet. */
+async function resumeAndCheck(
+  ctx: ClientContext,
+  restored: Channel[],
+  syncs: ReadonlyMap<string, Promise<void>>,
+): Promise<void> {
+  const resumed = await inSlices(ctx, restored, (e) => resume(ctx, e, syncs.get(e.peer)));
+  if (!resumed) return;
   for (const parent of new Set(restored.map((e) => e.parent))) {
     if (parent === undefined || ctx.get(parent.id) !== parent) continue;
     try {
@@ -69,6 +76,14 @@ async function checkAndResume(
       ctx.warn(parent.id, err, 'restore');
     }
   }
+  await Promise.allSettled(syncs.values());
+  await inSlices(ctx, restored, (e) => {
+    try {
+      e.machine.check();
+    } catch (err) {
+      drop(ctx, e, err);
+    }
+  });
 }
 
 /** A channel whose stored signatures do not verify is not ours to use: gone, with its children. */
@@ -76,6 +91,9 @@ function drop(ctx: ClientContext, entry: Channel, err: unknown): void {
   ctx.warn(entry.id, err, 'restore');
   for (const e of [entry, ...entry.children]) ctx.channels.delete(e.id.toLowerCase());
   entry.parent = undefined;
+  const watched = entry.watched;
+  entry.watched = undefined;
+  if (watched !== undefined) ctx.bg(watched.stop(), entry.id, 'restore');
 }
 
 /** The stored channel `r` back in the registry, its signatures left for checkAndResume. */
