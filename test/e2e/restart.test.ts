@@ -134,9 +134,21 @@ afterAll(async () => {
   if (root !== undefined) rmSync(root, { recursive: true, force: true });
 });
 
-/** `p`'s channels by lower-case ID. */
-const listing = async (p: AgentProcess) =>
-  new Map((await p.api<ChannelView[]>('GET', '/channels')).map((v) => [v.id.toLowerCase(), v] as const));
+/**
+ * `p`'s channels by lower-case ID. A listing whose connection closed under it (a kept-alive socket
+ * the busy agent timed out) is asked again, at most twice; an HTTP error is not.
+ */
+async function listing(p: AgentProcess): Promise<Map<string, ChannelView>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return new Map(
+        (await p.api<ChannelView[]>('GET', '/channels')).map((v) => [v.id.toLowerCase(), v] as const),
+      );
+    } catch (err) {
+      if (attempt === 3 || (err as { status?: unknown }).status !== undefined) throw err;
+    }
+  }
+}
 
 it(`restart with ${CHANNELS} channels restores every balance`, async () => {
   const [alice, bob] = await Promise.all(
