@@ -7,13 +7,16 @@
 // reverifyAfterSeconds 0. Measured: opens/s, payments/s over all channels with latency
 // percentiles, Alice's database growth per channel and where it goes, memory, and restore_s: from
 // spawning both processes until both serve their API and list every channel with the balances
-// the run left. A payment each way on a sample of channels must then go through. Last, the
-// baseline of the same pair: `--baseline` more channels (default min(N, 100)) `--parallel` at a
-// time, each verified anew both ways (open_verify_each_per_s).
+// the run left; synced_s: until both report every channel synced with the peer (restored channels
+// sync in the background). A payment each way on a sample of channels must then go through. Last,
+// the baseline of the same pair: `--baseline` more channels (default min(N, 100)) `--parallel` at
+// a time, each verified anew both ways (open_verify_each_per_s).
 // Usage: npm run bench:scale [-- --channels N] [-- --parallel P] [-- --payments M]
 //        [-- --concurrency C] [-- --baseline B] [-- --reverify-after S] [-- --json] [-- --keep]
+//        [-- --cpu-prof DIR]
 //        (--reverify-after: the agents' reverifyAfterSeconds for the first openings, default theirs;
-//        --json: last line is one JSON object; --keep: leave the data directories for a look)
+//        --json: last line is one JSON object; --keep: leave the data directories for a look;
+//        --cpu-prof: the restarted agents write CPU profiles into DIR)
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +34,8 @@ import { certifiedPair } from '../src/agent/process/certified-pair.js';
 import { intArg, latencyFigures, now } from './timing.js';
 
 const json = process.argv.includes('--json');
+const cpuProfAt = process.argv.indexOf('--cpu-prof');
+const cpuProfDir = cpuProfAt >= 0 ? process.argv[cpuProfAt + 1] : undefined;
 const FUND = parseEther('0.01');
 const AMOUNT = parseEther('0.000001');
 
@@ -175,6 +180,18 @@ async function checkListing(p: AgentProcess, ledger: Ledger[], side: 'alice' | '
   }
 }
 
+/**
+ * Resolves once `p` lists every channel synced with the peer, asking its API every second (a
+ * listing of every channel takes its share of the CPU the sync runs on).
+ */
+async function allSynced(p: AgentProcess): Promise<void> {
+  for (;;) {
+    const views = await p.api<ChannelView[]>('GET', '/channels');
+    if (views.every((v) => v.synced)) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 /** One payment of AMOUNT on ledger entry `c` by `side`, its result checked against the ledger. */
 async function pay(agents: Record<'alice' | 'bob', AgentProcess>, c: Ledger, side: 'alice' | 'bob') {
   const p = await agents[side].api<PaymentView>('POST', `/channels/${c.id}/payments`, {
@@ -295,6 +312,9 @@ async function main(): Promise<void> {
     const onDisk = filesOf(alice.dataDir);
 
     // The restart: both at once, as after a reboot, now verifying the peer for every channel.
+    if (cpuProfDir !== undefined) {
+      process.env['PERUN_AGENT_NODE_ARGS'] = `--cpu-prof --cpu-prof-dir=${cpuProfDir}`;
+    }
     const ready: number[] = [];
     const cr = cpuNow();
     const tr = now();
@@ -310,7 +330,9 @@ async function main(): Promise<void> {
     );
     await Promise.all([checkListing(alice2!, ledger, 'alice'), checkListing(bob2!, ledger, 'bob')]);
     const restoreMs = now() - tr;
-    const restoreCpu = cpuSince(cr, restoreMs);
+    await Promise.all([allSynced(alice2!), allSynced(bob2!)]);
+    const syncedMs = now() - tr;
+    const restoreCpu = cpuSince(cr, syncedMs);
     const memoryRestored = { alice: memoryOf(alice2!), bob: memoryOf(bob2!) };
     const listing = await (async () => {
       const t = now();
@@ -345,6 +367,7 @@ async function main(): Promise<void> {
       channels: n,
       kib_per_channel: Number((grown / 1024 / n).toFixed(2)),
       restore_s: Number((restoreMs / 1000).toFixed(2)),
+      synced_s: Number((syncedMs / 1000).toFixed(2)),
       payments_per_s: Math.round((payments / payMs) * 1000),
       payments,
       ...figures,
@@ -413,6 +436,7 @@ async function main(): Promise<void> {
         `${(ready[0]! / 1000).toFixed(2)}/${(ready[1]! / 1000).toFixed(2)} s`,
       ],
       ['restart: every channel listed, balances right', `${result.restore_s} s`],
+      ['restart: every channel synced with the peer', `${result.synced_s} s`],
       ['GET /channels afterwards', `${result.listing_ms} ms`],
       [
         'memory after restart (RSS, Alice/Bob)',

@@ -53,12 +53,25 @@ export class ChannelClient extends EventEmitter {
     return this.#ctx.address;
   }
 
-  /** Starts receiving messages and restores every stored channel in its phase, then syncs with the peers. */
+  /**
+   * Starts receiving messages and restores every stored channel in its phase; resolves then,
+   * while syncing with the peers goes on in the background (each channel's `synced` tells when it
+   * is done; failures are warning events). Messages that arrive while the channels are being
+   * restored are handled, in their order, once they are.
+   */
   async start(): Promise<void> {
     const ctx = this.#ctx;
     if (ctx.unsubscribe !== undefined) return;
-    ctx.unsubscribe = ctx.o.wire.onMessage((from, msg) => dispatch(ctx, from, msg));
-    await restore(ctx);
+    let restoring: Promise<void> | undefined;
+    ctx.unsubscribe = ctx.o.wire.onMessage((from, msg) =>
+      restoring === undefined ? dispatch(ctx, from, msg) : restoring.then(() => dispatch(ctx, from, msg)),
+    );
+    restoring = restore(ctx);
+    try {
+      await restoring;
+    } finally {
+      restoring = undefined;
+    }
   }
 
   /** Stops receiving, stops watching, fails waiting calls; stored channels resume on the next start. */

@@ -130,6 +130,9 @@ export class ChannelMachine {
   #staged: StagedTransaction | undefined;
   #used = -1n;
   #usedState: OwnSigned | undefined;
+  /** Signature checks restore left for later; undefined once done (or never left). */
+  #unchecked: (() => void)[] | undefined;
+  #broken: InvalidSnapshotError | undefined;
 
   private constructor(init: MachineInit, verifier: StateVerifier) {
     validateParams(init.params);
@@ -157,11 +160,18 @@ export class ChannelMachine {
 
   /** The latest fully signed state and its signatures (undefined before the initial state is). Do not mutate. */
   get current(): Readonly<Transaction> | undefined {
+    this.check();
+    return this.#current;
+  }
+
+  /** `current` without checking stored signatures restore left for later: to show, never to use. */
+  get latest(): Readonly<Transaction> | undefined {
     return this.#current;
   }
 
   /** The state being signed, if any. Do not mutate. */
   get staged(): Readonly<StagedTransaction> | undefined {
+    this.check();
     return this.#staged;
   }
 
@@ -187,6 +197,7 @@ export class ChannelMachine {
    * we may sign at that version again (an app channel progressed on chain needs exactly it).
    */
   get usedState(): Readonly<OwnSigned> | undefined {
+    this.check();
     return this.#usedState;
   }
 
@@ -320,6 +331,7 @@ export class ChannelMachine {
    * becomes Final for a final state; dispute phases stay.
    */
   installSigned(state: State, sigs: readonly Hex[]): Readonly<Transaction> {
+    this.check();
     const allowed: readonly Phase[] = [
       'InitSigning',
       'Funding',
@@ -356,6 +368,7 @@ export class ChannelMachine {
 
   /** A JSON-safe copy of everything the machine holds. */
   snapshot(): MachineSnapshot {
+    this.check();
     return {
       format: 1,
       params: paramsToJson(this.params),
@@ -384,12 +397,14 @@ export class ChannelMachine {
   /**
    * Rebuilds a machine from `snapshot()` output (possibly after a JSON round trip). Throws
    * InvalidSnapshotError if it is malformed or inconsistent, or (unless `verify: false`) if a
-   * signature in it does not verify.
+   * signature in it does not verify. With `verify: 'later'` the signatures are checked by
+   * `check()`, which everything that uses the states runs first: reading `current`, `staged` or
+   * `usedState`, any change, `snapshot()`; only `latest` and `version` read them unchecked.
    */
   static restore(
     snapshot: unknown,
     verifier: StateVerifier,
-    opts: { verify?: boolean } = {},
+    opts: { verify?: boolean | 'later' } = {},
   ): ChannelMachine {
     try {
       return ChannelMachine.#restore(snapshot, verifier, opts.verify ?? true);
@@ -403,7 +418,7 @@ export class ChannelMachine {
     }
   }
 
-  static #restore(snapshot: unknown, verifier: StateVerifier, verify: boolean): ChannelMachine {
+  static #restore(snapshot: unknown, verifier: StateVerifier, verify: boolean | 'later'): ChannelMachine {
     const o = readObject(snapshot, 'snapshot');
     if (field(o, 'format', 'snapshot') !== 1) throw new InvalidSnapshotError('unknown snapshot format');
     const params = paramsFromJson(field(o, 'params', 'snapshot'), 'snapshot.params');
@@ -413,6 +428,7 @@ export class ChannelMachine {
     if (!isPhase(phase)) throw new InvalidSnapshotError('unknown phase', { phase: String(phase) });
     const m = new ChannelMachine({ params, channelID, idx }, verifier);
     const n = m.numParts;
+    const checks: (() => void)[] = [];
 
     const cur = field(o, 'current', 'snapshot');
     if (cur !== null) {
@@ -423,7 +439,7 @@ export class ChannelMachine {
       if (sigs.length !== n || sigs.some((s) => s === null)) {
         throw new InvalidSnapshotError('the current state lacks signatures');
       }
-      if (verify) m.#verifyAll(state, sigs as Hex[]);
+      checks.push(() => m.#verifyAll(state, sigs as Hex[]));
       m.#current = { state, sigs: sigs as Hex[] };
     }
     const st = field(o, 'staged', 'snapshot');
@@ -435,13 +451,13 @@ export class ChannelMachine {
       validateState(params, state, { channelID });
       if (sigs.length !== n || actor >= n)
         throw new InvalidSnapshotError('the staged state does not fit the channel');
-      if (verify) {
+      checks.push(() =>
         sigs.forEach((sig, i) => {
           if (sig !== null && !verifier(state, sig, params.participants[i]!.ethAddress)) {
             throw new InvalidSnapshotError('a signature on the staged state does not verify', { idx: i });
           }
-        });
-      }
+        }),
+      );
       m.#staged = { state, sigs, actor };
     }
     const staging = phase === 'InitSigning' || phase === 'Signing';
@@ -462,18 +478,48 @@ export class ChannelMachine {
       if (state.version !== m.#used || sig === null || sig === undefined) {
         throw new InvalidSnapshotError('the used state does not fit the used version');
       }
-      if (verify && !verifier(state, sig, params.participants[idx]!.ethAddress)) {
-        throw new InvalidSnapshotError('our signature on the used state does not verify');
-      }
+      checks.push(() => {
+        if (!verifier(state, sig, params.participants[idx]!.ethAddress)) {
+          throw new InvalidSnapshotError('our signature on the used state does not verify');
+        }
+      });
       m.#usedState = { state, sig };
     }
     m.#phase = phase;
+    if (verify === 'later') m.#unchecked = checks;
+    else if (verify) for (const c of checks) c();
     return m;
+  }
+
+  /** Whether the signatures of a machine restored with `verify: 'later'` are checked yet. */
+  get checked(): boolean {
+    return this.#unchecked === undefined;
+  }
+
+  /**
+   * Checks the signatures restore left for later (once): InvalidSnapshotError if one does not
+   * verify, then and on every later use of the states.
+   */
+  check(): void {
+    const checks = this.#unchecked;
+    if (checks === undefined) return;
+    if (this.#broken !== undefined) throw this.#broken;
+    try {
+      for (const c of checks) c();
+    } catch (err) {
+      this.#broken =
+        err instanceof InvalidSnapshotError
+          ? err
+          : new InvalidSnapshotError('a stored signature does not verify', {}, { cause: err });
+      throw this.#broken;
+    }
+    this.#unchecked = undefined;
   }
 
   // -------------------------------------------------------------------------------------------
 
   #expect(to: Phase): void {
+    this.check();
     if (!canTransition(this.#phase, to)) throw new IllegalTransitionError(this.#phase, to);
   }
 
@@ -498,6 +544,7 @@ export class ChannelMachine {
   }
 
   #requireCurrent(): Transaction {
+    this.check();
     if (this.#current === undefined) {
       throw new ChannelMachineError('NOT_INITIALIZED', 'the channel has no fully signed state yet', {
         phase: this.#phase,
@@ -507,6 +554,7 @@ export class ChannelMachine {
   }
 
   #requireStaged(): StagedTransaction {
+    this.check();
     if (this.#staged === undefined) {
       throw new ChannelMachineError('NO_STAGED_STATE', 'no state is being signed', { phase: this.#phase });
     }

@@ -47,8 +47,12 @@ import { MAX_NUM_ASSETS, MAX_NUM_PARTS, MAX_UINT64 } from './validation.js';
 export const MAX_PEER_ID_CHARS = 2048;
 /** Longest rejection reason accepted. */
 export const MAX_REASON_CHARS = 1024;
-/** Most payments one update (or one sync) carries. */
+/** Most payments one update (or one sync, or one batch of syncs) carries. */
 export const MAX_UPDATE_PAYMENTS = 1024;
+/** Most channels one batch of syncs carries. */
+export const MAX_SYNC_BATCH = 256;
+/** Most JSON characters of channels a sender puts in one batch: well within a transport's 1 MiB. */
+export const MAX_SYNC_BATCH_CHARS = 256 * 1024;
 
 /** Proposes a two-party ledger channel; the proposer is participant 0. */
 export interface LedgerChannelProposal {
@@ -179,18 +183,34 @@ export interface ChannelUpdateReject {
   minVersion?: bigint;
 }
 
-/** The sender's latest fully signed state of a channel and its phase (after a restart/reconnect). */
 /**
- * The sender's latest fully signed state of a channel. Answering a peer that is behind, it may
- * carry the payments of the versions the peer missed (`payments`, oldest first), so both
- * histories name them at their versions.
+ * The sender's latest fully signed state of a channel and its phase (after a restart/reconnect).
+ * Answering a peer that is behind, it may carry the payments of the versions the peer missed
+ * (`payments`, oldest first), so both histories name them at their versions.
  */
-export interface ChannelSync {
-  type: 'channel-sync';
+export interface SyncedChannel {
   phase: Phase;
   state: State;
   sigs: Hex[];
   payments?: VersionedPayment[];
+}
+
+/** One channel's sync (what a peer that knows no batch sends and is answered with). */
+export interface ChannelSync extends SyncedChannel {
+  type: 'channel-sync';
+}
+
+/**
+ * The syncs of many channels shared with the receiver, each handled as its own `channel-sync`:
+ * at most MAX_SYNC_BATCH channels, each once, and MAX_UPDATE_PAYMENTS payments in all. A batch
+ * that answers one names in `synced` the channels of the answered batch its sender compared with
+ * its own (at most MAX_SYNC_BATCH); `channels` then holds those where the sender's state is newer,
+ * and may be empty.
+ */
+export interface ChannelSyncBatch {
+  type: 'channel-sync-batch';
+  channels: SyncedChannel[];
+  synced?: Hex[];
 }
 
 export type ChannelMessage =
@@ -205,13 +225,14 @@ export type ChannelMessage =
   | ChannelUpdate
   | ChannelUpdateAccept
   | ChannelUpdateReject
-  | ChannelSync;
+  | ChannelSync
+  | ChannelSyncBatch;
 
 export type ChannelMessageType = ChannelMessage['type'];
 
 type Of<T extends ChannelMessageType> = Extract<ChannelMessage, { type: T }>;
 
-/** The channel a message belongs to, or undefined for proposal messages (they have none yet). */
+/** The channel a message belongs to; undefined for proposal messages (they have none yet) and batches. */
 export function channelOf(msg: ChannelMessage): Hex | undefined {
   switch (msg.type) {
     case 'channel-update':
@@ -228,12 +249,48 @@ export function channelOf(msg: ChannelMessage): Hex | undefined {
     case 'virtual-channel-proposal':
     case 'virtual-channel-accept':
     case 'channel-proposal-reject':
+    case 'channel-sync-batch':
       return undefined;
   }
 }
 
+/**
+ * MalformedMessageError unless `m` keeps a batch's limits: at most MAX_SYNC_BATCH channels and
+ * synced IDs, each channel once in either list, MAX_UPDATE_PAYMENTS payments in all, not empty.
+ * The decoder checks it; a receiver checks it again on what reached it without the decoder.
+ */
+export function checkSyncBatch(m: ChannelSyncBatch, p = 'message'): void {
+  const unique = (ids: readonly Hex[]) => new Set(ids.map((id) => id.toLowerCase())).size === ids.length;
+  if (!Array.isArray(m.channels)) fail(`${p}.channels`, 'expected an array');
+  if (m.channels.length > MAX_SYNC_BATCH) fail(`${p}.channels`, 'too many channels');
+  if (!unique(m.channels.map((c) => c.state.channelID))) fail(`${p}.channels`, 'a channel is repeated');
+  const paid = m.channels.reduce((n, c) => n + (c.payments?.length ?? 0), 0);
+  if (paid > MAX_UPDATE_PAYMENTS) fail(`${p}.channels`, 'too many payments');
+  if (m.synced !== undefined) {
+    if (!Array.isArray(m.synced)) fail(`${p}.synced`, 'expected an array');
+    if (m.synced.length > MAX_SYNC_BATCH) fail(`${p}.synced`, 'too many channels');
+    if (!unique(m.synced)) fail(`${p}.synced`, 'a channel is repeated');
+  }
+  if (m.channels.length === 0 && (m.synced?.length ?? 0) === 0) fail(`${p}.channels`, 'empty');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Encoding
+
+/** The wire form of one channel's sync (also what a batch is measured by). */
+export function encodeSyncedChannel(m: SyncedChannel): JsonObject {
+  const o: JsonObject = { phase: m.phase, state: stateToJson(m.state), sigs: [...m.sigs] };
+  if (m.payments !== undefined) {
+    o.payments = m.payments.map((x) => ({
+      version: x.version.toString(),
+      payer: x.payer,
+      paymentID: x.id,
+      asset: x.asset,
+      amount: x.amount.toString(),
+    }));
+  }
+  return o;
+}
 
 const ENCODERS: { [T in ChannelMessageType]: (m: Of<T>) => JsonObject } = {
   'ledger-channel-proposal': (m) => ({
@@ -321,19 +378,12 @@ const ENCODERS: { [T in ChannelMessageType]: (m: Of<T>) => JsonObject } = {
     if (m.minVersion !== undefined) o.minVersion = m.minVersion.toString();
     return o;
   },
-  'channel-sync': (m) => {
-    const o: JsonObject = { type: m.type, phase: m.phase, state: stateToJson(m.state), sigs: [...m.sigs] };
-    if (m.payments !== undefined) {
-      o.payments = m.payments.map((x) => ({
-        version: x.version.toString(),
-        payer: x.payer,
-        paymentID: x.id,
-        asset: x.asset,
-        amount: x.amount.toString(),
-      }));
-    }
-    return o;
-  },
+  'channel-sync': (m) => ({ type: m.type, ...encodeSyncedChannel(m) }),
+  'channel-sync-batch': (m) => ({
+    type: m.type,
+    channels: m.channels.map(encodeSyncedChannel),
+    ...(m.synced === undefined ? {} : { synced: [...m.synced] }),
+  }),
 };
 
 /** The JSON-safe wire form of a message (JSON.stringify it as it is). */
@@ -353,6 +403,29 @@ function readPayment(v: unknown, p: string): PaymentRecord {
   const amount = readBigint(field(o, 'amount', p), `${p}.amount`);
   if (amount === 0n) fail(`${p}.amount`, 'zero');
   return { id, asset: readIndex(field(o, 'asset', p), `${p}.asset`, MAX_NUM_ASSETS - 1), amount };
+}
+
+function readSynced(o: Record<string, unknown>, p: string): SyncedChannel {
+  const phase = field(o, 'phase', p);
+  if (!isPhase(phase)) fail(`${p}.phase`, 'unknown phase');
+  const sigs = sigsFromJson(field(o, 'sigs', p), `${p}.sigs`);
+  if (sigs.some((s) => s === null)) fail(`${p}.sigs`, 'a signature is missing');
+  const m: SyncedChannel = {
+    phase,
+    state: stateFromJson(field(o, 'state', p), `${p}.state`),
+    sigs: sigs as Hex[],
+  };
+  if (Object.prototype.hasOwnProperty.call(o, 'payments') && o.payments !== undefined) {
+    m.payments = readArray(o.payments, `${p}.payments`, MAX_UPDATE_PAYMENTS, (x, q) => ({
+      ...readPayment(x, q),
+      version: readBigint(field(readObject(x, q), 'version', q), `${q}.version`, MAX_UINT64),
+      payer: readIndex(field(readObject(x, q), 'payer', q), `${q}.payer`, MAX_NUM_PARTS - 1),
+    }));
+    if (new Set(m.payments.map((x) => x.id)).size !== m.payments.length) {
+      fail(`${p}.payments`, 'a payment ID is repeated');
+    }
+  }
+  return m;
 }
 
 const reason = (o: Record<string, unknown>, p: string): string =>
@@ -469,27 +542,16 @@ const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: str
     }
     return m;
   },
-  'channel-sync': (o, p) => {
-    const phase = field(o, 'phase', p);
-    if (!isPhase(phase)) fail(`${p}.phase`, 'unknown phase');
-    const sigs = sigsFromJson(field(o, 'sigs', p), `${p}.sigs`);
-    if (sigs.some((s) => s === null)) fail(`${p}.sigs`, 'a signature is missing');
-    const m: ChannelSync = {
-      type: 'channel-sync',
-      phase,
-      state: stateFromJson(field(o, 'state', p), `${p}.state`),
-      sigs: sigs as Hex[],
-    };
-    if (Object.prototype.hasOwnProperty.call(o, 'payments') && o.payments !== undefined) {
-      m.payments = readArray(o.payments, `${p}.payments`, MAX_UPDATE_PAYMENTS, (x, q) => ({
-        ...readPayment(x, q),
-        version: readBigint(field(readObject(x, q), 'version', q), `${q}.version`, MAX_UINT64),
-        payer: readIndex(field(readObject(x, q), 'payer', q), `${q}.payer`, MAX_NUM_PARTS - 1),
-      }));
-      if (new Set(m.payments.map((x) => x.id)).size !== m.payments.length) {
-        fail(`${p}.payments`, 'a payment ID is repeated');
-      }
+  'channel-sync': (o, p) => ({ type: 'channel-sync', ...readSynced(o, p) }),
+  'channel-sync-batch': (o, p) => {
+    const channels = readArray(field(o, 'channels', p), `${p}.channels`, MAX_SYNC_BATCH, (x, q) =>
+      readSynced(readObject(x, q), q),
+    );
+    const m: ChannelSyncBatch = { type: 'channel-sync-batch', channels };
+    if (Object.prototype.hasOwnProperty.call(o, 'synced') && o.synced !== undefined) {
+      m.synced = readArray(o.synced, `${p}.synced`, MAX_SYNC_BATCH, readBytes32);
     }
+    checkSyncBatch(m, p);
     return m;
   },
 };

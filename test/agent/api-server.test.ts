@@ -97,6 +97,7 @@ const CHANNEL: ChannelView = {
   locked: '0',
   virtual: false,
   queuedPayments: 0,
+  synced: true,
 };
 const PAYMENT: PaymentView = {
   id: 'pay-1',

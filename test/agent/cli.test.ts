@@ -86,6 +86,7 @@ const channel = (id: string, connectionId: string): ChannelView => ({
   locked: '0',
   virtual: false,
   queuedPayments: 0,
+  synced: true,
 });
 const channels = [channel(CH1, CONN1), channel(CH2, CONN2), channel(CH3, CONN3)];
 const payment = (channelId: string, amount: string): PaymentView => ({

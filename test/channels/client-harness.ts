@@ -57,6 +57,22 @@ export function makeClient(
   return { name, party, client, store, receiver, events };
 }
 
+/**
+ * Alice, Bob and Mallory (parties 1, 2, 3), started, on a bus that hands messages over as objects,
+ * so a client's own checks meet every crafted value (the JSON decoder in front of a real transport
+ * is tested on its own, in messages.test.ts).
+ */
+export async function aliceBobMallory(
+  world: World,
+): Promise<{ bus: MemoryBus; alice: Person; bob: Person; mallory: Person }> {
+  const bus = new MemoryBus({ serialize: false });
+  const [alice, bob, mallory] = ['Alice', 'Bob', 'Mallory'].map((name, i) =>
+    makeClient(world, bus, world.party(i + 1, name), name.toLowerCase()),
+  ) as [Person, Person, Person];
+  await Promise.all([alice, bob, mallory].map((p) => p.client.start()));
+  return { bus, alice, bob, mallory };
+}
+
 /** Resolves with the first event (already seen or future) that matches. */
 export function waitForEvent<T extends ClientEvent['type']>(
   p: Person,

@@ -6,9 +6,9 @@ import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
 import type { ChannelMessage, ChannelUpdate, ChannelUpdateReject } from '../../src/channels/messages.js';
 import type { State } from '../../src/channels/types.js';
 import { MAX_VERSION_STEP } from '../../src/channels/validation.js';
-import { MemoryBus } from '../../src/channels/wire/memory.js';
+import type { MemoryBus } from '../../src/channels/wire/memory.js';
 import { startWorld, type World } from '../ethereum/harness.js';
-import { makeClient, open, waitForEvent, type Person } from './client-harness.js';
+import { aliceBobMallory, open, waitForEvent, type Person } from './client-harness.js';
 
 let world: World;
 let bus: MemoryBus;
@@ -21,13 +21,7 @@ let opening: { state: State; sigs: string[] };
 
 beforeAll(async () => {
   world = await startWorld();
-  // Messages are handed over as objects, so the client's own checks meet every crafted value;
-  // the JSON decoder in front of a real transport is tested on its own (messages.test.ts).
-  bus = new MemoryBus({ serialize: false });
-  alice = makeClient(world, bus, world.party(1, 'Alice'), 'alice');
-  bob = makeClient(world, bus, world.party(2, 'Bob'), 'bob');
-  mallory = makeClient(world, bus, world.party(3, 'Mallory'), 'mallory');
-  await Promise.all([alice.client.start(), bob.client.start(), mallory.client.start()]);
+  ({ bus, alice, bob, mallory } = await aliceBobMallory(world));
   id = await open(world, alice, bob, 100n, 100n);
   opening = (await alice.store.getChannel(id))!.current!;
   await alice.client.sendPayment(id, 10n);

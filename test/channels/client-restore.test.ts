@@ -2,10 +2,13 @@
 // middle of the channel, once between two payments and once after sending an update whose
 // accept never reached it; each time a new client restored from the file syncs with Robert,
 // goes on paying, and the channel settles with on-chain balances equal to the last state.
+// A stored channel whose signatures do not verify is dropped on restore, never signed on.
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEther } from 'ethers';
+import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
+import { MemoryChannelStore } from '../../src/channels/persistence/memory-store.js';
 import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
 import { startWorld, type World } from '../ethereum/harness.js';
@@ -133,4 +136,39 @@ it('Petra restored from an old copy of her file learns the latest state from Rob
   expect(await ethBalance(world, receiver)).toBe(parseEther('1') - 8000n);
   await Promise.all([petra.client.close(), robert.client.close()]);
   await petraStore.close();
+});
+
+it('a stored channel whose signatures do not verify is dropped on restore and never signed on', async () => {
+  const bus = new MemoryBus();
+  const petraParty = world.party(5, 'Petra');
+  const robertParty = world.party(6, 'Robert');
+  let petra: Person = makeClient(world, bus, petraParty, 'petra');
+  const robert = makeClient(world, bus, robertParty, 'robert');
+  await Promise.all([petra.client.start(), robert.client.start()]);
+  const id = await open(world, petra, robert, parseEther('1'), parseEther('1'));
+  const sound = await open(world, petra, robert, parseEther('1'), parseEther('1'));
+  await petra.client.sendPayment(id, 1000n);
+  await petra.client.close();
+
+  // A copy of Petra's store in which Robert's signature on the latest state of `id` is another key's.
+  const copy = new MemoryChannelStore();
+  for (const r of await petra.store.listChannels()) {
+    await copy.createChannel({ ...r, phase: r.phase });
+    const sigs = [...r.current!.sigs];
+    if (r.id === id) sigs[1] = await EthereumSigner.random().signState(r.current!.state);
+    await copy.saveSignedState(r.id, { state: r.current!.state, sigs });
+  }
+  const robertHad = robert.client.channel(id).state;
+  petra = makeClient(world, bus, petraParty, 'petra', { store: copy });
+  const dropped = waitForEvent(petra, 'warning', (e) => e.channelId === id && e.context === 'restore');
+  await petra.client.start();
+  expect((await dropped).error).toMatchObject({ code: 'INVALID_SNAPSHOT' });
+  expect(petra.client.channels().map((c) => c.id)).toEqual([sound]);
+  await expect((async () => petra.client.sendPayment(id, 1n))()).rejects.toMatchObject({
+    code: 'UNKNOWN_CHANNEL',
+  });
+  await petra.client.sendPayment(sound, 1n);
+  expect(robert.client.channel(id).state).toEqual(robertHad);
+  expect(robert.client.channel(sound).state).toEqual(petra.client.channel(sound).state);
+  await Promise.all([petra.client.close(), robert.client.close()]);
 });

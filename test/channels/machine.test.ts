@@ -371,6 +371,48 @@ describe('snapshots', () => {
     }
   });
 
+  describe("verify: 'later'", () => {
+    const forged = () => {
+      const m = openChannel();
+      payBob(m, 1n);
+      const snap = JSON.parse(JSON.stringify(m.snapshot())) as MachineSnapshot;
+      snap.current!.sigs[1] = mallory.signState(state(1n));
+      return ChannelMachine.restore(snap, verify, { verify: 'later' });
+    };
+
+    it('restores a forged snapshot unchecked: its latest state shows, nothing uses it', () => {
+      const m = forged();
+      expect(m.checked).toBe(false);
+      expect([m.phase, m.version, m.latest?.state.version]).toEqual(['Acting', 1n, 1n]);
+      const uses: Array<[string, () => unknown]> = [
+        ['current', () => m.current],
+        ['staged', () => m.staged],
+        ['usedState', () => m.usedState],
+        ['snapshot', () => m.snapshot()],
+        ['stage', () => m.stage(pay(m.latest!.state, 0, 1, 1n), { actor: 0 })],
+        ['setPhase', () => m.setPhase('Registering')],
+        ['installSigned', () => m.installSigned(m.latest!.state, m.latest!.sigs)],
+      ];
+      for (const [, use] of uses) {
+        expect(thrown(use)).toBeInstanceOf(InvalidSnapshotError);
+        expect(m.checked).toBe(false);
+      }
+      expect([m.phase, m.version]).toEqual(['Acting', 1n]);
+    });
+
+    it('a sound snapshot checks once, then works as if restored with every check', () => {
+      const m = openChannel();
+      payBob(m, 1n);
+      const r = ChannelMachine.restore(JSON.parse(JSON.stringify(m.snapshot())), verify, { verify: 'later' });
+      expect(r.checked).toBe(false);
+      r.check();
+      expect(r.checked).toBe(true);
+      expect(r.snapshot()).toEqual(m.snapshot());
+      payBob(r, 1n);
+      expect(r.version).toBe(2n);
+    });
+  });
+
   it('can skip signature checks for a trusted store', () => {
     const m = openChannel();
     const snap = JSON.parse(JSON.stringify(m.snapshot())) as MachineSnapshot;

@@ -18,6 +18,7 @@ import type { Allocation, State } from '../../src/channels/types.js';
 import { CHANNEL_ID, alice, bob, state } from './fixtures.js';
 
 const V0 = state(0n, false);
+const OTHER_ID = '0x' + '0c'.repeat(32);
 const V1 = state(1n);
 const SIG_A = alice.signState(V1);
 const SIG_B = bob.signState(V1);
@@ -53,6 +54,19 @@ const EXAMPLES: ChannelMessage[] = [
   },
   { type: 'channel-update-reject', channelID: CHANNEL_ID, version: 2n, reason: 'busy' },
   { type: 'channel-sync', phase: 'Acting', state: V1, sigs: [SIG_A, SIG_B] },
+  {
+    type: 'channel-sync-batch',
+    channels: [
+      { phase: 'Acting', state: V1, sigs: [SIG_A, SIG_B] },
+      {
+        phase: 'Acting',
+        state: { ...V1, channelID: OTHER_ID },
+        sigs: [SIG_A, SIG_B],
+        payments: [{ version: 1n, payer: 0, id: 'invoice-7', asset: 0, amount: 5n }],
+      },
+    ],
+  },
+  { type: 'channel-sync-batch', channels: [], synced: [CHANNEL_ID, OTHER_ID] },
 ];
 
 const wire = (m: ChannelMessage): string => JSON.stringify(encodeChannelMessage(m));
@@ -83,6 +97,8 @@ describe('every message kind', () => {
       CHANNEL_ID,
       CHANNEL_ID,
       CHANNEL_ID,
+      undefined,
+      undefined,
     ]);
   });
 
@@ -92,6 +108,86 @@ describe('every message kind', () => {
     expect(JSON.stringify(encoded(EXAMPLES[3]!))).not.toMatch(/\d+n/);
   });
 });
+
+/** A batch of syncs, and what breaks one. */
+function batchCases(): Array<[string, () => unknown, string]> {
+  const batch = () => encoded(EXAMPLES[8]!) as { channels: Record<string, Json>[] } & Record<string, Json>;
+  const one = () => batch().channels[0]!;
+  const other = (i: number) => ({ ...one(), state: { ...(one().state as object), channelID: idOf(i) } });
+  const paying = (i: number, n: number) => ({
+    ...other(i),
+    payments: Array.from({ length: n }, (_, k) => ({
+      version: '1',
+      payer: 0,
+      paymentID: `p${i}-${k}`,
+      asset: 0,
+      amount: '1',
+    })),
+  });
+  return [
+    ['a batch whose channels are not a list', () => ({ ...batch(), channels: one() }), 'message.channels'],
+    ['a batch without channels', () => ({ type: 'channel-sync-batch' }), 'message.channels'],
+    ['a batch with no channels and nothing synced', () => ({ ...batch(), channels: [] }), 'message.channels'],
+    [
+      'a batch with no channels and an empty synced list',
+      () => ({ ...batch(), channels: [], synced: [] }),
+      'message.channels',
+    ],
+    [
+      'a batch naming one channel twice',
+      () => ({ ...batch(), channels: [one(), one()] }),
+      'message.channels',
+    ],
+    [
+      'a batch of 257 channels',
+      () => ({ ...batch(), channels: Array.from({ length: 257 }, (_, i) => other(i)) }),
+      'message.channels',
+    ],
+    [
+      'a batch of 1025 payments in all',
+      () => ({ ...batch(), channels: [paying(1, 1000), paying(2, 25)] }),
+      'message.channels',
+    ],
+    [
+      'a batch channel with a missing signature',
+      () => ({ ...batch(), channels: [{ ...one(), sigs: [SIG_A, null] }] }),
+      'message.channels[0].sigs',
+    ],
+    [
+      'a batch channel in an unknown phase',
+      () => ({ ...batch(), channels: [other(1), { ...one(), phase: 'Dancing' }] }),
+      'message.channels[1].phase',
+    ],
+    [
+      'a batch channel that is no object',
+      () => ({ ...batch(), channels: ['channel-sync'] }),
+      'message.channels[0]',
+    ],
+    [
+      'a batch channel with a repeated payment ID',
+      () => {
+        const p = paying(1, 2);
+        p.payments[1]!.paymentID = p.payments[0]!.paymentID;
+        return { ...batch(), channels: [p] };
+      },
+      'message.channels[0].payments',
+    ],
+    ['a synced ID that is not 32 bytes', () => ({ ...batch(), synced: ['0x1234'] }), 'message.synced[0]'],
+    ['a synced list that is no list', () => ({ ...batch(), synced: CHANNEL_ID }), 'message.synced'],
+    [
+      'a synced list naming one channel twice',
+      () => ({ ...batch(), synced: [CHANNEL_ID, CHANNEL_ID.toUpperCase().replace('0X', '0x')] }),
+      'message.synced',
+    ],
+    [
+      'a synced list of 257 channels',
+      () => ({ ...batch(), synced: Array.from({ length: 257 }, (_, i) => idOf(i)) }),
+      'message.synced',
+    ],
+  ];
+}
+
+const idOf = (i: number) => '0x' + i.toString(16).padStart(64, '0');
 
 describe('malformed messages', () => {
   const update = () => encoded(EXAMPLES[3]!) as { state: Record<string, Json> } & Record<string, Json>;
@@ -198,6 +294,7 @@ describe('malformed messages', () => {
       () => ({ ...encoded(EXAMPLES[7]!), sigs: [SIG_A, null] }),
       'message.sigs',
     ],
+    ...batchCases(),
     [
       'a reason of 2000 characters',
       () => ({ ...encoded(EXAMPLES[2]!), reason: 'x'.repeat(2000) }),
@@ -369,6 +466,21 @@ const messageArb: fc.Arbitrary<ChannelMessage> = fc.oneof(
     state: stateArb,
     sigs: fc.array(sig, { maxLength: 3 }),
   }),
+  fc.record(
+    {
+      type: fc.constant('channel-sync-batch' as const),
+      channels: fc.uniqueArray(
+        fc.record({
+          phase: fc.constantFrom(...PHASES),
+          state: stateArb,
+          sigs: fc.array(sig, { maxLength: 3 }),
+        }),
+        { minLength: 1, maxLength: 4, selector: (c) => c.state.channelID },
+      ),
+      synced: fc.uniqueArray(hex(32), { maxLength: 4 }),
+    },
+    { requiredKeys: ['type', 'channels'] },
+  ),
 );
 
 /** Replaces, deletes or retypes the value at a random path of a JSON tree. */

@@ -46,6 +46,18 @@ export const SAMPLE_MESSAGES: ChannelMessage[] = [
   },
   { type: 'channel-sync', phase: 'Acting', state: S, sigs: [SIG, bob.signState(S)] },
   {
+    type: 'channel-sync-batch',
+    channels: [
+      {
+        phase: 'Acting',
+        state: S,
+        sigs: [SIG, bob.signState(S)],
+        payments: [{ version: 3n, payer: 0, id: 'invoice-7', asset: 0, amount: 10n }],
+      },
+    ],
+    synced: [CHANNEL_ID],
+  },
+  {
     type: 'sub-channel-proposal',
     proposalID: '0x' + '04'.repeat(32),
     parentID: CHANNEL_ID,

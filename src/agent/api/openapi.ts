@@ -131,6 +131,11 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
         minimum: 0,
         description: 'Payments asked that wait for the next update (they go together in it).',
       },
+      synced: {
+        type: 'boolean',
+        description:
+          "Whether the channel's state was compared with the peer's since the agent started (restored channels sync in the background).",
+      },
     },
     ['connectionId', 'peerLabel', 'parentId'],
   ),

@@ -314,7 +314,8 @@ export const channelLine = (c: ChannelView) =>
   `with ${peerName(c.peerLabel, c.peerDid)}: ${c.phase}, version ${c.version}, ` +
   `ours ${c.ourBalance} ${c.asset}, theirs ${c.theirBalance} ${c.asset}` +
   (c.parentId === undefined ? '' : `, funded by ${c.parentId}`) +
-  (c.locked === undefined || c.locked === '0' ? '' : `, ${c.locked} ${c.asset} locked in sub-channels`);
+  (c.locked === undefined || c.locked === '0' ? '' : `, ${c.locked} ${c.asset} locked in sub-channels`) +
+  (c.synced === false ? ', not synced with the peer yet' : '');
 
 export const paymentLine = (p: PaymentView) =>
   `${p.direction === 'sent' ? 'paid' : 'received'} ${p.amount} ${p.asset ?? 'ETH'} in channel ${p.channelId} ` +

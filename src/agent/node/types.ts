@@ -95,6 +95,8 @@ export interface ChannelView {
   locked: string;
   /** Payments asked that wait for the next update (they go together in it). */
   queuedPayments: number;
+  /** Whether the channel's state was compared with the peer's since the agent started. */
+  synced: boolean;
 }
 
 export interface OpenVirtualChannelRequest {

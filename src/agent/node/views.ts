@@ -145,6 +145,7 @@ export class ChannelViews {
         (c.state?.outcome.locked ?? []).reduce((sum, l) => sum + (l.balances[0] ?? 0n), 0n),
       ),
       queuedPayments: c.queuedPayments,
+      synced: c.synced,
     };
   }
 

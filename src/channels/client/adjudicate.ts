@@ -212,8 +212,7 @@ export async function withdraw(ctx: ClientContext, entry: Channel): Promise<With
 
 /** After the parent's on-chain settlement: its registered sub-channels were paid out with it. */
 async function closeChildren(ctx: ClientContext, parent: Channel): Promise<void> {
-  for (const c of [...ctx.channels.values()]) {
-    if (c.parent !== parent) continue;
+  for (const c of [...parent.children]) {
     const done = await c.lock.run(async () => {
       const cm = c.machine;
       const from = cm.phase;

@@ -8,7 +8,7 @@ import type { ChannelUpdate } from '../messages.js';
 import type { SignedState as StoredState } from '../store.js';
 import { Mutex } from '../persistence/mutex.js';
 import { identityMap, pairMap } from '../subchannel.js';
-import type { Address, Hex, PaymentRecord, Phase, State } from '../types.js';
+import type { Address, Hex, Params, PaymentRecord, Phase, State } from '../types.js';
 import type { VersionTransfer } from '../transfer.js';
 import { sameHex } from '../validation.js';
 import type { ChannelInfo } from './types.js';
@@ -53,9 +53,25 @@ export interface QueuedPayment {
   reject: (err: unknown) => void;
 }
 
+// Copies for info(), which lists every channel at once: several times faster than structuredClone.
+const copyParams = (p: Params): Params => ({
+  ...p,
+  participants: p.participants.map((x) => ({ ...x })),
+});
+const copyState = (s: State): State => ({
+  ...s,
+  outcome: {
+    assets: s.outcome.assets.map((a) => ({ ...a })),
+    backends: [...s.outcome.backends],
+    balances: s.outcome.balances.map((b) => [...b]),
+    locked: s.outcome.locked.map((l) => ({ ...l, balances: [...l.balances], indexMap: [...l.indexMap] })),
+  },
+});
+
 export class Channel {
-  /** The ledger channel funding this sub-channel or virtual channel (ours, for a virtual channel). */
-  parent?: Channel;
+  /** The sub-channels and virtual channels this ledger channel funds (each one's `parent` keeps it). */
+  readonly children = new Set<Channel>();
+  #parent: Channel | undefined;
   /** We are the intermediary of this virtual channel (a copy of its states, never signed by us). */
   observer?: boolean;
   /** Serializes machine changes and their persistence (short critical sections). */
@@ -104,6 +120,8 @@ export class Channel {
    * write of the channel takes it along, or a short timer writes it.
    */
   completed?: Completed;
+  /** We compared states with the peer since the start (a restored channel starts without). */
+  synced = true;
 
   constructor(
     readonly id: Hex,
@@ -114,6 +132,17 @@ export class Channel {
     public persistedPhase: Phase,
   ) {}
 
+  /** The ledger channel funding this sub-channel or virtual channel (ours, for a virtual channel). */
+  get parent(): Channel | undefined {
+    return this.#parent;
+  }
+
+  set parent(parent: Channel | undefined) {
+    this.#parent?.children.delete(this);
+    this.#parent = parent;
+    parent?.children.add(this);
+  }
+
   /** The other participant's address. */
   get peerAddress(): Address {
     return this.machine.params.participants[1 - this.machine.idx]!.ethAddress;
@@ -121,7 +150,7 @@ export class Channel {
 
   /** Whether our latest fully signed state locks funds for `childId`. */
   locks(childId: Hex): boolean {
-    return this.machine.current?.state.outcome.locked.some((l) => sameHex(l.ID, childId)) ?? false;
+    return this.machine.latest?.state.outcome.locked.some((l) => sameHex(l.ID, childId)) ?? false;
   }
 
   /**
@@ -136,8 +165,9 @@ export class Channel {
   /** Our update being signed, as the message that proposes it (to send it again), or undefined. */
   ourStagedUpdate(): ChannelUpdate | undefined {
     const m = this.machine;
+    if (m.phase !== 'Signing') return undefined;
     const s = m.staged;
-    if (m.phase !== 'Signing' || s === undefined || s.actor !== m.idx) return undefined;
+    if (s === undefined || s.actor !== m.idx) return undefined;
     const labels =
       this.stagedPayments?.version === s.state.version ? this.stagedPayments.payments : undefined;
     return {
@@ -155,14 +185,15 @@ export class Channel {
   }
 
   info(): ChannelInfo {
-    const cur = this.machine.current;
+    const cur = this.machine.latest;
     return {
       id: this.id,
       peer: this.peer,
       idx: this.machine.idx,
-      params: structuredClone(this.machine.params),
+      params: copyParams(this.machine.params),
       phase: this.machine.phase,
-      state: cur === undefined ? undefined : structuredClone(cur.state),
+      state: cur === undefined ? undefined : copyState(cur.state),
+      synced: this.synced,
       ...(this.parent === undefined ? {} : { parent: this.parent.id }),
       ...(this.observer === true ? { observer: true as const } : {}),
       queuedPayments: this.outbox.length,

@@ -39,8 +39,7 @@ export async function subChannelReleased(ctx: ClientContext, entry: Channel): Pr
  * the parent no longer locks is released.
  */
 export function reconcileChildren(ctx: ClientContext, parent: Channel): void {
-  for (const c of ctx.channels.values()) {
-    if (c.parent !== parent) continue;
+  for (const c of parent.children) {
     const locked = parent.locks(c.id);
     if (c.machine.phase === 'Funding' && c.machine.current !== undefined && locked) {
       ctx.bg(subChannelFunded(ctx, c), c.id, 'open');

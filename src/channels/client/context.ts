@@ -12,7 +12,17 @@ import { transferOf } from '../transfer.js';
 import type { ChannelStoreTx, LoggedPayments, SignedState as StoredState } from '../store.js';
 import type { App } from '../app.js';
 import { canTransition, type ChannelMachine } from '../machine.js';
-import type { ChannelMessage, VirtualChannelUpdate } from '../messages.js';
+import {
+  encodeSyncedChannel,
+  MAX_SYNC_BATCH,
+  MAX_SYNC_BATCH_CHARS,
+  MAX_UPDATE_PAYMENTS,
+  type ChannelMessage,
+  type ChannelSyncBatch,
+  type ChannelUpdate,
+  type SyncedChannel,
+  type VirtualChannelUpdate,
+} from '../messages.js';
 import { type AppRule, sameHex, ZERO_APP } from '../validation.js';
 import { Channel, type Labelled } from './channel.js';
 import type { ChannelClientOptions, ClientEvent } from './types.js';
@@ -72,6 +82,43 @@ function logged(labelled: Labelled[], signed: State): LoggedPayments | undefined
   }));
 }
 
+/** Sync batches sent to one peer at once. */
+const SYNCS_IN_FLIGHT = 4;
+
+/**
+ * `channels` as batches within the limits (MAX_SYNC_BATCH channels, MAX_UPDATE_PAYMENTS payments,
+ * about MAX_SYNC_BATCH_CHARS of JSON each; a channel larger than that goes alone), in their order,
+ * each as soon as it is full; the last one names `synced`, and with no channels that is the only one.
+ */
+export function* syncBatches(
+  channels: Iterable<SyncedChannel>,
+  synced?: readonly Hex[],
+): Generator<ChannelSyncBatch> {
+  let batch: SyncedChannel[] = [];
+  let chars = 0;
+  let paid = 0;
+  for (const c of channels) {
+    const size = JSON.stringify(encodeSyncedChannel(c)).length;
+    const payments = c.payments?.length ?? 0;
+    if (
+      batch.length > 0 &&
+      (batch.length >= MAX_SYNC_BATCH ||
+        chars + size > MAX_SYNC_BATCH_CHARS ||
+        paid + payments > MAX_UPDATE_PAYMENTS)
+    ) {
+      yield { type: 'channel-sync-batch', channels: batch };
+      batch = [];
+      chars = 0;
+      paid = 0;
+    }
+    batch.push(c);
+    chars += size;
+    paid += payments;
+  }
+  if (synced !== undefined) yield { type: 'channel-sync-batch', channels: batch, synced: [...synced] };
+  else if (batch.length > 0) yield { type: 'channel-sync-batch', channels: batch };
+}
+
 export class ClientContext {
   readonly o: ClientOptions;
   readonly channels = new Map<string, Channel>();
@@ -82,6 +129,8 @@ export class ClientContext {
   readonly background = new Set<Promise<unknown>>();
   readonly abort = new AbortController();
   readonly verified = new Set<string>();
+  /** Peers that sent us a single `channel-sync`: they know no batch, and get one sync per channel. */
+  readonly singleSyncPeers = new Set<string>();
   readonly apps: ReadonlyMap<string, App>;
   unsubscribe: (() => void) | undefined;
   closed = false;
@@ -462,28 +511,77 @@ export class ClientContext {
 
   /**
    * Sends our latest fully signed state of every channel shared with `peer` (after a restart or
-   * reconnect), and again every update of ours the peer has not answered: it either signs it or
-   * refuses it, and either way the channel is no longer blocked by it.
+   * reconnect) in batches, and again every update of ours the peer has not answered: it either
+   * signs it or refuses it, and either way the channel is no longer blocked by it. A peer that
+   * knows no batch gets one `channel-sync` per channel. The states go as stored, their signatures
+   * unchecked (the peer checks every one it adopts; restore checks ours before any use); a channel
+   * whose staged state does not verify is left out. A send that fails ends the round (the peer is
+   * unreachable) with a warning.
    */
   async sync(peer: string): Promise<void> {
+    const shared: Channel[] = [];
     for (const e of this.channels.values()) {
       if (e.peer !== peer || e.observer === true) continue;
-      const m = e.machine;
-      const cur = m.current;
-      if (cur === undefined || m.phase === 'Withdrawn') continue;
-      const resend = e.ourStagedUpdate();
+      if (e.machine.latest !== undefined && e.machine.phase !== 'Withdrawn') shared.push(e);
+    }
+    const resends: { entry: Channel; update: ChannelUpdate }[] = [];
+    const synced = function* (): Generator<SyncedChannel> {
+      for (const entry of shared) {
+        const m = entry.machine;
+        let update: ChannelUpdate | undefined;
+        try {
+          update = entry.ourStagedUpdate();
+        } catch {
+          continue; // its stored signatures do not verify: restore drops it
+        }
+        const cur = m.latest;
+        if (cur === undefined) continue;
+        if (update !== undefined) resends.push({ entry, update });
+        yield { phase: m.phase, state: cur.state, sigs: [...cur.sigs] };
+      }
+    };
+    try {
+      if (this.singleSyncPeers.has(peer)) {
+        for (const s of synced()) await this.send(peer, { type: 'channel-sync', ...s });
+      } else {
+        await this.sendSyncs(peer, synced());
+      }
+    } catch (err) {
+      this.warn(undefined, err, 'sync');
+      return;
+    }
+    for (const { entry, update } of resends) {
       try {
-        await this.send(peer, {
-          type: 'channel-sync',
-          phase: m.phase,
-          state: cur.state,
-          sigs: [...cur.sigs],
-        });
-        if (resend !== undefined) await this.send(peer, resend);
+        await this.send(peer, update);
       } catch (err) {
-        this.warn(e.id, err, 'sync');
+        this.warn(entry.id, err, 'sync');
       }
     }
+  }
+
+  /**
+   * Sends `channels` to `peer` in batches, each once it is full, up to SYNCS_IN_FLIGHT at once (a
+   * batch's channels do not depend on another's); the last, which names `synced` in an answer,
+   * goes after the others arrived. The first failed send fails it.
+   */
+  async sendSyncs(peer: string, channels: Iterable<SyncedChannel>, synced?: readonly Hex[]): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
+    let failed: unknown;
+    let last: ChannelSyncBatch | undefined;
+    for (const batch of syncBatches(channels, synced)) {
+      if (last !== undefined) {
+        const sent: Promise<void> = this.send(peer, last)
+          .catch((err: unknown) => void (failed ??= err))
+          .finally(() => inFlight.delete(sent));
+        inFlight.add(sent);
+        if (inFlight.size >= SYNCS_IN_FLIGHT) await Promise.race(inFlight);
+      }
+      if (failed !== undefined) break;
+      last = batch;
+    }
+    await Promise.all(inFlight);
+    if (failed !== undefined) throw failed;
+    if (last !== undefined) await this.send(peer, last);
   }
 
   requirePhase(entry: Channel, phase: Phase): void {

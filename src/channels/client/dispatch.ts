@@ -6,7 +6,7 @@ import type { ClientContext } from './context.js';
 import { onVirtualUpdate } from './intermediary.js';
 import { onProposal } from './proposal.js';
 import { onSubProposal } from './sub-channel.js';
-import { onSync } from './sync.js';
+import { onSync, onSyncBatch } from './sync.js';
 import { onAccept, onReject, onUpdate } from './update-incoming.js';
 import { onVirtualProposal } from './virtual-channel.js';
 
@@ -46,6 +46,9 @@ export function dispatch(ctx: ClientContext, from: string, msg: ChannelMessage):
       break;
     case 'channel-sync':
       work = onSync(ctx, from, msg);
+      break;
+    case 'channel-sync-batch':
+      work = onSyncBatch(ctx, from, msg);
       break;
   }
   return work.catch((err: unknown) => ctx.warn(undefined, err, `handling ${msg.type} from ${from}`));

@@ -312,6 +312,7 @@ export function armOpenTimer(ctx: ClientContext, entry: Channel): void {
     const forget = entry.lock.run(async () => {
       if (entry.machine.phase !== 'InitSigning') return;
       ctx.channels.delete(entry.id.toLowerCase());
+      entry.parent?.children.delete(entry);
       await ctx.o.store.deleteChannel(entry.id);
       ctx.warn(
         entry.id,

@@ -24,6 +24,12 @@ export interface ChannelInfo {
   phase: Phase;
   /** The latest state every participant signed (undefined while the opening is being signed). */
   state: State | undefined;
+  /**
+   * Whether we compared this channel's state with the peer's since the client started: a
+   * restored channel is not synced until the peer's sync or its answer to ours arrives; a channel
+   * opened since, one we only observe and a withdrawn one are.
+   */
+  synced: boolean;
   /** The ledger channel that funds this sub-channel or virtual channel; undefined for a ledger channel. */
   parent?: Hex;
   /** We are the intermediary of this virtual channel: we hold its states but never sign them. */

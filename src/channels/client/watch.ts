@@ -11,7 +11,9 @@ import type { ClientContext } from './context.js';
 
 export async function watch(ctx: ClientContext, entry: Channel): Promise<void> {
   const w = ctx.o.watcher;
-  const cur = entry.machine.current;
+  // As stored: a restored channel's signatures may be checked later (the watcher refutes with
+  // them, and nothing is signed on them).
+  const cur = entry.machine.latest;
   // A sub-channel is watched as part of its parent.
   if (w === undefined || cur === undefined || entry.watched !== undefined || entry.parent !== undefined)
     return;

@@ -18,7 +18,7 @@
 
 import 'reflect-metadata';
 
-import { In, LessThan, type DataSource, type EntityManager } from 'typeorm';
+import { LessThan, type DataSource, type EntityManager } from 'typeorm';
 import type { BetterSqlite3Driver } from 'typeorm/driver/better-sqlite3/BetterSqlite3Driver.js';
 
 import type {
@@ -34,6 +34,7 @@ import type {
   LoggedPayments,
 } from '../store.js';
 import type { Hex } from '../types.js';
+import { bigFromColumn } from './codec.js';
 import { exclusive, openDataSource, type OpenDataSourceOptions } from './datasource.js';
 import { ChannelEntity } from './entities/channel.entity.js';
 import { ChannelPeerEntity } from './entities/channel-peer.entity.js';
@@ -60,31 +61,80 @@ import { phaseOp, signedStateOp, stagedStateOp, usedVersionOp, type UpdateRunner
 /** IDs per `IN (...)` query, well below every driver's bound-parameter limit. */
 const CHUNK = 500;
 
-function stateRowOf(e: SignedStateEntity | StagedStateEntity | null): StateRow | null {
-  if (e === null) return null;
-  if (typeof e.version !== 'bigint') {
-    throw new CorruptRecordError('stored state has no valid version', { channelId: e.channelId });
-  }
-  const paymentsJson = e instanceof StagedStateEntity ? e.payments : null;
-  return { version: e.version, stateJson: e.state, sigsJson: e.sigs, paymentsJson };
+/** A channel with its signed and staged state, as one row of the listing's join (raw column values). */
+interface JoinedRow {
+  id: string;
+  params: string;
+  our_index: number;
+  parent_id: string | null;
+  phase: string;
+  used_version: string | null;
+  used_state: string | null;
+  /** SQLite returns a number, PostgreSQL a decimal string. */
+  updated_at: number | string;
+  s_version: string | null;
+  s_state: string | null;
+  s_sigs: string | null;
+  g_version: string | null;
+  g_state: string | null;
+  g_sigs: string | null;
+  g_payments: string | null;
 }
 
-function channelRowOf(e: ChannelEntity, peers: ChannelPeerEntity[]): ChannelRow {
+interface PeerRow {
+  channel_id: string;
+  idx: number;
+  peer_id: string;
+}
+
+const JOINED: Array<[string, keyof JoinedRow]> = [
+  ['c.id', 'id'],
+  ['c.params', 'params'],
+  ['c.our_index', 'our_index'],
+  ['c.parent_id', 'parent_id'],
+  ['c.phase', 'phase'],
+  ['c.used_version', 'used_version'],
+  ['c.used_state', 'used_state'],
+  ['c.updated_at', 'updated_at'],
+  ['s.version', 's_version'],
+  ['s.state', 's_state'],
+  ['s.sigs', 's_sigs'],
+  ['g.version', 'g_version'],
+  ['g.state', 'g_state'],
+  ['g.sigs', 'g_sigs'],
+  ['g.payments', 'g_payments'],
+];
+
+function stateRowOf(
+  channelId: string,
+  version: string | null,
+  stateJson: string | null,
+  sigsJson: string | null,
+  paymentsJson: string | null,
+): StateRow | null {
+  if (stateJson === null) return null;
+  if (version === null || sigsJson === null) {
+    throw new CorruptRecordError('stored state has no valid version', { channelId });
+  }
+  return { version: bigFromColumn(version, 'decimal column'), stateJson, sigsJson, paymentsJson };
+}
+
+function channelRowOf(r: JoinedRow, peers: PeerRow[]): ChannelRow {
   const ordered = [...peers].sort((a, b) => a.idx - b.idx);
-  if (ordered.some((p, i) => p.idx !== i)) {
-    throw new CorruptRecordError('stored peers of the channel are not indexed 0..n-1', { channelId: e.id });
+  if (ordered.some((p, i) => Number(p.idx) !== i)) {
+    throw new CorruptRecordError('stored peers of the channel are not indexed 0..n-1', { channelId: r.id });
   }
   return {
-    id: e.id,
-    paramsJson: e.params,
-    participantCount: participantCountOf(e.params),
-    ourIndex: e.ourIndex,
-    peersJson: JSON.stringify(ordered.map((p) => p.peerId)),
-    parentId: e.parentId,
-    phase: e.phase,
-    usedVersion: e.usedVersion,
-    usedStateJson: e.usedState,
-    updatedAt: e.updatedAt,
+    id: r.id,
+    paramsJson: r.params,
+    participantCount: participantCountOf(r.params),
+    ourIndex: Number(r.our_index),
+    peersJson: JSON.stringify(ordered.map((p) => p.peer_id)),
+    parentId: r.parent_id,
+    phase: r.phase,
+    usedVersion: r.used_version === null ? null : bigFromColumn(r.used_version, 'decimal column'),
+    usedStateJson: r.used_state,
+    updatedAt: Number(r.updated_at),
   };
 }
 
@@ -132,29 +182,46 @@ class TypeOrmTx implements ListingTx {
     return record ?? null;
   }
 
-  /** Loads full records for `ids`, or for every channel when `ids` is null. */
+  /**
+   * Loads full records for `ids`, or for every channel when `ids` is null: per chunk one query for
+   * the channels joined with their states and one for their peers, read as raw rows (no entities).
+   */
   async load(ids: Hex[] | null): Promise<ChannelRecord[]> {
     const chunks: (Hex[] | null)[] = ids === null ? [null] : [];
     for (let i = 0; ids !== null && i < ids.length; i += CHUNK) chunks.push(ids.slice(i, i + CHUNK));
     const records: ChannelRecord[] = [];
     for (const chunk of chunks) {
-      const where = chunk === null ? {} : { channelId: In(chunk) };
-      const [channels, peers, signed, staged] = await Promise.all([
-        this.m.find(ChannelEntity, { where: chunk === null ? {} : { id: In(chunk) } }),
-        this.m.find(ChannelPeerEntity, { where }),
-        this.m.find(SignedStateEntity, { where }),
-        this.m.find(StagedStateEntity, { where }),
+      const channels = this.m
+        .createQueryBuilder(ChannelEntity, 'c')
+        .leftJoin(SignedStateEntity, 's', 's.channel_id = c.id')
+        .leftJoin(StagedStateEntity, 'g', 'g.channel_id = c.id')
+        .select(JOINED[0]![0], JOINED[0]![1]);
+      for (const [column, as] of JOINED.slice(1)) channels.addSelect(column, as);
+      const peers = this.m
+        .createQueryBuilder(ChannelPeerEntity, 'p')
+        .select('p.channel_id', 'channel_id')
+        .addSelect('p.idx', 'idx')
+        .addSelect('p.peer_id', 'peer_id');
+      if (chunk !== null) {
+        channels.where('c.id IN (:...ids)', { ids: chunk });
+        peers.where('p.channel_id IN (:...ids)', { ids: chunk });
+      }
+      const [rows, peerRows] = await Promise.all([
+        channels.getRawMany<JoinedRow>(),
+        peers.getRawMany<PeerRow>(),
       ]);
-      const peersOf = new Map<string, ChannelPeerEntity[]>();
-      for (const p of peers) peersOf.set(p.channelId, [...(peersOf.get(p.channelId) ?? []), p]);
-      const signedOf = new Map(signed.map((s) => [s.channelId, s]));
-      const stagedOf = new Map(staged.map((s) => [s.channelId, s]));
-      for (const c of channels) {
+      const peersOf = new Map<string, PeerRow[]>();
+      for (const p of peerRows) {
+        const list = peersOf.get(p.channel_id);
+        if (list === undefined) peersOf.set(p.channel_id, [p]);
+        else list.push(p);
+      }
+      for (const r of rows) {
         records.push(
           toRecord(
-            channelRowOf(c, peersOf.get(c.id) ?? []),
-            stateRowOf(signedOf.get(c.id) ?? null),
-            stateRowOf(stagedOf.get(c.id) ?? null),
+            channelRowOf(r, peersOf.get(r.id) ?? []),
+            stateRowOf(r.id, r.s_version, r.s_state, r.s_sigs, null),
+            stateRowOf(r.id, r.g_version, r.g_state, r.g_sigs, r.g_payments),
           ),
         );
       }

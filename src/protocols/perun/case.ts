@@ -56,6 +56,8 @@ const PLAIN = [
   'payer',
   'asset',
   'amount',
+  'channels',
+  'synced',
 ];
 
 const SNAKE_TO_CAMEL: Record<string, string> = Object.fromEntries([

@@ -81,6 +81,7 @@ const replyKey = (msg: ChannelMessage): string | undefined => {
     case 'channel-update-reject':
       return `u:${msg.channelID.toLowerCase()}:${msg.version}`;
     case 'channel-sync':
+    case 'channel-sync-batch':
       return undefined;
   }
 };

@@ -18,6 +18,7 @@ import {
 import { toCamel, toSnake } from './case.js';
 import {
   ChannelProposalRejectMessage,
+  ChannelSyncBatchMessage,
   ChannelSyncMessage,
   ChannelUpdateAcceptMessage,
   ChannelUpdateMessage,
@@ -50,6 +51,7 @@ export const MESSAGE_CLASSES: Record<ChannelMessageType, MessageClass> = {
   'channel-update-accept': ChannelUpdateAcceptMessage,
   'channel-update-reject': ChannelUpdateRejectMessage,
   'channel-sync': ChannelSyncMessage,
+  'channel-sync-batch': ChannelSyncBatchMessage,
 };
 
 /** Perun @type URI → the channel message type it carries. */

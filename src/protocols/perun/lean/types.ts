@@ -12,6 +12,7 @@ export const LEAN_MESSAGE_TYPES: ReadonlySet<ChannelMessageType> = new Set<Chann
   'channel-update-accept',
   'channel-update-reject',
   'channel-sync',
+  'channel-sync-batch',
 ]);
 
 /** The transport an inbound message came on, for answers routed back on it (return route). */

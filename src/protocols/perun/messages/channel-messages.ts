@@ -222,6 +222,22 @@ export class ChannelSyncMessage extends DidCommMessage {
   @IsOptional() @IsArray() public payments?: JsonObject[];
 }
 
+export class ChannelSyncBatchMessage extends DidCommMessage {
+  public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/channel-sync-batch`);
+  @IsValidMessageType(ChannelSyncBatchMessage.type)
+  public override readonly type = ChannelSyncBatchMessage.type.messageTypeUri;
+
+  public constructor(fields?: Omit<ChannelSyncBatchMessage, keyof DidCommMessage>, id?: string) {
+    super();
+    init(this, fields, id);
+  }
+
+  /** One `channel-sync`'s fields per channel: `{ phase, state, sigs, payments? }`. */
+  @IsArray() public channels!: JsonObject[];
+  /** In an answer: the IDs of the answered batch's channels its sender compared with its own. */
+  @IsOptional() @IsArray() public synced?: string[];
+}
+
 /** A refusal of a Perun message, threaded on it; `description.code` is one of PerunProblemCode. */
 export class PerunProblemReportMessage extends DidCommProblemReportMessage {
   public static override readonly type = parseMessageType(`${PERUN_PROTOCOL_URI}/problem-report`);
@@ -250,6 +266,7 @@ export const PERUN_CHANNEL_MESSAGES = [
   ChannelUpdateAcceptMessage,
   ChannelUpdateRejectMessage,
   ChannelSyncMessage,
+  ChannelSyncBatchMessage,
 ] as const;
 
 export type PerunChannelDidCommMessage = InstanceType<(typeof PERUN_CHANNEL_MESSAGES)[number]>;
