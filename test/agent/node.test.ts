@@ -5,6 +5,8 @@
 // Manual decisions: Bob's node asks its user about a large proposal and rejects it on request.
 // A finished presentation exchange is deleted on both sides.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RepositoryEventTypes, type BaseRecord, type RecordDeletedEvent } from '@credo-ts/core';
@@ -13,6 +15,7 @@ import { parseEther } from 'ethers';
 import { faucet, runChain, type RunningChain } from '../../src/agent/node/chain.js';
 import { initAgent, loadAgentConfig } from '../../src/agent/node/config.js';
 import { PerunNode } from '../../src/agent/node/node.js';
+import { toApiError } from '../../src/agent/api/api-error.js';
 import type { NodeEventWithId } from '../../src/agent/node/types.js';
 import { parseEthereumConfig } from '../../src/channels/ethereum/config.js';
 
@@ -23,7 +26,11 @@ let issuer: PerunNode;
 let alice: PerunNode;
 let bob: PerunNode;
 
-async function node(label: string, overrides: Record<string, unknown> = {}): Promise<PerunNode> {
+async function node(
+  label: string,
+  overrides: Record<string, unknown> = {},
+  timeoutMs?: number,
+): Promise<PerunNode> {
   const dataDir = join(dir, label);
   await initAgent({
     dataDir,
@@ -38,6 +45,7 @@ async function node(label: string, overrides: Record<string, unknown> = {}): Pro
     passphrase: `${label} passphrase`,
     chain: parseEthereumConfig(chain.config),
     chainPollMs: 20,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });
   nodes.push(n);
   await faucet({
@@ -209,4 +217,31 @@ test('a gated opening leaves no presentation exchange behind: both nodes delete 
     expect(await messages(n)).toHaveLength(before[i]!);
   }
   expect((await alice.pay(channel.id, '0.1')).ourBalance).toBe('0.4');
+});
+
+test('an inviter that never answers: accepting its invitation fails as a peer timeout (504) and leaves no half-made connection', async () => {
+  // Alice's invitation, its endpoint swapped for a server that takes every message and answers none.
+  const sink = createServer((req, res) => req.resume().on('end', () => res.end()));
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = new URL((await alice.createInvitation()).url);
+    const oob = JSON.parse(Buffer.from(url.searchParams.get('oob')!, 'base64url').toString()) as {
+      services: { serviceEndpoint: string }[];
+    };
+    for (const s of oob.services)
+      s.serviceEndpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+    url.searchParams.set('oob', Buffer.from(JSON.stringify(oob)).toString('base64url'));
+    const carol = await node('Carol', {}, 1_500);
+    const before = (await carol.connections()).length;
+    const err = await carol.acceptInvitation(url.toString()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const api = toApiError(err);
+    expect(api.status).toBe(504);
+    expect(api.body).toMatchObject({ category: 'peer', code: 'PEER_TIMEOUT' });
+    expect((await carol.connections()).length).toBe(before);
+  } finally {
+    sink.close();
+  }
 });

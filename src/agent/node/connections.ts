@@ -53,9 +53,9 @@ export class Connections implements PeerNames {
       });
       if (connectionRecord === undefined)
         throw new ApiRequestError(400, 'INVALID_INVITATION', 'the invitation asks for no connection');
-      let c = await agent.didcomm.connections.returnWhenIsConnected(connectionRecord.id, {
-        timeoutMs: this.ctx.timeoutMs,
-      });
+      let c = await agent.didcomm.connections
+        .returnWhenIsConnected(connectionRecord.id, { timeoutMs: this.ctx.timeoutMs })
+        .catch((err: unknown) => this.#handshakeFailed(connectionRecord.id, err));
       // An inviter of ours switches to its identity DID (its credential's subject) right away;
       // wait for that so that the first proof request sees the DID it will be shown.
       c = (await rotated.wait(c.id, ROTATION_MS)) ?? c;
@@ -63,6 +63,23 @@ export class Connections implements PeerNames {
     } finally {
       rotated.stop();
     }
+  }
+
+  /**
+   * The inviter did not complete the exchange in time: the half-made connection is deleted (an
+   * answer arriving later finds none) and the caller gets PEER_TIMEOUT.
+   */
+  async #handshakeFailed(connectionId: string, err: unknown): Promise<never> {
+    if (!(err instanceof Error && err.name === 'TimeoutError')) throw err;
+    const { agent } = this.ctx;
+    const half = await agent.didcomm.connections.findById(connectionId);
+    await agent.didcomm.connections.deleteById(connectionId);
+    throw new ChannelClientError(
+      'PEER_TIMEOUT',
+      `the inviter did not complete the connection within ${this.ctx.timeoutMs} ms; the half-made connection was removed`,
+      { connectionId, state: half?.state, removed: true },
+      { cause: err },
+    );
   }
 
   async list(): Promise<ConnectionView[]> {
