@@ -95,13 +95,14 @@ export class ChannelClient extends EventEmitter {
   }
 
   /**
-   * Resolves once every fully signed state the client holds is in the store. A payment of ours
+   * Resolves once every fully signed state the client holds of channel `id` (or of every channel)
+   * is in the store (nothing to wait for with an ID it does not hold). A payment of ours
    * resolves when the peer has signed it; its state is written with the channel's next write or
    * within a few milliseconds (the staged state with our signature was written before it left).
    * Call this before reading the store directly (the payment log, for one).
    */
-  async flush(): Promise<void> {
-    await this.#ctx.flush();
+  async flush(id?: Hex): Promise<void> {
+    await this.#ctx.flush(id);
   }
 
   channel(id: Hex): ChannelInfo {

@@ -157,13 +157,14 @@ export class Channels {
   }
 
   async payments(channelId?: string): Promise<PaymentView[]> {
-    await this.ctx.client.flush(); // the log holds our latest payments
+    // The log holds our latest payments once written.
+    await this.ctx.client.flush(channelId as Hex | undefined);
     return this.ctx.history.list(channelId);
   }
 
   async signedState(channelId: string): Promise<SignedStateView> {
     const info = this.ctx.client.channel(channelId);
-    await this.ctx.client.flush();
+    await this.ctx.client.flush(info.id);
     const record = await this.ctx.store.getChannel(info.id);
     const current = record?.current;
     if (current == null)

@@ -105,6 +105,7 @@ export class IdempotentPayments {
   async #madeOrUndecided(channelId: string, paymentId: string): Promise<PaymentView | undefined> {
     const deadline = this.now() + this.ctx.timeoutMs;
     for (;;) {
+      await this.ctx.client.flush(channelId as Hex); // a payment of ours may wait for its write
       const logged = (await this.ctx.history.list(channelId)).find(
         (p) => p.id === paymentId && p.direction === 'sent',
       );

@@ -314,9 +314,11 @@ export class ClientContext {
     });
   }
 
-  /** Writes every deferred state now. */
-  async flush(): Promise<void> {
-    await Promise.all([...this.channels.values()].map((e) => this.flushChannel(e)));
+  /** Writes the deferred state of channel `id` (if we hold it) now, or of every channel. */
+  async flush(id?: Hex): Promise<void> {
+    const one = id === undefined ? undefined : this.get(id);
+    const entries = id === undefined ? [...this.channels.values()] : one === undefined ? [] : [one];
+    await Promise.all(entries.map((e) => this.flushChannel(e)));
   }
 
   phaseChanged(entry: Channel, from: Phase): void {
