@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type express from 'express';
 
+import type { EventStreamLimits } from '../../src/agent/api/events.js';
 import { createApiServer, listenApi, type ApiListener } from '../../src/agent/api/server.js';
 import type {
   AgentInfo,
@@ -371,7 +372,9 @@ interface Api {
 
 const started: Api[] = [];
 
-async function startApi(options: { webRoot?: string; keepAliveMs?: number } = {}): Promise<Api> {
+async function startApi(
+  options: { webRoot?: string; keepAliveMs?: number; eventStreams?: Partial<EventStreamLimits> } = {},
+): Promise<Api> {
   const node = new RecordingNode();
   const log = new Log();
   const app = createApiServer(node, { token: TOKEN, log: log.add, ...options });
@@ -1121,6 +1124,116 @@ describe('events', () => {
     await stream.until((r) => r.ended);
     expect(own.node.subscribers).toBe(0);
     await expect(fetch(`${own.url}/info`)).rejects.toThrow();
+  });
+});
+
+/** GET /events over node:http from `localAddress`, its body left unread: status, headers, the request. */
+function rawEvents(api: Api, localAddress: string, headers: Record<string, string> = {}) {
+  return new Promise<{
+    status: number;
+    headers: Record<string, unknown>;
+    body: () => Promise<string>;
+    destroy: () => void;
+  }>((resolve, reject) => {
+    const req = httpRequest(
+      `${api.url}/events`,
+      { localAddress, headers: { authorization: `Bearer ${TOKEN}`, ...headers } },
+      (res) => {
+        res.pause();
+        resolve({
+          status: res.statusCode!,
+          headers: res.headers,
+          body: async () => {
+            let text = '';
+            for await (const chunk of res) text += String(chunk);
+            return text;
+          },
+          destroy: () => req.destroy(),
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('event streams are bounded', () => {
+  it('in total: one past the cap gets 503 with Retry-After, and a closed stream frees its place', async () => {
+    const api = await startApi({ eventStreams: { maxStreams: 2, maxStreamsPerSource: 2 } });
+    const one = await SseReader.open(api);
+    const two = await SseReader.open(api);
+    await api.node.untilSubscribers(2);
+
+    const refused = await rawEvents(api, '127.0.0.1');
+    if (refused.status !== 503) refused.destroy();
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('5');
+    expect(JSON.parse(await refused.body())).toMatchObject({
+      code: 'TOO_MANY_EVENT_STREAMS',
+      details: { open: 2, limit: 2 },
+    });
+    expect(api.node.subscribers).toBe(2);
+    await api.log.until((line) => line.startsWith('events: stream refused, 2 streams open'));
+
+    await one.cancel();
+    await api.node.untilSubscribers(1);
+    const three = await SseReader.open(api);
+    expect(three.response.status).toBe(200);
+    await Promise.all([two.cancel(), three.cancel()]);
+    await api.node.untilSubscribers(0);
+  });
+
+  it('per source address: another address still gets a stream', async () => {
+    const api = await startApi({ eventStreams: { maxStreams: 4, maxStreamsPerSource: 1 } });
+    const first = await rawEvents(api, '127.0.0.1');
+    const second = await rawEvents(api, '127.0.0.1');
+    const elsewhere = await rawEvents(api, '127.0.0.2');
+    try {
+      expect(first.status).toBe(200);
+      expect(second.status).toBe(503);
+      expect(JSON.parse(await second.body())).toMatchObject({
+        code: 'TOO_MANY_EVENT_STREAMS',
+        details: { open: 1, limit: 1 },
+      });
+      expect(elsewhere.status).toBe(200);
+      expect(api.node.subscribers).toBe(2);
+    } finally {
+      for (const r of [first, second, elsewhere]) r.destroy();
+    }
+    await api.node.untilSubscribers(0);
+  });
+
+  it('replay at most the newest events after an old Last-Event-ID, and say how many were left out', async () => {
+    const api = await startApi({ eventStreams: { maxReplayEvents: 3 } });
+    const emitted = [1, 2, 3, 4, 5].map((n) =>
+      api.node.emit({ type: 'warning', context: 'test', message: `e${n}` }),
+    );
+    const stream = await SseReader.open(api, { headers: { 'last-event-id': '0' } });
+    await stream.untilEventId(emitted[4]!.id);
+    const live = api.node.emit({ type: 'warning', context: 'test', message: 'live' });
+    await stream.untilEventId(live.id);
+    expect(stream.events.map((e) => Number(e.id))).toEqual([...emitted.slice(2).map((e) => e.id), live.id]);
+    expect(stream.comments).toContain('2 earlier events not replayed');
+    await stream.cancel();
+    await api.node.untilSubscribers(0);
+  });
+
+  it('cut off a reader that does not read once its unsent bytes pass the bound', async () => {
+    const api = await startApi({ eventStreams: { maxBufferedBytes: 64 * 1024 } });
+    const idle = await rawEvents(api, '127.0.0.1');
+    expect(idle.status).toBe(200);
+    await api.node.untilSubscribers(1);
+    const message = 'x'.repeat(16 * 1024);
+    try {
+      // Socket buffers take some megabytes first; the bound is reached well before 4,000 events.
+      for (let i = 0; i < 4_000 && api.node.subscribers > 0; i++) {
+        api.node.emit({ type: 'warning', context: 'test', message });
+      }
+      expect(api.node.subscribers).toBe(0);
+      await api.log.until((line) => /^events: client too slow, \d+ bytes unsent; stream closed$/.test(line));
+    } finally {
+      idle.destroy();
+    }
   });
 });
 

@@ -32,7 +32,7 @@ export interface ApiError {
 /** A request the API refuses before doing anything (bad JSON body, unknown route, no token). */
 export class ApiRequestError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422,
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 503,
     readonly code: string,
     message: string,
     readonly details: Record<string, unknown> = {},

@@ -341,15 +341,19 @@ function operation(route: ApiRoute): Schema {
         name: 'Last-Event-ID',
         in: 'header',
         required: false,
-        description: 'Replay the buffered events after this ID first.',
+        description: 'Replay the buffered events after this ID first (at most the newest 256).',
         schema: { type: 'integer', minimum: 0 },
       });
       responses['200'] = {
         description:
           'Server-sent events: `id: <n>`, `event: <type>`, `data: <NodeEventWithId JSON>` ' +
-          '(#/components/schemas/NodeEventWithId); a `: keep-alive` comment every 15 s.',
+          '(#/components/schemas/NodeEventWithId); a `: keep-alive` comment every 15 s. ' +
+          'A reader that lets 256 KiB go unsent is cut off and reconnects.',
         content: { 'text/event-stream': { schema: { type: 'string' } } },
       };
+      responses['503'] = errorResponse(
+        'TOO_MANY_EVENT_STREAMS: 32 streams are open, or 8 from this address; retry after `Retry-After` seconds',
+      );
       break;
     case 'openapi':
       responses['200'] = {

@@ -12,7 +12,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 
 import type { AgentNodeApi } from '../node/types.js';
 import { ApiRequestError, toApiError } from './api-error.js';
-import { EventStreams } from './events.js';
+import { EVENT_STREAM_DEFAULTS, EventStreams, type EventStreamLimits } from './events.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import { API_ROUTES, type ApiRoute, type JsonRoute, type RouteAuth } from './routes.js';
 import { checkBody, checkIdempotencyKey, checkQuery, invalid } from './validate.js';
@@ -25,6 +25,8 @@ export interface ApiServerOptions {
   log?: (line: string) => void;
   /** Interval of the `: keep-alive` comment on /events; default 15 s. */
   keepAliveMs?: number;
+  /** Caps of /events (defaults: EVENT_STREAM_DEFAULTS). */
+  eventStreams?: Partial<EventStreamLimits>;
 }
 
 export interface ListenOptions {
@@ -46,7 +48,6 @@ const DEFAULT_KEEP_ALIVE_MS = 15_000;
 const QR_MODULE = createRequire(import.meta.url)
   .resolve('qrcode-generator')
   .replace(/qrcode\.js$/, 'qrcode.mjs');
-const MAX_BUFFERED_EVENT_BYTES = 1024 * 1024;
 
 /** What listenApi must end before its server can close: the apps' event streams. */
 const eventStreamsOf = new WeakMap<express.Express, EventStreams>();
@@ -139,7 +140,8 @@ export function createApiServer(node: AgentNodeApi, options: ApiServerOptions): 
   const log = options.log ?? (() => {});
   const events = new EventStreams(node, {
     keepAliveMs: options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS,
-    maxBufferedBytes: MAX_BUFFERED_EVENT_BYTES,
+    ...EVENT_STREAM_DEFAULTS,
+    ...options.eventStreams,
     log,
   });
   const app = express();
