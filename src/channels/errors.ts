@@ -173,6 +173,7 @@ export type ClientCode =
   | 'INVALID_REQUEST'
   | 'SUBCHANNELS_OPEN'
   | 'INVALID_PAYMENTS'
+  | 'INSUFFICIENT_BALANCE'
   | 'CLIENT_CLOSED';
 
 /**

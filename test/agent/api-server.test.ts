@@ -87,7 +87,8 @@ const CHANNEL: ChannelView = {
   peerDid: 'did:peer:2.bob',
   peerLabel: 'bob',
   idx: 0,
-  phase: 'ACTING',
+  phase: 'Acting',
+  status: 'open',
   version: '3',
   asset: 'ETH',
   ourBalance: '0.75',
@@ -114,6 +115,7 @@ const PAYMENT: PaymentView = {
 };
 const SETTLEMENT: SettlementView = {
   channelId: '0xchannel',
+  alreadySettled: false,
   withdrawn: [{ asset: 'ETH', amount: '0.5', receiver: ADDRESS }],
 };
 const PROPOSAL: ProposalView = {

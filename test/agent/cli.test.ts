@@ -75,7 +75,8 @@ const channel = (id: string, connectionId: string): ChannelView => ({
   peerDid: 'did:peer:2.bob',
   peerLabel: 'bob',
   idx: 0,
-  phase: 'ACTING',
+  phase: 'Acting',
+  status: 'open',
   version: '3',
   asset: 'ETH',
   ourBalance: '9',
@@ -116,6 +117,7 @@ const proposal = (id: string): ProposalView => ({
 });
 const settlement = (channelId: string): SettlementView => ({
   channelId,
+  alreadySettled: false,
   withdrawn: [{ asset: 'ETH', amount: '9', receiver: ADDRESS }],
 });
 const balance: BalanceView = {
@@ -510,8 +512,9 @@ describe('client commands send the right request', () => {
 
   it('human output is readable lines and tables', async () => {
     expect((await cli(['channels'])).stdout.split('\n')[0]).toMatch(
-      /^ID\s+PEER\s+PHASE\s+VERSION\s+OURS\s+THEIRS/,
+      /^ID\s+PEER\s+STATUS\s+VERSION\s+OURS\s+THEIRS/,
     );
+    expect((await cli(['channels'])).stdout.split('\n')[1]).toMatch(/\sopen \(Acting\)\s+3\s/);
     expect((await cli(['pay', 'abc1', '0.25'])).stdout).toBe(
       `paid 0.25 ETH in channel ${CH1} (version 4): ours 8.75 ETH, theirs 11.25 ETH\n`,
     );

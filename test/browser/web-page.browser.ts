@@ -136,7 +136,7 @@ test('both pages show the agent and the channel with its balances; the token lea
   const a = alicePage.getByTestId(`channel-${channel.id}`);
   await shows(a.getByTestId('our-balance'), '5');
   await shows(a.getByTestId('their-balance'), '1');
-  await shows(a.getByTestId('phase'), 'Acting');
+  await shows(a.getByTestId('phase'), 'open (Acting)');
   await shows(a.getByTestId('version'), '0');
   const b = bobPage.getByTestId(`channel-${channel.id}`);
   await shows(b.getByTestId('our-balance'), '1');

@@ -385,6 +385,7 @@ test('channels --json shows the same balances from both sides', async () => {
   expect(a).toMatchObject({
     id: channel.id,
     phase: 'Acting',
+    status: 'open',
     version: '3',
     ourBalance: '1.6',
     theirBalance: '1.4',
@@ -396,6 +397,29 @@ test('channels --json shows the same balances from both sides', async () => {
     ourBalance: '1.4',
     theirBalance: '1.6',
   });
+});
+
+test('paying more than the channel holds says how much is there, in ETH, with wei in the details', async () => {
+  const r = await cli(viaAlice, 'pay', channel.id.slice(0, 12), '5');
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toContain(
+    `insufficient balance in channel ${channel.id.slice(0, 10)}…: 1.6 ETH available, 5 ETH asked`,
+  );
+  const json = await cli(viaAlice, 'pay', channel.id.slice(0, 12), '5', '--json');
+  expect(JSON.parse(json.stdout)).toMatchObject({
+    category: 'client',
+    code: 'INSUFFICIENT_BALANCE',
+    details: {
+      channelId: channel.id,
+      asset: 'ETH',
+      available: '1.6',
+      asked: '5',
+      availableBaseUnits: '1600000000000000000',
+      askedBaseUnits: '5000000000000000000',
+    },
+  });
+  const [c] = await cliJson<ChannelView[]>(viaAlice, 'channels');
+  expect(c).toMatchObject({ version: '3', ourBalance: '1.6' });
 });
 
 test('Alice sends Bob a message; it is in Bob’s messages', async () => {
@@ -431,6 +455,7 @@ test('close prints its progress on stderr, settles both sides and leaves the cha
   expect(closed.stderr).toMatch(new RegExp(`^channel ${channel.id}: \\w+ → \\w+$`, 'm'));
   expect(JSON.parse(closed.stdout) as SettlementView).toEqual({
     channelId: channel.id,
+    alreadySettled: false,
     withdrawn: [{ asset: 'ETH', amount: '1.6', receiver: alice.info.address }],
   });
   const bobSettled = await bobsEvents!.waitFor<NodeEventWithId & { type: 'settled' }>(
@@ -442,9 +467,16 @@ test('close prints its progress on stderr, settles both sides and leaves the cha
 
   for (const who of [viaAlice, viaBob]) {
     const [c] = await cliJson<ChannelView[]>(who, 'channels');
-    expect(c).toMatchObject({ id: channel.id, phase: 'Withdrawn', isFinal: true });
+    expect(c).toMatchObject({ id: channel.id, phase: 'Withdrawn', status: 'closed', isFinal: true });
   }
   expect(await cliJson<BalanceView>(viaAlice, 'balance')).toMatchObject({ inChannels: '0', channels: 0 });
+
+  // A second close moves nothing and says so.
+  const again = await cli(viaAlice, 'close', channel.id.slice(0, 12));
+  expect(again.code).toBe(0);
+  expect(again.stdout).toBe(
+    `channel ${channel.id} was already settled; nothing was withdrawn now (the settlement paid 1.6 ETH to ${alice.info.address})\n`,
+  );
 
   // Ctrl-C ends `events` cleanly.
   expect(await bobsEvents!.stop()).toBe(0);

@@ -115,7 +115,25 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       peerDid: str(),
       peerLabel: str(),
       idx: { type: 'integer', description: 'Our index in the channel; 0: we proposed it.' },
-      phase: str(),
+      phase: str(
+        "The channel machine's phase, as go-perun names it (Acting, Signing, Registered, Withdrawn, …).",
+      ),
+      status: {
+        type: 'string',
+        enum: [
+          'proposed',
+          'opening',
+          'funding',
+          'open',
+          'updating',
+          'closing',
+          'disputing',
+          'disputed',
+          'withdrawing',
+          'closed',
+        ],
+        description: 'The phase in a plain word.',
+      },
       version: str(),
       asset: str(),
       ourBalance: eth('Ours in the latest fully signed state.'),
@@ -158,6 +176,11 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
   }),
   SettlementView: object({
     channelId: str(),
+    alreadySettled: {
+      type: 'boolean',
+      description:
+        'The channel was settled before this call: `withdrawn` is what that settlement paid; nothing moved now.',
+    },
     withdrawn: arrayOf(object({ asset: str(), amount: eth('What the receiver got.'), receiver: str() })),
   }),
   SignedStateView: object({

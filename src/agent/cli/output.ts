@@ -234,11 +234,11 @@ export function channelsTable(list: ChannelView[]): string {
     10,
   );
   return table(
-    ['ID', 'PEER', 'PHASE', 'VERSION', 'OURS', 'THEIRS', 'ASSET'],
+    ['ID', 'PEER', 'STATUS', 'VERSION', 'OURS', 'THEIRS', 'ASSET'],
     list.map((c) => [
       id(c.id),
       peerName(c.peerLabel, c.peerDid),
-      c.phase,
+      phaseText(c),
       c.version,
       c.ourBalance,
       c.theirBalance,
@@ -309,9 +309,12 @@ export const credentialLine = (c: CredentialView) =>
   `spending limit ${eth(c.claims.spendingLimit) ?? 'none'}, issued by ${c.issuer} to ${shortDid(c.subject)}` +
   (c.expirationDate === undefined ? '' : `, expires ${c.expirationDate}`);
 
+/** "open (Acting)": the plain word first, the machine's phase for those who know it. */
+const phaseText = (c: ChannelView) => (c.status === undefined ? c.phase : `${c.status} (${c.phase})`);
+
 export const channelLine = (c: ChannelView) =>
   `${c.virtual ? 'virtual channel' : c.parentId !== undefined ? 'sub-channel' : 'channel'} ${c.id} ` +
-  `with ${peerName(c.peerLabel, c.peerDid)}: ${c.phase}, version ${c.version}, ` +
+  `with ${peerName(c.peerLabel, c.peerDid)}: ${phaseText(c)}, version ${c.version}, ` +
   `ours ${c.ourBalance} ${c.asset}, theirs ${c.theirBalance} ${c.asset}` +
   (c.parentId === undefined ? '' : `, funded by ${c.parentId}`) +
   (c.locked === undefined || c.locked === '0' ? '' : `, ${c.locked} ${c.asset} locked in sub-channels`) +
@@ -322,10 +325,15 @@ export const paymentLine = (p: PaymentView) =>
   `(version ${p.version}): ours ${p.ourBalance} ${p.asset ?? 'ETH'}, theirs ${p.theirBalance} ${p.asset ?? 'ETH'}`;
 
 export const settlementLine = (s: SettlementView) =>
-  `channel ${s.channelId} settled: ` +
-  (s.withdrawn.length === 0
-    ? 'nothing to withdraw'
-    : s.withdrawn.map((w) => `withdrew ${w.amount} ${w.asset} to ${w.receiver}`).join(', '));
+  s.alreadySettled
+    ? `channel ${s.channelId} was already settled; nothing was withdrawn now` +
+      (s.withdrawn.length === 0
+        ? ''
+        : ` (the settlement paid ${s.withdrawn.map((w) => `${w.amount} ${w.asset} to ${w.receiver}`).join(', ')})`)
+    : `channel ${s.channelId} settled: ` +
+      (s.withdrawn.length === 0
+        ? 'nothing to withdraw'
+        : s.withdrawn.map((w) => `withdrew ${w.amount} ${w.asset} to ${w.receiver}`).join(', '));
 
 export const proposalLine = (p: ProposalView) =>
   `proposal ${p.id} from ${peerName(p.peerLabel, p.peerDid)} (${p.claims.name ?? 'no name'}, ` +

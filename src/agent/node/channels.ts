@@ -6,6 +6,7 @@ import type { ChannelInfo } from '../../channels/client.js';
 import { erc20Contract } from '../../channels/ethereum/contracts.js';
 import { ETH_BACKEND_ID, ethAsset } from '../../channels/ethereum/encoding.js';
 import { paramsToJson, stateToJson } from '../../channels/json.js';
+import { ChannelClientError, InvalidTransitionError } from '../../channels/errors.js';
 import type { Allocation, Hex } from '../../channels/types.js';
 import type { VerifyOptions } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
@@ -36,6 +37,33 @@ function oneAssetAllocation(chainId: bigint, holder: string, balances: [bigint, 
   };
 }
 
+const shortId = (id: string) => `${id.slice(0, 10)}…`;
+
+/** The core's "negative balance" refusal of a payment, in the asset's units; undefined for other errors. */
+function insufficient(err: unknown, asset: AssetInfo): ChannelClientError | undefined {
+  if (!(err instanceof InvalidTransitionError) || err.code !== 'NEGATIVE_BALANCE') return undefined;
+  const { channelId, available, amount } = err.details as {
+    channelId?: string;
+    available?: string;
+    amount?: string;
+  };
+  if (channelId === undefined || available === undefined || amount === undefined) return undefined;
+  const [have, asked] = [format(asset, BigInt(available)), format(asset, BigInt(amount))];
+  return new ChannelClientError(
+    'INSUFFICIENT_BALANCE',
+    `insufficient balance in channel ${shortId(channelId)}: ${have} ${asset.symbol} available, ${asked} ${asset.symbol} asked`,
+    {
+      channelId,
+      asset: asset.symbol,
+      available: have,
+      asked,
+      availableBaseUnits: available,
+      askedBaseUnits: amount,
+    },
+    { cause: err },
+  );
+}
+
 export class Channels {
   constructor(
     private readonly ctx: NodeContext,
@@ -61,17 +89,34 @@ export class Channels {
     const c = await this.connections.ready(req.connectionId);
     const [fund, peerFund] = this.#funds(asset, req, 'channel');
     const challengeDuration = BigInt(req.challengeDuration ?? config.challengeDuration);
-    const { channel } = await agent.modules.identity.proposeToVerifiedPeer(
-      client,
-      c.id,
-      policy,
-      {
-        allocation: oneAssetAllocation(chain.config.chainId, asset.holder, [fund, peerFund]),
-        challengeDuration,
-      },
-      this.#verifyOptions(),
-    );
+    const { channel } = await agent.modules.identity
+      .proposeToVerifiedPeer(
+        client,
+        c.id,
+        policy,
+        {
+          allocation: oneAssetAllocation(chain.config.chainId, asset.holder, [fund, peerFund]),
+          challengeDuration,
+        },
+        this.#verifyOptions(),
+      )
+      .catch((err: unknown) => {
+        throw this.#unanswered(err, c.id, c.theirLabel) ?? err;
+      });
     return this.views.channel(channel);
+  }
+
+  /** The core's "no answer to the proposal" in the user's terms: who, on which connection, how long. */
+  #unanswered(err: unknown, connectionId: string, label: string | undefined): ChannelClientError | undefined {
+    if (!(err instanceof ChannelClientError) || err.code !== 'PEER_TIMEOUT' || !('peer' in err.details))
+      return undefined;
+    const seconds = Math.round(this.ctx.timeoutMs / 1000);
+    return new ChannelClientError(
+      'PEER_TIMEOUT',
+      `${label ?? 'the peer'} did not answer the channel proposal within ${seconds} s (connection ${connectionId})`,
+      { connectionId, peerLabel: label, timeoutSeconds: seconds },
+      { cause: err },
+    );
   }
 
   /** How the peer is verified before we propose: with the node's timeout, relying on an earlier verification. */
@@ -140,7 +185,9 @@ export class Channels {
     const units = parse(this.views.assetOf(info), amount);
     if (units === 0n)
       throw new ApiRequestError(400, 'INVALID_AMOUNT', 'a payment must be positive', { amount });
-    const state = await this.ctx.client.sendPayment(info.id, units, 0, id);
+    const state = await this.ctx.client.sendPayment(info.id, units, 0, id).catch((err: unknown) => {
+      throw insufficient(err, this.views.assetOf(info)) ?? err;
+    });
     return (
       this.views.takeSent(id) ?? this.views.payment(info, state, { id, asset: 0, amount: units }, 'sent', 1)
     );
@@ -148,7 +195,8 @@ export class Channels {
 
   async close(channelId: string): Promise<SettlementView> {
     const info = this.ctx.client.channel(channelId);
-    return this.views.settlement(info, await this.ctx.client.settle(info.id));
+    const already = info.phase === 'Withdrawn';
+    return this.views.settlement(info, await this.ctx.client.settle(info.id), already);
   }
 
   async dispute(channelId: string): Promise<SettlementView> {

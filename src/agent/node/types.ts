@@ -70,6 +70,18 @@ export interface SignedCredentialView {
 
 export type ChannelPhaseName = string;
 
+export type ChannelStatus =
+  | 'proposed'
+  | 'opening'
+  | 'funding'
+  | 'open'
+  | 'updating'
+  | 'closing'
+  | 'disputing'
+  | 'disputed'
+  | 'withdrawing'
+  | 'closed';
+
 export interface ChannelView {
   id: string;
   /** Our connection with the peer, if we still have it. */
@@ -79,6 +91,8 @@ export interface ChannelView {
   /** 0 = we proposed the channel. */
   idx: number;
   phase: ChannelPhaseName;
+  /** The phase in a plain word: proposed, opening, funding, open, updating, closing, disputing, disputed, withdrawing, closed. */
+  status: ChannelStatus;
   version: string;
   asset: string;
   /** ETH, ours and the peer's in the latest fully signed state. */
@@ -147,6 +161,8 @@ export interface PaymentView {
 
 export interface SettlementView {
   channelId: string;
+  /** The channel was withdrawn before this call: `withdrawn` says what that withdrawal paid, nothing moved now. */
+  alreadySettled: boolean;
   /** What each of our receivers got, ETH. */
   withdrawn: { asset: string; amount: string; receiver: string }[];
 }

@@ -8,11 +8,12 @@ import {
 } from '@credo-ts/didcomm';
 import type { ChannelInfo, IncomingProposal } from '../../channels/client.js';
 import type { StoredPayment } from '../../channels/store.js';
-import type { PaymentRecord, State } from '../../channels/types.js';
+import type { PaymentRecord, Phase, State } from '../../channels/types.js';
 import type { VerifiedPeer } from '../../protocols/identity/index.js';
 import { formatAmount } from '../api/amounts.js';
 import { format, type AssetInfo, type Assets } from './assets.js';
 import type {
+  ChannelStatus,
   ChannelView,
   ConnectionView,
   CredentialView,
@@ -21,6 +22,22 @@ import type {
   ProposalView,
   SettlementView,
 } from './types.js';
+
+/** Each phase in the word a user would use. */
+export const PHASE_WORDS: Record<Phase, ChannelStatus> = {
+  InitActing: 'proposed',
+  InitSigning: 'opening',
+  Funding: 'funding',
+  Acting: 'open',
+  Signing: 'updating',
+  Final: 'closing',
+  Registering: 'disputing',
+  Registered: 'disputed',
+  Progressing: 'disputed',
+  Progressed: 'disputed',
+  Withdrawing: 'withdrawing',
+  Withdrawn: 'closed',
+};
 
 const iso = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
 
@@ -131,6 +148,7 @@ export class ChannelViews {
       peerLabel: this.peers.labelOf(c.peer),
       idx: c.idx,
       phase: c.phase,
+      status: PHASE_WORDS[c.phase],
       version: (c.state?.version ?? 0n).toString(),
       asset: asset.symbol,
       ourBalance: format(asset, balances[c.idx] ?? 0n),
@@ -203,9 +221,14 @@ export class ChannelViews {
     return view;
   }
 
-  settlement(c: ChannelInfo, withdrawn: { asset: number; amount: bigint }[]): SettlementView {
+  settlement(
+    c: ChannelInfo,
+    withdrawn: { asset: number; amount: bigint }[],
+    alreadySettled = false,
+  ): SettlementView {
     return {
       channelId: c.id,
+      alreadySettled,
       withdrawn: withdrawn.map((w) => {
         const asset = this.assets.ofHolder(c.state?.outcome.assets[w.asset]?.ethHolder);
         return { asset: asset.symbol, amount: format(asset, w.amount), receiver: this.address };

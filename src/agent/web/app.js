@@ -427,7 +427,8 @@ function renderChannels() {
     q('peer').textContent = c.peerLabel ?? 'unnamed peer';
     q('our-balance').textContent = c.ourBalance;
     q('their-balance').textContent = c.theirBalance;
-    q('phase').textContent = c.phase + (c.isFinal && c.phase !== 'Final' ? ' (final)' : '');
+    q('phase').textContent =
+      `${c.status ?? c.phase} (${c.phase})` + (c.isFinal && c.phase !== 'Final' ? ', final' : '');
     q('version').textContent = c.version;
     card.root.dataset.phase = c.phase;
     const active = ACTIVE_PHASES.has(c.phase) && !c.isFinal;
