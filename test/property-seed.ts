@@ -2,6 +2,7 @@
 // random seed (or takes PROPERTY_SEED), every property in it runs on that seed, and a failing
 // property's error ends with the command that replays it: the seed, the run counts set in the
 // environment and the test. Installed for every test file by test/jest-setup.ts.
+import { relative } from 'node:path';
 import { expect } from '@jest/globals';
 import fc from 'fast-check';
 
@@ -27,7 +28,7 @@ function replayCommand(seed: number): string {
     .filter(([name]) => name.endsWith('_RUNS'))
     .map(([name, value]) => `${name}=${value} `)
     .join('');
-  const file = testPath === undefined ? '' : ` ${testPath.slice(process.cwd().length + 1)}`;
+  const file = testPath === undefined ? '' : ` ${relative(process.cwd(), testPath)}`;
   const test = currentTestName === undefined ? '' : ` -t '${currentTestName.replaceAll("'", "'\\''")}'`;
   return `PROPERTY_SEED=${seed} ${runs}npm test --${file}${test}`;
 }
