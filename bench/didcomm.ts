@@ -3,8 +3,10 @@
 // credential-gated channel on the embedded chain (open_ms: presentations both ways, proposal,
 // funding), then make N sequential payments, each asked of Alice's REST API (our own keep-alive
 // client on node:http, not the global fetch), then N more from 64 REST clients at once on the same
-// channel (batched_payments_per_s: they go in batches, one update per round trip). The time of a payment is split into the REST round
-// trip (measured alone) and the rest: DIDComm both ways and both channel cores. Then, between the
+// channel (batched_payments_per_s: they go in batches, one update per round trip). The time of a
+// payment is split on up to 500 more sequential payments, each preceded on the same connection by
+// a no-op REST call (GET /info): that call's round trip, measured beside each payment, is the REST
+// part, the rest of the payment's time is DIDComm both ways and both channel cores. Then, between the
 // same two processes, trust pings with response one at a time (POST /connections/:id/ping): a
 // round trip through Credo's generic pipeline both ways, the baseline of the Perun lean path
 // the payments take. `signer` is the agents' state signer where their info tells it.
@@ -88,6 +90,26 @@ function restClient(agent: AgentProcess, sockets = 1) {
   return { call, close: () => keepAlive.destroy() };
 }
 
+/**
+ * `payments` payments, each preceded by a no-op REST call on the same connection: the mean round
+ * trip of the no-op (the REST part of a payment, measured at the payment's moment) and the mean
+ * of each payment's time less the no-op beside it (DIDComm and the channel cores), in ms.
+ */
+async function restSplit(payments: number, noop: () => Promise<unknown>, pay: () => Promise<unknown>) {
+  let restMs = 0;
+  let payMs = 0;
+  for (let i = 0; i < payments; i++) {
+    const t0 = now();
+    await noop();
+    const t1 = now();
+    await pay();
+    restMs += t1 - t0;
+    payMs += now() - t1;
+  }
+  const round = (ms: number) => Number((ms / payments).toFixed(2));
+  return { payments, restMs: round(restMs), didcommMs: round(payMs - restMs) };
+}
+
 async function twoProcesses(payments: number): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'perun-bench-didcomm-'));
   let chain: RunningChain | undefined;
@@ -109,9 +131,9 @@ async function twoProcesses(payments: number): Promise<void> {
 
     const api = restClient(alice);
     const rest = await timePayments(200, () => api.call('GET', '/info'));
-    const { totalMs: total, figures } = await timePayments(payments, () =>
-      api.call('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' }),
-    );
+    const pay = () => api.call('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' });
+    const { totalMs: total, figures } = await timePayments(payments, pay);
+    const split = await restSplit(Math.min(payments, 500), () => api.call('GET', '/info'), pay);
     // 64 REST clients paying on the same channel at once: the payments go in batches.
     const many = restClient(alice, 64);
     const batched = await timeInFlight(payments, 64, () =>
@@ -135,12 +157,14 @@ async function twoProcesses(payments: number): Promise<void> {
       open_ms: Math.round(openMs),
       connect_ms: Math.round(connectMs),
       rest_p50_ms: rest.figures.p50_ms,
+      split_payments: split.payments,
+      split_rest_api_ms: split.restMs,
+      split_didcomm_cores_ms: split.didcommMs,
       processes: 2,
       credential_gating: true,
     };
-    const restMs = rest.figures.p50_ms * payments;
-    const per = (ms: number) =>
-      `${(ms / payments).toFixed(2)} ms  ${((ms / total) * 100).toFixed(0).padStart(3)}%`;
+    const share = (ms: number) =>
+      `${ms.toFixed(2)} ms  ${((ms / (split.restMs + split.didcommMs)) * 100).toFixed(0).padStart(3)}%`;
     console.log(
       `two agent processes; connection by invitation ${result.connect_ms} ms; gated channel open ` +
         `(presentations both ways, proposal, funding) ${result.open_ms} ms`,
@@ -163,9 +187,11 @@ async function twoProcesses(payments: number): Promise<void> {
         ? 'signer: not reported by the agents (their info has no signer field)'
         : `signer: ${JSON.stringify(signer)}`,
     );
-    console.log('where a payment’s time goes (per payment):');
-    console.log(`  REST round trip to Alice's API (measured alone)             ${per(restMs)}`);
-    console.log(`  DIDComm both ways, both channel cores (the rest)            ${per(total - restMs)}`);
+    console.log(
+      `where a payment’s time goes (mean of ${split.payments} more payments, each after a GET /info):`,
+    );
+    console.log(`  REST round trip to Alice's API (the GET /info beside it)    ${share(split.restMs)}`);
+    console.log(`  DIDComm both ways, both channel cores (the rest)            ${share(split.didcommMs)}`);
     console.log('  (npm run bench:didcomm -- --in-process splits the second line into core and DIDComm)');
     if (json) console.log(JSON.stringify(result));
   } finally {

@@ -1101,7 +1101,11 @@ describe('events', () => {
 
   it('keep the connection alive with comments', async () => {
     const stream = await SseReader.open(api);
-    await stream.until((r) => r.comments.includes('keep-alive'));
+    // Three intervals without an event: a keep-alive comment each, no event, the stream open.
+    await stream.until((r) => r.comments.length >= 3);
+    expect(stream.comments.slice(0, 3)).toEqual(['keep-alive', 'keep-alive', 'keep-alive']);
+    expect(stream.events).toEqual([]);
+    expect(stream.ended).toBe(false);
     await stream.cancel();
   });
 

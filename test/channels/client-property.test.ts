@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { ChannelClientError, ValidationError } from '../../src/channels/errors.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
 import { startWorld, type World } from '../ethereum/harness.js';
+import { propertyRuns } from '../property-seed.js';
 import { ethBalance, makeClient, open, waitForEvent } from './client-harness.js';
 
 let world: World;
@@ -20,6 +21,9 @@ const op = fc.record({
   amount: fc.bigInt({ min: 1n, max: 60n }),
   refused: fc.boolean(),
 });
+
+/** Cases of the property (`npm run test:deep` runs more). */
+const RUNS = propertyRuns('CLIENT_PROPERTY_RUNS', 5);
 
 it('random payments and refusals conserve the total and settle to the last signed state', async () => {
   await fc.assert(
@@ -65,6 +69,6 @@ it('random payments and refusals conserve the total and settle to the last signe
         await Promise.all([alice.client.close(), bob.client.close()]);
       }
     }),
-    { numRuns: 5, seed: 20261125 },
+    { numRuns: RUNS },
   );
 });

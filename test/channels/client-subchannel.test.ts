@@ -22,6 +22,7 @@ import { lockFunds, identityMap } from '../../src/channels/subchannel.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
 import { totals } from '../../src/channels/validation.js';
 import type { World } from '../ethereum/harness.js';
+import { propertyRuns } from '../property-seed.js';
 import { appWorld, ethBalance, open, waitForEvent, type Person } from './client-harness.js';
 
 const harness = appWorld();
@@ -315,6 +316,9 @@ it('Alice restarts with a sub-channel open: it resumes with its parent, takes pa
   expect(await ethBalance(world, bob.receiver)).toBe(33n);
 });
 
+/** Cases of the property (`npm run test:deep` runs more). */
+const RUNS = propertyRuns('SUBCHANNEL_RUNS', 4);
+
 it('property: whatever Alice and Bob do with sub-channels, the parent holds its deposit as balances plus locked funds, and settles it', async () => {
   const Step = fc.oneof(
     fc.record({
@@ -378,6 +382,6 @@ it('property: whatever Alice and Bob do with sub-channels, the parent holds its 
       expect(await ethBalance(world, alice.receiver)).toBe(final[0]);
       expect(await ethBalance(world, bob.receiver)).toBe(final[1]);
     }),
-    { numRuns: Number(process.env.SUBCHANNEL_RUNS ?? 4) },
+    { numRuns: RUNS },
   );
 });

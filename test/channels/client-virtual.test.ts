@@ -13,6 +13,7 @@ import type { Hex } from '../../src/channels/types.js';
 import { totals } from '../../src/channels/validation.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
 import type { World } from '../ethereum/harness.js';
+import { propertyRuns } from '../property-seed.js';
 import { appWorld, ethBalance, open, waitForEvent, type Person } from './client-harness.js';
 
 const harness = appWorld();
@@ -268,6 +269,9 @@ it('Ingrid and Alice restart with the virtual channel open: both resume it from 
   expect(ingrid.client.channel(vid).phase).toBe('Withdrawn');
 });
 
+/** Cases of the property (`npm run test:deep` runs more). */
+const RUNS = propertyRuns('VIRTUAL_RUNS', 3);
+
 it('property: any payments over the virtual channel and its ledger channels keep every total and leave Ingrid neutral', async () => {
   await fc.assert(
     fc.asyncProperty(
@@ -306,6 +310,6 @@ it('property: any payments over the virtual channel and its ledger channels keep
         await Promise.all([t.alice.client.close(), t.bob.client.close(), t.ingrid.client.close()]);
       },
     ),
-    { numRuns: Number(process.env.VIRTUAL_RUNS ?? 3) },
+    { numRuns: RUNS },
   );
 });

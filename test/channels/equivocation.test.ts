@@ -20,6 +20,7 @@ import type { State } from '../../src/channels/types.js';
 import { LocalWatcher } from '../../src/channels/watcher.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
 import { startWorld, type Party, type World } from '../ethereum/harness.js';
+import { propertyRuns } from '../property-seed.js';
 import { ethBalance, makeClient, open, waitForEvent, watcherFor, type Person } from './client-harness.js';
 
 let world: World;
@@ -171,8 +172,8 @@ it('Mallory signs Alice’s payment but answers with a refusal; Alice’s next s
 // ---------------------------------------------------------------------------------------------
 // Property: payments, refusals and crashes at every failpoint
 
-/** Cases of the property (EQUIVOCATION_RUNS=500 for a long search). */
-const RUNS = Number(process.env['EQUIVOCATION_RUNS'] ?? 12);
+/** Cases of the property (EQUIVOCATION_RUNS=500 for a long search; `npm run test:deep` runs more). */
+const RUNS = propertyRuns('EQUIVOCATION_RUNS', 12);
 
 const FAILPOINTS: Failpoint[] = [
   'update-staged',
@@ -405,5 +406,5 @@ it(
       { numRuns: RUNS },
     );
   },
-  60_000 + RUNS * 2_000,
+  60_000 + RUNS * 5_000,
 );
