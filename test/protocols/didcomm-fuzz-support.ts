@@ -181,7 +181,7 @@ export function mutatedPlaintext(base: fc.Arbitrary<Record<string, unknown>>): f
 
 /** @type URIs near a real one: other versions, the did:sov prefix, other names and protocols, junk. */
 export function typeVariants(uri: string): fc.Arbitrary<string> {
-  const m = /^(https:\/\/didcomm\.org\/)([^/]+)\/(\d+)\.(\d+)\/(.+)$/.exec(uri)!;
+  const m = /^(https:\/\/.+\/)([^/]+)\/(\d+)\.(\d+)\/([^/]+)$/.exec(uri)!;
   const [, prefix, protocol, major, , name] = m;
   return fc.oneof(
     fc.constant(uri),

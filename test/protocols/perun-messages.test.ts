@@ -25,7 +25,7 @@ const wireJson = (msg: (typeof MESSAGES)[number]) =>
 describe('Perun DIDComm messages', () => {
   it.each(MESSAGES.map((m) => [m.type, m] as const))('%s survives JSON and validation exactly', (_, msg) => {
     const didcomm = toDidComm(msg);
-    expect(didcomm.type).toBe(`https://didcomm.org/perun/1.0/${msg.type}`);
+    expect(didcomm.type).toBe(`https://perun-agent.org/protocols/perun/1.0/${msg.type}`);
     const json = JSON.parse(JSON.stringify(JsonTransformer.toJSON(didcomm))) as Record<string, unknown>;
     expect(json['@id']).toEqual(expect.any(String));
     expect(fromDidComm(receive(json, MESSAGE_CLASSES[msg.type]))).toEqual(msg);

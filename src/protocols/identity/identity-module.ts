@@ -1,5 +1,6 @@
 // The identity protocol as a Credo module: registers its services for dependency injection, and on
-// initialize its message handlers and the protocol with its roles for discover-features. It needs
+// initialize its message handlers (for the messages under the old URI too, answered under it:
+// ../protocol-uris.ts) and the protocol with its roles for discover-features. It needs
 // the DIDComm module with the exchange protocols of ./exchange-protocols.ts, DIDs (did:key,
 // did:peer) and W3C credentials with ./context.ts's document loader; the agent configures those.
 import type { AgentContext, DependencyManager, Module } from '@credo-ts/core';
@@ -13,7 +14,12 @@ import { AddressProofHandler } from './handlers/address-proof-handler.js';
 import { AddressProofRequestHandler } from './handlers/address-proof-request-handler.js';
 import { IdentityProblemReportHandler } from './handlers/identity-problem-report-handler.js';
 import { IdentityApi } from './identity-api.js';
-import { IDENTITY_PROTOCOL_URI, IDENTITY_ROLES } from './messages/identity-messages.js';
+import {
+  IDENTITY_PROTOCOL_URI,
+  IDENTITY_ROLES,
+  LEGACY_IDENTITY_MESSAGES,
+} from './messages/identity-messages.js';
+import { legacyHandler } from '../protocol-uris.js';
 import { PeerVerificationRepository } from './peer-verification-record.js';
 import { AddressProofService } from './services/address-proof-service.js';
 import { PeerHolderService } from './services/peer-holder-service.js';
@@ -22,13 +28,14 @@ import { PeerVerifierService } from './services/peer-verifier-service.js';
 import { ProposalGateService } from './services/proposal-gate-service.js';
 import { VerifiedPeersService } from './services/verified-peers-service.js';
 
-/** The identity protocol's message handlers, over the agent's AddressProofService. */
+/** The identity protocol's message handlers, over the agent's AddressProofService, each also under the old URI. */
 export function identityMessageHandlers(addressProofs: AddressProofService): DidCommMessageHandler[] {
-  return [
+  const handlers = [
     new AddressProofRequestHandler(addressProofs),
     new AddressProofHandler(addressProofs),
     new IdentityProblemReportHandler(addressProofs),
   ];
+  return [...handlers, ...handlers.map((h) => legacyHandler(h, LEGACY_IDENTITY_MESSAGES))];
 }
 
 export class IdentityModule implements Module {

@@ -8,6 +8,8 @@
 // Messages travel through Credo's pipeline or, for the channel updates, accepts, update refusals
 // and syncs of a connection the lean path (./lean/) has resolved, through that path; both build
 // and read the same plaintexts here, so threading and refusals are one logic for both.
+// A peer whose last Perun message through Credo's pipeline came under the old URI
+// (../protocol-uris.ts; the lean path leaves those to Credo) is answered and addressed under it.
 import { randomUUID } from 'node:crypto';
 import { JsonTransformer, type AgentContext } from '@credo-ts/core';
 import {
@@ -25,7 +27,8 @@ import type { JsonObject } from '../../channels/json.js';
 import type { ChannelMessage } from '../../channels/messages.js';
 import type { PerunLeanPath } from './lean/lean-path.js';
 import { LEAN_MESSAGE_TYPES, type LeanSink, type PerunInbound } from './lean/types.js';
-import { PerunProblemReportMessage } from './messages/channel-messages.js';
+import { LEGACY_PERUN_MESSAGES, PerunProblemReportMessage } from './messages/channel-messages.js';
+import { isLegacyUri, legacyClass, legacyUri, toLegacy, type MessageClass } from '../protocol-uris.js';
 import { MALFORMED, PROPOSAL_REJECTED, reportedRefusal, toProblemCode } from './problem-codes.js';
 import { MESSAGE_CLASSES, fromDidComm, toPlaintext } from './wire-format.js';
 
@@ -94,6 +97,8 @@ export class DidCommChannelWire implements Wire, LeanSink {
   /** @id of a proposal or update we sent → what it was. */
   readonly #sent = new Map<string, Sent>();
   readonly #connections = new Map<string, DidCommConnectionRecord>();
+  /** Peers (DIDs) that last wrote to us under the old URI. */
+  readonly #legacyPeers = new Map<string, true>();
   #agentContext: AgentContext | undefined;
 
   /** `lean`: the lean path for the channel messages it carries (none: Credo's pipeline for all). */
@@ -120,14 +125,18 @@ export class DidCommChannelWire implements Wire, LeanSink {
     const agentContext = this.#context();
     const connection = await this.#connection(peerId);
     const plaintext = this.#plaintext(msg);
+    const legacy = this.#legacyPeers.has(peerId);
+    if (legacy) plaintext['@type'] = legacyUri(plaintext['@type'] as string);
     const peer = LEAN_MESSAGE_TYPES.has(msg.type) ? await this.lean?.peerOf(connection) : undefined;
+    const cls: MessageClass =
+      msg.type === 'channel-update-reject' || msg.type === 'channel-proposal-reject'
+        ? PerunProblemReportMessage
+        : MESSAGE_CLASSES[msg.type];
     const out =
       peer === undefined
         ? JsonTransformer.fromJSON<DidCommMessage>(
             plaintext,
-            msg.type === 'channel-update-reject' || msg.type === 'channel-proposal-reject'
-              ? PerunProblemReportMessage
-              : MESSAGE_CLASSES[msg.type],
+            legacy ? legacyClass(LEGACY_PERUN_MESSAGES, cls) : cls,
           )
         : undefined;
     try {
@@ -152,6 +161,9 @@ export class DidCommChannelWire implements Wire, LeanSink {
     this.#connections.set(from, connection);
     this.lean?.learn(connection);
     const m = ctx.message;
+    const legacy = isLegacyUri(m.type);
+    if (legacy) remember(this.#legacyPeers, from, true);
+    else this.#legacyPeers.delete(from);
     if (m instanceof PerunProblemReportMessage) {
       this.deliver(from, {
         id: m.id,
@@ -168,7 +180,9 @@ export class DidCommChannelWire implements Wire, LeanSink {
       const report = new PerunProblemReportMessage({ description: { en: err.message, code: MALFORMED } });
       report.setThread({ threadId: m.threadId });
       const refusal = new DidCommProblemReportError(err.message, { problemCode: MALFORMED });
-      refusal.problemReport = report;
+      refusal.problemReport = legacy
+        ? toLegacy(report, legacyClass(LEGACY_PERUN_MESSAGES, PerunProblemReportMessage))
+        : report;
       throw refusal;
     }
     this.deliver(from, { id: m.id, threadId: m.threadId, message: msg });

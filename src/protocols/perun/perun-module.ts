@@ -1,5 +1,5 @@
-// The Perun protocol as a Credo module: registers the handler, advertises the protocol and its
-// roles for discover-features, and binds the DIDComm wire to the agent. The channel client on
+// The Perun protocol as a Credo module: registers the handler (for the messages under the old
+// URI too, ../protocol-uris.ts), advertises the protocol and its roles for discover-features, and binds the DIDComm wire to the agent. The channel client on
 // top of it is the agent's (src/agent); `agent.modules.perun.wire` is what it is handed. Given
 // lean options (the agent's key agreement and carrier), it also runs the lean path for the
 // channel messages (./lean/), which the agent's inbound transports find registered here.
@@ -9,7 +9,8 @@ import { DidCommChannelWire } from './didcomm-wire.js';
 import { PerunMessageHandler } from './handlers/perun-message-handler.js';
 import { PerunLeanPath } from './lean/lean-path.js';
 import type { LeanOptions } from './lean/types.js';
-import { PERUN_PROTOCOL_URI, PERUN_ROLES } from './messages/channel-messages.js';
+import { LEGACY_PERUN_MESSAGES, PERUN_PROTOCOL_URI, PERUN_ROLES } from './messages/channel-messages.js';
+import { legacyHandler } from '../protocol-uris.js';
 
 @injectable()
 export class PerunApi {
@@ -43,9 +44,10 @@ export class PerunModule implements Module {
 
   public async initialize(agentContext: AgentContext): Promise<void> {
     this.wire.attach(agentContext);
+    const handler = new PerunMessageHandler(this.wire);
     agentContext
       .resolve(DidCommMessageHandlerRegistry)
-      .registerMessageHandler(new PerunMessageHandler(this.wire));
+      .registerMessageHandlers([handler, legacyHandler(handler, LEGACY_PERUN_MESSAGES)]);
     agentContext
       .resolve(DidCommFeatureRegistry)
       .register(new DidCommProtocol({ id: PERUN_PROTOCOL_URI, roles: [...PERUN_ROLES] }));

@@ -15,6 +15,7 @@ import {
   type ChannelMessage,
   type ChannelMessageType,
 } from '../../channels/messages.js';
+import type { MessageClass as ProtocolMessageClass } from '../protocol-uris.js';
 import { toCamel, toSnake } from './case.js';
 import {
   ChannelProposalRejectMessage,
@@ -33,10 +34,7 @@ import {
   type PerunChannelDidCommMessage,
 } from './messages/channel-messages.js';
 
-type MessageClass = {
-  new (): PerunChannelDidCommMessage;
-  type: { messageTypeUri: string; messageName: string };
-};
+type MessageClass = ProtocolMessageClass<PerunChannelDidCommMessage>;
 
 export const MESSAGE_CLASSES: Record<ChannelMessageType, MessageClass> = {
   'ledger-channel-proposal': LedgerChannelProposalMessage,
@@ -54,7 +52,10 @@ export const MESSAGE_CLASSES: Record<ChannelMessageType, MessageClass> = {
   'channel-sync-batch': ChannelSyncBatchMessage,
 };
 
-/** Perun @type URI → the channel message type it carries. */
+/**
+ * Perun @type URI → the channel message type it carries: the current URIs only, so the lean path
+ * leaves a message under the old URI to Credo's pipeline, where the wire notes the peer's family.
+ */
 export const MESSAGE_TYPES: ReadonlyMap<string, ChannelMessageType> = new Map(
   Object.entries(MESSAGE_CLASSES).map(([name, cls]) => [cls.type.messageTypeUri, name as ChannelMessageType]),
 );

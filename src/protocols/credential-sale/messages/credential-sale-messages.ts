@@ -1,12 +1,15 @@
-// The credential-sale protocol's one message (https://didcomm.org/perun-credential-sale/1.0): an
-// issuer offers a holder a credential for a price. The credential travels whole but unsigned; the
-// holder pays for the issuer's signature over its digest through a pay-for-credential app channel
+// The credential-sale protocol's one message (CREDENTIAL_SALE_PROTOCOL_URI, specified in
+// docs/protocols/perun-credential-sale.md; its subclass under the old
+// https://didcomm.org/perun-credential-sale/1.0): an issuer offers a holder a credential for a
+// price. The credential travels whole but unsigned; the holder pays for the issuer's signature
+// over its digest through a pay-for-credential app channel
 // (src/channels/ethereum/apps/credential-payment.ts), which reveals the signature.
 import { DidCommMessage, IsValidMessageType, parseMessageType } from '@credo-ts/didcomm';
 import { Expose } from 'class-transformer';
 import { IsObject, Matches } from 'class-validator';
+import { legacyMessageClasses, protocolUri } from '../../protocol-uris.js';
 
-export const CREDENTIAL_SALE_PROTOCOL_URI = 'https://didcomm.org/perun-credential-sale/1.0';
+export const CREDENTIAL_SALE_PROTOCOL_URI = protocolUri('perun-credential-sale', '1.0');
 export const CREDENTIAL_SALE_ROLES = ['seller', 'buyer'] as const;
 
 export class CredentialSaleOfferMessage extends DidCommMessage {
@@ -28,3 +31,6 @@ export class CredentialSaleOfferMessage extends DidCommMessage {
   /** In wei of asset 0 (ETH), decimal. */
   @Matches(/^(0|[1-9][0-9]{0,77})$/) public price!: string;
 }
+
+/** The offer's class → its subclass under the old URI. */
+export const LEGACY_CREDENTIAL_SALE_MESSAGES = legacyMessageClasses([CredentialSaleOfferMessage]);

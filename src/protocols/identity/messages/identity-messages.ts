@@ -1,4 +1,6 @@
-// The identity protocol's DIDComm messages (https://didcomm.org/perun-identity/1.0): the verifier
+// The identity protocol's DIDComm messages (IDENTITY_PROTOCOL_URI, specified in
+// docs/protocols/perun-identity.md; their subclasses under the old
+// https://didcomm.org/perun-identity/1.0): the verifier
 // asks for proof of control of the holder's Ethereum address, the holder answers with an EIP-191
 // signature (../address-proof.ts), threaded on the request; a holder that cannot sign answers with
 // a problem report.
@@ -11,8 +13,9 @@ import {
 } from '@credo-ts/didcomm';
 import { Expose } from 'class-transformer';
 import { IsString, Matches } from 'class-validator';
+import { legacyMessageClasses, protocolUri } from '../../protocol-uris.js';
 
-export const IDENTITY_PROTOCOL_URI = 'https://didcomm.org/perun-identity/1.0';
+export const IDENTITY_PROTOCOL_URI = protocolUri('perun-identity', '1.0');
 export const IDENTITY_ROLES = ['verifier', 'holder'] as const;
 
 export class AddressProofRequestMessage extends DidCommMessage {
@@ -61,3 +64,10 @@ export class IdentityProblemReportMessage extends DidCommProblemReportMessage {
     super(options);
   }
 }
+
+/** Each identity message class → its subclass under the old URI. */
+export const LEGACY_IDENTITY_MESSAGES = legacyMessageClasses([
+  AddressProofRequestMessage,
+  AddressProofMessage,
+  IdentityProblemReportMessage,
+]);

@@ -1,7 +1,8 @@
 // The Perun protocol's DIDComm messages, one class per channel message of the core
-// (src/channels/messages.ts) under https://didcomm.org/perun/1.0, fields in snake_case. Credo's
-// class validation checks only the outer shape; the channel core's strict decoder checks every
-// value when a message is turned into a ChannelMessage (../wire-format.ts).
+// (src/channels/messages.ts) under PERUN_PROTOCOL_URI (docs/protocols/perun.md), fields in
+// snake_case, and their subclasses under the old https://didcomm.org/perun/1.0. Credo's class
+// validation checks only the outer shape; the channel core's strict decoder checks every value
+// when a message is turned into a ChannelMessage (../wire-format.ts).
 import {
   DidCommMessage,
   DidCommProblemReportMessage,
@@ -12,8 +13,9 @@ import type { DidCommProblemReportMessageOptions } from '@credo-ts/didcomm';
 import { Expose } from 'class-transformer';
 import { IsArray, IsInt, IsObject, IsOptional, IsString, Min } from 'class-validator';
 import type { JsonObject } from '../../../channels/json.js';
+import { legacyMessageClasses, protocolUri } from '../../protocol-uris.js';
 
-export const PERUN_PROTOCOL_URI = 'https://didcomm.org/perun/1.0';
+export const PERUN_PROTOCOL_URI = protocolUri('perun', '1.0');
 export const PERUN_ROLES = ['proposer', 'responder'] as const;
 
 /** Every Perun message carries its fields as given (snake_case JSON) and a fresh @id. */
@@ -270,3 +272,9 @@ export const PERUN_CHANNEL_MESSAGES = [
 ] as const;
 
 export type PerunChannelDidCommMessage = InstanceType<(typeof PERUN_CHANNEL_MESSAGES)[number]>;
+
+/** Each Perun message class (the problem report too) → its subclass under the old URI. */
+export const LEGACY_PERUN_MESSAGES = legacyMessageClasses([
+  ...PERUN_CHANNEL_MESSAGES,
+  PerunProblemReportMessage,
+]);
