@@ -6,7 +6,6 @@
 // answer. A basic message replayed through Credo's pipeline is stored once; an envelope replayed
 // to another agent is refused there, and an @id is only a repeat on the connection that carried it.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -18,14 +17,8 @@ import {
   type DidCommMessageProcessedEvent,
   type DidCommMessageSentEvent,
 } from '@credo-ts/didcomm';
-import { Wallet } from 'ethers';
-import { createPerunAgent } from '../../src/agent/credo/agent.js';
 import { openAgentStore } from '../../src/agent/datasource.js';
-import { PerunKeyManagementService, TypeOrmKmsKeyStorage } from '../../src/agent/kms/index.js';
 import { INBOUND_MESSAGE_TABLE } from '../../src/agent/storage/inbound-messages.js';
-import { ChannelClient } from '../../src/channels/client.js';
-import { EthereumAdjudicatorAdapter, ethereumBackend } from '../../src/channels/ethereum/backend.js';
-import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
 import type { Hex } from '../../src/channels/types.js';
 import {
   PerunLeanEventTypes,
@@ -35,11 +28,20 @@ import {
 } from '../../src/protocols/perun/lean/index.js';
 import { ReplayGuard } from '../../src/protocols/replay/replay-guard.js';
 import { startWorld, type World } from '../ethereum/harness.js';
-import { closeSides, connect, nextFailure, openChannel, post, side, type Side } from './lean-support.js';
+import {
+  closeSides,
+  connect,
+  httpEndpoint,
+  nextFailure,
+  openChannel,
+  post,
+  side,
+  type Side,
+} from './lean-support.js';
 
 let world: World;
 let dir: string;
-let bobPort: number;
+let bobPort = 0;
 let alice: Side;
 let bob: Side;
 let carol: Side;
@@ -53,43 +55,11 @@ let update: { envelope: Envelope; id: string };
 
 const REPLAYS = 200;
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-
-/** Bob on his SQLite file and fixed port: the same agent after a restart. */
+/** Bob on his SQLite file, on the port he first got: the same agent after a restart. */
 async function startBob(): Promise<Side> {
-  const party = world.party(2, 'Bob');
-  const ds = await openAgentStore(join(dir, 'bob.sqlite'));
-  const kms = await PerunKeyManagementService.open({
-    storage: new TypeOrmKmsKeyStorage(ds),
-    passphrase: 'Bob passphrase',
-    scrypt: { N: 2 ** 12 },
-  });
-  const agent = createPerunAgent({ label: 'Bob', dataSource: ds, kms, http: { port: bobPort } });
-  await agent.initialize();
-  const client = new ChannelClient({
-    wire: agent.modules.perun.wire,
-    signer: party.signer,
-    backend: ethereumBackend,
-    funder: party.funder,
-    adjudicator: new EthereumAdjudicatorAdapter(
-      party.adjudicator,
-      party.signer,
-      Wallet.createRandom().address,
-    ),
-    store: new TypeOrmChannelStore(ds),
-    onProposal: () => ({ accept: true }),
-    chainPollMs: 20,
-    responseTimeoutMs: 15_000,
-  });
-  await client.start();
-  return { name: 'Bob', party, ds, agent, client, lean: new Map(), failures: [] };
+  const s = await side(world, 'Bob', 2, { file: join(dir, 'bob.sqlite'), port: bobPort });
+  bobPort = Number(new URL(httpEndpoint(s)).port);
+  return s;
 }
 
 async function restartBob(between?: () => Promise<void>): Promise<void> {
@@ -154,7 +124,6 @@ function expectAgreed(version: bigint): void {
 beforeAll(async () => {
   world = await startWorld();
   dir = mkdtempSync(join(tmpdir(), 'perun-agent-replay-'));
-  bobPort = await freePort();
   alice = await side(world, 'Alice', 1);
   bob = await startBob();
   carol = await side(world, 'Carol', 3);

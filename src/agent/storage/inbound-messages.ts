@@ -47,15 +47,19 @@ export class TypeOrmReplayStore implements ReplayStore {
   }
 
   async write(change: Parameters<ReplayStore['write']>[0]): Promise<void> {
+    // One row per key and statement (PostgreSQL's ON CONFLICT refuses a row twice): the latest wins.
+    const rows = [
+      ...new Map(change.add.map((s) => [`${s.connectionId} ${s.messageId}`, s] as const)).values(),
+    ];
     await exclusive(this.ds, () =>
       this.ds.transaction(async (em) => {
-        for (let i = 0; i < change.add.length; i += ROWS_PER_INSERT) {
+        for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
           await em
             .createQueryBuilder()
             .insert()
             .into(InboundMessageEntity)
             .values(
-              change.add.slice(i, i + ROWS_PER_INSERT).map((s) => ({
+              rows.slice(i, i + ROWS_PER_INSERT).map((s) => ({
                 connectionId: s.connectionId,
                 messageId: s.messageId,
                 seenAt: String(s.seenAt),
