@@ -9,7 +9,11 @@ import { Wallet, parseEther } from 'ethers';
 import type { DataSource } from 'typeorm';
 import { createPerunAgent, type PerunAgent } from '../../src/agent/credo/agent.js';
 import { openAgentStore } from '../../src/agent/datasource.js';
-import { InMemoryKmsKeyStorage, PerunKeyManagementService } from '../../src/agent/kms/index.js';
+import {
+  InMemoryKmsKeyStorage,
+  PerunKeyManagementService,
+  TypeOrmKmsKeyStorage,
+} from '../../src/agent/kms/index.js';
 import { HttpInboundTransport } from '../../src/agent/transport/index.js';
 import { ChannelClient, type ClientEvent } from '../../src/channels/client.js';
 import { EthereumAdjudicatorAdapter, ethereumBackend } from '../../src/channels/ethereum/backend.js';
@@ -38,16 +42,20 @@ export interface Side {
   onFailure?: () => void;
 }
 
+/**
+ * An agent with its channel client. `file`: its database is that SQLite file, keys included, so
+ * that the same agent starts again from it (on `port`, to be found where its peers know it).
+ */
 export async function side(
   world: World,
   name: string,
   account: number,
-  o: { lean?: boolean; ws?: boolean } = {},
+  o: { lean?: boolean; ws?: boolean; file?: string; port?: number } = {},
 ) {
   const party = world.party(account, name);
-  const ds = await openAgentStore(':memory:');
+  const ds = await openAgentStore(o.file ?? ':memory:');
   const kms = await PerunKeyManagementService.open({
-    storage: new InMemoryKmsKeyStorage(),
+    storage: o.file === undefined ? new InMemoryKmsKeyStorage() : new TypeOrmKmsKeyStorage(ds),
     passphrase: `${name} passphrase`,
     scrypt: { N: 2 ** 12 },
   });
@@ -57,6 +65,7 @@ export async function side(
     kms,
     ...(o.lean === false ? { lean: false } : {}),
     ...(o.ws === true ? { ws: {} } : {}),
+    ...(o.port === undefined ? {} : { http: { port: o.port } }),
   });
   await agent.initialize();
   const client = new ChannelClient({

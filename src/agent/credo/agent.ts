@@ -2,7 +2,9 @@
 // channel tables live there too), our KMS, DIDComm with our HTTP (and optionally WebSocket)
 // inbound transports bound to 127.0.0.1 unless configured otherwise, Credo's outbound ones,
 // connections accepted automatically, and the Perun protocol module with its lean path for the
-// channel messages (src/protocols/perun/lean; our KMS's box keys, our carrier). With `identity: true` it also
+// channel messages (src/protocols/perun/lean; our KMS's box keys, our carrier), and the replay guard
+// in front of both inbound paths (src/protocols/replay; its IDs in our database, those of the
+// version-guarded Perun messages written behind). With `identity: true` it also
 // runs the identity and credential-sale modules (src/protocols/identity, src/protocols/credential-sale)
 // on issue-credential v2 (JSON-LD credentials) and present-proof v2 (DIF presentation exchange),
 // with did:key and did:peer and a JSON-LD document loader that works offline.
@@ -30,9 +32,12 @@ import { CredentialSaleModule } from '../../protocols/credential-sale/credential
 import { perunDocumentLoader } from '../../protocols/identity/context.js';
 import { peerCredentialProtocols, peerProofProtocols } from '../../protocols/identity/exchange-protocols.js';
 import { IdentityModule } from '../../protocols/identity/identity-module.js';
+import { versionGuarded } from '../../protocols/perun/lean/lean-path.js';
 import { PerunModule } from '../../protocols/perun/perun-module.js';
+import { ReplayModule } from '../../protocols/replay/replay-module.js';
 import { perunKmsModuleConfig, type PerunKeyManagementService } from '../kms/index.js';
 import { TypeOrmStorageModule } from '../storage/index.js';
+import { TypeOrmReplayStore } from '../storage/inbound-messages.js';
 import { HttpInboundTransport, LeanOutboundTransport, WsInboundTransport } from '../transport/index.js';
 import { createAgentDependencies } from './dependencies.js';
 
@@ -80,13 +85,18 @@ function transports(o: PerunAgentOptions) {
   return { inbound, outbound: [new DidCommHttpOutboundTransport(), new DidCommWsOutboundTransport()] };
 }
 
-/** What every agent has: config, dependencies, our storage and KMS. */
+/**
+ * What every agent has: config, dependencies, our storage and KMS, and the replay guard (listed
+ * before the DIDComm module, whose initialize starts the inbound transports, so that its IDs are
+ * loaded first).
+ */
 function base(o: PerunAgentOptions) {
   return {
     config: { logger: new ConsoleLogger(o.logLevel ?? LogLevel.off), allowInsecureHttpUrls: true },
     dependencies: createAgentDependencies(),
     storage: new TypeOrmStorageModule(o.dataSource),
     kms: new Kms.KeyManagementModule(perunKmsModuleConfig(o.kms)),
+    replay: new ReplayModule({ store: new TypeOrmReplayStore(o.dataSource), writeBehind: versionGuarded }),
   };
 }
 
@@ -110,13 +120,14 @@ function perunModule(o: PerunAgentOptions): PerunModule {
 }
 
 function createPlainAgent(o: PerunAgentOptions) {
-  const { config, dependencies, storage, kms } = base(o);
+  const { config, dependencies, storage, kms, replay } = base(o);
   return new Agent({
     config,
     dependencies,
     modules: {
       storage,
       kms,
+      replay,
       didcomm: new DidCommModule({ ...didcommOptions(o), credentials: false, proofs: false }),
       perun: perunModule(o),
     },
@@ -124,13 +135,14 @@ function createPlainAgent(o: PerunAgentOptions) {
 }
 
 function createIdentityAgent(o: PerunAgentOptions) {
-  const { config, dependencies, storage, kms } = base(o);
+  const { config, dependencies, storage, kms, replay } = base(o);
   return new Agent({
     config,
     dependencies,
     modules: {
       storage,
       kms,
+      replay,
       dids: new DidsModule({
         registrars: [new KeyDidRegistrar(), new PeerDidRegistrar()],
         resolvers: [new KeyDidResolver(), new PeerDidResolver()],

@@ -10,7 +10,11 @@
 // and ~transport, fields the decoder takes; a problem report only when it answers an update of
 // ours). Anything else is 'fallback': the transport hands it to Credo unchanged, which checks and
 // refuses or processes it as ever. A taken message goes to the wire as coming from the
-// connection's peer DID; with a return route, its transport is kept for the answer.
+// connection's peer DID; with a return route, its transport is kept for the answer. A message
+// whose @id its connection already delivered (the agent's replay guard, ../../replay/, where the
+// agent registers one) is dropped before that: no work, no answer, the transport acknowledges it.
+// Its ID is written behind, not before delivery: the guard's file comment says why a lost one is
+// harmless (the channel machine's versions), so a payment costs no durable write of its own here.
 //
 // Outbound (`send`): packed for the peer's cached recipients, then on a return route the peer
 // left open, else over the carrier to the peer's endpoint (WebSocket where both offer it, HTTP
@@ -23,6 +27,7 @@ import {
   type DidCommMessageReceivedEvent,
 } from '@credo-ts/didcomm';
 import type { JsonObject } from '../../../channels/json.js';
+import { ReplayGuard } from '../../replay/replay-guard.js';
 import { PerunProblemReportMessage } from '../messages/channel-messages.js';
 import { MESSAGE_TYPES, fromPlaintext } from '../wire-format.js';
 import { authcryptRecipients, openAuthcrypt, packAuthcrypt, type Envelope } from './envelope.js';
@@ -49,6 +54,16 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const hasOnly = (o: Record<string, unknown>, keys: readonly string[]) =>
   Object.keys(o).every((k) => keys.includes(k));
+
+/**
+ * Whether a message type (URI) is one the channel machine's versions guard against repeats: the
+ * lean messages and Perun problem reports, by either path. The replay guard may write their IDs
+ * behind (src/protocols/replay/replay-guard.ts).
+ */
+export function versionGuarded(messageType: string): boolean {
+  const name = MESSAGE_TYPES.get(messageType);
+  return messageType === PROBLEM_REPORT || (name !== undefined && LEAN_MESSAGE_TYPES.has(name));
+}
 
 /** A plaintext's decorators when they are of the plain form: `~thread` {thid}, `~transport` {return_route}. */
 function decorators(p: Record<string, unknown>): { threadId: string; returnRoute: boolean } | undefined {
@@ -78,6 +93,7 @@ export class PerunLeanPath {
   #sink: LeanSink | undefined;
   #agentContext: AgentContext | undefined;
   #events: EventEmitter | undefined;
+  #replays: ReplayGuard | undefined;
 
   constructor(options: LeanOptions) {
     this.#carrier = options.carrier;
@@ -91,6 +107,9 @@ export class PerunLeanPath {
   attach(agentContext: AgentContext, sink: LeanSink): void {
     this.#agentContext = agentContext;
     this.#events = agentContext.resolve(EventEmitter);
+    this.#replays = agentContext.dependencyManager.isRegistered(ReplayGuard)
+      ? agentContext.resolve(ReplayGuard)
+      : undefined;
     this.#sink = sink;
     this.#peers.attach(agentContext);
     this.#carrier.start((envelope, channel) => {
@@ -189,6 +208,7 @@ export class PerunLeanPath {
       const { peer, plaintext } = opened;
       const read = this.#read(plaintext, sink);
       if (read === undefined) return 'fallback';
+      if (this.#replays?.admit(peer.connectionId, read.inbound.id) === false) return 'handled';
       if (read.returnRoute && channel !== undefined) this.#keepChannel(peer.connectionId, channel);
       sink.deliver(peer.theirDid, read.inbound);
       this.#emit<PerunLeanMessageProcessedEvent>({
