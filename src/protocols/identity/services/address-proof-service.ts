@@ -115,28 +115,28 @@ export class AddressProofService {
       const waiting = this.#take(connection, thread);
       if (waiting !== undefined) return waiting.reject(new PeerProblemReportError(problem));
       const watcher = this.#watched.get(thread);
-      if (watcher !== undefined && watcher.connectionId === connection.id) {
-        this.#watched.delete(thread);
-        return watcher.resolve(problem);
-      }
+      if (watcher !== undefined && watcher.connectionId === connection.id) return watcher.resolve(problem);
     }
     this.#early.push({ connectionId: connection.id, threads, problem });
     if (this.#early.length > EARLY_REPORTS_KEPT) this.#early.shift();
   }
 
-  /** Watches `threadId` on `connectionId` for a problem report, also one that came already. */
-  public watch(connectionId: string, threadId: string): WatchedThread {
+  /**
+   * Watches `threads` (a request's thread and its message ID: Credo threads a report on a message
+   * of another protocol to its ID) on `connectionId` for a problem report, also one that came already.
+   */
+  public watch(connectionId: string, threads: string[]): WatchedThread {
     const early = this.#early.findIndex(
-      (r) => r.connectionId === connectionId && r.threads.includes(threadId),
+      (r) => r.connectionId === connectionId && r.threads.some((t) => threads.includes(t)),
     );
     if (early >= 0) {
       const [{ problem }] = this.#early.splice(early, 1) as [EarlyReport];
       return { report: Promise.resolve(problem), cancel: () => undefined };
     }
-    const report = new Promise<PeerProblem>((resolve) =>
-      this.#watched.set(threadId, { connectionId, resolve }),
-    );
-    return { report, cancel: () => this.#watched.delete(threadId) };
+    const report = new Promise<PeerProblem>((resolve) => {
+      for (const t of threads) this.#watched.set(t, { connectionId, resolve });
+    });
+    return { report, cancel: () => threads.forEach((t) => this.#watched.delete(t)) };
   }
 
   #take(connection: DidCommConnectionRecord, threadId: string): PendingProof | undefined {

@@ -187,7 +187,11 @@ export class PeerVerifierService {
         },
       });
       recordId = record.id;
-      watched = this.addressProofs.watch(connectionId, record.threadId);
+      const requestId = (await proofs.findRequestMessage(record.id))?.id;
+      watched = this.addressProofs.watch(
+        connectionId,
+        requestId === undefined ? [record.threadId] : [record.threadId, requestId],
+      );
       void watched.report.then((problem) => fail(presentationRefusal(problem)));
 
       if (policy.requireAddressProof !== false) {
