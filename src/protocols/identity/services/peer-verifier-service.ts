@@ -192,7 +192,7 @@ export class PeerVerifierService {
         connectionId,
         requestId === undefined ? [record.threadId] : [record.threadId, requestId],
       );
-      void watched.report.then((problem) => fail(presentationRefusal(problem)));
+      watched.report.then((problem) => fail(presentationRefusal(problem))).catch(() => undefined);
 
       if (policy.requireAddressProof !== false) {
         addressProof = this.addressProofs.request(agentContext, connection, challenge);
