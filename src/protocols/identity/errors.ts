@@ -1,8 +1,22 @@
 // Why a peer was refused. Every refusal of the gate is a PeerNotAuthorizedError with one code.
 
 export type PeerRefusalCode =
-  /** The peer presented no credential (it declined the request, or sent nothing usable). */
+  /**
+   * The peer presented no credential: it declined the presentation request (a present-proof
+   * problem report, its text in `details.error`), or answered in a format we do not accept.
+   */
   | 'no-credential'
+  /**
+   * The peer answered the presentation request with a problem report outside present-proof (it
+   * does not run present-proof v2, e.g. Credo's "message type is not supported") or with a
+   * counter-proposal. `details.problem` holds its code and text.
+   */
+  | 'presentation-refused'
+  /**
+   * The peer answered the address-proof request with a problem report: it does not run
+   * perun-identity address proofs, or has no key for an address. `details.problem` holds its code and text.
+   */
+  | 'no-address-proof'
   /** The credential's issuer is not in the policy's trusted list. */
   | 'untrusted-issuer'
   /** The credential does not carry the policy's credential type. */
@@ -30,6 +44,21 @@ export class PeerNotAuthorizedError extends Error {
   ) {
     super(`${code}: ${message}`);
     this.name = 'PeerNotAuthorizedError';
+  }
+}
+
+/** A problem report a peer sent on one of our requests: its message type, code and text. */
+export interface PeerProblem {
+  type: string;
+  code?: string;
+  text?: string;
+}
+
+/** A request of ours the peer answered with a problem report. */
+export class PeerProblemReportError extends Error {
+  constructor(readonly problem: PeerProblem) {
+    super(`the peer reported ${problem.code ?? 'a problem'}: ${problem.text ?? ''}`.trim());
+    this.name = 'PeerProblemReportError';
   }
 }
 

@@ -3,7 +3,7 @@
 import type { BaseEvent, EventEmitter } from '@credo-ts/core';
 
 export interface EventCollector<E extends BaseEvent> {
-  /** The first event so far or from now on that satisfies `match`; rejects with `onTimeout()` after `timeoutMs`. */
+  /** The first event so far or from now on that satisfies `match`; rejects with `onTimeout()` after `timeoutMs` (unless stopped first). */
   until(match: (e: E) => boolean, timeoutMs: number, onTimeout: () => Error): Promise<E>;
   stop(): void;
 }
@@ -12,6 +12,7 @@ export interface EventCollector<E extends BaseEvent> {
 export function collectEvents<E extends BaseEvent>(events: EventEmitter, type: E['type']): EventCollector<E> {
   const seen: E[] = [];
   const waiters = new Set<(e: E) => void>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
   const listener = (e: E) => {
     seen.push(e);
     for (const w of [...waiters]) w(e);
@@ -26,18 +27,24 @@ export function collectEvents<E extends BaseEvent>(events: EventEmitter, type: E
           if (!match(e)) return;
           waiters.delete(waiter);
           clearTimeout(timer);
+          timers.delete(timer);
           resolve(e);
         };
         const timer = setTimeout(() => {
           waiters.delete(waiter);
+          timers.delete(timer);
           reject(onTimeout());
         }, timeoutMs);
+        timers.add(timer);
         waiters.add(waiter);
       });
     },
     stop() {
       events.off<E>(type, listener);
       waiters.clear();
+      // A waiter still pending stays so: stop() is called once its caller has given up on it.
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
     },
   };
 }

@@ -1,17 +1,23 @@
 // Both sides of the identity protocol's address proofs (https://didcomm.org/perun-identity/1.0).
 // The holder answers a request with an EIP-191 proof signed by its address key, or with a problem
 // report `no-address-key` when it has none; the verifier sends requests and settles each with the
-// answer that comes back on its thread and connection. Holds the agent's address key and the
-// verifier's outstanding requests.
+// answer that comes back on its thread and connection. A problem report of any protocol threaded
+// to a request (its thread, or its parent thread: what Credo sends for a message type it does not
+// support) settles it too, and so ends a verification at once; the verifier also watches the
+// threads of its presentation requests for such reports. Holds the agent's address key, the
+// verifier's outstanding requests and watched threads, and the last few reports that arrived
+// before their thread was watched.
 import { injectable, type AgentContext } from '@credo-ts/core';
 import {
   DidCommMessageSender,
   DidCommOutboundMessageContext,
   type DidCommConnectionRecord,
   type DidCommMessage,
+  type DidCommProblemReportMessage,
 } from '@credo-ts/didcomm';
 import type { EthereumSigner } from '../../../channels/ethereum/signer.js';
 import { signAddressProof } from '../address-proof.js';
+import { PeerProblemReportError, type PeerProblem } from '../errors.js';
 import {
   AddressProofMessage,
   AddressProofRequestMessage,
@@ -19,6 +25,9 @@ import {
 } from '../messages/identity-messages.js';
 
 export const NO_ADDRESS_KEY = 'no-address-key';
+
+/** Problem reports kept for a thread not watched yet (a peer may answer before we start watching). */
+export const EARLY_REPORTS_KEPT = 32;
 
 export interface PendingProof {
   connectionId: string;
@@ -32,12 +41,40 @@ export interface AddressProofRequest {
   cancel(): void;
 }
 
+/** A watched thread: `report` resolves with the first problem report threaded to it. */
+export interface WatchedThread {
+  report: Promise<PeerProblem>;
+  cancel(): void;
+}
+
+interface Watcher {
+  connectionId: string;
+  resolve: (p: PeerProblem) => void;
+}
+
+interface EarlyReport {
+  connectionId: string;
+  threads: string[];
+  problem: PeerProblem;
+}
+
+function problemOf(report: DidCommProblemReportMessage): PeerProblem {
+  return {
+    type: report.type,
+    ...(report.description?.code === undefined ? {} : { code: report.description.code }),
+    ...(report.description?.en === undefined ? {} : { text: report.description.en }),
+  };
+}
+
 @injectable()
 export class AddressProofService {
   /** The holder's address key; without one, address-proof requests get a problem report. */
   public signer: EthereumSigner | undefined;
   /** Verifier side: thread ID of an address-proof request → who waits for its answer. */
   public readonly pending = new Map<string, PendingProof>();
+  /** Verifier side: thread ID of a presentation request → who waits for a problem report on it. */
+  readonly #watched = new Map<string, Watcher>();
+  readonly #early: EarlyReport[] = [];
 
   public constructor(private readonly messageSender: DidCommMessageSender) {}
 
@@ -59,16 +96,54 @@ export class AddressProofService {
     return new AddressProofMessage({ address: signer.address, signature, threadId: request.threadId });
   }
 
-  /** Settles the request waiting on the answer's thread, if it went out on `connection`. */
+  /**
+   * Settles the request waiting on the answer's thread, if it went out on `connection`; a problem
+   * report also settles by its parent thread, and a watched thread, or is kept for one.
+   */
   public settle(
     connection: DidCommConnectionRecord,
-    answer: AddressProofMessage | IdentityProblemReportMessage,
+    answer: AddressProofMessage | DidCommProblemReportMessage,
   ): void {
-    const waiting = this.pending.get(answer.threadId);
-    if (waiting === undefined || waiting.connectionId !== connection.id) return;
-    this.pending.delete(answer.threadId);
-    if (answer instanceof AddressProofMessage) waiting.resolve(answer);
-    else waiting.reject(new Error(answer.description?.code ?? 'refused'));
+    if (answer instanceof AddressProofMessage) {
+      const waiting = this.#take(connection, answer.threadId);
+      waiting?.resolve(answer);
+      return;
+    }
+    const threads = [answer.threadId, answer.thread?.parentThreadId].filter((t) => t !== undefined);
+    const problem = problemOf(answer);
+    for (const thread of threads) {
+      const waiting = this.#take(connection, thread);
+      if (waiting !== undefined) return waiting.reject(new PeerProblemReportError(problem));
+      const watcher = this.#watched.get(thread);
+      if (watcher !== undefined && watcher.connectionId === connection.id) return watcher.resolve(problem);
+    }
+    this.#early.push({ connectionId: connection.id, threads, problem });
+    if (this.#early.length > EARLY_REPORTS_KEPT) this.#early.shift();
+  }
+
+  /**
+   * Watches `threads` (a request's thread and its message ID: Credo threads a report on a message
+   * of another protocol to its ID) on `connectionId` for a problem report, also one that came already.
+   */
+  public watch(connectionId: string, threads: string[]): WatchedThread {
+    const early = this.#early.findIndex(
+      (r) => r.connectionId === connectionId && r.threads.some((t) => threads.includes(t)),
+    );
+    if (early >= 0) {
+      const [{ problem }] = this.#early.splice(early, 1) as [EarlyReport];
+      return { report: Promise.resolve(problem), cancel: () => undefined };
+    }
+    const report = new Promise<PeerProblem>((resolve) => {
+      for (const t of threads) this.#watched.set(t, { connectionId, resolve });
+    });
+    return { report, cancel: () => threads.forEach((t) => this.#watched.delete(t)) };
+  }
+
+  #take(connection: DidCommConnectionRecord, threadId: string): PendingProof | undefined {
+    const waiting = this.pending.get(threadId);
+    if (waiting === undefined || waiting.connectionId !== connection.id) return undefined;
+    this.pending.delete(threadId);
+    return waiting;
   }
 
   /** Sends an address-proof request with `challenge`; the answer settles with the peer's reply. */

@@ -1,6 +1,9 @@
 // The verifier side. verifyPeer runs present-proof v2 (DIF presentation exchange) with the peer on
 // a connection and, in parallel, asks it for proof of control of its Ethereum address
-// (../address-proof.ts) over the same challenge; then checks the policy (../policy.ts).
+// (../address-proof.ts) over the same challenge; then checks the policy (../policy.ts). The
+// request's challenge is fresh and its domain is our DID on the connection: Credo verifies the
+// presentation against both. The first problem report threaded to either request, or a
+// counter-proposal, ends the verification with a refusal naming what the peer lacks.
 // provenAddress asks for the address proof alone: what an issuer certifies.
 import { randomBytes } from 'node:crypto';
 import {
@@ -18,7 +21,13 @@ import {
 } from '@credo-ts/didcomm';
 import { getAddress, isAddress } from 'ethers';
 import { recoverAddressProof } from '../address-proof.js';
-import { PeerNotAuthorizedError, refuse, type PeerRefusalCode } from '../errors.js';
+import {
+  PeerNotAuthorizedError,
+  PeerProblemReportError,
+  refuse,
+  type PeerProblem,
+  type PeerRefusalCode,
+} from '../errors.js';
 import { collectEvents } from '../events.js';
 import { proofsApi } from '../exchange-protocols.js';
 import type { AddressProofMessage } from '../messages/identity-messages.js';
@@ -31,7 +40,11 @@ import {
   type PeerPolicy,
   type VerifiedPeer,
 } from '../policy.js';
-import { AddressProofService, type AddressProofRequest } from './address-proof-service.js';
+import {
+  AddressProofService,
+  type AddressProofRequest,
+  type WatchedThread,
+} from './address-proof-service.js';
 
 export interface VerifyOptions {
   /** How long to wait for the presentation and the address proof; default 20 s. */
@@ -66,15 +79,35 @@ export interface PeerDecision {
   recordId: string;
 }
 
+/** The refusal for an address-proof request that failed with `err`. */
+function addressProofRefusal(err: unknown): PeerNotAuthorizedError {
+  if (err instanceof PeerProblemReportError)
+    return new PeerNotAuthorizedError(
+      'no-address-proof',
+      'the peer answered the address-proof request with a problem report: it proves no Ethereum address over perun-identity/1.0',
+      { problem: err.problem },
+    );
+  return new PeerNotAuthorizedError('address-mismatch', 'the peer did not prove control of the address', {
+    error: err instanceof Error ? err.message : String(err),
+  });
+}
+
+/** The refusal for a problem report threaded to our presentation request. */
+function presentationRefusal(problem: PeerProblem): PeerNotAuthorizedError {
+  return new PeerNotAuthorizedError(
+    'presentation-refused',
+    'the peer answered the presentation request with a problem report: it does not present a peer credential over present-proof v2 with DIF presentation exchange',
+    { problem },
+  );
+}
+
 /** The peer's address proof, or a refusal when it fails or does not come within `timeoutMs`. */
 async function proofWithin(proof: AddressProofRequest, timeoutMs: number): Promise<AddressProofMessage> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([
-    proof.answer.catch((err: unknown) =>
-      refuse('address-mismatch', 'the peer did not prove control of the address', {
-        error: err instanceof Error ? err.message : String(err),
-      }),
-    ),
+    proof.answer.catch((err: unknown) => {
+      throw addressProofRefusal(err);
+    }),
     new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new PeerNotAuthorizedError('timeout', 'the peer sent no address proof in time')),
@@ -86,6 +119,7 @@ async function proofWithin(proof: AddressProofRequest, timeoutMs: number): Promi
 
 const FINAL_STATES: string[] = [
   DidCommProofState.PresentationReceived,
+  DidCommProofState.ProposalReceived,
   DidCommProofState.Done,
   DidCommProofState.Abandoned,
   DidCommProofState.Declined,
@@ -133,7 +167,11 @@ export class PeerVerifierService {
       DidCommProofEventTypes.ProofStateChanged,
     );
     let addressProof: AddressProofRequest | undefined;
+    let watched: WatchedThread | undefined;
     let recordId: string | undefined;
+    let fail: (err: PeerNotAuthorizedError) => void = () => undefined;
+    const failed = new Promise<never>((_, reject) => (fail = reject));
+    failed.catch(() => undefined);
     try {
       const record = await proofs.requestProof({
         connectionId,
@@ -144,21 +182,37 @@ export class PeerVerifierService {
             // the version); v2 needs no `schema`, which JSON-LD credentials would have to match.
             presentationDefinition:
               peerPresentationDefinition() as unknown as DifPresentationExchangeDefinitionV1,
-            options: { challenge },
+            options: { challenge, domain: connection.did },
           },
         },
       });
       recordId = record.id;
+      const requestId = (await proofs.findRequestMessage(record.id))?.id;
+      watched = this.addressProofs.watch(
+        connectionId,
+        requestId === undefined ? [record.threadId] : [record.threadId, requestId],
+      );
+      watched.report.then((problem) => fail(presentationRefusal(problem))).catch(() => undefined);
 
-      if (policy.requireAddressProof !== false)
+      if (policy.requireAddressProof !== false) {
         addressProof = this.addressProofs.request(agentContext, connection, challenge);
+        addressProof.answer.catch((err: unknown) => fail(addressProofRefusal(err)));
+      }
       const final = (
-        await events.until(
-          (e) => e.payload.proofRecord.id === record.id && FINAL_STATES.includes(e.payload.proofRecord.state),
-          timeoutMs,
-          () => new PeerNotAuthorizedError('timeout', 'the peer did not present in time'),
-        )
+        await Promise.race([
+          events.until(
+            (e) =>
+              e.payload.proofRecord.id === record.id && FINAL_STATES.includes(e.payload.proofRecord.state),
+            timeoutMs,
+            () => new PeerNotAuthorizedError('timeout', 'the peer did not present in time'),
+          ),
+          failed,
+        ])
       ).payload.proofRecord;
+      if (final.state === DidCommProofState.ProposalReceived)
+        refuse('presentation-refused', 'the peer proposed another presentation instead of presenting', {
+          problem: { type: 'propose-presentation' },
+        });
       const vp = (await proofs.getFormatData(record.id)).presentation?.presentationExchange as unknown;
       if (!final.isVerified || !isObject(vp)) {
         if (!isObject(vp))
@@ -200,6 +254,7 @@ export class PeerVerifierService {
       throw err;
     } finally {
       events.stop();
+      watched?.cancel();
       addressProof?.cancel();
     }
   }
