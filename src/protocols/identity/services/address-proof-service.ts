@@ -1,4 +1,4 @@
-// Both sides of the identity protocol's address proofs (https://didcomm.org/perun-identity/1.0).
+// Both sides of the identity protocol's address proofs (https://perun-agent.org/protocols/perun-identity/1.0).
 // The holder answers a request with an EIP-191 proof signed by its address key, or with a problem
 // report `no-address-key` when it has none; the verifier sends requests and settles each with the
 // answer that comes back on its thread and connection. A problem report of any protocol threaded
