@@ -1,8 +1,8 @@
 // The identity protocol's DIDComm messages (IDENTITY_PROTOCOL_URI, specified in
 // docs/protocols/perun-identity.md; their subclasses under the old
-// https://didcomm.org/perun-identity/1.0): the verifier asks for proof of control of the holder's Ethereum address, the holder answers with an EIP-191
-// signature (../address-proof.ts), threaded on the request; a holder that cannot sign answers with
-// a problem report.
+// https://didcomm.org/perun-identity/1.0): the verifier asks for proof of control of the holder's
+// Ethereum address, the holder answers with an EIP-191 signature (../address-proof.ts), threaded on
+// the request; a holder that cannot sign answers with a problem report.
 import {
   DidCommMessage,
   DidCommProblemReportMessage,
