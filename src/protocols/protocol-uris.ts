@@ -71,12 +71,14 @@ export function legacyClass<M extends DidCommMessage>(
 }
 
 /**
- * The handler of `handler`'s messages under their old @type (each class's subclass in `legacy`):
- * it hands them to `handler`, and an answer `handler` returns goes back under its old @type too.
+ * The handler of `handler`'s messages under their old @type (each class's subclass in `legacy`;
+ * messages of other protocols that `handler` also takes, such as Credo's generic problem report,
+ * have none): it hands them to `handler`, and an answer `handler` returns goes back under its old
+ * @type too.
  */
 export function legacyHandler(handler: DidCommMessageHandler, legacy: LegacyClasses): DidCommMessageHandler {
   return {
-    supportedMessages: handler.supportedMessages.map((cls) => legacyClass(legacy, cls)),
+    supportedMessages: handler.supportedMessages.flatMap((cls) => legacy.get(cls) ?? []),
     async handle(ctx) {
       const out = await handler.handle(ctx);
       const Legacy = out === undefined ? undefined : legacy.get(out.message.constructor as MessageClass);
