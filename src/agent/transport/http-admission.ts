@@ -146,7 +146,10 @@ export class HttpAdmission {
     if (res.headersSent || res.writableEnded) return;
     if (answer.retryAfterS !== undefined) res.setHeader('Retry-After', String(answer.retryAfterS));
     res.setHeader('Connection', 'close');
-    res.writeHead(answer.status, { 'Content-Type': 'text/plain' });
+    res.writeHead(answer.status, {
+      'Content-Type': 'text/plain',
+      'Content-Length': Buffer.byteLength(answer.reason),
+    });
     res.end(answer.reason);
   }
 }

@@ -87,6 +87,11 @@ export abstract class InboundServerTransport implements DidCommInboundTransport 
   protected readonly report = (event: Omit<InboundEvent, 'transport'>): void =>
     this.inboundLog.record({ ...event, transport: this.label });
 
+  /** Writes what the refusal log suppressed so far, now rather than at the end of its window. */
+  public flushLog(): void {
+    this.inboundLog.flush();
+  }
+
   /** Requests and bytes held, connections open, sources tracked (for tests and diagnostics). */
   public get usage() {
     return this.budget.usage;
