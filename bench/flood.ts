@@ -30,6 +30,9 @@ const MiB = 1024 * 1024;
 
 type Counts = Record<string, number>;
 
+/** The attacker's requests still open, destroyed when the flood ends. */
+const live = new Set<http.ClientRequest>();
+
 /** One POST from `localAddress`; resolves with its status or the kind of error, never rejects. */
 function attack(url: URL, body: Buffer, localAddress: string): Promise<string> {
   return new Promise((resolve) => {
@@ -47,9 +50,11 @@ function attack(url: URL, body: Buffer, localAddress: string): Promise<string> {
         res.once('error', () => resolve(String(res.statusCode)));
       },
     );
+    live.add(req);
+    req.once('close', () => live.delete(req));
     req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error('timeout')));
     req.once('error', (e: NodeJS.ErrnoException) =>
-      resolve(e.message === 'timeout' ? 'timeout' : (e.code ?? 'error')),
+      resolve(e.message === 'timeout' || e.message === 'cut' ? e.message : (e.code ?? 'error')),
     );
     req.end(body);
   });
@@ -94,8 +99,13 @@ async function attacker(endpoint: string, seconds: number, senders: number, garb
   }, 10);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   clearInterval(ticker);
+  // Requests still open a few seconds after the flood are cut (counted as `cut`).
+  const cut = setTimeout(() => {
+    for (const req of live) req.destroy(new Error('cut'));
+  }, 3_000);
   await senders$;
   await Promise.all(pending);
+  clearTimeout(cut);
   process.stdout.write(JSON.stringify(counts) + '\n');
 }
 

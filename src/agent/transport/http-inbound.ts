@@ -308,7 +308,7 @@ export class HttpInboundTransport extends InboundServerTransport {
     }
     if (session.taken) {
       const reason = 'message failed in its handler';
-      this.report({ status: 202, source, reason, connectionId: session.connectionId });
+      this.report({ status: 0, source, reason, connectionId: session.connectionId });
       session.answer(202);
       return;
     }

@@ -45,9 +45,9 @@ export class InboundLog {
       return;
     }
     this.#written += 1;
-    const status = e.status === 0 ? '' : ` ${e.status}`;
+    const what = e.status === 0 ? 'failed' : `refused ${e.status}`;
     const connection = e.connectionId === undefined ? '' : ` connection ${e.connectionId}`;
-    this.#log(`didcomm ${e.transport} inbound: refused${status} from ${e.source}${connection}: ${e.reason}`);
+    this.#log(`didcomm ${e.transport} inbound: ${what} from ${e.source}${connection}: ${e.reason}`);
   }
 
   /** Ends the window: reports what it suppressed. */
