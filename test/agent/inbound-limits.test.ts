@@ -143,11 +143,14 @@ test('a message over the size limit is a 413, declared or chunked, and logged', 
   const declared = await post(portOf(small), PATH, Buffer.alloc(1_001, 0x61));
   expect(declared.status).toBe(413);
   expect(declared.body).toBe('message too large');
+  // decided from the declared length, before a byte of the body is read
+  const early = await hold(portOf(small), PATH, 5_000);
+  expect((await early.answer)?.status).toBe(413);
   const chunked = await hold(portOf(small), PATH, undefined);
   chunked.socket.write(chunk(Buffer.alloc(600, 0x61)));
   chunked.socket.write(chunk(Buffer.alloc(600, 0x61)));
   expect((await chunked.answer)?.status).toBe(413);
-  expect(lines.filter((l) => l.includes('413') && l.includes('message too large')).length).toBe(2);
+  expect(lines.filter((l) => l.includes('413') && l.includes('message too large')).length).toBe(3);
 });
 
 test('refusals are logged with source and reason, never the body, a few lines a window', async () => {
