@@ -430,7 +430,7 @@ describe('Bob’s DIDComm endpoint under fuzzing', () => {
 
   it('answers with 4xx, 200 or 202, never a 5xx', async () => {
     const statuses = new Set(await Promise.all(responses));
-    for (const s of statuses) expect([200, 202, 400, 413]).toContain(s);
+    for (const s of statuses) expect([200, 202, 400, 413, 422]).toContain(s);
     // Each kind of outcome was reached, not only the first refusal.
     for (const o of ['processed', 'failed', 'http-400', 'ws-1007'])
       expect(outcomes.get(o) ?? 0).toBeGreaterThan(0);
