@@ -19,8 +19,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningChain } from '../src/agent/node/chain.js';
 import type { ChannelView } from '../src/agent/node/types.js';
-import { connectAgents, stopAllProcesses, type AgentProcess } from '../src/agent/process/agent-process.js';
+import { connectAgents, stopAllProcesses } from '../src/agent/process/agent-process.js';
 import { certifiedPair } from '../src/agent/process/certified-pair.js';
+import { restClient } from './rest-client.js';
 import { intArg, latencyFigures, now } from './timing.js';
 
 const json = process.argv.includes('--json');
@@ -115,40 +116,8 @@ function rssMb(pid: number): number {
   return Math.round(kb / 1024);
 }
 
-/** A REST call on a kept-alive connection, bounded by `timeoutMs`; rejects on a non-2xx status. */
-function restCaller(agent: AgentProcess) {
-  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const call = (method: string, path: string, body?: unknown, timeoutMs = REQUEST_TIMEOUT_MS) =>
-    new Promise<void>((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = http.request(
-        agent.apiUrl + path,
-        {
-          method,
-          agent: keepAlive,
-          headers: {
-            authorization: `Bearer ${agent.token}`,
-            ...(payload === undefined
-              ? {}
-              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-          },
-        },
-        (res) => {
-          res.resume();
-          res.once('end', () =>
-            (res.statusCode ?? 500) < 300 ? resolve() : reject(new Error(`${path}: ${res.statusCode}`)),
-          );
-        },
-      );
-      req.setTimeout(timeoutMs, () => req.destroy(new Error(`${path}: no answer in ${timeoutMs} ms`)));
-      req.once('error', reject);
-      req.end(payload);
-    });
-  return { call, close: () => keepAlive.destroy() };
-}
-
 /** Sequential payments until `done()`, or `count` of them; latencies of the ones that went through. */
-async function pay(call: () => Promise<void>, until: { count?: number; done?: () => boolean }) {
+async function pay(call: () => Promise<unknown>, until: { count?: number; done?: () => boolean }) {
   const latencies: number[] = [];
   let failed = 0;
   for (let i = 0; until.count === undefined || i < until.count; i++) {
@@ -202,8 +171,8 @@ async function main(): Promise<void> {
       peerFund: '0',
     });
     await opened;
-    const aliceApi = restCaller(alice);
-    const bobApi = restCaller(bob);
+    const aliceApi = restClient(alice);
+    const bobApi = restClient(bob);
     const payment = () => aliceApi.call('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' });
     const bobPid = bob.child.pid!;
 

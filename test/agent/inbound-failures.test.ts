@@ -10,16 +10,14 @@ import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import {
   DidCommHttpOutboundTransport,
-  DidCommMessage,
   DidCommMessageSender,
   DidCommOutboundMessageContext,
   type DidCommConnectionRecord,
   type DidCommOutboundPackage,
-  type DidCommOutboundTransport,
-  type DidCommPlaintextMessage,
 } from '@credo-ts/didcomm';
 
 import { HttpInboundTransport } from '../../src/agent/transport/index.js';
+import { CapturingOutbound, RawMessage } from './didcomm-capture.js';
 import { post } from './inbound-support.js';
 import { createTestAgent, type TestAgentHandle } from './transport-support.js';
 
@@ -33,34 +31,6 @@ const bobTransport = new HttpInboundTransport({
   logLinesPerWindow: 1_000,
   logWindowMs: 10 * 60_000,
 });
-
-/** Mallory's HTTP outbound, handing packed envelopes to the test while `capture` is set. */
-class CapturingOutbound implements DidCommOutboundTransport {
-  public readonly supportedSchemes = ['http', 'https'];
-  public capture: ((p: DidCommOutboundPackage) => void) | undefined;
-  public constructor(private readonly inner: DidCommOutboundTransport) {}
-  public start(): Promise<void> {
-    return Promise.resolve();
-  }
-  public stop(): Promise<void> {
-    return Promise.resolve();
-  }
-  public async sendMessage(p: DidCommOutboundPackage): Promise<void> {
-    if (this.capture === undefined) return this.inner.sendMessage(p);
-    this.capture(p);
-  }
-}
-
-class RawMessage extends DidCommMessage {
-  public override readonly type = 'https://didcomm.org/trust_ping/1.0/ping';
-  public constructor(private readonly raw: unknown) {
-    super();
-    this.id = randomUUID();
-  }
-  public override toJSON(): DidCommPlaintextMessage {
-    return this.raw as DidCommPlaintextMessage;
-  }
-}
 
 let bob: TestAgentHandle;
 let mallory: TestAgentHandle;
