@@ -17,14 +17,13 @@
 // Usage: npm run bench:didcomm [-- --payments N] [-- --in-process] [-- --json]
 //        (--json: last line is one JSON object)
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet, parseEther } from 'ethers';
 import { createPerunAgent } from '../src/agent/credo/agent.js';
 import type { RunningChain } from '../src/agent/node/chain.js';
 import type { ChannelView } from '../src/agent/node/types.js';
-import { connectAgents, stopAllProcesses, type AgentProcess } from '../src/agent/process/agent-process.js';
+import { connectAgents, stopAllProcesses } from '../src/agent/process/agent-process.js';
 import { openAgentStore } from '../src/agent/datasource.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage } from '../src/agent/kms/index.js';
 import { ChannelClient } from '../src/channels/client.js';
@@ -38,6 +37,7 @@ import { EthereumSigner } from '../src/channels/ethereum/signer.js';
 import { TxSender } from '../src/channels/ethereum/tx.js';
 import { TypeOrmChannelStore } from '../src/channels/persistence/typeorm-store.js';
 import { certifiedPair } from '../src/agent/process/certified-pair.js';
+import { restClient } from './rest-client.js';
 import {
   now,
   paymentsArg,
@@ -53,42 +53,6 @@ const timers: Timers = {};
 const coreMs = () => timers['core'] ?? 0;
 
 const json = process.argv.includes('--json');
-
-/** REST calls to an agent process on one kept-alive connection; rejects on a status other than 2xx. */
-function restClient(agent: AgentProcess, sockets = 1) {
-  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: sockets });
-  const call = (method: string, path: string, body?: unknown) =>
-    new Promise<unknown>((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = http.request(
-        agent.apiUrl + path,
-        {
-          method,
-          agent: keepAlive,
-          headers: {
-            authorization: `Bearer ${agent.token}`,
-            ...(payload === undefined
-              ? {}
-              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            if ((res.statusCode ?? 500) >= 300)
-              reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`));
-            else resolve(text === '' ? undefined : (JSON.parse(text) as unknown));
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-  return { call, close: () => keepAlive.destroy() };
-}
 
 /**
  * `payments` payments, each preceded by a no-op REST call on the same connection: the mean round

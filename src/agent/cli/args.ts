@@ -83,6 +83,16 @@ export function configFlags(o: Opts, cwd: string): Partial<AgentConfigFile> {
     f.proposalsPerMinute = checkInteger(o.proposalsPerMinute as string, 'proposals-per-minute', 1, 1_000_000);
   if (given('reverifyAfter'))
     f.reverifyAfterSeconds = checkInteger(o.reverifyAfter as string, 'reverify-after', 0, MAX_SECONDS);
+  for (const [k, max] of [
+    ['didcommMaxMessageBytes', 2 ** 40],
+    ['didcommMaxRequests', 1_000_000],
+    ['didcommMaxInflightBytes', 2 ** 40],
+    ['didcommMaxConnections', 1_000_000],
+    ['didcommSourceRate', 1_000_000],
+    ['didcommHeadersTimeout', MAX_SECONDS],
+    ['didcommBodyTimeout', MAX_SECONDS],
+  ] as const)
+    if (given(k)) f[k] = checkInteger(o[k] as string, flag(k), 1, max);
   if (given('chain')) f.chain = o.chain === 'embedded' ? o.chain : path.resolve(cwd, o.chain as string);
   if (Array.isArray(o.trustedIssuer)) f.trustedIssuers = o.trustedIssuer;
   if (typeof o.autoAccept === 'boolean') f.autoAccept = o.autoAccept;

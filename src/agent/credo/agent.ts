@@ -38,7 +38,13 @@ import { ReplayModule } from '../../protocols/replay/replay-module.js';
 import { perunKmsModuleConfig, type PerunKeyManagementService } from '../kms/index.js';
 import { TypeOrmStorageModule } from '../storage/index.js';
 import { TypeOrmReplayStore } from '../storage/inbound-messages.js';
-import { HttpInboundTransport, LeanOutboundTransport, WsInboundTransport } from '../transport/index.js';
+import {
+  HttpInboundTransport,
+  LeanOutboundTransport,
+  WsInboundTransport,
+  type HttpInboundTransportOptions,
+  type WsInboundTransportOptions,
+} from '../transport/index.js';
 import { createAgentDependencies } from './dependencies.js';
 
 export interface PerunAgentOptions {
@@ -46,10 +52,10 @@ export interface PerunAgentOptions {
   /** The agent's DataSource (openAgentStore in ../datasource.ts): channels, Credo's records, keys. */
   dataSource: DataSource;
   kms: PerunKeyManagementService;
-  /** Inbound HTTP; host defaults to 127.0.0.1, port 0 picks a free one. */
-  http?: { host?: string; port?: number; endpoint?: string };
+  /** Inbound HTTP; host defaults to 127.0.0.1, port 0 picks a free one; its bounds and log. */
+  http?: HttpInboundTransportOptions;
   /** Inbound WebSocket as well, same defaults. */
-  ws?: { host?: string; port?: number; endpoint?: string };
+  ws?: WsInboundTransportOptions;
   logLevel?: LogLevel;
   /**
    * Credentials and proofs: issue-credential v2 with JSON-LD credentials, present-proof v2 with

@@ -12,6 +12,7 @@ import { parseAmount } from '../api/amounts.js';
 import { ApiRequestError } from '../api/api-error.js';
 import { openAgentStore } from '../datasource.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage, type ScryptParams } from '../kms/index.js';
+import type { InboundLimitOptions } from '../transport/index.js';
 import { prepareSqliteFile, secureDataDir } from './data-dir.js';
 
 /** The fields of `config.json`; every one can also be set by environment variable and flag. */
@@ -46,6 +47,19 @@ export interface AgentConfigFile {
   reverifyAfterSeconds: number;
   /** Lock collateral for virtual channels between our peers (sign their matched fundings). */
   intermediary: boolean;
+  /**
+   * Bounds of the DIDComm endpoint (docs/security.md); unset: the built-in defaults
+   * (INBOUND_LIMIT_DEFAULTS in src/agent/transport/inbound-limits.ts).
+   */
+  didcommMaxMessageBytes?: number;
+  didcommMaxRequests?: number;
+  didcommMaxInflightBytes?: number;
+  didcommMaxConnections?: number;
+  /** Messages per second one source address may send (twice that in a burst). */
+  didcommSourceRate?: number;
+  /** Seconds a client has for a request's headers, and for its body. */
+  didcommHeadersTimeout?: number;
+  didcommBodyTimeout?: number;
 }
 
 export interface AgentConfig extends AgentConfigFile {
@@ -92,6 +106,7 @@ const DEFAULTS: AgentConfigFile = {
 type Kind =
   | 'string'
   | 'port'
+  | 'bytes'
   | 'seconds'
   | 'optional-seconds'
   | 'count'
@@ -116,6 +131,13 @@ const FIELDS: Record<keyof AgentConfigFile, Kind> = {
   proposalsPerMinute: 'count',
   reverifyAfterSeconds: 'optional-seconds',
   intermediary: 'boolean',
+  didcommMaxMessageBytes: 'bytes',
+  didcommMaxRequests: 'count',
+  didcommMaxInflightBytes: 'bytes',
+  didcommMaxConnections: 'count',
+  didcommSourceRate: 'count',
+  didcommHeadersTimeout: 'seconds',
+  didcommBodyTimeout: 'seconds',
 };
 
 /** PERUN_ + the field in upper snake case: didcommPort → PERUN_DIDCOMM_PORT. */
@@ -135,14 +157,23 @@ function coerce(field: keyof AgentConfigFile, value: unknown): unknown {
       if (typeof value !== 'string') invalid(field, 'expected a string', value);
       return value;
     case 'port':
+    case 'bytes':
     case 'seconds':
     case 'optional-seconds':
     case 'count': {
       const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-      const max = kind === 'port' ? 65_535 : kind === 'count' ? 1_000_000 : 10 * 365 * 24 * 3600;
+      const max =
+        kind === 'port'
+          ? 65_535
+          : kind === 'count'
+            ? 1_000_000
+            : kind === 'bytes'
+              ? 2 ** 40
+              : 10 * 365 * 24 * 3600;
       const min = kind === 'port' || kind === 'optional-seconds' ? 0 : 1;
       const what = {
         port: 'a port number',
+        bytes: 'a positive number of bytes',
         seconds: 'whole seconds',
         'optional-seconds': 'whole seconds (0 for none)',
         count: 'a positive whole number',
@@ -234,6 +265,22 @@ export function databaseUrl(c: Pick<AgentConfig, 'database' | 'dataDir'>): strin
   if (/^postgres(ql)?:\/\//.test(c.database) || c.database === ':memory:' || isAbsolute(c.database))
     return c.database;
   return join(c.dataDir, c.database);
+}
+
+/** The DIDComm endpoint's bounds a configuration sets (the rest take their defaults). */
+export function inboundLimitsOf(c: AgentConfigFile): InboundLimitOptions {
+  const ms = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
+  const rate = c.didcommSourceRate;
+  return {
+    maxMessageBytes: c.didcommMaxMessageBytes,
+    maxConcurrentRequests: c.didcommMaxRequests,
+    maxInflightBytes: c.didcommMaxInflightBytes,
+    maxConnections: c.didcommMaxConnections,
+    sourceRatePerSecond: rate,
+    sourceBurst: rate === undefined ? undefined : 2 * rate,
+    headersTimeoutMs: ms(c.didcommHeadersTimeout),
+    bodyTimeoutMs: ms(c.didcommBodyTimeout),
+  };
 }
 
 export function didcommEndpointOf(c: Pick<AgentConfig, 'didcommEndpoint' | 'didcommHost' | 'didcommPort'>) {

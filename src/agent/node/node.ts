@@ -27,6 +27,7 @@ import {
   ETHEREUM_SECRET,
   databaseUrl,
   didcommEndpointOf,
+  inboundLimitsOf,
   type AgentConfig,
 } from './config.js';
 import { Assets } from './assets.js';
@@ -202,7 +203,13 @@ export class PerunNode implements AgentNodeApi {
         dataSource: ds,
         kms,
         identity: true,
-        http: { host: config.didcommHost, port: config.didcommPort, endpoint: didcommEndpointOf(config) },
+        http: {
+          host: config.didcommHost,
+          port: config.didcommPort,
+          endpoint: didcommEndpointOf(config),
+          ...inboundLimitsOf(config),
+          log: o.log,
+        },
       });
       await agent.initialize();
       stops.push(() => agent.shutdown());

@@ -7,8 +7,11 @@ import type { Server } from 'node:http';
 
 /** Loopback unless the caller asks for something else. */
 export const DEFAULT_HOST = '127.0.0.1';
-/** 1 MiB: a DIDComm envelope with a JSON-LD credential is a few kB; a channel update far less. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+/**
+ * 8 MiB: a channel update is a few kB, a JSON-LD credential with attachments may be megabytes.
+ * What bounds memory is the inbound byte budget (inbound-limits.ts), not this.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
 /** Media types a DIDComm v1 envelope may be POSTed with (RFC 0044). */
 export const DIDCOMM_CONTENT_TYPES: readonly string[] = [DidCommMimeType.V1, DidCommMimeType.V0];

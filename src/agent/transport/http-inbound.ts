@@ -1,13 +1,17 @@
 // DIDComm v1 inbound transport over HTTP (express 5), with return-route support.
 //
-// One POST carries one encrypted envelope. The request is handed to Credo's receive pipeline (the
-// DidCommMessageReceived event, so Credo's ordering and `processDidCommMessagesConcurrently` apply)
-// together with a transport session bound to the HTTP response:
+// A POST is admitted first (http-admission.ts: its source's rate, its size, the request and byte
+// budgets, a body timeout) and carries one encrypted envelope. The request is handed to Credo's
+// receive pipeline (the DidCommMessageReceived event, so Credo's ordering and
+// `processDidCommMessagesConcurrently` apply) together with a transport session bound to the HTTP
+// response:
 // - message without return route: Credo closes the session right after decrypting it -> 202, empty;
 // - message with `~transport.return_route` and a reply: Credo sends the reply into the session -> 200
 //   with the packed reply as body (one message per response);
 // - return route but no reply once the message is processed, or no answer within `responseTimeoutMs`
-//   -> 202, empty. A later reply then goes to the peer's endpoint.
+//   -> 202, empty. A later reply then goes to the peer's endpoint;
+// - a message that fails before Credo takes it -> 400 (cannot be decrypted) or 422 (fails
+//   validation) at once, with a short reason, logged and charged to its source (receive-outcome.ts).
 // Where the agent runs the Perun lean path, an envelope goes there first: a message it takes gets
 // 202 at once, or with a return route 200 headers at once and its answer as the body (lean-reply.ts);
 // anything else goes to Credo as above.
@@ -16,7 +20,6 @@ import {
   DidCommEventTypes,
   DidCommModuleConfig,
   type DidCommEncryptedMessage,
-  type DidCommMessageProcessedEvent,
   type DidCommMessageReceivedEvent,
   type DidCommTransportSession,
 } from '@credo-ts/didcomm';
@@ -24,24 +27,26 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { createServer } from 'node:http';
 
 import {
-  DEFAULT_MAX_MESSAGE_BYTES,
   DIDCOMM_CONTENT_TYPES,
   MalformedEnvelopeError,
   errorMessage,
   mediaType,
   parseEnvelope,
 } from './common.js';
-import { InboundServerTransport, type InboundServer } from './inbound-server.js';
+import { HttpAdmission, serverTimeouts } from './http-admission.js';
+import { InboundServerTransport, type InboundServer, type InboundServerOptions } from './inbound-server.js';
 import { LeanHttpReply } from './lean-reply.js';
+import { failureOf, type OutcomeListener } from './receive-outcome.js';
 
-export interface HttpInboundTransportOptions {
+/** The bounds (inbound-limits.ts) and the log of refusals are in InboundServerOptions. */
+export interface HttpInboundTransportOptions extends InboundServerOptions {
   /** Interface to bind. Default 127.0.0.1; pass '0.0.0.0' or '::' explicitly to listen on all interfaces. */
   host?: string;
   /** TCP port; 0 (the default) picks a free port, readable from `port` after start. */
   port?: number;
   /** Path that accepts POSTs. Default '/'. */
   path?: string;
-  /** Largest accepted body in bytes; larger ones get 413. Default 1 MiB. */
+  /** Largest accepted body in bytes (413 beyond); the same as maxMessageBytes, which it overrides. */
   maxBodyBytes?: number;
   /** How long a request may wait for its message to be processed / its return-route reply. Default 10 s. */
   responseTimeoutMs?: number;
@@ -53,26 +58,40 @@ export interface HttpInboundTransportOptions {
 
 export const HTTP_SESSION_TYPE = 'http';
 
-/** A pending HTTP request: the transport session Credo may answer through. */
-export class HttpTransportSession implements DidCommTransportSession {
+/**
+ * A pending HTTP request: the transport session Credo may answer through. `onOutcome` hears what
+ * became of its message once Credo is done with it (receive-outcome.ts).
+ */
+export class HttpTransportSession implements DidCommTransportSession, OutcomeListener {
   public readonly type = HTTP_SESSION_TYPE;
   public keys?: DidCommTransportSession['keys'];
   public inboundMessage?: DidCommTransportSession['inboundMessage'];
   public connectionId?: string;
   private answered = false;
   private finished = false;
+  private closedByCredo = false;
 
   public constructor(
     public readonly id: string,
     private readonly response: Response,
     private readonly contentType: string,
     private readonly onFinished: (session: HttpTransportSession) => void,
+    private readonly onOutcome?: (session: HttpTransportSession, error?: unknown) => void,
   ) {
     response.once('close', () => this.finish());
   }
 
+  public received(_message: unknown, error?: unknown): void {
+    this.onOutcome?.(this, error);
+  }
+
   public get isAnswered(): boolean {
     return this.answered;
+  }
+
+  /** Credo took the message: it closed the session (no return route) or saved it for a reply. */
+  public get taken(): boolean {
+    return this.closedByCredo || this.keys !== undefined;
   }
 
   public async send(_agentContext: AgentContext, encryptedMessage: DidCommEncryptedMessage): Promise<void> {
@@ -89,6 +108,7 @@ export class HttpTransportSession implements DidCommTransportSession {
 
   /** Called by Credo for messages without return route: acknowledge at once. */
   public async close(): Promise<void> {
+    this.closedByCredo = true;
     this.answer(202);
   }
 
@@ -113,8 +133,8 @@ export class HttpTransportSession implements DidCommTransportSession {
 
 export class HttpInboundTransport extends InboundServerTransport {
   public readonly app: Express;
-  private readonly maxBodyBytes: number;
   private readonly responseTimeoutMs: number;
+  private readonly admission: HttpAdmission;
 
   private stopping = false;
   /** Requests waiting for an answer, keyed by the envelope object handed to Credo. */
@@ -126,8 +146,8 @@ export class HttpInboundTransport extends InboundServerTransport {
   private readonly leanReplies = new Set<LeanHttpReply>();
 
   public constructor(options: HttpInboundTransportOptions = {}) {
-    super('HTTP', 'http', options);
-    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    super('HTTP', 'http', { ...options, maxMessageBytes: options.maxBodyBytes ?? options.maxMessageBytes });
+    this.admission = new HttpAdmission(this.budget, this.report);
     this.responseTimeoutMs = options.responseTimeoutMs ?? 10_000;
     this.app = this.buildApp();
   }
@@ -139,19 +159,12 @@ export class HttpInboundTransport extends InboundServerTransport {
 
   protected buildServer(): InboundServer {
     this.stopping = false;
-    const server = createServer(this.app);
     // Slow or stalled clients must not hold the socket forever.
-    server.headersTimeout = 20_000;
-    server.requestTimeout = 30_000;
-    return {
-      server,
-      bound: () => this.eventEmitter?.on(DidCommEventTypes.DidCommMessageProcessed, this.onProcessed),
-    };
+    return { server: createServer(serverTimeouts(this.budget), this.app) };
   }
 
   public override async stop(): Promise<void> {
     this.stopping = true;
-    this.eventEmitter?.off(DidCommEventTypes.DidCommMessageProcessed, this.onProcessed);
     for (const { session } of [...this.pending.values()]) session.answer(503, 'agent is shutting down');
     for (const reply of [...this.leanReplies]) reply.end();
     await super.stop();
@@ -160,23 +173,9 @@ export class HttpInboundTransport extends InboundServerTransport {
   private buildApp(): Express {
     const app = express();
     app.disable('x-powered-by');
-    app.post(
-      this.path,
-      (req, res, next) => {
-        // Check the media type before reading a byte of the body.
-        const type = mediaType(req.headers['content-type']);
-        if (!type || !DIDCOMM_CONTENT_TYPES.includes(type)) {
-          res
-            .status(415)
-            .type('text/plain')
-            .send(`unsupported content type; use ${DIDCOMM_CONTENT_TYPES.join(' or ')}`);
-          return;
-        }
-        next();
-      },
-      express.raw({ type: () => true, limit: this.maxBodyBytes }),
-      (req, res) => this.receive(req, res),
-    );
+    app.post(this.path, (req, res, next) => {
+      this.admit(req, res).catch(next);
+    });
     app.all(this.path, (_req, res) => {
       res.status(405).set('Allow', 'POST').type('text/plain').send('method not allowed');
     });
@@ -199,20 +198,42 @@ export class HttpInboundTransport extends InboundServerTransport {
     return app;
   }
 
-  private receive(req: Request, res: Response): void {
-    const agentContext = this.agentContext;
-    const eventEmitter = this.eventEmitter;
-    if (!agentContext || !eventEmitter || this.stopping) {
+  /** Admits a POST (source, media type, size, budgets), reads its body and takes its envelope. */
+  private async admit(req: Request, res: Response): Promise<void> {
+    if (!this.agentContext || this.stopping) {
       res.status(503).type('text/plain').send('agent is not running');
       return;
     }
+    const source = this.admission.sourceOf(req);
+    if (!this.admission.spend(res, source)) return;
+    // The media type is checked before a byte of the body is read.
+    const type = mediaType(req.headers['content-type']);
+    if (!type || !DIDCOMM_CONTENT_TYPES.includes(type)) {
+      this.admission.refuse(res, source, {
+        status: 415,
+        reason: `unsupported content type; use ${DIDCOMM_CONTENT_TYPES.join(' or ')}`,
+      });
+      return;
+    }
+    const ticket = this.admission.admit(req, res, source);
+    if (ticket === undefined) return;
+    const body = await this.admission.readBody(req, res, ticket);
+    if (body === undefined) return;
     let envelope: DidCommEncryptedMessage;
     try {
-      envelope = parseEnvelope(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+      envelope = parseEnvelope(body);
     } catch (error) {
       if (!(error instanceof MalformedEnvelopeError)) throw error;
-      this.logger?.debug(`Refused inbound HTTP message: ${error.message}`);
-      res.status(400).type('text/plain').send(error.message);
+      this.admission.refuse(res, source, { status: 400, reason: error.message });
+      return;
+    }
+    this.receive(envelope, req, res, source);
+  }
+
+  private receive(envelope: DidCommEncryptedMessage, req: Request, res: Response, source: string): void {
+    const agentContext = this.agentContext;
+    if (!agentContext || this.stopping) {
+      res.status(503).type('text/plain').send('agent is not running');
       return;
     }
 
@@ -221,7 +242,7 @@ export class HttpInboundTransport extends InboundServerTransport {
       agentContext.dependencyManager.resolve(DidCommModuleConfig).didCommMimeType;
     const lean = this.leanPath;
     if (lean === undefined) {
-      this.toCredo(envelope, res, contentType);
+      this.toCredo(envelope, res, contentType, source);
       return;
     }
     const reply = new LeanHttpReply(res, contentType, this.responseTimeoutMs, (r) =>
@@ -231,26 +252,38 @@ export class HttpInboundTransport extends InboundServerTransport {
     lean
       .receive(envelope, reply)
       .then((outcome) => {
-        if (outcome === 'handled') reply.acknowledge();
-        else {
+        if (outcome === 'handled') {
+          this.budget.delivered(source);
+          reply.acknowledge();
+        } else {
           this.leanReplies.delete(reply);
-          this.toCredo(envelope, res, contentType);
+          this.toCredo(envelope, res, contentType, source);
         }
       })
-      .catch((error: unknown) =>
-        this.logger?.error('Perun lean path failed', { error: errorMessage(error) }),
-      );
+      .catch((error: unknown) => {
+        this.logger?.error('Perun lean path failed', { error: errorMessage(error) });
+        reply.fail(500, 'internal error');
+      });
   }
 
   /** Hands the envelope to Credo's receive pipeline with a session bound to the response. */
-  private toCredo(envelope: DidCommEncryptedMessage, res: Response, contentType: string): void {
+  private toCredo(
+    envelope: DidCommEncryptedMessage,
+    res: Response,
+    contentType: string,
+    source: string,
+  ): void {
     const { agentContext, eventEmitter } = this;
     if (!agentContext || !eventEmitter || this.stopping) {
       res.status(503).type('text/plain').send('agent is not running');
       return;
     }
-    const session = new HttpTransportSession(utils.uuid(), res, contentType, (finished) =>
-      this.release(envelope, finished),
+    const session = new HttpTransportSession(
+      utils.uuid(),
+      res,
+      contentType,
+      (finished) => this.release(envelope, finished),
+      (received, error) => this.settle(received, source, error),
     );
     const timer = setTimeout(() => session.answer(202), this.responseTimeoutMs);
     timer.unref();
@@ -262,12 +295,28 @@ export class HttpInboundTransport extends InboundServerTransport {
     });
   }
 
-  /** Credo finished processing a message: a request still open gets its 202 now. */
-  private readonly onProcessed = (event: DidCommMessageProcessedEvent): void => {
-    const encrypted = event.payload.encryptedMessage;
-    if (!encrypted) return;
-    this.pending.get(encrypted)?.session.answer(202);
-  };
+  /**
+   * Credo is done with a session's message. Processed: a request still open gets its 202 now.
+   * Failed before Credo took it (no 202, no return route saved): 400 or 422 with a short reason,
+   * charged to its source. Failed in its handler after that: 202, as it was taken.
+   */
+  private settle(session: HttpTransportSession, source: string, error?: unknown): void {
+    if (error === undefined) {
+      this.budget.delivered(source);
+      session.answer(202);
+      return;
+    }
+    if (session.taken) {
+      const reason = 'message failed in its handler';
+      this.report({ status: 0, source, reason, connectionId: session.connectionId });
+      session.answer(202);
+      return;
+    }
+    const failure = failureOf(error);
+    if (failure.senderFault) this.budget.failed(source);
+    this.report({ status: failure.status, source, reason: failure.reason });
+    session.answer(failure.status, failure.reason);
+  }
 
   private release(envelope: DidCommEncryptedMessage, session: HttpTransportSession): void {
     const entry = this.pending.get(envelope);

@@ -1,7 +1,9 @@
 // The lifecycle both inbound transports share: on start, resolve the agent's services (the Perun
-// lean path too, where the agent runs it), bind a node http server and announce its endpoint; on
-// stop, withdraw the endpoint and close the server. A transport supplies the server it listens
-// with and closes what it holds open besides.
+// lean path too, where the agent runs it), have Credo's receiver report outcomes, bind a node http
+// server with its connections counted against the transport's budget, and announce its endpoint;
+// on stop, withdraw the endpoint and close the server. A transport supplies the server it listens
+// with and closes what it holds open besides. The budget (inbound-limits.ts) and the log of
+// refused messages (inbound-log.ts) are the transport's own.
 import { type AgentContext, CredoError, EventEmitter, type Logger } from '@credo-ts/core';
 import { DidCommTransportService, type DidCommInboundTransport } from '@credo-ts/didcomm';
 import type { Server } from 'node:http';
@@ -16,14 +18,23 @@ import {
   normalisePath,
   withdrawEndpoint,
 } from './common.js';
+import { guardConnections } from './http-admission.js';
+import { InboundBudget, inboundLimits, type InboundLimitOptions } from './inbound-limits.js';
+import { InboundLog, type InboundEvent } from './inbound-log.js';
+import { reportReceiveOutcomes } from './receive-outcome.js';
 
 /** The options every inbound transport takes; see the transports' own option types. */
-export interface InboundServerOptions {
+export interface InboundServerOptions extends InboundLimitOptions {
   host?: string;
   port?: number;
   path?: string;
   endpoint?: string;
   announceEndpoint?: boolean;
+  /** Where refused and failed messages are logged; default the agent's logger (warn). */
+  log?: (line: string) => void;
+  /** Lines of that log per window (default 5) and the window (default 1 s); more are counted. */
+  logLinesPerWindow?: number;
+  logWindowMs?: number;
 }
 
 /** A server ready to listen, and what the transport does once it is bound. */
@@ -48,6 +59,9 @@ export abstract class InboundServerTransport implements DidCommInboundTransport 
   /** The lean path inbound messages try first (its fallback is Credo's pipeline); absent if not run. */
   protected leanPath?: PerunLeanPath;
   private announced?: string;
+  /** What the transport holds and each source may ask of it. */
+  protected readonly budget: InboundBudget;
+  private readonly inboundLog: InboundLog;
 
   /** `label` names the transport in errors and logs; `scheme` is its endpoint's URL scheme. */
   protected constructor(
@@ -60,6 +74,27 @@ export abstract class InboundServerTransport implements DidCommInboundTransport 
     this.path = normalisePath(options.path);
     this.configuredEndpoint = options.endpoint;
     this.shouldAnnounce = options.announceEndpoint ?? true;
+    this.budget = new InboundBudget(inboundLimits(options));
+    const log = options.log;
+    this.inboundLog = new InboundLog({
+      log: log ?? ((line) => this.logger?.warn(line)),
+      linesPerWindow: options.logLinesPerWindow,
+      windowMs: options.logWindowMs,
+    });
+  }
+
+  /** Logs a refused or failed message (rate-limited; never its body). */
+  protected readonly report = (event: Omit<InboundEvent, 'transport'>): void =>
+    this.inboundLog.record({ ...event, transport: this.label });
+
+  /** Writes what the refusal log suppressed so far, now rather than at the end of its window. */
+  public flushLog(): void {
+    this.inboundLog.flush();
+  }
+
+  /** Requests and bytes held, connections open, sources tracked (for tests and diagnostics). */
+  public get usage() {
+    return this.budget.usage;
   }
 
   /** Builds the server to bind; called on start, once the agent's services are resolved. */
@@ -95,8 +130,10 @@ export abstract class InboundServerTransport implements DidCommInboundTransport 
     this.leanPath = agentContext.dependencyManager.isRegistered(PerunLeanPath)
       ? agentContext.dependencyManager.resolve(PerunLeanPath)
       : undefined;
+    reportReceiveOutcomes(agentContext);
 
     const { server, bound } = this.buildServer();
+    guardConnections(server, this.budget, this.report);
     this.boundPort = await listen(server, this.host, this.requestedPort);
     this.server = server;
     bound?.();
@@ -117,6 +154,7 @@ export abstract class InboundServerTransport implements DidCommInboundTransport 
     this.server = undefined;
     this.boundPort = undefined;
     await this.closeServer(server);
+    this.inboundLog.flush();
     this.logger?.debug(`${this.label} inbound DIDComm transport stopped`);
   }
 

@@ -7,5 +7,7 @@ export type { HttpInboundTransportOptions } from './http-inbound.js';
 export { WsInboundTransport, WsTransportSession, WS_SESSION_TYPE } from './ws-inbound.js';
 export type { WsInboundTransportOptions } from './ws-inbound.js';
 export { DEFAULT_HOST, DEFAULT_MAX_MESSAGE_BYTES, DIDCOMM_CONTENT_TYPES } from './common.js';
+export { INBOUND_LIMIT_DEFAULTS, inboundLimits } from './inbound-limits.js';
+export type { InboundLimitOptions, InboundLimits } from './inbound-limits.js';
 export { DidCommHttpOutboundTransport, DidCommWsOutboundTransport } from '@credo-ts/didcomm';
 export { LeanOutboundTransport } from './lean-outbound.js';

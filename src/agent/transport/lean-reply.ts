@@ -53,6 +53,13 @@ export class LeanHttpReply implements LeanReplyChannel {
     }
   }
 
+  /** The lean path failed with the message: `status` and a short text unless headers went out. */
+  public fail(status: number, text: string): void {
+    if (this.#state === 'new' || this.#state === 'held') this.response.writeHead(status).end(text);
+    else if (this.#state === 'flushed' && !this.response.writableEnded) this.response.end();
+    this.#finish();
+  }
+
   /** Ends a held response without an answer (its timeout, the transport stopping). */
   public end(): void {
     if (this.#state === 'held') this.response.writeHead(200).end();

@@ -9,6 +9,10 @@
 // without return route).
 // Where the agent runs the Perun lean path, a frame goes there first, with the socket as its return
 // route; what the lean path does not take goes to Credo as above.
+// Bounds (inbound-limits.ts): connections in total and per source when they open, frames up to
+// maxMessageBytes (1009 beyond), a token of its source per frame (1008 when it has none), and each
+// frame's bytes in the byte budget until Credo or the lean path is done with it (1013 beyond).
+// Frames that fail are logged and charged to their source; the socket stays open.
 import { type AgentContext, CredoError, utils } from '@credo-ts/core';
 import {
   DidCommEventTypes,
@@ -19,18 +23,22 @@ import {
 import { createServer, type Server } from 'node:http';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 
-import { DEFAULT_MAX_MESSAGE_BYTES, MalformedEnvelopeError, errorMessage, parseEnvelope } from './common.js';
-import { InboundServerTransport, type InboundServer } from './inbound-server.js';
+import { MalformedEnvelopeError, errorMessage, parseEnvelope } from './common.js';
+import { serverTimeouts } from './http-admission.js';
+import { isRefusal, sourceOf, type Ticket } from './inbound-limits.js';
+import { InboundServerTransport, type InboundServer, type InboundServerOptions } from './inbound-server.js';
 import { socketReply } from './lean-reply.js';
+import { failureOf, type OutcomeListener } from './receive-outcome.js';
 
-export interface WsInboundTransportOptions {
+/** The bounds (inbound-limits.ts) and the log of refusals are in InboundServerOptions. */
+export interface WsInboundTransportOptions extends InboundServerOptions {
   /** Interface to bind. Default 127.0.0.1; pass '0.0.0.0' or '::' explicitly to listen on all interfaces. */
   host?: string;
   /** TCP port; 0 (the default) picks a free port, readable from `port` after start. */
   port?: number;
   /** Upgrade path. Default '/'. */
   path?: string;
-  /** Largest accepted frame in bytes; a larger one closes the socket with 1009. Default 1 MiB. */
+  /** Largest accepted frame in bytes (1009 beyond); the same as maxMessageBytes, which it overrides. */
   maxPayloadBytes?: number;
   /** How long stop() waits for a close handshake before it terminates a socket. Default 1 s. */
   closeTimeoutMs?: number;
@@ -45,8 +53,12 @@ export const WS_SESSION_TYPE = 'WebSocket';
 /** Close codes (RFC 6455 §7.4.1). */
 const CLOSE_GOING_AWAY = 1001;
 const CLOSE_INVALID_PAYLOAD = 1007;
+const CLOSE_POLICY_VIOLATION = 1008;
+const CLOSE_TOO_BIG = 1009;
+const CLOSE_TRY_AGAIN_LATER = 1013;
 
-export class WsTransportSession implements DidCommTransportSession {
+/** A socket's session; `onOutcome` hears what became of each message Credo received with it. */
+export class WsTransportSession implements DidCommTransportSession, OutcomeListener {
   public readonly type = WS_SESSION_TYPE;
   public keys?: DidCommTransportSession['keys'];
   public inboundMessage?: DidCommTransportSession['inboundMessage'];
@@ -61,7 +73,13 @@ export class WsTransportSession implements DidCommTransportSession {
     public readonly id: string,
     public readonly socket: WebSocket,
     private readonly detach: (session: WsTransportSession) => void,
+    public readonly source = 'unknown',
+    private readonly onOutcome?: (session: WsTransportSession, message: unknown, error?: unknown) => void,
   ) {}
+
+  public received(message: unknown, error?: unknown): void {
+    this.onOutcome?.(this, message, error);
+  }
 
   public async send(_agentContext: AgentContext, encryptedMessage: DidCommEncryptedMessage): Promise<void> {
     if (this.socket.readyState !== WebSocket.OPEN) {
@@ -87,15 +105,18 @@ export class WsTransportSession implements DidCommTransportSession {
 }
 
 export class WsInboundTransport extends InboundServerTransport {
-  private readonly maxPayloadBytes: number;
   private readonly closeTimeoutMs: number;
 
   private wss?: WebSocketServer;
   private readonly sessions = new Map<WebSocket, WsTransportSession>();
+  /** Frames handed on and not done with yet, keyed by their envelope: their bytes in the budget. */
+  private readonly frames = new Map<DidCommEncryptedMessage, Ticket>();
 
   public constructor(options: WsInboundTransportOptions = {}) {
-    super('WebSocket', 'ws', options);
-    this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    super('WebSocket', 'ws', {
+      ...options,
+      maxMessageBytes: options.maxPayloadBytes ?? options.maxMessageBytes,
+    });
     this.closeTimeoutMs = options.closeTimeoutMs ?? 1_000;
   }
 
@@ -106,13 +127,16 @@ export class WsInboundTransport extends InboundServerTransport {
 
   protected buildServer(): InboundServer {
     // Plain HTTP requests to this server get 426: it only speaks WebSocket.
-    const server = createServer((_req, res) => {
+    const server = createServer(serverTimeouts(this.budget), (_req, res) => {
       res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
       res.end('WebSocket only');
     });
-    server.headersTimeout = 20_000;
-    const wss = new WebSocketServer({ server, path: this.path, maxPayload: this.maxPayloadBytes });
-    wss.on('connection', (socket) => this.accept(socket));
+    const wss = new WebSocketServer({
+      server,
+      path: this.path,
+      maxPayload: this.budget.limits.maxMessageBytes,
+    });
+    wss.on('connection', (socket, req) => this.accept(socket, sourceOf(req.socket.remoteAddress)));
     wss.on('error', (error) => this.logger?.error('WebSocket server error', { error: error.message }));
     return {
       server,
@@ -125,6 +149,8 @@ export class WsInboundTransport extends InboundServerTransport {
   protected override async closeConnections(): Promise<void> {
     const sockets = [...this.sessions.keys()];
     await Promise.all(sockets.map((socket) => this.closeSocket(socket)));
+    for (const ticket of this.frames.values()) ticket.release();
+    this.frames.clear();
   }
 
   protected override async closeServer(server: Server | undefined): Promise<void> {
@@ -134,11 +160,21 @@ export class WsInboundTransport extends InboundServerTransport {
     await super.closeServer(server);
   }
 
-  private accept(socket: WebSocket): void {
-    const session = new WsTransportSession(utils.uuid(), socket, (s) => this.detach(s));
+  private accept(socket: WebSocket, source: string): void {
+    const session = new WsTransportSession(
+      utils.uuid(),
+      socket,
+      (s) => this.detach(s),
+      source,
+      (s, message, error) => this.settle(s, message, error),
+    );
     this.sessions.set(socket, session);
     socket.on('message', (data, isBinary) => this.receive(session, data, isBinary));
-    socket.on('error', (error) => this.logger?.debug(`WebSocket ${session.id} error: ${error.message}`));
+    socket.on('error', (error: Error & { code?: string }) => {
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')
+        this.refuse(session, CLOSE_TOO_BIG, 'message too large');
+      else this.logger?.debug(`WebSocket ${session.id} error: ${error.message}`);
+    });
     socket.once('close', () => {
       this.sessions.delete(socket);
       this.detach(session);
@@ -149,15 +185,26 @@ export class WsInboundTransport extends InboundServerTransport {
     const agentContext = this.agentContext;
     const eventEmitter = this.eventEmitter;
     if (!agentContext || !eventEmitter || !this.server) return;
-    let envelope: DidCommEncryptedMessage;
-    try {
-      envelope = parseEnvelope(frameToBuffer(data));
-    } catch (error) {
-      if (!(error instanceof MalformedEnvelopeError)) throw error;
-      this.logger?.debug(`Closing WebSocket ${session.id}: ${error.message}`);
-      session.socket.close(CLOSE_INVALID_PAYLOAD, error.message.slice(0, 120));
+    const refused = this.budget.spend(session.source);
+    if (refused !== undefined) {
+      this.refuse(session, CLOSE_POLICY_VIOLATION, refused.reason);
       return;
     }
+    const frame = frameToBuffer(data);
+    let envelope: DidCommEncryptedMessage;
+    try {
+      envelope = parseEnvelope(frame);
+    } catch (error) {
+      if (!(error instanceof MalformedEnvelopeError)) throw error;
+      this.refuse(session, CLOSE_INVALID_PAYLOAD, error.message);
+      return;
+    }
+    const ticket = this.budget.admit(session.source, frame.length);
+    if (isRefusal(ticket)) {
+      this.refuse(session, ticket.status === 413 ? CLOSE_TOO_BIG : CLOSE_TRY_AGAIN_LATER, ticket.reason);
+      return;
+    }
+    this.frames.set(envelope, ticket);
     const toCredo = () =>
       eventEmitter.emit<DidCommMessageReceivedEvent>(agentContext, {
         type: DidCommEventTypes.DidCommMessageReceived,
@@ -172,10 +219,34 @@ export class WsInboundTransport extends InboundServerTransport {
       .receive(envelope, session.leanReply)
       .then((outcome) => {
         if (outcome === 'fallback' && this.server) toCredo();
+        else this.settle(session, envelope);
       })
-      .catch((error: unknown) =>
-        this.logger?.error('Perun lean path failed', { error: errorMessage(error) }),
-      );
+      .catch((error: unknown) => {
+        this.frames.get(envelope)?.release();
+        this.frames.delete(envelope);
+        this.logger?.error('Perun lean path failed', { error: errorMessage(error) });
+      });
+  }
+
+  /** A frame is done with: its bytes leave the budget; a failure is logged and charged. */
+  private settle(session: WsTransportSession, message: unknown, error?: unknown): void {
+    const envelope = message as DidCommEncryptedMessage;
+    this.frames.get(envelope)?.release();
+    this.frames.delete(envelope);
+    if (error === undefined) {
+      this.budget.delivered(session.source);
+      return;
+    }
+    const { reason, senderFault } = failureOf(error);
+    if (senderFault) this.budget.failed(session.source);
+    this.report({ status: 0, source: session.source, reason, connectionId: session.connectionId });
+  }
+
+  /** Closes a socket whose frame was refused; charged to its source and logged. */
+  private refuse(session: WsTransportSession, code: number, reason: string): void {
+    this.budget.failed(session.source);
+    this.report({ status: code, source: session.source, reason, connectionId: session.connectionId });
+    if (session.socket.readyState === WebSocket.OPEN) session.socket.close(code, reason.slice(0, 120));
   }
 
   private detach(session: WsTransportSession): void {

@@ -55,7 +55,14 @@ function addConfigOptions(cmd: Command): Command {
       '--reverify-after <seconds>',
       'a peer verified on a connection stays verified for new channels this long (0: verify every time)',
     )
-    .option('--intermediary', 'lock collateral for virtual channels between our peers');
+    .option('--intermediary', 'lock collateral for virtual channels between our peers')
+    .option('--didcomm-max-message-bytes <n>', 'largest DIDComm message taken (default 8 MiB)')
+    .option('--didcomm-max-requests <n>', 'DIDComm requests held at once (default 256)')
+    .option('--didcomm-max-inflight-bytes <n>', 'bytes of DIDComm requests held at once (default 32 MiB)')
+    .option('--didcomm-max-connections <n>', 'DIDComm connections open at once (default 1024)')
+    .option('--didcomm-source-rate <n>', 'DIDComm messages per second from one address (default 1000)')
+    .option('--didcomm-headers-timeout <seconds>', "time for a DIDComm request's headers (default 10)")
+    .option('--didcomm-body-timeout <seconds>', "time for a DIDComm request's body (default 30)");
 }
 
 export function register(program: Command, ctx: CommandContext): void {
