@@ -12,6 +12,10 @@
 // Bob runs the Perun lean path: once Mallory's connection is resolved, the channel messages it
 // takes are processed there (its events count as Credo's), everything else goes to Credo.
 /* eslint-disable @typescript-eslint/no-explicit-any -- raw DIDComm JSON of any shape */
+import {
+  ReplayEventTypes,
+  type ReplayMessageDroppedEvent,
+} from '../../src/protocols/replay/replay-events.js';
 import { jest } from '@jest/globals';
 import { resolve as resolvePath } from 'node:path';
 import fc from 'fast-check';
@@ -93,7 +97,8 @@ const onUnhandled = (reason: unknown) => void unhandled.push(reason);
 
 /** Bob's processing outcome of the input in flight: the processed event or Credo's failure log. */
 let waiting:
-  { ciphertext: string | undefined; done: (o: 'processed' | 'failed', error?: unknown) => void } | undefined;
+  | { ciphertext: string | undefined; done: (o: 'processed' | 'failed' | 'dropped', error?: unknown) => void }
+  | undefined;
 const failures: unknown[] = [];
 /** Every message Bob sent during the test: through Credo, or the plaintext of one the lean path sent. */
 const bobSent: (DidCommMessage | Record<string, unknown>)[] = [];
@@ -152,6 +157,11 @@ beforeAll(async () => {
   bob.agent.events.on<DidCommMessageProcessedEvent>(DidCommEventTypes.DidCommMessageProcessed, (e) =>
     processed(e.payload.encryptedMessage?.ciphertext),
   );
+  // A real envelope whose mutation left it readable repeats a message Bob took: the guard drops it.
+  bob.agent.events.on<ReplayMessageDroppedEvent>(ReplayEventTypes.MessageDropped, (e) => {
+    const c = e.payload.encryptedMessage?.ciphertext;
+    if (waiting !== undefined && c !== undefined && c === waiting.ciphertext) waiting.done('dropped');
+  });
   bob.agent.events.on<PerunLeanMessageProcessedEvent>(PerunLeanEventTypes.MessageProcessed, (e) => {
     leanProcessed++;
     processed(e.payload.encryptedMessage.ciphertext);
@@ -224,7 +234,7 @@ async function deliver(body: string, send: () => Promise<string>): Promise<void>
   const outcome = new Promise<string>((resolve, reject) => {
     waiting = { ciphertext, done: (o) => resolve(o) };
     timer = setTimeout(
-      () => reject(new Error('Bob neither processed nor refused the input in 15 s')),
+      () => reject(new Error('Bob neither processed, dropped nor refused the input in 15 s')),
       15_000,
     );
   });

@@ -164,7 +164,7 @@ test('refusals are logged with source and reason, never the body, a few lines a 
   }
   quiet.flushLog();
   expect(logged).toHaveLength(4);
-  expect(logged[3]).toContain('7 more refused or failed messages not logged');
+  expect(logged[3]).toContain('7 more refused, failed or dropped messages not logged');
 });
 
 test('WebSocket: a second socket of the source is refused, an oversized frame closes with 1009', async () => {

@@ -115,12 +115,19 @@ it('keeps IDs whose write failed and writes them with the next batch', async () 
 it('the middleware drops a repeat, an expired message and one sent before the retention; only other messages wait for the store', async () => {
   const store = new RecordingStore();
   const c = clock(Date.now());
-  const guard = new ReplayGuard(store, { retentionMs: 60_000, now: c.now });
+  const told: string[] = [];
+  const guard = new ReplayGuard(store, {
+    retentionMs: 60_000,
+    now: c.now,
+    onDropped: (d) => told.push(`${d.connectionId}/${d.messageId}: ${d.reason}`),
+  });
   const middleware = replayMiddleware(guard, versionGuarded, c.now);
   const handled: string[] = [];
+  const emitted: unknown[] = [];
+  const events = { emit: (_: unknown, e: { type: string; payload: unknown }) => emitted.push(e) };
   const run = async (message: DidCommBasicMessage, connectionId = 'c1') => {
     const ctx = new DidCommInboundMessageContext(message, {
-      agentContext: {} as never,
+      agentContext: { resolve: () => events } as never,
       connection: { id: connectionId } as never,
     });
     await middleware(ctx, async () => {
@@ -142,6 +149,14 @@ it('the middleware drops a repeat, an expired message and one sent before the re
   await run(message('id-00003', { outTime: new Date(c.t - 120_000) }));
   await run(message('id-00004', { outTime: new Date(c.t - 1000), expiresTime: new Date(c.t + 1000) }));
   expect(handled).toEqual(['c1/id-00001', 'c2/id-00001', 'c1/id-00004']);
+  const drops = ['c1/id-00001: repeat', 'c1/id-00002: expired', 'c1/id-00003: too-old'];
+  expect(told).toEqual(drops);
+  expect(emitted).toEqual(
+    drops.map((d) => {
+      const [connectionId, messageId, reason] = d.split(/\/|: /);
+      return { type: 'PerunReplayMessageDropped', payload: { connectionId, messageId, reason } };
+    }),
+  );
   expect(versionGuarded('https://didcomm.org/basicmessage/1.0/message')).toBe(false);
 });
 

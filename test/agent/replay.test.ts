@@ -26,6 +26,10 @@ import {
   type PerunLeanMessageProcessedEvent,
   type PerunLeanMessageSentEvent,
 } from '../../src/protocols/perun/lean/index.js';
+import {
+  ReplayEventTypes,
+  type ReplayMessageDroppedEvent,
+} from '../../src/protocols/replay/replay-events.js';
 import { ReplayGuard } from '../../src/protocols/replay/replay-guard.js';
 import { startWorld, type World } from '../ethereum/harness.js';
 import {
@@ -108,11 +112,35 @@ function credoProcessed(s: Side, id: string, count: number): Promise<void> {
 async function replayUpdate(): Promise<{ statuses: Set<number>; extra: number; dropped: number }> {
   const sent = answers(bob, ba.id);
   const before = guardOf(bob).repeats;
+  const events = dropEvents(bob);
   const statuses = new Set<number>();
   for (let i = 0; i < REPLAYS; i++) statuses.add(await post(bob, update.envelope));
   await alice.client.sendPayment(channel, 1n);
+  const dropped = guardOf(bob).repeats - before;
+  // Each drop is reported, naming the connection, the message and the envelope it came in.
+  expect(events.stop()).toEqual(
+    Array.from({ length: dropped }, () => ({
+      connectionId: ba.id,
+      messageId: update.id,
+      reason: 'repeat',
+      encryptedMessage: update.envelope,
+    })),
+  );
   // Bob's accept of that payment is one envelope; anything more answered a replay.
-  return { statuses, extra: sent() - 1, dropped: guardOf(bob).repeats - before };
+  return { statuses, extra: sent() - 1, dropped };
+}
+
+/** The replay guard's drop events on `s` until `stop`. */
+function dropEvents(s: Side) {
+  const seen: ReplayMessageDroppedEvent['payload'][] = [];
+  const on = (e: ReplayMessageDroppedEvent) => void seen.push(e.payload);
+  s.agent.events.on(ReplayEventTypes.MessageDropped, on);
+  return {
+    stop: () => {
+      s.agent.events.off(ReplayEventTypes.MessageDropped, on);
+      return seen;
+    },
+  };
 }
 
 function expectAgreed(version: bigint): void {
@@ -195,10 +223,14 @@ it('a basic message replayed through Credo’s pipeline is stored once', async (
   await alice.agent.didcomm.basicMessages.sendMessage(ab.id, 'pay me later');
   const message = await captured;
   const before = guardOf(bob).repeats;
+  const events = dropEvents(bob);
   const processed = credoProcessed(bob, message.id, REPLAYS);
   for (let i = 0; i < REPLAYS; i++) expect(await post(bob, message.envelope)).toBe(202);
   await processed;
   expect(guardOf(bob).repeats - before).toBe(REPLAYS);
+  const reported = events.stop();
+  expect(reported).toHaveLength(REPLAYS);
+  expect(reported[0]).toMatchObject({ connectionId: ba.id, messageId: message.id, reason: 'repeat' });
   const stored = await bob.agent.didcomm.basicMessages.findAllByQuery({ connectionId: ba.id });
   expect(stored.map((r) => r.content)).toEqual(['pay me later']);
 }, 60_000);

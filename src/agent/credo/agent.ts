@@ -34,6 +34,7 @@ import { peerCredentialProtocols, peerProofProtocols } from '../../protocols/ide
 import { IdentityModule } from '../../protocols/identity/identity-module.js';
 import { versionGuarded } from '../../protocols/perun/lean/lean-path.js';
 import { PerunModule } from '../../protocols/perun/perun-module.js';
+import type { DroppedMessage } from '../../protocols/replay/replay-events.js';
 import { ReplayModule } from '../../protocols/replay/replay-module.js';
 import { perunKmsModuleConfig, type PerunKeyManagementService } from '../kms/index.js';
 import { TypeOrmStorageModule } from '../storage/index.js';
@@ -45,6 +46,7 @@ import {
   type HttpInboundTransportOptions,
   type WsInboundTransportOptions,
 } from '../transport/index.js';
+import { InboundLog } from '../transport/inbound-log.js';
 import { createAgentDependencies } from './dependencies.js';
 
 export interface PerunAgentOptions {
@@ -102,8 +104,27 @@ function base(o: PerunAgentOptions) {
     dependencies: createAgentDependencies(),
     storage: new TypeOrmStorageModule(o.dataSource),
     kms: new Kms.KeyManagementModule(perunKmsModuleConfig(o.kms)),
-    replay: new ReplayModule({ store: new TypeOrmReplayStore(o.dataSource), writeBehind: versionGuarded }),
+    replay: new ReplayModule({
+      store: new TypeOrmReplayStore(o.dataSource),
+      writeBehind: versionGuarded,
+      ...(o.http?.log === undefined ? {} : { onDropped: replayLog(o.http.log) }),
+    }),
   };
+}
+
+/** Dropped replays on the agent's log, rate-limited like the transports' refusals. */
+function replayLog(log: (line: string) => void): (d: DroppedMessage) => void {
+  const lines = new InboundLog({ log });
+  return (d) =>
+    lines.record({
+      transport: 'DIDComm',
+      outcome: 'dropped',
+      connectionId: d.connectionId,
+      reason:
+        d.reason === 'repeat'
+          ? `a replay of message ${d.messageId}`
+          : `message ${d.messageId} is ${d.reason}`,
+    });
 }
 
 /** The DIDComm settings every agent shares; the identity agent adds credentials and proofs. */

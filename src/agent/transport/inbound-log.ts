@@ -6,8 +6,10 @@
 export interface InboundEvent {
   transport: string;
   /** What the sender was told (an HTTP status, a WebSocket close code), or 0 when it was not told. */
-  status: number;
-  source: string;
+  status?: number;
+  /** What happened instead of "refused <status>" / "failed" (e.g. "dropped"). */
+  outcome?: string;
+  source?: string;
   reason: string;
   connectionId?: string;
 }
@@ -45,9 +47,10 @@ export class InboundLog {
       return;
     }
     this.#written += 1;
-    const what = e.status === 0 ? 'failed' : `refused ${e.status}`;
+    const what = e.outcome ?? (e.status === undefined || e.status === 0 ? 'failed' : `refused ${e.status}`);
+    const source = e.source === undefined ? '' : ` from ${e.source}`;
     const connection = e.connectionId === undefined ? '' : ` connection ${e.connectionId}`;
-    this.#log(`didcomm ${e.transport} inbound: ${what} from ${e.source}${connection}: ${e.reason}`);
+    this.#log(`didcomm ${e.transport} inbound: ${what}${source}${connection}: ${e.reason}`);
   }
 
   /** Ends the window: reports what it suppressed. */
@@ -58,6 +61,6 @@ export class InboundLog {
     const suppressed = this.#suppressed;
     this.#suppressed = 0;
     if (suppressed > 0)
-      this.#log(`didcomm inbound: ${suppressed} more refused or failed messages not logged`);
+      this.#log(`didcomm inbound: ${suppressed} more refused, failed or dropped messages not logged`);
   }
 }

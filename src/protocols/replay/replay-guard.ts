@@ -28,6 +28,10 @@
 // sent again, since the replay's ID is remembered from then on. On start the store's IDs within
 // the bound are loaded back.
 
+import type { AgentContext } from '@credo-ts/core';
+import type { DidCommEncryptedMessage } from '@credo-ts/didcomm';
+import { reportDropped, type DroppedMessage } from './replay-events.js';
+
 /** One remembered inbound message: the connection it came on, its @id, when it was first taken (ms). */
 export interface SeenMessage {
   connectionId: string;
@@ -64,6 +68,8 @@ export interface ReplayGuardOptions {
   now?: () => number;
   /** A failed write-behind (the IDs are kept and written with the next batch). */
   onError?: (error: unknown) => void;
+  /** Told of every message a path dropped (see `dropped`). */
+  onDropped?: (d: DroppedMessage) => void;
 }
 
 export class ReplayGuard {
@@ -72,6 +78,7 @@ export class ReplayGuard {
   readonly #retentionMs: number;
   readonly #now: () => number;
   readonly #onError: (error: unknown) => void;
+  readonly #onDropped: ((d: DroppedMessage) => void) | undefined;
   /** Connection → message ID → first taken (ms); insertion order is age order. */
   readonly #seen = new Map<string, Map<string, number>>();
   #pending: SeenMessage[] = [];
@@ -88,6 +95,12 @@ export class ReplayGuard {
     this.#retentionMs = o.retentionMs ?? REPLAY_RETENTION_MS;
     this.#now = o.now ?? Date.now;
     this.#onError = o.onError ?? (() => undefined);
+    this.#onDropped = o.onDropped;
+  }
+
+  /** A path dropped a message (a repeat, or one too old to judge): the event and `onDropped` hear of it. */
+  dropped(agentContext: AgentContext, d: DroppedMessage, encryptedMessage?: DidCommEncryptedMessage): void {
+    reportDropped(agentContext, d, encryptedMessage, this.#onDropped);
   }
 
   /** How many repeats were dropped since the guard was made. */

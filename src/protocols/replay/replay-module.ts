@@ -8,6 +8,7 @@
 // (the DID exchange and out-of-band handshake) are left to Credo's own state checks.
 import type { AgentContext, DependencyManager, Logger, Module } from '@credo-ts/core';
 import { DidCommMessageHandlerRegistry, type DidCommMessageHandlerMiddleware } from '@credo-ts/didcomm';
+import type { DropReason, DroppedMessage } from './replay-events.js';
 import { ReplayGuard, type ReplayGuardOptions, type ReplayStore } from './replay-guard.js';
 
 export interface ReplayModuleOptions {
@@ -18,7 +19,9 @@ export interface ReplayModuleOptions {
    * handler runs. Default: none.
    */
   writeBehind?: (messageType: string) => boolean;
-  guard?: Omit<ReplayGuardOptions, 'onError'>;
+  guard?: Omit<ReplayGuardOptions, 'onError' | 'onDropped'>;
+  /** Told of every message dropped, on either path (the agent logs them, rate-limited). */
+  onDropped?: (d: DroppedMessage) => void;
 }
 
 /** The middleware in front of Credo's handlers (see the file comment). */
@@ -31,11 +34,17 @@ export function replayMiddleware(
     const connection = ctx.connection;
     if (connection === undefined) return next();
     const { message } = ctx;
+    const drop = (reason: DropReason) =>
+      guard.dropped(
+        ctx.agentContext,
+        { connectionId: connection.id, messageId: message.id, reason },
+        ctx.encryptedMessage,
+      );
     const expires = message.timing?.expiresTime?.getTime();
     const sent = message.timing?.outTime?.getTime();
-    if (expires !== undefined && expires < now()) return;
-    if (sent !== undefined && sent < guard.horizon) return;
-    if (!guard.admit(connection.id, message.id)) return;
+    if (expires !== undefined && expires < now()) return drop('expired');
+    if (sent !== undefined && sent < guard.horizon) return drop('too-old');
+    if (!guard.admit(connection.id, message.id)) return drop('repeat');
     if (!writeBehind(message.type)) await guard.flush();
     await next();
   };
@@ -50,6 +59,7 @@ export class ReplayModule implements Module {
     this.#writeBehind = o.writeBehind ?? (() => false);
     this.guard = new ReplayGuard(o.store, {
       ...o.guard,
+      ...(o.onDropped === undefined ? {} : { onDropped: o.onDropped }),
       onError: (error) =>
         this.#logger?.warn('the replay guard could not store inbound message IDs', {
           error: error instanceof Error ? error.message : String(error),

@@ -208,7 +208,15 @@ export class PerunLeanPath {
       const { peer, plaintext } = opened;
       const read = this.#read(plaintext, sink);
       if (read === undefined) return 'fallback';
-      if (this.#replays?.admit(peer.connectionId, read.inbound.id) === false) return 'handled';
+      if (this.#replays?.admit(peer.connectionId, read.inbound.id) === false) {
+        const dropped = {
+          connectionId: peer.connectionId,
+          messageId: read.inbound.id,
+          reason: 'repeat',
+        } as const;
+        if (this.#agentContext !== undefined) this.#replays.dropped(this.#agentContext, dropped, envelope);
+        return 'handled';
+      }
       if (read.returnRoute && channel !== undefined) this.#keepChannel(peer.connectionId, channel);
       sink.deliver(peer.theirDid, read.inbound);
       this.#emit<PerunLeanMessageProcessedEvent>({
