@@ -202,13 +202,27 @@ it('an agent registers its guard for the lean path and the middleware for Credoâ
     passphrase: 'replay',
     scrypt: { N: 2 ** 12 },
   });
-  const agent = createPerunAgent({ label: 'replay', dataSource: ds, kms });
+  const logged: string[] = [];
+  const agent = createPerunAgent({
+    label: 'replay',
+    dataSource: ds,
+    kms,
+    http: { log: (l) => logged.push(l) },
+  });
   try {
     await agent.initialize();
-    expect(agent.dependencyManager.resolve(ReplayGuard)).toBeInstanceOf(ReplayGuard);
+    const guard = agent.dependencyManager.resolve(ReplayGuard);
+    expect(guard).toBeInstanceOf(ReplayGuard);
     expect(
       agent.dependencyManager.resolve(DidCommMessageHandlerRegistry).messageHandlerMiddlewares,
     ).toHaveLength(1);
+    // A drop goes to the agent's log (rate-limited like the transports' refusals), never a body.
+    guard.dropped(agent.context, { connectionId: 'c1', messageId: 'm-000001', reason: 'repeat' });
+    guard.dropped(agent.context, { connectionId: 'c1', messageId: 'm-000002', reason: 'expired' });
+    expect(logged).toEqual([
+      'didcomm inbound: dropped connection c1: a replay of message m-000001',
+      'didcomm inbound: dropped connection c1: message m-000002 is expired',
+    ]);
   } finally {
     await agent.shutdown();
     await ds.destroy();

@@ -117,7 +117,7 @@ function replayLog(log: (line: string) => void): (d: DroppedMessage) => void {
   const lines = new InboundLog({ log });
   return (d) =>
     lines.record({
-      transport: 'DIDComm',
+      transport: '',
       outcome: 'dropped',
       connectionId: d.connectionId,
       reason:

@@ -4,6 +4,7 @@
 // window ends (or the transport stops), so a flood cannot flood the log too.
 
 export interface InboundEvent {
+  /** HTTP or WS; '' where the transport does not matter (a replay is dropped after decryption). */
   transport: string;
   /** What the sender was told (an HTTP status, a WebSocket close code), or 0 when it was not told. */
   status?: number;
@@ -50,7 +51,8 @@ export class InboundLog {
     const what = e.outcome ?? (e.status === undefined || e.status === 0 ? 'failed' : `refused ${e.status}`);
     const source = e.source === undefined ? '' : ` from ${e.source}`;
     const connection = e.connectionId === undefined ? '' : ` connection ${e.connectionId}`;
-    this.#log(`didcomm ${e.transport} inbound: ${what}${source}${connection}: ${e.reason}`);
+    const transport = e.transport === '' ? '' : ` ${e.transport}`;
+    this.#log(`didcomm${transport} inbound: ${what}${source}${connection}: ${e.reason}`);
   }
 
   /** Ends the window: reports what it suppressed. */
