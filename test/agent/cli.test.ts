@@ -3,7 +3,16 @@
 // API's error categories, an unreachable agent and bad input (refused before any request);
 // ID prefixes; where the API URL and token come from; the event stream; and init/start with
 // the node's functions replaced.
-import { chmodSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +20,12 @@ import path from 'node:path';
 import { IDEMPOTENT_ATTEMPTS, parseSse } from '../../src/agent/cli/client.js';
 import { EXIT } from '../../src/agent/cli/output.js';
 import { runCli, type CliDeps, type NodeFunctions } from '../../src/agent/cli/program.js';
-import { AgentConfigError, loadAgentConfig, type AgentConfig } from '../../src/agent/node/config.js';
+import {
+  AgentConfigError,
+  configEnvNames,
+  loadAgentConfig,
+  type AgentConfig,
+} from '../../src/agent/node/config.js';
 import type {
   AgentInfo,
   BalanceView,
@@ -606,6 +620,18 @@ describe('errors', () => {
     expect(r.stderr).toContain('HTTP 502');
   });
 
+  it('page prints the web page URL with the token, once the token is known to work', async () => {
+    const r = await cli(['page']);
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.stdout).toBe(`${fake.url}/#token=${TOKEN}\n`);
+    expect(JSON.parse((await cli(['page', '--json'])).stdout)).toEqual({
+      url: `${fake.url}/#token=${TOKEN}`,
+    });
+    const wrong = await cli(['page', '--token', 'wrong']);
+    expect(wrong.code).toBe(EXIT.UNAUTHORIZED);
+    expect(wrong.stdout).toBe('');
+  });
+
   it('a wrong token exits 7', async () => {
     const r = await cli(['info', '--token', 'wrong']);
     expect(r.code).toBe(EXIT.UNAUTHORIZED);
@@ -647,6 +673,27 @@ describe('errors', () => {
     const root = await cli(['--help']);
     expect(root.stdout).toContain('PERUN_API_TOKEN');
     expect(root.stdout).toContain('3    cannot reach the agent');
+  });
+
+  it('--help names every environment variable the agent reads (but the test knobs)', async () => {
+    const testKnobs = ['PERUN_AGENT_NODE_ARGS', 'PERUN_FAILPOINTS_FILE', 'PERUN_SIGNATURE_JOURNAL'];
+    const read = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name.endsWith('.ts'))
+          for (const m of readFileSync(p, 'utf8').matchAll(/['"`](PERUN_[A-Z_]+)['"`]|env\.(PERUN_[A-Z_]+)/g))
+            read.add(m[1] ?? m[2]!);
+      }
+    };
+    walk(path.join(process.cwd(), 'src', 'agent'));
+    for (const v of configEnvNames()) read.add(v);
+    expect(read).toContain('PERUN_DIDCOMM_SOURCE_RATE');
+    expect(read).toContain('PERUN_API_TOKEN');
+    const help = (await cli(['--help'])).stdout;
+    const missing = [...read].filter((v) => !testKnobs.includes(v) && !help.includes(v));
+    expect(missing).toEqual([]);
   });
 });
 

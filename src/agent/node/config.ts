@@ -145,6 +145,9 @@ export function envName(field: keyof AgentConfigFile): string {
   return 'PERUN_' + field.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 }
 
+/** Every environment variable the configuration reads (one per field). */
+export const configEnvNames = (): string[] => (Object.keys(FIELDS) as (keyof AgentConfigFile)[]).map(envName);
+
 function invalid(field: string, why: string, value: unknown): never {
   throw new AgentConfigError('INVALID_CONFIG', `${field}: ${why}`, { field, value });
 }

@@ -841,7 +841,7 @@ async function main() {
   wireForms();
   if (!token) {
     streamState('closed', 'no token');
-    setStatus('No API token: open the URL that `perun-agent start` prints (it ends in #token=…)', 'error');
+    setStatus('No API token: open the URL that `perun-agent page` prints (it ends in #token=…)', 'error');
     return;
   }
   try {

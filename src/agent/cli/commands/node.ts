@@ -150,7 +150,7 @@ export function register(program: Command, ctx: CommandContext): void {
       const web = new URL(agent.webUrl);
       web.hash = '';
       const webNoToken = web.href;
-      const tokenHint = `${webNoToken} (add #token=<the token in ${config.tokenFile}>)`;
+      const tokenHint = `${webNoToken} (with its token: perun-agent page)`;
       const info: AgentInfo = agent.info;
       if (o.json === true) {
         io.out(json({ apiUrl: agent.apiUrl, webUrl: webNoToken, tokenFile: config.tokenFile, info }));
@@ -236,5 +236,17 @@ export function register(program: Command, ctx: CommandContext): void {
   clientCommand(program, 'info', "the agent's identity, address and chain").action(async (o: ClientOpts) => {
     const info = await ctx.client(o).request<AgentInfo>('GET', '/info');
     emit(o, info, () => infoLines(info));
+  });
+
+  clientCommand(
+    program,
+    'page',
+    "the web page's URL with the API token in it: open it to be signed in",
+  ).action(async (o: ClientOpts) => {
+    const client = ctx.client(o);
+    // The token is checked first, so that the URL printed opens a page that works.
+    await client.request<AgentInfo>('GET', '/info');
+    const url = `${client.endpoint.url}/#token=${encodeURIComponent(client.endpoint.token ?? '')}`;
+    emit(o, { url }, () => `${url}\n`);
   });
 }
