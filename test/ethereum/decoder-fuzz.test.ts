@@ -56,7 +56,9 @@ const cases = [
 
 /**
  * Decodes `bytes`: a refusal must be an EncodingError, a decoded value must survive encode →
- * decode unchanged. Whether the bytes decoded.
+ * decode. An empty sub-allocation index map is encoded as the identity map (as go-perun's Ethereum
+ * backend does), so the value is compared after that one normalisation: its encoding decodes to a
+ * value that encodes to the same bytes and decodes to itself. Whether the bytes decoded.
  */
 function decodesOrRefuses({ encode, decode }: Codec<unknown>, bytes: Uint8Array): boolean {
   let value: unknown;
@@ -66,8 +68,23 @@ function decodesOrRefuses({ encode, decode }: Codec<unknown>, bytes: Uint8Array)
     expect(err).toBeInstanceOf(EncodingError);
     return false;
   }
-  expect(decode(hexlify(encode(value)))).toEqual(value);
+  const encoded = hexlify(encode(value));
+  const normalised = decode(encoded);
+  expect(withoutIndexMaps(normalised)).toEqual(withoutIndexMaps(value));
+  expect(hexlify(encode(normalised))).toBe(encoded);
+  expect(decode(hexlify(encode(normalised)))).toEqual(normalised);
   return true;
+}
+
+/** `v` with every `indexMap` field left out (the one field the encoding normalises). */
+function withoutIndexMaps(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutIndexMaps);
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v;
+  return Object.fromEntries(
+    Object.entries(v as Record<string, unknown>)
+      .filter(([k]) => k !== 'indexMap')
+      .map(([k, x]) => [k, withoutIndexMaps(x)]),
+  );
 }
 
 /** Edits of a valid encoding: overwrite a byte, write a big word at a word boundary, cut, extend. */
