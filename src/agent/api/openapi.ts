@@ -292,6 +292,8 @@ function fieldSchema(spec: FieldSpec): Schema {
       return { type: 'integer', minimum: spec.minimum, maximum: spec.maximum, ...base };
     case 'address':
       return { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$', ...base };
+    case 'boolean':
+      return { type: 'boolean', ...base };
   }
 }
 

@@ -386,8 +386,8 @@ export class PerunNode implements AgentNodeApi {
     return this.#channels.dispute(channelId);
   }
 
-  payments(channelId?: string): Promise<PaymentView[]> {
-    return this.#channels.payments(channelId);
+  payments(channelId?: string, newest?: number): Promise<PaymentView[]> {
+    return this.#channels.payments(channelId, newest);
   }
 
   signedState(channelId: string): Promise<SignedStateView> {

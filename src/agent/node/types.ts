@@ -327,8 +327,8 @@ export interface AgentNodeApi {
   close(channelId: string): Promise<SettlementView>;
   /** Registers the latest state on chain, waits out the challenge duration, withdraws. */
   dispute(channelId: string): Promise<SettlementView>;
-  /** Oldest first; kept across restarts. */
-  payments(channelId?: string): Promise<PaymentView[]>;
+  /** Oldest first, at most the `newest` (default 10,000) newest; kept across restarts. */
+  payments(channelId?: string, newest?: number): Promise<PaymentView[]>;
   signedState(channelId: string): Promise<SignedStateView>;
 
   proposals(): ProposalView[];
