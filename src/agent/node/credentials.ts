@@ -69,6 +69,7 @@ export class Credentials {
           field: 'ethereumAddress',
         });
       address = getAddress(req.ethereumAddress);
+      named = await this.holderDid(c);
     } else {
       const proven = await this.ctx.agent.modules.identity.provenHolder(c.id, {
         timeoutMs: this.ctx.timeoutMs,

@@ -7,8 +7,8 @@
 //     channel proposal waits until the gate (./proposal-gate-service.ts registers its policy
 //     here) has verified the peer on that connection, other messages come from the connection's
 //     DID (no channel names that: the core refuses them);
-//   - a message to an identity DID goes out on the connection its last message came on, if bound
-//     to it, else on the newest ready connection bound to it; an ID no connection is bound to is
+//   - a message to an identity DID goes out on the connection its last message came on (or we
+//     proposed a channel on), if bound to it, else on the newest ready connection bound to it; an ID no connection is bound to is
 //     a connection's DID (the connection the failed proposal came on, or the default's lookup);
 //   - our ID for every peer is our identity DID (useIdentityDid), where the agent has one.
 // The verification a resolved proposal triggered is handed to the gate once, by proposal ID, so
@@ -135,6 +135,11 @@ export class PeerIdentitiesService implements PeerDirectory {
     this.#note(record);
   }
 
+  /** Messages to `peerId` go out on `connectionId` (bound to it) until another message comes in. */
+  public prefer(peerId: string, connectionId: string): void {
+    this.#arrived(peerId, connectionId);
+  }
+
   /** The connection the last message from `peerId` came on. */
   public arrivedOn(peerId: string): string | undefined {
     return this.#lastOn.get(peerId);
@@ -186,10 +191,7 @@ export class PeerIdentitiesService implements PeerDirectory {
     }
     const last = this.#records.get(this.#lastOn.get(peerId) ?? '');
     if (last !== undefined && last.isReady && identityOf(last) === undefined) return last;
-    const found = await this.#fallback.connectionFor(agentContext, peerId);
-    if (found === undefined) return undefined;
-    const boundTo = identityOf(this.#records.get(found.id) ?? found);
-    return boundTo === undefined || boundTo === peerId ? found : undefined;
+    return this.#fallback.connectionFor(agentContext, peerId);
   }
 
   public ourIdFor(_: string, connection: DidCommConnectionRecord): string {

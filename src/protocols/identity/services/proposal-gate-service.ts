@@ -119,6 +119,7 @@ export class ProposalGateService {
     options: VerifyOptions = {},
   ): Promise<{ channel: ChannelInfo; peer: VerifiedPeer }> {
     const peer = await this.peers.verify(agentContext, connectionId, policy, options);
+    this.identities.prefer(peer.did, connectionId);
     try {
       const channel = await client.proposeChannel({ ...request, peer: peer.did, peerAddress: peer.address });
       return { channel, peer };
