@@ -6,7 +6,7 @@
 // connections open channels on either one and pay; both connections are bound to the peer's
 // identity DID, which the channels name. A data directory from before pairwise DIDs (its
 // connection carries both identity DIDs, as the old rotation left it, and nothing is bound) keeps
-// its channel across the upgrade.
+// its channel across the upgrade. An update sent on a connection verified for another peer is refused.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ import { PerunNode } from '../../src/agent/node/node.js';
 import type { ConnectionView, NodeEventWithId } from '../../src/agent/node/types.js';
 import { HttpInboundTransport } from '../../src/agent/transport/index.js';
 import { parseEthereumConfig } from '../../src/channels/ethereum/config.js';
+import { stateFromJson } from '../../src/channels/json.js';
+import type { ChannelMessage } from '../../src/channels/messages.js';
 import { PEER_IDENTITY_TAG } from '../../src/protocols/identity/index.js';
 import { createTestAgent, type TestAgent } from './transport-support.js';
 
@@ -294,4 +296,34 @@ test('a data directory from before pairwise DIDs keeps its channel: restarted, b
   const another = await erin.openChannel({ connectionId: erinSide!.id, fund: '1' });
   await erin.pay(another.id, '0.5');
   expect(dave.channel(another.id)).toMatchObject({ ourBalance: '0.5', peerDid: erin.identity.did });
+});
+
+test('a channel update sent on a connection verified for another peer is refused; the channel is untouched', async () => {
+  // Dave, verified by Bob on their own connection, sends Bob an update Alice signed for her channel with Bob.
+  const dave = running.get('Dave')!;
+  const daveToBob = await dave.acceptInvitation((await bob.createInvitation()).url);
+  const own = await dave.openChannel({ connectionId: daveToBob.id, fund: '0.5' });
+  const bobToDave = (await bob.connections()).find((c) => c.theirDid === daveToBob.ourDid)!;
+  expect(bob.agent.modules.identity.peerIdentityOf(bobToDave.id)).toBe(dave.identity.did);
+  const [target] = alice.channels().filter((c) => c.peerDid === bob.info().did && c.phase === 'Acting');
+  const latest = await alice.signedState(target!.id);
+  const before = bob.channel(target!.id);
+  const wire = dave.agent.modules.perun.wire;
+  const reply = new Promise<ChannelMessage>((resolve) => {
+    const off = wire.onMessage((_, m) => {
+      if (m.type === 'channel-update-reject') {
+        off();
+        resolve(m);
+      }
+    });
+  });
+  await wire.send(bob.info().did, {
+    type: 'channel-update',
+    state: stateFromJson(latest.state, 'state'),
+    actorIdx: 0,
+    sig: latest.sigs[0]!,
+  });
+  expect(await reply).toMatchObject({ type: 'channel-update-reject', code: 'NOT_PARTICIPANT' });
+  expect(bob.channel(target!.id)).toEqual(before);
+  expect(bob.channel(own.id)).toMatchObject({ theirBalance: '0.5', peerDid: dave.identity.did });
 });
