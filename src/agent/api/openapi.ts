@@ -59,7 +59,7 @@ const EVENT_OPTIONAL: Record<string, string[]> = { warning: ['channelId'] };
 const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiError', Schema> = {
   AgentInfo: object({
     label: str(),
-    did: str('The DID peers see on every connection (our credential subject).'),
+    did: str('Our identity DID: our credential subject (each connection has its own pairwise DID).'),
     issuerDid: str('Our issuer DID (did:key), the DID verifiers list as trusted.'),
     address: str(),
     didcommEndpoint: str(),

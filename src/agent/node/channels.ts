@@ -172,7 +172,7 @@ export class Channels {
     // The peer's credential first: its verified address is the virtual channel's participant.
     const peer = await agent.modules.identity.verifyPeer(c.id, policy, this.#verifyOptions());
     const channel = await client.proposeVirtualChannel({
-      peer: c.theirDid!,
+      peer: peer.did,
       peerAddress: peer.address,
       parent: parent.id,
       balances: [[fund, peerFund]],

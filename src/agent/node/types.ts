@@ -220,7 +220,7 @@ export interface ProposalView {
 
 export interface AgentInfo {
   label: string;
-  /** The DID peers see on every connection (our credential's subject). */
+  /** Our identity DID: our credential's subject (each connection has its own pairwise DID). */
   did: string;
   /** Our issuer DID (did:key), the DID verifiers list as trusted. */
   issuerDid: string;
