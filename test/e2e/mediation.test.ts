@@ -94,6 +94,10 @@ afterAll(async () => {
 
 test('Alice listens nowhere and is reached at the Mediator, picking up live over WebSocket', async () => {
   expect(await mediatorStats()).toMatchObject({ role: 'mediator', recipients: 1, keepDays: 7 });
+  // The mediation connection keeps the DIDs it was made with (no switch to the identity DID).
+  const [served] = await mediator.api<ConnectionView[]>('GET', '/connections');
+  expect(served).toMatchObject({ ready: true });
+  expect(served!.ourDid).not.toBe(mediator.info.did);
   expect(mediator.info.didcommEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
   expect(alice.info.mediation).toEqual({

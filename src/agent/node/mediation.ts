@@ -57,7 +57,7 @@ export interface Mediation {
   endpoint(own: string): string;
   /** Whether `connection` is one between mediator and recipient (no identity DID on it). */
   carries(connection: DidCommConnectionRecord): boolean;
-  stop(): void;
+  stop(): Promise<void> | void;
 }
 
 /** Starts the role of `options` on the initialised agent; undefined without one. */
@@ -181,6 +181,6 @@ async function pickUpFromMediator(
     view: () => ({ ...view }),
     endpoint: () => endpoint,
     carries: (c) => c.id === connection.id,
-    stop: () => void recipient.stopMessagePickup(),
+    stop: () => recipient.stopMessagePickup(),
   };
 }
