@@ -1,6 +1,6 @@
 // Mediation between real agents in this process (createPerunAgent, HTTP on 127.0.0.1): a mediator
 // with its queue in its database, Alice with no inbound transport who is its recipient (pickup v2
-// by polling), and Bob. Alice's DIDs name the mediator's endpoint and routing key; Bob's lean path
+// by our polling loop), and Bob. Alice's DIDs name the mediator's endpoint and routing key; Bob's lean path
 // takes no lean peer for her (his channel messages go through Credo's pipeline, which wraps them
 // in forwards), while hers to Bob take the lean path. A message the mediator hands out twice
 // reaches Alice's replay guard and is dropped. The queue itself: order, redelivery of what was
@@ -8,7 +8,6 @@
 import {
   DidCommBasicMessageEventTypes,
   DidCommMediationRecipientApi,
-  DidCommMediatorPickupStrategy,
   type DidCommBasicMessageStateChangedEvent,
   type DidCommConnectionRecord,
   type DidCommEncryptedMessage,
@@ -29,6 +28,7 @@ import {
   type ReplayMessageDroppedEvent,
 } from '../../src/protocols/replay/replay-events.js';
 import type { MediationOptions } from '../../src/agent/credo/mediation.js';
+import { startPickup } from '../../src/agent/credo/pickup.js';
 import { configFlags } from '../../src/agent/cli/args.js';
 import { initAgent, loadAgentConfig } from '../../src/agent/node/config.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -65,6 +65,7 @@ const endpointOf = (agent: PerunAgent) =>
   agent.didcomm.inboundTransports.find((t) => t instanceof HttpInboundTransport)!.endpoint!;
 
 let queue: TypeOrmMediatorQueue;
+let stopPickup: () => Promise<void>;
 let mediator: PerunAgent;
 let alice: PerunAgent;
 let bob: PerunAgent;
@@ -86,11 +87,10 @@ describe('a recipient without inbound transport', () => {
     const invitationUrl = invitation.outOfBandInvitation.toUrl({ domain: endpointOf(mediator) });
     alice = await member('Alice', {
       http: false,
-      mediation: () => ({ role: 'recipient', invitationUrl, pollIntervalMs: 100 }),
+      mediation: () => ({ role: 'recipient', invitationUrl }),
     });
-    await alice.dependencyManager
-      .resolve(DidCommMediationRecipientApi)
-      .initiateMessagePickup(undefined, DidCommMediatorPickupStrategy.PickUpV2);
+    const [granted] = await alice.dependencyManager.resolve(DidCommMediationRecipientApi).getMediators();
+    stopPickup = await startPickup(alice, granted!, { live: false, pollMs: 100, log: () => undefined });
     bob = await member('Bob', {});
 
     const oob = await alice.didcomm.oob.createInvitation({ label: 'Alice' });
@@ -104,6 +104,7 @@ describe('a recipient without inbound transport', () => {
   }, 60_000);
 
   afterAll(async () => {
+    await stopPickup();
     for (const m of members.reverse()) {
       await m.agent.shutdown();
       await m.ds.destroy();

@@ -3,7 +3,8 @@
 // inbound transport off and the Mediator's invitation: nothing listens on her DIDComm port, her
 // DIDs and invitations name the Mediator, and she picks up live over WebSocket. Alice accepts the
 // Issuer's invitation and gets her credential (the address proof reaches her through the
-// Mediator); Bob accepts Alice's invitation; Alice opens a gated channel with Bob, they pay each
+// Mediator); she starts again while the Mediator is down and picks up once it is back (its queue
+// on disk); Bob accepts Alice's invitation; Alice opens a gated channel with Bob, they pay each
 // other and close, and the chain pays each the final balance to the wei. The Mediator's counts
 // show that what Bob sends Alice went through it.
 import { jest } from '@jest/globals';
@@ -138,6 +139,18 @@ test('Alice gets her credential through the Mediator; Bob gets his', async () =>
     name: 'Bob',
   });
   expect(bobs.claims).toMatchObject({ name: 'Bob', ethereumAddress: bob.info.address });
+});
+
+test('Alice starts while the Mediator is down, and picks up once it is back', async () => {
+  await mediator.stop();
+  alice = await alice.restart();
+  expect(alice.info.mediation).toMatchObject({ role: 'recipient', pickup: 'live' });
+  mediator = await mediator.restart();
+  const [toAlice] = await issuer.api<ConnectionView[]>('GET', '/connections');
+  const received = alice.event((e) => e.type === 'message-received');
+  await issuer.api('POST', '/messages', { connectionId: toAlice!.id, content: 'welcome back' });
+  expect(await received).toMatchObject({ message: { content: 'welcome back', direction: 'received' } });
+  expect(alice.stderr).toContain('message pickup failed, trying again');
 });
 
 test('Bob accepts Alice’s invitation; a gated channel, payments both ways through the Mediator, a close to the wei', async () => {

@@ -4,14 +4,16 @@
 // live to a recipient whose pickup session is open. A recipient connects to the mediator of its
 // invitation while Credo initialises, requests mediation and makes it the default: every DID and
 // invitation made after that names the mediator's endpoint and routing key. Credo starts no
-// pickup of its own (strategy None): the node picks live mode or polling once it knows the
-// mediator's endpoints (../node/mediation.ts). Without a role neither module nor pickup runs.
+// pickup of its own (strategy None): ./pickup.ts does, in live mode or polling as the node picks
+// once it knows the mediator's endpoints (../node/mediation.ts). Without a role neither module
+// nor pickup runs.
 import {
   DidCommMediatorPickupStrategy,
   DidCommMessageForwardingStrategy,
   DidCommMessagePickupV2Protocol,
   type DidCommQueueTransportRepository,
 } from '@credo-ts/didcomm';
+import { MAX_RETRY_MS, PICKUP_BATCH } from './pickup.js';
 
 export type MediationOptions =
   | { role: 'mediator'; queue: DidCommQueueTransportRepository }
@@ -19,16 +21,11 @@ export type MediationOptions =
       role: 'recipient';
       /** The mediator's out-of-band invitation URL. */
       invitationUrl: string;
-      /** Between pickups when polling; default 1 s. */
-      pollIntervalMs?: number;
     };
-
-/** Messages per pickup batch, both ways. */
-const BATCH = 50;
 
 /** The DidCommModule options of `m`'s role (pickup v2 only); every module off without one. */
 export function mediationModules(m: MediationOptions | undefined) {
-  const pickup = { maximumBatchSize: BATCH, protocols: [new DidCommMessagePickupV2Protocol()] };
+  const pickup = { maximumBatchSize: PICKUP_BATCH, protocols: [new DidCommMessagePickupV2Protocol()] };
   return {
     messagePickup: m === undefined ? false : pickup,
     mediator:
@@ -43,8 +40,9 @@ export function mediationModules(m: MediationOptions | undefined) {
         ? {
             mediatorInvitationUrl: m.invitationUrl,
             mediatorPickupStrategy: DidCommMediatorPickupStrategy.None,
-            mediatorPollingInterval: m.pollIntervalMs ?? 1000,
-            maximumMessagePickup: BATCH,
+            maximumMessagePickup: PICKUP_BATCH,
+            baseMediatorReconnectionIntervalMs: 250,
+            maximumMediatorReconnectionIntervalMs: MAX_RETRY_MS,
           }
         : false,
     ...(m?.role === 'mediator' ? { queueTransportRepository: m.queue } : {}),

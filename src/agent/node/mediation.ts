@@ -10,7 +10,6 @@ import {
   DidCommMediationRecipientApi,
   DidCommMediationRole,
   DidCommMediationState,
-  DidCommMediatorPickupStrategy,
   DidCommMediatorService,
   DidCommRoutingEventTypes,
   type DidCommConnectionRecord,
@@ -20,6 +19,7 @@ import type { DataSource } from 'typeorm';
 import { PerunError } from '../../channels/errors.js';
 import type { PerunIdentityAgent } from '../credo/agent.js';
 import type { MediationOptions } from '../credo/mediation.js';
+import { startPickup } from '../credo/pickup.js';
 import { TypeOrmMediatorQueue } from '../storage/mediator-queue.js';
 import type { AgentConfig } from './config.js';
 import type { MediationView } from './types.js';
@@ -42,12 +42,17 @@ export function mediationOptionsOf(config: AgentConfig, db: DataSource): Mediati
       queue: new TypeOrmMediatorQueue(db, { keepMs: config.mediatorKeepDays * DAY_MS }),
     };
   if (config.mediatorInvitation !== '')
-    return {
-      role: 'recipient',
-      invitationUrl: config.mediatorInvitation,
-      pollIntervalMs: config.mediatorPollSeconds * 1000,
-    };
+    return { role: 'recipient', invitationUrl: config.mediatorInvitation };
   return undefined;
+}
+
+/** Where an invitation URL points (its origin), for messages; the URL itself is long. */
+export function invitationOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'an unreadable URL';
+  }
 }
 
 /** What `info` shows of the role, kept current; `stop` ends what it follows. */
@@ -149,22 +154,16 @@ async function pickUpFromMediator(
           .resolve(DidCommDocumentService)
           .resolveServicesFromDid(agent.context, connection.theirDid);
   const live = services.some((s) => /^wss?:/i.test(s.serviceEndpoint));
-  const strategy = live
-    ? DidCommMediatorPickupStrategy.PickUpV2LiveMode
-    : DidCommMediatorPickupStrategy.PickUpV2;
-  try {
-    await recipient.initiateMessagePickup(record, strategy);
-  } catch (err) {
-    throw new MediationError(
-      'message pickup from the mediator did not start',
-      { connectionId: connection.id, error: err instanceof Error ? err.message : String(err) },
-      { cause: err },
-    );
-  }
+  const name = connection.theirLabel ?? connection.id;
+  const stopPickup = await startPickup(agent, record, {
+    live,
+    pollMs: config.mediatorPollSeconds * 1000,
+    log: (line) => log(line.replace(/^mediator/, `mediator ${name}`)),
+  });
   const pickup = live ? 'live' : 'polling';
   const endpoint = record.endpoint;
   log(
-    `mediator ${connection.theirLabel ?? connection.id} at ${endpoint}: picking up messages ` +
+    `mediator ${name} at ${endpoint}: picking up messages ` +
       (live ? 'live over WebSocket' : `every ${config.mediatorPollSeconds} s over HTTP`),
   );
   const view: MediationView = {
@@ -181,6 +180,6 @@ async function pickUpFromMediator(
     view: () => ({ ...view }),
     endpoint: () => endpoint,
     carries: (c) => c.id === connection.id,
-    stop: () => recipient.stopMessagePickup(),
+    stop: stopPickup,
   };
 }

@@ -40,7 +40,7 @@ import { CredentialSales } from './credential-sales.js';
 import { Credentials } from './credentials.js';
 import { EventLog } from './event-log.js';
 import { IdempotentPayments } from './idempotent-payments.js';
-import { MediationError, mediationOptionsOf, startMediation } from './mediation.js';
+import { MediationError, invitationOrigin, mediationOptionsOf, startMediation } from './mediation.js';
 import { Messages } from './messages.js';
 import { PaymentHistory } from './payment-history.js';
 import { Proposals, deleteFinishedProofs, proposalGate, type GateParts } from './proposals.js';
@@ -223,7 +223,7 @@ export class PerunNode implements AgentNodeApi {
         if (mediationOptions?.role !== 'recipient') throw err;
         await agent.shutdown().catch(() => undefined);
         throw new MediationError(
-          `no mediation from the mediator of ${config.mediatorInvitation}`,
+          `no mediation from the mediator of the invitation at ${invitationOrigin(config.mediatorInvitation)}`,
           { error: err instanceof Error ? err.message : String(err) },
           { cause: err },
         );
