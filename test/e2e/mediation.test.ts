@@ -26,7 +26,7 @@ import type {
   SettlementView,
 } from '../../src/agent/node/types.js';
 import { parseEthereumConfig } from '../../src/channels/ethereum/config.js';
-import { gasSpent } from '../../src/agent/process/gas.js';
+import { settlementGains } from '../../src/agent/process/gas.js';
 import {
   AgentProcess,
   connectAgents,
@@ -184,22 +184,13 @@ test('Bob accepts Alice’s invitation; a gated channel, payments both ways thro
     version: '20',
   });
 
-  const start = await provider.getBlockNumber();
-  const [aliceBefore, bobBefore] = await Promise.all(
-    [alice, bob].map((p) => provider.getBalance(p.info.address, start)),
-  );
-  const bobSettled = bob.event<NodeEventWithId & { type: 'settled' }>((e) => e.type === 'settled');
-  const closed = await alice.api<SettlementView>('POST', `/channels/${channel.id}/close`);
-  expect(closed.withdrawn).toEqual([{ asset: 'ETH', amount: '3', receiver: alice.info.address }]);
-  expect((await bobSettled).settlement.withdrawn).toEqual([
-    { asset: 'ETH', amount: '7', receiver: bob.info.address },
-  ]);
-  const end = await provider.getBlockNumber();
-  for (const [p, was, share] of [
-    [alice, aliceBefore!, parseEther('3')],
-    [bob, bobBefore!, parseEther('7')],
-  ] as const) {
-    const now = await provider.getBalance(p.info.address, end);
-    expect(now).toBe(was + share - (await gasSpent(provider, p.info.address, start, end)));
-  }
+  const gains = await settlementGains(provider, [alice.info.address, bob.info.address], async () => {
+    const bobSettled = bob.event<NodeEventWithId & { type: 'settled' }>((e) => e.type === 'settled');
+    const closed = await alice.api<SettlementView>('POST', `/channels/${channel.id}/close`);
+    expect(closed.withdrawn).toEqual([{ asset: 'ETH', amount: '3', receiver: alice.info.address }]);
+    expect((await bobSettled).settlement.withdrawn).toEqual([
+      { asset: 'ETH', amount: '7', receiver: bob.info.address },
+    ]);
+  });
+  expect(gains).toEqual([parseEther('3'), parseEther('7')]);
 });
