@@ -233,6 +233,18 @@ describe('the mediator queue', () => {
     expect(q.waiting).toBe(1);
   });
 
+  it('refuses beyond the bytes per recipient', async () => {
+    const bytes = Buffer.byteLength(JSON.stringify(envelope(1)));
+    const q = new TypeOrmMediatorQueue(ds, { keepMs: KEEP_MS, maxBytesPerConnection: 2 * bytes });
+    await q.addMessage(ctx, { connectionId: 'a', recipientDids: [], payload: envelope(1) });
+    await q.addMessage(ctx, { connectionId: 'a', recipientDids: [], payload: envelope(2) });
+    await expect(
+      q.addMessage(ctx, { connectionId: 'a', recipientDids: [], payload: envelope(3) }),
+    ).rejects.toThrow(MediatorQueueFullError);
+    await q.addMessage(ctx, { connectionId: 'b', recipientDids: [], payload: envelope(3) });
+    expect(q.stats).toMatchObject({ forwarded: 3, refused: 1 });
+  });
+
   it('keeps what waits across a restart', async () => {
     await make().addMessage(ctx, { connectionId: 'a', recipientDids: [], payload: envelope(1) });
     const again = make();

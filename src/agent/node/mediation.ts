@@ -34,13 +34,32 @@ export class MediationError extends PerunError {
   }
 }
 
-/** The Credo mediation options of a configuration (a mediator's queue on `db`). */
-export function mediationOptionsOf(config: AgentConfig, db: DataSource): MediationOptions | undefined {
-  if (config.mediator)
+/** The Credo mediation options of a node: a mediator's queue is ours (its counts go to `info`). */
+export type NodeMediationOptions =
+  { role: 'mediator'; queue: TypeOrmMediatorQueue } | Extract<MediationOptions, { role: 'recipient' }>;
+
+/**
+ * The Credo mediation options of a configuration: a mediator's queue on `db`, its refusals on
+ * `log` (once a minute per recipient at most).
+ */
+export function mediationOptionsOf(
+  config: AgentConfig,
+  db: DataSource,
+  log: (line: string) => void,
+): NodeMediationOptions | undefined {
+  if (config.mediator) {
+    const told = new Map<string, number>();
+    const onRefused = (connectionId: string) => {
+      const now = Date.now();
+      if ((told.get(connectionId) ?? 0) > now - 60_000) return;
+      told.set(connectionId, now);
+      log(`mediator: refused a message for connection ${connectionId}: its queue is full`);
+    };
     return {
       role: 'mediator',
-      queue: new TypeOrmMediatorQueue(db, { keepMs: config.mediatorKeepDays * DAY_MS }),
+      queue: new TypeOrmMediatorQueue(db, { keepMs: config.mediatorKeepDays * DAY_MS, onRefused }),
     };
+  }
   if (config.mediatorInvitation !== '')
     return { role: 'recipient', invitationUrl: config.mediatorInvitation };
   return undefined;
@@ -68,12 +87,11 @@ export interface Mediation {
 /** Starts the role of `options` on the initialised agent; undefined without one. */
 export async function startMediation(
   agent: PerunIdentityAgent,
-  options: MediationOptions | undefined,
+  options: NodeMediationOptions | undefined,
   config: AgentConfig,
   log: (line: string) => void,
 ): Promise<Mediation | undefined> {
-  if (options?.role === 'mediator')
-    return serveAsMediator(agent, options.queue as TypeOrmMediatorQueue, config);
+  if (options?.role === 'mediator') return serveAsMediator(agent, options.queue, config);
   if (options?.role === 'recipient') return pickUpFromMediator(agent, config, log);
   return undefined;
 }

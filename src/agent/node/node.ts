@@ -200,7 +200,7 @@ export class PerunNode implements AgentNodeApi {
       stops.push(() => chain.close());
       const assets = await Assets.load(o.chain, chain.provider);
 
-      const mediationOptions = mediationOptionsOf(config, ds);
+      const mediationOptions = mediationOptionsOf(config, ds, log);
       const listen = { host: config.didcommHost, ...inboundLimitsOf(config), log: o.log };
       const wsEndpoint = didcommWsEndpointOf(config);
       const agent = createPerunAgent({

@@ -4,8 +4,8 @@
 // came. A message handed out in a pickup delivery stays until the recipient acknowledges it
 // (messages-received); one not acknowledged within REDELIVER_MS is handed out again (the
 // recipient's replay guard drops a repeat). A message waits at most `keepMs` for its recipient,
-// and a recipient has at most `maxPerConnection` waiting: beyond that a forward is refused (and
-// logged), not queued. Counts of what was forwarded and delivered in this run are kept for the
+// and a recipient has at most `maxPerConnection` messages and `maxBytesPerConnection` bytes
+// waiting: beyond that a forward is refused (and logged), not queued. Counts of what was forwarded and delivered in this run are kept for the
 // node's info.
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
@@ -37,6 +37,10 @@ export class MediatorQueueEntity {
   @Column({ type: 'text' })
   payload!: string;
 
+  /** The envelope's length in bytes. */
+  @Column({ type: 'integer' })
+  bytes!: number;
+
   /** Milliseconds since the epoch (a string: TypeORM reads bigints as strings). */
   @Column({ type: 'bigint', name: 'received_at' })
   receivedAt!: string;
@@ -53,6 +57,10 @@ export interface MediatorQueueOptions {
   keepMs: number;
   /** Messages waiting per recipient connection; default 1000. */
   maxPerConnection?: number;
+  /** Bytes of envelopes waiting per recipient connection; default 64 MiB. */
+  maxBytesPerConnection?: number;
+  /** Told of each forward refused because the recipient's queue is full. */
+  onRefused?: (connectionId: string) => void;
   now?: () => number;
 }
 
@@ -76,6 +84,8 @@ export class TypeOrmMediatorQueue implements DidCommQueueTransportRepository {
   readonly stats: MediatorQueueStats = { forwarded: 0, delivered: 0, refused: 0 };
   readonly #keepMs: number;
   readonly #max: number;
+  readonly #maxBytes: number;
+  readonly #onRefused: ((connectionId: string) => void) | undefined;
   readonly #now: () => number;
   #waiting = 0;
 
@@ -85,6 +95,8 @@ export class TypeOrmMediatorQueue implements DidCommQueueTransportRepository {
   ) {
     this.#keepMs = o.keepMs;
     this.#max = o.maxPerConnection ?? 1000;
+    this.#maxBytes = o.maxBytesPerConnection ?? 64 * 1024 * 1024;
+    this.#onRefused = o.onRefused;
     this.#now = o.now ?? Date.now;
   }
 
@@ -137,18 +149,28 @@ export class TypeOrmMediatorQueue implements DidCommQueueTransportRepository {
   ): Promise<string> {
     const now = this.#now();
     const id = randomUUID();
+    const payload = JSON.stringify(o.payload);
+    const bytes = Buffer.byteLength(payload);
     await exclusive(this.ds, async () => {
       const expired = await this.#repo.delete({ receivedAt: LessThan(String(now - this.#keepMs)) });
       this.#waiting -= expired.affected ?? 0;
-      if ((await this.#repo.count({ where: { connectionId: o.connectionId } })) >= this.#max) {
+      const held = await this.#repo
+        .createQueryBuilder('m')
+        .select('COUNT(*)', 'count')
+        .addSelect('COALESCE(SUM(m.bytes), 0)', 'bytes')
+        .where('m.connection_id = :id', { id: o.connectionId })
+        .getRawOne<{ count: string | number; bytes: string | number }>();
+      if (Number(held?.count) >= this.#max || Number(held?.bytes) + bytes > this.#maxBytes) {
         this.stats.refused++;
+        this.#onRefused?.(o.connectionId);
         throw new MediatorQueueFullError(o.connectionId);
       }
       await this.#repo.insert({
         id,
         connectionId: o.connectionId,
         recipientDids: o.recipientDids.join(' '),
-        payload: JSON.stringify(o.payload),
+        payload,
+        bytes,
         receivedAt: String(o.receivedAt?.getTime() ?? now),
         takenAt: null,
       });

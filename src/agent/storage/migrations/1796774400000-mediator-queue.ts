@@ -15,6 +15,7 @@ export class MediatorQueue1796774400000 implements MigrationInterface {
           { name: 'connection_id', type: 'varchar' },
           { name: 'recipient_dids', type: 'text' },
           { name: 'payload', type: 'text' },
+          { name: 'bytes', type: 'integer' },
           { name: 'received_at', type: 'bigint' },
           { name: 'taken_at', type: 'bigint', isNullable: true },
         ],
