@@ -90,6 +90,8 @@ export function toApiError(err: unknown): { status: number; body: ApiError } {
   if (err instanceof PerunError && (err.code === 'CONFIG' || err.name === 'EmbeddedChainError')) {
     return make(502, 'chain', err.code, err.message, err.details);
   }
+  if (err instanceof PerunError && err.code === 'MEDIATION_FAILED')
+    return make(502, 'peer', err.code, err.message, err.details);
   if (err instanceof WrongPassphraseError) return make(401, 'client', 'WRONG_PASSPHRASE', err.message);
   // Anything else is our fault: say so without leaking internals.
   return make(500, 'internal', 'INTERNAL', 'internal error');

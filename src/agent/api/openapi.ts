@@ -57,27 +57,59 @@ const EVENT_OPTIONAL: Record<string, string[]> = { warning: ['channelId'] };
 
 /** Response schemas, by view name, plus what they reference. */
 const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiError', Schema> = {
-  AgentInfo: object({
-    label: str(),
-    did: str('Our identity DID: our credential subject (each connection has its own pairwise DID).'),
-    issuerDid: str('Our issuer DID (did:key), the DID verifiers list as trusted.'),
-    address: str(),
-    didcommEndpoint: str(),
-    chainId: str(),
-    adjudicator: str(),
-    assetHolderETH: str(),
-    assets: arrayOf(
-      object({ symbol: str(), decimals: { type: 'integer' }, holder: str(), token: str('Absent for ETH.') }, [
-        'token',
-      ]),
-    ),
-    trustedIssuers: arrayOf(str()),
-    signer: {
-      type: 'string',
-      enum: ['native', 'noble'],
-      description: 'The secp256k1 engine that signs and verifies channel states.',
+  AgentInfo: object(
+    {
+      label: str(),
+      did: str('Our identity DID: our credential subject (each connection has its own pairwise DID).'),
+      issuerDid: str('Our issuer DID (did:key), the DID verifiers list as trusted.'),
+      address: str(),
+      didcommEndpoint: str(),
+      chainId: str(),
+      adjudicator: str(),
+      assetHolderETH: str(),
+      assets: arrayOf(
+        object(
+          { symbol: str(), decimals: { type: 'integer' }, holder: str(), token: str('Absent for ETH.') },
+          ['token'],
+        ),
+      ),
+      trustedIssuers: arrayOf(str()),
+      signer: {
+        type: 'string',
+        enum: ['native', 'noble'],
+        description: 'The secp256k1 engine that signs and verifies channel states.',
+      },
+      mediation: {
+        description: 'The mediator we are reached through, or what we serve as a mediator.',
+        oneOf: [
+          object(
+            {
+              role: { const: 'recipient' },
+              mediator: str("The mediator's label."),
+              connectionId: str('Our connection with the mediator.'),
+              endpoint: str("The mediator's endpoint, which our DIDs and invitations name."),
+              routingKeys: arrayOf(str()),
+              pickup: { type: 'string', enum: ['live', 'polling'], description: 'Message pickup v2 mode.' },
+              pollSeconds: { type: 'integer' },
+              inbound: { type: 'boolean', description: 'Whether we listen for DIDComm ourselves too.' },
+            },
+            ['pollSeconds'],
+          ),
+          object({
+            role: { const: 'mediator' },
+            invitationUrl: str('The standing multi-use invitation recipients connect with.'),
+            recipients: { type: 'integer' },
+            queued: { type: 'integer', description: 'Messages waiting for their recipients.' },
+            forwarded: { type: 'integer' },
+            delivered: { type: 'integer' },
+            refused: { type: 'integer' },
+            keepDays: { type: 'integer' },
+          }),
+        ],
+      },
     },
-  }),
+    ['mediation'],
+  ),
   InvitationView: object({
     id: str('The out-of-band record ID.'),
     url: str('The invitation in URL form (`?oob=`), what `POST /connections` takes.'),

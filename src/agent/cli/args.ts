@@ -86,9 +86,9 @@ export function configFlags(o: Opts, cwd: string): Partial<AgentConfigFile> {
   const f: Record<string, unknown> = {};
   const given = (k: string): k is string => typeof o[k] === 'string';
   const flag = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-  for (const k of ['label', 'database', 'didcommHost', 'didcommEndpoint', 'apiHost'])
+  for (const k of ['label', 'database', 'didcommHost', 'didcommEndpoint', 'didcommWsEndpoint', 'apiHost'])
     if (given(k)) f[k] = o[k];
-  for (const k of ['didcommPort', 'apiPort'])
+  for (const k of ['didcommPort', 'didcommWsPort', 'apiPort'])
     if (given(k)) f[k] = checkInteger(o[k] as string, flag(k), 0, 65_535);
   for (const k of ['autoAcceptMaxFund', 'autoIssueSpendingLimit']) {
     if (given(k))
@@ -114,6 +114,13 @@ export function configFlags(o: Opts, cwd: string): Partial<AgentConfigFile> {
   if (Array.isArray(o.trustedIssuer)) f.trustedIssuers = o.trustedIssuer;
   if (typeof o.autoAccept === 'boolean') f.autoAccept = o.autoAccept;
   if (o.intermediary === true) f.intermediary = true;
+  if (o.mediator === true) f.mediator = true;
+  if (typeof o.inbound === 'boolean') f.inbound = o.inbound;
+  if (given('mediatorInvitation')) f.mediatorInvitation = o.mediatorInvitation;
+  if (given('mediatorKeepDays'))
+    f.mediatorKeepDays = checkInteger(o.mediatorKeepDays as string, 'mediator-keep-days', 1, 3650);
+  if (given('mediatorPoll'))
+    f.mediatorPollSeconds = checkInteger(o.mediatorPoll as string, 'mediator-poll', 1, MAX_SECONDS);
   return f as Partial<AgentConfigFile>;
 }
 

@@ -193,7 +193,27 @@ export const infoLines = (i: AgentInfo) =>
     ['asset holder ETH', i.assetHolderETH],
     ['trusted issuers', i.trustedIssuers.length === 0 ? 'none' : i.trustedIssuers.join(', ')],
     ['signer', `secp256k1 ${i.signer}`],
+    ...mediationLines(i.mediation),
   ]);
+
+/** The mediation role's lines of `info` and `start`; none without one. */
+export function mediationLines(m: AgentInfo['mediation']): [string, string | number][] {
+  if (m === undefined) return [];
+  if (m.role === 'mediator')
+    return [
+      [
+        'mediator',
+        `serving ${m.recipients} recipients, ${m.queued} messages queued (kept ${m.keepDays} days)`,
+      ],
+      ['forwarded', `${m.forwarded} queued, ${m.delivered} delivered, ${m.refused} refused since start`],
+      ['mediator invitation', m.invitationUrl],
+    ];
+  const pickup = m.pickup === 'live' ? 'live over WebSocket' : `polling every ${m.pollSeconds} s`;
+  return [
+    ['mediator', `${m.mediator || m.connectionId} at ${m.endpoint}`],
+    ['pickup', `message pickup v2, ${pickup}${m.inbound ? '' : '; no inbound listener'}`],
+  ];
+}
 
 export function connectionsTable(list: ConnectionView[]): string {
   if (list.length === 0) return 'no connections\n';

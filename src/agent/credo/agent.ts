@@ -7,7 +7,9 @@
 // version-guarded Perun messages written behind). With `identity: true` it also
 // runs the identity and credential-sale modules (src/protocols/identity, src/protocols/credential-sale)
 // on issue-credential v2 (JSON-LD credentials) and present-proof v2 (DIF presentation exchange),
-// with did:key and did:peer and a JSON-LD document loader that works offline.
+// with did:key and did:peer and a JSON-LD document loader that works offline. With `mediation` it
+// is a mediator or a mediator's recipient (./mediation.ts); a recipient may have no inbound
+// transport at all (`http: false`).
 import {
   Agent,
   ConsoleLogger,
@@ -48,14 +50,18 @@ import {
 } from '../transport/index.js';
 import { InboundLog } from '../transport/inbound-log.js';
 import { createAgentDependencies } from './dependencies.js';
+import { mediationModules, type MediationOptions } from './mediation.js';
 
 export interface PerunAgentOptions {
   label: string;
   /** The agent's DataSource (openAgentStore in ../datasource.ts): channels, Credo's records, keys. */
   dataSource: DataSource;
   kms: PerunKeyManagementService;
-  /** Inbound HTTP; host defaults to 127.0.0.1, port 0 picks a free one; its bounds and log. */
-  http?: HttpInboundTransportOptions;
+  /**
+   * Inbound HTTP; host defaults to 127.0.0.1, port 0 picks a free one; its bounds and log. False:
+   * no inbound transport (a mediator's recipient, reached through it).
+   */
+  http?: HttpInboundTransportOptions | false;
   /** Inbound WebSocket as well, same defaults. */
   ws?: WsInboundTransportOptions;
   logLevel?: LogLevel;
@@ -71,6 +77,10 @@ export interface PerunAgentOptions {
    * through Credo's pipeline, as an agent without it.
    */
   lean?: boolean;
+  /** Where dropped replays are logged (rate-limited); default the HTTP transport's log. */
+  log?: (line: string) => void;
+  /** The agent's mediation role, if any. */
+  mediation?: MediationOptions;
 }
 
 // Inbound messages are processed concurrently: with Credo's default (one at a time), a handler
@@ -88,7 +98,7 @@ const CONNECTIONS = {
 };
 
 function transports(o: PerunAgentOptions) {
-  const inbound: DidCommInboundTransport[] = [new HttpInboundTransport(o.http ?? {})];
+  const inbound: DidCommInboundTransport[] = o.http === false ? [] : [new HttpInboundTransport(o.http ?? {})];
   if (o.ws !== undefined) inbound.push(new WsInboundTransport(o.ws));
   return { inbound, outbound: [new DidCommHttpOutboundTransport(), new DidCommWsOutboundTransport()] };
 }
@@ -99,6 +109,7 @@ function transports(o: PerunAgentOptions) {
  * loaded first).
  */
 function base(o: PerunAgentOptions) {
+  const log = o.log ?? (o.http === false ? undefined : o.http?.log);
   return {
     config: { logger: new ConsoleLogger(o.logLevel ?? LogLevel.off), allowInsecureHttpUrls: true },
     dependencies: createAgentDependencies(),
@@ -107,7 +118,7 @@ function base(o: PerunAgentOptions) {
     replay: new ReplayModule({
       store: new TypeOrmReplayStore(o.dataSource),
       writeBehind: versionGuarded,
-      ...(o.http?.log === undefined ? {} : { onDropped: replayLog(o.http.log) }),
+      ...(log === undefined ? {} : { onDropped: replayLog(log) }),
     }),
   };
 }
@@ -132,10 +143,8 @@ function didcommOptions(o: PerunAgentOptions) {
   return {
     transports: transports(o),
     connections: CONNECTIONS,
-    messagePickup: false,
     processDidCommMessagesConcurrently: true,
-    mediator: false,
-    mediationRecipient: false,
+    ...mediationModules(o.mediation),
   } as const;
 }
 

@@ -60,6 +60,20 @@ export interface AgentConfigFile {
   /** Seconds a client has for a request's headers, and for its body. */
   didcommHeadersTimeout?: number;
   didcommBodyTimeout?: number;
+  /** A WebSocket DIDComm listener on this port as well; 0: none. */
+  didcommWsPort: number;
+  /** The URL peers reach that listener at; default ws://<didcommHost>:<didcommWsPort>. */
+  didcommWsEndpoint: string;
+  /** Listen for DIDComm at all; false: reachable only through the mediator (mediatorInvitation). */
+  inbound: boolean;
+  /** Run as a mediator: grant mediation to agents that ask, queue their messages, serve pickup v2. */
+  mediator: boolean;
+  /** Mediator: days a queued message waits for its recipient before it is dropped. */
+  mediatorKeepDays: number;
+  /** An out-of-band invitation URL of a mediator: our endpoint is then the mediator's; '' none. */
+  mediatorInvitation: string;
+  /** Seconds between pickups from a mediator that offers no WebSocket (polling). */
+  mediatorPollSeconds: number;
 }
 
 export interface AgentConfig extends AgentConfigFile {
@@ -101,6 +115,13 @@ const DEFAULTS: AgentConfigFile = {
   proposalsPerMinute: 30,
   reverifyAfterSeconds: 300,
   intermediary: false,
+  didcommWsPort: 0,
+  didcommWsEndpoint: '',
+  inbound: true,
+  mediator: false,
+  mediatorKeepDays: 7,
+  mediatorInvitation: '',
+  mediatorPollSeconds: 1,
 };
 
 type Kind =
@@ -138,6 +159,13 @@ const FIELDS: Record<keyof AgentConfigFile, Kind> = {
   didcommSourceRate: 'count',
   didcommHeadersTimeout: 'seconds',
   didcommBodyTimeout: 'seconds',
+  didcommWsPort: 'port',
+  didcommWsEndpoint: 'string',
+  inbound: 'boolean',
+  mediator: 'boolean',
+  mediatorKeepDays: 'count',
+  mediatorInvitation: 'string',
+  mediatorPollSeconds: 'seconds',
 };
 
 /** PERUN_ + the field in upper snake case: didcommPort → PERUN_DIDCOMM_PORT. */
@@ -260,7 +288,21 @@ export function loadAgentConfig(o: {
     ...fromEnv(o.env ?? {}),
     ...pick((o.flags ?? {}) as Record<string, unknown>, 'the flags'),
   };
+  checkMediation(merged);
   return { ...merged, dataDir, configFile, tokenFile: join(dataDir, TOKEN_FILE) };
+}
+
+/** The mediation settings that cannot go together. */
+function checkMediation(c: AgentConfigFile): void {
+  if (c.mediator && c.mediatorInvitation !== '')
+    invalid('mediatorInvitation', 'a mediator does not use a mediator of its own', c.mediatorInvitation);
+  if (c.mediator && !c.inbound) invalid('inbound', 'a mediator must listen for DIDComm', c.inbound);
+  if (!c.inbound && c.mediatorInvitation === '')
+    invalid(
+      'inbound',
+      'an agent that does not listen is reachable only with a mediatorInvitation',
+      c.inbound,
+    );
 }
 
 /** The database URL of a configuration: SQLite paths are relative to the data directory. */
@@ -288,6 +330,14 @@ export function inboundLimitsOf(c: AgentConfigFile): InboundLimitOptions {
 
 export function didcommEndpointOf(c: Pick<AgentConfig, 'didcommEndpoint' | 'didcommHost' | 'didcommPort'>) {
   return c.didcommEndpoint !== '' ? c.didcommEndpoint : `http://${c.didcommHost}:${c.didcommPort}`;
+}
+
+/** The WebSocket endpoint of a configuration; undefined where it has no WebSocket listener. */
+export function didcommWsEndpointOf(
+  c: Pick<AgentConfig, 'didcommWsEndpoint' | 'didcommHost' | 'didcommWsPort'>,
+): string | undefined {
+  if (c.didcommWsPort === 0) return undefined;
+  return c.didcommWsEndpoint !== '' ? c.didcommWsEndpoint : `ws://${c.didcommHost}:${c.didcommWsPort}`;
 }
 
 export function readToken(c: Pick<AgentConfig, 'tokenFile'>): string {
@@ -347,6 +397,9 @@ export async function initAgent(o: InitOptions): Promise<InitResult> {
   if (file.chain !== 'embedded') file.chain = resolve(file.chain);
   if (file.didcommPort === 0) file.didcommPort = await freePort(file.didcommHost);
   if (file.apiPort === 0) file.apiPort = await freePort(file.apiHost);
+  // A mediator's recipients pick up live over WebSocket where it offers one.
+  if (file.mediator && file.didcommWsPort === 0) file.didcommWsPort = await freePort(file.didcommHost);
+  checkMediation(file);
 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   secureDataDir(dataDir);

@@ -12,7 +12,6 @@ import {
 } from '@credo-ts/didcomm';
 import { ChannelClientError } from '../../channels/errors.js';
 import { ApiRequestError } from '../api/api-error.js';
-import { didcommEndpointOf } from './config.js';
 import type { NodeContext } from './context.js';
 import type { ConnectionView, InvitationView } from './types.js';
 import { connectionView, type PeerNames } from './views.js';
@@ -28,7 +27,7 @@ export class Connections implements PeerNames {
   async createInvitation(): Promise<InvitationView> {
     const { agent, config } = this.ctx;
     const oob = await agent.didcomm.oob.createInvitation({ label: config.label });
-    return { id: oob.id, url: oob.outOfBandInvitation.toUrl({ domain: didcommEndpointOf(config) }) };
+    return { id: oob.id, url: oob.outOfBandInvitation.toUrl({ domain: this.ctx.didcommEndpoint }) };
   }
 
   async acceptInvitation(url: string): Promise<ConnectionView> {

@@ -10,6 +10,7 @@ import type { PerunIdentityAgent } from '../credo/agent.js';
 import type { Assets } from './assets.js';
 import type { AgentConfig } from './config.js';
 import type { EventLog } from './event-log.js';
+import type { Mediation } from './mediation.js';
 import type { PaymentHistory } from './payment-history.js';
 
 /** The DIDs an agent keeps across restarts (a generic record). */
@@ -36,4 +37,8 @@ export interface NodeContext {
   timeoutMs: number;
   log: (line: string) => void;
   events: EventLog;
+  /** The endpoint peers reach us at: ours, or the mediator's where we have one. */
+  didcommEndpoint: string;
+  /** Our mediation role, if any (./mediation.ts). */
+  mediation: Mediation | undefined;
 }

@@ -27,6 +27,7 @@ import {
   ETHEREUM_SECRET,
   databaseUrl,
   didcommEndpointOf,
+  didcommWsEndpointOf,
   inboundLimitsOf,
   type AgentConfig,
 } from './config.js';
@@ -39,6 +40,7 @@ import { CredentialSales } from './credential-sales.js';
 import { Credentials } from './credentials.js';
 import { EventLog } from './event-log.js';
 import { IdempotentPayments } from './idempotent-payments.js';
+import { MediationError, invitationOrigin, mediationOptionsOf, startMediation } from './mediation.js';
 import { Messages } from './messages.js';
 import { bindLegacyPeers } from './pairwise-migration.js';
 import { PaymentHistory } from './payment-history.js';
@@ -201,21 +203,37 @@ export class PerunNode implements AgentNodeApi {
       stops.push(() => chain.close());
       const assets = await Assets.load(o.chain, chain.provider);
 
+      const mediationOptions = mediationOptionsOf(config, ds, log);
+      const listen = { host: config.didcommHost, ...inboundLimitsOf(config), log: o.log };
+      const wsEndpoint = didcommWsEndpointOf(config);
       const agent = createPerunAgent({
         label: config.label,
         dataSource: ds,
         kms,
         identity: true,
-        http: {
-          host: config.didcommHost,
-          port: config.didcommPort,
-          endpoint: didcommEndpointOf(config),
-          ...inboundLimitsOf(config),
-          log: o.log,
-        },
+        http: config.inbound
+          ? { ...listen, port: config.didcommPort, endpoint: didcommEndpointOf(config) }
+          : false,
+        ...(config.inbound && wsEndpoint !== undefined
+          ? { ws: { ...listen, port: config.didcommWsPort, endpoint: wsEndpoint } }
+          : {}),
+        log: o.log,
+        mediation: mediationOptions,
       });
-      await agent.initialize();
+      try {
+        await agent.initialize();
+      } catch (err) {
+        if (mediationOptions?.role !== 'recipient') throw err;
+        await agent.shutdown().catch(() => undefined);
+        throw new MediationError(
+          `no mediation from the mediator of the invitation at ${invitationOrigin(config.mediatorInvitation)}`,
+          { error: err instanceof Error ? err.message : String(err) },
+          { cause: err },
+        );
+      }
       stops.push(() => agent.shutdown());
+      const mediation = await startMediation(agent, mediationOptions, config, log);
+      if (mediation !== undefined) stops.push(() => mediation.stop());
       const identity = await loadIdentity(agent);
       agent.modules.identity.useIdentityDid(identity.did);
       await bindLegacyPeers(agent, log);
@@ -278,6 +296,8 @@ export class PerunNode implements AgentNodeApi {
         timeoutMs,
         log,
         events: new EventLog(),
+        didcommEndpoint: mediation?.endpoint(didcommEndpointOf(config)) ?? didcommEndpointOf(config),
+        mediation,
       };
       const node = new PerunNode(ctx, saleApp);
       self.node = node;
@@ -307,13 +327,14 @@ export class PerunNode implements AgentNodeApi {
       did: this.identity.did,
       issuerDid: this.issuer.did,
       address: this.signer.address,
-      didcommEndpoint: didcommEndpointOf(this.config),
+      didcommEndpoint: this.#ctx.didcommEndpoint,
       chainId: this.chain.config.chainId.toString(),
       adjudicator: this.chain.config.adjudicator,
       assetHolderETH: this.chain.config.assetHolderETH,
       assets: this.assets.all.map((a) => ({ ...a })),
       trustedIssuers: [...this.policy.trustedIssuers],
       signer: secp256k1Engine(),
+      ...(this.#ctx.mediation === undefined ? {} : { mediation: this.#ctx.mediation.view() }),
     };
   }
 

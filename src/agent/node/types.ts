@@ -234,7 +234,43 @@ export interface AgentInfo {
   trustedIssuers: string[];
   /** The secp256k1 engine that signs and verifies channel states (PERUN_SECP256K1). */
   signer: 'native' | 'noble';
+  /** The mediator we are reached through, or what we serve as a mediator; absent: neither. */
+  mediation?: MediationView;
 }
+
+/** An agent's mediation role as `info` shows it. */
+export type MediationView =
+  | {
+      role: 'recipient';
+      /** The mediator's label. */
+      mediator: string;
+      /** Our connection with the mediator. */
+      connectionId: string;
+      /** The mediator's endpoint: what our DIDs and invitations name. */
+      endpoint: string;
+      /** The mediator's routing keys (base58) our DIDs name. */
+      routingKeys: string[];
+      /** 'live': pickup v2 live mode over WebSocket; 'polling': pickup v2 every pollSeconds. */
+      pickup: 'live' | 'polling';
+      pollSeconds?: number;
+      /** Whether we listen for DIDComm ourselves too. */
+      inbound: boolean;
+    }
+  | {
+      role: 'mediator';
+      /** The standing multi-use invitation recipients connect with. */
+      invitationUrl: string;
+      /** Agents granted mediation. */
+      recipients: number;
+      /** Messages waiting for their recipients. */
+      queued: number;
+      /** Messages queued, acknowledged by recipients, refused (a full queue) since the start. */
+      forwarded: number;
+      delivered: number;
+      refused: number;
+      /** Days a message waits for its recipient. */
+      keepDays: number;
+    };
 
 /** What the event stream (`/events`) carries. */
 export interface PayOptions {

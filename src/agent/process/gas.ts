@@ -20,3 +20,24 @@ export async function gasSpent(
   }
   return total;
 }
+
+/**
+ * What each of `addresses` gained over `settle` (from the block before it to the block after),
+ * its gas added back: what a settlement paid it, to the wei.
+ */
+export async function settlementGains(
+  provider: JsonRpcProvider,
+  addresses: string[],
+  settle: () => Promise<unknown>,
+): Promise<bigint[]> {
+  const start = await provider.getBlockNumber();
+  const before = await Promise.all(addresses.map((a) => provider.getBalance(a, start)));
+  await settle();
+  const end = await provider.getBlockNumber();
+  return Promise.all(
+    addresses.map(
+      async (a, i) =>
+        (await provider.getBalance(a, end)) - before[i]! + (await gasSpent(provider, a, start, end)),
+    ),
+  );
+}

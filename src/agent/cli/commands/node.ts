@@ -15,7 +15,7 @@ import {
   type ClientOpts,
   type CommandContext,
 } from '../context.js';
-import { infoLines, json, pairs, usageError } from '../output.js';
+import { infoLines, json, mediationLines, pairs, usageError } from '../output.js';
 import { readPassphrase } from '../passphrase.js';
 
 /** Resolves when `signal` aborts, keeping the process alive until then (a chain's child process may not). */
@@ -62,7 +62,21 @@ function addConfigOptions(cmd: Command): Command {
     .option('--didcomm-max-connections <n>', 'DIDComm connections open at once (default 1024)')
     .option('--didcomm-source-rate <n>', 'DIDComm messages per second from one address (default 1000)')
     .option('--didcomm-headers-timeout <seconds>', "time for a DIDComm request's headers (default 10)")
-    .option('--didcomm-body-timeout <seconds>', "time for a DIDComm request's body (default 30)");
+    .option('--didcomm-body-timeout <seconds>', "time for a DIDComm request's body (default 30)")
+    .option('--didcomm-ws-port <port>', 'a WebSocket DIDComm listener on this port too (0: none)')
+    .option('--didcomm-ws-endpoint <url>', 'the URL peers reach our WebSocket listener at')
+    .option('--inbound', 'listen for DIDComm (the default)')
+    .option('--no-inbound', 'do not listen for DIDComm: reachable only through the mediator')
+    .option('--mediator', 'run as a mediator: grant mediation, queue messages, serve pickup v2')
+    .option(
+      '--mediator-keep-days <days>',
+      'mediator: days a queued message waits for its recipient (default 7)',
+    )
+    .option('--mediator-invitation <url>', "a mediator's invitation: be reached through it")
+    .option(
+      '--mediator-poll <seconds>',
+      'seconds between pickups from a mediator without WebSocket (default 1)',
+    );
 }
 
 export function register(program: Command, ctx: CommandContext): void {
@@ -164,6 +178,7 @@ export function register(program: Command, ctx: CommandContext): void {
               ['DIDComm', info.didcommEndpoint],
               ['API', agent.apiUrl],
               ['web page', io.outIsTTY ? agent.webUrl : tokenHint],
+              ...mediationLines(info.mediation),
             ]) +
             'stop with Ctrl-C\n',
         );

@@ -226,7 +226,9 @@ export class LeanPeers {
         });
       }
     }
-    // WebSocket where both DID documents offer it, else HTTP; no mediators (routing keys).
+    // WebSocket where both DID documents offer it, else HTTP. A service with routing keys (a
+    // mediated peer) is not taken: Credo's pipeline wraps what goes there in forwards for the
+    // mediator, whose queue and pickup cost more than the lean path would save (docs/agent.md).
     const usable = services.filter(
       (s) => s.routingKeys.length === 0 && schemeOf(s.serviceEndpoint) !== undefined,
     );
