@@ -16,8 +16,8 @@ import { faucet, runChain, type RunningChain } from '../../src/agent/node/chain.
 import { initAgent, loadAgentConfig } from '../../src/agent/node/config.js';
 import { PerunNode } from '../../src/agent/node/node.js';
 import { toApiError } from '../../src/agent/api/api-error.js';
-import type { NodeEventWithId } from '../../src/agent/node/types.js';
 import { parseEthereumConfig } from '../../src/channels/ethereum/config.js';
+import { next } from './node-events.js';
 
 let dir: string;
 let chain: RunningChain;
@@ -54,17 +54,6 @@ async function node(
     amount: parseEther('50'),
   });
   return n;
-}
-
-function next(n: PerunNode, match: (e: NodeEventWithId) => boolean): Promise<NodeEventWithId> {
-  return new Promise((resolve) => {
-    const stop = n.subscribe((e) => {
-      if (match(e)) {
-        stop();
-        resolve(e);
-      }
-    });
-  });
 }
 
 async function connect(inviter: PerunNode, invitee: PerunNode) {

@@ -25,13 +25,14 @@ import { parseEther } from 'ethers';
 import { faucet, runChain, type RunningChain } from '../../src/agent/node/chain.js';
 import { initAgent, loadAgentConfig } from '../../src/agent/node/config.js';
 import { PerunNode } from '../../src/agent/node/node.js';
-import type { ConnectionView, NodeEventWithId } from '../../src/agent/node/types.js';
+import type { ConnectionView } from '../../src/agent/node/types.js';
 import { HttpInboundTransport } from '../../src/agent/transport/index.js';
 import { parseEthereumConfig } from '../../src/channels/ethereum/config.js';
 import { stateFromJson } from '../../src/channels/json.js';
 import type { ChannelMessage } from '../../src/channels/messages.js';
 import { PEER_IDENTITY_TAG } from '../../src/protocols/identity/index.js';
 import { createTestAgent, type TestAgent } from './transport-support.js';
+import { next } from './node-events.js';
 
 let dir: string;
 let chain: RunningChain;
@@ -77,17 +78,6 @@ async function funded(label: string, overrides: Record<string, unknown> = {}): P
     amount: parseEther('20'),
   });
   return n;
-}
-
-function next(n: PerunNode, match: (e: NodeEventWithId) => boolean): Promise<NodeEventWithId> {
-  return new Promise((resolve) => {
-    const stop = n.subscribe((e) => {
-      if (match(e)) {
-        stop();
-        resolve(e);
-      }
-    });
-  });
 }
 
 /** Carol's next basic message on `connectionId`. */
