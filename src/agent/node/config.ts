@@ -270,6 +270,17 @@ export function databaseUrl(c: Pick<AgentConfig, 'database' | 'dataDir'>): strin
   return join(c.dataDir, c.database);
 }
 
+/** What a progress line says of a database: SQLite and its file, or PostgreSQL and its host (never credentials). */
+export function databaseKind(url: string): string {
+  if (!/^postgres(ql)?:\/\//.test(url)) return `SQLite, ${url}`;
+  try {
+    const u = new URL(url);
+    return `PostgreSQL on ${u.host}${u.pathname}`;
+  } catch {
+    return 'PostgreSQL';
+  }
+}
+
 /** The DIDComm endpoint's bounds a configuration sets (the rest take their defaults). */
 export function inboundLimitsOf(c: AgentConfigFile): InboundLimitOptions {
   const ms = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
@@ -315,6 +326,8 @@ export interface InitOptions {
   overrides?: Partial<AgentConfigFile>;
   /** Key-derivation cost; tests lower it. */
   scrypt?: Partial<ScryptParams>;
+  /** Progress lines, one per step (the CLI prints them on stderr). */
+  log?: (line: string) => void;
 }
 
 export interface InitResult {
@@ -348,11 +361,16 @@ export async function initAgent(o: InitOptions): Promise<InitResult> {
   if (file.didcommPort === 0) file.didcommPort = await freePort(file.didcommHost);
   if (file.apiPort === 0) file.apiPort = await freePort(file.apiHost);
 
+  const log = o.log ?? (() => undefined);
+  log(`creating the agent in ${dataDir}…`);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   secureDataDir(dataDir);
-  prepareSqliteFile(databaseUrl({ database: file.database, dataDir }));
-  const ds = await openAgentStore(databaseUrl({ database: file.database, dataDir }));
+  const url = databaseUrl({ database: file.database, dataDir });
+  prepareSqliteFile(url);
+  log(`opening storage (${databaseKind(url)})…`);
+  const ds = await openAgentStore(url);
   try {
+    log('deriving keys from the passphrase…');
     const kms = await PerunKeyManagementService.open({
       storage: new TypeOrmKmsKeyStorage(ds),
       passphrase: o.passphrase,
@@ -360,6 +378,7 @@ export async function initAgent(o: InitOptions): Promise<InitResult> {
     });
     if ((await kms.getSecret(ETHEREUM_SECRET)) !== undefined)
       throw new AgentConfigError('ALREADY_INITIALISED', 'the database already holds an agent', { dataDir });
+    log(`storing the Ethereum account ${wallet.address}…`);
     await kms.putSecret(ETHEREUM_SECRET, { privateKey: wallet.privateKey });
   } finally {
     await ds.destroy();

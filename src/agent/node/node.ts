@@ -25,6 +25,7 @@ import { PerunKeyManagementService, TypeOrmKmsKeyStorage } from '../kms/index.js
 import {
   AgentConfigError,
   ETHEREUM_SECRET,
+  databaseKind,
   databaseUrl,
   didcommEndpointOf,
   inboundLimitsOf,
@@ -82,6 +83,15 @@ export interface NodeOptions {
 }
 
 const IDENTITY_RECORD = 'perun-node-identity';
+
+/** A URL without its path, query or credentials (an RPC URL may carry a key in either). */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'the configured RPC URL';
+  }
+}
 
 export class PerunNode implements AgentNodeApi {
   readonly #ctx: NodeContext;
@@ -184,8 +194,10 @@ export class PerunNode implements AgentNodeApi {
       for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
     };
     try {
+      log(`opening storage (${databaseKind(databaseUrl(config))})…`);
       const ds: DataSource = await openAgentStore(databaseUrl(config));
       stops.push(() => ds.destroy());
+      log('deriving keys from the passphrase…');
       const kms = await PerunKeyManagementService.open({
         storage: new TypeOrmKmsKeyStorage(ds),
         passphrase: o.passphrase,
@@ -194,6 +206,7 @@ export class PerunNode implements AgentNodeApi {
       if (secret === undefined)
         throw new AgentConfigError('NOT_INITIALISED', 'the database holds no Ethereum account: run init');
       const signer = new EthereumSigner(secret.privateKey);
+      log(`connecting to the chain at ${originOf(o.chain.rpcUrl)}…`);
       const chain = await connectEthereum(o.chain, secret.privateKey);
       stops.push(() => chain.close());
       const assets = await Assets.load(o.chain, chain.provider);
@@ -211,8 +224,12 @@ export class PerunNode implements AgentNodeApi {
           log: o.log,
         },
       });
+      log('starting DIDComm…');
       await agent.initialize();
       stops.push(() => agent.shutdown());
+      log(
+        `DIDComm endpoint listening on ${config.didcommHost}:${config.didcommPort}, reached at ${didcommEndpointOf(config)}`,
+      );
       const identity = await loadIdentity(agent);
       const issuer = await agent.modules.identity.createIssuer(identity.issuerDid);
       const holder: PeerHolder = agent.modules.identity.enablePeerHolder({ signer });
@@ -277,6 +294,7 @@ export class PerunNode implements AgentNodeApi {
       const node = new PerunNode(ctx, saleApp);
       self.node = node;
       client.on('event', (e: ClientEvent) => node.#onClientEvent(e));
+      log('resuming channels…');
       await client.start();
       stops.push(() => client.close());
       node.#listen();

@@ -50,6 +50,7 @@ export async function startAgent(
   try {
     let chain;
     if (config.chain === 'embedded') {
+      log('starting a chain of our own (chain: embedded)…');
       const own = await runChain({});
       stops.push(() => own.stop());
       chain = parseEthereumConfig(own.config);
@@ -71,6 +72,7 @@ export async function startAgent(
     const app = createApiServer(node, { token, webRoot: webRoot(), log: o.log });
     const api = await listenApi(app, { host: config.apiHost, port: config.apiPort });
     stops.push(() => api.close());
+    log(`REST API listening on ${api.url}`);
     // Where client commands find this run's API (the port may differ from config.json's).
     const urlFile = join(config.dataDir, API_URL_FILE);
     writeFileSync(urlFile, api.url + '\n', { mode: 0o600 });

@@ -110,7 +110,7 @@ export function register(program: Command, ctx: CommandContext): void {
     }
     const passphrase = await passphraseOf(o, true);
     const node = await deps.loadNode();
-    const r = await node.initAgent({ dataDir, label, passphrase, ethKey, overrides });
+    const r = await node.initAgent({ dataDir, label, passphrase, ethKey, overrides, log: progress });
     const tokenFile = path.join(r.dataDir, 'api-token');
     emit(
       o,
