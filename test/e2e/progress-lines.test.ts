@@ -1,7 +1,8 @@
 // `perun-agent init` and `start` say what they are doing while they do it (each takes seconds):
 // one line per step on stderr, in the order the steps run, and never on stdout, where --json
 // prints its one JSON value. Both run as processes of the built CLI on a fresh data directory,
-// start on a chain of its own (chain: embedded).
+// start on a chain of its own (chain: embedded). --log-level and --log-format reach them: warn
+// hides the steps, json writes each as one JSON object a line.
 import { jest } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -84,8 +85,9 @@ test('init --json: its steps on stderr, one JSON value on stdout', async () => {
   ]);
 });
 
-test('start --json: its steps on stderr up to the listening API, one JSON value on stdout', async () => {
-  const r = cli('start', '--data-dir', join(dir, 'a'), '--json');
+/** Runs start until its JSON is out; then SIGTERM and its exit code. */
+async function startAndStop(...args: string[]): Promise<Run & { code: number | null }> {
+  const r = cli('start', ...args, '--json');
   await new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => {
       if (parses(r.stdout)) finish(resolve);
@@ -96,6 +98,14 @@ test('start --json: its steps on stderr up to the listening API, one JSON value 
       f();
     };
   });
+  r.child.kill('SIGTERM');
+  const code = await r.exited;
+  return Object.assign(r, { code });
+}
+
+test('start --json: its steps on stderr up to the listening API, one JSON value on stdout', async () => {
+  const r = await startAndStop('--data-dir', join(dir, 'a'));
+  expect(r.code).toBe(0);
   const out = JSON.parse(r.stdout) as { apiUrl: string; info: { didcommEndpoint: string } };
   const endpoint = new URL(out.info.didcommEndpoint);
   ordered(r.stderr, [
@@ -107,8 +117,35 @@ test('start --json: its steps on stderr up to the listening API, one JSON value 
     `DIDComm endpoint listening on ${endpoint.hostname}:${endpoint.port}, reached at ${out.info.didcommEndpoint}`,
     'resuming channels…',
     `REST API listening on ${out.apiUrl}`,
+    'stopping…',
   ]);
-  r.child.kill('SIGTERM');
-  expect(await r.exited).toBe(0);
-  expect(JSON.parse(r.stdout)).toEqual(out);
+  expect(r.stderr).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO {2}opening storage/m);
+});
+
+test('--log-level warn: init says nothing of its steps; --log-format json: every line of start is one entry', async () => {
+  const init = cli('init', '--data-dir', join(dir, 'b'), '--log-level', 'warn', '--json');
+  expect(await init.exited).toBe(0);
+  expect(init.stderr).toBe('');
+  expect(JSON.parse(init.stdout)).toHaveProperty('address');
+
+  const r = await startAndStop('--data-dir', join(dir, 'a'), '--log-format', 'json');
+  expect(r.code).toBe(0);
+  const entries = r.stderr
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  for (const e of entries) {
+    expect(Object.keys(e).filter((k) => k !== 'fields')).toEqual(['time', 'level', 'msg']);
+    expect(new Date(e['time'] as string).toISOString()).toBe(e['time']);
+  }
+  const { apiUrl } = JSON.parse(r.stdout) as { apiUrl: string };
+  expect(entries).toContainEqual(
+    expect.objectContaining({ level: 'info', msg: `REST API listening on ${apiUrl}` }),
+  );
+});
+
+test('an unknown --log-level is a usage error (exit 2) before anything starts', async () => {
+  const r = cli('start', '--data-dir', join(dir, 'a'), '--log-level', 'loud');
+  expect(await r.exited).toBe(2);
+  expect(r.stderr).toContain("argument 'loud' is invalid");
 });

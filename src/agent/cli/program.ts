@@ -37,6 +37,9 @@ const ENV_HELP = `Environment:
   PERUN_DIDCOMM_MAX_INFLIGHT_BYTES, PERUN_DIDCOMM_MAX_CONNECTIONS, PERUN_DIDCOMM_SOURCE_RATE,
   PERUN_DIDCOMM_HEADERS_TIMEOUT, PERUN_DIDCOMM_BODY_TIMEOUT
                       agent settings (start); config.json < environment < flags
+  PERUN_LOG_LEVEL     error, warn, info (default) or debug: what init and start log on stderr
+  PERUN_LOG_FORMAT    text (default: readable lines) or json (one object a line: time, level,
+                      msg, fields); both also in config.json (logLevel, logFormat) and flags
   PERUN_SECP256K1     secp256k1 engine: native (libsecp256k1) or noble (JavaScript);
                       unset: native, else noble where the native binding does not load
 

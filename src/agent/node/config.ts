@@ -13,6 +13,14 @@ import { ApiRequestError } from '../api/api-error.js';
 import { openAgentStore } from '../datasource.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage, type ScryptParams } from '../kms/index.js';
 import type { InboundLimitOptions } from '../transport/index.js';
+import {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  isLogFormat,
+  isLogLevel,
+  type LogFormat,
+  type LogLevelName,
+} from '../log/logger.js';
 import { prepareSqliteFile, secureDataDir } from './data-dir.js';
 
 /** The fields of `config.json`; every one can also be set by environment variable and flag. */
@@ -60,6 +68,10 @@ export interface AgentConfigFile {
   /** Seconds a client has for a request's headers, and for its body. */
   didcommHeadersTimeout?: number;
   didcommBodyTimeout?: number;
+  /** The least severe entries `start` logs on stderr: error, warn, info or debug. */
+  logLevel: LogLevelName;
+  /** text (readable lines) or json (one JSON object a line). */
+  logFormat: LogFormat;
 }
 
 export interface AgentConfig extends AgentConfigFile {
@@ -101,6 +113,8 @@ const DEFAULTS: AgentConfigFile = {
   proposalsPerMinute: 30,
   reverifyAfterSeconds: 300,
   intermediary: false,
+  logLevel: 'info',
+  logFormat: 'text',
 };
 
 type Kind =
@@ -113,7 +127,9 @@ type Kind =
   | 'boolean'
   | 'list'
   | 'amount'
-  | 'optional-amount';
+  | 'optional-amount'
+  | 'log-level'
+  | 'log-format';
 const FIELDS: Record<keyof AgentConfigFile, Kind> = {
   label: 'string',
   database: 'string',
@@ -138,6 +154,8 @@ const FIELDS: Record<keyof AgentConfigFile, Kind> = {
   didcommSourceRate: 'count',
   didcommHeadersTimeout: 'seconds',
   didcommBodyTimeout: 'seconds',
+  logLevel: 'log-level',
+  logFormat: 'log-format',
 };
 
 /** PERUN_ + the field in upper snake case: didcommPort → PERUN_DIDCOMM_PORT. */
@@ -206,6 +224,12 @@ function coerce(field: keyof AgentConfigFile, value: unknown): unknown {
         if (err instanceof ApiRequestError) invalid(field, 'expected an amount in ETH', value);
         throw err;
       }
+      return value;
+    case 'log-level':
+      if (!isLogLevel(value)) invalid(field, `expected one of ${LOG_LEVELS.join(', ')}`, value);
+      return value;
+    case 'log-format':
+      if (!isLogFormat(value)) invalid(field, `expected one of ${LOG_FORMATS.join(', ')}`, value);
       return value;
   }
 }

@@ -20,6 +20,8 @@ import { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js
 import { LocalWatcher } from '../../channels/watcher.js';
 import type { PeerCredentialIssuer, PeerHolder, PeerPolicy } from '../../protocols/identity/index.js';
 import { createPerunAgent, type PerunIdentityAgent } from '../credo/agent.js';
+import { CredoLogger } from '../credo/credo-logger.js';
+import { lineLogger, type Logger } from '../log/logger.js';
 import { openAgentStore } from '../datasource.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage } from '../kms/index.js';
 import {
@@ -79,7 +81,10 @@ export interface NodeOptions {
   timeoutMs?: number;
   /** How often the watcher and the client read the chain; default 250 ms. */
   chainPollMs?: number;
+  /** Plain lines at info and above, when no `logger` is given. */
   log?: (line: string) => void;
+  /** The agent's log (../log/logger.ts); Credo's logger writes into it too. */
+  logger?: Logger;
 }
 
 const IDENTITY_RECORD = 'perun-node-identity';
@@ -187,7 +192,8 @@ export class PerunNode implements AgentNodeApi {
   /** Opens the database with the passphrase, starts Credo, connects to the chain, resumes every channel. */
   static async start(o: NodeOptions): Promise<PerunNode> {
     const { config } = o;
-    const log = o.log ?? (() => undefined);
+    const logger = o.logger ?? lineLogger(o.log);
+    const log = (line: string) => logger.info(line);
     const timeoutMs = o.timeoutMs ?? 30_000;
     const stops: Array<() => Promise<unknown> | unknown> = [];
     const undo = async () => {
@@ -216,12 +222,13 @@ export class PerunNode implements AgentNodeApi {
         dataSource: ds,
         kms,
         identity: true,
+        logger: new CredoLogger(logger),
         http: {
           host: config.didcommHost,
           port: config.didcommPort,
           endpoint: didcommEndpointOf(config),
           ...inboundLimitsOf(config),
-          log: o.log,
+          log: (line) => logger.warn(line),
         },
       });
       log('starting DIDComm…');
@@ -248,7 +255,7 @@ export class PerunNode implements AgentNodeApi {
         adjudicator: adapter,
         store,
         pollIntervalMs: pollMs,
-        onError: (err) => log(`watcher: ${err instanceof Error ? err.message : String(err)}`),
+        onError: (err) => logger.warn(`watcher: ${err instanceof Error ? err.message : String(err)}`),
       });
       const self: { node?: PerunNode } = {};
       const history = new PaymentHistory(ds, store, (row, batch) =>
