@@ -22,7 +22,6 @@ import { join } from 'node:path';
 import { Wallet, parseEther } from 'ethers';
 import { createPerunAgent } from '../src/agent/credo/agent.js';
 import type { RunningChain } from '../src/agent/node/chain.js';
-import type { ChannelView } from '../src/agent/node/types.js';
 import { connectAgents, stopAllProcesses } from '../src/agent/process/agent-process.js';
 import { openAgentStore } from '../src/agent/datasource.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage } from '../src/agent/kms/index.js';
@@ -37,7 +36,7 @@ import { EthereumSigner } from '../src/channels/ethereum/signer.js';
 import { TxSender } from '../src/channels/ethereum/tx.js';
 import { TypeOrmChannelStore } from '../src/channels/persistence/typeorm-store.js';
 import { certifiedPair } from '../src/agent/process/certified-pair.js';
-import { restClient } from './rest-client.js';
+import { openChannel, restClient } from './rest-client.js';
 import {
   now,
   paymentsArg,
@@ -84,13 +83,7 @@ async function twoProcesses(payments: number): Promise<void> {
     const ab = await connectAgents(bob, alice);
     const connectMs = now() - tc;
     const to = now();
-    const opened = bob.event((e) => e.type === 'channel-opened');
-    const channel = await alice.api<ChannelView>('POST', '/channels', {
-      connectionId: ab.id,
-      fund: '50',
-      peerFund: '0',
-    });
-    await opened;
+    const channel = await openChannel(alice, bob, ab.id, '50');
     const openMs = now() - to;
 
     const api = restClient(alice);

@@ -18,10 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningChain } from '../src/agent/node/chain.js';
-import type { ChannelView } from '../src/agent/node/types.js';
 import { connectAgents, stopAllProcesses } from '../src/agent/process/agent-process.js';
 import { certifiedPair } from '../src/agent/process/certified-pair.js';
-import { restClient } from './rest-client.js';
+import { openChannel, restClient } from './rest-client.js';
 import { intArg, latencyFigures, now } from './timing.js';
 
 const json = process.argv.includes('--json');
@@ -164,13 +163,7 @@ async function main(): Promise<void> {
   try {
     const { alice, bob } = await certifiedPair({ root, fundEth: '100', onChain: (c) => (chain = c) });
     const ab = await connectAgents(bob, alice);
-    const opened = bob.event((e) => e.type === 'channel-opened');
-    const channel = await alice.api<ChannelView>('POST', '/channels', {
-      connectionId: ab.id,
-      fund: '50',
-      peerFund: '0',
-    });
-    await opened;
+    const channel = await openChannel(alice, bob, ab.id, '50');
     const aliceApi = restClient(alice);
     const bobApi = restClient(bob);
     const payment = () => aliceApi.call('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' });

@@ -1,8 +1,23 @@
 // REST calls to an agent process for the benchmarks: our own keep-alive node:http client (the
 // global fetch alone costs milliseconds a request), `sockets` connections at most, each call
-// bounded by a timeout when one is given; rejects on a status other than 2xx.
+// bounded by a timeout when one is given; rejects on a status other than 2xx. And the channel the
+// benchmarks pay on.
 import http from 'node:http';
+import type { ChannelView } from '../src/agent/node/types.js';
 import type { AgentProcess } from '../src/agent/process/agent-process.js';
+
+/** Alice opens a channel with `fund` ETH of hers on the connection; answers once Bob has it open too. */
+export async function openChannel(
+  alice: AgentProcess,
+  bob: AgentProcess,
+  connectionId: string,
+  fund: string,
+): Promise<ChannelView> {
+  const opened = bob.event((e) => e.type === 'channel-opened');
+  const channel = await alice.api<ChannelView>('POST', '/channels', { connectionId, fund, peerFund: '0' });
+  await opened;
+  return channel;
+}
 
 export function restClient(agent: AgentProcess, sockets = 1) {
   const keepAlive = new http.Agent({ keepAlive: true, maxSockets: sockets });

@@ -16,6 +16,9 @@ const TOKEN = 'fuzz-token-0123456789abcdef';
 /** What the node was asked, by method name. */
 const seen: { method: string; args: unknown[] }[] = [];
 
+/** The node's methods that answer a list (the server pages it); `channels` answers at once. */
+const LISTS = new Set(['connections', 'payments', 'messages']);
+
 /** A node that records what reaches it and answers nothing useful (the server must not care). */
 const node = new Proxy({} as AgentNodeApi, {
   get: (_, method: string) =>
@@ -23,7 +26,8 @@ const node = new Proxy({} as AgentNodeApi, {
       ? () => () => undefined
       : (...args: unknown[]) => {
           seen.push({ method, args });
-          return Promise.resolve({});
+          if (method === 'channels') return [];
+          return Promise.resolve(LISTS.has(method) ? [] : {});
         },
 });
 
@@ -74,6 +78,8 @@ function validValue(spec: FieldSpec): fc.Arbitrary<unknown> {
       return fc
         .uint8Array({ minLength: 20, maxLength: 20 })
         .map((b) => '0x' + Buffer.from(b).toString('hex'));
+    case 'boolean':
+      return fc.boolean();
   }
 }
 

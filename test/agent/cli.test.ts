@@ -465,6 +465,19 @@ describe('client commands send the right request', () => {
     ],
     [['payments'], [['GET /payments', undefined]], [payment(CH1, '0.25')]],
     [
+      ['payments', '--last', '20', '--channel', 'def'],
+      [
+        ['GET /channels', undefined],
+        [`GET /payments?limit=20&reversed=true&channelId=${CH3}`, undefined],
+      ],
+      [payment(CH3, '0.25')],
+    ],
+    [
+      ['messages', '--last', '5'],
+      [['GET /messages?limit=5&reversed=true', undefined]],
+      [message(CONN1, 'hi')],
+    ],
+    [
       ['payments', '--channel', 'def'],
       [
         ['GET /channels', undefined],
@@ -711,6 +724,8 @@ describe('input is checked before any request', () => {
     [['issue-credential', 'beef', '--name', 'B', '--spending-limit', '1', '--expires', 'tomorrow']],
     [['accept-invitation', 'not a url']],
     [['events', '--since', 'x']],
+    [['payments', '--last', '0']],
+    [['messages', '--last', '1001']],
   ])('%j exits 2 without a request', async (argv) => {
     const r = await cli([...argv, '--json']);
     expect(r.code).toBe(EXIT.USAGE);

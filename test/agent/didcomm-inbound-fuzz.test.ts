@@ -23,7 +23,6 @@ import { WebSocket } from 'ws';
 import { JsonTransformer, Kms } from '@credo-ts/core';
 import {
   DidCommEventTypes,
-  DidCommHttpOutboundTransport,
   DidCommMessage,
   DidCommMessageSender,
   DidCommOutboundMessageContext,
@@ -39,7 +38,7 @@ import type { DataSource } from 'typeorm';
 import { createPerunAgent, type PerunAgent } from '../../src/agent/credo/agent.js';
 import { openAgentStore } from '../../src/agent/datasource.js';
 import { WsInboundTransport } from '../../src/agent/transport/index.js';
-import { CapturingOutbound, RawMessage } from './didcomm-capture.js';
+import { captureAndConnect, RawMessage, type CapturingOutbound } from './didcomm-capture.js';
 import { InMemoryKmsKeyStorage, PerunKeyManagementService } from '../../src/agent/kms/index.js';
 import { ChannelClient, type IncomingProposal } from '../../src/channels/client.js';
 import { ethereumBackend } from '../../src/channels/ethereum/backend.js';
@@ -167,23 +166,10 @@ beforeAll(async () => {
     processed(e.payload.encryptedMessage.ciphertext);
   });
 
-  const http = mallory.agent.didcomm.outboundTransports.find(
-    (t) => t instanceof DidCommHttpOutboundTransport,
-  )!;
-  outbound = new CapturingOutbound(http);
-  await mallory.agent.didcomm.unregisterOutboundTransport(http);
-  mallory.agent.didcomm.registerOutboundTransport(outbound);
-
-  const oob = await bob.agent.didcomm.oob.createInvitation({ label: 'Bob' });
-  const url = oob.outOfBandInvitation.toUrl({ domain: 'https://perun.example' });
-  const { connectionRecord } = await mallory.agent.didcomm.oob.receiveInvitationFromUrl(url, {
-    label: 'Mallory',
-  });
-  mb = await mallory.agent.didcomm.connections.returnWhenIsConnected(connectionRecord!.id, {
-    timeoutMs: 20_000,
-  });
-  const [pending] = await bob.agent.didcomm.connections.findAllByOutOfBandId(oob.id);
-  await bob.agent.didcomm.connections.returnWhenIsConnected(pending!.id, { timeoutMs: 20_000 });
+  ({ outbound, connection: mb } = await captureAndConnect(mallory.agent, bob.agent, {
+    peer: 'Mallory',
+    inviter: 'Bob',
+  }));
 });
 
 afterAll(async () => {

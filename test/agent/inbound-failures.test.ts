@@ -9,7 +9,6 @@ import 'reflect-metadata';
 import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import {
-  DidCommHttpOutboundTransport,
   DidCommMessageSender,
   DidCommOutboundMessageContext,
   type DidCommConnectionRecord,
@@ -17,7 +16,7 @@ import {
 } from '@credo-ts/didcomm';
 
 import { HttpInboundTransport } from '../../src/agent/transport/index.js';
-import { CapturingOutbound, RawMessage } from './didcomm-capture.js';
+import { captureAndConnect, RawMessage, type CapturingOutbound } from './didcomm-capture.js';
 import { post } from './inbound-support.js';
 import { createTestAgent, type TestAgentHandle } from './transport-support.js';
 
@@ -42,21 +41,10 @@ beforeAll(async () => {
   mallory = await createTestAgent({ label: 'Mallory', inbound: [new HttpInboundTransport()] });
   await bob.agent.initialize();
   await mallory.agent.initialize();
-  const http = mallory.agent.didcomm.outboundTransports.find(
-    (t) => t instanceof DidCommHttpOutboundTransport,
-  )!;
-  outbound = new CapturingOutbound(http);
-  await mallory.agent.didcomm.unregisterOutboundTransport(http);
-  mallory.agent.didcomm.registerOutboundTransport(outbound);
-
-  const oob = await bob.agent.didcomm.oob.createInvitation({ label: 'Bob' });
-  const url = oob.outOfBandInvitation.toUrl({ domain: 'https://perun.example' });
-  const { connectionRecord } = await mallory.agent.didcomm.oob.receiveInvitationFromUrl(url, {
-    label: 'Mallory',
-  });
-  mb = await mallory.agent.didcomm.connections.returnWhenIsConnected(connectionRecord!.id, {
-    timeoutMs: 20_000,
-  });
+  ({ outbound, connection: mb } = await captureAndConnect(mallory.agent, bob.agent, {
+    peer: 'Mallory',
+    inviter: 'Bob',
+  }));
 });
 
 afterAll(async () => {

@@ -113,7 +113,7 @@ test('the Issuer certifies Alice on its initiative and Bob on his request', asyn
 test('Alice opens a gated channel with Bob, they pay and message each other, then close', async () => {
   const ab = await connect(bob, alice);
   expect(ab.ready).toBe(true);
-  const ba = (await bob.connections()).find((c) => c.theirDid === alice.info().did)!;
+  const ba = (await bob.connections()).find((c) => c.theirDid === ab.ourDid)!;
   expect(ba).toBeDefined();
 
   const opened = next(bob, (e) => e.type === 'channel-opened');
@@ -148,7 +148,7 @@ test('Alice opens a gated channel with Bob, they pay and message each other, the
 test('a channel in the chain’s test token: Alice funds it with PRN, they pay in PRN and close; token balances move exactly', async () => {
   const config = parseEthereumConfig(chain.config);
   await faucet({ chain: config, address: alice.signer.address, amount: parseEther('100'), token: 'PRN' });
-  const ab = (await alice.connections()).find((c) => c.theirDid === bob.info().did)!;
+  const ab = (await alice.connections()).find((c) => c.theirLabel === 'Bob')!;
   expect(alice.info().assets.map((a) => a.symbol)).toEqual(['ETH', 'PRN']);
   const channel = await alice.openChannel({ connectionId: ab.id, fund: '40', asset: 'prn' });
   expect(channel).toMatchObject({ asset: 'PRN', ourBalance: '40', theirBalance: '0' });
@@ -174,7 +174,7 @@ test('a channel in the chain’s test token: Alice funds it with PRN, they pay i
 });
 
 test('a proposal above the auto-accept limit waits for Bob, who rejects it', async () => {
-  const ab = (await alice.connections()).find((c) => c.theirDid === bob.info().did)!;
+  const ab = (await alice.connections()).find((c) => c.theirLabel === 'Bob')!;
   const asked = next(bob, (e) => e.type === 'proposal' && e.proposal.status === 'pending');
   const opening = alice.openChannel({ connectionId: ab.id, fund: '1', peerFund: '2' });
   opening.catch(() => undefined);
@@ -188,8 +188,8 @@ test('a proposal above the auto-accept limit waits for Bob, who rejects it', asy
 });
 
 test('a gated opening leaves no presentation exchange behind: both nodes delete theirs once done', async () => {
-  const ab = (await alice.connections()).find((c) => c.theirDid === bob.info().did)!;
-  const ba = (await bob.connections()).find((c) => c.theirDid === alice.info().did)!;
+  const ab = (await alice.connections()).find((c) => c.theirLabel === 'Bob')!;
+  const ba = (await bob.connections()).find((c) => c.theirLabel === 'Alice')!;
   // The verifications of the earlier channels would serve this one: both ask again.
   await alice.agent.modules.identity.forgetVerifiedPeer(ab.id);
   await bob.agent.modules.identity.forgetVerifiedPeer(ba.id);

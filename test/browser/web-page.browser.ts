@@ -101,7 +101,7 @@ beforeAll(async () => {
   // Bob invites Alice; Alice opens a channel of 5 + 1 ETH.
   const ab = await alice.node.acceptInvitation((await bob.node.createInvitation()).url);
   aliceToBob = ab.id;
-  bobToAlice = (await bob.node.connections()).find((c) => c.theirDid === alice.info.did)!.id;
+  bobToAlice = (await bob.node.connections()).find((c) => c.theirDid === ab.ourDid)!.id;
   const opened = next(bob, (e) => e.type === 'channel-opened');
   channel = await alice.node.openChannel({ connectionId: aliceToBob, fund: '5', peerFund: '1' });
   await opened;

@@ -47,10 +47,10 @@ let toMallory: ConnectionView; // the Issuer's connection with Mallory
 let mb: ConnectionView; // Mallory's connection with Bob
 let channel: ChannelView; // Alice's channel with Bob
 
-/** Issuer's side of its connection to the agent with `did`. */
-async function issuerConnection(did: string): Promise<ConnectionView> {
+/** The Issuer's side of the connection `theirs` is the other side of (their DID on it is our peer's). */
+async function issuerConnection(theirs: ConnectionView): Promise<ConnectionView> {
   const all = await issuer.api<ConnectionView[]>('GET', '/connections');
-  return all.find((c) => c.theirDid === did)!;
+  return all.find((c) => c.theirDid === theirs.ourDid)!;
 }
 
 /** Mallory asks Bob for a channel; resolves with Bob's refusal as Mallory's node reports it. */
@@ -89,13 +89,11 @@ beforeAll(async () => {
     [alice, 'Alice'],
     [bob, 'Bob'],
   ] as const) {
-    await connectAgents(issuer, holder);
-    const c = await issuerConnection(holder.info.did);
+    const c = await issuerConnection(await connectAgents(issuer, holder));
     await issuer.api('POST', '/credentials/issue', { connectionId: c.id, name, spendingLimit: '10' });
   }
   const invitation = await issuer.api<InvitationView>('POST', '/invitations');
-  await mallory.acceptInvitation(invitation.url);
-  toMallory = await issuerConnection(mallory.info().did);
+  toMallory = await issuerConnection(await mallory.acceptInvitation(invitation.url));
 
   const ab = await connectAgents(bob, alice);
   const opened = bob.event((e) => e.type === 'channel-opened');
@@ -145,7 +143,7 @@ test('Mallory with a credential from an issuer Bob does not trust (Alice) is ref
   const invitation = await alice.api<InvitationView>('POST', '/invitations');
   const toAlice = await mallory.acceptInvitation(invitation.url);
   const aliceSide = (await alice.api<ConnectionView[]>('GET', '/connections')).find(
-    (c) => c.theirDid === mallory.info().did,
+    (c) => c.theirDid === toAlice.ourDid,
   )!;
   expect(toAlice.ready).toBe(true);
   await alice.api('POST', '/credentials/issue', {

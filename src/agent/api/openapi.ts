@@ -59,7 +59,7 @@ const EVENT_OPTIONAL: Record<string, string[]> = { warning: ['channelId'] };
 const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiError', Schema> = {
   AgentInfo: object({
     label: str(),
-    did: str('The DID peers see on every connection (our credential subject).'),
+    did: str('Our identity DID: our credential subject (each connection has its own pairwise DID).'),
     issuerDid: str('Our issuer DID (did:key), the DID verifiers list as trusted.'),
     address: str(),
     didcommEndpoint: str(),
@@ -292,6 +292,8 @@ function fieldSchema(spec: FieldSpec): Schema {
       return { type: 'integer', minimum: spec.minimum, maximum: spec.maximum, ...base };
     case 'address':
       return { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$', ...base };
+    case 'boolean':
+      return { type: 'boolean', ...base };
   }
 }
 

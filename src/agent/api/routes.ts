@@ -2,6 +2,7 @@
 // response and handler. The express app (./server.ts) and the OpenAPI document (./openapi.ts)
 // are both built from it, so what is served and what is documented cannot drift apart.
 import type { AgentNodeApi } from '../node/types.js';
+import { newestNeeded, pageOf } from './paging.js';
 import {
   ACCEPT_INVITATION,
   EVENTS_QUERY,
@@ -9,6 +10,7 @@ import {
   ISSUE_CREDENTIAL,
   MESSAGES_QUERY,
   NO_FIELDS,
+  PAGE_QUERY,
   OFFER_CREDENTIAL,
   OPEN_CHANNEL,
   OPEN_SUB_CHANNEL,
@@ -166,8 +168,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
     operationId: 'listConnections',
     summary: 'Our DIDComm connections',
     tag: 'connections',
+    query: PAGE_QUERY,
     response: ['ConnectionView'],
-    handle: (node) => node.connections(),
+    handle: async (node, { query }) => pageOf(await node.connections(), query),
   }),
   get({
     path: '/connections/:id',
@@ -240,8 +243,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
     operationId: 'listChannels',
     summary: 'Our channels',
     tag: 'channels',
+    query: PAGE_QUERY,
     response: ['ChannelView'],
-    handle: (node) => node.channels(),
+    handle: (node, { query }) => pageOf(node.channels(), query),
   }),
   post({
     path: '/channels',
@@ -327,7 +331,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
     tag: 'channels',
     query: PAYMENTS_QUERY,
     response: ['PaymentView'],
-    handle: (node, { query }) => node.payments(query.channelId),
+    handle: async (node, { query }) =>
+      pageOf(await node.payments(query.channelId, newestNeeded(query)), query),
   }),
 
   get({
@@ -391,7 +396,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     tag: 'messages',
     query: MESSAGES_QUERY,
     response: ['MessageView'],
-    handle: (node, { query }) => node.messages(query.connectionId),
+    handle: async (node, { query }) => pageOf(await node.messages(query.connectionId), query),
   }),
   post({
     path: '/messages',

@@ -22,11 +22,17 @@ export type FieldSpec = FieldBase &
     | { type: 'integer'; minimum: number; maximum: number }
     /** An Ethereum address, passed on checksummed. */
     | { type: 'address' }
+    /** `true` or `false` (in a query string: the words). */
+    | { type: 'boolean' }
   );
 
 export type Fields = Readonly<Record<string, FieldSpec>>;
 
-type ValueOf<F extends FieldSpec> = F extends { type: 'integer' } ? number : string;
+type ValueOf<F extends FieldSpec> = F extends { type: 'integer' }
+  ? number
+  : F extends { type: 'boolean' }
+    ? boolean
+    : string;
 type RequiredKeys<S extends Fields> = { [K in keyof S]: S[K]['required'] extends true ? K : never }[keyof S];
 type OptionalKeys<S extends Fields> = Exclude<keyof S, RequiredKeys<S>>;
 
@@ -155,12 +161,40 @@ export const SEND_MESSAGE = {
   content: { type: 'string', required: true, maxLength: 10_000, description: 'The text.' },
 } as const satisfies Fields;
 
+/** The most items a list answers at once. */
+export const PAGE_MAX = 1_000;
+
+/** Paging of a list: oldest first unless `reversed`; `offset` items skipped, then at most `limit`. */
+export const PAGE_QUERY = {
+  limit: {
+    type: 'integer',
+    required: false,
+    minimum: 1,
+    maximum: PAGE_MAX,
+    description: `At most this many items; default: all (payments: the newest 10,000).`,
+  },
+  offset: {
+    type: 'integer',
+    required: false,
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+    description: 'Skip this many items first (in the order asked for); default 0.',
+  },
+  reversed: {
+    type: 'boolean',
+    required: false,
+    description: 'The list in reverse order (newest first where it is oldest first); default false.',
+  },
+} as const satisfies Fields;
+
 export const PAYMENTS_QUERY = {
   channelId: { type: 'string', required: false, maxLength: ID_MAX, description: 'Only this channel.' },
+  ...PAGE_QUERY,
 } as const satisfies Fields;
 
 export const MESSAGES_QUERY = {
   connectionId: { type: 'string', required: false, maxLength: ID_MAX, description: 'Only this connection.' },
+  ...PAGE_QUERY,
 } as const satisfies Fields;
 
 export const EVENTS_QUERY = {
@@ -183,8 +217,11 @@ export function invalid(
   return new ApiRequestError(400, 'INVALID_REQUEST', `${field}: ${message}`, { field, ...details });
 }
 
-function checkField(name: string, spec: FieldSpec, value: unknown): string | number {
+function checkField(name: string, spec: FieldSpec, value: unknown): string | number | boolean {
   switch (spec.type) {
+    case 'boolean':
+      if (typeof value !== 'boolean') throw invalid(name, 'expected true or false', { expected: 'boolean' });
+      return value;
     case 'string': {
       if (typeof value !== 'string') throw invalid(name, 'expected a string', { expected: 'string' });
       if (value.length === 0) throw invalid(name, 'must not be empty');
@@ -244,7 +281,7 @@ function checkFields<S extends Fields>(
   for (const key of Object.keys(input)) {
     if (!Object.hasOwn(fields, key)) throw invalid(`${prefix}${key}`, 'unknown field');
   }
-  const out: Record<string, string | number> = {};
+  const out: Record<string, string | number | boolean> = {};
   for (const [key, spec] of Object.entries(fields)) {
     const value = Object.hasOwn(input, key) ? input[key] : undefined;
     if (value === undefined) {
@@ -270,12 +307,24 @@ export function checkBody<S extends Fields>(fields: S, body: unknown): Checked<S
 
 /** A parsed query string checked against `fields`; a repeated parameter is refused. */
 export function checkQuery<S extends Fields>(fields: S, query: Record<string, unknown>): Checked<S> {
+  const typed: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(query)) {
-    if (Object.hasOwn(fields, key) && typeof value !== 'string') {
-      throw invalid(`query.${key}`, 'expected one value', { expected: 'string' });
+    if (!Object.hasOwn(fields, key)) {
+      typed[key] = value;
+      continue;
     }
+    if (typeof value !== 'string')
+      throw invalid(`query.${key}`, 'expected one value', { expected: 'string' });
+    typed[key] = fromQueryText(fields[key]!, value);
   }
-  return checkFields(fields, query, 'query.');
+  return checkFields(fields, typed, 'query.');
+}
+
+/** A query string's text as the value its field takes: integers in decimal, booleans as words. */
+function fromQueryText(spec: FieldSpec, text: string): unknown {
+  if (spec.type === 'integer' && /^\d{1,16}$/.test(text)) return Number(text);
+  if (spec.type === 'boolean' && (text === 'true' || text === 'false')) return text === 'true';
+  return text;
 }
 
 /** An `Idempotency-Key`: 1 to 255 printable ASCII characters (as Stripe takes them). */

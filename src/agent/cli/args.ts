@@ -55,6 +55,23 @@ export function checkInteger(text: string, what: string, min: number, max: numbe
   return n;
 }
 
+/**
+ * The query of a list that shows only its newest `last` items (oldest first, as the whole list):
+ * a newest-first page, turned back by the caller with `oldestFirst`.
+ */
+export function lastQuery(last: string | undefined): URLSearchParams {
+  const q = new URLSearchParams();
+  if (last === undefined) return q;
+  q.set('limit', String(checkInteger(last, '--last', 1, 1_000)));
+  q.set('reversed', 'true');
+  return q;
+}
+
+/** A list fetched with `lastQuery`, oldest first again. */
+export function oldestFirst<T>(list: T[], last: string | undefined): T[] {
+  return last === undefined ? list : [...list].reverse();
+}
+
 export function checkAddress(text: string, what: string): string {
   if (!ADDRESS_RE.test(text)) {
     throw usageError('INVALID_ADDRESS', `${what}: expected an Ethereum address (0x and 40 hex digits)`, {

@@ -172,7 +172,7 @@ export class Channels {
     // The peer's credential first: its verified address is the virtual channel's participant.
     const peer = await agent.modules.identity.verifyPeer(c.id, policy, this.#verifyOptions());
     const channel = await client.proposeVirtualChannel({
-      peer: c.theirDid!,
+      peer: peer.did,
       peerAddress: peer.address,
       parent: parent.id,
       balances: [[fund, peerFund]],
@@ -204,10 +204,10 @@ export class Channels {
     return this.views.settlement(info, await this.ctx.client.dispute(info.id));
   }
 
-  async payments(channelId?: string): Promise<PaymentView[]> {
+  async payments(channelId?: string, newest?: number): Promise<PaymentView[]> {
     // The log holds our latest payments once written.
     await this.ctx.client.flush(channelId as Hex | undefined);
-    return this.ctx.history.list(channelId);
+    return this.ctx.history.list(channelId, newest);
   }
 
   async signedState(channelId: string): Promise<SignedStateView> {

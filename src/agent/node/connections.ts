@@ -1,12 +1,11 @@
-// Connections with peers: invitations both ways, our switch to the identity DID (our credential's
-// subject) on every connection we answer and the wait for a peer's, and who is who: our
-// connection with a peer and its label, by its DID.
+// Connections with peers: invitations both ways, each connection with a fresh pairwise DID of
+// ours (accept-invitation returns once DID exchange completed), and who is who: our connection
+// with a peer and its label, by the peer's identity DID (bound to the connection by the identity
+// gate, src/protocols/identity/services/peer-identities-service.ts) or, for a connection with no
+// verified peer yet, by its DID on the connection.
 import {
   DidCommConnectionEventTypes,
-  DidCommDidExchangeRole,
-  DidCommDidExchangeState,
   DidCommTrustPingEventTypes,
-  type DidCommConnectionDidRotatedEvent,
   type DidCommConnectionRecord,
   type DidCommConnectionStateChangedEvent,
   type TrustPingResponseReceivedEvent,
@@ -18,14 +17,11 @@ import type { NodeContext } from './context.js';
 import type { ConnectionView, InvitationView } from './types.js';
 import { connectionView, type PeerNames } from './views.js';
 
-/** How long an invitee waits for the inviter to switch to its identity DID. */
-const ROTATION_MS = 10_000;
-
 export class Connections implements PeerNames {
+  /** Connection ID → the peer's label. */
   readonly #labels = new Map<string, string | undefined>();
+  /** The peer's DID on a connection → the connection's ID. */
   readonly #connectionIds = new Map<string, string>();
-  /** Our switches to the identity DID in flight, by connection: proofs on it wait for them. */
-  readonly #adoptions = new Map<string, Promise<unknown>>();
 
   constructor(private readonly ctx: NodeContext) {}
 
@@ -45,24 +41,15 @@ export class Connections implements PeerNames {
         error: err instanceof Error ? err.message : String(err),
       });
     }
-    const rotated = this.#nextRotation();
-    try {
-      const { connectionRecord } = await agent.didcomm.oob.receiveInvitation(parsed, {
-        label: this.ctx.config.label,
-        ourDid: this.ctx.identity.did,
-      });
-      if (connectionRecord === undefined)
-        throw new ApiRequestError(400, 'INVALID_INVITATION', 'the invitation asks for no connection');
-      let c = await agent.didcomm.connections
-        .returnWhenIsConnected(connectionRecord.id, { timeoutMs: this.ctx.timeoutMs })
-        .catch((err: unknown) => this.#handshakeFailed(connectionRecord.id, err));
-      // An inviter of ours switches to its identity DID (its credential's subject) right away;
-      // wait for that so that the first proof request sees the DID it will be shown.
-      c = (await rotated.wait(c.id, ROTATION_MS)) ?? c;
-      return this.view(c);
-    } finally {
-      rotated.stop();
-    }
+    const { connectionRecord } = await agent.didcomm.oob.receiveInvitation(parsed, {
+      label: this.ctx.config.label,
+    });
+    if (connectionRecord === undefined)
+      throw new ApiRequestError(400, 'INVALID_INVITATION', 'the invitation asks for no connection');
+    const c = await agent.didcomm.connections
+      .returnWhenIsConnected(connectionRecord.id, { timeoutMs: this.ctx.timeoutMs })
+      .catch((err: unknown) => this.#handshakeFailed(connectionRecord.id, err));
+    return this.view(c);
   }
 
   /**
@@ -120,9 +107,8 @@ export class Connections implements PeerNames {
     }
   }
 
-  /** The connection `id` once our DID switch on it is done; 404 if unknown, 409 if `ready` and not established. */
+  /** The connection `id`; 404 if unknown, 409 if `ready` and not established. */
   async ready(id: string, ready = true): Promise<DidCommConnectionRecord> {
-    await this.#adoptions.get(id);
     const c = typeof id === 'string' ? await this.ctx.agent.didcomm.connections.findById(id) : null;
     if (c === null)
       throw new ApiRequestError(404, 'UNKNOWN_CONNECTION', 'no such connection', { connectionId: id });
@@ -134,112 +120,47 @@ export class Connections implements PeerNames {
     return c;
   }
 
-  /** Waits for our DID switch on the connection with the peer whose DID is `did`, if one is in flight. */
-  async adoptionWith(did: string): Promise<void> {
-    const id = this.#connectionIds.get(did);
-    if (id !== undefined) await this.#adoptions.get(id);
-  }
-
   /** The connection's view; remembers the peer's label for the views of its channels. */
   view(c: DidCommConnectionRecord): ConnectionView {
-    if (c.theirDid !== undefined) this.#labels.set(c.theirDid, c.theirLabel);
+    this.#learn(c);
     return connectionView(c);
   }
 
+  /**
+   * Our connection with the peer `did` (an identity DID: the newest ready connection bound to it,
+   * else any bound to it; or a peer's DID on a connection).
+   */
   connectionIdOf(did: string): string | undefined {
-    return this.#connectionIds.get(did);
+    const bound = this.ctx.agent.modules.identity.connectionsOfPeer(did);
+    const newest = bound.filter((c) => c.isReady).at(-1) ?? bound.at(-1);
+    return newest?.id ?? this.#connectionIds.get(did);
   }
 
   labelOf(did: string): string | undefined {
-    return this.#labels.get(did);
+    const id = this.connectionIdOf(did);
+    return id === undefined ? undefined : this.#labels.get(id);
   }
 
-  /** Follows connections and DID rotations (events, our switch to the identity DID); returns the stop. */
+  /** Follows connections (an event for each change); returns the stop. */
   listen(): () => void {
     const { agent, events } = this.ctx;
     const onConnection = (e: DidCommConnectionStateChangedEvent) => {
-      const c = e.payload.connectionRecord;
-      const duplicate = this.#duplicates(c);
-      if (c.theirDid !== undefined && !duplicate) this.#connectionIds.set(c.theirDid, c.id);
-      events.emit({ type: 'connection', connection: this.view(c) });
-      // As inviter we answered with a fresh DID: switch to our identity DID, the subject of our credential.
-      if (
-        c.role === DidCommDidExchangeRole.Responder &&
-        c.state === DidCommDidExchangeState.Completed &&
-        c.did !== this.ctx.identity.did &&
-        !duplicate
-      ) {
-        const adoption = agent.modules.identity
-          .adoptIdentityDid(c.id, this.ctx.identity.did, this.ctx.timeoutMs)
-          .then(
-            (r) => events.emit({ type: 'connection', connection: this.view(r) }),
-            (err: unknown) => this.ctx.log(`identity DID not adopted on ${c.id}: ${(err as Error).message}`),
-          )
-          .finally(() => this.#adoptions.delete(c.id));
-        this.#adoptions.set(c.id, adoption);
-      }
-    };
-    const onRotated = (e: DidCommConnectionDidRotatedEvent) => {
-      const c = e.payload.connectionRecord;
-      if (c.theirDid !== undefined) this.#connectionIds.set(c.theirDid, c.id);
-      this.#labels.set(c.theirDid ?? '', c.theirLabel);
+      events.emit({ type: 'connection', connection: this.view(e.payload.connectionRecord) });
     };
     agent.events.on(DidCommConnectionEventTypes.DidCommConnectionStateChanged, onConnection);
-    agent.events.on(DidCommConnectionEventTypes.DidCommConnectionDidRotated, onRotated);
-    return () => {
-      agent.events.off(DidCommConnectionEventTypes.DidCommConnectionStateChanged, onConnection);
-      agent.events.off(DidCommConnectionEventTypes.DidCommConnectionDidRotated, onRotated);
-    };
+    return () => agent.events.off(DidCommConnectionEventTypes.DidCommConnectionStateChanged, onConnection);
   }
 
   /** Learns the peers of the connections we already have. */
   remember(): void {
     this.ctx.agent.didcomm.connections.getAll().then(
-      (all) => {
-        for (const c of all) {
-          if (c.theirDid !== undefined) {
-            this.#connectionIds.set(c.theirDid, c.id);
-            this.#labels.set(c.theirDid, c.theirLabel);
-          }
-        }
-      },
+      (all) => all.forEach((c) => this.#learn(c)),
       (err: unknown) => this.ctx.log(`stored connections not read: ${(err as Error).message}`),
     );
   }
 
-  /**
-   * Whether we already have a connection with the same peer on our identity DID: two connections
-   * with one pair of DIDs cannot be told apart, so the newer one keeps its own DID.
-   */
-  #duplicates(c: DidCommConnectionRecord): boolean {
-    const other = this.#connectionIds.get(c.theirDid ?? '');
-    return other !== undefined && other !== c.id;
-  }
-
-  /** The next DID rotation by a peer, per connection (for acceptInvitation). */
-  #nextRotation() {
-    const { agent } = this.ctx;
-    const seen = new Map<string, DidCommConnectionRecord>();
-    const waiters = new Map<string, (c: DidCommConnectionRecord) => void>();
-    const on = (e: DidCommConnectionDidRotatedEvent) => {
-      if (e.payload.theirDid === undefined) return;
-      const c = e.payload.connectionRecord;
-      seen.set(c.id, c);
-      waiters.get(c.id)?.(c);
-    };
-    agent.events.on(DidCommConnectionEventTypes.DidCommConnectionDidRotated, on);
-    return {
-      wait: (id: string, ms: number) =>
-        new Promise<DidCommConnectionRecord | undefined>((resolve) => {
-          const hit = seen.get(id);
-          if (hit !== undefined) return resolve(hit);
-          const timer = setTimeout(() => resolve(undefined), ms);
-          waiters.set(id, (c) => {
-            clearTimeout(timer);
-            resolve(c);
-          });
-        }),
-      stop: () => agent.events.off(DidCommConnectionEventTypes.DidCommConnectionDidRotated, on),
-    };
+  #learn(c: DidCommConnectionRecord): void {
+    this.#labels.set(c.id, c.theirLabel);
+    if (c.theirDid !== undefined) this.#connectionIds.set(c.theirDid, c.id);
   }
 }

@@ -55,6 +55,10 @@ export interface CredentialSalesOptions {
   app: Hex | undefined;
   emit: (e: NodeEvent) => void;
   log: (line: string) => void;
+  /** The DID of the holder on a connection that a credential is made out to (./credentials.ts). */
+  holderDid: (connection: DidCommConnectionRecord) => Promise<string>;
+  /** The peer's verified identity on a connection, if one is bound. */
+  peerIdentityOf: (connectionId: string) => string | undefined;
   /** Proposes an app channel to the verified peer on the connection and waits until it is open. */
   propose: (connectionId: string, req: { price: bigint; initData: Hex; app: Hex }) => Promise<ChannelInfo>;
 }
@@ -72,18 +76,19 @@ export class CredentialSales {
         field: 'claims',
       });
     }
+    const holderDid = await this.o.holderDid(connection);
     const credential: Record<string, unknown> = {
       '@context': ['https://www.w3.org/2018/credentials/v1'],
       type: ['VerifiableCredential', 'PaidCredential'],
       issuer: this.#pkh(this.o.signer.address),
       issuanceDate: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      credentialSubject: { id: connection.theirDid, ...claims },
+      credentialSubject: { id: holderDid, ...claims },
     };
     const sale: Sale = {
       id: randomUUID(),
       role: 'issuer',
       connectionId: connection.id,
-      peerDid: connection.theirDid!,
+      peerDid: holderDid,
       credential,
       digest: credentialDigest(credential),
       price: wei.toString(),
@@ -109,7 +114,7 @@ export class CredentialSales {
       id: offer.saleId,
       role: 'holder',
       connectionId: connection.id,
-      peerDid: connection.theirDid!,
+      peerDid: this.o.peerIdentityOf(connection.id) ?? connection.theirDid!,
       credential: offer.credential,
       digest,
       price: offer.price.toString(),

@@ -1,6 +1,9 @@
 // Peer credentials, both roles. Issuer: issues over DIDComm (unasked, or answering a holder's
 // request when auto-issue is on), signs one for import, offers one for sale (./credential-sales.ts).
-// Holder: requests one, imports one, lists what it holds.
+// Holder: requests one, imports one, lists what it holds. A credential is made out to the holder's
+// identity DID, which the holder names: as the subject of its request (issue-credential v2
+// proposal) and in its address proof; the peer's verified identity serves where it is bound, and
+// the holder's DID on the connection where it names none (a plain Aries holder).
 import {
   ClaimFormat,
   JsonTransformer,
@@ -12,6 +15,7 @@ import {
   DidCommCredentialEventTypes,
   DidCommCredentialRole,
   DidCommCredentialState,
+  type DidCommConnectionRecord,
   type DidCommCredentialStateChangedEvent,
 } from '@credo-ts/didcomm';
 import { getAddress, isAddress } from 'ethers';
@@ -58,19 +62,25 @@ export class Credentials {
     const spendingLimit = parseAmount(req.spendingLimit);
     const expirationDate = dateField('expirationDate', req.expirationDate);
     let address: string;
+    let named: string | undefined;
     if (req.ethereumAddress !== undefined) {
       if (!isAddress(req.ethereumAddress))
         throw new ApiRequestError(400, 'INVALID_REQUEST', 'not an Ethereum address', {
           field: 'ethereumAddress',
         });
       address = getAddress(req.ethereumAddress);
+      named = await this.holderDid(c);
     } else {
-      address = await this.ctx.agent.modules.identity.provenAddress(c.id, { timeoutMs: this.ctx.timeoutMs });
+      const proven = await this.ctx.agent.modules.identity.provenHolder(c.id, {
+        timeoutMs: this.ctx.timeoutMs,
+      });
+      address = proven.address;
+      named = proven.identityDid;
     }
     const vc = await this.ctx.issuer.issue(
       c.id,
       { ethereumAddress: address, name: req.name, spendingLimit },
-      { expirationDate, timeoutMs: this.ctx.timeoutMs },
+      { expirationDate, timeoutMs: this.ctx.timeoutMs, subject: named ?? this.#knownHolderDid(c) },
     );
     return credentialView(vc.id ?? `${c.id}:${vc.issuanceDate}`, vc);
   }
@@ -86,7 +96,7 @@ export class Credentials {
         protocolVersion: 'v2',
         credentialFormats: {
           jsonld: {
-            credential: peerCredentialJson(c.theirDid!, c.did!, {
+            credential: peerCredentialJson(c.theirDid!, this.ctx.identity.did, {
               ethereumAddress: this.ctx.signer.address,
               name,
               spendingLimit: 0n,
@@ -153,6 +163,22 @@ export class Credentials {
     return this.sales.offer(c, claims as Record<string, unknown>, req.price);
   }
 
+  /**
+   * The DID to make a credential for the holder on `c` out to: the identity DID it names in an
+   * address proof, else its verified identity on `c`, else its DID on `c`.
+   */
+  async holderDid(c: DidCommConnectionRecord): Promise<string> {
+    const proven = await this.ctx.agent.modules.identity
+      .provenHolder(c.id, { timeoutMs: this.ctx.timeoutMs })
+      .catch(() => undefined);
+    return proven?.identityDid ?? this.#knownHolderDid(c);
+  }
+
+  /** The holder's verified identity on `c`, else its DID on `c`. */
+  #knownHolderDid(c: DidCommConnectionRecord): string {
+    return this.ctx.agent.modules.identity.peerIdentityOf(c.id) ?? c.theirDid!;
+  }
+
   /** Follows credential exchanges (a credential arrived, a holder asks for one); returns the stop. */
   listen(): () => void {
     const { agent } = this.ctx;
@@ -188,20 +214,24 @@ export class Credentials {
     const { agent } = this.ctx;
     const c = await this.connections.ready(connectionId);
     const proposal = (await agent.didcomm.credentials.getFormatData(recordId)).proposal?.jsonld?.credential;
-    const subject = proposal?.credentialSubject as { name?: unknown } | undefined;
+    const subject = proposal?.credentialSubject as { id?: unknown; name?: unknown } | undefined;
     const name = typeof subject?.name === 'string' && subject.name.trim() !== '' ? subject.name : undefined;
-    if (name === undefined) {
-      await agent.didcomm.credentials
-        .declineOffer({ credentialExchangeRecordId: recordId })
-        .catch(() => undefined);
-      return;
-    }
-    const address = await agent.modules.identity.provenAddress(c.id, { timeoutMs: this.ctx.timeoutMs });
+    const decline = () =>
+      agent.didcomm.credentials.declineOffer({ credentialExchangeRecordId: recordId }).catch(() => undefined);
+    if (name === undefined) return void (await decline());
+    const { address, identityDid } = await agent.modules.identity.provenHolder(c.id, {
+      timeoutMs: this.ctx.timeoutMs,
+    });
+    // The subject the holder asks for is its identity DID, the one its address proof names.
+    const asked = typeof subject?.id === 'string' ? subject.id : undefined;
+    if (asked !== undefined && identityDid !== undefined && asked !== identityDid)
+      return void (await decline());
+    const holderDid = identityDid ?? asked ?? this.#knownHolderDid(c);
     await agent.didcomm.credentials.negotiateProposal({
       credentialExchangeRecordId: recordId,
       credentialFormats: {
         jsonld: {
-          credential: peerCredentialJson(this.ctx.issuer.did, c.theirDid!, {
+          credential: peerCredentialJson(this.ctx.issuer.did, holderDid, {
             ethereumAddress: address,
             name,
             spendingLimit,

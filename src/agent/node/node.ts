@@ -43,6 +43,7 @@ import { Credentials } from './credentials.js';
 import { EventLog } from './event-log.js';
 import { IdempotentPayments } from './idempotent-payments.js';
 import { Messages } from './messages.js';
+import { bindLegacyPeers } from './pairwise-migration.js';
 import { PaymentHistory } from './payment-history.js';
 import { Proposals, deleteFinishedProofs, proposalGate, type GateParts } from './proposals.js';
 import { testKnobs } from './test-knobs.js';
@@ -127,6 +128,8 @@ export class PerunNode implements AgentNodeApi {
       app: saleApp,
       emit: (e) => ctx.events.emit(e),
       log: ctx.log,
+      holderDid: (c) => this.#credentials.holderDid(c),
+      peerIdentityOf: (id) => ctx.agent.modules.identity.peerIdentityOf(id),
       propose: (connectionId, req) => this.#channels.openApp(connectionId, req),
     });
     this.#credentials = new Credentials(ctx, this.#connections, this.#sales);
@@ -238,6 +241,8 @@ export class PerunNode implements AgentNodeApi {
         `DIDComm endpoint listening on ${config.didcommHost}:${config.didcommPort}, reached at ${didcommEndpointOf(config)}`,
       );
       const identity = await loadIdentity(agent);
+      agent.modules.identity.useIdentityDid(identity.did);
+      await bindLegacyPeers(agent, log);
       const issuer = await agent.modules.identity.createIssuer(identity.issuerDid);
       const holder: PeerHolder = agent.modules.identity.enablePeerHolder({ signer });
       stops.push(() => holder.stop());
@@ -411,8 +416,8 @@ export class PerunNode implements AgentNodeApi {
     return this.#channels.dispute(channelId);
   }
 
-  payments(channelId?: string): Promise<PaymentView[]> {
-    return this.#channels.payments(channelId);
+  payments(channelId?: string, newest?: number): Promise<PaymentView[]> {
+    return this.#channels.payments(channelId, newest);
   }
 
   signedState(channelId: string): Promise<SignedStateView> {
@@ -457,7 +462,7 @@ export class PerunNode implements AgentNodeApi {
 
   /** What the channel client's proposal gate consults. */
   #gateParts(): GateParts {
-    return { connections: this.#connections, sales: this.#sales, proposals: this.#proposals };
+    return { sales: this.#sales, proposals: this.#proposals };
   }
 
   #listen(): void {

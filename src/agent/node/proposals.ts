@@ -5,7 +5,6 @@
 // (the identity module's VerifiedPeersService). The presentation exchanges the gate leaves behind
 // are deleted once done.
 import {
-  DidCommConnectionService,
   DidCommProofEventTypes,
   DidCommProofState,
   type DidCommProofStateChangedEvent,
@@ -16,7 +15,6 @@ import type { PeerDecision, PeerPolicy, VerifiedPeer } from '../../protocols/ide
 import { ApiRequestError } from '../api/api-error.js';
 import { parseAmount } from '../api/amounts.js';
 import type { PerunIdentityAgent } from '../credo/agent.js';
-import type { Connections } from './connections.js';
 import type { NodeContext } from './context.js';
 import type { CredentialSales } from './credential-sales.js';
 import type { ProposalView } from './types.js';
@@ -69,9 +67,7 @@ export class Proposals {
     const peerFund = p.fundingAgreement[0]?.[1 - me] ?? 0n;
     const known = p.allocation.assets.map((a) => assets.byHolder(a.ethHolder));
     const asset = known[0] ?? assets.eth;
-    const connection = await agent.dependencyManager
-      .resolve(DidCommConnectionService)
-      .findByTheirDid(agent.context, p.peer);
+    const connection = await agent.didcomm.connections.findById(peer.connectionId);
     const view = proposalView(p, peer, connection, asset, { ours: ourFund, peer: peerFund });
     const entry: PendingProposal = { view };
     this.#pending.set(view.id, entry);
@@ -108,15 +104,14 @@ export class Proposals {
 
 /** What the channel client's proposal handler consults, once the node is built. */
 export interface GateParts {
-  connections: Connections;
   sales: CredentialSales;
   proposals: Proposals;
 }
 
 /**
- * The channel client's proposal handler: waits for a DID switch in flight with the proposer, lets
- * a credential sale refuse its app channel, then verifies the proposer's credential against the
- * policy before the proposal goes to `Proposals.onVerified`.
+ * The channel client's proposal handler: lets a credential sale refuse its app channel, then
+ * verifies the proposer's credential against the policy before the proposal goes to
+ * `Proposals.onVerified`.
  */
 export function proposalGate(
   o: {
@@ -139,7 +134,6 @@ export function proposalGate(
   );
   return async (p) => {
     const node = parts();
-    if (node !== undefined) await node.connections.adoptionWith(p.peer);
     const refusal = node === undefined ? undefined : await node.sales.refusal(p);
     if (refusal !== undefined) return { accept: false, reason: refusal };
     return gate(p);

@@ -220,7 +220,7 @@ export interface ProposalView {
 
 export interface AgentInfo {
   label: string;
-  /** The DID peers see on every connection (our credential's subject). */
+  /** Our identity DID: our credential's subject (each connection has its own pairwise DID). */
   did: string;
   /** Our issuer DID (did:key), the DID verifiers list as trusted. */
   issuerDid: string;
@@ -327,8 +327,8 @@ export interface AgentNodeApi {
   close(channelId: string): Promise<SettlementView>;
   /** Registers the latest state on chain, waits out the challenge duration, withdraws. */
   dispute(channelId: string): Promise<SettlementView>;
-  /** Oldest first; kept across restarts. */
-  payments(channelId?: string): Promise<PaymentView[]>;
+  /** Oldest first, at most the `newest` (default 10,000) newest; kept across restarts. */
+  payments(channelId?: string, newest?: number): Promise<PaymentView[]>;
   signedState(channelId: string): Promise<SignedStateView>;
 
   proposals(): ProposalView[];

@@ -6,7 +6,11 @@
 // Each side takes both DIDs from its own connection record, never from the message, so an
 // answer relayed from another connection names other DIDs and does not verify. The challenge is
 // the one of the verifier's presentation request, so the address proof and the presentation
-// answer the same fresh nonce.
+// answer the same fresh nonce. A holder with an identity DID (the subject of its credentials; its
+// connections use pairwise DIDs) names it in the proof: the digest then ends with
+//   "\nidentity: <identity DID>"
+// which is how an issuer learns the DID to make a credential out to, and a verifier checks it is
+// the subject of the presentation beside it.
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { recoverSigner, type EthereumSigner } from '../../channels/ethereum/signer.js';
 import type { Address, Hex } from '../../channels/types.js';
@@ -17,6 +21,8 @@ export interface AddressProofBinding {
   /** The holder's DID on the connection. */
   holderDid: string;
   challenge: string;
+  /** The holder's identity DID, when the proof names one. */
+  identityDid?: string;
 }
 
 export function addressProofDigest(b: AddressProofBinding): Uint8Array {
@@ -24,7 +30,8 @@ export function addressProofDigest(b: AddressProofBinding): Uint8Array {
     'perun-agent address proof v1\n' +
     `verifier: ${b.verifierDid}\n` +
     `holder: ${b.holderDid}\n` +
-    `challenge: ${b.challenge}`;
+    `challenge: ${b.challenge}` +
+    (b.identityDid === undefined ? '' : `\nidentity: ${b.identityDid}`);
   return keccak_256(new TextEncoder().encode(text));
 }
 

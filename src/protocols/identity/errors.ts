@@ -27,7 +27,10 @@ export type PeerRefusalCode =
   | 'expired'
   /** The address proof does not recover to the credential's address, or the channel's address differs. */
   | 'address-mismatch'
-  /** The credential's subject (or the presentation's signer) is not the peer's DID on this connection. */
+  /**
+   * The presentation is not signed by the credential's subject (the holder's identity DID), or a
+   * channel proposal comes from another peer than the one its connection's credential names.
+   */
   | 'subject-mismatch'
   /** Credo did not verify the presentation (bad signature, wrong challenge, PE mismatch). */
   | 'invalid-presentation'

@@ -1,5 +1,6 @@
 // The identity module's API, `agent.modules.identity`: the holder (identity DID, automatic answers,
-// imported credentials), the verifier and the gate in front of the channel client, and issuers.
+// imported credentials), the verifier and the gate in front of the channel client, the peers'
+// identity DIDs bound to our connections, and issuers.
 // Each call acts in this agent's context; the logic is in ./services.
 import {
   AgentContext,
@@ -21,6 +22,7 @@ import {
   type PeerHolder,
   type PeerHolderOptions,
 } from './services/peer-holder-service.js';
+import { PeerIdentitiesService } from './services/peer-identities-service.js';
 import { PeerCredentialIssuer, PeerIssuerService } from './services/peer-issuer-service.js';
 import type { PeerVerificationRecord } from './peer-verification-record.js';
 import { PeerVerifierService, type VerifyOptions } from './services/peer-verifier-service.js';
@@ -40,11 +42,38 @@ export class IdentityApi {
     private readonly peers: VerifiedPeersService,
     private readonly gate: ProposalGateService,
     private readonly issuers: PeerIssuerService,
+    private readonly identities: PeerIdentitiesService,
   ) {}
 
-  /** A new identity DID (did:peer:2 with our endpoint): the DID to use on every connection. */
+  /** A new identity DID (did:peer:2 with our endpoint): the subject of our peer credentials. */
   public createIdentityDid(): Promise<string> {
     return this.holder.createIdentityDid(this.agentContext);
+  }
+
+  /**
+   * Makes `did` our identity DID: the subject of the credentials we present and accept, named in
+   * our address proofs, and our ID on the Perun wire for every peer.
+   */
+  public useIdentityDid(did: string): void {
+    this.identities.useIdentityDid(did);
+  }
+
+  /** The verified identity DID of the peer on `connectionId`, if one is bound to it. */
+  public peerIdentityOf(connectionId: string): string | undefined {
+    return this.identities.identityOf(connectionId);
+  }
+
+  /** Our connections bound to the peer identity `did`, oldest first. */
+  public connectionsOfPeer(did: string): DidCommConnectionRecord[] {
+    return this.identities.connectionsOf(did);
+  }
+
+  /**
+   * Binds the peer identity `did` to `connectionId` without a verification: for connections an
+   * earlier version verified with the identity DID as the connection's DID (a data migration).
+   */
+  public bindPeerIdentity(connectionId: string, did: string): Promise<void> {
+    return this.identities.bind(this.agentContext, connectionId, did);
   }
 
   /** Rotates our DID on `connectionId` to `did` and waits for the peer's acknowledgement. */
@@ -57,8 +86,12 @@ export class IdentityApi {
   }
 
   /** Answers peer-credential offers and presentation requests automatically, until stop(). */
-  public enablePeerHolder(options?: PeerHolderOptions): PeerHolder {
-    return this.holder.enable(this.agentContext, options);
+  public enablePeerHolder(options: PeerHolderOptions = {}): PeerHolder {
+    const identityDid = options.identityDid ?? this.identities.ourDid;
+    return this.holder.enable(this.agentContext, {
+      ...options,
+      ...(identityDid === undefined ? {} : { identityDid }),
+    });
   }
 
   /** Stores a signed peer credential obtained outside issue-credential. */
@@ -91,6 +124,14 @@ export class IdentityApi {
   /** The address the peer on `connectionId` proves control of. */
   public provenAddress(connectionId: string, options?: VerifyOptions): Promise<string> {
     return this.verifier.provenAddress(this.agentContext, connectionId, options);
+  }
+
+  /** The address the peer on `connectionId` proves control of, and the identity DID it names there. */
+  public provenHolder(
+    connectionId: string,
+    options?: VerifyOptions,
+  ): Promise<{ address: string; identityDid?: string }> {
+    return this.verifier.provenHolder(this.agentContext, connectionId, options);
   }
 
   /** An `onProposal` for ChannelClient that admits only verified peers at their verified address. */

@@ -3,6 +3,8 @@
 // ../protocol-uris.ts) and the protocol with its roles for discover-features. It needs
 // the DIDComm module with the exchange protocols of ./exchange-protocols.ts, DIDs (did:key,
 // did:peer) and W3C credentials with ./context.ts's document loader; the agent configures those.
+// Where the agent runs the Perun module, its wire names peers by their verified identity DIDs
+// (./services/peer-identities-service.ts), read from the connections on initialize.
 import type { AgentContext, DependencyManager, Module } from '@credo-ts/core';
 import {
   DidCommFeatureRegistry,
@@ -20,9 +22,11 @@ import {
   LEGACY_IDENTITY_MESSAGES,
 } from './messages/identity-messages.js';
 import { legacyHandler } from '../protocol-uris.js';
+import { DidCommChannelWire } from '../perun/didcomm-wire.js';
 import { PeerVerificationRepository } from './peer-verification-record.js';
 import { AddressProofService } from './services/address-proof-service.js';
 import { PeerHolderService } from './services/peer-holder-service.js';
+import { PeerIdentitiesService } from './services/peer-identities-service.js';
 import { PeerIssuerService } from './services/peer-issuer-service.js';
 import { PeerVerifierService } from './services/peer-verifier-service.js';
 import { ProposalGateService } from './services/proposal-gate-service.js';
@@ -46,6 +50,7 @@ export class IdentityModule implements Module {
     dependencyManager.registerSingleton(PeerHolderService);
     dependencyManager.registerSingleton(PeerVerifierService);
     dependencyManager.registerSingleton(PeerVerificationRepository);
+    dependencyManager.registerSingleton(PeerIdentitiesService);
     dependencyManager.registerSingleton(VerifiedPeersService);
     dependencyManager.registerSingleton(ProposalGateService);
     dependencyManager.registerSingleton(PeerIssuerService);
@@ -58,5 +63,13 @@ export class IdentityModule implements Module {
     agentContext
       .resolve(DidCommFeatureRegistry)
       .register(new DidCommProtocol({ id: IDENTITY_PROTOCOL_URI, roles: [...IDENTITY_ROLES] }));
+    const identities = agentContext.resolve(PeerIdentitiesService);
+    await identities.load(agentContext);
+    if (agentContext.dependencyManager.isRegistered(DidCommChannelWire))
+      agentContext.resolve(DidCommChannelWire).usePeers(identities);
+  }
+
+  public async shutdown(agentContext: AgentContext): Promise<void> {
+    agentContext.resolve(PeerIdentitiesService).stop();
   }
 }

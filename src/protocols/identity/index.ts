@@ -33,10 +33,12 @@ export {
 export { NO_ADDRESS_KEY } from './services/address-proof-service.js';
 export {
   NO_CREDENTIAL_DESCRIPTION,
+  WRONG_DOMAIN_DESCRIPTION,
   type PeerHolder,
   type PeerHolderOptions,
 } from './services/peer-holder-service.js';
-export { PeerCredentialIssuer, type IssuerKey } from './services/peer-issuer-service.js';
+export { PEER_IDENTITY_TAG } from './services/peer-identities-service.js';
+export { PeerCredentialIssuer, type IssueOptions, type IssuerKey } from './services/peer-issuer-service.js';
 export type { PeerDecision, VerifyOptions } from './services/peer-verifier-service.js';
 export type { GateOptions, VerifiedProposalHandler } from './services/proposal-gate-service.js';
 export { VERIFICATIONS_KEPT, type PeerExpectation } from './services/verified-peers-service.js';

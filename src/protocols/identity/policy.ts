@@ -1,7 +1,8 @@
 // The verifier's policy and its check of a presented peer credential: the presentation definition
 // a verifier asks with, and the checks on a presentation Credo verified (issuer, type, expiry,
-// subject and signer = the peer's DID on the connection, the required claims), and the policy's
-// fingerprint. No I/O here.
+// signer = the credential's subject: the holder's identity DID, the required claims), and the
+// policy's fingerprint. The presentation's challenge and domain (our DID on this connection) bind
+// it to the connection; Credo checks them. No I/O here.
 import { createHash } from 'node:crypto';
 import type { DifPresentationExchangeDefinitionV2 } from '@credo-ts/core';
 import type { DidCommConnectionRecord } from '@credo-ts/didcomm';
@@ -29,7 +30,7 @@ export interface PeerPolicy {
 
 export interface VerifiedPeer {
   connectionId: string;
-  /** The peer's DID on the connection: the credential's subject. */
+  /** The peer's identity DID: the credential's subject, whose key signed the presentation. */
   did: string;
   issuer: string;
   /** EIP-55. */
@@ -98,7 +99,6 @@ export function checkPresentation(
   connection: DidCommConnectionRecord,
   policy: PeerPolicy,
 ): Omit<VerifiedPeer, 'addressProven'> {
-  const theirDid = connection.theirDid!;
   const vcs = credentialsOf(vp);
   if (vcs.length !== 1) refuse('no-credential', 'the presentation does not hold exactly one credential');
   const vc = vcs[0]!;
@@ -113,14 +113,13 @@ export function checkPresentation(
   if (isExpired(vc)) refuse('expired', 'the credential has expired', { expirationDate: vc.expirationDate });
   const subject = vc.credentialSubject;
   if (!isObject(subject)) return refuse('subject-mismatch', 'the credential must have one subject');
-  if (subject.id !== theirDid)
-    refuse('subject-mismatch', 'the credential is not about the peer’s DID on this connection', {
-      subject: subject.id,
-      peer: theirDid,
-    });
+  const did = subject.id;
+  if (typeof did !== 'string' || !did.startsWith('did:'))
+    return refuse('subject-mismatch', 'the credential’s subject is not a DID', { subject: did });
   const signers = asArray(vp.proof as unknown).map((p) => (isObject(p) ? p.verificationMethod : undefined));
-  if (signers.length === 0 || signers.some((vm) => typeof vm !== 'string' || didOf(vm) !== theirDid))
-    refuse('subject-mismatch', 'the presentation is not signed by the peer’s DID on this connection', {
+  if (signers.length === 0 || signers.some((vm) => typeof vm !== 'string' || didOf(vm) !== did))
+    refuse('subject-mismatch', 'the presentation is not signed by the credential’s subject', {
+      subject: did,
       signers,
     });
   const address = subject.ethereumAddress;
@@ -140,7 +139,7 @@ export function checkPresentation(
     });
   return {
     connectionId: connection.id,
-    did: theirDid,
+    did,
     issuer: issuer as string,
     address: getAddress(address as string),
     name,

@@ -1,6 +1,10 @@
-// The channel core's Wire over Credo DIDComm: a peer is the DID on the other end of an
-// established connection, and a channel message is accepted only as coming from the DID of the
-// connection it arrived on (the core then refuses it unless that DID is the channel's peer).
+// The channel core's Wire over Credo DIDComm. Who a peer is, is the peer directory's answer
+// (./peer-directory.ts): by default the DID on the other end of an established connection; with
+// the identity module, the peer's verified identity DID, whichever of its connections a message
+// comes on. A channel message is accepted only as coming from the peer of the connection it
+// arrived on (the core then refuses it unless that is the channel's peer); a channel proposal on
+// a connection with no peer yet waits until the directory has resolved one (the identity gate),
+// and later messages on that connection wait behind it.
 // Replies are threaded on the message they answer (~thread); the core's refusals of proposals
 // and updates travel as Perun problem reports with a code and become refusals again on the
 // other side; a message whose values the core's decoder refuses is answered with a
@@ -13,7 +17,6 @@
 import { randomUUID } from 'node:crypto';
 import { JsonTransformer, type AgentContext } from '@credo-ts/core';
 import {
-  DidCommConnectionService,
   DidCommMessageSender,
   DidCommOutboundMessageContext,
   DidCommProblemReportError,
@@ -27,6 +30,7 @@ import type { JsonObject } from '../../channels/json.js';
 import type { ChannelMessage } from '../../channels/messages.js';
 import type { PerunLeanPath } from './lean/lean-path.js';
 import { LEAN_MESSAGE_TYPES, type LeanSink, type PerunInbound } from './lean/types.js';
+import { ConnectionDidDirectory, type PeerConnection, type PeerDirectory } from './peer-directory.js';
 import { LEGACY_PERUN_MESSAGES, PerunProblemReportMessage } from './messages/channel-messages.js';
 import { isLegacyUri, legacyClass, legacyUri, toLegacy, type MessageClass } from '../protocol-uris.js';
 import { MALFORMED, PROPOSAL_REJECTED, reportedRefusal, toProblemCode } from './problem-codes.js';
@@ -96,8 +100,11 @@ export class DidCommChannelWire implements Wire, LeanSink {
   readonly #threads = new Map<string, string>();
   /** @id of a proposal or update we sent → what it was. */
   readonly #sent = new Map<string, Sent>();
-  readonly #connections = new Map<string, DidCommConnectionRecord>();
-  /** Peers (DIDs) that last wrote to us under the old URI. */
+  /** Who is who (./peer-directory.ts). */
+  #peers: PeerDirectory = new ConnectionDidDirectory();
+  /** Per connection, the delivery in flight while a proposal on it waits for its peer to be resolved. */
+  readonly #resolving = new Map<string, Promise<void>>();
+  /** Peers (IDs) that last wrote to us under the old URI. */
   readonly #legacyPeers = new Map<string, true>();
   #agentContext: AgentContext | undefined;
 
@@ -110,6 +117,11 @@ export class DidCommChannelWire implements Wire, LeanSink {
     this.lean?.attach(agentContext, this);
   }
 
+  /** Names peers through `directory` from now on (the identity module's, on initialize). */
+  usePeers(directory: PeerDirectory): void {
+    this.#peers = directory;
+  }
+
   onMessage(handler: MessageHandler): () => void {
     this.#handlers.add(handler);
     return () => {
@@ -118,7 +130,7 @@ export class DidCommChannelWire implements Wire, LeanSink {
   }
 
   async idFor(peerId: string): Promise<string> {
-    return (await this.#connection(peerId)).did!;
+    return this.#peers.ourIdFor(peerId, await this.#connection(peerId));
   }
 
   async send(peerId: string, msg: ChannelMessage): Promise<void> {
@@ -157,15 +169,12 @@ export class DidCommChannelWire implements Wire, LeanSink {
   /** Called by the Perun message handler for every inbound Perun message Credo's pipeline delivers. */
   async receive(ctx: DidCommInboundMessageContext): Promise<void> {
     const connection = ctx.assertReadyConnection();
-    const from = connection.theirDid!;
-    this.#connections.set(from, connection);
     this.lean?.learn(connection);
     const m = ctx.message;
     const legacy = isLegacyUri(m.type);
-    if (legacy) remember(this.#legacyPeers, from, true);
-    else this.#legacyPeers.delete(from);
+    const via = { id: connection.id, theirDid: connection.theirDid! };
     if (m instanceof PerunProblemReportMessage) {
-      this.deliver(from, {
+      this.#deliverVia(via, legacy, {
         id: m.id,
         threadId: m.threadId,
         report: { description: m.description, minVersion: m.minVersion },
@@ -185,11 +194,50 @@ export class DidCommChannelWire implements Wire, LeanSink {
         : report;
       throw refusal;
     }
-    this.deliver(from, { id: m.id, threadId: m.threadId, message: msg });
+    const inbound = { id: m.id, threadId: m.threadId, message: msg };
+    if (isProposal(msg) && this.#peers.peerOf(via) === undefined && !this.#resolving.has(via.id)) {
+      const claim = msg.type === 'ledger-channel-proposal' ? msg.peers[0] : undefined;
+      const resolved = this.#peers.resolve(this.#context(), connection, msg.proposalID, claim);
+      const delivered = resolved
+        .then((from) => this.#deliverFrom(from, legacy, inbound))
+        .finally(() => this.#resolving.delete(via.id));
+      this.#resolving.set(via.id, delivered);
+      // The sender's request is answered now; the gate's exchanges with it run meanwhile.
+      delivered.catch(() => undefined);
+      return;
+    }
+    this.#deliverVia(via, legacy, inbound);
+  }
+
+  /** A Perun message on the connection `via`: from its peer, once any proposal before it on `via` is resolved. */
+  #deliverVia(via: PeerConnection, legacy: boolean, inbound: PerunInbound): void {
+    const waiting = this.#resolving.get(via.id);
+    if (waiting === undefined) {
+      this.#deliverFrom(this.#peers.peerOf(via) ?? via.theirDid, legacy, inbound);
+      return;
+    }
+    const next = waiting
+      .catch(() => undefined)
+      .then(() => this.#deliverFrom(this.#peers.peerOf(via) ?? via.theirDid, legacy, inbound))
+      .finally(() => {
+        if (this.#resolving.get(via.id) === next) this.#resolving.delete(via.id);
+      });
+    this.#resolving.set(via.id, next);
+  }
+
+  #deliverFrom(from: string, legacy: boolean, inbound: PerunInbound): void {
+    if (legacy) remember(this.#legacyPeers, from, true);
+    else this.#legacyPeers.delete(from);
+    this.#deliver(from, inbound);
+  }
+
+  /** A Perun message the lean path read on the connection `via` (never under the old URI). */
+  deliver(via: PeerConnection, inbound: PerunInbound): void {
+    this.#deliverVia(via, false, inbound);
   }
 
   /** A Perun message from `from`, read by either path: threads noted, refusals mapped, the core told. */
-  deliver(from: string, inbound: PerunInbound): void {
+  #deliver(from: string, inbound: PerunInbound): void {
     let msg: ChannelMessage;
     if ('report' in inbound) {
       const sent = inbound.threadId === inbound.id ? undefined : this.#sent.get(inbound.threadId);
@@ -224,7 +272,7 @@ export class DidCommChannelWire implements Wire, LeanSink {
   }
 
   forget(connectionId: string): void {
-    for (const [did, c] of this.#connections) if (c.id === connectionId) this.#connections.delete(did);
+    this.#peers.forget?.(connectionId);
   }
 
   /**
@@ -276,14 +324,9 @@ export class DidCommChannelWire implements Wire, LeanSink {
   }
 
   async #connection(peerId: string): Promise<DidCommConnectionRecord> {
-    const cached = this.#connections.get(peerId);
-    if (cached !== undefined && cached.isReady) return cached;
-    const agentContext = this.#context();
-    const found = await agentContext.resolve(DidCommConnectionService).findByTheirDid(agentContext, peerId);
-    if (found === null || !found.isReady) {
+    const found = await this.#peers.connectionFor(this.#context(), peerId);
+    if (found === undefined)
       throw new PeerUnreachableError('no established DIDComm connection with this peer', { peer: peerId });
-    }
-    this.#connections.set(peerId, found);
     return found;
   }
 }

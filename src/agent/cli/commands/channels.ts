@@ -11,7 +11,16 @@ import type {
   PaymentView,
   SettlementView,
 } from '../../node/types.js';
-import { MAX_SECONDS, channelId, checkAmount, checkInteger, connectionId, resolveId } from '../args.js';
+import {
+  MAX_SECONDS,
+  channelId,
+  checkAmount,
+  checkInteger,
+  connectionId,
+  lastQuery,
+  oldestFirst,
+  resolveId,
+} from '../args.js';
 import type { ApiClient } from '../client.js';
 import { clientCommand, type ClientOpts, type CommandContext } from '../context.js';
 import {
@@ -197,10 +206,14 @@ export function register(program: Command, ctx: CommandContext): void {
 
   clientCommand(program, 'payments', 'list payments')
     .option('--channel <channel>', 'only this channel (ID or unique prefix)')
-    .action(async (o: ClientOpts & { channel?: string }) => {
+    .option('--last <n>', 'only the newest n (1 to 1000)')
+    .action(async (o: ClientOpts & { channel?: string; last?: string }) => {
+      const query = lastQuery(o.last);
       const api = ctx.client(o);
-      const query = o.channel === undefined ? '' : `?channelId=${enc(await channelId(api, o.channel))}`;
-      const list = await api.request<PaymentView[]>('GET', `/payments${query}`);
+      if (o.channel !== undefined) query.set('channelId', await channelId(api, o.channel));
+      const text = query.toString();
+      const page = await api.request<PaymentView[]>('GET', `/payments${text === '' ? '' : `?${text}`}`);
+      const list = oldestFirst(page, o.last);
       emit(o, list, () => paymentsTable(list));
     });
 }

@@ -1,7 +1,7 @@
 // The commands about text messages: send one to the peer on a connection, list them.
 import type { Command } from 'commander';
 import type { MessageView } from '../../node/types.js';
-import { connectionId } from '../args.js';
+import { connectionId, lastQuery, oldestFirst } from '../args.js';
 import { clientCommand, type ClientOpts, type CommandContext } from '../context.js';
 import { messageLine, messagesTable } from '../output.js';
 
@@ -23,13 +23,14 @@ export function register(program: Command, ctx: CommandContext): void {
 
   clientCommand(program, 'messages', 'list text messages')
     .option('--connection <connection>', 'only this connection (ID or unique prefix)')
-    .action(async (o: ClientOpts & { connection?: string }) => {
+    .option('--last <n>', 'only the newest n (1 to 1000)')
+    .action(async (o: ClientOpts & { connection?: string; last?: string }) => {
+      const query = lastQuery(o.last);
       const api = ctx.client(o);
-      const query =
-        o.connection === undefined
-          ? ''
-          : `?connectionId=${encodeURIComponent(await connectionId(api, o.connection))}`;
-      const list = await api.request<MessageView[]>('GET', `/messages${query}`);
+      if (o.connection !== undefined) query.set('connectionId', await connectionId(api, o.connection));
+      const text = query.toString();
+      const page = await api.request<MessageView[]>('GET', `/messages${text === '' ? '' : `?${text}`}`);
+      const list = oldestFirst(page, o.last);
       emit(o, list, () => messagesTable(list));
     });
 }

@@ -11,7 +11,7 @@ import {
   type DidCommProblemReportMessageOptions,
 } from '@credo-ts/didcomm';
 import { Expose } from 'class-transformer';
-import { IsString, Matches } from 'class-validator';
+import { IsOptional, IsString, Matches } from 'class-validator';
 import { legacyMessageClasses, protocolUri } from '../../protocol-uris.js';
 
 export const IDENTITY_PROTOCOL_URI = protocolUri('perun-identity', '1.0');
@@ -39,12 +39,18 @@ export class AddressProofMessage extends DidCommMessage {
   @IsValidMessageType(AddressProofMessage.type)
   public override readonly type = AddressProofMessage.type.messageTypeUri;
 
-  public constructor(fields?: { address: string; signature: string; threadId: string }) {
+  public constructor(fields?: {
+    address: string;
+    signature: string;
+    threadId: string;
+    identityDid?: string;
+  }) {
     super();
     if (fields !== undefined) {
       this.id = this.generateId();
       this.address = fields.address;
       this.signature = fields.signature;
+      if (fields.identityDid !== undefined) this.identityDid = fields.identityDid;
       this.setThread({ threadId: fields.threadId });
     }
   }
@@ -52,6 +58,11 @@ export class AddressProofMessage extends DidCommMessage {
   @Matches(/^0x[0-9a-fA-F]{40}$/) public address!: string;
   /** 65 bytes r ‖ s ‖ v, hex. */
   @Expose({ name: 'signature' }) @Matches(/^0x[0-9a-fA-F]{130}$/) public signature!: string;
+  /** The holder's identity DID, covered by the signature (../address-proof.ts); absent: none named. */
+  @Expose({ name: 'identity_did' })
+  @IsOptional()
+  @Matches(/^did:[a-z0-9]+:\S+$/)
+  public identityDid?: string;
 }
 
 export class IdentityProblemReportMessage extends DidCommProblemReportMessage {

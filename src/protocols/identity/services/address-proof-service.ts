@@ -70,6 +70,8 @@ function problemOf(report: DidCommProblemReportMessage): PeerProblem {
 export class AddressProofService {
   /** The holder's address key; without one, address-proof requests get a problem report. */
   public signer: EthereumSigner | undefined;
+  /** The holder's identity DID, named in its proofs. */
+  public identityDid: string | undefined;
   /** Verifier side: thread ID of an address-proof request → who waits for its answer. */
   public readonly pending = new Map<string, PendingProof>();
   /** Verifier side: thread ID of a presentation request → who waits for a problem report on it. */
@@ -88,12 +90,19 @@ export class AddressProofService {
       report.setThread({ threadId: request.threadId });
       return report;
     }
+    const identityDid = this.identityDid;
     const signature = signAddressProof(signer, {
       verifierDid: connection.theirDid,
       holderDid: connection.did,
       challenge: request.challenge,
+      ...(identityDid === undefined ? {} : { identityDid }),
     });
-    return new AddressProofMessage({ address: signer.address, signature, threadId: request.threadId });
+    return new AddressProofMessage({
+      address: signer.address,
+      signature,
+      threadId: request.threadId,
+      ...(identityDid === undefined ? {} : { identityDid }),
+    });
   }
 
   /**

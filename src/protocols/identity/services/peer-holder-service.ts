@@ -1,8 +1,10 @@
-// The holder side: an identity DID used on every connection (so the credential's subject is the
-// DID peers see), automatic acceptance of peer-credential offers made out to that DID, automatic
-// answers to presentation requests (the peer credential whose subject is our DID on that
-// connection, or a problem report when there is none), and address proofs signed with the
-// channel key (the key goes to the AddressProofService).
+// The holder side: an identity DID (the subject of our peer credentials; each connection has its
+// own pairwise DID), automatic acceptance of peer-credential offers made out to it (or to our DID
+// on that connection), automatic answers to presentation requests (the peer credential whose
+// subject is our identity DID, signed by it, or a problem report when there is none; a request
+// whose domain is not the verifier's DID on that connection is declined, so a presentation asked
+// for on one connection cannot be relayed to another), and address proofs signed with the
+// channel key that name the identity DID (both go to the AddressProofService).
 import {
   ClaimFormat,
   DidsApi,
@@ -39,6 +41,8 @@ import { AddressProofService } from './address-proof-service.js';
 
 /** Problem-report description a holder sends when it has no peer credential for the request. */
 export const NO_CREDENTIAL_DESCRIPTION = 'no-credential';
+/** Problem-report description a holder sends for a request whose domain is not the verifier's DID on the connection. */
+export const WRONG_DOMAIN_DESCRIPTION = 'wrong-domain';
 
 export interface PeerHolderOptions {
   /** The key of the address the peer credential names (the channel key); signs address proofs. */
@@ -47,6 +51,8 @@ export interface PeerHolderOptions {
   acceptOffers?: boolean;
   /** Answer presentation requests automatically (default true). */
   answerRequests?: boolean;
+  /** The subject of our peer credentials; default: our DID on each connection. */
+  identityDid?: string;
 }
 
 export interface PeerHolder {
@@ -130,6 +136,8 @@ export class PeerHolderService {
   public enable(agentContext: AgentContext, options: PeerHolderOptions = {}): PeerHolder {
     const { addressProofs, events } = this;
     addressProofs.signer = options.signer;
+    addressProofs.identityDid = options.identityDid;
+    const ourSubject = (connection: DidCommConnectionRecord) => options.identityDid ?? connection.did;
     const connections = agentContext.resolve(DidCommConnectionsApi);
     const credentials = credentialsApi(agentContext);
     const proofs = proofsApi(agentContext);
@@ -149,13 +157,13 @@ export class PeerHolderService {
         const types = offer?.type ?? [];
         if (
           subjectId === undefined ||
-          subjectId !== connection.did ||
+          (subjectId !== options.identityDid && subjectId !== connection.did) ||
           !types.includes(PEER_CREDENTIAL_TYPE)
         ) {
           await credentials.declineOffer({
             credentialExchangeRecordId: r.id,
             sendProblemReport: true,
-            problemReportDescription: 'not a peer credential for our DID on this connection',
+            problemReportDescription: 'not a peer credential for our identity DID',
           });
           return;
         }
@@ -173,8 +181,16 @@ export class PeerHolderService {
         const connection = await connections.getById(r.connectionId!);
         const request = (await proofs.getFormatData(r.id)).request?.presentationExchange;
         const descriptor = request?.presentation_definition.input_descriptors[0]?.id;
-        const [record] =
-          connection.did === undefined ? [] : await this.#peerCredentialsFor(agentContext, connection.did);
+        if (request?.options?.domain !== connection.theirDid) {
+          await proofs.declineRequest({
+            proofExchangeRecordId: r.id,
+            sendProblemReport: true,
+            problemReportDescription: WRONG_DOMAIN_DESCRIPTION,
+          });
+          return;
+        }
+        const subject = ourSubject(connection);
+        const [record] = subject === undefined ? [] : await this.#peerCredentialsFor(agentContext, subject);
         if (descriptor === undefined || record === undefined) {
           await proofs.declineRequest({
             proofExchangeRecordId: r.id,
@@ -211,7 +227,7 @@ export class PeerHolderService {
     return agentContext.resolve(W3cCredentialsApi).store({ record: W3cCredentialRecord.fromCredential(vc) });
   }
 
-  /** Our peer credentials for the DID we use on a connection, unexpired ones first, newest first. */
+  /** Our peer credentials made out to `ourDid`, unexpired ones first, newest first. */
   async #peerCredentialsFor(agentContext: AgentContext, ourDid: string): Promise<W3cCredentialRecord[]> {
     const now = Date.now();
     const records = (await agentContext.resolve(W3cCredentialsApi).getAll()).filter((r) => {

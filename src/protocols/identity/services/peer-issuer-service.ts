@@ -1,7 +1,9 @@
 // The issuer: a did:key (Ed25519) that signs peer credentials, JSON-LD with Ed25519Signature2018,
-// delivered over issue-credential v2 (the holder's agent accepts offers made out to its DID on
-// the connection, see ./peer-holder-service.ts). The subject is always the holder's DID on the
-// connection the credential travels over. A PeerCredentialIssuer is one issuer DID of the agent.
+// delivered over issue-credential v2 (the holder's agent accepts offers made out to its identity
+// DID or its DID on the connection, see ./peer-holder-service.ts). The subject is the holder's
+// identity DID where the caller names it (the holder names it in its request and its address
+// proof), else the holder's DID on the connection the credential travels over. A
+// PeerCredentialIssuer is one issuer DID of the agent.
 import {
   ClaimFormat,
   DidsApi,
@@ -31,6 +33,13 @@ export interface IssuerKey {
   readonly did: string;
   /** Its verification method (did:key#fingerprint). */
   readonly verificationMethod: string;
+}
+
+export interface IssueOptions extends CredentialDates {
+  /** The holder's identity DID; default: its DID on the connection. */
+  subject?: string;
+  /** How long to wait for the holder; default 20 s. */
+  timeoutMs?: number;
 }
 
 @injectable()
@@ -70,12 +79,13 @@ export class PeerIssuerService {
     issuer: IssuerKey,
     connectionId: string,
     claims: PeerClaims,
-    options: CredentialDates & { timeoutMs?: number } = {},
+    options: IssueOptions = {},
   ): Promise<W3cJsonLdVerifiableCredential> {
     const connection = await agentContext.resolve(DidCommConnectionsApi).getById(connectionId);
     connection.assertReady();
     const credentials = credentialsApi(agentContext);
-    const credential = peerCredentialJson(issuer.did, connection.theirDid!, claims, options);
+    const { subject, timeoutMs, ...dates } = options;
+    const credential = peerCredentialJson(issuer.did, subject ?? connection.theirDid!, claims, dates);
     const events = collectEvents<DidCommCredentialStateChangedEvent>(
       this.events,
       DidCommCredentialEventTypes.DidCommCredentialStateChanged,
@@ -97,7 +107,7 @@ export class PeerIssuerService {
             DidCommCredentialState.Abandoned,
             DidCommCredentialState.Declined,
           ].includes(e.payload.credentialExchangeRecord.state),
-        options.timeoutMs ?? 20_000,
+        timeoutMs ?? 20_000,
         () => new CredentialIssuanceError('the holder did not complete the credential exchange in time'),
       );
       const final = done.payload.credentialExchangeRecord;
@@ -155,7 +165,7 @@ export class PeerCredentialIssuer implements IssuerKey {
   public issue(
     connectionId: string,
     claims: PeerClaims,
-    options: CredentialDates & { timeoutMs?: number } = {},
+    options: IssueOptions = {},
   ): Promise<W3cJsonLdVerifiableCredential> {
     return this.service.issue(this.agentContext, this, connectionId, claims, options);
   }

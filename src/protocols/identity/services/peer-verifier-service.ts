@@ -1,8 +1,10 @@
 // The verifier side. verifyPeer runs present-proof v2 (DIF presentation exchange) with the peer on
 // a connection and, in parallel, asks it for proof of control of its Ethereum address
 // (../address-proof.ts) over the same challenge; then checks the policy (../policy.ts). The
-// request's challenge is fresh and its domain is our DID on the connection: Credo verifies the
-// presentation against both. The first problem report threaded to either request, or a
+// request's challenge is fresh and its domain is our DID on the connection (a pairwise DID, ours
+// on no other connection): Credo verifies the presentation against both, so a presentation made
+// on another connection does not verify here. The presentation's signer, the credential's
+// subject, is the peer's identity DID; an address proof that names an identity must name it. The first problem report threaded to either request, or a
 // counter-proposal, ends the verification with a refusal naming what the peer lacks.
 // provenAddress asks for the address proof alone: what an issuer certifies.
 import { randomBytes } from 'node:crypto';
@@ -20,7 +22,7 @@ import {
   type DidCommProofStateChangedEvent,
 } from '@credo-ts/didcomm';
 import { getAddress, isAddress } from 'ethers';
-import { recoverAddressProof } from '../address-proof.js';
+import { recoverAddressProof, type AddressProofBinding } from '../address-proof.js';
 import {
   PeerNotAuthorizedError,
   PeerProblemReportError,
@@ -115,6 +117,20 @@ async function proofWithin(proof: AddressProofRequest, timeoutMs: number): Promi
       );
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** What an address proof on `connection` for `challenge` was signed over, as the verifier sees it. */
+function bindingOf(
+  connection: { did: string; theirDid: string },
+  challenge: string,
+  answer: AddressProofMessage,
+): AddressProofBinding {
+  return {
+    verifierDid: connection.did,
+    holderDid: connection.theirDid,
+    challenge,
+    ...(answer.identityDid === undefined ? {} : { identityDid: answer.identityDid }),
+  };
 }
 
 const FINAL_STATES: string[] = [
@@ -226,10 +242,12 @@ export class PeerVerifierService {
       let addressProven = false;
       if (addressProof !== undefined) {
         const answer = await proofWithin(addressProof, timeoutMs);
-        const signer = recoverAddressProof(
-          { verifierDid: connection.did, holderDid: connection.theirDid, challenge },
-          answer.signature,
-        );
+        if (answer.identityDid !== undefined && answer.identityDid !== checked.did)
+          refuse('subject-mismatch', 'the address proof names another identity than the presentation', {
+            named: answer.identityDid,
+            subject: checked.did,
+          });
+        const signer = recoverAddressProof(bindingOf(connection, challenge, answer), answer.signature);
         if (signer === undefined || signer !== checked.address)
           refuse('address-mismatch', 'the address proof was not made by the credential’s address', {
             credentialAddress: checked.address,
@@ -269,22 +287,34 @@ export class PeerVerifierService {
     connectionId: string,
     options: VerifyOptions = {},
   ): Promise<string> {
+    return (await this.provenHolder(agentContext, connectionId, options)).address;
+  }
+
+  /**
+   * provenAddress, with the identity DID the holder names in its proof (if it names one): what an
+   * issuer makes a credential out to.
+   */
+  public async provenHolder(
+    agentContext: AgentContext,
+    connectionId: string,
+    options: VerifyOptions = {},
+  ): Promise<{ address: string; identityDid?: string }> {
     const connection = await readyConnection(agentContext, connectionId);
     const challenge = randomBytes(32).toString('base64url');
     const proof = this.addressProofs.request(agentContext, connection, challenge);
     try {
       const answer = await proofWithin(proof, options.timeoutMs ?? 20_000);
-      const signer = recoverAddressProof(
-        { verifierDid: connection.did, holderDid: connection.theirDid, challenge },
-        answer.signature,
-      );
+      const signer = recoverAddressProof(bindingOf(connection, challenge, answer), answer.signature);
       // Recovery yields some address for any signature: only the address the peer names counts.
       if (signer === undefined || !isAddress(answer.address) || signer !== getAddress(answer.address))
         refuse('address-mismatch', 'the address proof does not verify', {
           claimed: answer.address,
           recovered: signer,
         });
-      return signer!;
+      return {
+        address: signer!,
+        ...(answer.identityDid === undefined ? {} : { identityDid: answer.identityDid }),
+      };
     } finally {
       proof.cancel();
     }

@@ -3,6 +3,10 @@
 // verified peer, at its verified address. Both ways rely on an earlier verification of the peer on
 // the connection while ./verified-peers-service.ts allows; a proposal the peer rejects ends that,
 // and so does (recorded as a refusal) a proposal naming another address than the verified one.
+// The peer is verified on the connection its proposal came on, and must be the peer the proposal
+// comes from: the identity DID bound to that connection (./peer-identities-service.ts). A
+// proposal on a connection with no identity yet was verified before the core saw it (the wire
+// waits for the peer directory); that verification is taken here, not made again.
 import { injectable, type AgentContext } from '@credo-ts/core';
 import { DidCommConnectionService } from '@credo-ts/didcomm';
 import { getAddress, isAddress } from 'ethers';
@@ -17,6 +21,7 @@ import { ChannelClientError } from '../../../channels/errors.js';
 import { PeerNotAuthorizedError, refuse } from '../errors.js';
 import type { PeerPolicy, VerifiedPeer } from '../policy.js';
 import type { VerifyOptions } from './peer-verifier-service.js';
+import { PeerIdentitiesService, type PeerVerdict } from './peer-identities-service.js';
 import { VerifiedPeersService } from './verified-peers-service.js';
 
 export interface GateOptions {
@@ -36,12 +41,15 @@ export class ProposalGateService {
   public constructor(
     private readonly connections: DidCommConnectionService,
     private readonly peers: VerifiedPeersService,
+    private readonly identities: PeerIdentitiesService,
   ) {}
 
   /**
-   * An `onProposal` for ChannelClient: verifies the proposing peer (its DID → our connection with
-   * it → verifyPeer) and accepts only if the proposal's participant 0 is the verified address and
-   * `inner` (if given) accepts. Any failure is a refusal; the client then stores nothing.
+   * An `onProposal` for ChannelClient: verifies the proposing peer (on the connection its proposal
+   * came on) and accepts only if it is the peer the proposal comes from, the proposal's
+   * participant 0 is the verified address and `inner` (if given) accepts. Any failure is a
+   * refusal; the client then stores nothing. Registers `policy` with the peer directory for
+   * proposals on connections with no verified peer yet.
    */
   public gatedProposalHandler(
     agentContext: AgentContext,
@@ -49,15 +57,35 @@ export class ProposalGateService {
     inner?: VerifiedProposalHandler,
     options: GateOptions = {},
   ): (p: IncomingProposal) => Promise<Decision> {
+    this.identities.useGate(policy, options.verify, (ctx, connection, pol, opts) =>
+      this.peers.verify(ctx, connection.id, pol, opts).then(
+        (peer): PeerVerdict => ({ peer }),
+        (err: unknown): PeerVerdict => {
+          if (err instanceof PeerNotAuthorizedError) return { err };
+          throw err;
+        },
+      ),
+    );
     return async (p) => {
       try {
-        const connection = await this.connections.findByTheirDid(agentContext, p.peer);
+        const proposer = p.participants[p.proposerIdx ?? 0];
+        const verdict = this.identities.takeVerdict(p.proposalID);
+        if (verdict !== undefined && 'err' in verdict) throw verdict.err;
+        const connectionId = verdict?.peer.connectionId ?? this.identities.arrivedOn(p.peer);
+        const connection =
+          connectionId === undefined ? null : await this.connections.findById(agentContext, connectionId);
         if (connection === null || !connection.isReady)
           return refuse('no-connection', 'no established connection with the proposer', { peer: p.peer });
-        const proposer = p.participants[p.proposerIdx ?? 0];
-        const peer = await this.peers.verify(agentContext, connection.id, policy, options.verify, {
-          address: proposer,
-        });
+        const peer =
+          verdict?.peer ??
+          (await this.peers.verify(agentContext, connection.id, policy, options.verify, {
+            address: proposer,
+          }));
+        if (peer.did !== p.peer)
+          refuse('subject-mismatch', 'the proposal comes from another peer than the credential’s subject', {
+            peer: p.peer,
+            subject: peer.did,
+          });
         if (proposer === undefined || !isAddress(proposer) || getAddress(proposer) !== peer.address) {
           const err = new PeerNotAuthorizedError(
             'address-mismatch',
@@ -91,6 +119,7 @@ export class ProposalGateService {
     options: VerifyOptions = {},
   ): Promise<{ channel: ChannelInfo; peer: VerifiedPeer }> {
     const peer = await this.peers.verify(agentContext, connectionId, policy, options);
+    this.identities.prefer(peer.did, connectionId);
     try {
       const channel = await client.proposeChannel({ ...request, peer: peer.did, peerAddress: peer.address });
       return { channel, peer };

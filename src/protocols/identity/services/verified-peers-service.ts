@@ -13,7 +13,8 @@
 // relied on, and as the newest record of its connection it ends reliance on the success before
 // it. The newest record per connection is also kept in memory, read from storage once per
 // connection (so after a restart a still-valid verification serves on). Concurrent callers on one
-// connection share one verification in flight.
+// connection share one verification in flight. A success binds the peer's identity DID to the
+// connection (./peer-identities-service.ts).
 import { createHash } from 'node:crypto';
 import { injectable, type AgentContext } from '@credo-ts/core';
 import type { DidCommConnectionRecord } from '@credo-ts/didcomm';
@@ -25,6 +26,7 @@ import {
   storedPeer,
 } from '../peer-verification-record.js';
 import { policyFingerprint, type PeerPolicy, type VerifiedPeer } from '../policy.js';
+import { PeerIdentitiesService } from './peer-identities-service.js';
 import {
   PeerVerifierService,
   readyConnection,
@@ -106,6 +108,8 @@ export class VerifiedPeersService {
   public constructor(
     private readonly verifier: PeerVerifierService,
     private readonly records: PeerVerificationRepository,
+    /** Where successes bind the peer's identity DID; without it, nothing is bound. */
+    private readonly identities?: PeerIdentitiesService,
   ) {}
 
   /**
@@ -206,6 +210,7 @@ export class VerifiedPeersService {
       peer: storedPeer(peer),
     });
     await this.#record(agentContext, record);
+    await this.identities?.bind(agentContext, connection.id, peer.did);
     return { peer, decision: decisionOf(record, 'verified') };
   }
 

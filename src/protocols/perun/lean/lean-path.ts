@@ -10,7 +10,7 @@
 // and ~transport, fields the decoder takes; a problem report only when it answers an update of
 // ours). Anything else is 'fallback': the transport hands it to Credo unchanged, which checks and
 // refuses or processes it as ever. A taken message goes to the wire as coming from the
-// connection's peer DID; with a return route, its transport is kept for the answer. A message
+// connection's peer (whom the wire's peer directory names); with a return route, its transport is kept for the answer. A message
 // whose @id its connection already delivered (the agent's replay guard, ../../replay/, where the
 // agent registers one) is dropped before that: no work, no answer, the transport acknowledges it.
 // Its ID is written behind, not before delivery: the guard's file comment says why a lost one is
@@ -218,7 +218,7 @@ export class PerunLeanPath {
         return 'handled';
       }
       if (read.returnRoute && channel !== undefined) this.#keepChannel(peer.connectionId, channel);
-      sink.deliver(peer.theirDid, read.inbound);
+      sink.deliver({ id: peer.connectionId, theirDid: peer.theirDid }, read.inbound);
       this.#emit<PerunLeanMessageProcessedEvent>({
         type: PerunLeanEventTypes.MessageProcessed,
         payload: { connectionId: peer.connectionId, plaintext, encryptedMessage: envelope },

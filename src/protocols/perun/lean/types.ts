@@ -4,6 +4,7 @@
 import type { BaseEvent } from '@credo-ts/core';
 import type { ChannelMessage, ChannelMessageType } from '../../../channels/messages.js';
 import type { Envelope } from './envelope.js';
+import type { PeerConnection } from '../peer-directory.js';
 import type { LeanKeyAgreement } from './peers.js';
 
 /** The channel messages the lean path carries; everything else goes through Credo's pipeline. */
@@ -53,8 +54,8 @@ export type PerunInbound =
 export interface LeanSink {
   /** Whether `threadId` is the @id of an update of ours still waiting for its answer. */
   answersUpdate(threadId: string): boolean;
-  /** Hands an authenticated inbound message from the peer `from` (their DID) to the channel core. */
-  deliver(from: string, inbound: PerunInbound): void;
+  /** Hands an authenticated inbound message on the connection `via` to the channel core, from its peer. */
+  deliver(via: PeerConnection, inbound: PerunInbound): void;
   /** The connection changed or went away: drop what is kept for it. */
   forget(connectionId: string): void;
 }
