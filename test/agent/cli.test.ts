@@ -1091,6 +1091,7 @@ describe('init and start', () => {
           label: 'alice',
           passphrase: 'correct horse',
           ethKey: `0x${'ab'.repeat(32)}`,
+          log: expect.any(Function),
           overrides: {
             apiPort: 8080,
             trustedIssuers: ['did:key:one', 'did:key:two'],

@@ -39,6 +39,9 @@ const ENV_HELP = `Environment:
   PERUN_DIDCOMM_WS_ENDPOINT, PERUN_INBOUND, PERUN_MEDIATOR, PERUN_MEDIATOR_KEEP_DAYS,
   PERUN_MEDIATOR_INVITATION, PERUN_MEDIATOR_POLL_SECONDS
                       agent settings (start); config.json < environment < flags
+  PERUN_LOG_LEVEL     error, warn, info (default) or debug: what init and start log on stderr
+  PERUN_LOG_FORMAT    text (default: readable lines) or json (one object a line: time, level,
+                      msg, fields); both also in config.json (logLevel, logFormat) and flags
   PERUN_SECP256K1     secp256k1 engine: native (libsecp256k1) or noble (JavaScript);
                       unset: native, else noble where the native binding does not load
 

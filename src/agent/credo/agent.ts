@@ -18,6 +18,7 @@ import {
   KeyDidResolver,
   Kms,
   LogLevel,
+  type Logger,
   PeerDidNumAlgo,
   PeerDidRegistrar,
   PeerDidResolver,
@@ -65,6 +66,8 @@ export interface PerunAgentOptions {
   /** Inbound WebSocket as well, same defaults. */
   ws?: WsInboundTransportOptions;
   logLevel?: LogLevel;
+  /** Credo's logger (the node's: ./credo-logger.ts); default a console logger at `logLevel`, off. */
+  logger?: Logger;
   /**
    * Credentials and proofs: issue-credential v2 with JSON-LD credentials, present-proof v2 with
    * DIF presentation exchange, did:key and did:peer, and the offline document loader serving the
@@ -111,7 +114,10 @@ function transports(o: PerunAgentOptions) {
 function base(o: PerunAgentOptions) {
   const log = o.log ?? (o.http === false ? undefined : o.http?.log);
   return {
-    config: { logger: new ConsoleLogger(o.logLevel ?? LogLevel.off), allowInsecureHttpUrls: true },
+    config: {
+      logger: o.logger ?? new ConsoleLogger(o.logLevel ?? LogLevel.off),
+      allowInsecureHttpUrls: true,
+    },
     dependencies: createAgentDependencies(),
     storage: new TypeOrmStorageModule(o.dataSource),
     kms: new Kms.KeyManagementModule(perunKmsModuleConfig(o.kms)),

@@ -13,6 +13,14 @@ import { ApiRequestError } from '../api/api-error.js';
 import { openAgentStore } from '../datasource.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage, type ScryptParams } from '../kms/index.js';
 import type { InboundLimitOptions } from '../transport/index.js';
+import {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  isLogFormat,
+  isLogLevel,
+  type LogFormat,
+  type LogLevelName,
+} from '../log/logger.js';
 import { prepareSqliteFile, secureDataDir } from './data-dir.js';
 
 /** The fields of `config.json`; every one can also be set by environment variable and flag. */
@@ -74,6 +82,10 @@ export interface AgentConfigFile {
   mediatorInvitation: string;
   /** Seconds between pickups from a mediator that offers no WebSocket (polling). */
   mediatorPollSeconds: number;
+  /** The least severe entries `start` logs on stderr: error, warn, info or debug. */
+  logLevel: LogLevelName;
+  /** text (readable lines) or json (one JSON object a line). */
+  logFormat: LogFormat;
 }
 
 export interface AgentConfig extends AgentConfigFile {
@@ -122,6 +134,8 @@ const DEFAULTS: AgentConfigFile = {
   mediatorKeepDays: 7,
   mediatorInvitation: '',
   mediatorPollSeconds: 1,
+  logLevel: 'info',
+  logFormat: 'text',
 };
 
 type Kind =
@@ -134,7 +148,9 @@ type Kind =
   | 'boolean'
   | 'list'
   | 'amount'
-  | 'optional-amount';
+  | 'optional-amount'
+  | 'log-level'
+  | 'log-format';
 const FIELDS: Record<keyof AgentConfigFile, Kind> = {
   label: 'string',
   database: 'string',
@@ -166,6 +182,8 @@ const FIELDS: Record<keyof AgentConfigFile, Kind> = {
   mediatorKeepDays: 'count',
   mediatorInvitation: 'string',
   mediatorPollSeconds: 'seconds',
+  logLevel: 'log-level',
+  logFormat: 'log-format',
 };
 
 /** PERUN_ + the field in upper snake case: didcommPort → PERUN_DIDCOMM_PORT. */
@@ -234,6 +252,12 @@ function coerce(field: keyof AgentConfigFile, value: unknown): unknown {
         if (err instanceof ApiRequestError) invalid(field, 'expected an amount in ETH', value);
         throw err;
       }
+      return value;
+    case 'log-level':
+      if (!isLogLevel(value)) invalid(field, `expected one of ${LOG_LEVELS.join(', ')}`, value);
+      return value;
+    case 'log-format':
+      if (!isLogFormat(value)) invalid(field, `expected one of ${LOG_FORMATS.join(', ')}`, value);
       return value;
   }
 }
@@ -312,6 +336,17 @@ export function databaseUrl(c: Pick<AgentConfig, 'database' | 'dataDir'>): strin
   return join(c.dataDir, c.database);
 }
 
+/** What a progress line says of a database: SQLite and its file, or PostgreSQL and its host (never credentials). */
+export function databaseKind(url: string): string {
+  if (!/^postgres(ql)?:\/\//.test(url)) return `SQLite, ${url}`;
+  try {
+    const u = new URL(url);
+    return `PostgreSQL on ${u.host}${u.pathname}`;
+  } catch {
+    return 'PostgreSQL';
+  }
+}
+
 /** The DIDComm endpoint's bounds a configuration sets (the rest take their defaults). */
 export function inboundLimitsOf(c: AgentConfigFile): InboundLimitOptions {
   const ms = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
@@ -365,6 +400,8 @@ export interface InitOptions {
   overrides?: Partial<AgentConfigFile>;
   /** Key-derivation cost; tests lower it. */
   scrypt?: Partial<ScryptParams>;
+  /** Progress lines, one per step (the CLI prints them on stderr). */
+  log?: (line: string) => void;
 }
 
 export interface InitResult {
@@ -401,11 +438,16 @@ export async function initAgent(o: InitOptions): Promise<InitResult> {
   if (file.mediator && file.didcommWsPort === 0) file.didcommWsPort = await freePort(file.didcommHost);
   checkMediation(file);
 
+  const log = o.log ?? (() => undefined);
+  log(`creating the agent in ${dataDir}…`);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   secureDataDir(dataDir);
-  prepareSqliteFile(databaseUrl({ database: file.database, dataDir }));
-  const ds = await openAgentStore(databaseUrl({ database: file.database, dataDir }));
+  const url = databaseUrl({ database: file.database, dataDir });
+  prepareSqliteFile(url);
+  log(`opening storage (${databaseKind(url)})…`);
+  const ds = await openAgentStore(url);
   try {
+    log('deriving keys from the passphrase…');
     const kms = await PerunKeyManagementService.open({
       storage: new TypeOrmKmsKeyStorage(ds),
       passphrase: o.passphrase,
@@ -413,6 +455,7 @@ export async function initAgent(o: InitOptions): Promise<InitResult> {
     });
     if ((await kms.getSecret(ETHEREUM_SECRET)) !== undefined)
       throw new AgentConfigError('ALREADY_INITIALISED', 'the database already holds an agent', { dataDir });
+    log(`storing the Ethereum account ${wallet.address}…`);
     await kms.putSecret(ETHEREUM_SECRET, { privateKey: wallet.privateKey });
   } finally {
     await ds.destroy();

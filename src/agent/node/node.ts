@@ -20,11 +20,14 @@ import { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js
 import { LocalWatcher } from '../../channels/watcher.js';
 import type { PeerCredentialIssuer, PeerHolder, PeerPolicy } from '../../protocols/identity/index.js';
 import { createPerunAgent, type PerunIdentityAgent } from '../credo/agent.js';
+import { CredoLogger } from '../credo/credo-logger.js';
+import { lineLogger, type Logger } from '../log/logger.js';
 import { openAgentStore } from '../datasource.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage } from '../kms/index.js';
 import {
   AgentConfigError,
   ETHEREUM_SECRET,
+  databaseKind,
   databaseUrl,
   didcommEndpointOf,
   didcommWsEndpointOf,
@@ -81,10 +84,22 @@ export interface NodeOptions {
   timeoutMs?: number;
   /** How often the watcher and the client read the chain; default 250 ms. */
   chainPollMs?: number;
+  /** Plain lines at info and above, when no `logger` is given. */
   log?: (line: string) => void;
+  /** The agent's log (../log/logger.ts); Credo's logger writes into it too. */
+  logger?: Logger;
 }
 
 const IDENTITY_RECORD = 'perun-node-identity';
+
+/** A URL without its path, query or credentials (an RPC URL may carry a key in either). */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'the configured RPC URL';
+  }
+}
 
 export class PerunNode implements AgentNodeApi {
   readonly #ctx: NodeContext;
@@ -182,15 +197,18 @@ export class PerunNode implements AgentNodeApi {
   /** Opens the database with the passphrase, starts Credo, connects to the chain, resumes every channel. */
   static async start(o: NodeOptions): Promise<PerunNode> {
     const { config } = o;
-    const log = o.log ?? (() => undefined);
+    const logger = o.logger ?? lineLogger(o.log);
+    const log = (line: string) => logger.info(line);
     const timeoutMs = o.timeoutMs ?? 30_000;
     const stops: Array<() => Promise<unknown> | unknown> = [];
     const undo = async () => {
       for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
     };
     try {
+      log(`opening storage (${databaseKind(databaseUrl(config))})…`);
       const ds: DataSource = await openAgentStore(databaseUrl(config));
       stops.push(() => ds.destroy());
+      log('deriving keys from the passphrase…');
       const kms = await PerunKeyManagementService.open({
         storage: new TypeOrmKmsKeyStorage(ds),
         passphrase: o.passphrase,
@@ -199,27 +217,34 @@ export class PerunNode implements AgentNodeApi {
       if (secret === undefined)
         throw new AgentConfigError('NOT_INITIALISED', 'the database holds no Ethereum account: run init');
       const signer = new EthereumSigner(secret.privateKey);
+      log(`connecting to the chain at ${originOf(o.chain.rpcUrl)}…`);
       const chain = await connectEthereum(o.chain, secret.privateKey);
       stops.push(() => chain.close());
       const assets = await Assets.load(o.chain, chain.provider);
 
       const mediationOptions = mediationOptionsOf(config, ds, log);
-      const listen = { host: config.didcommHost, ...inboundLimitsOf(config), log: o.log };
+      const listen = {
+        host: config.didcommHost,
+        ...inboundLimitsOf(config),
+        log: (line: string) => logger.warn(line),
+      };
       const wsEndpoint = didcommWsEndpointOf(config);
       const agent = createPerunAgent({
         label: config.label,
         dataSource: ds,
         kms,
         identity: true,
+        logger: new CredoLogger(logger),
         http: config.inbound
           ? { ...listen, port: config.didcommPort, endpoint: didcommEndpointOf(config) }
           : false,
         ...(config.inbound && wsEndpoint !== undefined
           ? { ws: { ...listen, port: config.didcommWsPort, endpoint: wsEndpoint } }
           : {}),
-        log: o.log,
+        log: (line: string) => logger.warn(line),
         mediation: mediationOptions,
       });
+      log('starting DIDComm…');
       try {
         await agent.initialize();
       } catch (err) {
@@ -232,6 +257,10 @@ export class PerunNode implements AgentNodeApi {
         );
       }
       stops.push(() => agent.shutdown());
+      if (config.inbound)
+        log(
+          `DIDComm endpoint listening on ${config.didcommHost}:${config.didcommPort}, reached at ${didcommEndpointOf(config)}`,
+        );
       const mediation = await startMediation(agent, mediationOptions, config, log);
       if (mediation !== undefined) stops.push(() => mediation.stop());
       const identity = await loadIdentity(agent);
@@ -254,7 +283,7 @@ export class PerunNode implements AgentNodeApi {
         adjudicator: adapter,
         store,
         pollIntervalMs: pollMs,
-        onError: (err) => log(`watcher: ${err instanceof Error ? err.message : String(err)}`),
+        onError: (err) => logger.warn(`watcher: ${err instanceof Error ? err.message : String(err)}`),
       });
       const self: { node?: PerunNode } = {};
       const history = new PaymentHistory(ds, store, (row, batch) =>
@@ -302,6 +331,7 @@ export class PerunNode implements AgentNodeApi {
       const node = new PerunNode(ctx, saleApp);
       self.node = node;
       client.on('event', (e: ClientEvent) => node.#onClientEvent(e));
+      log('resuming channels…');
       await client.start();
       stops.push(() => client.close());
       node.#listen();

@@ -10,6 +10,7 @@ import { faucet, readChainFile, runChain } from './chain.js';
 import { API_URL_FILE, databaseUrl, readToken, type AgentConfig } from './config.js';
 import { prepareSqliteFile, secureDataDir } from './data-dir.js';
 import { PerunNode } from './node.js';
+import { lineLogger, type Logger } from '../log/logger.js';
 import type { AgentInfo } from './types.js';
 import { parseEthereumConfig } from '../../channels/ethereum/config.js';
 
@@ -34,12 +35,20 @@ export function webRoot(): string | undefined {
 export async function startAgent(
   config: AgentConfig,
   passphrase: string,
-  o: { log?: (line: string) => void; chainPollMs?: number; timeoutMs?: number } = {},
+  o: {
+    /** Plain lines at info and above, when no `logger` is given. */
+    log?: (line: string) => void;
+    /** The agent's log: progress, the node's lines, Credo's, the API's. */
+    logger?: Logger;
+    chainPollMs?: number;
+    timeoutMs?: number;
+  } = {},
 ): Promise<RunningAgent> {
-  const log = o.log ?? (() => undefined);
+  const logger = o.logger ?? lineLogger(o.log);
+  const log = (line: string) => logger.info(line);
   const secure = () => {
     for (const line of secureDataDir(config.dataDir))
-      log(`warning: the data directory was open to others: ${line}`);
+      logger.warn(`warning: the data directory was open to others: ${line}`);
   };
   secure();
   prepareSqliteFile(databaseUrl(config));
@@ -50,6 +59,7 @@ export async function startAgent(
   try {
     let chain;
     if (config.chain === 'embedded') {
+      log('starting a chain of our own (chain: embedded)…');
       const own = await runChain({});
       stops.push(() => own.stop());
       chain = parseEthereumConfig(own.config);
@@ -60,7 +70,7 @@ export async function startAgent(
       config,
       passphrase,
       chain,
-      log: o.log,
+      logger,
       chainPollMs: o.chainPollMs,
       timeoutMs: o.timeoutMs,
     });
@@ -68,9 +78,10 @@ export async function startAgent(
     if (config.chain === 'embedded')
       await faucet({ chain, address: node.signer.address, amount: parseEther('100') });
     const token = readToken(config);
-    const app = createApiServer(node, { token, webRoot: webRoot(), log: o.log });
+    const app = createApiServer(node, { token, webRoot: webRoot(), log });
     const api = await listenApi(app, { host: config.apiHost, port: config.apiPort });
     stops.push(() => api.close());
+    log(`REST API listening on ${api.url}`);
     // Where client commands find this run's API (the port may differ from config.json's).
     const urlFile = join(config.dataDir, API_URL_FILE);
     writeFileSync(urlFile, api.url + '\n', { mode: 0o600 });

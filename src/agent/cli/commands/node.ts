@@ -3,8 +3,17 @@
 // machine), and info asks a running agent who it is.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { formatAmount, parseAmount } from '../../api/amounts.js';
+import {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  createLogger,
+  isLogFormat,
+  isLogLevel,
+  type Logger,
+} from '../../log/logger.js';
+import type { AgentConfigFile } from '../../node/config.js';
 import type { AgentInfo } from '../../node/types.js';
 import { checkAddress, checkAmount, checkInteger, collect, configFlags, type Opts } from '../args.js';
 import { resolveDataDir } from '../client.js';
@@ -76,7 +85,34 @@ function addConfigOptions(cmd: Command): Command {
     .option(
       '--mediator-poll <seconds>',
       'seconds between pickups from a mediator without WebSocket (default 1)',
+    )
+    .addOption(
+      new Option('--log-level <level>', 'least severe log entries written (default info)').choices(
+        LOG_LEVELS,
+      ),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'log lines as text or JSON (default text)').choices(LOG_FORMATS),
     );
+}
+
+/** The settings flags of init and start, with the log's (given only when set). */
+function settingsFlags(o: Opts, cwd: string): Partial<AgentConfigFile> {
+  const flags = configFlags(o, cwd);
+  if (isLogLevel(o.logLevel)) flags.logLevel = o.logLevel;
+  if (isLogFormat(o.logFormat)) flags.logFormat = o.logFormat;
+  return flags;
+}
+
+/** The log of init and start on stderr: their settings, else the environment's, else info as text. */
+function stderrLogger(
+  io: CommandContext['deps']['io'],
+  s: { logLevel?: unknown; logFormat?: unknown },
+  env: NodeJS.ProcessEnv,
+): Logger {
+  const level = [s.logLevel, env.PERUN_LOG_LEVEL].find(isLogLevel);
+  const format = [s.logFormat, env.PERUN_LOG_FORMAT].find(isLogFormat);
+  return createLogger({ level, format, write: (line) => io.err(`${line}\n`) });
 }
 
 export function register(program: Command, ctx: CommandContext): void {
@@ -111,7 +147,7 @@ export function register(program: Command, ctx: CommandContext): void {
       .addOption(jsonOption()),
   ).action(async (o: Opts) => {
     const dataDir = dataDirOf(o);
-    const overrides = configFlags(o, cwd);
+    const overrides = settingsFlags(o, cwd);
     const label = overrides.label;
     delete overrides.label;
     let ethKey: string | undefined;
@@ -124,7 +160,9 @@ export function register(program: Command, ctx: CommandContext): void {
     }
     const passphrase = await passphraseOf(o, true);
     const node = await deps.loadNode();
-    const r = await node.initAgent({ dataDir, label, passphrase, ethKey, overrides });
+    const logger = stderrLogger(io, overrides, env);
+    const log = (line: string) => logger.info(line);
+    const r = await node.initAgent({ dataDir, label, passphrase, ethKey, overrides, log });
     const tokenFile = path.join(r.dataDir, 'api-token');
     emit(
       o,
@@ -155,11 +193,12 @@ export function register(program: Command, ctx: CommandContext): void {
       .addOption(jsonOption()),
   ).action(async (o: Opts) => {
     const dataDir = dataDirOf(o);
-    const flags = configFlags(o, cwd);
+    const flags = settingsFlags(o, cwd);
     const node = await deps.loadNode();
     const config = node.loadAgentConfig({ dataDir, flags, env });
     const passphrase = await passphraseOf(o, false);
-    const agent = await node.startAgent(config, passphrase, { log: (line) => progress(line) });
+    const logger = stderrLogger(io, config, env);
+    const agent = await node.startAgent(config, passphrase, { logger });
     try {
       const web = new URL(agent.webUrl);
       web.hash = '';
@@ -184,7 +223,7 @@ export function register(program: Command, ctx: CommandContext): void {
         );
       }
       await untilAborted(deps.interrupt);
-      progress('stopping…');
+      logger.info('stopping…');
     } finally {
       await agent.stop();
     }
