@@ -393,6 +393,11 @@ function operation(route: ApiRoute): Schema {
     responses['400'] = errorResponse('Invalid request (INVALID_REQUEST; `details.field` says which input)');
   }
   if (route.auth !== 'none') responses['401'] = errorResponse('Missing or wrong token (UNAUTHORIZED)');
+  if (route.auth !== 'none' && route.scope !== 'read-only') {
+    responses['403'] = errorResponse(
+      `The token's scope is below \`${route.scope}\` (FORBIDDEN_SCOPE; \`details.scope\`, \`details.required\`)`,
+    );
+  }
   if (params.length > 0) responses['404'] = errorResponse('No such object');
   if (route.method === 'post') {
     responses['413'] = errorResponse('Body larger than 64 kB');
@@ -404,6 +409,7 @@ function operation(route: ApiRoute): Schema {
     operationId: route.operationId,
     summary: route.summary,
     tags: [route.tag],
+    ...(route.auth === 'none' ? {} : { 'x-perun-scope': route.scope }),
     ...(route.auth === 'none'
       ? { security: [] }
       : route.auth === 'bearer-or-query'
@@ -435,7 +441,14 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[] = API_ROUTES): 
     paths,
     components: {
       securitySchemes: {
-        bearerAuth: { type: 'http', scheme: 'bearer', description: 'The API token of the agent.' },
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'The admin token of the agent (`<data dir>/api-token`), or a scoped token made with ' +
+            '`perun-agent token create`: `read-only` (every GET and /events) or `payment` (read-only ' +
+            'and paying on a channel). `x-perun-scope` on each operation names the least scope it needs.',
+        },
         queryToken: {
           type: 'apiKey',
           in: 'query',

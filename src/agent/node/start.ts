@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { parseEther } from 'ethers';
+import { ScopedTokenFile } from '../api/scoped-tokens.js';
 import { createApiServer, listenApi } from '../api/server.js';
 import { faucet, readChainFile, runChain } from './chain.js';
 import { API_URL_FILE, databaseUrl, readToken, type AgentConfig } from './config.js';
@@ -68,7 +69,12 @@ export async function startAgent(
     if (config.chain === 'embedded')
       await faucet({ chain, address: node.signer.address, amount: parseEther('100') });
     const token = readToken(config);
-    const app = createApiServer(node, { token, webRoot: webRoot(), log: o.log });
+    const app = createApiServer(node, {
+      token,
+      scopedTokens: new ScopedTokenFile(config.dataDir),
+      webRoot: webRoot(),
+      log: o.log,
+    });
     const api = await listenApi(app, { host: config.apiHost, port: config.apiPort });
     stops.push(() => api.close());
     // Where client commands find this run's API (the port may differ from config.json's).
