@@ -37,7 +37,8 @@ const ENV_HELP = `Environment:
   PERUN_CHALLENGE_DURATION, PERUN_PROPOSALS_PER_MINUTE, PERUN_REVERIFY_AFTER_SECONDS,
   PERUN_INTERMEDIARY, PERUN_DIDCOMM_MAX_MESSAGE_BYTES, PERUN_DIDCOMM_MAX_REQUESTS,
   PERUN_DIDCOMM_MAX_INFLIGHT_BYTES, PERUN_DIDCOMM_MAX_CONNECTIONS, PERUN_DIDCOMM_SOURCE_RATE,
-  PERUN_DIDCOMM_HEADERS_TIMEOUT, PERUN_DIDCOMM_BODY_TIMEOUT
+  PERUN_DIDCOMM_HEADERS_TIMEOUT, PERUN_DIDCOMM_BODY_TIMEOUT,
+  PERUN_WEBHOOK_URLS (comma-separated)
                       agent settings (start); config.json < environment < flags
   PERUN_SECP256K1     secp256k1 engine: native (libsecp256k1) or noble (JavaScript);
                       unset: native, else noble where the native binding does not load
