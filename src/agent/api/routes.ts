@@ -83,9 +83,9 @@ export interface JsonRoute extends RouteBase {
   handle(node: AgentNodeApi, input: RouteInput<Fields, Fields>): unknown;
 }
 
-/** The event stream and the OpenAPI document: served by ./events.ts and ./openapi.ts. */
+/** The event stream, the OpenAPI document and its page: served by ./events.ts, ./openapi.ts, ./docs-page.ts. */
 export interface SpecialRoute extends RouteBase {
-  kind: 'events' | 'openapi';
+  kind: 'events' | 'openapi' | 'docs';
 }
 
 export type ApiRoute = JsonRoute | SpecialRoute;
@@ -435,6 +435,17 @@ export const API_ROUTES: readonly ApiRoute[] = [
     path: '/openapi.json',
     operationId: 'getOpenApi',
     summary: 'This document',
+    tag: 'meta',
+    auth: 'none',
+    scope: 'read-only',
+    query: NO_FIELDS,
+  },
+  {
+    kind: 'docs',
+    method: 'get',
+    path: '/docs',
+    operationId: 'getDocsPage',
+    summary: 'This document as a web page: routes, parameters, schemas and examples',
     tag: 'meta',
     auth: 'none',
     scope: 'read-only',

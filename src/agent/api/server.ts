@@ -1,9 +1,9 @@
 // The REST API as an express app: the route table (./routes.ts) served over a node
 // (AgentNodeApi), bearer-token auth by scope (./auth.ts), strict JSON bodies, errors as
 // `{ category, code, message, details }`, `Idempotency-Key` on the routes that take it, the static
-// web page without auth; and its listener on 127.0.0.1, whose close also ends the open event
-// streams. Logs one line per request (method, path, status, duration), never a token, a query
-// string or a body.
+// web page and the /docs page (./docs-page.ts) without auth; and its listener on 127.0.0.1, whose
+// close also ends the open event streams. Logs one line per request (method, path, status,
+// duration), never a token, a query string or a body.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -12,6 +12,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { AgentNodeApi } from '../node/types.js';
 import { ApiRequestError, toApiError } from './api-error.js';
 import { authenticate, tokenAuthority } from './auth.js';
+import { docsPage, docsPageAssets } from './docs-page.js';
 import { EVENT_STREAM_DEFAULTS, EventStreams, type EventStreamLimits } from './events.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import { API_ROUTES, type ApiRoute, type JsonRoute } from './routes.js';
@@ -147,6 +148,8 @@ export function createApiServer(node: AgentNodeApi, options: ApiServerOptions): 
     });
   }
 
+  app.use(docsPageAssets);
+
   const handlerFor = (route: ApiRoute): RequestHandler => {
     switch (route.kind) {
       case 'json':
@@ -160,6 +163,11 @@ export function createApiServer(node: AgentNodeApi, options: ApiServerOptions): 
         return (req, res) => {
           checkQuery(route.query, req.query as Record<string, unknown>);
           res.json(OPENAPI_DOCUMENT);
+        };
+      case 'docs':
+        return (req, res, next) => {
+          checkQuery(route.query, req.query as Record<string, unknown>);
+          return docsPage(req, res, next);
         };
     }
   };
