@@ -1360,7 +1360,7 @@ describe('/openapi.json', () => {
   it('describes the views the node answers', async () => {
     for (const op of documented()) {
       const [method, template] = op.split(' ') as [string, string];
-      if (template === '/events' || template === '/openapi.json') continue;
+      if (template === '/events' || template === '/openapi.json' || template === '/docs') continue;
       const res = await call(api, method, template.replace(/\{\w+\}/g, 'x1'), {
         body: method === 'POST' ? validBodies[template] : undefined,
       });

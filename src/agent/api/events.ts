@@ -4,11 +4,13 @@
 // ends them. What the streams can hold is bounded: streams in total (the API has one token, so
 // this is also the cap per token) and per source address, 503 with Retry-After beyond; a replay
 // of at most `maxReplayEvents` events; a client too slow to read is cut off once its unsent
-// bytes pass `maxBufferedBytes` (it reconnects with its Last-Event-ID).
+// bytes pass `maxBufferedBytes` (it reconnects with its Last-Event-ID). A stream whose token was
+// revoked ends at its next event or keep-alive.
 import type { Request, Response } from 'express';
 
 import type { AgentNodeApi, NodeEventWithId } from '../node/types.js';
 import { ApiRequestError } from './api-error.js';
+import { stillAuthorised } from './auth.js';
 import { checkLastEventId } from './validate.js';
 
 export interface EventStreamOptions {
@@ -91,6 +93,11 @@ export class EventStreams {
     };
     const write = (chunk: string) => {
       if (ended) return;
+      if (!stillAuthorised(res)) {
+        this.options.log("events: the stream's token was revoked; stream closed");
+        finish();
+        return;
+      }
       res.write(chunk);
       if (res.writableLength > this.options.maxBufferedBytes) {
         this.options.log(`events: client too slow, ${res.writableLength} bytes unsent; stream closed`);

@@ -1,6 +1,8 @@
 // The OpenAPI 3.1 document of the REST API, served at /openapi.json: paths, parameters and
 // request bodies come from the route table (./routes.ts) and its field tables (./validate.ts);
-// the response schemas below describe the view types of ../node/types.ts.
+// the response schemas below describe the view types of ../node/types.ts; the examples are
+// ./openapi-examples.ts.
+import { ERROR_EXAMPLE, EVENT_EXAMPLE, REQUEST_EXAMPLES, VIEW_EXAMPLES } from './openapi-examples.js';
 import { API_ROUTES, openApiPath, pathParams, type ApiRoute, type ViewName } from './routes.js';
 import { IDEMPOTENCY_KEY, type FieldSpec, type Fields } from './validate.js';
 
@@ -286,7 +288,9 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
     sentTime: dateTime(),
   }),
   NodeEventWithId: {
-    description: 'The `data` of each event on /events; `type` is also the SSE event name.',
+    description:
+      'The `data` of each event on /events and the body of each webhook POST; `type` is also the SSE event name.',
+    examples: [EVENT_EXAMPLE],
     oneOf: Object.entries(EVENT_VARIANTS).map(([type, properties]) =>
       object(
         { id: { type: 'integer' }, at: dateTime(), type: { const: type }, ...properties },
@@ -294,16 +298,19 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       ),
     ),
   },
-  ApiError: object({
-    category: {
-      type: 'string',
-      enum: ['client', 'peer', 'protocol', 'chain', 'internal'],
-      description: "Whose move it is: fix the request, the peer's, a broken rule, the chain, our fault.",
-    },
-    code: str('Machine-readable, UPPER_SNAKE.'),
-    message: str(),
-    details: { type: 'object', description: 'For INVALID_REQUEST: `field` names the offending input.' },
-  }),
+  ApiError: {
+    ...object({
+      category: {
+        type: 'string',
+        enum: ['client', 'peer', 'protocol', 'chain', 'internal'],
+        description: "Whose move it is: fix the request, the peer's, a broken rule, the chain, our fault.",
+      },
+      code: str('Machine-readable, UPPER_SNAKE.'),
+      message: str(),
+      details: { type: 'object', description: 'For INVALID_REQUEST: `field` names the offending input.' },
+    }),
+    examples: [ERROR_EXAMPLE],
+  },
 };
 
 function fieldSchema(spec: FieldSpec): Schema {
@@ -362,10 +369,15 @@ function operation(route: ApiRoute): Schema {
 
   switch (route.kind) {
     case 'json': {
-      const schema = route.response.list ? arrayOf(ref(route.response.view)) : ref(route.response.view);
+      const { view, list } = route.response;
       responses[String(route.status)] = {
-        description: route.response.view,
-        content: { 'application/json': { schema } },
+        description: view,
+        content: {
+          'application/json': {
+            schema: list ? arrayOf(ref(view)) : ref(view),
+            example: list ? [VIEW_EXAMPLES[view]] : VIEW_EXAMPLES[view],
+          },
+        },
       };
       if (route.idempotent) {
         parameters.push({
@@ -386,9 +398,12 @@ function operation(route: ApiRoute): Schema {
         );
       }
       if (route.body !== undefined && Object.keys(route.body).length > 0) {
+        const example = REQUEST_EXAMPLES[route.operationId];
         requestBody = {
           required: Object.values(route.body).some((spec) => spec.required),
-          content: { 'application/json': { schema: bodySchema(route.body) } },
+          content: {
+            'application/json': { schema: bodySchema(route.body), ...(example ? { example } : {}) },
+          },
         };
       }
       break;
@@ -406,7 +421,12 @@ function operation(route: ApiRoute): Schema {
           'Server-sent events: `id: <n>`, `event: <type>`, `data: <NodeEventWithId JSON>` ' +
           '(#/components/schemas/NodeEventWithId); a `: keep-alive` comment every 15 s. ' +
           'A reader that lets 256 KiB go unsent is cut off and reconnects.',
-        content: { 'text/event-stream': { schema: { type: 'string' } } },
+        content: {
+          'text/event-stream': {
+            schema: { type: 'string' },
+            example: `id: ${EVENT_EXAMPLE.id}\nevent: ${EVENT_EXAMPLE.type}\ndata: ${JSON.stringify(EVENT_EXAMPLE)}\n\n`,
+          },
+        },
       };
       responses['503'] = errorResponse(
         'TOO_MANY_EVENT_STREAMS: 32 streams are open, or 8 from this address; retry after `Retry-After` seconds',
@@ -415,7 +435,18 @@ function operation(route: ApiRoute): Schema {
     case 'openapi':
       responses['200'] = {
         description: 'The OpenAPI 3.1 document',
-        content: { 'application/json': { schema: { type: 'object' } } },
+        content: {
+          'application/json': {
+            schema: { type: 'object' },
+            example: { openapi: '3.1.0', info: { title: 'perun-agent', version: '1' }, paths: {} },
+          },
+        },
+      };
+      break;
+    case 'docs':
+      responses['200'] = {
+        description: 'An HTML page that reads /openapi.json and shows it; nothing loaded from elsewhere',
+        content: { 'text/html': { schema: { type: 'string' } } },
       };
       break;
   }
@@ -425,6 +456,11 @@ function operation(route: ApiRoute): Schema {
     responses['400'] = errorResponse('Invalid request (INVALID_REQUEST; `details.field` says which input)');
   }
   if (route.auth !== 'none') responses['401'] = errorResponse('Missing or wrong token (UNAUTHORIZED)');
+  if (route.auth !== 'none' && route.scope !== 'read-only') {
+    responses['403'] = errorResponse(
+      `The token's scope is below \`${route.scope}\` (FORBIDDEN_SCOPE; \`details.scope\`, \`details.required\`)`,
+    );
+  }
   if (params.length > 0) responses['404'] = errorResponse('No such object');
   if (route.method === 'post') {
     responses['413'] = errorResponse('Body larger than 64 kB');
@@ -436,6 +472,7 @@ function operation(route: ApiRoute): Schema {
     operationId: route.operationId,
     summary: route.summary,
     tags: [route.tag],
+    ...(route.auth === 'none' ? {} : { 'x-perun-scope': route.scope }),
     ...(route.auth === 'none'
       ? { security: [] }
       : route.auth === 'bearer-or-query'
@@ -467,7 +504,14 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[] = API_ROUTES): 
     paths,
     components: {
       securitySchemes: {
-        bearerAuth: { type: 'http', scheme: 'bearer', description: 'The API token of the agent.' },
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'The admin token of the agent (`<data dir>/api-token`), or a scoped token made with ' +
+            '`perun-agent token create`: `read-only` (every GET and /events) or `payment` (read-only ' +
+            'and paying on a channel). `x-perun-scope` on each operation names the least scope it needs.',
+        },
         queryToken: {
           type: 'apiKey',
           in: 'query',

@@ -1,8 +1,11 @@
 // The REST API's route table: every route once, with its method, path, auth, input fields,
 // response and handler. The express app (./server.ts) and the OpenAPI document (./openapi.ts)
-// are both built from it, so what is served and what is documented cannot drift apart.
+// are both built from it, so what is served and what is documented cannot drift apart. Each route
+// states the least token scope that may call it: every GET is `read-only`, paying on a channel is
+// `payment`, every other POST is `admin`.
 import type { AgentNodeApi } from '../node/types.js';
 import { newestNeeded, pageOf } from './paging.js';
+import type { TokenScope } from './scoped-tokens.js';
 import {
   ACCEPT_INVITATION,
   EVENTS_QUERY,
@@ -63,6 +66,8 @@ interface RouteBase {
   summary: string;
   tag: string;
   auth: RouteAuth;
+  /** The least scope of a token that may call it (public routes: `read-only`, unchecked). */
+  scope: TokenScope;
   query: Fields;
 }
 
@@ -78,9 +83,9 @@ export interface JsonRoute extends RouteBase {
   handle(node: AgentNodeApi, input: RouteInput<Fields, Fields>): unknown;
 }
 
-/** The event stream and the OpenAPI document: served by ./events.ts and ./openapi.ts. */
+/** The event stream, the OpenAPI document and its page: served by ./events.ts, ./openapi.ts, ./docs-page.ts. */
 export interface SpecialRoute extends RouteBase {
-  kind: 'events' | 'openapi';
+  kind: 'events' | 'openapi' | 'docs';
 }
 
 export type ApiRoute = JsonRoute | SpecialRoute;
@@ -95,6 +100,8 @@ interface JsonRouteSpec<B extends Fields, Q extends Fields> {
   query?: Q;
   response: ViewName | [ViewName];
   idempotent?: boolean;
+  /** Default: `read-only` for a GET, `admin` for a POST. */
+  scope?: TokenScope;
   handle(node: AgentNodeApi, input: RouteInput<B, Q>): unknown;
 }
 
@@ -110,6 +117,7 @@ function json<B extends Fields, Q extends Fields>(
     summary: spec.summary,
     tag: spec.tag,
     auth: 'bearer',
+    scope: spec.scope ?? (method === 'get' ? 'read-only' : 'admin'),
     status: spec.status ?? 200,
     body: method === 'post' ? (spec.body ?? NO_FIELDS) : undefined,
     query: spec.query ?? NO_FIELDS,
@@ -295,6 +303,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     body: PAY,
     response: 'PaymentView',
     idempotent: true,
+    scope: 'payment',
     handle: (node, { params, body, idempotencyKey }) =>
       idempotencyKey === undefined
         ? node.pay(params.id!, body.amount, body.id)
@@ -417,6 +426,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: 'Live events (server-sent events); replays buffered events after Last-Event-ID',
     tag: 'events',
     auth: 'bearer-or-query',
+    scope: 'read-only',
     query: EVENTS_QUERY,
   },
   {
@@ -427,6 +437,18 @@ export const API_ROUTES: readonly ApiRoute[] = [
     summary: 'This document',
     tag: 'meta',
     auth: 'none',
+    scope: 'read-only',
+    query: NO_FIELDS,
+  },
+  {
+    kind: 'docs',
+    method: 'get',
+    path: '/docs',
+    operationId: 'getDocsPage',
+    summary: 'This document as a web page: routes, parameters, schemas and examples',
+    tag: 'meta',
+    auth: 'none',
+    scope: 'read-only',
     query: NO_FIELDS,
   },
 ];

@@ -1,10 +1,9 @@
 // The REST API as an express app: the route table (./routes.ts) served over a node
-// (AgentNodeApi), bearer-token auth with a constant-time check, strict JSON bodies, errors as
+// (AgentNodeApi), bearer-token auth by scope (./auth.ts), strict JSON bodies, errors as
 // `{ category, code, message, details }`, `Idempotency-Key` on the routes that take it, the static
-// web page without auth; and its listener on 127.0.0.1, whose close also ends the open event
-// streams. Logs one line per request (method, path, status, duration), never a token, a query
-// string or a body.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// web page and the /docs page (./docs-page.ts) without auth; and its listener on 127.0.0.1, whose
+// close also ends the open event streams. Logs one line per request (method, path, status,
+// duration), never a token, a query string or a body.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -12,14 +11,19 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 
 import type { AgentNodeApi } from '../node/types.js';
 import { ApiRequestError, toApiError } from './api-error.js';
+import { authenticate, tokenAuthority } from './auth.js';
+import { docsPage, docsPageAssets } from './docs-page.js';
 import { EVENT_STREAM_DEFAULTS, EventStreams, type EventStreamLimits } from './events.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
-import { API_ROUTES, type ApiRoute, type JsonRoute, type RouteAuth } from './routes.js';
+import { API_ROUTES, type ApiRoute, type JsonRoute } from './routes.js';
+import type { ScopedTokenSource } from './scoped-tokens.js';
 import { checkBody, checkIdempotencyKey, checkQuery, invalid } from './validate.js';
 
 export interface ApiServerOptions {
-  /** The bearer token every request except the public ones must carry. */
+  /** The admin token: a request with it may call every route. */
   token: string;
+  /** The read-only and payment tokens (a ScopedTokenFile of the data directory); default: none. */
+  scopedTokens?: ScopedTokenSource;
   /** Directory served at / without auth (the web page). */
   webRoot?: string;
   log?: (line: string) => void;
@@ -51,35 +55,6 @@ const QR_MODULE = createRequire(import.meta.url)
 
 /** What listenApi must end before its server can close: the apps' event streams. */
 const eventStreamsOf = new WeakMap<express.Express, EventStreams>();
-
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
-
-function bearerToken(req: Request): string | undefined {
-  const header = req.get('authorization');
-  if (header === undefined) return undefined;
-  const m = /^Bearer +(\S+) *$/i.exec(header);
-  return m?.[1] ?? '';
-}
-
-function authenticate(token: string, auth: RouteAuth): RequestHandler {
-  const expected = sha256(token);
-  return (req, res, next) => {
-    if (auth === 'none') return next();
-    let presented = bearerToken(req);
-    if (presented === undefined && auth === 'bearer-or-query' && typeof req.query.token === 'string') {
-      presented = req.query.token;
-    }
-    if (presented === undefined) {
-      res.set('WWW-Authenticate', 'Bearer');
-      return next(new ApiRequestError(401, 'UNAUTHORIZED', 'a bearer token is required'));
-    }
-    if (!timingSafeEqual(sha256(presented), expected)) {
-      res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
-      return next(new ApiRequestError(401, 'UNAUTHORIZED', 'wrong token'));
-    }
-    next();
-  };
-}
 
 function hasBody(req: Request): boolean {
   const length = req.get('content-length');
@@ -144,6 +119,7 @@ export function createApiServer(node: AgentNodeApi, options: ApiServerOptions): 
     ...options.eventStreams,
     log,
   });
+  const authority = tokenAuthority(options.token, options.scopedTokens);
   const app = express();
   eventStreamsOf.set(app, events);
   app.disable('x-powered-by');
@@ -172,6 +148,8 @@ export function createApiServer(node: AgentNodeApi, options: ApiServerOptions): 
     });
   }
 
+  app.use(docsPageAssets);
+
   const handlerFor = (route: ApiRoute): RequestHandler => {
     switch (route.kind) {
       case 'json':
@@ -186,18 +164,23 @@ export function createApiServer(node: AgentNodeApi, options: ApiServerOptions): 
           checkQuery(route.query, req.query as Record<string, unknown>);
           res.json(OPENAPI_DOCUMENT);
         };
+      case 'docs':
+        return (req, res, next) => {
+          checkQuery(route.query, req.query as Record<string, unknown>);
+          return docsPage(req, res, next);
+        };
     }
   };
   for (const route of API_ROUTES) {
     const chain = [
-      authenticate(options.token, route.auth),
+      authenticate(authority, route.auth, route.scope),
       ...(route.method === 'post' ? jsonBody() : []),
       handlerFor(route),
     ];
     app[route.method](route.path, ...chain);
   }
 
-  app.use(authenticate(options.token, 'bearer'), (req, _res, next) => {
+  app.use(authenticate(authority, 'bearer', 'read-only'), (req, _res, next) => {
     next(new ApiRequestError(404, 'NOT_FOUND', `no route ${req.method} ${req.path}`));
   });
 

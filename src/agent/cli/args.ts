@@ -112,6 +112,7 @@ export function configFlags(o: Opts, cwd: string): Partial<AgentConfigFile> {
     if (given(k)) f[k] = checkInteger(o[k] as string, flag(k), 1, max);
   if (given('chain')) f.chain = o.chain === 'embedded' ? o.chain : path.resolve(cwd, o.chain as string);
   if (Array.isArray(o.trustedIssuer)) f.trustedIssuers = o.trustedIssuer;
+  if (Array.isArray(o.webhookUrl)) f.webhookUrls = o.webhookUrl;
   if (typeof o.autoAccept === 'boolean') f.autoAccept = o.autoAccept;
   if (o.intermediary === true) f.intermediary = true;
   if (o.mediator === true) f.mediator = true;

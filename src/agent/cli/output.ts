@@ -36,7 +36,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   4    the peer refused, is unreachable or broke the protocol ("peer", "protocol")
   5    chain error ("chain")
   6    not found (unknown channel, connection, proposal or route)
-  7    unauthorized (missing or wrong API token, wrong passphrase)
+  7    unauthorized (missing or wrong API token, a token without the scope, wrong passphrase)
   130  interrupted before the agent answered (the agent carries on)`;
 
 /** Categories of the REST API plus the CLI's own `transport` (the agent did not answer). */
@@ -66,7 +66,7 @@ const CATEGORIES = new Set<string>(['client', 'peer', 'protocol', 'chain', 'inte
 
 /** The exit code of an API error response. */
 export function exitCodeFor(status: number, category: string | undefined): number {
-  if (status === 401) return EXIT.UNAUTHORIZED;
+  if (status === 401 || (status === 403 && category === 'client')) return EXIT.UNAUTHORIZED;
   if (status === 404) return EXIT.NOT_FOUND;
   switch (category) {
     case 'peer':

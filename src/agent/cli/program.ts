@@ -7,7 +7,8 @@
 //
 // Exit codes: 0 ok, 1 internal or unknown, 2 usage or invalid input (API category "client"),
 // 3 cannot reach the agent, 4 peer refused or unreachable (categories "peer", "protocol"),
-// 5 chain error, 6 not found, 7 unauthorized, 130 interrupted before the agent answered.
+// 5 chain error, 6 not found, 7 unauthorized (or a token without the scope), 130 interrupted
+// before the agent answered.
 import { Command, CommanderError } from 'commander';
 import { register as registerBalance } from './commands/balance.js';
 import { register as registerChannels } from './commands/channels.js';
@@ -17,6 +18,7 @@ import { register as registerEvents } from './commands/events.js';
 import { register as registerMessages } from './commands/messages.js';
 import { register as registerNode } from './commands/node.js';
 import { register as registerProposals } from './commands/proposals.js';
+import { register as registerTokens } from './commands/tokens.js';
 import { commandContext, type CliDeps } from './context.js';
 import { EXIT, EXIT_CODES_HELP, formatError, fromLocalError, json } from './output.js';
 
@@ -37,7 +39,8 @@ const ENV_HELP = `Environment:
   PERUN_DIDCOMM_MAX_INFLIGHT_BYTES, PERUN_DIDCOMM_MAX_CONNECTIONS, PERUN_DIDCOMM_SOURCE_RATE,
   PERUN_DIDCOMM_HEADERS_TIMEOUT, PERUN_DIDCOMM_BODY_TIMEOUT, PERUN_DIDCOMM_WS_PORT,
   PERUN_DIDCOMM_WS_ENDPOINT, PERUN_INBOUND, PERUN_MEDIATOR, PERUN_MEDIATOR_KEEP_DAYS,
-  PERUN_MEDIATOR_INVITATION, PERUN_MEDIATOR_POLL_SECONDS
+  PERUN_MEDIATOR_INVITATION, PERUN_MEDIATOR_POLL_SECONDS,
+  PERUN_WEBHOOK_URLS (comma-separated)
                       agent settings (start); config.json < environment < flags
   PERUN_LOG_LEVEL     error, warn, info (default) or debug: what init and start log on stderr
   PERUN_LOG_FORMAT    text (default: readable lines) or json (one object a line: time, level,
@@ -52,6 +55,7 @@ proposal arguments may be unique prefixes of their IDs.`;
 /** The command groups, in the order `--help` lists their commands. */
 const COMMAND_GROUPS = [
   registerNode,
+  registerTokens,
   registerConnections,
   registerCredentials,
   registerChannels,

@@ -55,6 +55,8 @@ export interface AgentConfigFile {
   reverifyAfterSeconds: number;
   /** Lock collateral for virtual channels between our peers (sign their matched fundings). */
   intermediary: boolean;
+  /** http(s) URLs every node event is POSTed to, signed (src/agent/api/webhooks.ts). */
+  webhookUrls: string[];
   /**
    * Bounds of the DIDComm endpoint (docs/security.md); unset: the built-in defaults
    * (INBOUND_LIMIT_DEFAULTS in src/agent/transport/inbound-limits.ts).
@@ -136,6 +138,7 @@ const DEFAULTS: AgentConfigFile = {
   mediatorPollSeconds: 1,
   logLevel: 'info',
   logFormat: 'text',
+  webhookUrls: [],
 };
 
 type Kind =
@@ -147,6 +150,7 @@ type Kind =
   | 'count'
   | 'boolean'
   | 'list'
+  | 'url-list'
   | 'amount'
   | 'optional-amount'
   | 'log-level'
@@ -168,6 +172,7 @@ const FIELDS: Record<keyof AgentConfigFile, Kind> = {
   proposalsPerMinute: 'count',
   reverifyAfterSeconds: 'optional-seconds',
   intermediary: 'boolean',
+  webhookUrls: 'url-list',
   didcommMaxMessageBytes: 'bytes',
   didcommMaxRequests: 'count',
   didcommMaxInflightBytes: 'bytes',
@@ -236,11 +241,17 @@ function coerce(field: keyof AgentConfigFile, value: unknown): unknown {
       if (value === 'true' || value === '1') return true;
       if (value === 'false' || value === '0') return false;
       return invalid(field, 'expected true or false', value);
-    case 'list': {
+    case 'list':
+    case 'url-list': {
       const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value;
       if (!Array.isArray(list) || list.some((s) => typeof s !== 'string'))
         invalid(field, 'expected a list of strings', value);
-      return (list as string[]).filter((s) => s !== '');
+      const items = (list as string[]).filter((s) => s !== '');
+      if (kind === 'url-list') {
+        const bad = items.find((s) => !URL.canParse(s) || !/^https?:$/.test(new URL(s).protocol));
+        if (bad !== undefined) invalid(field, 'expected http or https URLs', bad);
+      }
+      return items;
     }
     case 'amount':
     case 'optional-amount':

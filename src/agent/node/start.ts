@@ -1,11 +1,13 @@
-// `perun-agent start`: the node with its chain, REST API, event stream and web page, until
+// `perun-agent start`: the node with its chain, REST API, event stream, webhooks and web page, until
 // stopped; the data directory made owner-only first (./data-dir.ts), with a warning for each fix. A configured chain file names a shared chain; 'embedded' starts a chain of this
 // agent's own (and funds its account there), for trying one agent alone.
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { parseEther } from 'ethers';
+import { ScopedTokenFile } from '../api/scoped-tokens.js';
 import { createApiServer, listenApi } from '../api/server.js';
+import { WebhookDispatcher, webhookSecret } from '../api/webhooks.js';
 import { faucet, readChainFile, runChain } from './chain.js';
 import { API_URL_FILE, databaseUrl, readToken, type AgentConfig } from './config.js';
 import { prepareSqliteFile, secureDataDir } from './data-dir.js';
@@ -77,8 +79,25 @@ export async function startAgent(
     stops.push(() => node.stop());
     if (config.chain === 'embedded')
       await faucet({ chain, address: node.signer.address, amount: parseEther('100') });
+    if (config.webhookUrls.length > 0) {
+      const { secret, file } = webhookSecret(config.dataDir);
+      const webhooks = new WebhookDispatcher(node, { urls: config.webhookUrls, secret, log: (line) => logger.warn(line) });
+      webhooks.start();
+      stops.push(async () => {
+        const dropped = await webhooks.stop();
+        if (dropped > 0) log(`webhooks: ${dropped} undelivered events dropped at stop`);
+      });
+      log(
+        `webhooks: posting events to ${config.webhookUrls.length} URL(s), signed with the secret in ${file}`,
+      );
+    }
     const token = readToken(config);
-    const app = createApiServer(node, { token, webRoot: webRoot(), log });
+    const app = createApiServer(node, {
+      token,
+      scopedTokens: new ScopedTokenFile(config.dataDir),
+      webRoot: webRoot(),
+      log,
+    });
     const api = await listenApi(app, { host: config.apiHost, port: config.apiPort });
     stops.push(() => api.close());
     log(`REST API listening on ${api.url}`);

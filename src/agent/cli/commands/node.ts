@@ -65,6 +65,7 @@ function addConfigOptions(cmd: Command): Command {
       'a peer verified on a connection stays verified for new channels this long (0: verify every time)',
     )
     .option('--intermediary', 'lock collateral for virtual channels between our peers')
+    .option('--webhook-url <url>', 'POST every event to this URL, signed (repeatable)', collect)
     .option('--didcomm-max-message-bytes <n>', 'largest DIDComm message taken (default 8 MiB)')
     .option('--didcomm-max-requests <n>', 'DIDComm requests held at once (default 256)')
     .option('--didcomm-max-inflight-bytes <n>', 'bytes of DIDComm requests held at once (default 32 MiB)')
