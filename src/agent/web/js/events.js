@@ -34,7 +34,9 @@ export function streamState(s, text) {
   badge.textContent = text;
 }
 
-const on = (channelId) => `with ${channelPeer(channelId)}`;
+/** "with Bob", or the channel's ID while the page does not know the channel yet. */
+const on = (channelId) =>
+  state.channels.has(channelId) ? `with ${channelPeer(channelId)}` : `channel ${channelId.slice(0, 10)}…`;
 
 function summary(e) {
   switch (e.type) {
@@ -75,17 +77,18 @@ function summary(e) {
   }
 }
 
+/** Adds an event to the log, newest first (by ID: history may come after live events). */
 function logEvent(e, history) {
   const log = $('event-log');
-  log.prepend(
-    el(
-      'li',
-      { 'data-type': e.type, 'data-id': e.id, class: history ? 'history' : undefined },
-      el('time', { datetime: e.at, title: new Date(e.at).toLocaleString() }, clock(e.at)),
-      el('span', { class: 'type' }, e.type),
-      el('span', {}, summary(e)),
-    ),
+  const item = el(
+    'li',
+    { 'data-type': e.type, 'data-id': e.id, class: history ? 'history' : undefined },
+    el('time', { datetime: e.at, title: new Date(e.at).toLocaleString() }, clock(e.at)),
+    el('span', { class: 'type' }, e.type),
+    el('span', {}, summary(e)),
   );
+  const older = [...log.children].find((li) => Number(li.dataset.id) < e.id);
+  log.insertBefore(item, older ?? null);
   while (log.children.length > LOG_LIMIT) log.lastElementChild.remove();
 }
 
@@ -193,6 +196,8 @@ export async function connectEvents() {
   streamState('live', 'live');
   if (streamLost) setStatus('Event stream back', 'ok');
   streamLost = false;
+  // History waits for the first fetches, so that its log lines name the peers.
+  let history = [];
   const parse = sseParser((_type, data) => {
     let e;
     try {
@@ -202,9 +207,13 @@ export async function connectEvents() {
     }
     if (lastId !== undefined && e.id <= lastId) return;
     lastId = e.id;
-    const history = Date.parse(e.at) < historyBefore;
-    logEvent(e, history);
-    if (!history) apply(e);
+    if (Date.parse(e.at) < historyBefore) {
+      if (history !== undefined) history.push(e);
+      else logEvent(e, true);
+      return;
+    }
+    logEvent(e, false);
+    apply(e);
   });
   lastId ??= 0;
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -218,7 +227,10 @@ export async function connectEvents() {
       // with what the events so far made.
       if (!refreshed) {
         refreshed = true;
-        refreshAll();
+        void refreshAll().then(() => {
+          for (const e of history) logEvent(e, true);
+          history = undefined;
+        });
       }
     }
   } catch {

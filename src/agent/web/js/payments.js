@@ -136,13 +136,14 @@ function show(channelId) {
   return load();
 }
 
-/** A payment from the event stream: the newest page reloads, an older one stays where it was. */
+/** A payment from the event stream: the newest page reloads, an older one stays as it is. */
 export function onPayment(p) {
   if (view.channelId !== undefined && p.channelId !== view.channelId) return;
+  // An older page keeps its rows: their offset moved by one, so Older does not show one twice.
   if (view.offset === 0) loadPage();
   else {
     view.offset += 1;
-    $('payment-newer').disabled = false;
+    renderPayments();
   }
   if (view.channelId !== undefined) loadChart();
 }
@@ -166,6 +167,6 @@ render.payments = () => {
 };
 render.paymentChannels = renderChannelPicker;
 render.paymentsOf = (channelId) => {
-  $('payments').scrollIntoView({ block: 'start' });
+  document.getElementById('payments').scrollIntoView({ block: 'start' });
   return show(channelId);
 };
