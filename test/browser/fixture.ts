@@ -10,7 +10,7 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 import { faucet, runChain, type RunningChain } from '../../src/agent/node/chain.js';
 import { initAgent, loadAgentConfig } from '../../src/agent/node/config.js';
 import { startAgent, type RunningAgent } from '../../src/agent/node/start.js';
-import type { NodeEventWithId } from '../../src/agent/node/types.js';
+import type { ChannelView, NodeEventWithId } from '../../src/agent/node/types.js';
 
 /** Where the tests' screenshots go, relative to the repository root. */
 export const SCREENSHOT_DIR = join('test-results', 'screenshots');
@@ -79,6 +79,19 @@ export class BrowserWorld {
     return { issuer, alice, bob, aliceToBob: ab.id, bobToAlice };
   }
 
+  /** The certified pair, with a channel Alice opened with Bob (5 ETH hers, 1 his), open on both sides. */
+  async pairWithChannel(): Promise<CertifiedPair & { channel: ChannelView }> {
+    const pair = await this.certifiedPair();
+    const opened = next(pair.bob, (e) => e.type === 'channel-opened');
+    const channel = await pair.alice.node.openChannel({
+      connectionId: pair.aliceToBob,
+      fund: '5',
+      peerFund: '1',
+    });
+    await opened;
+    return { ...pair, channel };
+  }
+
   /** A new browser context's page at `url` (a phone-sized one with `viewport`). */
   async open(url: string, viewport?: { width: number; height: number }): Promise<Page> {
     this.#browser ??= await chromium.launch({
@@ -116,7 +129,7 @@ export class BrowserWorld {
 }
 
 /** The next event of `a` that matches. */
-export function next(a: RunningAgent, match: (e: NodeEventWithId) => boolean): Promise<NodeEventWithId> {
+function next(a: RunningAgent, match: (e: NodeEventWithId) => boolean): Promise<NodeEventWithId> {
   return new Promise((resolve) => {
     const stop = a.node.subscribe((e) => {
       if (match(e)) {

@@ -7,7 +7,7 @@
 import type { Page } from 'playwright-core';
 import type { RunningAgent } from '../../src/agent/node/start.js';
 import type { ChannelView, PaymentView } from '../../src/agent/node/types.js';
-import { BrowserWorld, next, screenshot, shows } from './fixture.js';
+import { BrowserWorld, screenshot, shows } from './fixture.js';
 
 let world: BrowserWorld;
 let alice: RunningAgent;
@@ -35,10 +35,7 @@ async function rowIds(): Promise<string[]> {
 
 beforeAll(async () => {
   world = await BrowserWorld.start();
-  ({ alice, bob, aliceToBob } = await world.certifiedPair());
-  const opened = next(bob, (e) => e.type === 'channel-opened');
-  channel = await alice.node.openChannel({ connectionId: aliceToBob, fund: '5', peerFund: '1' });
-  await opened;
+  ({ alice, bob, aliceToBob, channel } = await world.pairWithChannel());
   for (let i = 0; i < ALICE_PAYS; i++) await alice.node.pay(channel.id, '0.01');
   for (let i = 0; i < BOB_PAYS; i++) await bob.node.pay(channel.id, '0.05');
   // Every event Alice's node still buffers (subscribing from ID 0 replays them at once).

@@ -7,7 +7,7 @@
 import type { Page } from 'playwright-core';
 import type { RunningAgent } from '../../src/agent/node/start.js';
 import type { ChannelView } from '../../src/agent/node/types.js';
-import { BrowserWorld, next, shows } from './fixture.js';
+import { BrowserWorld, shows } from './fixture.js';
 
 let world: BrowserWorld;
 let alice: RunningAgent;
@@ -22,13 +22,7 @@ let bobPage: Page;
 
 beforeAll(async () => {
   world = await BrowserWorld.start();
-  ({ alice, bob, aliceToBob, bobToAlice } = await world.certifiedPair());
-
-  // Alice opens a channel of 5 + 1 ETH.
-  const opened = next(bob, (e) => e.type === 'channel-opened');
-  channel = await alice.node.openChannel({ connectionId: aliceToBob, fund: '5', peerFund: '1' });
-  await opened;
-
+  ({ alice, bob, aliceToBob, bobToAlice, channel } = await world.pairWithChannel());
   alicePage = await world.open(alice.webUrl);
   bobPage = await world.open(bob.webUrl);
 }, 240_000);

@@ -6,7 +6,7 @@
 import type { Page } from 'playwright-core';
 import type { RunningAgent } from '../../src/agent/node/start.js';
 import type { ChannelView } from '../../src/agent/node/types.js';
-import { BrowserWorld, next, screenshot, shows } from './fixture.js';
+import { BrowserWorld, screenshot, shows } from './fixture.js';
 
 let world: BrowserWorld;
 let alice: RunningAgent;
@@ -41,10 +41,7 @@ async function secondsLeft(page: Page, testId: string): Promise<number> {
 
 beforeAll(async () => {
   world = await BrowserWorld.start();
-  ({ alice, bob, aliceToBob } = await world.certifiedPair());
-  const opened = next(bob, (e) => e.type === 'channel-opened');
-  channel = await alice.node.openChannel({ connectionId: aliceToBob, fund: '5', peerFund: '1' });
-  await opened;
+  ({ alice, bob, aliceToBob, channel } = await world.pairWithChannel());
   alicePage = await world.open(alice.webUrl);
   bobPage = await world.open(bob.webUrl);
 }, 240_000);

@@ -27,7 +27,7 @@ export function shareBar(segments, { unit = 'ETH', title } = {}) {
       svg(
         'rect',
         {
-          class: `bar-${s.class}`,
+          class: `tone-${s.class}`,
           x: (x * 100).toFixed(3),
           width: (share * 100).toFixed(3),
           height: 6,
@@ -83,7 +83,7 @@ export function stepChart(series, { unit = 'ETH', until = Date.now() } = {}) {
     let d = `M${f(x(s.points[0].at))} ${f(y(s.points[0].value))}`;
     for (const p of s.points.slice(1)) d += `H${f(x(p.at))}V${f(y(p.value))}`;
     d += `H${f(x(t1))}`;
-    const line = svg('g', { class: `series series-${s.class}`, 'data-series': s.name });
+    const line = svg('g', { class: `series tone-${s.class}`, 'data-series': s.name });
     line.append(svg('path', { d }));
     for (const p of s.points) {
       line.append(
