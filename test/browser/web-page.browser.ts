@@ -4,21 +4,12 @@
 // pays from her page and both pages follow live; Bob messages Alice from his page; Bob decides a
 // proposal and opens a channel from his page; the invitation shows a URL and a QR code; a wrong
 // or missing token is refused and the page says so.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseEther } from 'ethers';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { faucet, runChain, type RunningChain } from '../../src/agent/node/chain.js';
-import { initAgent, loadAgentConfig } from '../../src/agent/node/config.js';
-import { startAgent, type RunningAgent } from '../../src/agent/node/start.js';
-import type { ChannelView, NodeEventWithId } from '../../src/agent/node/types.js';
+import type { Page } from 'playwright-core';
+import type { RunningAgent } from '../../src/agent/node/start.js';
+import type { ChannelView } from '../../src/agent/node/types.js';
+import { BrowserWorld, shows } from './fixture.js';
 
-let dir: string;
-let chainFile: string;
-let chain: RunningChain | undefined;
-const agents: RunningAgent[] = [];
-let issuer: RunningAgent;
+let world: BrowserWorld;
 let alice: RunningAgent;
 let bob: RunningAgent;
 let channel: ChannelView;
@@ -26,105 +17,19 @@ let channel: ChannelView;
 let bobToAlice: string;
 let aliceToBob: string;
 
-let browser: Browser | undefined;
-const contexts: BrowserContext[] = [];
 let alicePage: Page;
 let bobPage: Page;
 
-/** Everything the page logs as an error, to show when a test fails. */
-const pageErrors: string[] = [];
-
-async function agent(label: string, overrides: Record<string, unknown> = {}): Promise<RunningAgent> {
-  const dataDir = join(dir, label);
-  const passphrase = `${label} passphrase`;
-  await initAgent({
-    dataDir,
-    label,
-    passphrase,
-    scrypt: { N: 2 ** 12 },
-    overrides: { chain: chainFile, ...overrides },
-  });
-  const a = await startAgent(loadAgentConfig({ dataDir }), passphrase, { chainPollMs: 20 });
-  agents.push(a);
-  await faucet({ chain: chainFile, address: a.info.address, amount: parseEther('50') });
-  return a;
-}
-
-function next(a: RunningAgent, match: (e: NodeEventWithId) => boolean): Promise<NodeEventWithId> {
-  return new Promise((resolve) => {
-    const stop = a.node.subscribe((e) => {
-      if (match(e)) {
-        stop();
-        resolve(e);
-      }
-    });
-  });
-}
-
-async function open(url: string): Promise<Page> {
-  const context = await browser!.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
-  page.on('console', (m) => {
-    // Refused requests (the tests provoke some) are in the status line; anything else is worth seeing.
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
-      pageErrors.push(`console: ${m.text()}`);
-  });
-  await page.goto(url);
-  return page;
-}
-
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Waits until the element shows exactly `text` (playwright polls the DOM; no fixed sleeps). */
-async function shows(locator: Locator, text: string): Promise<void> {
-  await locator.filter({ hasText: new RegExp(`^\\s*${escape(text)}\\s*$`) }).waitFor({ timeout: 20_000 });
-}
-
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'perun-web-'));
-  chainFile = join(dir, 'chain.json');
-  chain = await runChain({ out: chainFile });
-  issuer = await agent('Issuer', { autoIssueSpendingLimit: '20' });
-  const trusted = { trustedIssuers: [issuer.info.issuerDid], autoAcceptMaxFund: '10' };
-  alice = await agent('Alice', trusted);
-  bob = await agent('Bob', trusted);
-
-  // Credentials: the Issuer certifies Alice on its initiative, Bob asks for his.
-  await issuer.node.acceptInvitation((await alice.node.createInvitation()).url);
-  const issuerToAlice = (await issuer.node.connections())[0]!;
-  await issuer.node.issueCredential({ connectionId: issuerToAlice.id, name: 'Alice', spendingLimit: '10' });
-  const bobToIssuer = await bob.node.acceptInvitation((await issuer.node.createInvitation()).url);
-  await bob.node.requestCredential(bobToIssuer.id, 'Bob');
-
-  // Bob invites Alice; Alice opens a channel of 5 + 1 ETH.
-  const ab = await alice.node.acceptInvitation((await bob.node.createInvitation()).url);
-  aliceToBob = ab.id;
-  bobToAlice = (await bob.node.connections()).find((c) => c.theirDid === ab.ourDid)!.id;
-  const opened = next(bob, (e) => e.type === 'channel-opened');
-  channel = await alice.node.openChannel({ connectionId: aliceToBob, fund: '5', peerFund: '1' });
-  await opened;
-
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox'],
-  });
-  alicePage = await open(alice.webUrl);
-  bobPage = await open(bob.webUrl);
+  world = await BrowserWorld.start();
+  ({ alice, bob, aliceToBob, bobToAlice, channel } = await world.pairWithChannel());
+  alicePage = await world.open(alice.webUrl);
+  bobPage = await world.open(bob.webUrl);
 }, 240_000);
 
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close();
-  for (const a of agents.reverse()) await a.stop();
-  await chain?.stop();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => world?.stop(), 60_000);
 
-afterEach(() => {
-  if (pageErrors.length > 0) console.log(`browser errors so far:\n${pageErrors.join('\n')}`);
-});
+afterEach(() => world.reportPageErrors());
 
 test('both pages show the agent and the channel with its balances; the token leaves the address bar', async () => {
   await shows(alicePage.getByTestId('agent-label'), 'Alice');
@@ -234,8 +139,8 @@ test('the invitation button shows a URL, a copy button and a QR code; another ag
   expect(await alicePage.evaluate('navigator.clipboard.readText()')).toBe(invitation);
 
   // Carol (a new agent: the node does not connect one pair of agents twice) accepts it on her page.
-  const carol = await agent('Carol');
-  const carolPage = await open(carol.webUrl);
+  const carol = await world.agent('Carol');
+  const carolPage = await world.open(carol.webUrl);
   await carolPage.getByTestId('accept-url').fill(invitation);
   await carolPage.getByTestId('accept-submit').click();
   await carolPage.getByTestId('connection-list').locator('tr').filter({ hasText: 'Alice' }).waitFor();
@@ -250,12 +155,12 @@ test('without the token the API answers 401; a wrong token in the fragment shows
   const events = await fetch(`${alice.apiUrl}/events?token=wrong`);
   expect(events.status).toBe(401);
 
-  const page = await open(`${alice.apiUrl}/#token=wrong`);
+  const page = await world.open(`${alice.apiUrl}/#token=wrong`);
   const status = page.locator('[data-testid="status"][data-kind="error"]');
   await status.filter({ hasText: 'UNAUTHORIZED' }).waitFor();
   await shows(page.getByTestId('stream-status'), 'not connected');
   expect(page.url()).toBe(`${alice.apiUrl}/`);
-  const none = await open(`${alice.apiUrl}/`);
+  const none = await world.open(`${alice.apiUrl}/`);
   await none
     .locator('[data-testid="status"][data-kind="error"]')
     .filter({ hasText: 'No API token' })

@@ -188,8 +188,11 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
         description:
           "Whether the channel's state was compared with the peer's since the agent started (restored channels sync in the background).",
       },
+      challengeEndsAt: dateTime(
+        "While a dispute runs (a state registered or progressed on chain, seen since the agent started): when its challenge duration ends, by the chain's clock.",
+      ),
     },
-    ['connectionId', 'peerLabel', 'parentId'],
+    ['connectionId', 'peerLabel', 'parentId', 'challengeEndsAt'],
   ),
   PaymentView: object({
     id: str("Names the payment in both participants' histories."),
@@ -241,8 +244,9 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       challengeDuration: { type: 'integer', description: 'Seconds.' },
       status: { type: 'string', enum: ['pending', 'accepted', 'rejected', 'expired'] },
       receivedAt: dateTime(),
+      expiresAt: dateTime("When a proposal that waits for the user's decision expires undecided."),
     },
-    ['connectionId', 'peerLabel'],
+    ['connectionId', 'peerLabel', 'expiresAt'],
   ),
   BalanceView: object({
     address: str('The address that signs our channel states and pays for our transactions.'),

@@ -38,6 +38,7 @@ export function clientEventBridge(
       }
       case 'registered':
       case 'progressed':
+        views.noteDispute(e.channelId, e.timeout);
         events.emit({
           type: 'dispute',
           channelId: e.channelId,

@@ -90,6 +90,7 @@ export class Proposals {
       return settle(false, 'the deposit exceeds the peer’s spending limit');
     const limit = isEth ? parseAmount(config.autoAcceptMaxFund) : 0n;
     if (config.autoAccept && ourFund <= limit) return settle(true, '');
+    view.expiresAt = new Date(Date.now() + DECISION_MS).toISOString();
     events.emit({ type: 'proposal', proposal: { ...view } });
     const answer = await new Promise<{ accept: boolean; reason?: string }>((resolve) => {
       const timer = setTimeout(() => resolve({ accept: false, reason: EXPIRED }), DECISION_MS);

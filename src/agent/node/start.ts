@@ -81,7 +81,11 @@ export async function startAgent(
       await faucet({ chain, address: node.signer.address, amount: parseEther('100') });
     if (config.webhookUrls.length > 0) {
       const { secret, file } = webhookSecret(config.dataDir);
-      const webhooks = new WebhookDispatcher(node, { urls: config.webhookUrls, secret, log: (line) => logger.warn(line) });
+      const webhooks = new WebhookDispatcher(node, {
+        urls: config.webhookUrls,
+        secret,
+        log: (line) => logger.warn(line),
+      });
       webhooks.start();
       stops.push(async () => {
         const dropped = await webhooks.stop();

@@ -111,6 +111,11 @@ export interface ChannelView {
   queuedPayments: number;
   /** Whether the channel's state was compared with the peer's since the agent started. */
   synced: boolean;
+  /**
+   * While a dispute runs (a state registered or progressed on chain, seen since the agent
+   * started): when its challenge duration ends, by the chain's clock (ISO 8601).
+   */
+  challengeEndsAt?: string;
 }
 
 export interface OpenVirtualChannelRequest {
@@ -216,6 +221,8 @@ export interface ProposalView {
   /** Where the proposal stands. */
   status: 'pending' | 'accepted' | 'rejected' | 'expired';
   receivedAt: string;
+  /** When a proposal that waits for the user's decision expires undecided (ISO 8601). */
+  expiresAt?: string;
 }
 
 export interface AgentInfo {

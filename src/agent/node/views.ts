@@ -125,6 +125,8 @@ export interface PeerNames {
 export class ChannelViews {
   /** Views of payments we sent, until the call that asked for each takes it. */
   readonly #sent = new Map<string, PaymentView>();
+  /** The end of the challenge of each channel's latest on-chain dispute, chain time in seconds. */
+  readonly #challengeEnds = new Map<string, bigint>();
 
   constructor(
     private readonly assets: Assets,
@@ -164,7 +166,19 @@ export class ChannelViews {
       ),
       queuedPayments: c.queuedPayments,
       synced: c.synced,
+      ...this.#challengeEnd(c),
     };
+  }
+
+  /** Notes a state of channel `channelId` registered or progressed on chain, disputable until `timeout`. */
+  noteDispute(channelId: string, timeout: bigint): void {
+    this.#challengeEnds.set(channelId, timeout);
+  }
+
+  #challengeEnd(c: ChannelInfo): { challengeEndsAt?: string } {
+    const end = this.#challengeEnds.get(c.id);
+    if (end === undefined || c.phase === 'Withdrawn') return {};
+    return { challengeEndsAt: new Date(Number(end) * 1000).toISOString() };
   }
 
   /** Payment `p` of channel `c`, one of the `batch` payments of the update that made `state`. */

@@ -1,0 +1,48 @@
+// The agent's own section: balances on chain and in channels (with a bar of the two), and its
+// identity (DIDs, address, chain), folded away on a phone-width window.
+import { $ } from './dom.js';
+import { setAmount } from './amounts.js';
+import { shareBar } from './charts.js';
+import { render, state } from './state.js';
+
+/** Windows at least this wide show the identity unfolded. */
+const WIDE = window.matchMedia('(min-width: 40rem)');
+
+function renderInfo() {
+  const i = state.info;
+  if (!i) return;
+  document.title = `${i.label} · perun-agent`;
+  $('agent-label').textContent = i.label;
+  $('agent-did').textContent = i.did;
+  $('agent-issuer-did').textContent = i.issuerDid;
+  $('agent-address').textContent = i.address;
+  $('agent-chain').textContent = `chain ${i.chainId}, adjudicator ${i.adjudicator}`;
+  $('agent-signer').textContent = `secp256k1 ${i.signer}`;
+}
+
+function renderBalance() {
+  const b = state.balance;
+  if (!b) return;
+  setAmount($('balance-onchain'), b.onChain, 'ETH');
+  setAmount($('balance-channels'), b.inChannels, 'ETH');
+  $('channel-count').textContent = `(${b.channels} open channel${b.channels === 1 ? '' : 's'})`;
+  $('balance-bar').replaceChildren(
+    shareBar([
+      { name: 'onchain', class: 'onchain', label: 'On chain', value: b.onChain },
+      { name: 'channels', class: 'channels', label: 'In channels', value: b.inChannels },
+    ]),
+  );
+}
+
+/** Unfolds the identity on wide windows and folds it on narrow ones (the user may toggle it). */
+export function foldIdentity() {
+  const details = $('identity');
+  const apply = () => {
+    details.open = WIDE.matches;
+  };
+  apply();
+  WIDE.addEventListener('change', apply);
+}
+
+render.info = renderInfo;
+render.balance = renderBalance;
