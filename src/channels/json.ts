@@ -14,6 +14,7 @@ import {
   MAX_UINT256,
   MAX_UINT64,
   isAddress,
+  isParticipantAddress,
   isBytes,
   isBytes32,
 } from './validation.js';
@@ -88,6 +89,12 @@ export function readAddress(v: unknown, path: string): string {
   return v;
 }
 
+/** A participant's address: 20 bytes (Ethereum) or 32 bytes (an Ed25519 key, TON). */
+export function readParticipantAddress(v: unknown, path: string): string {
+  if (!isParticipantAddress(v)) fail(path, 'expected a 20- or 32-byte hex address');
+  return v;
+}
+
 export function readBytes32(v: unknown, path: string): Hex {
   if (!isBytes32(v)) fail(path, 'expected 32 hex bytes');
   return v;
@@ -110,7 +117,7 @@ export function readSig(v: unknown, path: string): Hex {
 export function participantFromJson(v: unknown, path: string): Participant {
   const o = readObject(v, path);
   return {
-    ethAddress: readAddress(field(o, 'ethAddress', path), `${path}.ethAddress`),
+    ethAddress: readParticipantAddress(field(o, 'ethAddress', path), `${path}.ethAddress`),
     ccAddress: readBytes(field(o, 'ccAddress', path), `${path}.ccAddress`),
   };
 }
