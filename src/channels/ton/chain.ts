@@ -60,13 +60,26 @@ function configGlobalId(config: Cell): bigint {
   return p19 === undefined ? 0n : p19.beginParse().loadIntBig(32);
 }
 
+/** Runs sandbox sends one at a time: a send's result holds only the transactions it caused. */
+class SendQueue {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(f: () => Promise<T>): Promise<T> {
+    const next = this.#tail.then(f, f);
+    this.#tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
 class SandboxWallet implements TonWallet {
   readonly #chain: Blockchain;
   readonly #treasury: SandboxContract<TreasuryContract>;
+  readonly #queue: SendQueue;
 
-  constructor(chain: Blockchain, treasury: SandboxContract<TreasuryContract>) {
+  constructor(chain: Blockchain, treasury: SandboxContract<TreasuryContract>, queue: SendQueue) {
     this.#chain = chain;
     this.#treasury = treasury;
+    this.#queue = queue;
   }
 
   get address(): TonAddress {
@@ -74,7 +87,7 @@ class SandboxWallet implements TonWallet {
   }
 
   async send(to: TonAddress, value: bigint, body: Cell): Promise<void> {
-    const r = await this.#treasury.send({ to, value, body, bounce: true });
+    const r = await this.#queue.run(() => this.#treasury.send({ to, value, body, bounce: true }));
     const tx = r.transactions.find(
       (t) => t.inMessage?.info.type === 'internal' && t.inMessage.info.dest.equals(to),
     );
@@ -102,6 +115,7 @@ class SandboxWallet implements TonWallet {
 export class SandboxTonChain implements TonChain {
   readonly blockchain: Blockchain;
   readonly globalId: bigint;
+  readonly #queue = new SendQueue();
 
   private constructor(blockchain: Blockchain) {
     this.blockchain = blockchain;
@@ -117,7 +131,7 @@ export class SandboxTonChain implements TonChain {
 
   /** A wallet funded with `balance` nanotons (the same wallet for the same name). */
   async wallet(name: string, balance = 1_000_000_000_000n): Promise<TonWallet> {
-    return new SandboxWallet(this.blockchain, await this.blockchain.treasury(name, { balance }));
+    return new SandboxWallet(this.blockchain, await this.blockchain.treasury(name, { balance }), this.#queue);
   }
 
   /** Deploys the Perun contract with `value` nanotons for its storage and payout fees. */
@@ -125,7 +139,9 @@ export class SandboxTonChain implements TonChain {
     const init = perunStateInit(id);
     const address = contractAddress(0, init);
     const deployer = await this.blockchain.treasury('perun-deployer');
-    await this.blockchain.provider(address, init).internal(deployer.getSender(), { value, bounce: false });
+    await this.#queue.run(() =>
+      this.blockchain.provider(address, init).internal(deployer.getSender(), { value, bounce: false }),
+    );
     return address;
   }
 
