@@ -102,6 +102,7 @@ describe('register', () => {
     await expectRefused(registered(c, s, sign(s, bob, alice)), 'SIGNATURE');
     await expectRefused(registered(c, s, sign(s, alice, alice)), 'SIGNATURE');
     await expectRefused(registered(c, s, sign(s, alice, mallory)), 'SIGNATURE');
+    await expectRefused(registered(c, s, sign(s, mallory, bob)), 'SIGNATURE');
     expect(await snapshot(s)).toEqual(before);
   });
 
@@ -162,7 +163,7 @@ describe('register', () => {
         ...s,
         outcome: { ...s.outcome, assets: [{ ...asset, ccHolder: `0x${randomBytes(32).toString('hex')}` }] },
       },
-      { ...s, outcome: { ...s.outcome, assets: [{ ...asset, chainID: -3n }] } },
+      { ...s, outcome: { ...s.outcome, assets: [{ ...asset, chainID: 2n ** 32n - 3n }] } },
     ];
     for (const o of others) await expectRefused(registered(c, o), 'ASSET');
     expect((await world.perun.dispute(s.channelID)).registered).toBe(false);

@@ -40,7 +40,7 @@ const state: State = {
   channelID: channelId(params),
   version: 7n,
   outcome: {
-    assets: [tonAsset(-239n, holder)],
+    assets: [tonAsset(4294967057n, holder)],
     backends: [TON_BACKEND_ID],
     balances: [[5n, 9n]],
     locked: [],
@@ -89,10 +89,10 @@ test('a state signature fails once any one field changes', () => {
     { ...state, isFinal: true },
     withBals(state, [6n, 9n]),
     withBals(state, [5n, 8n]),
-    { ...state, outcome: { ...state.outcome, assets: [{ ...asset, chainID: -3n }] } },
+    { ...state, outcome: { ...state.outcome, assets: [{ ...asset, chainID: 2n ** 32n - 3n }] } },
     {
       ...state,
-      outcome: { ...state.outcome, assets: [tonAsset(-239n, new TonAddress(0, randomBytes(32)))] },
+      outcome: { ...state.outcome, assets: [tonAsset(4294967057n, new TonAddress(0, randomBytes(32)))] },
     },
   ];
   for (const m of mutations) expect(verifyStateSignature(m, sig, alice.address)).toBe(false);
@@ -142,7 +142,7 @@ test('the encoder refuses what a TON channel cannot hold', () => {
     () => stateCell(withBals(state, [1n << 120n, 0n])),
     () => stateCell(withBals(state, [-1n, 0n])),
     () => stateCell({ ...state, version: 1n << 64n }),
-    () => tonAsset(-239n, new TonAddress(-1, randomBytes(32))),
+    () => tonAsset(4294967057n, new TonAddress(-1, randomBytes(32))),
   ];
   for (const f of refused) expect(f).toThrow(EncodingError);
 });

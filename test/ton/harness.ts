@@ -68,7 +68,7 @@ export function tonState(
     channelID: channelId(params),
     version,
     outcome: {
-      assets: [tonAsset(world.chain.globalId, world.perun.address)],
+      assets: [tonAsset(world.chain.chainID, world.perun.address)],
       backends: [TON_BACKEND_ID],
       balances: [bals],
       locked: [],

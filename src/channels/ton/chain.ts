@@ -36,8 +36,11 @@ export interface TonTransaction {
 }
 
 export interface TonChain {
-  /** The network's global ID (config parameter 19): the chain ID of TON assets. */
-  readonly globalId: bigint;
+  /**
+   * The chain ID of TON assets: the network's global ID (config parameter 19, a signed 32-bit
+   * integer: −239 on mainnet) read as unsigned, since the core's chain IDs are non-negative.
+   */
+  readonly chainID: bigint;
   /** Chain time in seconds. */
   now(): Promise<bigint>;
   get(address: TonAddress, method: string, args?: TupleItem[]): Promise<TupleReader>;
@@ -54,10 +57,10 @@ export function perunStateInit(id = 0): StateInit {
   return { code: tonArtifact().code, data };
 }
 
-function configGlobalId(config: Cell): bigint {
+function configChainId(config: Cell): bigint {
   const dict = Dictionary.loadDirect(Dictionary.Keys.Int(32), Dictionary.Values.Cell(), config);
   const p19 = dict.get(19);
-  return p19 === undefined ? 0n : p19.beginParse().loadIntBig(32);
+  return p19 === undefined ? 0n : p19.beginParse().loadUintBig(32);
 }
 
 /** Runs sandbox sends one at a time: a send's result holds only the transactions it caused. */
@@ -114,12 +117,12 @@ class SandboxWallet implements TonWallet {
 /** An in-process TON blockchain (@ton/sandbox) with a manual clock. */
 export class SandboxTonChain implements TonChain {
   readonly blockchain: Blockchain;
-  readonly globalId: bigint;
+  readonly chainID: bigint;
   readonly #queue = new SendQueue();
 
   private constructor(blockchain: Blockchain) {
     this.blockchain = blockchain;
-    this.globalId = configGlobalId(blockchain.config);
+    this.chainID = configChainId(blockchain.config);
   }
 
   /** A fresh sandbox whose clock starts at `now` (seconds; default: the wall clock). */

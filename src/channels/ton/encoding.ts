@@ -3,7 +3,7 @@
 // hash of its State cell, a funding ID is the hash of (channel ID, participant key). What TON
 // channels are in this backend: two participants named by their Ed25519 public keys (32 bytes, in
 // Participant.ethAddress), no app, one asset, Toncoin held by the Perun contract (chain ID = the
-// network's global ID, ccHolder = the contract's account ID on the base workchain), no locked
+// network's global ID read as uint32, ccHolder = the contract's account ID on the base workchain), no locked
 // funds. stateCell decodes every cell it builds and compares it with the state before anyone
 // signs it.
 import { Address as TonAddress, type Cell } from '@ton/core';
@@ -31,7 +31,7 @@ export function tonParticipant(publicKey: Hex): Participant {
   return { ethAddress: publicKey.toLowerCase(), ccAddress: ZERO_BYTES32 };
 }
 
-/** Toncoin held by the Perun contract at `holder` on the network with global ID `chainID`. */
+/** Toncoin held by the Perun contract at `holder` on the network of `chainID` (TonChain.chainID). */
 export function tonAsset(chainID: bigint, holder: TonAddress): Asset {
   if (holder.workChain !== 0)
     throw new EncodingError('the Perun contract must be on the base workchain', {
