@@ -32,6 +32,9 @@ export interface TonTransaction {
   inBody: Cell | undefined;
   /** Nanotons the inbound internal message carried (0 for an external one). */
   inValue: bigint;
+  /** Gas the compute phase used, and every fee the transaction paid (nanotons). */
+  gasUsed: bigint;
+  fees: bigint;
   logs: Cell[];
 }
 
@@ -177,6 +180,11 @@ export class SandboxTonChain implements TonChain {
         hash: t.hash().toString('hex'),
         inBody: t.inMessage?.body,
         inValue: t.inMessage?.info.type === 'internal' ? t.inMessage.info.value.coins : 0n,
+        gasUsed:
+          t.description.type === 'generic' && t.description.computePhase.type === 'vm'
+            ? t.description.computePhase.gasUsed
+            : 0n,
+        fees: t.totalFees.coins,
         logs: t.outMessages
           .values()
           .filter((m) => m.info.type === 'external-out')
