@@ -7,7 +7,7 @@ import type { AdjudicatorEvent, FundingRequest } from '../../src/channels/interf
 import { FundingTimeoutError } from '../../src/channels/errors.js';
 import { tonEnvironment, type TonEnvironment } from '../../src/channels/ton/backend.js';
 import { fundingId } from '../../src/channels/ton/encoding.js';
-import { sign, startTonWorld, tonParams, tonState, TON, type TonParty, type TonWorld } from './harness.js';
+import { sign, tonWorldWith, tonParams, tonState, TON, type TonParty, type TonWorld } from './harness.js';
 
 let world: TonWorld;
 let alice: TonParty;
@@ -15,13 +15,12 @@ let bob: TonParty;
 let envA: TonEnvironment;
 let envB: TonEnvironment;
 
-beforeAll(async () => {
-  world = await startTonWorld();
-  alice = await world.party('alice');
-  bob = await world.party('bob');
+tonWorldWith(['alice', 'bob'], (w, p) => {
+  world = w;
+  [alice, bob] = p as [TonParty, TonParty];
   envA = tonEnvironment(world.chain, world.perun.address, alice.signer, alice.wallet, { pollIntervalMs: 5 });
   envB = tonEnvironment(world.chain, world.perun.address, bob.signer, bob.wallet, { pollIntervalMs: 5 });
-}, 30_000);
+});
 
 function request(idx: number, bals: [bigint, bigint]): { a: FundingRequest; b: FundingRequest } {
   const params = tonParams(alice, bob, 50n);

@@ -13,7 +13,7 @@ import { propertyRuns } from '../property-seed.js';
 import {
   fid,
   sign,
-  startTonWorld,
+  tonWorldWith,
   tonParams,
   tonState,
   TON,
@@ -26,12 +26,10 @@ let alice: TonParty;
 let bob: TonParty;
 let relayer: TonParty;
 
-beforeAll(async () => {
-  world = await startTonWorld();
-  alice = await world.party('alice');
-  bob = await world.party('bob');
-  relayer = await world.party('relayer');
-}, 30_000);
+tonWorldWith(['alice', 'bob', 'relayer'], (w, p) => {
+  world = w;
+  [alice, bob, relayer] = p as [TonParty, TonParty, TonParty];
+});
 
 /** Withdraws `amount` of `p`'s holdings to a fresh receiver (sent by the relayer) and returns what the receiver got. */
 async function withdraw(p: TonParty, state: State, amount: bigint): Promise<bigint> {

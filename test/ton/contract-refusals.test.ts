@@ -13,7 +13,7 @@ import {
   expectRefused,
   fid,
   sign,
-  startTonWorld,
+  tonWorldWith,
   tonParams,
   tonState,
   TON,
@@ -26,12 +26,10 @@ let alice: TonParty;
 let bob: TonParty;
 let mallory: TonParty;
 
-beforeAll(async () => {
-  world = await startTonWorld();
-  alice = await world.party('alice');
-  bob = await world.party('bob');
-  mallory = await world.party('mallory');
-}, 30_000);
+tonWorldWith(['alice', 'bob', 'mallory'], (w, p) => {
+  world = w;
+  [alice, bob, mallory] = p as [TonParty, TonParty, TonParty];
+});
 
 interface Channel {
   params: Params;

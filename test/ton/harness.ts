@@ -2,7 +2,7 @@
 // an Ed25519 key and a funded wallet, channel params and states of TON channels, and a check
 // that a call was refused with a given exit code.
 import { randomBytes } from 'node:crypto';
-import { expect } from '@jest/globals';
+import { beforeAll, expect } from '@jest/globals';
 import { ChainError } from '../../src/channels/errors.js';
 import type { Hex, Params, State } from '../../src/channels/types.js';
 import { SandboxTonChain, type TonWallet } from '../../src/channels/ton/chain.js';
@@ -44,6 +44,16 @@ export async function startTonWorld(): Promise<TonWorld> {
       return { name, signer, wallet: await chain.wallet(name), key: signer.address };
     },
   };
+}
+
+/** Starts a world for this test file before its tests, with a party per name, and hands them to `ready`. */
+export function tonWorldWith(names: string[], ready: (world: TonWorld, parties: TonParty[]) => void): void {
+  beforeAll(async () => {
+    const world = await startTonWorld();
+    const parties: TonParty[] = [];
+    for (const name of names) parties.push(await world.party(name));
+    ready(world, parties);
+  }, 30_000);
 }
 
 export function tonParams(a: TonParty, b: TonParty, challengeDuration = 60n): Params {

@@ -10,6 +10,7 @@ import type {
   EventSubscription,
   EventSubscriptionOptions,
 } from '../interfaces.js';
+import { PollingSubscription } from '../polling-subscription.js';
 import type { Hex } from '../types.js';
 import { tonArtifact } from './artifact.js';
 import type { TonChain, TonTransaction } from './chain.js';
@@ -53,69 +54,26 @@ function registerCall(body: Cell | undefined): Pick<AdjudicatorEvent, 'params' |
   };
 }
 
-class TonSubscription implements EventSubscription {
+class TonSubscription extends PollingSubscription {
   readonly #chain: TonChain;
   readonly #address: TonAddress;
-  readonly #opts: EventSubscriptionOptions;
-  readonly #channels: Set<string> | undefined;
-  readonly #pollIntervalMs: number;
-  #cursor: number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #running = false;
-  #polling: Promise<void> | undefined;
+  readonly #onEvent: EventSubscriptionOptions['onEvent'];
 
   constructor(chain: TonChain, address: TonAddress, opts: EventSubscriptionOptions, pollIntervalMs: number) {
+    super({ ...opts, pollIntervalMs });
     this.#chain = chain;
     this.#address = address;
-    this.#opts = opts;
-    this.#pollIntervalMs = pollIntervalMs;
-    this.#channels =
-      opts.channelIDs === undefined ? undefined : new Set([...opts.channelIDs].map((c) => c.toLowerCase()));
-    this.#cursor = opts.fromBlock;
-  }
-
-  get cursor(): number {
-    return this.#cursor;
-  }
-
-  watch(channelID: Hex): void {
-    this.#channels?.add(channelID.toLowerCase());
-  }
-
-  unwatch(channelID: Hex): void {
-    this.#channels?.delete(channelID.toLowerCase());
-  }
-
-  start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#schedule(0);
-  }
-
-  async stop(): Promise<void> {
-    this.#running = false;
-    clearTimeout(this.#timer);
-    await this.#polling;
+    this.#onEvent = opts.onEvent;
   }
 
   async poll(): Promise<void> {
-    for (const tx of await this.#chain.transactions(this.#address, BigInt(this.#cursor))) {
+    for (const tx of await this.#chain.transactions(this.#address, BigInt(this.cursor))) {
       for (const event of eventsOf(tx)) {
-        if (this.#channels !== undefined && !this.#channels.has(event.channelID)) continue;
-        await this.#opts.onEvent(event);
+        if (this.channels !== undefined && !this.channels.has(event.channelID)) continue;
+        await this.#onEvent(event);
       }
-      this.#cursor = Number(tx.lt) + 1;
+      this.cursor = Number(tx.lt) + 1;
     }
-  }
-
-  #schedule(ms: number): void {
-    this.#timer = setTimeout(() => {
-      this.#polling = this.poll()
-        .catch((err: unknown) => this.#opts.onError?.(err))
-        .finally(() => {
-          if (this.#running) this.#schedule(this.#pollIntervalMs);
-        });
-    }, ms);
   }
 }
 
