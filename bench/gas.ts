@@ -1,6 +1,7 @@
 // Gas benchmark: deploys the contracts on the embedded chain and runs every call of a
 // two-party, one-asset channel, beside the reference Perun contracts' figures.
 // Usage: npm run bench:gas [-- --json]   (--json: the last line is one JSON object)
+//        npm run bench:gas -- --ton [--json]   (the TON contract's fees instead: bench/gas-ton.ts)
 import { Wallet, keccak256, parseEther, toUtf8Bytes, type TransactionReceipt } from 'ethers';
 import { EmbeddedChain } from '../src/channels/ethereum/embedded-chain.js';
 import { deployContracts } from '../src/channels/ethereum/deploy.js';
@@ -19,6 +20,7 @@ import {
   type Params,
   type State,
 } from '../src/channels/ethereum/encoding.js';
+import { tonGasBench } from './gas-ton.js';
 
 /**
  * Reference perun-eth-contracts v1.0 figures for the same cases, measured on one chain beside ours
@@ -51,6 +53,7 @@ const gas = (r: TransactionReceipt | undefined): number => {
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
+  if (process.argv.includes('--ton')) return tonGasBench(json);
   const chain = await EmbeddedChain.start();
   try {
     const deployer = chain.wallet(0);

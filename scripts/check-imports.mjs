@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The import rules `npm run lint` enforces, on the project's own files (src, bench, demo, test):
 // the layers only import downwards (src/agent → src/protocols → src/channels; the channel core
-// never imports a chain backend; library code never imports tests, benchmarks or demos), and no
+// never imports a chain backend, nor one backend another; library code never imports tests, benchmarks or demos), and no
 // module imports itself through a cycle (type-only imports count: a cycle of types is still a
 // tangle). Usage: node scripts/check-imports.mjs [--root DIR]; exits 1 and names every breach.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -15,12 +15,25 @@ const SOURCE = /\.(ts|mts|js|mjs)$/;
 const LAYERS = [
   [
     'src/channels/ethereum/',
-    ['src/protocols/', 'src/agent/', 'test/', 'bench/', 'demo/'],
-    'a backend belongs to the channel layer',
+    ['src/channels/ton/', 'src/protocols/', 'src/agent/', 'test/', 'bench/', 'demo/'],
+    'a backend belongs to the channel layer and knows no other backend',
+  ],
+  [
+    'src/channels/ton/',
+    ['src/channels/ethereum/', 'src/protocols/', 'src/agent/', 'test/', 'bench/', 'demo/'],
+    'a backend belongs to the channel layer and knows no other backend',
   ],
   [
     'src/channels/',
-    ['src/channels/ethereum/', 'src/protocols/', 'src/agent/', 'test/', 'bench/', 'demo/'],
+    [
+      'src/channels/ethereum/',
+      'src/channels/ton/',
+      'src/protocols/',
+      'src/agent/',
+      'test/',
+      'bench/',
+      'demo/',
+    ],
     'the channel core knows no backend, DIDComm or agent',
   ],
   [

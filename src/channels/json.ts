@@ -14,6 +14,7 @@ import {
   MAX_UINT256,
   MAX_UINT64,
   isAddress,
+  isParticipantAddress,
   isBytes,
   isBytes32,
 } from './validation.js';
@@ -25,7 +26,7 @@ export type JsonObject = { [key: string]: Json };
 export const MAX_HEX_CHARS = 2 + 2 * 64 * 1024;
 export const MAX_STRING_CHARS = 4096;
 const DECIMAL_RE = /^(?:0|[1-9][0-9]{0,77})$/;
-const SIG_RE = /^0x[0-9a-fA-F]{130}$/;
+const SIG_RE = /^0x(?:[0-9a-fA-F]{128}|[0-9a-fA-F]{130})$/;
 
 // ---------------------------------------------------------------------------------------------
 // Readers: each takes an unknown value and the path it was found at.
@@ -88,6 +89,12 @@ export function readAddress(v: unknown, path: string): string {
   return v;
 }
 
+/** A participant's address: 20 bytes (Ethereum) or 32 bytes (an Ed25519 key, TON). */
+export function readParticipantAddress(v: unknown, path: string): string {
+  if (!isParticipantAddress(v)) fail(path, 'expected a 20- or 32-byte hex address');
+  return v;
+}
+
 export function readBytes32(v: unknown, path: string): Hex {
   if (!isBytes32(v)) fail(path, 'expected 32 hex bytes');
   return v;
@@ -98,9 +105,9 @@ export function readBytes(v: unknown, path: string, max = MAX_HEX_CHARS): Hex {
   return v;
 }
 
-/** A 65-byte r‖s‖v signature in hex. */
+/** A signature in hex: 65 bytes r‖s‖v (secp256k1, Ethereum) or 64 bytes (Ed25519, TON). */
 export function readSig(v: unknown, path: string): Hex {
-  if (typeof v !== 'string' || !SIG_RE.test(v)) fail(path, 'expected a 65-byte hex signature');
+  if (typeof v !== 'string' || !SIG_RE.test(v)) fail(path, 'expected a 64- or 65-byte hex signature');
   return v;
 }
 
@@ -110,7 +117,7 @@ export function readSig(v: unknown, path: string): Hex {
 export function participantFromJson(v: unknown, path: string): Participant {
   const o = readObject(v, path);
   return {
-    ethAddress: readAddress(field(o, 'ethAddress', path), `${path}.ethAddress`),
+    ethAddress: readParticipantAddress(field(o, 'ethAddress', path), `${path}.ethAddress`),
     ccAddress: readBytes(field(o, 'ccAddress', path), `${path}.ccAddress`),
   };
 }

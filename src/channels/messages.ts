@@ -15,6 +15,7 @@ import {
   paramsFromJson,
   paramsToJson,
   readAddress,
+  readParticipantAddress,
   readArray,
   readBigint,
   readBytes,
@@ -437,7 +438,12 @@ const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: str
     proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
     challengeDuration: readBigint(field(o, 'challengeDuration', p), `${p}.challengeDuration`, MAX_UINT64),
     nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
-    participants: readArray(field(o, 'participants', p), `${p}.participants`, MAX_NUM_PARTS, readAddress),
+    participants: readArray(
+      field(o, 'participants', p),
+      `${p}.participants`,
+      MAX_NUM_PARTS,
+      readParticipantAddress,
+    ),
     peers: readArray(field(o, 'peers', p), `${p}.peers`, MAX_NUM_PARTS, (x, q) =>
       readString(x, q, MAX_PEER_ID_CHARS),
     ),
@@ -478,8 +484,13 @@ const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: str
     proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
     challengeDuration: readBigint(field(o, 'challengeDuration', p), `${p}.challengeDuration`, MAX_UINT64),
     nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
-    participants: readArray(field(o, 'participants', p), `${p}.participants`, MAX_NUM_PARTS, readAddress),
-    intermediary: readAddress(field(o, 'intermediary', p), `${p}.intermediary`),
+    participants: readArray(
+      field(o, 'participants', p),
+      `${p}.participants`,
+      MAX_NUM_PARTS,
+      readParticipantAddress,
+    ),
+    intermediary: readParticipantAddress(field(o, 'intermediary', p), `${p}.intermediary`),
     initBals: allocationFromJson(field(o, 'initBals', p), `${p}.initBals`),
   }),
   'virtual-channel-accept': (o, p) => ({

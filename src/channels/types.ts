@@ -6,6 +6,10 @@ export type Hex = string;
 export type Address = string;
 
 export interface Participant {
+  /**
+   * The participant's address on the channel's backend (Perun's generation-C field name): a
+   * 20-byte Ethereum address, or a 32-byte Ed25519 public key on TON.
+   */
   ethAddress: Address;
   /** Address on another backend; 32 zero bytes for an Ethereum-only participant. */
   ccAddress: Hex;

@@ -32,10 +32,17 @@ export const MAX_INDEX = 0xffff;
 export const ZERO_APP = '0x0000000000000000000000000000000000000000';
 
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
+const PARTICIPANT_ADDRESS_RE = /^0x(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/;
 const BYTES32_RE = /^0x[0-9a-fA-F]{64}$/;
 const BYTES_RE = /^0x(?:[0-9a-fA-F]{2})*$/;
 
 export const isAddress = (v: unknown): v is string => typeof v === 'string' && ADDRESS_RE.test(v);
+/**
+ * A participant's address on its channel's backend: 20 bytes (an Ethereum address) or 32 bytes
+ * (an Ed25519 public key, as on TON). The backend's channelId refuses the lengths it cannot encode.
+ */
+export const isParticipantAddress = (v: unknown): v is string =>
+  typeof v === 'string' && PARTICIPANT_ADDRESS_RE.test(v);
 export const isBytes32 = (v: unknown): v is string => typeof v === 'string' && BYTES32_RE.test(v);
 export const isBytes = (v: unknown): v is string => typeof v === 'string' && BYTES_RE.test(v);
 
@@ -59,7 +66,7 @@ export function validateParams(params: Params): void {
   if (n > MAX_NUM_PARTS) fail('TOO_MANY_PARTICIPANTS', 'too many participants', { numParts: n });
   const seen = new Set<string>();
   params.participants.forEach((p, i) => {
-    if (!isAddress(p.ethAddress) || !isBytes(p.ccAddress)) {
+    if (!isParticipantAddress(p.ethAddress) || !isBytes(p.ccAddress)) {
       fail('INVALID_PARAMS', 'participant address is malformed', { field: `participants[${i}]` });
     }
     const key = p.ethAddress.toLowerCase();

@@ -250,7 +250,7 @@ describe('malformed messages', () => {
         withPayments(Array.from({ length: 1025 }, (_, i) => ({ paymentID: `p${i}`, asset: 0, amount: '1' }))),
       'message.payments',
     ],
-    ['a 64-byte signature', () => ({ ...update(), sig: SIG_A.slice(0, -2) }), 'message.sig'],
+    ['a 63-byte signature', () => ({ ...update(), sig: SIG_A.slice(0, -4) }), 'message.sig'],
     [
       'a version as a number',
       () => ({ ...update(), state: { ...update().state, version: 1 } }),

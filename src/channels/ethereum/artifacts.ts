@@ -1,10 +1,10 @@
 // Compiled contract artifacts (ABI and bytecode) from build/contracts, written by
 // scripts/build-contracts.mjs with the pinned solc npm package.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { InterfaceAbi } from 'ethers';
 import { PerunError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 
 export type ContractName =
   | 'Adjudicator'
@@ -21,22 +21,6 @@ export interface Artifact {
   contractName: string;
   abi: InterfaceAbi;
   bytecode: string;
-}
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (
-      existsSync(pkg) &&
-      (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'perun-agent'
-    ) {
-      return dir;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new PerunError('ARTIFACTS', 'cannot find the perun-agent package root');
-    dir = parent;
-  }
 }
 
 const cache = new Map<ContractName, Artifact>();

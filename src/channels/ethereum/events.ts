@@ -4,6 +4,7 @@
 // transaction that emitted the event (the event itself carries no state).
 import { type Log, type Provider } from 'ethers';
 import { ChainError } from '../errors.js';
+import { PollingSubscription } from '../polling-subscription.js';
 import { adjudicatorInterface } from './contracts.js';
 import { paramsFromAbi, stateFromAbi, type Address, type Hex, type Params, type State } from './encoding.js';
 import { DisputePhase } from './adjudicator.js';
@@ -51,68 +52,35 @@ const KIND: Record<DisputePhase, AdjudicatorEventKind> = {
   [DisputePhase.CONCLUDED]: 'concluded',
 };
 
-export class AdjudicatorSubscription {
+export class AdjudicatorSubscription extends PollingSubscription {
   readonly #provider: Provider;
   readonly #opts: Required<Omit<SubscriptionOptions, 'channelIDs' | 'onError'>> &
     Pick<SubscriptionOptions, 'onError'>;
-  readonly #channels: Set<string> | undefined;
-  #cursor: number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #running = false;
-  #polling: Promise<void> | undefined;
 
   constructor(provider: Provider, options: SubscriptionOptions) {
+    const opts = { confirmations: 1, pollIntervalMs: 250, maxRange: 2_000, ...options };
+    super(opts);
     this.#provider = provider;
-    this.#opts = { confirmations: 1, pollIntervalMs: 250, maxRange: 2_000, ...options };
-    this.#channels =
-      options.channelIDs === undefined
-        ? undefined
-        : new Set([...options.channelIDs].map((c) => c.toLowerCase()));
-    this.#cursor = options.fromBlock;
-  }
-
-  /** The next block to scan: every block before it has been delivered. Persist it to resume. */
-  get cursor(): number {
-    return this.#cursor;
-  }
-
-  watch(channelID: Hex): void {
-    this.#channels?.add(channelID.toLowerCase());
-  }
-
-  unwatch(channelID: Hex): void {
-    this.#channels?.delete(channelID.toLowerCase());
-  }
-
-  start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#schedule(0);
-  }
-
-  async stop(): Promise<void> {
-    this.#running = false;
-    clearTimeout(this.#timer);
-    await this.#polling;
+    this.#opts = opts;
   }
 
   /** Scans all confirmed blocks from the cursor and delivers their events in order. */
   async poll(): Promise<void> {
     const head = await this.#provider.getBlockNumber();
     const safe = head - (this.#opts.confirmations - 1);
-    while (this.#cursor <= safe) {
-      const to = Math.min(safe, this.#cursor + this.#opts.maxRange - 1);
+    while (this.cursor <= safe) {
+      const to = Math.min(safe, this.cursor + this.#opts.maxRange - 1);
       const logs = await this.#provider.getLogs({
         address: this.#opts.adjudicator,
         topics: this.#topics(),
-        fromBlock: this.#cursor,
+        fromBlock: this.cursor,
         toBlock: to,
       });
       for (const log of logs) {
-        if (this.#channels !== undefined && !this.#channels.has(log.topics[1]!.toLowerCase())) continue;
+        if (this.channels !== undefined && !this.channels.has(log.topics[1]!.toLowerCase())) continue;
         await this.#opts.onEvent(await this.decode(log));
       }
-      this.#cursor = to + 1;
+      this.cursor = to + 1;
     }
   }
 
@@ -167,18 +135,8 @@ export class AdjudicatorSubscription {
 
   #topics(): Array<string | string[] | null> {
     const topic0 = CHANNEL_UPDATE.topicHash;
-    if (this.#channels === undefined || this.#channels.size === 0 || this.#channels.size > 100)
-      return [topic0];
-    return [topic0, [...this.#channels]];
-  }
-
-  #schedule(ms: number): void {
-    this.#timer = setTimeout(() => {
-      this.#polling = this.poll()
-        .catch((err: unknown) => this.#opts.onError?.(err))
-        .finally(() => {
-          if (this.#running) this.#schedule(this.#opts.pollIntervalMs);
-        });
-    }, ms);
+    const channels = this.channels;
+    if (channels === undefined || channels.size === 0 || channels.size > 100) return [topic0];
+    return [topic0, [...channels]];
   }
 }

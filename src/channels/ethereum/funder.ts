@@ -3,6 +3,7 @@
 // buried under the configured number of confirmations, or fail with FundingTimeoutError.
 import { isError, type Contract, type Provider } from 'ethers';
 import { ChainError, FundingTimeoutError } from '../errors.js';
+import { sleep } from '../sleep.js';
 import { assetHolderContract, erc20Contract } from './contracts.js';
 import { fundingId, type Address, type Params, type State } from './encoding.js';
 import { TxSender } from './tx.js';
@@ -32,19 +33,6 @@ export interface MissingDeposit {
   required: bigint;
   held: bigint;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 
 export class EthereumFunder {
   readonly #tx: TxSender;

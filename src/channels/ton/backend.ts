@@ -1,0 +1,44 @@
+// The TON backend seen through the channel core's interfaces: channel IDs (hash of the Params
+// cell) and Ed25519 state signatures as a ChannelBackend, and one place that wires a party's
+// signer, wallet and the Perun contract into the funder, adjudicator and event source the core
+// takes (tonEnvironment).
+import type { Address as TonAddress } from '@ton/core';
+import type { AdjudicatorEventSource, ChannelBackend } from '../interfaces.js';
+import { TonAdjudicator, TonFunder, type TonFunderOptions } from './adjudicator.js';
+import type { TonChain, TonWallet } from './chain.js';
+import { PerunContract } from './contract.js';
+import { channelId } from './encoding.js';
+import { TonEventSource } from './events.js';
+import { verifyStateSignature, type TonSigner } from './signer.js';
+
+/** Channel IDs and state signatures on TON. */
+export const tonBackend: ChannelBackend = {
+  channelId,
+  verifyState: verifyStateSignature,
+};
+
+export interface TonEnvironment {
+  backend: ChannelBackend;
+  signer: TonSigner;
+  funder: TonFunder;
+  adjudicator: TonAdjudicator;
+  events: AdjudicatorEventSource;
+}
+
+/** What a channel client of `signer` needs on TON: calls sent from `wallet` to the Perun contract at `perun`. */
+export function tonEnvironment(
+  chain: TonChain,
+  perun: TonAddress,
+  signer: TonSigner,
+  wallet: TonWallet,
+  options: TonFunderOptions & { receiver?: TonAddress; eventPollMs?: number } = {},
+): TonEnvironment {
+  const contract = new PerunContract(chain, perun);
+  return {
+    backend: tonBackend,
+    signer,
+    funder: new TonFunder(contract, wallet, options),
+    adjudicator: new TonAdjudicator(contract, wallet, signer, options.receiver),
+    events: new TonEventSource(chain, perun, { pollIntervalMs: options.eventPollMs }),
+  };
+}
