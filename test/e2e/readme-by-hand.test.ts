@@ -91,7 +91,7 @@ test('the blocks left out, and why (a block added to this list is a decision, no
       'README.md#browser-suite', // installs a system package as root
       'README.md#postgres-suite', // installs a system package as root
       'docs/running-by-hand.md#build', // npm test builds before this test runs
-      'docs/security.md#rotate-token', // stops an agent of the reader's by its pid
+      'docs/security.md#rotate-token', // restarts an agent of the reader's own
       'docs/testing.md#one-file', // runs jest inside jest
       'docs/testing.md#browser-suite', // installs a system package as root
       'docs/testing.md#postgres-suite', // installs a system package as root
