@@ -263,7 +263,9 @@ test('the Issuer invites Alice, she accepts, and the Issuer issues her credentia
   expect(toIssuer).toMatchObject({ ready: true, theirLabel: 'Issuer' });
 
   const [toAlice] = await cliJson<ConnectionView[]>(viaIssuer, 'connections');
-  expect(toAlice).toMatchObject({ ready: true, theirDid: alice.info.did });
+  // Pairwise DIDs: the Issuer's side names Alice by her DID on this connection, not her identity DID.
+  expect(toAlice).toMatchObject({ ready: true, theirDid: toIssuer.ourDid, theirLabel: 'Alice' });
+  expect(toAlice!.theirDid).not.toBe(alice.info.did);
   const issued = await cli(
     viaIssuer,
     'issue-credential',
@@ -320,7 +322,8 @@ test('Bob invites Alice; his `events --json` in the background sees Alice open a
 
   const invitation = await cliJson<InvitationView>(viaBob, 'invite');
   aliceToBob = await cliJson<ConnectionView>(viaAlice, 'accept-invitation', invitation.url);
-  expect(aliceToBob).toMatchObject({ ready: true, theirDid: bob.info.did, theirLabel: 'Bob' });
+  expect(aliceToBob).toMatchObject({ ready: true, theirLabel: 'Bob' });
+  expect(aliceToBob.theirDid).not.toBe(bob.info.did);
 
   const opened = await cli(
     viaAlice,

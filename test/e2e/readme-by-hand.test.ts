@@ -87,6 +87,8 @@ test('the blocks left out, and why (a block added to this list is a decision, no
   const left = allBlocks.filter((b) => b.notRun !== undefined).map((b) => `${b.file}#${b.name}`);
   expect(left.sort()).toEqual(
     [
+      'README.md#mediation', // test/e2e/mediation.test.ts runs a mediator and a recipient
+      'docs/agent.md#scoped-tokens', // running-by-hand's scoped-tokens block runs these commands
       'README.md#quick-start', // npm ci replaces node_modules; the demo and the suite are tests themselves
       'README.md#browser-suite', // installs a system package as root
       'README.md#postgres-suite', // installs a system package as root
@@ -245,7 +247,17 @@ afterAll(() => {
 describe(`${BY_HAND}, block by block`, () => {
   test('the blocks it runs are these, in this order', () => {
     const run = allBlocks.filter((b) => b.file === BY_HAND && b.notRun === undefined).map((b) => b.name);
-    expect(run).toEqual(['setup', 'agents', 'credentials', 'channel', 'close', 'virtual', 'tokens', 'stop']);
+    expect(run).toEqual([
+      'setup',
+      'agents',
+      'credentials',
+      'channel',
+      'close',
+      'virtual',
+      'tokens',
+      'scoped-tokens',
+      'stop',
+    ]);
   });
 
   let issuer: AgentInfo;
@@ -326,6 +338,16 @@ describe(`${BY_HAND}, block by block`, () => {
     expect(channels.filter((c) => c.asset === 'PRN').map((c) => [c.status, c.ourBalance])).toEqual([
       ['open', '2.5'],
     ]);
+  });
+
+  test('scoped-tokens: a read-only token reads and cannot pay; revoked, it cannot read', async () => {
+    const out = await runBlock('scoped-tokens');
+    expect(out).toContain('refused: the token only reads');
+    expect(out).toContain('refused: the token was revoked');
+    expect(out).toMatch(/revoked tok_/);
+    const channels = await ask<ChannelView[]>('bob', 'channels');
+    // The refused payment of 1 PRN never happened.
+    expect(channels.filter((c) => c.asset === 'PRN').map((c) => c.ourBalance)).toEqual(['2.5']);
   });
 
   test('stop: every agent, the follower and the chain end on SIGTERM; bash ends with 0', async () => {
