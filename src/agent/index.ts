@@ -21,3 +21,12 @@ export { OPENAPI_DOCUMENT, buildOpenApiDocument } from './api/openapi.js';
 export { toApiError, type ApiError, type ApiErrorCategory } from './api/api-error.js';
 export type { TokenScope } from './api/scoped-tokens.js';
 export { createLogger, type Logger } from './log/logger.js';
+
+// Building blocks of a Credo agent of one's own (examples/credo.ts): dependencies, storage on the
+// agent's DataSource, the passphrase-sealed KMS, the inbound DIDComm transports.
+export { createPerunAgent, type PerunAgent, type PerunAgentOptions } from './credo/agent.js';
+export { createAgentDependencies } from './credo/dependencies.js';
+export { openAgentStore } from './datasource.js';
+export { InMemoryKmsKeyStorage, PerunKeyManagementService, perunKmsModuleConfig } from './kms/index.js';
+export { TypeOrmStorageModule } from './storage/index.js';
+export { HttpInboundTransport, WsInboundTransport } from './transport/index.js';
