@@ -1,8 +1,9 @@
-// Example for `perun-agent/credo`: Perun payments in Credo agents of one's own. Each agent is a
-// plain `new Agent(...)` with DIDComm and the PerunModule; a ChannelClient runs on the module's
-// DIDComm wire (`agent.modules.perun.wire`), with Ethereum settlement on an embedded chain. Alice
-// and Bob connect, open a channel, pay each other and settle. Storage, KMS and the inbound
-// transport here are the agent's (`perun-agent/agent`); a Credo user may bring their own.
+// Example for `perun-agent/credo`: Perun payments in Credo agents of one's own, with one module.
+// Each agent is a plain `new Agent(...)` with DIDComm and `perun: new PerunModule({ channels })`,
+// given the chain and keys; the module runs the channel client on its DIDComm wire, and
+// `agent.modules.perun` opens, pays and closes. Alice and Bob connect, open a channel on an
+// embedded Ethereum chain, pay each other and settle. Storage, KMS and the inbound transport here
+// are the agent's (`perun-agent/agent`); a Credo user may bring their own.
 // Run: `npm run build && node dist/examples/credo.js`.
 import { Agent, ConsoleLogger, Kms, LogLevel } from '@credo-ts/core';
 import { DidCommHttpOutboundTransport, DidCommModule } from '@credo-ts/didcomm';
@@ -16,7 +17,7 @@ import {
   openAgentStore,
   perunKmsModuleConfig,
 } from 'perun-agent/agent';
-import { ChannelClient, TypeOrmChannelStore, type ClientEvent } from 'perun-agent/channels';
+import { TypeOrmChannelStore, type ClientEvent } from 'perun-agent/channels';
 import { PerunModule } from 'perun-agent/credo';
 import {
   ETH_BACKEND_ID,
@@ -31,9 +32,11 @@ import {
   ethereumBackend,
 } from 'perun-agent/ethereum';
 
-/** A Credo agent with DIDComm over HTTP and the Perun protocol. */
-async function credoAgent(label: string) {
+/** A Credo agent with DIDComm over HTTP and Perun payments on `account`'s chain account. */
+async function credoAgent(label: string, account: number, adjudicator: string) {
   const dataSource = await openAgentStore(':memory:');
+  const tx = new TxSender(new Wallet(chain.accounts[account]!.privateKey, chain.provider()));
+  const signer = EthereumSigner.random();
   const keys = await PerunKeyManagementService.open({
     storage: new InMemoryKmsKeyStorage(),
     passphrase: `${label} passphrase`,
@@ -53,11 +56,22 @@ async function credoAgent(label: string) {
         credentials: false,
         proofs: false,
       }),
-      perun: new PerunModule(),
+      perun: new PerunModule({
+        channels: {
+          signer,
+          backend: ethereumBackend,
+          funder: new EthereumFunder(tx),
+          adjudicator: new EthereumAdjudicatorAdapter(new EthereumAdjudicator(tx, adjudicator), signer),
+          store: new TypeOrmChannelStore(dataSource),
+          onProposal: () => ({ accept: true }),
+          chainPollMs: 50,
+          concludeWaitMs: 500,
+        },
+      }),
     },
   });
   await agent.initialize();
-  return { agent, dataSource };
+  return { agent, dataSource, signer };
 }
 
 const chain = await EmbeddedChain.start();
@@ -66,27 +80,12 @@ try {
   const contracts = await deployContracts(chain.wallet(0));
 
   const participant = async (account: number, label: string) => {
-    const { agent, dataSource } = await credoAgent(label);
-    const tx = new TxSender(new Wallet(chain.accounts[account]!.privateKey, chain.provider()));
-    const signer = EthereumSigner.random();
-    const client = new ChannelClient({
-      wire: agent.modules.perun.wire,
-      signer,
-      backend: ethereumBackend,
-      funder: new EthereumFunder(tx),
-      adjudicator: new EthereumAdjudicatorAdapter(new EthereumAdjudicator(tx, contracts.adjudicator), signer),
-      store: new TypeOrmChannelStore(dataSource),
-      onProposal: () => ({ accept: true }),
-      chainPollMs: 50,
-      concludeWaitMs: 500,
-    });
-    await client.start();
+    const made = await credoAgent(label, account, contracts.adjudicator);
     stops.push(
-      () => dataSource.destroy(),
-      () => agent.shutdown(),
-      () => client.close(),
+      () => made.dataSource.destroy(),
+      () => made.agent.shutdown(),
     );
-    return { agent, client, signer };
+    return made;
   };
   const alice = await participant(1, 'Alice');
   const bob = await participant(2, 'Bob');
@@ -103,10 +102,10 @@ try {
   console.log(`Alice connected to Bob (connection ${toBob.id})`);
 
   const opened = new Promise<void>((resolve) =>
-    bob.client.on('event', (e: ClientEvent) => e.type === 'opened' && resolve()),
+    bob.agent.modules.perun.client!.on('event', (e: ClientEvent) => e.type === 'opened' && resolve()),
   );
-  const { id } = await alice.client.proposeChannel({
-    peer: toBob.theirDid!,
+  const { id } = await alice.agent.modules.perun.openChannel({
+    connectionId: toBob.id,
     peerAddress: bob.signer.address,
     allocation: {
       assets: [ethAsset(contracts.chainId, contracts.assetHolderETH)],
@@ -119,10 +118,10 @@ try {
   await opened;
   console.log(`channel ${id} open over DIDComm`);
 
-  await alice.client.sendPayment(id, parseEther('0.3'));
-  await bob.client.sendPayment(id, parseEther('0.1'));
-  const withdrawn = await alice.client.settle(id);
-  await bob.client.settlement(id);
+  await alice.agent.modules.perun.pay(id, parseEther('0.3'));
+  await bob.agent.modules.perun.pay(id, parseEther('0.1'));
+  const withdrawn = await alice.agent.modules.perun.close(id);
+  await bob.agent.modules.perun.client!.settlement(id);
   console.log(`settled: alice withdrew ${formatEther(withdrawn[0]!.amount)} ETH`);
 } finally {
   for (const stop of stops.reverse()) await stop();

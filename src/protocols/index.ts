@@ -3,6 +3,13 @@
 // (IdentityModule), credential sales and replay protection, with their APIs and message URIs.
 export { PerunApi, PerunModule, type PerunModuleOptions } from './perun/perun-module.js';
 export { DidCommChannelWire } from './perun/didcomm-wire.js';
+export {
+  PerunChannels,
+  PerunModuleError,
+  type OpenChannelOptions,
+  type PerunChannelOptions,
+  type PerunModuleErrorCode,
+} from './perun/perun-channels.js';
 export { ConnectionDidDirectory, type PeerConnection, type PeerDirectory } from './perun/peer-directory.js';
 export * from './identity/index.js';
 export { CredentialSaleApi } from './credential-sale/credential-sale-api.js';
