@@ -122,6 +122,11 @@ export class DidCommChannelWire implements Wire, LeanSink {
     this.#peers = directory;
   }
 
+  /** The peer ID of messages on `connection` (undefined until the directory has one). */
+  peerOf(connection: PeerConnection): string | undefined {
+    return this.#peers.peerOf(connection);
+  }
+
   onMessage(handler: MessageHandler): () => void {
     this.#handlers.add(handler);
     return () => {
