@@ -8,6 +8,7 @@ export {
   PerunModuleError,
   type OpenChannelOptions,
   type PerunChannelOptions,
+  type PerunGateOptions,
   type PerunModuleErrorCode,
 } from './perun/perun-channels.js';
 export { ConnectionDidDirectory, type PeerConnection, type PeerDirectory } from './perun/peer-directory.js';

@@ -36,7 +36,7 @@ import { perunDocumentLoader } from '../../protocols/identity/context.js';
 import { peerCredentialProtocols, peerProofProtocols } from '../../protocols/identity/exchange-protocols.js';
 import { IdentityModule } from '../../protocols/identity/identity-module.js';
 import { versionGuarded } from '../../protocols/perun/lean/lean-path.js';
-import { PerunModule } from '../../protocols/perun/perun-module.js';
+import { PerunModule, type PerunModuleOptions } from '../../protocols/perun/perun-module.js';
 import type { DroppedMessage } from '../../protocols/replay/replay-events.js';
 import { ReplayModule } from '../../protocols/replay/replay-module.js';
 import { perunKmsModuleConfig, type PerunKeyManagementService } from '../kms/index.js';
@@ -84,6 +84,8 @@ export interface PerunAgentOptions {
   log?: (line: string) => void;
   /** The agent's mediation role, if any. */
   mediation?: MediationOptions;
+  /** The Perun module's channel client and gate (PerunModuleOptions); default none: the caller runs the client. */
+  perun?: Omit<PerunModuleOptions, 'lean'>;
 }
 
 // Inbound messages are processed concurrently: with Credo's default (one at a time), a handler
@@ -156,9 +158,10 @@ function didcommOptions(o: PerunAgentOptions) {
 
 /** The Perun module, with the lean path on our KMS and carrier unless `lean: false`. */
 function perunModule(o: PerunAgentOptions): PerunModule {
-  return new PerunModule(
-    o.lean === false ? {} : { lean: { keys: o.kms, carrier: new LeanOutboundTransport() } },
-  );
+  return new PerunModule({
+    ...o.perun,
+    ...(o.lean === false ? {} : { lean: { keys: o.kms, carrier: new LeanOutboundTransport() } }),
+  });
 }
 
 function createPlainAgent(o: PerunAgentOptions) {

@@ -13,7 +13,12 @@ import type { Hex, State } from '../../channels/types.js';
 import { DidCommFeatureRegistry, DidCommMessageHandlerRegistry, DidCommProtocol } from '@credo-ts/didcomm';
 import { DidCommChannelWire } from './didcomm-wire.js';
 import { PerunMessageHandler } from './handlers/perun-message-handler.js';
-import { PerunChannels, type OpenChannelOptions, type PerunChannelOptions } from './perun-channels.js';
+import {
+  PerunChannels,
+  type OpenChannelOptions,
+  type PerunChannelOptions,
+  type PerunGateOptions,
+} from './perun-channels.js';
 import { PerunLeanPath } from './lean/lean-path.js';
 import type { LeanOptions } from './lean/types.js';
 import { LEGACY_PERUN_MESSAGES, PERUN_PROTOCOL_URI, PERUN_ROLES } from './messages/channel-messages.js';
@@ -58,6 +63,12 @@ export interface PerunModuleOptions {
   lean?: LeanOptions;
   /** Runs a channel client on the wire with this environment (chain, keys, store, onProposal). */
   channels?: PerunChannelOptions;
+  /**
+   * With `channels`, where the agent also runs IdentityModule: its gate in front of incoming
+   * proposals (channels.onProposal then decides on verified peers only), and openChannel verifies
+   * the peer and opens at its credential's address.
+   */
+  gate?: PerunGateOptions;
 }
 
 export class PerunModule implements Module {
@@ -69,7 +80,7 @@ export class PerunModule implements Module {
   public constructor(options: PerunModuleOptions = {}) {
     this.lean = options.lean === undefined ? undefined : new PerunLeanPath(options.lean);
     this.wire = new DidCommChannelWire(this.lean);
-    this.channels = new PerunChannels(this.wire, options.channels);
+    this.channels = new PerunChannels(this.wire, options.channels, options.gate);
   }
 
   public register(dependencyManager: DependencyManager): void {
@@ -87,7 +98,7 @@ export class PerunModule implements Module {
     agentContext
       .resolve(DidCommFeatureRegistry)
       .register(new DidCommProtocol({ id: PERUN_PROTOCOL_URI, roles: [...PERUN_ROLES] }));
-    await this.channels.start();
+    await this.channels.start(agentContext);
   }
 
   public async shutdown(): Promise<void> {
