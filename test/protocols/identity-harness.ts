@@ -32,6 +32,24 @@ export interface Side {
   store?: TypeOrmChannelStore;
 }
 
+/** A channel client's environment on `party`'s chain account, with the suites' short timings. */
+export function channelEnvironment(party: Party, store: TypeOrmChannelStore) {
+  return {
+    signer: party.signer,
+    backend: ethereumBackend,
+    funder: party.funder,
+    adjudicator: new EthereumAdjudicatorAdapter(
+      party.adjudicator,
+      party.signer,
+      Wallet.createRandom().address,
+    ),
+    store,
+    chainPollMs: 20,
+    concludeWaitMs: 3_000,
+    responseTimeoutMs: 15_000,
+  };
+}
+
 /** Agents started here, for closeSides. */
 const started: Side[] = [];
 
@@ -58,19 +76,8 @@ export async function agentSide(
     side.holder = agent.modules.identity.enablePeerHolder({ signer: party.signer });
     side.client = new ChannelClient({
       wire: agent.modules.perun.wire,
-      signer: party.signer,
-      backend: ethereumBackend,
-      funder: party.funder,
-      adjudicator: new EthereumAdjudicatorAdapter(
-        party.adjudicator,
-        party.signer,
-        Wallet.createRandom().address,
-      ),
-      store: side.store,
+      ...channelEnvironment(party, side.store),
       onProposal: gate?.(agent),
-      chainPollMs: 20,
-      concludeWaitMs: 3_000,
-      responseTimeoutMs: 15_000,
     });
     await side.client.start();
   }

@@ -3,19 +3,18 @@
 // peer first, opening at the address its credential names. Alice and Bob hold credentials from a
 // trusted issuer: they open (no peerAddress given), pay and close through `agent.modules.perun`.
 // Mallory holds none: Bob's gate refuses her proposal with `no-credential` and stores nothing.
-import { Wallet, parseEther } from 'ethers';
+import { parseEther } from 'ethers';
 import type { DidCommConnectionRecord } from '@credo-ts/didcomm';
 import { createPerunAgent, type PerunIdentityAgent } from '../../src/agent/credo/agent.js';
 import { openAgentStore } from '../../src/agent/datasource.js';
 import { InMemoryKmsKeyStorage, PerunKeyManagementService } from '../../src/agent/kms/index.js';
 import type { ClientEvent } from '../../src/channels/client.js';
 import { ChannelClientError } from '../../src/channels/errors.js';
-import { EthereumAdjudicatorAdapter, ethereumBackend } from '../../src/channels/ethereum/backend.js';
 import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
 import type { PeerPolicy, PeerRefusalCode } from '../../src/protocols/identity/index.js';
 import { ethAllocation } from '../channels/client-harness.js';
 import { startWorld, type Party, type World } from '../ethereum/harness.js';
-import { connect, type Side } from './identity-harness.js';
+import { channelEnvironment, connect, type Side } from './identity-harness.js';
 
 let world: World;
 const sides: Side[] = [];
@@ -31,23 +30,7 @@ async function side(name: string, party?: Party, gate = true): Promise<Side> {
     scrypt: { N: 2 ** 12 },
   });
   const store = party === undefined ? undefined : new TypeOrmChannelStore(ds);
-  const channels =
-    party === undefined
-      ? undefined
-      : {
-          signer: party.signer,
-          backend: ethereumBackend,
-          funder: party.funder,
-          adjudicator: new EthereumAdjudicatorAdapter(
-            party.adjudicator,
-            party.signer,
-            Wallet.createRandom().address,
-          ),
-          store: store!,
-          chainPollMs: 20,
-          concludeWaitMs: 3_000,
-          responseTimeoutMs: 15_000,
-        };
+  const channels = party === undefined ? undefined : channelEnvironment(party, store!);
   const perun =
     channels === undefined
       ? {}
