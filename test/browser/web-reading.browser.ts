@@ -138,11 +138,12 @@ test('a proposal waiting for a decision counts down to when it expires', async (
   expect(first).toBeGreaterThan(15);
   expect(first).toBeLessThanOrEqual(25);
   await screenshot(bobPage, 'reading-proposal-countdown');
-  await bobPage.waitForFunction(
-    `/in (\\d+) s$/.exec(document.querySelector('[data-testid="proposal-countdown"]').textContent)?.[1] < ${first}`,
-    undefined,
-    { timeout: 5_000 },
-  );
+  // A locator waits without evaluating a string in the page, which the page's CSP forbids.
+  await bobPage
+    .getByTestId('proposal-countdown')
+    .filter({ hasNotText: new RegExp(`in ${first} s$`) })
+    .first()
+    .waitFor({ timeout: 5_000 });
   expect(await secondsLeft(bobPage, 'proposal-countdown')).toBeLessThan(first);
   await pending.getByTestId('proposal-reject').click();
   await expect(opening).rejects.toMatchObject({ code: 'PROPOSAL_REJECTED' });
