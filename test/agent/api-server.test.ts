@@ -1091,12 +1091,18 @@ describe('events', () => {
     await stream.untilEventId(d.id);
 
     expect(stream.events.map((e) => Number(e.id))).toEqual([b.id, c.id, d.id]);
+    expect(stream.response.headers.get('x-perun-replayed-until')).toBe(String(c.id));
     expect(stream.events.map((e) => JSON.parse(e.data!) as unknown)).toEqual(asJson([b, c, d]));
     expect(api.node.calls.filter((x) => x.method === 'subscribe').at(-1)).toEqual({
       method: 'subscribe',
       args: [a.id],
     });
     await stream.cancel();
+
+    // Nothing left to replay: the header names the reader's own Last-Event-ID.
+    const caughtUp = await SseReader.open(api, { headers: { 'last-event-id': String(d.id) } });
+    expect(caughtUp.response.headers.get('x-perun-replayed-until')).toBe(String(d.id));
+    await caughtUp.cancel();
   });
 
   it('keep the connection alive with comments', async () => {

@@ -1,6 +1,7 @@
 // The node's live events as server-sent events (GET /events): one SSE event per node event
 // (`id`, `event` = its type, `data` = its JSON), the buffered ones after `Last-Event-ID` first, a
-// `: keep-alive` comment at a fixed interval. Owns the open streams so that closing the server
+// `: keep-alive` comment at a fixed interval. The `X-Perun-Replayed-Until` header names the newest
+// event replayed (or the Last-Event-ID when none was), so a reader tells history from live by ID. Owns the open streams so that closing the server
 // ends them. What the streams can hold is bounded: streams in total (the API has one token, so
 // this is also the cap per token) and per source address, 503 with Retry-After beyond; a replay
 // of at most `maxReplayEvents` events; a client too slow to read is cut off once its unsent
@@ -38,6 +39,9 @@ export const EVENT_STREAM_DEFAULTS: Readonly<EventStreamLimits> = {
   maxStreamsPerSource: 8,
   maxReplayEvents: 256,
 };
+
+/** The ID of the newest event the stream's replay holds: what is after it is live. */
+export const REPLAYED_UNTIL_HEADER = 'X-Perun-Replayed-Until';
 
 /** Tells an EventSource how long to wait before reconnecting, in ms. */
 const RETRY_MS = 2_000;
@@ -136,6 +140,7 @@ export class EventStreams {
     }
     const replayed = replay;
     replay = undefined;
+    res.setHeader(REPLAYED_UNTIL_HEADER, String(Math.max(lastId, since ?? 0)));
     const skipped = replayed.length - this.options.maxReplayEvents;
     let head = `retry: ${RETRY_MS}\n\n`;
     if (skipped > 0) head += `: ${skipped} earlier events not replayed\n\n`;

@@ -425,6 +425,12 @@ function operation(route: ApiRoute): Schema {
           'Server-sent events: `id: <n>`, `event: <type>`, `data: <NodeEventWithId JSON>` ' +
           '(#/components/schemas/NodeEventWithId); a `: keep-alive` comment every 15 s. ' +
           'A reader that lets 256 KiB go unsent is cut off and reconnects.',
+        headers: {
+          'X-Perun-Replayed-Until': {
+            description: 'The ID of the newest replayed event (else the Last-Event-ID): later IDs are live.',
+            schema: { type: 'integer', minimum: 0 },
+          },
+        },
         content: {
           'text/event-stream': {
             schema: { type: 'string' },

@@ -191,8 +191,8 @@ export async function connectEvents() {
     setStatus(`The event stream was refused: ${describe(err)}`, 'warn');
     return lost(false, Math.max(RECONNECT_MS, 1000 * Number(res.headers.get('retry-after') ?? 0)));
   }
-  // On the first connection, events from before the stream opened are history (log only).
-  const historyBefore = lastId === undefined ? Date.parse(res.headers.get('date') ?? '') : NaN;
+  // On the first connection, the replayed events are history (log only); the agent names the last.
+  const historyUntil = lastId === undefined ? Number(res.headers.get('x-perun-replayed-until') ?? NaN) : NaN;
   streamState('live', 'live');
   if (streamLost) setStatus('Event stream back', 'ok');
   streamLost = false;
@@ -207,7 +207,7 @@ export async function connectEvents() {
     }
     if (lastId !== undefined && e.id <= lastId) return;
     lastId = e.id;
-    if (Date.parse(e.at) < historyBefore) {
+    if (e.id <= historyUntil) {
       if (history !== undefined) history.push(e);
       else logEvent(e, true);
       return;
