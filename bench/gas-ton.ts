@@ -3,17 +3,12 @@
 // in all (its balance change, less the Toncoin the call moved). `npm run bench:gas -- --ton [--json]`.
 import { randomBytes } from 'node:crypto';
 import { Address as TonAddress } from '@ton/core';
-import type { Params, State } from '../src/channels/types.js';
+import type { State } from '../src/channels/types.js';
 import { SandboxTonChain, type TonWallet } from '../src/channels/ton/chain.js';
 import { PerunContract } from '../src/channels/ton/contract.js';
-import {
-  channelId,
-  tonAsset,
-  tonParticipant,
-  TON_BACKEND_ID,
-  ZERO_ADDRESS,
-} from '../src/channels/ton/encoding.js';
+import { channelId, tonAsset, tonParticipant, TON_BACKEND_ID } from '../src/channels/ton/encoding.js';
 import { TonSigner } from '../src/channels/ton/signer.js';
+import { ledgerChannel } from './ledger-channel.js';
 
 const TON = 1_000_000_000n;
 
@@ -46,29 +41,17 @@ export async function tonGasBench(json: boolean): Promise<void> {
     rows.push({ op, gas: tx.gasUsed, contractFees: tx.fees, callerCost: spent - moved });
   };
 
-  const channel = (nonce: bigint) => {
-    const params: Params = {
-      challengeDuration: 60n,
-      nonce,
-      participants: [tonParticipant(alice.address), tonParticipant(bob.address)],
-      app: ZERO_ADDRESS,
-      ledgerChannel: true,
-      virtualChannel: false,
-    };
-    const state = (version: bigint, a: bigint, b: bigint, isFinal = false): State => ({
-      channelID: channelId(params),
-      version,
-      outcome: {
-        assets: [tonAsset(chain.chainID, perun.address)],
-        backends: [TON_BACKEND_ID],
-        balances: [[a, b]],
-        locked: [],
+  const channel = (nonce: bigint) =>
+    ledgerChannel(
+      {
+        participants: [tonParticipant(alice.address), tonParticipant(bob.address)],
+        asset: tonAsset(chain.chainID, perun.address),
+        backendId: TON_BACKEND_ID,
+        channelId,
+        sign: (s) => [alice.signState(s), bob.signState(s)],
       },
-      appData: '0x',
-      isFinal,
-    });
-    return { params, state, sigs: (s: State) => [alice.signState(s), bob.signState(s)] };
-  };
+      nonce,
+    );
   const withdraw = (signer: TonSigner, s: State, amount: bigint) => {
     const auth = {
       channelID: s.channelID,
@@ -82,7 +65,7 @@ export async function tonGasBench(json: boolean): Promise<void> {
   // Happy path: deposits, concludeFinal, withdrawals.
   {
     const c = channel(1n);
-    const id = channelId(c.params);
+    const id = c.id;
     await measure('deposit', wa, TON, () => perun.deposit(wa, id, alice.address, TON));
     await measure('deposit (second)', wb, TON, () => perun.deposit(wb, id, bob.address, TON));
     const fin = c.state(3n, (TON * 4n) / 10n, (TON * 16n) / 10n, true);
@@ -92,7 +75,7 @@ export async function tonGasBench(json: boolean): Promise<void> {
   // Dispute path: register, refutation, conclude after the challenge duration.
   {
     const c = channel(2n);
-    const id = channelId(c.params);
+    const id = c.id;
     await perun.deposit(wa, id, alice.address, TON);
     await perun.deposit(wb, id, bob.address, TON);
     const s1 = c.state(1n, (TON * 9n) / 10n, (TON * 11n) / 10n);

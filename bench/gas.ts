@@ -15,12 +15,10 @@ import {
   ethParticipant,
   fundingId,
   ETH_BACKEND_ID,
-  ZERO_ADDRESS,
   type Address,
-  type Params,
-  type State,
 } from '../src/channels/ethereum/encoding.js';
 import { tonGasBench } from './gas-ton.js';
+import { ledgerChannel } from './ledger-channel.js';
 
 /**
  * Reference perun-eth-contracts v1.0 figures for the same cases, measured on one chain beside ours
@@ -73,30 +71,17 @@ async function main(): Promise<void> {
     const ercHolder = assetHolderContract(d.assetHolderERC20!, provider);
     const token = erc20Contract(d.token!, provider);
 
-    const channel = (holder: Address, nonce: bigint) => {
-      const params: Params = {
-        challengeDuration: 60n,
-        nonce,
-        participants: [ethParticipant(alice.signer.address), ethParticipant(bob.signer.address)],
-        app: ZERO_ADDRESS,
-        ledgerChannel: true,
-        virtualChannel: false,
-      };
-      const state = (version: bigint, a: bigint, b: bigint, isFinal = false): State => ({
-        channelID: channelId(params),
-        version,
-        outcome: {
-          assets: [ethAsset(d.chainId, holder)],
-          backends: [ETH_BACKEND_ID],
-          balances: [[a, b]],
-          locked: [],
+    const channel = (holder: Address, nonce: bigint) =>
+      ledgerChannel(
+        {
+          participants: [ethParticipant(alice.signer.address), ethParticipant(bob.signer.address)],
+          asset: ethAsset(d.chainId, holder),
+          backendId: ETH_BACKEND_ID,
+          channelId,
+          sign: (s) => [alice.signer.signState(s), bob.signer.signState(s)],
         },
-        appData: '0x',
-        isFinal,
-      });
-      const sigs = (s: State) => [alice.signer.signState(s), bob.signer.signState(s)];
-      return { params, state, sigs };
-    };
+        nonce,
+      );
     const one = parseEther('1');
     const depositETH = (p: typeof alice, id: string) =>
       p.tx.send(ethHolder, 'deposit', [fundingId(id, p.signer.address), one], one);
@@ -109,7 +94,7 @@ async function main(): Promise<void> {
     // Happy path, ETH: two deposits, concludeFinal, two withdrawals.
     {
       const c = channel(d.assetHolderETH, 1n);
-      const id = channelId(c.params);
+      const id = c.id;
       const deps = [gas(await depositETH(alice, id)), gas(await depositETH(bob, id))];
       const fin = c.state(5n, parseEther('0.7'), parseEther('1.3'), true);
       const cf = gas(await alice.adj.concludeFinal(c.params, fin, c.sigs(fin)));
@@ -123,7 +108,7 @@ async function main(): Promise<void> {
     // ERC20: deposits (after approve), concludeFinal, withdrawals.
     {
       const c = channel(d.assetHolderERC20!, 2n);
-      const id = channelId(c.params);
+      const id = c.id;
       // Alice's is the first deposit into the fresh asset holder, which pays for the holder's
       // token balance slot; Bob's finds the holder holding tokens, as every later deposit does.
       const deps = [gas(await depositERC20(alice, id)), gas(await depositERC20(bob, id))];
@@ -141,7 +126,7 @@ async function main(): Promise<void> {
     // withdrawals.
     {
       const c = channel(d.assetHolderETH, 3n);
-      const id = channelId(c.params);
+      const id = c.id;
       const deps = [gas(await depositETH(alice, id)), gas(await depositETH(bob, id))];
       const s1 = c.state(1n, parseEther('0.9'), parseEther('1.1'));
       const reg = gas(await bob.adj.register({ params: c.params, state: s1, sigs: c.sigs(s1) }));

@@ -1,13 +1,15 @@
 // Example for `perun-agent/credo`: Perun payments in Credo agents of one's own, with one module.
-// Each agent is a plain `new Agent(...)` with DIDComm and `perun: new PerunModule({ channels })`,
-// given the chain and keys; the module runs the channel client on its DIDComm wire, and
+// Each agent is a plain `new Agent(...)` with DIDComm and
+// `perun: new PerunModule({ ethereum: { config, privateKey }, channels: { store } })`: the module
+// connects to the chain named by the configuration when the agent initializes, builds the signer,
+// funder, adjudicator and a watcher, runs the channel client on its DIDComm wire, and
 // `agent.modules.perun` opens, pays and closes. Alice and Bob connect, open a channel on an
 // embedded Ethereum chain, pay each other and settle. Storage, KMS and the inbound transport here
 // are the agent's (`perun-agent/agent`); a Credo user may bring their own.
 // Run: `npm run build && node dist/examples/credo.js`.
 import { Agent, ConsoleLogger, Kms, LogLevel } from '@credo-ts/core';
 import { DidCommHttpOutboundTransport, DidCommModule } from '@credo-ts/didcomm';
-import { Wallet, formatEther, parseEther } from 'ethers';
+import { formatEther, parseEther } from 'ethers';
 import {
   HttpInboundTransport,
   InMemoryKmsKeyStorage,
@@ -22,21 +24,16 @@ import { PerunModule } from 'perun-agent/credo';
 import {
   ETH_BACKEND_ID,
   EmbeddedChain,
-  EthereumAdjudicator,
-  EthereumAdjudicatorAdapter,
-  EthereumFunder,
-  EthereumSigner,
-  TxSender,
+  configOfDeployment,
   deployContracts,
   ethAsset,
-  ethereumBackend,
+  type EthereumConfig,
 } from 'perun-agent/ethereum';
 
 /** A Credo agent with DIDComm over HTTP and Perun payments on `account`'s chain account. */
-async function credoAgent(label: string, account: number, adjudicator: string) {
+async function credoAgent(label: string, account: number, config: EthereumConfig) {
   const dataSource = await openAgentStore(':memory:');
-  const tx = new TxSender(new Wallet(chain.accounts[account]!.privateKey, chain.provider()));
-  const signer = EthereumSigner.random();
+  const { address, privateKey } = chain.accounts[account]!;
   const keys = await PerunKeyManagementService.open({
     storage: new InMemoryKmsKeyStorage(),
     passphrase: `${label} passphrase`,
@@ -57,30 +54,28 @@ async function credoAgent(label: string, account: number, adjudicator: string) {
         proofs: false,
       }),
       perun: new PerunModule({
+        ethereum: { config, privateKey, pollIntervalMs: 50 },
         channels: {
-          signer,
-          backend: ethereumBackend,
-          funder: new EthereumFunder(tx),
-          adjudicator: new EthereumAdjudicatorAdapter(new EthereumAdjudicator(tx, adjudicator), signer),
           store: new TypeOrmChannelStore(dataSource),
           onProposal: () => ({ accept: true }),
-          chainPollMs: 50,
           concludeWaitMs: 500,
         },
       }),
     },
   });
   await agent.initialize();
-  return { agent, dataSource, signer };
+  return { agent, dataSource, address };
 }
 
 const chain = await EmbeddedChain.start();
 const stops: (() => Promise<unknown>)[] = [() => chain.stop()];
 try {
   const contracts = await deployContracts(chain.wallet(0));
+  // What `perun-agent chain` writes to its chain file: RPC URL, chain ID, contract addresses.
+  const config = configOfDeployment(chain.url, contracts);
 
   const participant = async (account: number, label: string) => {
-    const made = await credoAgent(label, account, contracts.adjudicator);
+    const made = await credoAgent(label, account, config);
     stops.push(
       () => made.dataSource.destroy(),
       () => made.agent.shutdown(),
@@ -106,7 +101,7 @@ try {
   );
   const { id } = await alice.agent.modules.perun.openChannel({
     connectionId: toBob.id,
-    peerAddress: bob.signer.address,
+    peerAddress: bob.address,
     allocation: {
       assets: [ethAsset(contracts.chainId, contracts.assetHolderETH)],
       backends: [ETH_BACKEND_ID],

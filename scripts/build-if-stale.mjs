@@ -1,7 +1,7 @@
 // Builds only when something the build reads changed since the last build: what `npm run agent`
 // runs first, so that a CLI command costs the CLI's own time, not a rebuild. Compares the newest
 // modification time under the build's inputs with the stamp it leaves after a build it ran (and
-// builds when either build's own output is missing).
+// builds when an output is missing: tsc's, the Solidity contracts', the TON contract's).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,10 +9,22 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stamp = join(root, 'dist', '.built');
-const outputs = ['dist/.tsbuildinfo', 'build/contracts/.inputs.sha256', 'dist/.built'].map((p) =>
-  join(root, p),
-);
-const inputs = ['src', 'bench', 'demo', 'contracts', 'scripts', 'package.json', 'package-lock.json'];
+const outputs = [
+  'dist/.tsbuildinfo',
+  'build/contracts/.inputs.sha256',
+  'build/ton/Perun.json',
+  'dist/.built',
+].map((p) => join(root, p));
+const inputs = [
+  'src',
+  'bench',
+  'demo',
+  'examples',
+  'contracts',
+  'scripts',
+  'package.json',
+  'package-lock.json',
+];
 inputs.push(...readdirSync(root).filter((f) => /^tsconfig.*\.json$/.test(f)));
 
 function newest(path) {

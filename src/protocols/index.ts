@@ -7,7 +7,9 @@ export {
   PerunChannels,
   PerunModuleError,
   type OpenChannelOptions,
+  type PerunChainChannelOptions,
   type PerunChannelOptions,
+  type PerunEthereumOptions,
   type PerunGateOptions,
   type PerunModuleErrorCode,
 } from './perun/perun-channels.js';

@@ -5,11 +5,7 @@
 // balance. Both restart from their SQLite files and still list the closed channel and their
 // credentials.
 import { jest } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { JsonRpcProvider, parseEther } from 'ethers';
-import { faucet, runChain, type RunningChain } from '../../src/agent/node/chain.js';
 import type {
   ChannelView,
   ConnectionView,
@@ -18,48 +14,34 @@ import type {
   PaymentView,
   SettlementView,
 } from '../../src/agent/node/types.js';
-import { parseEthereumConfig } from '../../src/channels/ethereum/config.js';
 import { gasSpent } from '../../src/agent/process/gas.js';
-import {
-  AgentProcess,
-  connectAgents,
-  initAgentDir,
-  stopAllProcesses,
-} from '../../src/agent/process/agent-process.js';
+import { AgentProcess, connectAgents } from '../../src/agent/process/agent-process.js';
+import { startWorldAgent, trustingAgents } from '../../src/agent/process/certified-pair.js';
+import { e2eWorld, type E2eWorld } from './e2e-world.js';
 
 jest.setTimeout(180_000);
 
-let root: string;
-let chain: RunningChain;
+let world: E2eWorld;
 let provider: JsonRpcProvider;
 let issuer: AgentProcess;
 let alice: AgentProcess;
 let bob: AgentProcess;
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'perun-e2e-'));
-  const chainFile = join(root, 'chain.json');
-  chain = await runChain({ out: chainFile });
-  provider = chain.chain.provider();
-  const issuerDir = await initAgentDir(root, 'Issuer', { chain: chainFile, autoIssueSpendingLimit: '20' });
-  issuer = await AgentProcess.start('Issuer', issuerDir.dataDir, issuerDir.passphrase);
-  const trusted = { chain: chainFile, trustedIssuers: [issuer.info.issuerDid], autoAcceptMaxFund: '10' };
-  const [a, b] = await Promise.all([
-    initAgentDir(root, 'Alice', trusted),
-    initAgentDir(root, 'Bob', trusted),
-  ]);
-  const config = parseEthereumConfig(chain.config);
-  for (const x of [a, b]) await faucet({ chain: config, address: x.address, amount: parseEther('20') });
-  [alice, bob] = await Promise.all([
-    AgentProcess.start('Alice', a.dataDir, a.passphrase),
-    AgentProcess.start('Bob', b.dataDir, b.passphrase),
-  ]);
+  world = await e2eWorld('perun-e2e-');
+  provider = world.chain.chain.provider();
+  issuer = await startWorldAgent(world, 'Issuer', { autoIssueSpendingLimit: '20' });
+  ({
+    agents: { Alice: alice, Bob: bob },
+  } = await trustingAgents(world, issuer, {
+    names: ['Alice', 'Bob'],
+    fundEth: '20',
+    autoAcceptMaxFund: '10',
+  }));
 });
 
 afterAll(async () => {
-  await stopAllProcesses();
-  await chain?.stop();
-  if (root !== undefined) rmSync(root, { recursive: true, force: true });
+  await world?.stop();
 });
 
 test('the Issuer certifies Alice, and Bob on his request', async () => {

@@ -8,12 +8,8 @@
 // other and close, and the chain pays each the final balance to the wei. The Mediator's counts
 // show that what Bob sends Alice went through it.
 import { jest } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { JsonRpcProvider, parseEther } from 'ethers';
-import { faucet, runChain, type RunningChain } from '../../src/agent/node/chain.js';
 import { loadAgentConfig } from '../../src/agent/node/config.js';
 import type {
   AgentInfo,
@@ -25,19 +21,14 @@ import type {
   NodeEventWithId,
   SettlementView,
 } from '../../src/agent/node/types.js';
-import { parseEthereumConfig } from '../../src/channels/ethereum/config.js';
 import { settlementGains } from '../../src/agent/process/gas.js';
-import {
-  AgentProcess,
-  connectAgents,
-  initAgentDir,
-  stopAllProcesses,
-} from '../../src/agent/process/agent-process.js';
+import { AgentProcess, connectAgents } from '../../src/agent/process/agent-process.js';
+import { startWorldAgent, trustingAgents } from '../../src/agent/process/certified-pair.js';
+import { e2eWorld, type E2eWorld } from './e2e-world.js';
 
 jest.setTimeout(180_000);
 
-let root: string;
-let chain: RunningChain;
+let world: E2eWorld;
 let provider: JsonRpcProvider;
 let mediator: AgentProcess;
 let issuer: AgentProcess;
@@ -60,37 +51,25 @@ const listening = (port: number) =>
   });
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'perun-mediation-'));
-  const chainFile = join(root, 'chain.json');
-  chain = await runChain({ out: chainFile });
-  provider = chain.chain.provider();
-  const [m, i] = await Promise.all([
-    initAgentDir(root, 'Mediator', { chain: chainFile, mediator: true }),
-    initAgentDir(root, 'Issuer', { chain: chainFile, autoIssueSpendingLimit: '20' }),
-  ]);
+  world = await e2eWorld('perun-mediation-');
+  provider = world.chain.chain.provider();
   [mediator, issuer] = await Promise.all([
-    AgentProcess.start('Mediator', m.dataDir, m.passphrase),
-    AgentProcess.start('Issuer', i.dataDir, i.passphrase),
+    startWorldAgent(world, 'Mediator', { mediator: true }),
+    startWorldAgent(world, 'Issuer', { autoIssueSpendingLimit: '20' }),
   ]);
   const invitation = (mediator.info.mediation as MediatorView).invitationUrl;
-  const trusted = { chain: chainFile, trustedIssuers: [issuer.info.issuerDid], autoAcceptMaxFund: '10' };
-  const [a, b] = await Promise.all([
-    initAgentDir(root, 'Alice', { ...trusted, inbound: false, mediatorInvitation: invitation }),
-    initAgentDir(root, 'Bob', trusted),
-  ]);
-  aliceDir = a.dataDir;
-  const config = parseEthereumConfig(chain.config);
-  for (const x of [a, b]) await faucet({ chain: config, address: x.address, amount: parseEther('20') });
-  [alice, bob] = await Promise.all([
-    AgentProcess.start('Alice', a.dataDir, a.passphrase),
-    AgentProcess.start('Bob', b.dataDir, b.passphrase),
-  ]);
+  const { dirs, agents } = await trustingAgents(world, issuer, {
+    names: ['Alice', 'Bob'],
+    fundEth: '20',
+    autoAcceptMaxFund: '10',
+    configOf: { Alice: { inbound: false, mediatorInvitation: invitation } },
+  });
+  aliceDir = dirs.Alice.dataDir;
+  ({ Alice: alice, Bob: bob } = agents);
 });
 
 afterAll(async () => {
-  await stopAllProcesses();
-  await chain?.stop();
-  if (root !== undefined) rmSync(root, { recursive: true, force: true });
+  await world?.stop();
 });
 
 test('Alice listens nowhere and is reached at the Mediator, picking up live over WebSocket', async () => {

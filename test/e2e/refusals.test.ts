@@ -5,9 +5,6 @@
 // own connection; she sends malformed JSON to Bob's endpoint and a message of an unknown @type.
 // Each is refused, Bob stores nothing of it, and Alice and Bob keep paying each other.
 import { jest } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   DidCommMessage,
   DidCommMessageSender,
@@ -15,8 +12,6 @@ import {
   IsValidMessageType,
   parseMessageType,
 } from '@credo-ts/didcomm';
-import { parseEther } from 'ethers';
-import { faucet, runChain, type RunningChain } from '../../src/agent/node/chain.js';
 import { loadAgentConfig } from '../../src/agent/node/config.js';
 import { PerunNode } from '../../src/agent/node/node.js';
 import type {
@@ -25,20 +20,15 @@ import type {
   InvitationView,
   SignedStateView,
 } from '../../src/agent/node/types.js';
-import {
-  AgentProcess,
-  connectAgents,
-  initAgentDir,
-  stopAllProcesses,
-} from '../../src/agent/process/agent-process.js';
-import { parseEthereumConfig } from '../../src/channels/ethereum/config.js';
+import { AgentProcess, connectAgents } from '../../src/agent/process/agent-process.js';
+import { startWorldAgent, trustingAgents } from '../../src/agent/process/certified-pair.js';
 import { stateFromJson } from '../../src/channels/json.js';
 import type { ChannelMessage } from '../../src/channels/messages.js';
+import { e2eWorld, type E2eWorld } from './e2e-world.js';
 
 jest.setTimeout(180_000);
 
-let root: string;
-let chain: RunningChain;
+let world: E2eWorld;
 let issuer: AgentProcess;
 let alice: AgentProcess;
 let bob: AgentProcess;
@@ -65,23 +55,19 @@ async function malloryProposes(): Promise<unknown> {
 }
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'perun-e2e-refusals-'));
-  const chainFile = join(root, 'chain.json');
-  chain = await runChain({ out: chainFile });
-  const config = parseEthereumConfig(chain.config);
-  const i = await initAgentDir(root, 'Issuer', { chain: chainFile });
-  issuer = await AgentProcess.start('Issuer', i.dataDir, i.passphrase);
-  const policy = { chain: chainFile, trustedIssuers: [issuer.info.issuerDid], autoAcceptMaxFund: '10' };
-  const dirs = await Promise.all(['Alice', 'Bob', 'Mallory'].map((n) => initAgentDir(root, n, policy)));
-  for (const d of dirs) await faucet({ chain: config, address: d.address, amount: parseEther('20') });
-  [alice, bob] = await Promise.all([
-    AgentProcess.start('Alice', dirs[0]!.dataDir, dirs[0]!.passphrase),
-    AgentProcess.start('Bob', dirs[1]!.dataDir, dirs[1]!.passphrase),
-  ]);
+  world = await e2eWorld('perun-e2e-refusals-');
+  issuer = await startWorldAgent(world, 'Issuer');
+  const { dirs, agents } = await trustingAgents(world, issuer, {
+    names: ['Alice', 'Bob', 'Mallory'],
+    fundEth: '20',
+    autoAcceptMaxFund: '10',
+    start: ['Alice', 'Bob'],
+  });
+  ({ Alice: alice, Bob: bob } = agents);
   mallory = await PerunNode.start({
-    config: loadAgentConfig({ dataDir: dirs[2]!.dataDir }),
-    passphrase: dirs[2]!.passphrase,
-    chain: config,
+    config: loadAgentConfig({ dataDir: dirs.Mallory.dataDir }),
+    passphrase: dirs.Mallory.passphrase,
+    chain: world.config,
     chainPollMs: 50,
   });
 
@@ -109,9 +95,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await mallory?.stop();
-  await stopAllProcesses();
-  await chain?.stop();
-  if (root !== undefined) rmSync(root, { recursive: true, force: true });
+  await world?.stop();
 });
 
 test('Mallory without a credential is refused: no-credential', async () => {

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 const BUILD = [
   "const fs = require('node:fs');",
   "fs.mkdirSync('dist', { recursive: true }); fs.mkdirSync('build/contracts', { recursive: true });",
+  "fs.mkdirSync('build/ton', { recursive: true }); fs.writeFileSync('build/ton/Perun.json', '{}');",
   "fs.writeFileSync('dist/.tsbuildinfo', ''); fs.writeFileSync('build/contracts/.inputs.sha256', '');",
   "fs.appendFileSync('builds', 'x');",
 ].join(' ');
@@ -62,4 +63,16 @@ test('builds when nothing was built, then not again until a source changes', () 
 test('builds when an output is missing', () => {
   rmSync(join(dir, 'dist', '.tsbuildinfo'));
   expect(run()).toBe(3);
+  expect(run()).toBe(3);
+  rmSync(join(dir, 'build', 'ton', 'Perun.json'));
+  expect(run()).toBe(4);
+  expect(run()).toBe(4);
+});
+
+test('builds when an example changed', () => {
+  const before = new Date(Date.now() - 60_000);
+  utimesSync(join(dir, 'dist', '.built'), before, before);
+  mkdirSync(join(dir, 'examples'), { recursive: true });
+  writeFileSync(join(dir, 'examples', 'pay.ts'), 'export {};\n');
+  expect(run()).toBe(5);
 });

@@ -13,23 +13,18 @@ import { propertyRuns } from '../property-seed.js';
 import {
   fid,
   sign,
-  tonWorldWith,
+  tonCast,
+  world,
+  alice,
+  bob,
+  third as relayer,
   tonParams,
   tonState,
   TON,
   type TonParty,
-  type TonWorld,
 } from './harness.js';
 
-let world: TonWorld;
-let alice: TonParty;
-let bob: TonParty;
-let relayer: TonParty;
-
-tonWorldWith(['alice', 'bob', 'relayer'], (w, p) => {
-  world = w;
-  [alice, bob, relayer] = p as [TonParty, TonParty, TonParty];
-});
+tonCast('relayer');
 
 /** Withdraws `amount` of `p`'s holdings to a fresh receiver (sent by the relayer) and returns what the receiver got. */
 async function withdraw(p: TonParty, state: State, amount: bigint): Promise<bigint> {

@@ -13,23 +13,18 @@ import {
   expectRefused,
   fid,
   sign,
-  tonWorldWith,
+  tonCast,
+  world,
+  alice,
+  bob,
+  third as mallory,
   tonParams,
   tonState,
   TON,
   type TonParty,
-  type TonWorld,
 } from './harness.js';
 
-let world: TonWorld;
-let alice: TonParty;
-let bob: TonParty;
-let mallory: TonParty;
-
-tonWorldWith(['alice', 'bob', 'mallory'], (w, p) => {
-  world = w;
-  [alice, bob, mallory] = p as [TonParty, TonParty, TonParty];
-});
+tonCast('mallory');
 
 interface Channel {
   params: Params;

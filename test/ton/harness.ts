@@ -1,6 +1,8 @@
 // The TON contract tests' world: a sandbox chain with the Perun contract deployed, parties with
 // an Ed25519 key and a funded wallet, channel params and states of TON channels, and a check
-// that a call was refused with a given exit code.
+// that a call was refused with a given exit code. A contract test file's cast (tonCast): the
+// world, alice, bob and a third party, exported as live bindings its tests import by name and
+// read once the cast is started (jest gives every test file its own copy of this module).
 import { randomBytes } from 'node:crypto';
 import { beforeAll, expect } from '@jest/globals';
 import { ChainError } from '../../src/channels/errors.js';
@@ -54,6 +56,20 @@ export function tonWorldWith(names: string[], ready: (world: TonWorld, parties: 
     for (const name of names) parties.push(await world.party(name));
     ready(world, parties);
   }, 30_000);
+}
+
+export let world: TonWorld;
+export let alice: TonParty;
+export let bob: TonParty;
+/** The third party: a relayer sending others' calls, or mallory. */
+export let third: TonParty;
+
+/** Starts this test file's cast before its tests: the world, alice, bob and `thirdName`. */
+export function tonCast(thirdName: string): void {
+  tonWorldWith(['alice', 'bob', thirdName], (w, parties) => {
+    world = w;
+    [alice, bob, third] = parties as [TonParty, TonParty, TonParty];
+  });
 }
 
 export function tonParams(a: TonParty, b: TonParty, challengeDuration = 60n): Params {

@@ -11,3 +11,8 @@ export { EthereumFunder, type FunderOptions, type MissingDeposit } from './funde
 export { secp256k1Engine, type Secp256k1EngineName } from './secp256k1-engine.js';
 export * from './signer.js';
 export * from './tx.js';
+export {
+  connectEthereumEnvironment,
+  type EthereumEnvironment,
+  type EthereumEnvironmentOptions,
+} from './environment.js';

@@ -1,7 +1,8 @@
 // The Perun protocol as a Credo module: registers the handler (for the messages under the old
 // URI too, ../protocol-uris.ts), advertises the protocol and its roles for discover-features, and binds the DIDComm wire to the agent.
-// Given `channels` (a chain and keys), it also runs a channel client on that wire
-// (./perun-channels.ts) and `agent.modules.perun` opens, pays and closes; without, the channel
+// Given `channels` (a chain and keys), or `ethereum` (a chain configuration and an account key,
+// connected when the agent initializes) with `channels` holding the rest, it also runs a channel
+// client on that wire (./perun-channels.ts) and `agent.modules.perun` opens, pays and closes; without, the channel
 // client is the caller's (src/agent's), handed `agent.modules.perun.wire`. Given lean options (the
 // agent's key agreement and carrier), it also runs the lean path for the channel messages
 // (./lean/), which the agent's inbound transports find registered here.
@@ -16,7 +17,9 @@ import { PerunMessageHandler } from './handlers/perun-message-handler.js';
 import {
   PerunChannels,
   type OpenChannelOptions,
+  type PerunChainChannelOptions,
   type PerunChannelOptions,
+  type PerunEthereumOptions,
   type PerunGateOptions,
 } from './perun-channels.js';
 import { PerunLeanPath } from './lean/lean-path.js';
@@ -37,7 +40,7 @@ export class PerunApi {
     return this.wire.lean;
   }
 
-  /** The channel client the module runs (made with `channels`), for all it offers beyond the calls below. */
+  /** The channel client the module runs (made with `channels`, or on `ethereum` once initialized), for all it offers beyond the calls below. */
   public get client(): ChannelClient | undefined {
     return this.channels.client;
   }
@@ -61,8 +64,16 @@ export class PerunApi {
 export interface PerunModuleOptions {
   /** Runs the lean path beside Credo's pipeline; without it every message goes through Credo. */
   lean?: LeanOptions;
-  /** Runs a channel client on the wire with this environment (chain, keys, store, onProposal). */
-  channels?: PerunChannelOptions;
+  /**
+   * Runs a channel client on the wire with this environment (chain, keys, store, onProposal); with
+   * `ethereum`, all of it but the chain's parts (signer, backend, funder, adjudicator, watcher).
+   */
+  channels?: PerunChannelOptions | PerunChainChannelOptions;
+  /**
+   * The chain as one option: the module connects when the agent initializes and builds the signer,
+   * funder, adjudicator and a local watcher itself; `channels` then needs only the store.
+   */
+  ethereum?: PerunEthereumOptions;
   /**
    * With `channels`, where the agent also runs IdentityModule: its gate in front of incoming
    * proposals (channels.onProposal then decides on verified peers only), and openChannel verifies
@@ -80,7 +91,7 @@ export class PerunModule implements Module {
   public constructor(options: PerunModuleOptions = {}) {
     this.lean = options.lean === undefined ? undefined : new PerunLeanPath(options.lean);
     this.wire = new DidCommChannelWire(this.lean);
-    this.channels = new PerunChannels(this.wire, options.channels, options.gate);
+    this.channels = new PerunChannels(this.wire, options.channels, options.gate, options.ethereum);
   }
 
   public register(dependencyManager: DependencyManager): void {
