@@ -34,6 +34,15 @@ export type AddressProofSigner = EthereumSigner | TonSigner;
 export const backendOfSigner = (signer: AddressProofSigner): AddressBackend =>
   signer instanceof TonSigner ? 'ton' : 'ethereum';
 
+/**
+ * Whether `candidate` (a proposal's participant, any case) is the verified address `verified`
+ * (in its normal form; 32 bytes: a TON key, else an Ethereum address).
+ */
+export function isVerifiedAddress(verified: string, candidate: unknown): boolean {
+  const backend: AddressBackend = /^0x[0-9a-f]{64}$/.test(verified) ? 'ton' : 'ethereum';
+  return normalAddress(backend, candidate) === verified;
+}
+
 /** An address in the form credentials and proofs carry it: EIP-55, or lower-case 0x-hex of 32 bytes for TON; undefined if malformed. */
 export function normalAddress(backend: AddressBackend, address: unknown): string | undefined {
   if (typeof address !== 'string') return undefined;
