@@ -174,13 +174,7 @@ describe('credentials name their backend', () => {
   ])('a TON credential with %s is refused: missing-claim', (_, change) => {
     const vp = tonPresentation();
     change(vp.verifiableCredential[0].credentialSubject as Record<string, unknown>);
-    let err: unknown;
-    try {
-      checkPresentation(vp, connection, policy);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(PeerNotAuthorizedError);
-    expect((err as PeerNotAuthorizedError).code).toBe('missing-claim');
+    expect(() => checkPresentation(vp, connection, policy)).toThrow(PeerNotAuthorizedError);
+    expect(() => checkPresentation(vp, connection, policy)).toThrow(/^missing-claim: /);
   });
 });
