@@ -2,10 +2,12 @@
 // through their REST APIs. The embedded chain starts and gets the Perun contracts; each agent
 // starts with its own SQLite file and REST API. This file reads the command line and tells one
 // story: the payment story (basic.ts) by default, the credential sale over an app channel
-// (app.ts) with --app, a virtual channel through an intermediary (virtual.ts) with --virtual.
+// (app.ts) with --app, a virtual channel through an intermediary (virtual.ts) with --virtual, the
+// payment story on TON (ton.ts) with --ton.
 // Usage: npm run demo [-- --payments N] [-- --no-dispute] [-- --json]
 //        npm run demo -- --app [--json]
 //        npm run demo -- --virtual [--payments N] [--json]
+//        npm run demo -- --ton [--payments N] [--no-dispute] [--json]
 import { credentialSaleStory } from './app.js';
 import { paymentStory } from './basic.js';
 import { withStage, type Outcome, type Stage } from './stage.js';
@@ -24,7 +26,24 @@ function paymentsOption(): number {
 }
 const payments = paymentsOption();
 
+/** `--ton`: the payment story on TON (./ton.ts), on a chain server of its own instead of the stage. */
+async function tonMain(): Promise<void> {
+  const { tonPaymentStory } = await import('./ton.js');
+  const t0 = performance.now();
+  const say = (line = '') => (json ? undefined : console.log(line));
+  const { ok, report } = await tonPaymentStory(
+    say,
+    process.argv.some((a) => a.startsWith('--payments')) ? payments : 20,
+    dispute,
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  say(`\n${ok ? 'ok' : 'FAILED'}: the story took ${seconds.toFixed(1)} s`);
+  if (json) console.log(JSON.stringify({ ok, ...report, seconds: Number(seconds.toFixed(1)) }));
+  if (!ok) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--ton')) return tonMain();
   if (virtualStory && (!Number.isInteger(payments) || payments < 1 || payments > MAX_VIRTUAL_PAYMENTS))
     throw new Error(`--payments takes a number from 1 to ${MAX_VIRTUAL_PAYMENTS} with --virtual`);
   if (!appStory && !virtualStory && (!Number.isInteger(payments) || payments < 2))

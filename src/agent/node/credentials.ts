@@ -23,7 +23,9 @@ import {
   PEER_CREDENTIAL_TYPE,
   PROOF_TYPE,
   PeerNotAuthorizedError,
+  addressClaims,
   peerCredentialJson,
+  type AddressBackend,
 } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
 import { parseAmount } from '../api/amounts.js';
@@ -61,25 +63,25 @@ export class Credentials {
     const c = await this.connections.ready(req.connectionId);
     const spendingLimit = parseAmount(req.spendingLimit);
     const expirationDate = dateField('expirationDate', req.expirationDate);
-    let address: string;
+    let address: { address: string; backend?: AddressBackend };
     let named: string | undefined;
     if (req.ethereumAddress !== undefined) {
       if (!isAddress(req.ethereumAddress))
         throw new ApiRequestError(400, 'INVALID_REQUEST', 'not an Ethereum address', {
           field: 'ethereumAddress',
         });
-      address = getAddress(req.ethereumAddress);
+      address = { address: getAddress(req.ethereumAddress) };
       named = await this.holderDid(c);
     } else {
       const proven = await this.ctx.agent.modules.identity.provenHolder(c.id, {
         timeoutMs: this.ctx.timeoutMs,
       });
-      address = proven.address;
+      address = proven;
       named = proven.identityDid;
     }
     const vc = await this.ctx.issuer.issue(
       c.id,
-      { ethereumAddress: address, name: req.name, spendingLimit },
+      { ...addressClaims(address), name: req.name, spendingLimit },
       { expirationDate, timeoutMs: this.ctx.timeoutMs, subject: named ?? this.#knownHolderDid(c) },
     );
     return credentialView(vc.id ?? `${c.id}:${vc.issuanceDate}`, vc);
@@ -219,9 +221,8 @@ export class Credentials {
     const decline = () =>
       agent.didcomm.credentials.declineOffer({ credentialExchangeRecordId: recordId }).catch(() => undefined);
     if (name === undefined) return void (await decline());
-    const { address, identityDid } = await agent.modules.identity.provenHolder(c.id, {
-      timeoutMs: this.ctx.timeoutMs,
-    });
+    const proven = await agent.modules.identity.provenHolder(c.id, { timeoutMs: this.ctx.timeoutMs });
+    const { identityDid } = proven;
     // The subject the holder asks for is its identity DID, the one its address proof names.
     const asked = typeof subject?.id === 'string' ? subject.id : undefined;
     if (asked !== undefined && identityDid !== undefined && asked !== identityDid)
@@ -232,7 +233,7 @@ export class Credentials {
       credentialFormats: {
         jsonld: {
           credential: peerCredentialJson(this.ctx.issuer.did, holderDid, {
-            ethereumAddress: address,
+            ...addressClaims(proven),
             name,
             spendingLimit,
           }),

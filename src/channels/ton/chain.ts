@@ -11,6 +11,7 @@ import {
   Dictionary,
   type Cell,
   type StateInit,
+  type Transaction,
   type TupleItem,
   type TupleReader,
 } from '@ton/core';
@@ -60,10 +61,47 @@ export function perunStateInit(id = 0): StateInit {
   return { code: tonArtifact().code, data };
 }
 
-function configChainId(config: Cell): bigint {
-  const dict = Dictionary.loadDirect(Dictionary.Keys.Int(32), Dictionary.Values.Cell(), config);
-  const p19 = dict.get(19);
+/** The chain ID named by config parameter 19 (the global ID), undefined: 0. */
+export function chainIdOfParam19(p19: Cell | undefined): bigint {
   return p19 === undefined ? 0n : p19.beginParse().loadUintBig(32);
+}
+
+/** Config parameter 19 of a whole configuration cell. */
+export function configParam19(config: Cell): Cell | undefined {
+  return Dictionary.loadDirect(Dictionary.Keys.Int(32), Dictionary.Values.Cell(), config).get(19);
+}
+
+/** A raw transaction as the backend reads it. */
+export function tonTransactionOf(t: Transaction): TonTransaction {
+  return {
+    lt: t.lt,
+    hash: t.hash().toString('hex'),
+    inBody: t.inMessage?.body,
+    inValue: t.inMessage?.info.type === 'internal' ? t.inMessage.info.value.coins : 0n,
+    gasUsed:
+      t.description.type === 'generic' && t.description.computePhase.type === 'vm'
+        ? t.description.computePhase.gasUsed
+        : 0n,
+    fees: t.totalFees.coins,
+    logs: t.outMessages
+      .values()
+      .filter((m) => m.info.type === 'external-out')
+      .map((m) => m.body),
+  };
+}
+
+/** Whether the transaction's compute and action phases succeeded, and its exit code. */
+export function transactionOutcome(t: Transaction): {
+  ok: boolean;
+  exitCode?: number;
+  actionResult?: number;
+} {
+  const d = t.description;
+  if (d.type !== 'generic') return { ok: false };
+  const compute = d.computePhase;
+  const exitCode = compute.type === 'vm' ? compute.exitCode : undefined;
+  const ok = compute.type === 'vm' && compute.success && d.actionPhase?.success === true && !d.aborted;
+  return { ok, exitCode, actionResult: d.actionPhase?.resultCode };
 }
 
 /** Runs sandbox sends one at a time: a send's result holds only the transactions it caused. */
@@ -98,18 +136,11 @@ class SandboxWallet implements TonWallet {
       (t) => t.inMessage?.info.type === 'internal' && t.inMessage.info.dest.equals(to),
     );
     if (tx === undefined) throw new ChainError('the message did not arrive', { to: to.toString() });
-    const d = tx.description;
-    if (d.type !== 'generic') throw new ChainError('unexpected transaction type', { type: d.type });
-    const compute = d.computePhase;
-    const exitCode = compute.type === 'vm' ? compute.exitCode : undefined;
-    const ok = compute.type === 'vm' && compute.success && d.actionPhase?.success === true && !d.aborted;
-    if (!ok) {
-      throw new ChainError('the contract refused the message', {
-        exitCode,
-        actionResult: d.actionPhase?.resultCode,
-        to: to.toString(),
-      });
-    }
+    if (tx.description.type !== 'generic')
+      throw new ChainError('unexpected transaction type', { type: tx.description.type });
+    const { ok, exitCode, actionResult } = transactionOutcome(tx);
+    if (!ok)
+      throw new ChainError('the contract refused the message', { exitCode, actionResult, to: to.toString() });
   }
 
   async balance(): Promise<bigint> {
@@ -125,7 +156,7 @@ export class SandboxTonChain implements TonChain {
 
   private constructor(blockchain: Blockchain) {
     this.blockchain = blockchain;
-    this.chainID = configChainId(blockchain.config);
+    this.chainID = chainIdOfParam19(configParam19(blockchain.config));
   }
 
   /** A fresh sandbox whose clock starts at `now` (seconds; default: the wall clock). */
@@ -145,9 +176,10 @@ export class SandboxTonChain implements TonChain {
     const init = perunStateInit(id);
     const address = contractAddress(0, init);
     const deployer = await this.blockchain.treasury('perun-deployer');
-    await this.#queue.run(() =>
-      this.blockchain.provider(address, init).internal(deployer.getSender(), { value, bounce: false }),
-    );
+    // deployer.send resolves when the deployment ran (provider.internal does not wait for it)
+    await this.#queue.run(() => deployer.send({ to: address, value, init, bounce: false }));
+    if ((await this.blockchain.getContract(address)).accountState?.type !== 'active')
+      throw new ChainError('the Perun contract was not deployed', { address: address.toString() });
     return address;
   }
 
@@ -175,21 +207,7 @@ export class SandboxTonChain implements TonChain {
     return all
       .filter((t) => t.lt >= fromLt)
       .sort((a, b) => (a.lt < b.lt ? -1 : a.lt > b.lt ? 1 : 0))
-      .map((t) => ({
-        lt: t.lt,
-        hash: t.hash().toString('hex'),
-        inBody: t.inMessage?.body,
-        inValue: t.inMessage?.info.type === 'internal' ? t.inMessage.info.value.coins : 0n,
-        gasUsed:
-          t.description.type === 'generic' && t.description.computePhase.type === 'vm'
-            ? t.description.computePhase.gasUsed
-            : 0n,
-        fees: t.totalFees.coins,
-        logs: t.outMessages
-          .values()
-          .filter((m) => m.info.type === 'external-out')
-          .map((m) => m.body),
-      }));
+      .map(tonTransactionOf);
   }
 
   async headLt(address: TonAddress): Promise<bigint> {

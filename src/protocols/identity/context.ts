@@ -22,7 +22,8 @@ export const PEER_CREDENTIAL_TYPE = 'PerunPeerCredential';
 
 /**
  * The context document. `spendingLimit` is a decimal string in wei (a JSON number cannot carry
- * 256-bit amounts exactly); `ethereumAddress` is an EIP-55 address.
+ * 256-bit amounts exactly); `ethereumAddress` is an EIP-55 address. A credential for a TON
+ * channel address has `backend` "ton" and `tonAddress` (the Ed25519 key, 0x-hex) instead.
  */
 export const PERUN_CONTEXT = {
   '@context': {
@@ -30,6 +31,8 @@ export const PERUN_CONTEXT = {
     '@protected': true,
     PerunPeerCredential: `${PERUN_VOCAB}PerunPeerCredential`,
     ethereumAddress: `${PERUN_VOCAB}ethereumAddress`,
+    backend: `${PERUN_VOCAB}backend`,
+    tonAddress: `${PERUN_VOCAB}tonAddress`,
     name: `${PERUN_VOCAB}name`,
     spendingLimit: `${PERUN_VOCAB}spendingLimit`,
   },

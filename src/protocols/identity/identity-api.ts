@@ -2,6 +2,7 @@
 // imported credentials), the verifier and the gate in front of the channel client, the peers'
 // identity DIDs bound to our connections, and issuers.
 // Each call acts in this agent's context; the logic is in ./services.
+import type { AddressBackend } from './address-proof.js';
 import {
   AgentContext,
   injectable,
@@ -130,7 +131,7 @@ export class IdentityApi {
   public provenHolder(
     connectionId: string,
     options?: VerifyOptions,
-  ): Promise<{ address: string; identityDid?: string }> {
+  ): Promise<{ address: string; identityDid?: string; backend?: AddressBackend }> {
     return this.verifier.provenHolder(this.agentContext, connectionId, options);
   }
 

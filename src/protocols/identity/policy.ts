@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { DifPresentationExchangeDefinitionV2 } from '@credo-ts/core';
 import type { DidCommConnectionRecord } from '@credo-ts/didcomm';
-import { getAddress, isAddress } from 'ethers';
+import { normalAddress, type AddressBackend } from './address-proof.js';
 import { PEER_CREDENTIAL_TYPE, PERUN_CONTEXT_URL } from './context.js';
 import { refuse } from './errors.js';
 import { PROOF_TYPE } from './peer-credential.js';
@@ -33,8 +33,10 @@ export interface VerifiedPeer {
   /** The peer's identity DID: the credential's subject, whose key signed the presentation. */
   did: string;
   issuer: string;
-  /** EIP-55. */
+  /** EIP-55; for a TON address (backend "ton"), the Ed25519 key as lower-case 0x-hex. */
   address: string;
+  /** The backend of `address`; absent: ethereum. */
+  backend?: 'ton';
   name: string | undefined;
   spendingLimit: bigint | undefined;
   expirationDate: string | undefined;
@@ -61,7 +63,7 @@ export function policyFingerprint(policy: PeerPolicy): string {
 
 const DESCRIPTOR_ID = 'perun-peer-credential';
 
-/** The presentation definition: one credential that names an Ethereum address, JSON-LD, Ed25519Signature2018. */
+/** The presentation definition: one credential that names an Ethereum or a TON address, JSON-LD, Ed25519Signature2018. */
 export function peerPresentationDefinition(): DifPresentationExchangeDefinitionV2 {
   return {
     id: 'perun-peer',
@@ -70,7 +72,9 @@ export function peerPresentationDefinition(): DifPresentationExchangeDefinitionV
     input_descriptors: [
       {
         id: DESCRIPTOR_ID,
-        constraints: { fields: [{ path: ['$.credentialSubject.ethereumAddress'] }] },
+        constraints: {
+          fields: [{ path: ['$.credentialSubject.ethereumAddress', '$.credentialSubject.tonAddress'] }],
+        },
       },
     ],
   };
@@ -122,9 +126,12 @@ export function checkPresentation(
       subject: did,
       signers,
     });
-  const address = subject.ethereumAddress;
-  if (typeof address !== 'string' || !isAddress(address))
-    refuse('missing-claim', 'the credential names no valid ethereumAddress', { claim: 'ethereumAddress' });
+  const backend = subject.backend ?? 'ethereum';
+  if (backend !== 'ethereum' && backend !== 'ton')
+    refuse('missing-claim', 'the credential names a backend we do not know', { claim: 'backend', backend });
+  const claim = backend === 'ton' ? 'tonAddress' : 'ethereumAddress';
+  const address = normalAddress(backend as AddressBackend, subject[claim]);
+  if (address === undefined) refuse('missing-claim', `the credential names no valid ${claim}`, { claim });
   const name = typeof subject.name === 'string' && subject.name !== '' ? subject.name : undefined;
   if (policy.requiredClaims?.name === true && name === undefined)
     refuse('missing-claim', 'the credential has no name', { claim: 'name' });
@@ -141,7 +148,8 @@ export function checkPresentation(
     connectionId: connection.id,
     did,
     issuer: issuer as string,
-    address: getAddress(address as string),
+    address: address!,
+    ...(backend === 'ton' ? { backend: 'ton' as const } : {}),
     name,
     spendingLimit,
     expirationDate: typeof vc.expirationDate === 'string' ? vc.expirationDate : undefined,

@@ -128,6 +128,29 @@ export function register(program: Command, ctx: CommandContext): void {
       confirm,
     );
 
+  /** `chain --ton`: the TON chain server with the Perun contract, until interrupted. */
+  const runTonChainCommand = async (o: Opts, where: { host: string; port?: number; out: string }) => {
+    const { runTonChain } = await import('../../node/ton-chain.js');
+    const chain = await runTonChain(where);
+    try {
+      emit(
+        o,
+        { endpoint: chain.endpoint, chainFile: where.out, config: chain.config },
+        () =>
+          pairs([
+            ['TON API', chain.endpoint],
+            ['chain file', where.out],
+          ]) +
+          json(chain.config) +
+          `agents use it with: perun-agent init --chain ${where.out}\nstop with Ctrl-C\n`,
+      );
+      await untilAborted(deps.interrupt);
+      progress('stopping…');
+    } finally {
+      await chain.stop();
+    }
+  };
+
   addConfigOptions(
     program
       .command('init')
@@ -238,10 +261,12 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .option('--port <port>', 'JSON-RPC port (default: a free one)')
     .option('--out <file>', 'where to write the chain file that agents name with --chain', 'chain.json')
+    .option('--ton', 'a TON chain (the sandbox behind a toncenter-shaped HTTP API) instead of Ethereum')
     .addOption(jsonOption())
     .action(async (o: Opts) => {
       const port = typeof o.port === 'string' ? checkInteger(o.port, 'port', 0, 65_535) : undefined;
       const out = path.resolve(cwd, o.out as string);
+      if (o.ton === true) return runTonChainCommand(o, { host: o.host as string, port, out });
       const node = await deps.loadNode();
       const chain = await node.runChain({ host: o.host as string, port, out });
       try {

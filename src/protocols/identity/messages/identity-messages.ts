@@ -1,8 +1,9 @@
 // The identity protocol's DIDComm messages (IDENTITY_PROTOCOL_URI, specified in
 // docs/protocols/perun-identity.md; their subclasses under the old
 // https://didcomm.org/perun-identity/1.0): the verifier asks for proof of control of the holder's
-// Ethereum address, the holder answers with an EIP-191 signature (../address-proof.ts), threaded on
-// the request; a holder that cannot sign answers with a problem report.
+// channel address, the holder answers with a signature by that address's backend (EIP-191 on
+// Ethereum, Ed25519 on TON: ../address-proof.ts), threaded on the request; a holder that cannot
+// sign answers with a problem report.
 import {
   DidCommMessage,
   DidCommProblemReportMessage,
@@ -11,7 +12,7 @@ import {
   type DidCommProblemReportMessageOptions,
 } from '@credo-ts/didcomm';
 import { Expose } from 'class-transformer';
-import { IsOptional, IsString, Matches } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { legacyMessageClasses, protocolUri } from '../../protocol-uris.js';
 
 export const IDENTITY_PROTOCOL_URI = protocolUri('perun-identity', '1.0');
@@ -44,6 +45,8 @@ export class AddressProofMessage extends DidCommMessage {
     signature: string;
     threadId: string;
     identityDid?: string;
+    /** Absent: ethereum. */
+    backend?: 'ton';
   }) {
     super();
     if (fields !== undefined) {
@@ -51,13 +54,19 @@ export class AddressProofMessage extends DidCommMessage {
       this.address = fields.address;
       this.signature = fields.signature;
       if (fields.identityDid !== undefined) this.identityDid = fields.identityDid;
+      if (fields.backend !== undefined) this.backend = fields.backend;
       this.setThread({ threadId: fields.threadId });
     }
   }
 
-  @Matches(/^0x[0-9a-fA-F]{40}$/) public address!: string;
-  /** 65 bytes r ‖ s ‖ v, hex. */
-  @Expose({ name: 'signature' }) @Matches(/^0x[0-9a-fA-F]{130}$/) public signature!: string;
+  /** An Ethereum address (20 bytes), or a TON participant's Ed25519 key (32 bytes), hex. */
+  @Matches(/^0x([0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/) public address!: string;
+  /** 65 bytes r ‖ s ‖ v (Ethereum) or 64 bytes (Ed25519, TON), hex. */
+  @Expose({ name: 'signature' })
+  @Matches(/^0x([0-9a-fA-F]{130}|[0-9a-fA-F]{128})$/)
+  public signature!: string;
+  /** The backend of the address; absent: ethereum (the proof's original form). */
+  @IsOptional() @IsIn(['ethereum', 'ton']) public backend?: 'ethereum' | 'ton';
   /** The holder's identity DID, covered by the signature (../address-proof.ts); absent: none named. */
   @Expose({ name: 'identity_did' })
   @IsOptional()

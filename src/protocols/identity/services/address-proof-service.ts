@@ -1,5 +1,5 @@
 // Both sides of the identity protocol's address proofs (https://perun-agent.org/protocols/perun-identity/1.0).
-// The holder answers a request with an EIP-191 proof signed by its address key, or with a problem
+// The holder answers a request with a proof signed by its address key (EIP-191, or Ed25519 for a TON address), or with a problem
 // report `no-address-key` when it has none; the verifier sends requests and settles each with the
 // answer that comes back on its thread and connection. A problem report of any protocol threaded
 // to a request (its thread, or its parent thread: what Credo sends for a message type it does not
@@ -15,8 +15,7 @@ import {
   type DidCommMessage,
   type DidCommProblemReportMessage,
 } from '@credo-ts/didcomm';
-import type { EthereumSigner } from '../../../channels/ethereum/signer.js';
-import { signAddressProof } from '../address-proof.js';
+import { backendOfSigner, signAddressProof, type AddressProofSigner } from '../address-proof.js';
 import { PeerProblemReportError, type PeerProblem } from '../errors.js';
 import {
   AddressProofMessage,
@@ -69,7 +68,7 @@ function problemOf(report: DidCommProblemReportMessage): PeerProblem {
 @injectable()
 export class AddressProofService {
   /** The holder's address key; without one, address-proof requests get a problem report. */
-  public signer: EthereumSigner | undefined;
+  public signer: AddressProofSigner | undefined;
   /** The holder's identity DID, named in its proofs. */
   public identityDid: string | undefined;
   /** Verifier side: thread ID of an address-proof request → who waits for its answer. */
@@ -102,6 +101,7 @@ export class AddressProofService {
       signature,
       threadId: request.threadId,
       ...(identityDid === undefined ? {} : { identityDid }),
+      ...(backendOfSigner(signer) === 'ton' ? { backend: 'ton' as const } : {}),
     });
   }
 

@@ -34,7 +34,7 @@ import {
   type DidCommCredentialStateChangedEvent,
   type DidCommProofStateChangedEvent,
 } from '@credo-ts/didcomm';
-import type { EthereumSigner } from '../../../channels/ethereum/signer.js';
+import type { AddressProofSigner } from '../address-proof.js';
 import { PEER_CREDENTIAL_TYPE } from '../context.js';
 import { credentialsApi, proofsApi } from '../exchange-protocols.js';
 import { AddressProofService } from './address-proof-service.js';
@@ -46,7 +46,7 @@ export const WRONG_DOMAIN_DESCRIPTION = 'wrong-domain';
 
 export interface PeerHolderOptions {
   /** The key of the address the peer credential names (the channel key); signs address proofs. */
-  signer?: EthereumSigner;
+  signer?: AddressProofSigner;
   /** Accept peer-credential offers automatically (default true). */
   acceptOffers?: boolean;
   /** Answer presentation requests automatically (default true). */

@@ -1,5 +1,5 @@
 // The verifier side. verifyPeer runs present-proof v2 (DIF presentation exchange) with the peer on
-// a connection and, in parallel, asks it for proof of control of its Ethereum address
+// a connection and, in parallel, asks it for proof of control of its channel address (Ethereum or TON)
 // (../address-proof.ts) over the same challenge; then checks the policy (../policy.ts). The
 // request's challenge is fresh and its domain is our DID on the connection (a pairwise DID, ours
 // on no other connection): Credo verifies the presentation against both, so a presentation made
@@ -21,8 +21,7 @@ import {
   type DidCommConnectionRecord,
   type DidCommProofStateChangedEvent,
 } from '@credo-ts/didcomm';
-import { getAddress, isAddress } from 'ethers';
-import { recoverAddressProof, type AddressProofBinding } from '../address-proof.js';
+import { provenAddress, type AddressBackend, type AddressProofBinding } from '../address-proof.js';
 import {
   PeerNotAuthorizedError,
   PeerProblemReportError,
@@ -247,11 +246,15 @@ export class PeerVerifierService {
             named: answer.identityDid,
             subject: checked.did,
           });
-        const signer = recoverAddressProof(bindingOf(connection, challenge, answer), answer.signature);
-        if (signer === undefined || signer !== checked.address)
+        const proven = provenAddress(bindingOf(connection, challenge, answer), answer);
+        const backend = checked.backend ?? 'ethereum';
+        if (proven === undefined || proven.backend !== backend || proven.address !== checked.address)
           refuse('address-mismatch', 'the address proof was not made by the credential’s address', {
             credentialAddress: checked.address,
-            signer,
+            credentialBackend: backend,
+            claimed: answer.address,
+            proofBackend: answer.backend ?? 'ethereum',
+            verified: proven !== undefined,
           });
         addressProven = true;
       }
@@ -298,22 +301,22 @@ export class PeerVerifierService {
     agentContext: AgentContext,
     connectionId: string,
     options: VerifyOptions = {},
-  ): Promise<{ address: string; identityDid?: string }> {
+  ): Promise<{ address: string; identityDid?: string; backend?: AddressBackend }> {
     const connection = await readyConnection(agentContext, connectionId);
     const challenge = randomBytes(32).toString('base64url');
     const proof = this.addressProofs.request(agentContext, connection, challenge);
     try {
       const answer = await proofWithin(proof, options.timeoutMs ?? 20_000);
-      const signer = recoverAddressProof(bindingOf(connection, challenge, answer), answer.signature);
-      // Recovery yields some address for any signature: only the address the peer names counts.
-      if (signer === undefined || !isAddress(answer.address) || signer !== getAddress(answer.address))
+      const proven = provenAddress(bindingOf(connection, challenge, answer), answer);
+      if (proven === undefined)
         refuse('address-mismatch', 'the address proof does not verify', {
           claimed: answer.address,
-          recovered: signer,
+          backend: answer.backend ?? 'ethereum',
         });
       return {
-        address: signer!,
+        address: proven.address,
         ...(answer.identityDid === undefined ? {} : { identityDid: answer.identityDid }),
+        ...(proven.backend === 'ton' ? { backend: proven.backend } : {}),
       };
     } finally {
       proof.cancel();

@@ -9,7 +9,7 @@
 // waits for the peer directory); that verification is taken here, not made again.
 import { injectable, type AgentContext } from '@credo-ts/core';
 import { DidCommConnectionService } from '@credo-ts/didcomm';
-import { getAddress, isAddress } from 'ethers';
+import { isVerifiedAddress } from '../address-proof.js';
 import type {
   ChannelClient,
   ChannelInfo,
@@ -86,7 +86,7 @@ export class ProposalGateService {
             peer: p.peer,
             subject: peer.did,
           });
-        if (proposer === undefined || !isAddress(proposer) || getAddress(proposer) !== peer.address) {
+        if (!isVerifiedAddress(peer.address, proposer)) {
           const err = new PeerNotAuthorizedError(
             'address-mismatch',
             'the proposal’s participant is not the verified address',

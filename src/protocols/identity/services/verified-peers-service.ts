@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { injectable, type AgentContext } from '@credo-ts/core';
 import type { DidCommConnectionRecord } from '@credo-ts/didcomm';
-import { getAddress, isAddress } from 'ethers';
+import { isVerifiedAddress } from '../address-proof.js';
 import { PeerNotAuthorizedError } from '../errors.js';
 import {
   PeerVerificationRecord,
@@ -88,7 +88,8 @@ function reliable(r: PeerVerificationRecord, c: Circumstances): boolean {
   if (r.outcome !== 'verified' || r.endedAt !== undefined || r.peer === undefined) return false;
   if (r.theirDid !== c.connection.theirDid || r.ourDid !== c.connection.did) return false;
   if (r.policy !== c.fingerprint) return false;
-  if (c.address !== undefined && (!isAddress(c.address) || getAddress(c.address) !== r.address)) return false;
+  if (c.address !== undefined && (r.address === undefined || !isVerifiedAddress(r.address, c.address)))
+    return false;
   const at = Date.parse(r.verifiedAt);
   if (!(c.now >= at && c.now < reliableUntil(at, c.reuseMs, r.peer.expirationDate))) return false;
   return true;
