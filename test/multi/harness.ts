@@ -75,8 +75,11 @@ export interface TwoChains {
 
 export const TOKEN_SUPPLY = parseEther('1000');
 
-export async function startTwoChains(): Promise<TwoChains> {
-  const started = await Promise.all(CHAIN_IDS.map((id) => EmbeddedChain.start({ chainId: Number(id) })));
+/** Starts both chains with `accounts` dev accounts each (account 0 deploys, one more per person). */
+export async function startTwoChains(accounts = 10): Promise<TwoChains> {
+  const started = await Promise.all(
+    CHAIN_IDS.map((id) => EmbeddedChain.start({ chainId: Number(id), accounts })),
+  );
   const chains = (await Promise.all(
     started.map(async (chain, i) => {
       const deployment = await deployContracts(
