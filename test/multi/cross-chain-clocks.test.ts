@@ -4,7 +4,12 @@
 // acting on its events) brings every chain to our latest state after a stale registration on one.
 import { parseEther } from 'ethers';
 import type { AdjudicatorEvent } from '../../src/channels/interfaces.js';
-import { MultiLedgerAdjudicator, MultiLedgerWatcher, Ledgers } from '../../src/channels/multi/index.js';
+import {
+  MultiLedgerAdjudicator,
+  MultiLedgerWatcher,
+  Ledgers,
+  type LedgerEvent,
+} from '../../src/channels/multi/index.js';
 import { CHAIN_IDS, open, startTwoChains, waitFor, type TwoChains } from './harness.js';
 
 let w: TwoChains;
@@ -54,7 +59,7 @@ test("a dispute ends by each chain's own clock; a conclusion on chain A alone is
   );
 });
 
-test('the watcher alone registers our latest state on every chain after a stale registration on one', async () => {
+test('the watcher alone registers our latest state on every chain after a stale registration on one, and hands on a conclusion once every chain concluded', async () => {
   const carol = await w.person('carol');
   const mallory = await w.person('mallory');
   const id = await open(w, mallory, carol, [E, E], [E, E], 30n);
@@ -81,6 +86,17 @@ test('the watcher alone registers our latest state on every chain after a stale 
     expect(seen.map((e) => [(e as AdjudicatorEvent & { chainID: bigint }).chainID, e.kind])).toContainEqual([
       CHAIN_IDS[1],
       'registered',
+    ]);
+    // a conclusion is handed on only once every chain has concluded
+    await w.advance(31, 0);
+    await mallory.ledgers[0]!.adjudicator.conclude(c.params, latest.state);
+    await watcher.catchUp();
+    expect(seen.filter((e) => e.kind === 'concluded')).toEqual([]);
+    await w.advance(31, 1);
+    await mallory.ledgers[1]!.adjudicator.conclude(c.params, latest.state);
+    await watcher.catchUp();
+    expect(seen.filter((e) => e.kind === 'concluded').map((e) => (e as LedgerEvent).chainID)).toEqual([
+      CHAIN_IDS[1],
     ]);
   } finally {
     await watcher.close();
