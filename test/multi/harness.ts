@@ -9,17 +9,12 @@ import type { Funder } from '../../src/channels/interfaces.js';
 import { MemoryChannelStore } from '../../src/channels/persistence/memory-store.js';
 import type { Allocation } from '../../src/channels/types.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
-import { EthereumAdjudicator } from '../../src/channels/ethereum/adjudicator.js';
-import {
-  EthereumAdjudicatorAdapter,
-  EthereumEventSource,
-  ethereumBackend,
-} from '../../src/channels/ethereum/backend.js';
+import { ethereumBackend } from '../../src/channels/ethereum/backend.js';
+import { ethereumLedger } from '../../src/channels/ethereum/ledger.js';
 import { erc20Contract } from '../../src/channels/ethereum/contracts.js';
 import { deployContracts, type Deployment } from '../../src/channels/ethereum/deploy.js';
 import { EmbeddedChain } from '../../src/channels/ethereum/embedded-chain.js';
 import { ethAsset, ETH_BACKEND_ID, type Address } from '../../src/channels/ethereum/encoding.js';
-import { EthereumFunder } from '../../src/channels/ethereum/funder.js';
 import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
 import { TxSender } from '../../src/channels/ethereum/tx.js';
 import {
@@ -96,18 +91,16 @@ export async function startTwoChains(accounts = 10): Promise<TwoChains> {
   let next = 1;
 
   function ledger(c: TestChain, account: number, signer: EthereumSigner, receiver: Address): Ledger {
-    const provider = c.chain.provider();
-    const tx = new TxSender(new Wallet(c.chain.accounts[account]!.privateKey, provider));
-    return {
-      chainID: c.chainId,
-      funder: new EthereumFunder(tx, { timeoutMs: 5_000, pollIntervalMs: 20 }),
-      adjudicator: new EthereumAdjudicatorAdapter(
-        new EthereumAdjudicator(tx, c.deployment.adjudicator),
-        signer,
-        receiver,
-      ),
-      events: new EthereumEventSource(provider, c.deployment.adjudicator, { pollIntervalMs: 20 }),
-    };
+    const tx = new TxSender(new Wallet(c.chain.accounts[account]!.privateKey, c.chain.provider()));
+    return ethereumLedger({
+      chainId: c.chainId,
+      tx,
+      adjudicator: c.deployment.adjudicator,
+      signer,
+      receiver,
+      fundingTimeoutMs: 5_000,
+      pollIntervalMs: 20,
+    });
   }
 
   return {
