@@ -10,15 +10,14 @@ import {
   Ledgers,
   type LedgerEvent,
 } from '../../src/channels/multi/index.js';
-import { CHAIN_IDS, open, startTwoChains, waitFor, type TwoChains } from './harness.js';
+import { CHAIN_IDS, open, useTwoChains, waitFor, type TwoChains } from './harness.js';
 
-let w: TwoChains;
+const chains = useTwoChains();
 const E = parseEther('1');
-
-beforeAll(async () => {
-  w = await startTwoChains();
-}, 60_000);
-afterAll(() => w.stop());
+let w: TwoChains;
+beforeEach(() => {
+  w = chains();
+});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

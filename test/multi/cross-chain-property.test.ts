@@ -7,16 +7,11 @@ import fc from 'fast-check';
 import { propertyRuns } from '../property-seed.js';
 import type { SignedState } from '../../src/channels/interfaces.js';
 import { MultiLedgerAdjudicator, Ledgers } from '../../src/channels/multi/index.js';
-import { open, startTwoChains, waitFor, type Person, type TwoChains } from './harness.js';
+import { open, until, useTwoChains, waitFor, type Person } from './harness.js';
 
 const RUNS = propertyRuns('CROSS_CHAIN_RUNS', 3);
 const DEPOSIT = 100n;
-let w: TwoChains;
-
-beforeAll(async () => {
-  w = await startTwoChains(2 * RUNS + 2);
-}, 60_000);
-afterAll(() => w.stop());
+const chains = useTwoChains(2 * RUNS + 2);
 
 const payment = fc.record({
   payer: fc.constantFrom(0, 1),
@@ -34,15 +29,8 @@ const ending = fc.oneof(
   }),
 );
 
-async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the chains');
-    await new Promise((r) => setTimeout(r, 30));
-  }
-}
-
 test('random payments and disputes on random chains: every chain pays out what it holds, at the latest state', async () => {
+  const w = chains();
   let n = 0;
   await fc.assert(
     fc.asyncProperty(fc.array(payment, { maxLength: 6 }), ending, async (payments, end) => {

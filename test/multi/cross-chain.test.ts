@@ -8,15 +8,14 @@ import type { ClientEvent } from '../../src/channels/client/types.js';
 import { ChainError, FundingTimeoutError } from '../../src/channels/errors.js';
 import type { Funder } from '../../src/channels/interfaces.js';
 import { MultiLedgerAdjudicator, Ledgers } from '../../src/channels/multi/index.js';
-import { CHAIN_IDS, open, startTwoChains, waitFor, type TwoChains } from './harness.js';
+import { CHAIN_IDS, open, useTwoChains, waitFor, type TwoChains } from './harness.js';
 
-let w: TwoChains;
+const chains = useTwoChains();
 const E = parseEther('1');
-
-beforeAll(async () => {
-  w = await startTwoChains();
-}, 60_000);
-afterAll(() => w.stop());
+let w: TwoChains;
+beforeEach(() => {
+  w = chains();
+});
 
 test('open with ETH on chain A and a token on chain B, pay both, close cooperatively on both chains', async () => {
   const alice = await w.person('alice');

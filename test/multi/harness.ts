@@ -70,6 +70,14 @@ export interface TwoChains {
 
 export const TOKEN_SUPPLY = parseEther('1000');
 
+/** Short waits: the chains answer at once. */
+const TEST_TIMING = {
+  responseTimeoutMs: 5_000,
+  fundingTimeoutMs: 2_000,
+  chainPollMs: 20,
+  concludeWaitMs: 500,
+};
+
 /** Starts both chains with `accounts` dev accounts each (account 0 deploys, one more per person). */
 export async function startTwoChains(accounts = 10): Promise<TwoChains> {
   const started = await Promise.all(
@@ -131,10 +139,7 @@ export async function startTwoChains(accounts = 10): Promise<TwoChains> {
         adjudicator: new MultiLedgerAdjudicator(set),
         store: new MemoryChannelStore(),
         watcher,
-        responseTimeoutMs: 5_000,
-        fundingTimeoutMs: 2_000,
-        chainPollMs: 20,
-        concludeWaitMs: 500,
+        ...TEST_TIMING,
         onProposal: () => ({ accept: true }),
         onUpdate: o.onUpdate,
       });
@@ -179,18 +184,30 @@ export async function startTwoChains(accounts = 10): Promise<TwoChains> {
   };
 }
 
-/** The first event of `p` that matches, now or later. */
-export function waitFor(p: Person, match: (e: ClientEvent) => boolean): Promise<ClientEvent> {
-  const seen = p.events.find(match);
-  if (seen !== undefined) return Promise.resolve(seen);
-  return new Promise((resolve) => {
-    const on = (e: ClientEvent) => {
-      if (!match(e)) return;
-      p.client.off('event', on);
-      resolve(e);
-    };
-    p.client.on('event', on);
-  });
+/** Resolves once `check` holds (polled every 20 ms); fails after `ms`. */
+export async function until(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not reached within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The first event of `p` that matches, already seen or within 15 s. */
+export async function waitFor(p: Person, match: (e: ClientEvent) => boolean): Promise<ClientEvent> {
+  let hit: ClientEvent | undefined;
+  await until(() => (hit = p.events.find(match)) !== undefined);
+  return hit!;
+}
+
+/** Starts the two chains before the file's tests and stops them after; the getter returns them. */
+export function useTwoChains(accounts?: number): () => TwoChains {
+  let w: TwoChains | undefined;
+  beforeAll(async () => {
+    w = await startTwoChains(accounts);
+  }, 60_000);
+  afterAll(() => w?.stop());
+  return () => w!;
 }
 
 /** Opens a channel from `a` to `b` and waits until both have it open. */
