@@ -3,19 +3,23 @@
 // starts with its own SQLite file and REST API. This file reads the command line and tells one
 // story: the payment story (basic.ts) by default, the credential sale over an app channel
 // (app.ts) with --app, a virtual channel through an intermediary (virtual.ts) with --virtual, the
-// payment story on TON (ton.ts) with --ton.
+// payment story on TON (ton.ts) with --ton, a channel with assets on two chains (cross-chain.ts, on
+// two chains of its own) with --cross-chain.
 // Usage: npm run demo [-- --payments N] [-- --no-dispute] [-- --json]
 //        npm run demo -- --app [--json]
 //        npm run demo -- --virtual [--payments N] [--json]
 //        npm run demo -- --ton [--payments N] [--no-dispute] [--json]
+//        npm run demo -- --cross-chain [--json]
 import { credentialSaleStory } from './app.js';
 import { paymentStory } from './basic.js';
+import { crossChainStory } from './cross-chain.js';
 import { withStage, type Outcome, type Stage } from './stage.js';
 import { MAX_VIRTUAL_PAYMENTS, virtualChannelStory } from './virtual.js';
 
 const json = process.argv.includes('--json');
 const appStory = process.argv.includes('--app');
 const virtualStory = process.argv.includes('--virtual');
+const crossChain = process.argv.includes('--cross-chain');
 const dispute = !process.argv.includes('--no-dispute');
 /** `--payments N` or `--payments=N`; default 200 (50 in the virtual story). */
 function paymentsOption(): number {
@@ -54,13 +58,14 @@ async function main(): Promise<void> {
       ? (s) => virtualChannelStory(s, payments)
       : (s) => paymentStory(s, payments, dispute);
   const t0 = performance.now();
-  await withStage(json, async (stage) => {
-    const { ok, report } = await story(stage);
+  const finish = ({ ok, report }: Outcome) => {
     const seconds = (performance.now() - t0) / 1000;
-    stage.say(`\n${ok ? 'ok' : 'FAILED'}: the story took ${seconds.toFixed(1)} s`);
+    if (!json) console.log(`\n${ok ? 'ok' : 'FAILED'}: the story took ${seconds.toFixed(1)} s`);
     if (json) console.log(JSON.stringify({ ok, ...report, seconds: Number(seconds.toFixed(1)) }));
     if (!ok) process.exitCode = 1;
-  });
+  };
+  if (crossChain) return finish(await crossChainStory(json));
+  await withStage(json, async (stage) => finish(await story(stage)));
 }
 
 main().catch((err: unknown) => {

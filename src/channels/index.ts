@@ -24,5 +24,6 @@ export type {
 } from './store.js';
 export * from './types.js';
 export * from './watcher.js';
+export * from './multi/index.js';
 export { MemoryBus, MemoryWire, type MemoryBusOptions, type MessageFilter } from './wire/memory.js';
 export * from './persistence/index.js';

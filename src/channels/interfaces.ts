@@ -120,6 +120,12 @@ export interface Adjudicator {
   dispute(channelID: Hex): Promise<OnChainDispute>;
   /** Current chain time in seconds (the clock of dispute timeouts). */
   now(): Promise<bigint>;
+  /**
+   * Whether the channel's current dispute stage ended `extra` seconds ago or more. A backend on
+   * several chains implements it, each chain judged by its own clock (../multi/); without it the
+   * core compares now() with dispute().timeout.
+   */
+  stageEnded?(channelID: Hex, extra?: bigint): Promise<boolean>;
 }
 
 export type AdjudicatorEventKind = 'registered' | 'progressed' | 'concluded';

@@ -5,6 +5,7 @@
 import { type Command, Option } from 'commander';
 import type { initAgent, loadAgentConfig } from '../node/config.js';
 import type { faucet, runChain } from '../node/chain.js';
+import type { runChains } from '../node/run-chains.js';
 import type { startAgent } from '../node/start.js';
 import { ApiClient, nodeFetch, resolveEndpoint } from './client.js';
 import { json } from './output.js';
@@ -24,6 +25,7 @@ export interface NodeFunctions {
   loadAgentConfig: typeof loadAgentConfig;
   startAgent: typeof startAgent;
   runChain: typeof runChain;
+  runChains: typeof runChains;
   faucet: typeof faucet;
 }
 

@@ -52,16 +52,18 @@ export function processIo(): CliIo {
 }
 
 export async function loadNode(): Promise<NodeFunctions> {
-  const [config, start, chain] = await Promise.all([
+  const [config, start, chain, chains] = await Promise.all([
     import('../node/config.js'),
     import('../node/start.js'),
     import('../node/chain.js'),
+    import('../node/run-chains.js'),
   ]);
   return {
     initAgent: config.initAgent,
     loadAgentConfig: config.loadAgentConfig,
     startAgent: start.startAgent,
     runChain: chain.runChain,
+    runChains: chains.runChains,
     faucet: chain.faucet,
   };
 }

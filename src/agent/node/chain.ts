@@ -2,13 +2,12 @@
 // chain (anvil on loopback), deploys the Perun contracts and writes a chain file (JSON-RPC URL,
 // chain ID, contract addresses) that agents name in their `chain` setting; `faucet` gives an
 // address ETH on such a development chain. Also reads chain files.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { JsonRpcProvider, Network, getAddress, isAddress, toQuantity } from 'ethers';
 import {
   ConfigError,
   configOfDeployment,
   ethereumConfigToJson,
-  parseEthereumConfig,
   type EthereumConfig,
 } from '../../channels/ethereum/config.js';
 import { erc20Contract } from '../../channels/ethereum/contracts.js';
@@ -16,12 +15,13 @@ import { deployContracts } from '../../channels/ethereum/deploy.js';
 import { EmbeddedChain } from '../../channels/ethereum/embedded-chain.js';
 import { waitForReceipt } from '../../channels/ethereum/tx.js';
 import { Assets } from './assets.js';
+import { chainOfSet, readChainSet } from './chains.js';
 
 /** What dev account 0 holds of the test token: a billion PRN. */
 const TOKEN_SUPPLY = 10n ** 27n;
 
-/** Chain IDs of development chains, where the faucet may set balances. */
-const DEV_CHAIN_IDS = new Set([31337n, 1337n]);
+/** Chain IDs of development chains, where the faucet may set balances (`chain --chains N` counts up from 31337). */
+const DEV_CHAIN_IDS = new Set([1337n, ...Array.from({ length: 8 }, (_, i) => 31337n + BigInt(i))]);
 
 export interface RunningChain {
   rpcUrl: string;
@@ -40,8 +40,14 @@ export async function runChain(o: {
   port?: number;
   out?: string;
   heartbeatMs?: number;
+  /** Default 31337. */
+  chainId?: bigint;
 }): Promise<RunningChain> {
-  const chain = await EmbeddedChain.start({ host: o.host ?? '127.0.0.1', port: o.port ?? 0 });
+  const chain = await EmbeddedChain.start({
+    host: o.host ?? '127.0.0.1',
+    port: o.port ?? 0,
+    ...(o.chainId === undefined ? {} : { chainId: Number(o.chainId) }),
+  });
   try {
     // A test token (PRN, 18 decimals) for token channels; the faucet hands it out.
     const d = await deployContracts(chain.wallet(0), {
@@ -63,15 +69,12 @@ export async function runChain(o: {
   }
 }
 
-/** Reads and checks a chain file (the contracts are checked on connect). */
-export function readChainFile(path: string): EthereumConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError('cannot read the chain file', { path }, { cause: err });
-  }
-  return parseEthereumConfig(json);
+/**
+ * Reads and checks a chain file (the contracts are checked on connect): its only chain, or of a
+ * file naming several (./chains.ts) the one with `chainId`, else the first.
+ */
+export function readChainFile(path: string, chainId?: bigint): EthereumConfig {
+  return chainOfSet(readChainSet(path), chainId);
 }
 
 /**
@@ -85,8 +88,10 @@ export async function faucet(o: {
   amount: bigint;
   /** A token of the chain file's assetHoldersERC20. */
   token?: string;
+  /** Of a chain file naming several chains, the chain (default: the first). */
+  chainId?: bigint;
 }) {
-  const config = typeof o.chain === 'string' ? readChainFile(o.chain) : o.chain;
+  const config = typeof o.chain === 'string' ? readChainFile(o.chain, o.chainId) : o.chain;
   if (!DEV_CHAIN_IDS.has(config.chainId))
     throw new ConfigError('the faucet works on development chains only', {
       chainId: config.chainId.toString(),

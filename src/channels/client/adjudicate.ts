@@ -103,7 +103,7 @@ export async function disputeFlow(
       const target = force.target ?? entry;
       const td = target === entry ? d : await adjudicator.dispute(target.id);
       if (td.stage === 'dispute' && force.to.version === td.version + 1n) {
-        await waitForChainTime(ctx, td.timeout);
+        await waitForStageEnd(ctx, target.id, td.timeout, 0n);
         const from = target.machine.current!.state;
         await progress(ctx, target, td.version === from.version ? from : undefined, force);
         force = undefined;
@@ -112,9 +112,9 @@ export async function disputeFlow(
       if (target !== entry) force = undefined; // the sub-channel's registration moved on without us
     }
     if (d.stage === 'forceexec') await ctx.enterPhase(entry, 'Progressed');
-    const end = d.stage === 'dispute' && hasApp ? d.timeout + m.params.challengeDuration : d.timeout;
-    if ((await adjudicator.now()) < end) {
-      await waitForChainTime(ctx, end, entry);
+    const extra = d.stage === 'dispute' && hasApp ? m.params.challengeDuration : 0n;
+    if (!(await stageEnded(ctx, entry.id, d.timeout, extra))) {
+      await waitForStageEnd(ctx, entry.id, d.timeout, extra, entry);
       continue;
     }
     const held = await heldOnChain(ctx, entry, d.version);
@@ -227,10 +227,23 @@ async function closeChildren(ctx: ClientContext, parent: Channel): Promise<void>
   }
 }
 
-/** Resolves once the chain's clock reaches `timeout` or, with `entry`, a chain event of the channel arrives. */
-export async function waitForChainTime(ctx: ClientContext, timeout: bigint, entry?: Channel): Promise<void> {
+/** Whether the dispute stage ending at `timeout` ended `extra` seconds ago, by the backend's stageEnded() where it has one. */
+function stageEnded(ctx: ClientContext, id: Hex, timeout: bigint, extra: bigint): Promise<boolean> {
+  const a = ctx.o.adjudicator;
+  if (a.stageEnded !== undefined) return a.stageEnded(id, extra);
+  return a.now().then((now) => now >= timeout + extra);
+}
+
+/** Resolves once the stage ended (stageEnded) or, with `entry`, a chain event of the channel arrives. */
+export async function waitForStageEnd(
+  ctx: ClientContext,
+  id: Hex,
+  timeout: bigint,
+  extra: bigint,
+  entry?: Channel,
+): Promise<void> {
   const seen = entry?.chainEvents;
-  while ((await ctx.o.adjudicator.now()) < timeout && entry?.chainEvents === seen) {
+  while (!(await stageEnded(ctx, id, timeout, extra)) && entry?.chainEvents === seen) {
     if (ctx.closed) throw new ChannelClientError('CLIENT_CLOSED', 'the client was closed');
     await new Promise((r) => setTimeout(r, ctx.o.chainPollMs));
   }

@@ -8,6 +8,7 @@ export * from './deploy.js';
 export * from './embedded-chain.js';
 export * from './encoding.js';
 export { EthereumFunder, type FunderOptions, type MissingDeposit } from './funder.js';
+export { ethereumLedger, type EthereumLedgerOptions } from './ledger.js';
 export { secp256k1Engine, type Secp256k1EngineName } from './secp256k1-engine.js';
 export * from './signer.js';
 export * from './tx.js';

@@ -26,21 +26,7 @@ import {
 } from '../context.js';
 import { infoLines, json, mediationLines, pairs, usageError } from '../output.js';
 import { readPassphrase } from '../passphrase.js';
-
-/** Resolves when `signal` aborts, keeping the process alive until then (a chain's child process may not). */
-const untilAborted = (signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const keepAlive = setInterval(() => undefined, 1 << 30);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearInterval(keepAlive);
-        resolve();
-      },
-      { once: true },
-    );
-  });
+import { runSeveralChains, untilAborted } from './chains.js';
 
 /** Options of the agent's settings shared by `init` (stored in config.json) and `start` (this run only). */
 function addConfigOptions(cmd: Command): Command {
@@ -262,12 +248,20 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--port <port>', 'JSON-RPC port (default: a free one)')
     .option('--out <file>', 'where to write the chain file that agents name with --chain', 'chain.json')
     .option('--ton', 'a TON chain (the sandbox behind a toncenter-shaped HTTP API) instead of Ethereum')
+    .option('--chains <n>', 'run n chains (chain IDs 31337, 31338, …) named in one chain file', '1')
     .addOption(jsonOption())
     .action(async (o: Opts) => {
       const port = typeof o.port === 'string' ? checkInteger(o.port, 'port', 0, 65_535) : undefined;
       const out = path.resolve(cwd, o.out as string);
       if (o.ton === true) return runTonChainCommand(o, { host: o.host as string, port, out });
+      const count = checkInteger(o.chains as string, 'chains', 1, 8);
       const node = await deps.loadNode();
+      if (count > 1) {
+        if (port !== undefined)
+          throw usageError('INVALID_OPTION', '--port: not with --chains (each chain takes a free port)');
+        await runSeveralChains(ctx, node, { host: o.host as string, out, count, json: o.json === true });
+        return;
+      }
       const chain = await node.runChain({ host: o.host as string, port, out });
       try {
         emit(
@@ -295,6 +289,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .argument('[amount]', 'ETH, or token units with --token', '10')
     .option('--chain <file>', 'chain file (default: PERUN_CHAIN if a file, else ./chain.json)')
     .option('--token <symbol-or-address>', "a token of the chain file (the dev chain's test token is PRN)")
+    .option('--chain-id <id>', 'of a chain file naming several chains, the chain (default: the first)')
     .addOption(jsonOption())
     .action(async (address: string, amountText: string, o: Opts) => {
       checkAddress(address, 'address');
@@ -304,7 +299,11 @@ export function register(program: Command, ctx: CommandContext): void {
       const chain = path.resolve(cwd, (o.chain as string | undefined) ?? fromEnv ?? 'chain.json');
       const node = await deps.loadNode();
       const token = o.token as string | undefined;
-      const balance = await node.faucet({ chain, address, amount, token });
+      const chainId =
+        typeof o.chainId === 'string'
+          ? BigInt(checkInteger(o.chainId, 'chain-id', 1, 2 ** 53 - 1))
+          : undefined;
+      const balance = await node.faucet({ chain, address, amount, token, chainId });
       const unit = token ?? 'ETH';
       emit(
         o,
