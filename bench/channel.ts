@@ -5,8 +5,9 @@
 // store's transactions, the rest), then N payments more with 64 in flight on the same channel
 // (batched: what one channel carries when many payments are asked at once), and the secp256k1
 // engine's own rate of signatures and recoveries (PERUN_SECP256K1=noble runs the benchmark on
-// the JavaScript fallback). fsync_p50_ms/fsync_p95_ms: the disk's fdatasync latency in the stores'
-// directory, probed just before and after the sequential payments: their floor in the same run.
+// the JavaScript fallback). fsync_p50_ms/fsync_p95_ms/fsync_mean_ms: the disk's fdatasync latency
+// in the stores' directory, probed just before and after the sequential payments: their floor in
+// the same run.
 // Usage: npm run bench:channel [-- --payments N] [--synchronous NORMAL] [--json]
 // (--json: the last line is one JSON object; --synchronous NORMAL trades the fsync per commit
 // for durability against process crashes only, to show what the disk costs.)

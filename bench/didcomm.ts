@@ -10,8 +10,9 @@
 // same two processes, trust pings with response one at a time (POST /connections/:id/ping): a
 // round trip through Credo's generic pipeline both ways, the baseline of the Perun lean path
 // the payments take. `signer` is the agents' state signer where their info tells it.
-// `fsync_p50_ms`/`fsync_p95_ms`: the disk's fdatasync latency where the stores live, probed just
-// before and after the sequential payments (bench/timing.ts fsyncProbe), their floor in the same run.
+// `fsync_p50_ms`/`fsync_p95_ms`/`fsync_mean_ms`: the disk's fdatasync latency where the stores
+// live, probed just before and after the sequential payments (bench/timing.ts fsyncProbe), their
+// floor in the same run.
 // Profile the agents with PERUN_AGENT_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR'.
 // With --in-process both agents run in this process without the REST API and credentials, and a
 // payment's time is split into the channel core (signing, checking, durable commits) and DIDComm
