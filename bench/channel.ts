@@ -5,7 +5,9 @@
 // store's transactions, the rest), then N payments more with 64 in flight on the same channel
 // (batched: what one channel carries when many payments are asked at once), and the secp256k1
 // engine's own rate of signatures and recoveries (PERUN_SECP256K1=noble runs the benchmark on
-// the JavaScript fallback).
+// the JavaScript fallback). fsync_p50_ms/fsync_p95_ms/fsync_mean_ms: the disk's fdatasync latency
+// in the stores' directory, probed just before and after the sequential payments: their floor in
+// the same run.
 // Usage: npm run bench:channel [-- --payments N] [--synchronous NORMAL] [--json]
 // (--json: the last line is one JSON object; --synchronous NORMAL trades the fsync per commit
 // for durability against process crashes only, to show what the disk costs.)
@@ -25,6 +27,9 @@ import { TxSender } from '../src/channels/ethereum/tx.js';
 import { TypeOrmChannelStore } from '../src/channels/persistence/typeorm-store.js';
 import { MemoryBus } from '../src/channels/wire/memory.js';
 import {
+  diskLine,
+  fsyncFigures,
+  fsyncProbe,
   paymentsArg,
   timeInFlight,
   timePayments,
@@ -108,7 +113,9 @@ async function main(): Promise<void> {
     await opened;
 
     for (const k of Object.keys(timers)) timers[k] = 0;
+    const probe = fsyncProbe(dir, 100);
     const { totalMs: total, figures } = await timePayments(payments, () => alice.client.sendPayment(id, 1n));
+    const disk = fsyncFigures([...probe, ...fsyncProbe(dir, 100)]);
     // The same channel with 64 payments in flight: they go in batches, one update per round trip.
     let updates = 0;
     alice.client.on('event', (e: { type: string }) => {
@@ -124,6 +131,7 @@ async function main(): Promise<void> {
       store: `sqlite-file (WAL, synchronous=${synchronous})`,
       signer: secp256k1Engine(),
       ...rates,
+      ...disk,
     };
     const share = (ms: number) =>
       `${((ms / total) * 100).toFixed(0).padStart(3)}%  ${(ms / payments).toFixed(3)} ms`;
@@ -143,6 +151,7 @@ async function main(): Promise<void> {
     console.log(
       `secp256k1 engine ${result.signer}: ${rates.sign_per_s} signatures/s, ${rates.recover_per_s} recoveries/s`,
     );
+    console.log(diskLine(disk));
     if (json) console.log(JSON.stringify(result));
   } finally {
     await Promise.all(clients.map((c) => c.close()));

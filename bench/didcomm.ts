@@ -10,6 +10,9 @@
 // same two processes, trust pings with response one at a time (POST /connections/:id/ping): a
 // round trip through Credo's generic pipeline both ways, the baseline of the Perun lean path
 // the payments take. `signer` is the agents' state signer where their info tells it.
+// `fsync_p50_ms`/`fsync_p95_ms`/`fsync_mean_ms`: the disk's fdatasync latency where the stores
+// live, probed just before and after the sequential payments (bench/timing.ts fsyncProbe), their
+// floor in the same run.
 // Profile the agents with PERUN_AGENT_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR'.
 // With --in-process both agents run in this process without the REST API and credentials, and a
 // payment's time is split into the channel core (signing, checking, durable commits) and DIDComm
@@ -38,6 +41,9 @@ import { TypeOrmChannelStore } from '../src/channels/persistence/typeorm-store.j
 import { certifiedPair } from '../src/agent/process/certified-pair.js';
 import { openChannel, restClient } from './rest-client.js';
 import {
+  diskLine,
+  fsyncFigures,
+  fsyncProbe,
   now,
   paymentsArg,
   timeInFlight,
@@ -89,7 +95,9 @@ async function twoProcesses(payments: number): Promise<void> {
     const api = restClient(alice);
     const rest = await timePayments(200, () => api.call('GET', '/info'));
     const pay = () => api.call('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' });
+    const probe = fsyncProbe(root, 100);
     const { totalMs: total, figures } = await timePayments(payments, pay);
+    const disk = fsyncFigures([...probe, ...fsyncProbe(root, 100)]);
     const split = await restSplit(Math.min(payments, 500), () => api.call('GET', '/info'), pay);
     // 64 REST clients paying on the same channel at once: the payments go in batches.
     const many = restClient(alice, 64);
@@ -111,6 +119,7 @@ async function twoProcesses(payments: number): Promise<void> {
       trust_ping_rt_per_s: ping.figures.payments_per_s,
       trust_ping_p50_ms: ping.figures.p50_ms,
       ...(signer === undefined ? {} : { signer }),
+      ...disk,
       open_ms: Math.round(openMs),
       connect_ms: Math.round(connectMs),
       rest_p50_ms: rest.figures.p50_ms,
@@ -150,6 +159,7 @@ async function twoProcesses(payments: number): Promise<void> {
     console.log(`  REST round trip to Alice's API (the GET /info beside it)    ${share(split.restMs)}`);
     console.log(`  DIDComm both ways, both channel cores (the rest)            ${share(split.didcommMs)}`);
     console.log('  (npm run bench:didcomm -- --in-process splits the second line into core and DIDComm)');
+    console.log(diskLine(disk));
     if (json) console.log(JSON.stringify(result));
   } finally {
     await stopAllProcesses();
@@ -226,13 +236,16 @@ async function inProcess(payments: number): Promise<void> {
     const openMs = now() - to;
 
     timers['core'] = 0;
+    const probe = fsyncProbe(dir, 100);
     const { totalMs: total, figures } = await timePayments(payments, () => alice.client.sendPayment(id, 1n));
     const core = coreMs();
+    const disk = fsyncFigures([...probe, ...fsyncProbe(dir, 100)]);
     const batched = await timeInFlight(payments, 64, () => alice.client.sendPayment(id, 1n));
     const result = {
       ...figures,
       batched_payments_per_s: batched.payments_per_s,
       batched_p50_ms: batched.p50_ms,
+      ...disk,
       open_ms: Math.round(openMs),
       connect_ms: Math.round(connectMs),
       processes: 1,
@@ -253,6 +266,7 @@ async function inProcess(payments: number): Promise<void> {
     console.log('where a sequential payment’s time goes (both agents, per payment):');
     console.log(`  channel core: signing, checks, durable commits  ${per(core)}`);
     console.log(`  DIDComm: lean path (envelopes, HTTP), the rest   ${per(total - core)}`);
+    console.log(diskLine(disk));
     if (json) console.log(JSON.stringify(result));
   } finally {
     for (const c of cleanup) await c().catch(() => undefined);

@@ -1,6 +1,8 @@
 // Instruments shared by the channel benchmarks: the channel core's signer, signature check and
 // store wrapped so the time spent in each is summed into a named counter, latency percentiles,
-// and integer arguments (--payments N).
+// integer arguments (--payments N), and the disk's durable-write latency beside the payments.
+import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChannelBackend, Signer } from '../src/channels/interfaces.js';
 import type { ChannelStore } from '../src/channels/store.js';
 
@@ -124,4 +126,48 @@ export async function timeInFlight(payments: number, inFlight: number, pay: () =
   await Promise.all(Array.from({ length: Math.min(inFlight, payments) }, worker));
   const totalMs = now() - start;
   return { payments_per_s: Math.round((payments / totalMs) * 1000), ...latencyFigures(latencies) };
+}
+
+/**
+ * The disk's durable-write latency where the stores live, the floor under every sequential
+ * payment (each side makes its state durable before its signature leaves): `samples` appends of
+ * 4 KiB to a file in `dir`, each followed by fdatasync, as an SQLite commit in WAL mode with
+ * synchronous=FULL ends. Taken beside the payments, it is the same run's baseline for them.
+ */
+export function fsyncProbe(dir: string, samples = 200): number[] {
+  const file = join(dir, 'fsync-probe');
+  const fd = openSync(file, 'w');
+  const page = Buffer.alloc(4096, 1);
+  const ms: number[] = [];
+  try {
+    for (let i = 0; i < samples; i++) {
+      writeSync(fd, page);
+      const t = now();
+      fdatasyncSync(fd);
+      ms.push(now() - t);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  return ms;
+}
+
+/**
+ * `fsync_p50_ms`, `fsync_p95_ms` and `fsync_mean_ms` of fsyncProbe samples: the mean, not the
+ * median, bounds a run of sequential payments (a shared disk's tail is long).
+ */
+export function fsyncFigures(ms: number[]) {
+  const { p50_ms, p95_ms } = latencyFigures(ms);
+  const mean = ms.reduce((a, b) => a + b, 0) / Math.max(ms.length, 1);
+  return { fsync_p50_ms: p50_ms, fsync_p95_ms: p95_ms, fsync_mean_ms: Number(mean.toFixed(2)) };
+}
+
+/** The disk's line under a benchmark's figures. */
+export function diskLine(disk: ReturnType<typeof fsyncFigures>): string {
+  return (
+    `the disk beside the payments: fdatasync p50 ${disk.fsync_p50_ms} ms, p95 ${disk.fsync_p95_ms} ms, ` +
+    `mean ${disk.fsync_mean_ms} ms (two durable commits in turn a sequential payment: ` +
+    `at most ${Math.round(1000 / (2 * disk.fsync_mean_ms))}/s)`
+  );
 }

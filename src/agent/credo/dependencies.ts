@@ -1,7 +1,8 @@
 /**
  * Credo 0.6 `AgentDependencies` for Node without `@credo-ts/node` (not installable here at 0.6.3):
- * global fetch, the `ws` WebSocket class, node:events' EventEmitter and a small FileSystem on
- * node:fs.
+ * a fetch that posts DIDComm messages on kept-alive sockets (./keep-alive-fetch.ts; the global
+ * fetch for anything else), the `ws` WebSocket class, node:events' EventEmitter and a small
+ * FileSystem on node:fs.
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -10,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AgentDependencies, DownloadToFileOptions, FileSystem } from '@credo-ts/core';
 import WebSocket from 'ws';
+import { keepAliveFetch } from './keep-alive-fetch.js';
 
 /** Credo's FileSystem on node:fs, rooted at `baseDir` (data/, cache/, tmp/ below it). */
 export class NodeFileSystem implements FileSystem {
@@ -79,7 +81,7 @@ export function createAgentDependencies(baseDir?: string): AgentDependencies {
   return {
     FileSystem: RootedFileSystem,
     EventEmitterClass: EventEmitter,
-    fetch: (input, init) => fetch(input, init),
+    fetch: keepAliveFetch(),
     WebSocketClass: WebSocket,
   };
 }

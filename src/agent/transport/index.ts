@@ -10,4 +10,4 @@ export { DEFAULT_HOST, DEFAULT_MAX_MESSAGE_BYTES, DIDCOMM_CONTENT_TYPES } from '
 export { INBOUND_LIMIT_DEFAULTS, inboundLimits } from './inbound-limits.js';
 export type { InboundLimitOptions, InboundLimits } from './inbound-limits.js';
 export { DidCommHttpOutboundTransport, DidCommWsOutboundTransport } from '@credo-ts/didcomm';
-export { LeanOutboundTransport } from './lean-outbound.js';
+export { LeanDeliveryError, LeanOutboundTransport } from './lean-outbound.js';

@@ -1,8 +1,9 @@
 // The carrier of the Perun protocol's lean path (src/protocols/perun/lean): envelopes to a
 // peer's endpoint over persistent connections. HTTP(S) POSTs go on keep-alive sockets of our own
-// node:http agent (not the global fetch); a response that carries a message (return route) is
-// handed back to the lean path. WebSocket endpoints get one socket each, kept open; whatever the
-// peer sends on it comes back the same way, with the socket as its return route.
+// node:http agent (not the global fetch); a 2xx answer is a delivery (one that carries a message,
+// the return route, hands it back to the lean path), any other status a LeanDeliveryError.
+// WebSocket endpoints get one socket each, kept open; whatever the peer sends on it comes back the
+// same way, with the socket as its return route.
 import http from 'node:http';
 import https from 'node:https';
 import { DidCommMimeType } from '@credo-ts/didcomm';
@@ -37,6 +38,17 @@ function sendFrame(socket: WebSocket, envelope: Envelope): Promise<void> {
 function frameBytes(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+}
+
+/** The peer's endpoint answered a lean envelope with a status other than 2xx: not delivered. */
+export class LeanDeliveryError extends Error {
+  constructor(
+    readonly endpoint: string,
+    readonly status: number,
+  ) {
+    super(`the peer's endpoint answered HTTP ${status}: the message was not delivered`);
+    this.name = 'LeanDeliveryError';
+  }
 }
 
 export class LeanOutboundTransport implements LeanCarrier {
@@ -79,8 +91,15 @@ export class LeanOutboundTransport implements LeanCarrier {
           headers: { 'content-type': DidCommMimeType.V1, 'content-length': Buffer.byteLength(body) },
         },
         (response) => {
+          const status = response.statusCode ?? 0;
+          if (status < 200 || status > 299) {
+            // Not taken (refused, too large, not running, ...): the message was not delivered.
+            response.resume();
+            reject(new LeanDeliveryError(endpoint, status));
+            return;
+          }
           resolve();
-          if (response.statusCode !== 200) {
+          if (status !== 200) {
             response.resume();
             return;
           }

@@ -132,7 +132,13 @@ export async function connectEthereum(
   accountKey: string,
 ): Promise<EthereumConnection> {
   const network = Network.from(config.chainId);
-  const provider = new JsonRpcProvider(config.rpcUrl, network, { staticNetwork: network, cacheTimeout: -1 });
+  // No batching delay (ethers waits 10 ms for more calls to batch, on every read a funding or a
+  // dispute waits on): calls made in the same turn of the event loop still go in one batch.
+  const provider = new JsonRpcProvider(config.rpcUrl, network, {
+    staticNetwork: network,
+    cacheTimeout: -1,
+    batchStallTime: 0,
+  });
   try {
     let remote: bigint;
     try {
