@@ -169,6 +169,9 @@ export interface ChannelStoreTx {
   /** The watcher's cursor (the next block it scans), for one channel or (no ID) globally; null if never set. */
   getCursor(channelId?: Hex): Promise<bigint | null>;
   setCursor(block: bigint, channelId?: Hex): Promise<void>;
+  /** One chain's watcher cursor (agents watching several chains keep one per chain); null if never set. */
+  getChainCursor(chainId: bigint): Promise<bigint | null>;
+  setChainCursor(block: bigint, chainId: bigint): Promise<void>;
   /** Logged payments, newest first (highest `seq` first). */
   listPayments(filter?: PaymentFilter): Promise<StoredPayment[]>;
 }

@@ -3,6 +3,7 @@
 // that hand every call to each chain the channel has assets on. Hand them to a ChannelClient in
 // place of one chain's; docs/cross-chain.md tells what they guarantee.
 export { Ledgers, chainsOf, onEvery, type Ledger } from './ledgers.js';
+export { storedChainCursors } from './cursors.js';
 export { MultiLedgerFunder } from './funder.js';
 export { MultiLedgerAdjudicator, type LedgerDispute } from './adjudicator.js';
 export {

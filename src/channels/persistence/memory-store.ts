@@ -20,6 +20,7 @@ import type { Hex } from '../types.js';
 import { ChannelExistsError, ChannelNotStoredError } from './errors.js';
 import { Mutex } from './mutex.js';
 import {
+  chainCursorKey,
   checkBlock,
   checkId,
   checkPhase,
@@ -161,6 +162,15 @@ class MemoryTx implements ListingTx {
     const key = cursorKey(channelId);
     if (channelId !== undefined) this.entry(channelId);
     this.data.cursors.set(key, block);
+  }
+
+  async getChainCursor(chainId: bigint): Promise<bigint | null> {
+    return this.data.cursors.get(chainCursorKey(chainId)) ?? null;
+  }
+
+  async setChainCursor(block: bigint, chainId: bigint): Promise<void> {
+    checkBlock(block);
+    this.data.cursors.set(chainCursorKey(chainId), block);
   }
 
   async list(filter: ChannelFilter): Promise<ChannelRecord[]> {

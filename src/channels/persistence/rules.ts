@@ -50,6 +50,14 @@ export function cursorKey(channelId?: Hex): string {
   return channelId;
 }
 
+/** The key of one chain's watcher cursor: no channel ID (a hex string) can take it. */
+export function chainCursorKey(chainId: bigint): string {
+  if (typeof chainId !== 'bigint' || chainId < 0n) {
+    throw new InvalidRecordError('a chain ID must be a non-negative bigint', { chainId: String(chainId) });
+  }
+  return `chain:${chainId}`;
+}
+
 export function checkId(id: unknown, what = 'id'): asserts id is Hex {
   if (typeof id !== 'string' || id.length === 0 || id === GLOBAL_CURSOR) {
     throw new InvalidRecordError(`${what} must be a non-empty string`, { [what]: id });

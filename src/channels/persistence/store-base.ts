@@ -88,6 +88,12 @@ export abstract class ChannelStoreBase<Tx extends ListingTx> implements ChannelS
   setCursor(block: bigint, channelId?: Hex): Promise<void> {
     return this.one((tx) => tx.setCursor(block, channelId));
   }
+  getChainCursor(chainId: bigint): Promise<bigint | null> {
+    return this.one((tx) => tx.getChainCursor(chainId));
+  }
+  setChainCursor(block: bigint, chainId: bigint): Promise<void> {
+    return this.one((tx) => tx.setChainCursor(block, chainId));
+  }
   listChannels(filter: ChannelFilter = {}): Promise<ChannelRecord[]> {
     return this.one((tx) => tx.list(filter));
   }

@@ -45,6 +45,7 @@ import { WatcherCursorEntity } from './entities/watcher-cursor.entity.js';
 import { ChannelExistsError, ChannelNotStoredError, CorruptRecordError, StoreUsageError } from './errors.js';
 import { checkPaymentFilter, storedPayment } from './payment-rules.js';
 import {
+  chainCursorKey,
   checkBlock,
   checkId,
   cursorKey,
@@ -263,15 +264,32 @@ class TypeOrmTx implements ListingTx {
     return (result.affected ?? 0) > 0;
   }
 
-  async getCursor(channelId?: Hex): Promise<bigint | null> {
-    const row = await this.m.findOne(WatcherCursorEntity, { where: { key: cursorKey(channelId) } });
-    return row === null ? null : row.block;
+  getCursor(channelId?: Hex): Promise<bigint | null> {
+    return this.readCursor(cursorKey(channelId));
   }
 
   async setCursor(block: bigint, channelId?: Hex): Promise<void> {
     checkBlock(block);
     const key = cursorKey(channelId);
     if (channelId !== undefined) await this.channelRow(channelId);
+    await this.writeCursor(key, block);
+  }
+
+  getChainCursor(chainId: bigint): Promise<bigint | null> {
+    return this.readCursor(chainCursorKey(chainId));
+  }
+
+  async setChainCursor(block: bigint, chainId: bigint): Promise<void> {
+    checkBlock(block);
+    await this.writeCursor(chainCursorKey(chainId), block);
+  }
+
+  private async readCursor(key: string): Promise<bigint | null> {
+    const row = await this.m.findOne(WatcherCursorEntity, { where: { key } });
+    return row === null ? null : row.block;
+  }
+
+  private async writeCursor(key: string, block: bigint): Promise<void> {
     await this.m.upsert(WatcherCursorEntity, { key, block, updatedAt: Date.now() }, ['key']);
   }
 

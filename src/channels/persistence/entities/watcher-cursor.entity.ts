@@ -1,5 +1,6 @@
-// Table perun_watcher_cursor: the last block the watcher fully processed, globally (key '*') or
-// per channel (key = channel ID), so it resumes from there after downtime instead of a fixed
+// Table perun_watcher_cursor: the last block the watcher fully processed, globally (key '*'), per
+// chain (key 'chain:<chain ID>', agents watching several chains) or per channel (key = channel
+// ID), so it resumes from there after downtime instead of a fixed
 // lookback. No foreign key: the global row belongs to no channel; the store deletes a channel's
 // row together with the channel.
 
