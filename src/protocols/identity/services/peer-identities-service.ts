@@ -8,8 +8,9 @@
 //     here) has verified the peer on that connection, other messages come from the connection's
 //     DID (no channel names that: the core refuses them);
 //   - a message to an identity DID goes out on the connection its last message came on (or we
-//     proposed a channel on), if bound to it, else on the newest ready connection bound to it; an ID no connection is bound to is
-//     a connection's DID (the connection the failed proposal came on, or the default's lookup);
+//     proposed a channel on), if bound to it, else on the newest ready connection bound to it,
+//     never on a connection that only claimed it; an ID no connection is bound to is a
+//     connection's DID (the connection the failed proposal came on, or the default's lookup);
 //   - our ID for every peer is our identity DID (useIdentityDid), where the agent has one.
 // The verification a resolved proposal triggered is handed to the gate once, by proposal ID, so
 // the gate does not ask the peer twice.
@@ -184,13 +185,15 @@ export class PeerIdentitiesService implements PeerDirectory {
     agentContext: AgentContext,
     peerId: string,
   ): Promise<DidCommConnectionRecord | undefined> {
-    const bound = this.connectionsOf(peerId).filter((c) => c.isReady);
+    const all = this.connectionsOf(peerId);
+    const bound = all.filter((c) => c.isReady);
     if (bound.length > 0) {
       const last = this.#lastOn.get(peerId);
       return bound.find((c) => c.id === last) ?? bound[bound.length - 1];
     }
+    // An unbound connection only ever claimed the ID: it stands in only for a peer bound nowhere.
     const last = this.#records.get(this.#lastOn.get(peerId) ?? '');
-    if (last !== undefined && last.isReady && identityOf(last) === undefined) return last;
+    if (all.length === 0 && last !== undefined && last.isReady && identityOf(last) === undefined) return last;
     return this.#fallback.connectionFor(agentContext, peerId);
   }
 
