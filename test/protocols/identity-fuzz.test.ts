@@ -109,8 +109,10 @@ async function deliver(text: string): Promise<{ settled: Settled; error: unknown
     expect(pipeline.outbox).toHaveLength(0);
     if (m.threadId === PENDING_THREAD) {
       expect(settled.resolved).toBe(m);
-      expect(m.address).toMatch(/^0x[0-9a-fA-F]{40}$/);
-      expect(m.signature).toMatch(/^0x[0-9a-fA-F]{130}$/);
+      // In its backend's form: a 20-byte address and 65-byte signature, or TON's 32 and 64 bytes.
+      const ton = m.backend === 'ton';
+      expect(m.address).toMatch(ton ? /^0x[0-9a-fA-F]{64}$/ : /^0x[0-9a-fA-F]{40}$/);
+      expect(m.signature).toMatch(ton ? /^0x[0-9a-fA-F]{128}$/ : /^0x[0-9a-fA-F]{130}$/);
     } else expect(settled).toEqual({});
   } else {
     expect(pipeline.outbox.length).toBeLessThanOrEqual(1);

@@ -12,7 +12,7 @@ import {
   type DidCommProblemReportMessageOptions,
 } from '@credo-ts/didcomm';
 import { Expose } from 'class-transformer';
-import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, ValidateBy } from 'class-validator';
 import { legacyMessageClasses, protocolUri } from '../../protocol-uris.js';
 
 export const IDENTITY_PROTOCOL_URI = protocolUri('perun-identity', '1.0');
@@ -33,6 +33,26 @@ export class AddressProofRequestMessage extends DidCommMessage {
 
   /** The challenge of the verifier's presentation request. */
   @IsString() public challenge!: string;
+}
+
+type Backend = 'ethereum' | 'ton';
+
+/** The field has its backend's form (`forms`): the message's `backend`, absent meaning ethereum. */
+function InBackendForm(forms: Record<Backend, RegExp>) {
+  return ValidateBy({
+    name: 'inBackendForm',
+    validator: {
+      validate: (value, args) => {
+        const backend = (args?.object as { backend?: unknown } | undefined)?.backend ?? 'ethereum';
+        return (
+          typeof value === 'string' &&
+          (backend === 'ethereum' || backend === 'ton') &&
+          forms[backend].test(value)
+        );
+      },
+      defaultMessage: (args) => `${args?.property ?? 'the field'} is not in its backend's form`,
+    },
+  });
 }
 
 export class AddressProofMessage extends DidCommMessage {
@@ -60,10 +80,11 @@ export class AddressProofMessage extends DidCommMessage {
   }
 
   /** An Ethereum address (20 bytes), or a TON participant's Ed25519 key (32 bytes), hex. */
-  @Matches(/^0x([0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/) public address!: string;
+  @InBackendForm({ ethereum: /^0x[0-9a-fA-F]{40}$/, ton: /^0x[0-9a-fA-F]{64}$/ })
+  public address!: string;
   /** 65 bytes r ‖ s ‖ v (Ethereum) or 64 bytes (Ed25519, TON), hex. */
   @Expose({ name: 'signature' })
-  @Matches(/^0x([0-9a-fA-F]{130}|[0-9a-fA-F]{128})$/)
+  @InBackendForm({ ethereum: /^0x[0-9a-fA-F]{130}$/, ton: /^0x[0-9a-fA-F]{128}$/ })
   public signature!: string;
   /** The backend of the address; absent: ethereum (the proof's original form). */
   @IsOptional() @IsIn(['ethereum', 'ton']) public backend?: 'ethereum' | 'ton';
