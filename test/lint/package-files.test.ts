@@ -37,7 +37,7 @@ it('ships every exports target and the bin, and stays private', () => {
   expect(Object.values(pkg.bin).filter((b) => !shipped.has(b))).toEqual([]);
 });
 
-it('ships the files the code reads at run time, the README and the docs', () => {
+it('ships the files the code reads at run time, the README, the licence and the docs', () => {
   for (const file of [
     'build/contracts/Adjudicator.json',
     'build/contracts/AssetHolderETH.json',
@@ -47,6 +47,7 @@ it('ships the files the code reads at run time, the README and the docs', () => 
     'src/agent/api/docs-page/index.html',
     'dist/src/agent/cli/main.js',
     'README.md',
+    'LICENSE',
     'docs/embedding.md',
     'examples/credo.ts',
   ])
