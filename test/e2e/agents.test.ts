@@ -17,7 +17,7 @@ import type {
 import { gasSpent } from '../../src/agent/process/gas.js';
 import { AgentProcess, connectAgents } from '../../src/agent/process/agent-process.js';
 import { startWorldAgent, trustingAgents } from '../../src/agent/process/certified-pair.js';
-import { e2eWorld, type E2eWorld } from './e2e-world.js';
+import { e2eWorld, openFiveAndFive, type E2eWorld } from './e2e-world.js';
 
 jest.setTimeout(180_000);
 
@@ -75,14 +75,7 @@ test('Alice opens a gated channel with Bob, they pay 100 times each way and clos
   expect(ab.ready).toBe(true);
   expect(ab.theirDid).not.toBe(bob.info.did);
 
-  const opened = bob.event((e) => e.type === 'channel-opened');
-  const channel = await alice.api<ChannelView>('POST', '/channels', {
-    connectionId: ab.id,
-    fund: '5',
-    peerFund: '5',
-  });
-  expect(channel).toMatchObject({ phase: 'Acting', ourBalance: '5', theirBalance: '5' });
-  await opened;
+  const channel = await openFiveAndFive(alice, bob, ab.id);
 
   for (let i = 0; i < 100; i++) {
     await alice.api<PaymentView>('POST', `/channels/${channel.id}/payments`, { amount: '0.03' });

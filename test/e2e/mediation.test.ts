@@ -24,7 +24,7 @@ import type {
 import { settlementGains } from '../../src/agent/process/gas.js';
 import { AgentProcess, connectAgents } from '../../src/agent/process/agent-process.js';
 import { startWorldAgent, trustingAgents } from '../../src/agent/process/certified-pair.js';
-import { e2eWorld, type E2eWorld } from './e2e-world.js';
+import { e2eWorld, openFiveAndFive, type E2eWorld } from './e2e-world.js';
 
 jest.setTimeout(180_000);
 
@@ -139,14 +139,7 @@ test('Bob accepts Alice’s invitation; a gated channel, payments both ways thro
     (c) => c.theirLabel === 'Bob' && c.ready,
   )!;
 
-  const opened = bob.event((e) => e.type === 'channel-opened');
-  const channel = await alice.api<ChannelView>('POST', '/channels', {
-    connectionId: ab.id,
-    fund: '5',
-    peerFund: '5',
-  });
-  expect(channel).toMatchObject({ phase: 'Acting', ourBalance: '5', theirBalance: '5' });
-  await opened;
+  const channel = await openFiveAndFive(alice, bob, ab.id);
 
   const before = await mediatorStats();
   for (let i = 0; i < 10; i++) {
