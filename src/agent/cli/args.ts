@@ -108,6 +108,10 @@ export function configFlags(o: Opts, cwd: string): Partial<AgentConfigFile> {
     ['didcommSourceRate', 1_000_000],
     ['didcommHeadersTimeout', MAX_SECONDS],
     ['didcommBodyTimeout', MAX_SECONDS],
+    ['webhookMaxAttempts', 1_000_000],
+    ['webhookTimeout', MAX_SECONDS],
+    ['webhookMaxDelay', MAX_SECONDS],
+    ['webhookMaxQueued', 1_000_000],
   ] as const)
     if (given(k)) f[k] = checkInteger(o[k] as string, flag(k), 1, max);
   if (given('chain')) f.chain = o.chain === 'embedded' ? o.chain : path.resolve(cwd, o.chain as string);

@@ -40,7 +40,8 @@ const ENV_HELP = `Environment:
   PERUN_DIDCOMM_HEADERS_TIMEOUT, PERUN_DIDCOMM_BODY_TIMEOUT, PERUN_DIDCOMM_WS_PORT,
   PERUN_DIDCOMM_WS_ENDPOINT, PERUN_INBOUND, PERUN_MEDIATOR, PERUN_MEDIATOR_KEEP_DAYS,
   PERUN_MEDIATOR_INVITATION, PERUN_MEDIATOR_POLL_SECONDS,
-  PERUN_WEBHOOK_URLS (comma-separated)
+  PERUN_WEBHOOK_URLS (comma-separated), PERUN_WEBHOOK_MAX_ATTEMPTS, PERUN_WEBHOOK_TIMEOUT,
+  PERUN_WEBHOOK_MAX_DELAY, PERUN_WEBHOOK_MAX_QUEUED
                       agent settings (start); config.json < environment < flags
   PERUN_LOG_LEVEL     error, warn, info (default) or debug: what init and start log on stderr
   PERUN_LOG_FORMAT    text (default: readable lines) or json (one object a line: time, level,

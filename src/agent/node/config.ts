@@ -57,6 +57,14 @@ export interface AgentConfigFile {
   intermediary: boolean;
   /** http(s) URLs every node event is POSTed to, signed (src/agent/api/webhooks.ts). */
   webhookUrls: string[];
+  /** Webhook delivery (docs/agent.md#webhooks); unset: 8 attempts, 10 s, 300 s, 1,000 events. */
+  webhookMaxAttempts?: number;
+  /** Seconds a receiver has to answer one attempt. */
+  webhookTimeout?: number;
+  /** Seconds: the longest backoff between attempts. */
+  webhookMaxDelay?: number;
+  /** Events one webhook's queue holds before it drops its oldest. */
+  webhookMaxQueued?: number;
   /**
    * Bounds of the DIDComm endpoint (docs/security.md); unset: the built-in defaults
    * (INBOUND_LIMIT_DEFAULTS in src/agent/transport/inbound-limits.ts).
@@ -173,6 +181,10 @@ const FIELDS: Record<keyof AgentConfigFile, Kind> = {
   reverifyAfterSeconds: 'optional-seconds',
   intermediary: 'boolean',
   webhookUrls: 'url-list',
+  webhookMaxAttempts: 'count',
+  webhookTimeout: 'seconds',
+  webhookMaxDelay: 'seconds',
+  webhookMaxQueued: 'count',
   didcommMaxMessageBytes: 'bytes',
   didcommMaxRequests: 'count',
   didcommMaxInflightBytes: 'bytes',
@@ -371,6 +383,22 @@ export function inboundLimitsOf(c: AgentConfigFile): InboundLimitOptions {
     sourceBurst: rate === undefined ? undefined : 2 * rate,
     headersTimeoutMs: ms(c.didcommHeadersTimeout),
     bodyTimeoutMs: ms(c.didcommBodyTimeout),
+  };
+}
+
+/** The webhook delivery settings a configuration sets (the rest take their defaults). */
+export function webhookTuningOf(c: AgentConfigFile): {
+  maxAttempts?: number;
+  attemptTimeoutMs?: number;
+  maxDelayMs?: number;
+  maxQueued?: number;
+} {
+  const ms = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
+  return {
+    maxAttempts: c.webhookMaxAttempts,
+    attemptTimeoutMs: ms(c.webhookTimeout),
+    maxDelayMs: ms(c.webhookMaxDelay),
+    maxQueued: c.webhookMaxQueued,
   };
 }
 

@@ -9,7 +9,7 @@ import { ScopedTokenFile } from '../api/scoped-tokens.js';
 import { createApiServer, listenApi } from '../api/server.js';
 import { WebhookDispatcher, webhookSecret } from '../api/webhooks.js';
 import { faucet, readChainFile, runChain } from './chain.js';
-import { API_URL_FILE, databaseUrl, readToken, type AgentConfig } from './config.js';
+import { API_URL_FILE, databaseUrl, readToken, webhookTuningOf, type AgentConfig } from './config.js';
 import { prepareSqliteFile, secureDataDir } from './data-dir.js';
 import { PerunNode } from './node.js';
 import { lineLogger, type Logger } from '../log/logger.js';
@@ -84,6 +84,7 @@ export async function startAgent(
       const webhooks = new WebhookDispatcher(node, {
         urls: config.webhookUrls,
         secret,
+        ...webhookTuningOf(config),
         log: (line) => logger.warn(line),
       });
       webhooks.start();
