@@ -689,7 +689,12 @@ describe('errors', () => {
   });
 
   it('--help names every environment variable the agent reads (but the test knobs)', async () => {
-    const testKnobs = ['PERUN_AGENT_NODE_ARGS', 'PERUN_FAILPOINTS_FILE', 'PERUN_SIGNATURE_JOURNAL'];
+    const testKnobs = [
+      'PERUN_AGENT_NODE_ARGS',
+      'PERUN_FAILPOINTS_FILE',
+      'PERUN_SIGNATURE_JOURNAL',
+      'PERUN_START_GATE_FILE',
+    ];
     const read = new Set<string>();
     const walk = (dir: string): void => {
       for (const e of readdirSync(dir, { withFileTypes: true })) {

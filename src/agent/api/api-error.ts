@@ -36,6 +36,8 @@ export class ApiRequestError extends Error {
     readonly code: string,
     message: string,
     readonly details: Record<string, unknown> = {},
+    /** Seconds to wait before asking again (the response's Retry-After), for a refusal that passes. */
+    readonly retryAfterS?: number,
   ) {
     super(message);
     this.name = 'ApiRequestError';

@@ -43,6 +43,8 @@ export interface ListenOptions {
 export interface ApiListener {
   url: string;
   port: number;
+  /** Serves `app` from now on on this listener (the agent's full API after its starting view). */
+  serve(app: express.Express): void;
   close(): Promise<void>;
 }
 
@@ -195,6 +197,8 @@ export function createApiServer(node: AgentNodeApi, options: ApiServerOptions): 
       return;
     }
     if (res.destroyed) return;
+    if (err instanceof ApiRequestError && err.retryAfterS !== undefined)
+      res.set('Retry-After', String(err.retryAfterS));
     res.status(status).json(body);
   });
 
@@ -204,7 +208,8 @@ export function createApiServer(node: AgentNodeApi, options: ApiServerOptions): 
 /** Listens on host:port (default 127.0.0.1 and a free port). */
 export function listenApi(app: express.Express, options: ListenOptions = {}): Promise<ApiListener> {
   const host = options.host ?? '127.0.0.1';
-  const server = createServer(app);
+  const apps = [app];
+  const server = createServer((req, res) => apps.at(-1)!(req, res));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {
@@ -215,10 +220,11 @@ export function listenApi(app: express.Express, options: ListenOptions = {}): Pr
       resolve({
         url: `http://${hostPart}:${port}`,
         port,
+        serve: (next) => void apps.push(next),
         close: () =>
           (closing ??= (async () => {
             const closed = new Promise<void>((done, fail) => server.close((e) => (e ? fail(e) : done())));
-            await eventStreamsOf.get(app)?.closeAll();
+            for (const served of apps) await eventStreamsOf.get(served)?.closeAll();
             server.closeAllConnections();
             await closed;
           })()),

@@ -51,20 +51,21 @@ export function processIo(): CliIo {
   };
 }
 
+/**
+ * The node's functions; the chain's modules (ethers, the contracts) load on first use, so that
+ * `start` gets to its API before loading them.
+ */
 export async function loadNode(): Promise<NodeFunctions> {
-  const [config, start, chain, chains] = await Promise.all([
-    import('../node/config.js'),
-    import('../node/start.js'),
-    import('../node/chain.js'),
-    import('../node/run-chains.js'),
-  ]);
+  const config = await import('../node/config.js');
+  const start = await import('../node/start.js');
+  const chain = () => import('../node/chain.js');
   return {
     initAgent: config.initAgent,
     loadAgentConfig: config.loadAgentConfig,
     startAgent: start.startAgent,
-    runChain: chain.runChain,
-    runChains: chains.runChains,
-    faucet: chain.faucet,
+    runChain: async (...a) => (await chain()).runChain(...a),
+    runChains: async (...a) => (await import('../node/run-chains.js')).runChains(...a),
+    faucet: async (...a) => (await chain()).faucet(...a),
   };
 }
 

@@ -6,12 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Wallet, isHexString } from 'ethers';
 import { PerunError } from '../../channels/errors.js';
+import type { ScryptParams } from '../kms/index.js';
 import { parseAmount } from '../api/amounts.js';
 import { ApiRequestError } from '../api/api-error.js';
-import { openAgentStore } from '../datasource.js';
-import { PerunKeyManagementService, TypeOrmKmsKeyStorage, type ScryptParams } from '../kms/index.js';
 import type { InboundLimitOptions } from '../transport/index.js';
 import {
   LOG_FORMATS,
@@ -462,6 +460,11 @@ export async function initAgent(o: InitOptions): Promise<InitResult> {
   if (existsSync(configFile))
     throw new AgentConfigError('ALREADY_INITIALISED', `${dataDir} already holds an agent`, { dataDir });
   const overrides = pick((o.overrides ?? {}) as Record<string, unknown>, 'the options');
+  // Loaded here, not with this module, which `perun-agent start` reads before its API listens
+  // (one after the other: jest's module loader fails on parallel imports that share a dependency).
+  const { Wallet, isHexString } = await import('ethers');
+  const { openAgentStore } = await import('../datasource.js');
+  const { PerunKeyManagementService, TypeOrmKmsKeyStorage } = await import('../kms/index.js');
   if (o.ethKey !== undefined && !isHexString(o.ethKey, 32))
     invalid('ethKey', 'expected 32 bytes of hex', '…');
   const wallet = o.ethKey !== undefined ? new Wallet(o.ethKey) : Wallet.createRandom();

@@ -1,20 +1,21 @@
 // `perun-agent start`: the node with its chain, REST API, event stream, webhooks and web page, until
 // stopped; the data directory made owner-only first (./data-dir.ts), with a warning for each fix. A configured chain file names a shared chain; 'embedded' starts a chain of this
-// agent's own (and funds its account there), for trying one agent alone.
+// agent's own (and funds its account there), for trying one agent alone. The REST listener comes
+// up first with the stored channels (./starting-api.ts), before the node's modules (Credo, TypeORM,
+// ethers, the chain) are even loaded; the node's API takes the same listener over once it runs.
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { parseEther } from 'ethers';
 import { ScopedTokenFile } from '../api/scoped-tokens.js';
 import { createApiServer, listenApi } from '../api/server.js';
 import { WebhookDispatcher, webhookSecret } from '../api/webhooks.js';
-import { faucet, readChainFile, runChain } from './chain.js';
 import { API_URL_FILE, databaseUrl, readToken, webhookTuningOf, type AgentConfig } from './config.js';
 import { prepareSqliteFile, secureDataDir } from './data-dir.js';
-import { PerunNode } from './node.js';
+import type { PerunNode } from './node.js';
 import { lineLogger, type Logger } from '../log/logger.js';
+import { listenStarting } from './starting-api.js';
+import { startGate } from './test-knobs.js';
 import type { AgentInfo } from './types.js';
-import { parseEthereumConfig } from '../../channels/ethereum/config.js';
 
 export interface RunningAgent {
   info: AgentInfo;
@@ -38,6 +39,8 @@ export async function startAgent(
   config: AgentConfig,
   passphrase: string,
   o: {
+    /** Called once the API lists the stored channels while the node starts (not called without that view). */
+    onStarting?: (apiUrl: string) => void;
     /** Plain lines at info and above, when no `logger` is given. */
     log?: (line: string) => void;
     /** The agent's log: progress, the node's lines, Credo's, the API's. */
@@ -58,7 +61,26 @@ export async function startAgent(
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
+  /** Where client commands find this run's API (the port may differ from config.json's). */
+  const publishUrl = (url: string) => {
+    const urlFile = join(config.dataDir, API_URL_FILE);
+    writeFileSync(urlFile, url + '\n', { mode: 0o600 });
+    stops.push(async () => rmSync(urlFile, { force: true }));
+  };
   try {
+    const early = await listenStarting(config, logger);
+    if (early !== undefined) {
+      stops.push(() => early.close());
+      publishUrl(early.url);
+      o.onStarting?.(early.url);
+    }
+    await startGate();
+    // The node's modules, once the API lists the stored channels (one after the other: jest's
+    // module loader fails on parallel imports that share a dependency).
+    const { PerunNode } = await import('./node.js');
+    const { faucet, readChainFile, runChain } = await import('./chain.js');
+    const { parseEthereumConfig } = await import('../../channels/ethereum/config.js');
+    const { parseEther } = await import('ethers');
     let chain;
     if (config.chain === 'embedded') {
       log('starting a chain of our own (chain: embedded)…');
@@ -103,13 +125,15 @@ export async function startAgent(
       webRoot: webRoot(),
       log,
     });
-    const api = await listenApi(app, { host: config.apiHost, port: config.apiPort });
-    stops.push(() => api.close());
+    let api = early;
+    if (api === undefined) {
+      api = await listenApi(app, { host: config.apiHost, port: config.apiPort });
+      publishUrl(api.url);
+    } else api.serve(app);
+    const listener = api;
+    // The API closes first (close is idempotent), as it always has, then the node.
+    stops.push(() => listener.close());
     log(`REST API listening on ${api.url}`);
-    // Where client commands find this run's API (the port may differ from config.json's).
-    const urlFile = join(config.dataDir, API_URL_FILE);
-    writeFileSync(urlFile, api.url + '\n', { mode: 0o600 });
-    stops.push(async () => rmSync(urlFile, { force: true }));
     secure();
     return {
       info: node.info(),

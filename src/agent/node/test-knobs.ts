@@ -86,3 +86,14 @@ export function testKnobs(env: NodeJS.ProcessEnv = process.env): TestKnobs {
       journal ? new EquivocationGuard(signer, new FileSignatureJournal(journal)) : signer,
   };
 }
+
+/**
+ * PERUN_START_GATE_FILE: while the file it names exists, the agent's start waits once its starting
+ * API listens (./starting-api.ts), before the node is loaded: a test sees that view for as long as
+ * it needs. Resolves at once when the variable is not set.
+ */
+export async function startGate(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const gate = env['PERUN_START_GATE_FILE'];
+  if (gate === undefined || gate === '') return;
+  while (existsSync(gate)) await new Promise((r) => setTimeout(r, 10));
+}

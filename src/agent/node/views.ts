@@ -8,12 +8,12 @@ import {
 } from '@credo-ts/didcomm';
 import type { ChannelInfo, IncomingProposal } from '../../channels/client.js';
 import type { StoredPayment } from '../../channels/store.js';
-import type { PaymentRecord, Phase, State } from '../../channels/types.js';
+import type { PaymentRecord, State } from '../../channels/types.js';
 import type { VerifiedPeer } from '../../protocols/identity/index.js';
 import { formatAmount } from '../api/amounts.js';
 import { format, type AssetInfo, type Assets } from './assets.js';
+import { PHASE_WORDS } from './phase-words.js';
 import type {
-  ChannelStatus,
   ChannelView,
   ConnectionView,
   CredentialView,
@@ -23,21 +23,7 @@ import type {
   SettlementView,
 } from './types.js';
 
-/** Each phase in the word a user would use. */
-export const PHASE_WORDS: Record<Phase, ChannelStatus> = {
-  InitActing: 'proposed',
-  InitSigning: 'opening',
-  Funding: 'funding',
-  Acting: 'open',
-  Signing: 'updating',
-  Final: 'closing',
-  Registering: 'disputing',
-  Registered: 'disputed',
-  Progressing: 'disputed',
-  Progressed: 'disputed',
-  Withdrawing: 'withdrawing',
-  Withdrawn: 'closed',
-};
+export { PHASE_WORDS };
 
 const iso = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
 

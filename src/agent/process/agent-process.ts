@@ -30,6 +30,52 @@ function childEnv(): NodeJS.ProcessEnv {
 export interface ApiFailure {
   status: number;
   body: { category: string; code: string; message: string; details: Record<string, unknown> };
+  /** The Retry-After header, if the answer had one. */
+  retryAfter?: string | null;
+}
+
+/** A REST call on `apiUrl` with `token`; resolves with the JSON body on 2xx, rejects with { status, body } otherwise. */
+function apiCaller(apiUrl: string, token: string) {
+  return async <T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> => {
+    const res = await fetch(apiUrl + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const json = text === '' ? undefined : (JSON.parse(text) as unknown);
+    if (!res.ok)
+      throw { status: res.status, body: json, retryAfter: res.headers.get('retry-after') } as ApiFailure;
+    return json as T;
+  };
+}
+
+/** The line `start --announce-starting --json` writes once its API lists the stored channels, if `line` is it. */
+function startingLine(line: string): { apiUrl: string; tokenFile: string } | undefined {
+  try {
+    const v = JSON.parse(line) as { starting?: unknown; apiUrl: string; tokenFile: string };
+    return v.starting === true ? v : undefined;
+  } catch {
+    return undefined; // the first line of the ready value
+  }
+}
+
+/** An agent whose API serves the starting view (AgentProcess.startEarly). */
+export interface StartingAgent {
+  apiUrl: string;
+  token: string;
+  api: ReturnType<typeof apiCaller>;
+  /** The agent once its node runs. */
+  ready: Promise<AgentProcess>;
 }
 
 export class AgentProcess {
@@ -58,13 +104,56 @@ export class AgentProcess {
     passphrase: string,
     env: Record<string, string> = {},
   ): Promise<AgentProcess> {
+    return AgentProcess.#spawn(name, dataDir, passphrase, env, false).ready;
+  }
+
+  /**
+   * Starts it with `--announce-starting`: resolves once its API lists the stored channels, before
+   * the node runs (every other route answers 503 NODE_STARTING until then); `ready` resolves once
+   * it runs. Without a starting view (nothing stored yet), with the running agent.
+   */
+  static async startEarly(
+    name: string,
+    dataDir: string,
+    passphrase: string,
+    env: Record<string, string> = {},
+  ): Promise<StartingAgent> {
+    const spawned = AgentProcess.#spawn(name, dataDir, passphrase, env, true);
+    const starting = await Promise.race([spawned.starting, spawned.ready]);
+    if (starting instanceof AgentProcess) return { ...starting.#endpoint(), ready: spawned.ready };
+    const token = readFileSync(starting.tokenFile, 'utf8').trim();
+    return { apiUrl: starting.apiUrl, token, api: apiCaller(starting.apiUrl, token), ready: spawned.ready };
+  }
+
+  #endpoint(): Omit<StartingAgent, 'ready'> {
+    return { apiUrl: this.apiUrl, token: this.token, api: apiCaller(this.apiUrl, this.token) };
+  }
+
+  /** Spawns the agent; `starting` resolves with its first line under `--announce-starting`. */
+  static #spawn(
+    name: string,
+    dataDir: string,
+    passphrase: string,
+    env: Record<string, string>,
+    early: boolean,
+  ): { starting: Promise<{ apiUrl: string; tokenFile: string }>; ready: Promise<AgentProcess> } {
     const cli = cliPath();
     if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build (npm test does)`);
     const nodeArgs = process.env['PERUN_AGENT_NODE_ARGS']?.split(' ').filter((a) => a !== '') ?? [];
     // The passphrase goes through a pipe (fd 3), never the environment, which children inherit.
     const child = spawn(
       process.execPath,
-      [...nodeArgs, cli, 'start', '--data-dir', dataDir, '--json', '--passphrase-fd', '3'],
+      [
+        ...nodeArgs,
+        cli,
+        'start',
+        '--data-dir',
+        dataDir,
+        '--json',
+        '--passphrase-fd',
+        '3',
+        ...(early ? ['--announce-starting'] : []),
+      ],
       { env: { ...childEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
     );
     (child.stdio[3] as Writable).end(`${passphrase}\n`);
@@ -75,51 +164,59 @@ export class AgentProcess {
       stderr.push(d);
       if (stderr.length > 200) stderr.shift();
     });
-    const ready = await new Promise<{ apiUrl: string; tokenFile: string; info: AgentInfo }>(
-      (resolveP, reject) => {
-        let out = '';
-        // One JSON value (possibly over several lines) once the agent is ready.
-        const onData = (d: string) => {
-          out += d;
-          let value: unknown;
-          try {
-            value = JSON.parse(out);
-          } catch {
-            return;
-          }
-          child.stdout!.off('data', onData);
-          resolveP(value as { apiUrl: string; tokenFile: string; info: AgentInfo });
-        };
-        child.stdout!.setEncoding('utf8').on('data', onData);
-        child.once('exit', (code) =>
-          reject(new Error(`${name} exited (${code}) before it was ready:\n${stderr.join('')}`)),
-        );
-      },
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code) =>
+        reject(new Error(`${name} exited (${code}) before it was ready:\n${stderr.join('')}`)),
+      ),
     );
-    const token = readFileSync(ready.tokenFile, 'utf8').trim();
-    return new AgentProcess(name, dataDir, passphrase, child, ready.apiUrl, token, ready.info, stderr, env);
+    exited.catch(() => undefined);
+    let announced!: (v: { apiUrl: string; tokenFile: string }) => void;
+    const starting = new Promise<{ apiUrl: string; tokenFile: string }>((r) => (announced = r));
+    const readyLine = new Promise<{ apiUrl: string; tokenFile: string; info: AgentInfo }>((resolveP) => {
+      let out = '';
+      let awaitingStart = early;
+      // With --announce-starting, a first line once the API lists the stored channels; then one
+      // JSON value (possibly over several lines) once the agent is ready.
+      const onData = (d: string) => {
+        out += d;
+        if (awaitingStart) {
+          const end = out.indexOf('\n');
+          if (end < 0) return;
+          const first = startingLine(out.slice(0, end));
+          if (first !== undefined) {
+            announced(first);
+            out = out.slice(end + 1);
+          }
+          awaitingStart = false;
+        }
+        let value: unknown;
+        try {
+          value = JSON.parse(out);
+        } catch {
+          return;
+        }
+        child.stdout!.off('data', onData);
+        resolveP(value as { apiUrl: string; tokenFile: string; info: AgentInfo });
+      };
+      child.stdout!.setEncoding('utf8').on('data', onData);
+    });
+    const ready = Promise.race([readyLine, exited]).then((r) => {
+      const token = readFileSync(r.tokenFile, 'utf8').trim();
+      return new AgentProcess(name, dataDir, passphrase, child, r.apiUrl, token, r.info, stderr, env);
+    });
+    const startingOrExit = Promise.race([starting, exited]);
+    startingOrExit.catch(() => undefined); // a process that never announces is told by `ready`
+    return { starting: startingOrExit, ready };
   }
 
   /** A REST call; resolves with the JSON body on 2xx, rejects with { status, body } otherwise. */
-  async api<T = unknown>(
+  api<T = unknown>(
     method: string,
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<T> {
-    const res = await fetch(this.apiUrl + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    const json = text === '' ? undefined : (JSON.parse(text) as unknown);
-    if (!res.ok) throw { status: res.status, body: json } as ApiFailure;
-    return json as T;
+    return apiCaller(this.apiUrl, this.token)<T>(method, path, body, headers);
   }
 
   /** Resolves with the first event on the stream that matches (subscribed before `trigger` runs). */

@@ -204,6 +204,10 @@ export function register(program: Command, ctx: CommandContext): void {
         '--passphrase-fd <n>',
         'read the passphrase from the first line of this file descriptor (0: stdin)',
       )
+      .option(
+        '--announce-starting',
+        'also say when the API lists the stored channels, before the node runs (with --json: a first JSON line)',
+      )
       .addOption(jsonOption()),
   ).action(async (o: Opts) => {
     const dataDir = dataDirOf(o);
@@ -212,7 +216,16 @@ export function register(program: Command, ctx: CommandContext): void {
     const config = node.loadAgentConfig({ dataDir, flags, env });
     const passphrase = await passphraseOf(o, false);
     const logger = stderrLogger(io, config, env);
-    const agent = await node.startAgent(config, passphrase, { logger });
+    const onStarting =
+      o.announceStarting === true
+        ? (apiUrl: string) =>
+            io.out(
+              o.json === true
+                ? JSON.stringify({ starting: true, apiUrl, tokenFile: config.tokenFile }) + '\n'
+                : `agent starting: ${apiUrl} lists the stored channels\n`,
+            )
+        : undefined;
+    const agent = await node.startAgent(config, passphrase, { logger, onStarting });
     try {
       const web = new URL(agent.webUrl);
       web.hash = '';

@@ -1,0 +1,76 @@
+// The API while the node starts (`perun-agent start` on a SQLite file with a chain file): the
+// REST listener comes up first, before Credo, TypeORM, ethers and the chain are loaded, and lists
+// the stored channels (./stored-channels.ts): GET /channels and GET /channels/:id answer, every
+// channel `synced: false`; every other route answers 503 NODE_STARTING with Retry-After: 1, GET
+// /info included (it answers 200 once the node is up: the agent's health check). The same
+// listener then serves the full node's API (start.ts).
+import { resolve } from 'node:path';
+import { ApiRequestError } from '../api/api-error.js';
+import { ScopedTokenFile } from '../api/scoped-tokens.js';
+import { createApiServer, listenApi, type ApiListener } from '../api/server.js';
+import type { Logger } from '../log/logger.js';
+import { databaseUrl, readToken, type AgentConfig } from './config.js';
+import { ethHoldersOf, readStoredChannels } from './stored-channels.js';
+import type { AgentNodeApi, ChannelView } from './types.js';
+
+export const NODE_STARTING = 'NODE_STARTING';
+/** Retry-After of a route that waits for the node, seconds. */
+export const NODE_STARTING_RETRY_AFTER_S = 1;
+
+function starting(): never {
+  throw new ApiRequestError(
+    503,
+    NODE_STARTING,
+    'the agent is starting: until it runs only GET /channels and GET /channels/:id answer, from its store',
+    {},
+    NODE_STARTING_RETRY_AFTER_S,
+  );
+}
+
+/**
+ * A node that lists `channels` and refuses everything else with NODE_STARTING (a channel it does
+ * not list too: it may be one the store view leaves out).
+ */
+export function startingNode(channels: ChannelView[]): AgentNodeApi {
+  const byId = new Map(channels.map((c) => [c.id.toLowerCase(), c]));
+  const served: Partial<AgentNodeApi> = {
+    channels: () => channels,
+    channel: (id) => byId.get(id.toLowerCase()) ?? starting(),
+  };
+  // Every other method of the node API refuses.
+  return new Proxy(served as AgentNodeApi, {
+    get: (target, key) => (Reflect.get(target, key) as unknown) ?? starting,
+  });
+}
+
+/** The SQLite file of `config` and the ETH holders of its chain file, if the store can be listed early. */
+function earlySource(config: AgentConfig): { file: string; ethHolders: Set<string> } | undefined {
+  const file = databaseUrl(config);
+  if (config.chain === 'embedded' || /^postgres(ql)?:\/\//.test(file) || file === ':memory:')
+    return undefined;
+  return { file, ethHolders: ethHoldersOf(resolve(config.chain)) };
+}
+
+/**
+ * Listens with the starting view of `config`'s store, or undefined where there is none (a
+ * Postgres store, an embedded chain, a store the node has not created yet).
+ */
+export async function listenStarting(config: AgentConfig, logger: Logger): Promise<ApiListener | undefined> {
+  let channels: ChannelView[];
+  try {
+    const source = earlySource(config);
+    if (source === undefined) return undefined;
+    channels = readStoredChannels(source.file, source.ethHolders);
+  } catch (err) {
+    logger.debug(`no channel listing while starting: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
+  const app = createApiServer(startingNode(channels), {
+    token: readToken(config),
+    scopedTokens: new ScopedTokenFile(config.dataDir),
+    log: (line) => logger.info(line),
+  });
+  const api = await listenApi(app, { host: config.apiHost, port: config.apiPort });
+  logger.info(`REST API listening on ${api.url} (starting: ${channels.length} stored channels listed)`);
+  return api;
+}
