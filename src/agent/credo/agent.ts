@@ -35,7 +35,7 @@ import { CredentialSaleModule } from '../../protocols/credential-sale/credential
 import { perunDocumentLoader } from '../../protocols/identity/context.js';
 import { peerCredentialProtocols, peerProofProtocols } from '../../protocols/identity/exchange-protocols.js';
 import { IdentityModule } from '../../protocols/identity/identity-module.js';
-import { versionGuarded } from '../../protocols/perun/lean/lean-path.js';
+import { repeatChangesNothing } from '../../protocols/perun/lean/lean-path.js';
 import { PerunModule, type PerunModuleOptions } from '../../protocols/perun/perun-module.js';
 import type { DroppedMessage } from '../../protocols/replay/replay-events.js';
 import { ReplayModule } from '../../protocols/replay/replay-module.js';
@@ -129,7 +129,7 @@ function base(o: PerunAgentOptions) {
     kms: new Kms.KeyManagementModule(perunKmsModuleConfig(o.kms)),
     replay: new ReplayModule({
       store: new TypeOrmReplayStore(o.dataSource),
-      writeBehind: versionGuarded,
+      writeBehind: repeatChangesNothing,
       ...(log === undefined ? {} : { onDropped: replayLog(log) }),
     }),
   };
