@@ -5,7 +5,7 @@
 // lean path's events and snapshot the channel tables.
 import { Kms, TypedArrayEncoder } from '@credo-ts/core';
 import { DidCommEnvelopeService, type DidCommConnectionRecord, type DidCommMessage } from '@credo-ts/didcomm';
-import { Wallet, parseEther } from 'ethers';
+import { parseEther } from 'ethers';
 import type { DataSource } from 'typeorm';
 import { createPerunAgent, type PerunAgent } from '../../src/agent/credo/agent.js';
 import { openAgentStore } from '../../src/agent/datasource.js';
@@ -16,7 +16,6 @@ import {
 } from '../../src/agent/kms/index.js';
 import { HttpInboundTransport } from '../../src/agent/transport/index.js';
 import { ChannelClient, type ClientEvent } from '../../src/channels/client.js';
-import { EthereumAdjudicatorAdapter, ethereumBackend } from '../../src/channels/ethereum/backend.js';
 import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
 import type { Hex, State } from '../../src/channels/types.js';
 import {
@@ -28,6 +27,7 @@ import {
 } from '../../src/protocols/perun/lean/index.js';
 import { ethAllocation } from '../channels/client-harness.js';
 import type { Party, World } from '../ethereum/harness.js';
+import { channelEnvironment } from '../protocols/identity-harness.js';
 
 export interface Side {
   name: string;
@@ -69,19 +69,9 @@ export async function side(
   });
   await agent.initialize();
   const client = new ChannelClient({
+    ...channelEnvironment(party, new TypeOrmChannelStore(ds)),
     wire: agent.modules.perun.wire,
-    signer: party.signer,
-    backend: ethereumBackend,
-    funder: party.funder,
-    adjudicator: new EthereumAdjudicatorAdapter(
-      party.adjudicator,
-      party.signer,
-      Wallet.createRandom().address,
-    ),
-    store: new TypeOrmChannelStore(ds),
     onProposal: () => ({ accept: true }),
-    chainPollMs: 20,
-    responseTimeoutMs: 15_000,
   });
   await client.start();
   const s: Side = { name, party, ds, agent, client, lean: new Map(), failures: [] };

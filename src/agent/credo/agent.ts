@@ -35,7 +35,7 @@ import { CredentialSaleModule } from '../../protocols/credential-sale/credential
 import { perunDocumentLoader } from '../../protocols/identity/context.js';
 import { peerCredentialProtocols, peerProofProtocols } from '../../protocols/identity/exchange-protocols.js';
 import { IdentityModule } from '../../protocols/identity/identity-module.js';
-import { versionGuarded } from '../../protocols/perun/lean/lean-path.js';
+import { repeatChangesNothing } from '../../protocols/perun/lean/lean-path.js';
 import { PerunModule, type PerunModuleOptions } from '../../protocols/perun/perun-module.js';
 import type { DroppedMessage } from '../../protocols/replay/replay-events.js';
 import { ReplayModule } from '../../protocols/replay/replay-module.js';
@@ -50,6 +50,7 @@ import {
   type WsInboundTransportOptions,
 } from '../transport/index.js';
 import { InboundLog } from '../transport/inbound-log.js';
+import { keepAliveAgents, type KeepAliveAgents } from '../transport/keep-alive-agents.js';
 import { createAgentDependencies } from './dependencies.js';
 import { mediationModules, type MediationOptions } from './mediation.js';
 
@@ -111,21 +112,24 @@ function transports(o: PerunAgentOptions) {
 /**
  * What every agent has: config, dependencies, our storage and KMS, and the replay guard (listed
  * before the DIDComm module, whose initialize starts the inbound transports, so that its IDs are
- * loaded first).
+ * loaded first); `sockets`, the one pool of kept-alive outbound sockets that the dependencies'
+ * fetch (Credo's HTTP outbound) and the lean path's carrier share.
  */
 function base(o: PerunAgentOptions) {
   const log = o.log ?? (o.http === false ? undefined : o.http?.log);
+  const sockets = keepAliveAgents();
   return {
+    sockets,
     config: {
       logger: o.logger ?? new ConsoleLogger(o.logLevel ?? LogLevel.off),
       allowInsecureHttpUrls: true,
     },
-    dependencies: createAgentDependencies(),
+    dependencies: createAgentDependencies(undefined, sockets),
     storage: new TypeOrmStorageModule(o.dataSource),
     kms: new Kms.KeyManagementModule(perunKmsModuleConfig(o.kms)),
     replay: new ReplayModule({
       store: new TypeOrmReplayStore(o.dataSource),
-      writeBehind: versionGuarded,
+      writeBehind: repeatChangesNothing,
       ...(log === undefined ? {} : { onDropped: replayLog(log) }),
     }),
   };
@@ -156,16 +160,16 @@ function didcommOptions(o: PerunAgentOptions) {
   } as const;
 }
 
-/** The Perun module, with the lean path on our KMS and carrier unless `lean: false`. */
-function perunModule(o: PerunAgentOptions): PerunModule {
+/** The Perun module, with the lean path on our KMS and a carrier on `sockets` unless `lean: false`. */
+function perunModule(o: PerunAgentOptions, sockets: KeepAliveAgents): PerunModule {
   return new PerunModule({
     ...o.perun,
-    ...(o.lean === false ? {} : { lean: { keys: o.kms, carrier: new LeanOutboundTransport() } }),
+    ...(o.lean === false ? {} : { lean: { keys: o.kms, carrier: new LeanOutboundTransport(sockets) } }),
   });
 }
 
 function createPlainAgent(o: PerunAgentOptions) {
-  const { config, dependencies, storage, kms, replay } = base(o);
+  const { config, dependencies, storage, kms, replay, sockets } = base(o);
   return new Agent({
     config,
     dependencies,
@@ -174,13 +178,13 @@ function createPlainAgent(o: PerunAgentOptions) {
       kms,
       replay,
       didcomm: new DidCommModule({ ...didcommOptions(o), credentials: false, proofs: false }),
-      perun: perunModule(o),
+      perun: perunModule(o, sockets),
     },
   });
 }
 
 function createIdentityAgent(o: PerunAgentOptions) {
-  const { config, dependencies, storage, kms, replay } = base(o);
+  const { config, dependencies, storage, kms, replay, sockets } = base(o);
   return new Agent({
     config,
     dependencies,
@@ -198,7 +202,7 @@ function createIdentityAgent(o: PerunAgentOptions) {
         credentials: { credentialProtocols: peerCredentialProtocols() },
         proofs: { proofProtocols: peerProofProtocols() },
       }),
-      perun: perunModule(o),
+      perun: perunModule(o, sockets),
       identity: new IdentityModule(),
       credentialSale: new CredentialSaleModule(),
     },

@@ -1,7 +1,7 @@
 /**
  * Credo 0.6 `AgentDependencies` for Node without `@credo-ts/node` (not installable here at 0.6.3):
- * a fetch that posts DIDComm messages on kept-alive sockets (./keep-alive-fetch.ts; the global
- * fetch for anything else), the `ws` WebSocket class, node:events' EventEmitter and a small
+ * a fetch that posts DIDComm messages on the agent's kept-alive sockets (./keep-alive-fetch.ts;
+ * the global fetch for anything else), the `ws` WebSocket class, node:events' EventEmitter and a small
  * FileSystem on node:fs.
  */
 import { createHash } from 'node:crypto';
@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AgentDependencies, DownloadToFileOptions, FileSystem } from '@credo-ts/core';
 import WebSocket from 'ws';
+import type { KeepAliveAgents } from '../transport/keep-alive-agents.js';
 import { keepAliveFetch } from './keep-alive-fetch.js';
 
 /** Credo's FileSystem on node:fs, rooted at `baseDir` (data/, cache/, tmp/ below it). */
@@ -71,8 +72,11 @@ export class NodeFileSystem implements FileSystem {
   }
 }
 
-/** Agent dependencies whose FileSystem is rooted at `baseDir` (default ~/.perun-agent/credo). */
-export function createAgentDependencies(baseDir?: string): AgentDependencies {
+/**
+ * Agent dependencies whose FileSystem is rooted at `baseDir` (default ~/.perun-agent/credo), their
+ * fetch posting on `sockets` (default a pool of its own).
+ */
+export function createAgentDependencies(baseDir?: string, sockets?: KeepAliveAgents): AgentDependencies {
   class RootedFileSystem extends NodeFileSystem {
     constructor() {
       super(baseDir);
@@ -81,7 +85,7 @@ export function createAgentDependencies(baseDir?: string): AgentDependencies {
   return {
     FileSystem: RootedFileSystem,
     EventEmitterClass: EventEmitter,
-    fetch: keepAliveFetch(),
+    fetch: keepAliveFetch(undefined, sockets),
     WebSocketClass: WebSocket,
   };
 }

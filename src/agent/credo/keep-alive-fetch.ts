@@ -2,13 +2,12 @@
 // DIDComm message through it (a string body, one Content-Type header, an abort signal for its
 // 15 s timeout) and reads the answer's text, which may carry a message on the return route. The
 // global fetch (undici) costs about 2 ms a request on these machines with a p99 of tens of ms;
-// these POSTs go on kept-alive node:http(s) sockets instead, answered with a standard Response.
+// these POSTs go on the agent's kept-alive node:http(s) sockets instead (the pool the lean path's
+// carrier shares, src/agent/transport/keep-alive-agents.ts), answered with a standard Response.
 // Everything else (other methods, other bodies, Request objects) goes to the global fetch.
 import http from 'node:http';
 import https from 'node:https';
-
-/** Idle sockets are closed before a node server's 5 s keep-alive timeout closes them under a request. */
-const IDLE_SOCKET_MS = 4_000;
+import { keepAliveAgents, type KeepAliveAgents } from '../transport/keep-alive-agents.js';
 /** Statuses whose Response has no body. */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
@@ -31,12 +30,14 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }
 
-/** A fetch that posts string bodies over kept-alive sockets and hands anything else to `fallback`. */
-export function keepAliveFetch(fallback: typeof fetch = (input, init) => fetch(input, init)): typeof fetch {
-  const agents = {
-    'http:': new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
-    'https:': new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS }),
-  };
+/**
+ * A fetch that posts string bodies over the kept-alive sockets of `agents` (default a pool of its
+ * own) and hands anything else to `fallback`.
+ */
+export function keepAliveFetch(
+  fallback: typeof fetch = (input, init) => fetch(input, init),
+  agents: KeepAliveAgents = keepAliveAgents(),
+): typeof fetch {
   return (input, init) => {
     const href = typeof input === 'string' ? input : input instanceof URL ? input.href : undefined;
     const url = href === undefined ? undefined : new URL(href);

@@ -1,6 +1,6 @@
 // The carrier of the Perun protocol's lean path (src/protocols/perun/lean): envelopes to a
-// peer's endpoint over persistent connections. HTTP(S) POSTs go on keep-alive sockets of our own
-// node:http agent (not the global fetch); a 2xx answer is a delivery (one that carries a message,
+// peer's endpoint over persistent connections. HTTP(S) POSTs go on the agent's kept-alive sockets
+// (./keep-alive-agents.ts, shared with Credo's outbound; not the global fetch); a 2xx answer is a delivery (one that carries a message,
 // the return route, hands it back to the lean path), any other status a LeanDeliveryError.
 // WebSocket endpoints get one socket each, kept open; whatever the peer sends on it comes back the
 // same way, with the socket as its return route.
@@ -10,12 +10,11 @@ import { DidCommMimeType } from '@credo-ts/didcomm';
 import { WebSocket, type RawData } from 'ws';
 import type { Envelope, LeanCarrier, LeanReplyChannel } from '../../protocols/perun/lean/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, parseEnvelope } from './common.js';
+import { closeKeepAliveAgents, keepAliveAgents, type KeepAliveAgents } from './keep-alive-agents.js';
 import { socketReply } from './lean-reply.js';
 
 /** How long a request may take, its held response included (as Credo's HTTP outbound). */
 const REQUEST_TIMEOUT_MS = 15_000;
-/** Idle keep-alive sockets are closed before a node server's 5 s keep-alive timeout closes them. */
-const IDLE_SOCKET_MS = 4_000;
 const CLOSE_TIMEOUT_MS = 1_000;
 
 type OnInbound = (envelope: Envelope, channel?: LeanReplyChannel) => void;
@@ -52,10 +51,15 @@ export class LeanDeliveryError extends Error {
 }
 
 export class LeanOutboundTransport implements LeanCarrier {
-  readonly #http = new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
-  readonly #https = new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
   readonly #sockets = new Map<string, Promise<WebSocket>>();
   #onInbound: OnInbound | undefined;
+
+  readonly #agents: KeepAliveAgents;
+
+  /** `agents`: the kept-alive sockets to post on (closed with the carrier); default a pool of its own. */
+  constructor(agents: KeepAliveAgents = keepAliveAgents()) {
+    this.#agents = agents;
+  }
 
   start(onInbound: OnInbound): void {
     this.#onInbound = onInbound;
@@ -72,8 +76,7 @@ export class LeanOutboundTransport implements LeanCarrier {
 
   async close(): Promise<void> {
     this.#onInbound = undefined;
-    this.#http.destroy();
-    this.#https.destroy();
+    closeKeepAliveAgents(this.#agents);
     const sockets = await Promise.all([...this.#sockets.values()].map((s) => s.catch(() => undefined)));
     this.#sockets.clear();
     await Promise.all(sockets.map((s) => (s === undefined ? undefined : closeSocket(s))));
@@ -87,7 +90,7 @@ export class LeanOutboundTransport implements LeanCarrier {
         url,
         {
           method: 'POST',
-          agent: secure ? this.#https : this.#http,
+          agent: this.#agents[secure ? 'https:' : 'http:'],
           headers: { 'content-type': DidCommMimeType.V1, 'content-length': Buffer.byteLength(body) },
         },
         (response) => {

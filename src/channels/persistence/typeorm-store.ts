@@ -12,7 +12,8 @@
 //
 // The writes of an update (staged state, signed state and its payments, used-up version, phase)
 // bypass TypeORM's query building: they are statements prepared once (update-writes.ts,
-// update-statements.ts), and on SQLite the store runs its transactions itself. TypeORM runs
+// update-statements.ts), and on SQLite the store runs its transactions itself, those waiting for
+// the connection together as one group commit (group-commit.ts). TypeORM runs
 // everything else (creating, reading, listing and deleting channels, cursors, the payment list)
 // and the migrations.
 
@@ -43,6 +44,7 @@ import { SignedStateEntity } from './entities/signed-state.entity.js';
 import { StagedStateEntity } from './entities/staged-state.entity.js';
 import { WatcherCursorEntity } from './entities/watcher-cursor.entity.js';
 import { ChannelExistsError, ChannelNotStoredError, CorruptRecordError, StoreUsageError } from './errors.js';
+import { GroupCommit } from './group-commit.js';
 import { checkPaymentFilter, storedPayment } from './payment-rules.js';
 import {
   chainCursorKey,
@@ -321,6 +323,11 @@ class TypeOrmTx implements ListingTx {
 export class TypeOrmChannelStore extends ChannelStoreBase<TypeOrmTx> {
   /** SQLite: the update statements prepared on the connection. */
   private sqlite: SqliteUpdates | undefined;
+  /** SQLite: transactions waiting for the connection together are committed together. */
+  private readonly group = new GroupCommit(
+    (fn) => exclusive(this.dataSource, fn),
+    () => this.sqliteUpdates(),
+  );
 
   /**
    * Wraps an initialized DataSource that includes the channel entities and migrations (see
@@ -348,10 +355,7 @@ export class TypeOrmChannelStore extends ChannelStoreBase<TypeOrmTx> {
     if (ds.options.type === 'postgres') {
       return ds.transaction(async (m) => fn(new TypeOrmTx(m, await PgUpdates.of(m.queryRunner!), true)));
     }
-    return exclusive(ds, () => {
-      const updates = this.sqliteUpdates();
-      return updates.transaction(() => fn(new TypeOrmTx(ds.manager, updates, false)));
-    });
+    return this.group.run(() => fn(new TypeOrmTx(ds.manager, this.sqliteUpdates(), false)));
   }
 
   /** The prepared statements on the current better-sqlite3 connection (prepared again after a reconnect). */

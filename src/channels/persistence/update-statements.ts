@@ -4,7 +4,8 @@
 // - SQLite: better-sqlite3 statements prepared once per connection, run synchronously; an op's
 //   read, checks and writes complete within one call. SqliteUpdates also runs the store's
 //   transactions itself (BEGIN/COMMIT/ROLLBACK, prepared too), because TypeORM's transaction
-//   costs several times the statements it wraps. The caller holds the DataSource's `exclusive`
+//   costs several times the statements it wraps, and the savepoints of a group commit
+//   (./group-commit.ts). The caller holds the DataSource's `exclusive`
 //   turn for the whole transaction, so it never interleaves with a TypeORM transaction on the
 //   same connection; TypeORM queries made inside it (the store's other operations) run on the
 //   same connection and so inside it.
@@ -18,6 +19,7 @@ import type { QueryRunner } from 'typeorm';
 
 import type { Hex } from '../types.js';
 import { StoreUsageError } from './errors.js';
+import type { GroupRunner } from './group-commit.js';
 import {
   checkChanged,
   stepsOf,
@@ -68,13 +70,14 @@ function writes(dialect: Dialect): Record<StatementName, string> {
 type Sqlite = BetterSqlite3.Database;
 type SqliteStatement = BetterSqlite3.Statement<unknown[]>;
 
-export class SqliteUpdates implements UpdateRunner {
+export class SqliteUpdates implements UpdateRunner, GroupRunner {
   private readonly read: BetterSqlite3.Statement<[Hex], ReadRow>;
   private readonly taken: BetterSqlite3.Statement<[Hex, string], string>;
   private readonly steps: Record<StatementName, SqliteStatement>;
   private readonly begin: SqliteStatement;
   private readonly commit: SqliteStatement;
   private readonly rollback: SqliteStatement;
+  private readonly savepointStatements: Record<'open' | 'release' | 'rollbackTo', SqliteStatement>;
 
   constructor(readonly db: Sqlite) {
     this.read = db.prepare<[Hex], ReadRow>(READ);
@@ -86,6 +89,11 @@ export class SqliteUpdates implements UpdateRunner {
     this.begin = db.prepare('BEGIN');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
+    this.savepointStatements = {
+      open: db.prepare('SAVEPOINT member'),
+      release: db.prepare('RELEASE member'),
+      rollbackTo: db.prepare('ROLLBACK TO member'),
+    };
   }
 
   // No await inside: the read, the checks and every write of the op run in this one call.
@@ -117,6 +125,24 @@ export class SqliteUpdates implements UpdateRunner {
       if (this.db.inTransaction) this.rollback.run();
       throw err;
     }
+  }
+
+  // A group commit's member transactions (./group-commit.ts): one savepoint at a time.
+  savepoint(): void {
+    this.savepointStatements.open.run();
+  }
+
+  release(): void {
+    this.savepointStatements.release.run();
+  }
+
+  rollbackToSavepoint(): void {
+    this.savepointStatements.rollbackTo.run();
+    this.savepointStatements.release.run();
+  }
+
+  inTransaction(): boolean {
+    return this.db.inTransaction;
   }
 }
 

@@ -15,12 +15,15 @@
 //   accept (no new state), an older one is refused as STALE_VERSION, an accept or refusal of
 //   nothing pending changes nothing. So an ID evicted or lost costs at most one answer to the real
 //   peer, after which the ID is remembered again and further repeats are dropped.
+// - The answers to a channel proposal (accepts, proposal refusals) resolve only the proposal of
+//   ours still waiting for that answer, by the proposal's random ID: the first copy ends the
+//   wait, so a repeat finds nothing to resolve (nothing waits after a crash either).
 // - Everything else through Credo's pipeline (proposals, credentials and proofs, basic messages,
 //   trust pings) is remembered durably before its handler runs. Credo's protocol state checks
 //   refuse a repeat of a finished exchange's message; what they do not guard (a basic message)
 //   is taken again only once its ID is evicted, a week or 4096 messages on that connection later.
 //
-// Persistence, without a durable write per payment message: IDs of version-guarded messages are
+// Persistence, without a durable write per payment message: IDs of the messages above are
 // kept in memory and written behind in small batches (at most every WRITE_BEHIND_MS, or at once
 // when WRITE_BEHIND_BATCH are waiting, and on shutdown), beside the channel's own one write per
 // state. An ID lost in a crash is harmless by the version argument above: its replay is answered

@@ -8,7 +8,8 @@
 //   - the address the caller expects (the proposer's participant) is the verified one.
 // Otherwise the peer is verified again. Every decision is recorded (../peer-verification-record.ts)
 // and told to `VerifyOptions.onDecision`: a verification, success or refusal, as a new record; a
-// reliance on the success as its `reuses` count (written behind, one write at a time); a refusal
+// reliance on the success as its `reuses` count (written behind: one write per REUSE_WRITE_MS
+// at most, so a burst of openings costs one write, not one each); a refusal
 // by the gate after the verification (recordRefusal) as a refusal record. A refusal is never
 // relied on, and as the newest record of its connection it ends reliance on the success before
 // it. The newest record per connection is also kept in memory, read from storage once per
@@ -33,6 +34,9 @@ import {
   type PeerDecision,
   type VerifyOptions,
 } from './peer-verifier-service.js';
+
+/** How long a reliance waits before its count is written, gathering the reliances after it. */
+export const REUSE_WRITE_MS = 500;
 
 /** Records kept per connection, newest first; older ones are deleted. */
 export const VERIFICATIONS_KEPT = 20;
@@ -242,9 +246,9 @@ export class VerifiedPeersService {
   }
 
   /**
-   * Counts a reliance on `record` and writes the count behind the caller: one write at a time per
-   * record, the last carrying the latest count. A failed write (the record pruned meanwhile) loses
-   * only the count.
+   * Counts a reliance on `record` and writes the count behind the caller, REUSE_WRITE_MS later:
+   * one write at a time per record, each carrying the count of every reliance before it. A failed
+   * write (the record pruned meanwhile, the agent stopped) loses only the count.
    */
   #reused(agentContext: AgentContext, record: PeerVerificationRecord, now: number): void {
     record.reuses = (record.reuses ?? 0) + 1;
@@ -256,6 +260,7 @@ export class VerifiedPeersService {
     this.#writing.add(record);
     const write = async () => {
       do {
+        await new Promise((resolve) => setTimeout(resolve, REUSE_WRITE_MS).unref());
         this.#dirty.delete(record);
         await this.records.update(agentContext, record);
       } while (this.#dirty.has(record));

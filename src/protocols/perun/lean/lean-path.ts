@@ -65,6 +65,25 @@ export function versionGuarded(messageType: string): boolean {
   return messageType === PROBLEM_REPORT || (name !== undefined && LEAN_MESSAGE_TYPES.has(name));
 }
 
+/** The answers to a channel proposal: each resolves only our proposal still waiting for it, by its random ID. */
+const PROPOSAL_ANSWERS: ReadonlySet<string> = new Set([
+  'ledger-channel-accept',
+  'sub-channel-accept',
+  'virtual-channel-accept',
+  'channel-proposal-reject',
+]);
+
+/**
+ * Whether a repeat of a message of this type (URI) changes nothing, so that the replay guard may
+ * write its ID behind (src/protocols/replay/replay-guard.ts): a version-guarded message, or the
+ * answer to a proposal, which the first copy took out of the proposals waiting (a repeat, also
+ * after a crash, finds none). The proposals themselves are not: their IDs are durable first.
+ */
+export function repeatChangesNothing(messageType: string): boolean {
+  const name = MESSAGE_TYPES.get(messageType);
+  return versionGuarded(messageType) || (name !== undefined && PROPOSAL_ANSWERS.has(name));
+}
+
 /** A plaintext's decorators when they are of the plain form: `~thread` {thid}, `~transport` {return_route}. */
 function decorators(p: Record<string, unknown>): { threadId: string; returnRoute: boolean } | undefined {
   const id = p['@id'];

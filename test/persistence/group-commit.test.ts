@@ -1,0 +1,116 @@
+// The SQLite store's group commit (src/channels/persistence/group-commit.ts): transactions that
+// wait for the connection together are committed together, each caller told only after the
+// commit; one that throws is undone alone; an error that ends the SQLite transaction fails the
+// whole group and stores nothing of it. Run on a file (WAL, synchronous=FULL), reopened to see
+// what is durable.
+import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it, jest } from '@jest/globals';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { BetterSqlite3Driver } from 'typeorm/driver/better-sqlite3/BetterSqlite3Driver.js';
+import { exclusive } from '../../src/channels/persistence/datasource.js';
+import { ChannelExistsError } from '../../src/channels/persistence/errors.js';
+import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
+import { SqliteUpdates } from '../../src/channels/persistence/update-statements.js';
+import { channelId, newChannel } from './fixtures.js';
+
+let dir: string;
+let file: string;
+let store: TypeOrmChannelStore;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'perun-group-commit-'));
+  file = join(dir, 'store.sqlite');
+  store = await TypeOrmChannelStore.open(file);
+});
+
+afterEach(async () => {
+  jest.restoreAllMocks();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const connection = () =>
+  (store.dataSource.driver as BetterSqlite3Driver).databaseConnection as BetterSqlite3.Database;
+
+/** Holds the connection's exclusive turn until the returned release is called: what asks meanwhile waits. */
+async function holdConnection(): Promise<() => Promise<void>> {
+  let release!: () => void;
+  let started!: () => void;
+  const turn = new Promise<void>((r) => (started = r));
+  const held = exclusive(store.dataSource, () => {
+    started();
+    return new Promise<void>((r) => (release = r));
+  });
+  await turn;
+  return () => {
+    release();
+    return held;
+  };
+}
+
+/** The channels stored, as a reopened store finds them. */
+async function durable(labels: string[]): Promise<boolean[]> {
+  await store.close();
+  store = await TypeOrmChannelStore.open(file);
+  return Promise.all(labels.map(async (l) => (await store.getChannel(channelId(l))) !== null));
+}
+
+it('transactions waiting together are one commit; each caller hears only after it', async () => {
+  const commits = jest.spyOn(SqliteUpdates.prototype, 'transaction');
+  const release = await holdConnection();
+  const inTransactionWhenTold: boolean[] = [];
+  const labels = Array.from({ length: 8 }, (_, i) => `grouped ${i}`);
+  const writes = labels.map((l) =>
+    store.createChannel(newChannel(l)).then(() => inTransactionWhenTold.push(connection().inTransaction)),
+  );
+  await release();
+  await Promise.all(writes);
+  expect(commits).toHaveBeenCalledTimes(1);
+  expect(inTransactionWhenTold).toEqual(labels.map(() => false));
+  expect(await durable(labels)).toEqual(labels.map(() => true));
+});
+
+it('a transaction that throws is undone alone: the others of its group are stored', async () => {
+  await store.createChannel(newChannel('exists'));
+  const release = await holdConnection();
+  const results = Promise.allSettled([
+    store.createChannel(newChannel('first')),
+    store.transaction(async (tx) => {
+      await tx.createChannel(newChannel('thrown'));
+      throw new Error('changed its mind');
+    }),
+    store.createChannel(newChannel('exists')),
+    store.createChannel(newChannel('last')),
+  ]);
+  await release();
+  const [first, thrown, again, last] = await results;
+  expect(first.status).toBe('fulfilled');
+  expect(thrown).toMatchObject({ status: 'rejected', reason: new Error('changed its mind') });
+  expect(again.status === 'rejected' && again.reason).toBeInstanceOf(ChannelExistsError);
+  expect(last.status).toBe('fulfilled');
+  expect(await durable(['first', 'thrown', 'exists', 'last'])).toEqual([true, false, true, true]);
+});
+
+it('an error that ends the SQLite transaction fails every member of the group and stores nothing of it', async () => {
+  const release = await holdConnection();
+  const ended = new Error('the transaction ended under it');
+  const results = Promise.allSettled([
+    store.createChannel(newChannel('before')),
+    store.transaction(async (tx) => {
+      await tx.createChannel(newChannel('ender'));
+      connection().exec('ROLLBACK');
+      throw ended;
+    }),
+    store.createChannel(newChannel('after')),
+  ]);
+  await release();
+  expect(await results).toEqual([
+    { status: 'rejected', reason: ended },
+    { status: 'rejected', reason: ended },
+    { status: 'rejected', reason: ended },
+  ]);
+  expect(await durable(['before', 'ender', 'after'])).toEqual([false, false, false]);
+});
