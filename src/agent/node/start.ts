@@ -8,7 +8,8 @@ import { parseEther } from 'ethers';
 import { ScopedTokenFile } from '../api/scoped-tokens.js';
 import { createApiServer, listenApi } from '../api/server.js';
 import { WebhookDispatcher, webhookSecret } from '../api/webhooks.js';
-import { faucet, readChainFile, runChain } from './chain.js';
+import { faucet, runChain } from './chain.js';
+import { readChainSet } from './chains.js';
 import { API_URL_FILE, databaseUrl, readToken, type AgentConfig } from './config.js';
 import { prepareSqliteFile, secureDataDir } from './data-dir.js';
 import { PerunNode } from './node.js';
@@ -59,19 +60,21 @@ export async function startAgent(
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
-    let chain;
+    let chains;
     if (config.chain === 'embedded') {
       log('starting a chain of our own (chain: embedded)…');
       const own = await runChain({});
       stops.push(() => own.stop());
-      chain = parseEthereumConfig(own.config);
+      chains = [parseEthereumConfig(own.config)];
     } else {
-      chain = readChainFile(resolve(config.chain));
+      chains = readChainSet(resolve(config.chain));
     }
+    const chain = chains[0]!;
     const node = await PerunNode.start({
       config,
       passphrase,
       chain,
+      chains,
       logger,
       chainPollMs: o.chainPollMs,
       timeoutMs: o.timeoutMs,

@@ -13,6 +13,7 @@ import type { VerifiedPeer } from '../../protocols/identity/index.js';
 import { formatAmount } from '../api/amounts.js';
 import { format, type AssetInfo, type Assets } from './assets.js';
 import type {
+  ChannelAssetView,
   ChannelStatus,
   ChannelView,
   ConnectionView,
@@ -135,9 +136,26 @@ export class ChannelViews {
     private readonly peers: PeerNames,
   ) {}
 
-  /** The asset a channel holds (its first; our channels hold one). */
-  assetOf(c: ChannelInfo): AssetInfo {
-    return this.assets.ofHolder(c.state?.outcome.assets[0]?.ethHolder);
+  /** The channel's asset `index` (default its first: most of our channels hold one). */
+  assetOf(c: ChannelInfo, index = 0): AssetInfo {
+    return this.assets.ofAsset(c.state?.outcome.assets[index]);
+  }
+
+  /** Each asset of the channel with its chain and our and the peer's share, in its units. */
+  #assetViews(c: ChannelInfo): ChannelAssetView[] {
+    const state = c.state;
+    if (state === undefined) return [];
+    return state.outcome.assets.map((_, i) => {
+      const asset = this.assetOf(c, i);
+      const row = state.outcome.balances[i] ?? [];
+      return {
+        chainId: asset.chainId,
+        asset: asset.symbol,
+        ...(asset.token === undefined ? {} : { token: asset.token }),
+        ourBalance: format(asset, row[c.idx] ?? 0n),
+        theirBalance: format(asset, row[1 - c.idx] ?? 0n),
+      };
+    });
   }
 
   channel(c: ChannelInfo): ChannelView {
@@ -153,8 +171,10 @@ export class ChannelViews {
       status: PHASE_WORDS[c.phase],
       version: (c.state?.version ?? 0n).toString(),
       asset: asset.symbol,
+      chainId: asset.chainId,
       ourBalance: format(asset, balances[c.idx] ?? 0n),
       theirBalance: format(asset, balances[1 - c.idx] ?? 0n),
+      assets: this.#assetViews(c),
       challengeDuration: Number(c.params.challengeDuration),
       participants: c.params.participants.map((p) => p.ethAddress),
       isFinal: c.state?.isFinal ?? false,
@@ -189,12 +209,13 @@ export class ChannelViews {
     direction: 'sent' | 'received',
     batch: number,
   ): PaymentView {
-    const asset = this.assetOf(c);
+    const asset = this.assetOf(c, p.asset);
     const balances = state.outcome.balances[p.asset] ?? state.outcome.balances[0]!;
     return {
       id: p.id,
       channelId: c.id,
       asset: asset.symbol,
+      chainId: asset.chainId,
       version: state.version.toString(),
       amount: format(asset, p.amount),
       direction,
@@ -207,11 +228,12 @@ export class ChannelViews {
 
   /** Payment `row` of channel `c`'s payment log, one of `batch` in its update. */
   loggedPayment(c: ChannelInfo, row: StoredPayment, batch: number): PaymentView {
-    const asset = this.assetOf(c);
+    const asset = this.assetOf(c, row.asset);
     return {
       id: row.id,
       channelId: c.id,
       asset: asset.symbol,
+      chainId: asset.chainId,
       version: row.version.toString(),
       amount: format(asset, row.amount),
       direction: row.payer === c.idx ? 'sent' : 'received',
@@ -244,8 +266,13 @@ export class ChannelViews {
       channelId: c.id,
       alreadySettled,
       withdrawn: withdrawn.map((w) => {
-        const asset = this.assets.ofHolder(c.state?.outcome.assets[w.asset]?.ethHolder);
-        return { asset: asset.symbol, amount: format(asset, w.amount), receiver: this.address };
+        const asset = this.assetOf(c, w.asset);
+        return {
+          asset: asset.symbol,
+          chainId: asset.chainId,
+          amount: format(asset, w.amount),
+          receiver: this.address,
+        };
       }),
     };
   }
