@@ -1,6 +1,7 @@
 // Channel proposals from peers, and the gate in front of them: a proposal reaches the user (or
 // the auto-accept policy) only from a peer whose credential passes our policy, only for a payment
-// or credential-sale channel of one asset of our deployment, and waits DECISION_MS for a decision.
+// channel of assets of our deployments (one or several, on any of our chains) or a credential-sale
+// channel of one asset, and waits DECISION_MS for a decision.
 // A peer verified on a connection stays verified for new channels on it for reverifyAfterSeconds
 // (the identity module's VerifiedPeersService). The presentation exchanges the gate leaves behind
 // are deleted once done.
