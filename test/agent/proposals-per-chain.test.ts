@@ -71,24 +71,24 @@ test('ETH on chain A and PRN on chain B from the peer, nothing of ours: accepted
   ]);
 });
 
-test('one asset on a chain we have no ledger for: refused', async () => {
-  const decision = await proposals().onVerified(
+/** Bob proposes ETH on chain A and ETH on `chain`, `eth` each; our agent's decision. */
+const twoEth = (chain: bigint, eth: bigint) =>
+  proposals().onVerified(
     proposal([
-      [31337n, ETH_HOLDER, 1n * E, 0n],
-      [31399n, ETH_HOLDER, 1n * E, 0n],
+      [31337n, ETH_HOLDER, eth, 0n],
+      [chain, ETH_HOLDER, eth, 0n],
     ]),
     peer,
   );
-  expect(decision).toMatchObject({ accept: false });
+
+test('one asset on a chain we have no ledger for: refused', async () => {
+  expect(await twoEth(31399n, E)).toMatchObject({ accept: false });
+  expect(await twoEth(31338n, E)).toEqual({ accept: true });
 });
 
 test("the peer's ETH on both chains counts against its spending limit", async () => {
-  const decision = await proposals().onVerified(
-    proposal([
-      [31337n, ETH_HOLDER, 2n * E, 0n],
-      [31338n, ETH_HOLDER, 2n * E, 0n],
-    ]),
-    peer,
-  );
-  expect(decision).toEqual({ accept: false, reason: 'the deposit exceeds the peer’s spending limit' });
+  expect(await twoEth(31338n, 2n * E)).toEqual({
+    accept: false,
+    reason: 'the deposit exceeds the peer’s spending limit',
+  });
 });

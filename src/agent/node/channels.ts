@@ -115,7 +115,8 @@ export class Channels {
       if (req.fund === undefined) throw invalid('fund', 'required (or assets)');
       const asset = assets.named(req.asset);
       const funds = this.#funds(asset, { fund: req.fund, peerFund: req.peerFund }, 'channel');
-      return oneAssetAllocation(BigInt(asset.chainId), asset.holder, funds);
+      // The primary chain's asset (a one-asset request names no chain).
+      return oneAssetAllocation(this.ctx.chain.config.chainId, asset.holder, funds);
     }
     if (req.fund !== undefined || req.peerFund !== undefined || req.asset !== undefined)
       throw invalid('assets', 'not with fund, peerFund or asset');

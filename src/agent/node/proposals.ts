@@ -71,18 +71,19 @@ export class Proposals {
     const asset = known[0] ?? assets.eth;
     const connection = await agent.didcomm.connections.findById(peer.connectionId);
     const view = proposalView(p, peer, connection, asset, { ours: ourFund, peer: peerFund });
-    view.assets = known.flatMap((a, i) =>
-      a === undefined
-        ? []
-        : [
-            {
-              chainId: a.chainId,
-              asset: a.symbol,
-              ourFund: format(a, p.fundingAgreement[i]?.[me] ?? 0n),
-              peerFund: format(a, p.fundingAgreement[i]?.[1 - me] ?? 0n),
-            },
-          ],
-    );
+    if (assets.chainIds.length > 1 || known.length > 1)
+      view.assets = known.flatMap((a, i) =>
+        a === undefined
+          ? []
+          : [
+              {
+                chainId: a.chainId,
+                asset: a.symbol,
+                ourFund: format(a, p.fundingAgreement[i]?.[me] ?? 0n),
+                peerFund: format(a, p.fundingAgreement[i]?.[1 - me] ?? 0n),
+              },
+            ],
+      );
     const entry: PendingProposal = { view };
     this.#pending.set(view.id, entry);
     const settle = (accept: boolean, reason: string) => {

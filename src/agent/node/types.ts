@@ -96,12 +96,12 @@ export interface ChannelView {
   version: string;
   /** The channel's first asset (of most channels the only one); the balances are its. */
   asset: string;
-  /** The chain of the first asset (the node always says). */
+  /** The chain of the first asset; set by an agent on several chains. */
   chainId?: string;
   /** Ours and the peer's in the latest fully signed state, in the first asset's units. */
   ourBalance: string;
   theirBalance: string;
-  /** Every asset of the channel with its chain (a cross-chain channel has one per chain). */
+  /** Every asset of the channel with its chain; set for a channel of several assets and by an agent on several chains. */
   assets?: ChannelAssetView[];
   challengeDuration: number;
   participants: string[];
@@ -184,7 +184,7 @@ export interface PaymentView {
   channelId: string;
   /** The asset paid in ('ETH' or a token symbol); amounts are in its units. */
   asset: string;
-  /** The chain of that asset (the node always says). */
+  /** The chain of that asset; set by an agent on several chains. */
   chainId?: string;
   version: string;
   amount: string;
@@ -200,7 +200,7 @@ export interface SettlementView {
   channelId: string;
   /** The channel was withdrawn before this call: `withdrawn` says what that withdrawal paid, nothing moved now. */
   alreadySettled: boolean;
-  /** What each of our receivers got, ETH. */
+  /** What each of our receivers got, in each asset's units (with its chain on an agent on several chains). */
   withdrawn: { asset: string; chainId?: string; amount: string; receiver: string }[];
 }
 
@@ -259,7 +259,7 @@ export interface ProposalView {
   /** What the peer puts in, and what it asks of us. */
   peerFund: string;
   ourFund: string;
-  /** Every asset of the proposed channel with its chain and the funds each side puts in. */
+  /** Every asset of the proposed channel with its chain and the funds each side puts in; set for several assets or chains. */
   assets?: { chainId: string; asset: string; peerFund: string; ourFund: string }[];
   challengeDuration: number;
   /** Where the proposal stands. */

@@ -136,6 +136,16 @@ export class ChannelViews {
     private readonly peers: PeerNames,
   ) {}
 
+  /** Whether the agent runs on several chains: then views name each asset's chain. */
+  get #severalChains(): boolean {
+    return this.assets.chainIds.length > 1;
+  }
+
+  /** `{ chainId }` of an asset where the agent runs on several chains (one chain: views as they always were). */
+  #chainOf(asset: AssetInfo): { chainId?: string } {
+    return this.#severalChains ? { chainId: asset.chainId } : {};
+  }
+
   /** The channel's asset `index` (default its first: most of our channels hold one). */
   assetOf(c: ChannelInfo, index = 0): AssetInfo {
     return this.assets.ofAsset(c.state?.outcome.assets[index]);
@@ -171,10 +181,12 @@ export class ChannelViews {
       status: PHASE_WORDS[c.phase],
       version: (c.state?.version ?? 0n).toString(),
       asset: asset.symbol,
-      chainId: asset.chainId,
+      ...this.#chainOf(asset),
       ourBalance: format(asset, balances[c.idx] ?? 0n),
       theirBalance: format(asset, balances[1 - c.idx] ?? 0n),
-      assets: this.#assetViews(c),
+      ...(this.#severalChains || (c.state?.outcome.assets.length ?? 0) > 1
+        ? { assets: this.#assetViews(c) }
+        : {}),
       challengeDuration: Number(c.params.challengeDuration),
       participants: c.params.participants.map((p) => p.ethAddress),
       isFinal: c.state?.isFinal ?? false,
@@ -215,7 +227,7 @@ export class ChannelViews {
       id: p.id,
       channelId: c.id,
       asset: asset.symbol,
-      chainId: asset.chainId,
+      ...this.#chainOf(asset),
       version: state.version.toString(),
       amount: format(asset, p.amount),
       direction,
@@ -233,7 +245,7 @@ export class ChannelViews {
       id: row.id,
       channelId: c.id,
       asset: asset.symbol,
-      chainId: asset.chainId,
+      ...this.#chainOf(asset),
       version: row.version.toString(),
       amount: format(asset, row.amount),
       direction: row.payer === c.idx ? 'sent' : 'received',
@@ -269,7 +281,7 @@ export class ChannelViews {
         const asset = this.assetOf(c, w.asset);
         return {
           asset: asset.symbol,
-          chainId: asset.chainId,
+          ...this.#chainOf(asset),
           amount: format(asset, w.amount),
           receiver: this.address,
         };
