@@ -1,7 +1,7 @@
 // Two agent processes on two chains (`perun-agent chain --chains 2`'s pair, one chain file naming
 // both): over REST, Alice opens one channel with her ETH on chain A and Bob's PRN on chain B, a
 // channel on a chain the agents have no ledger for is refused and changes nothing, both pay in
-// their asset, and the cooperative close pays out on both chains, checked to the wei (each
+// their asset, Alice restarts, and the cooperative close pays out on both chains, checked to the wei (each
 // account's gas counted from the chain's own receipts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,12 @@ import type {
   ProposalView,
   SettlementView,
 } from '../../src/agent/node/types.js';
-import { connectAgents, stopAllProcesses, type ApiFailure } from '../../src/agent/process/agent-process.js';
+import {
+  AgentProcess,
+  connectAgents,
+  stopAllProcesses,
+  type ApiFailure,
+} from '../../src/agent/process/agent-process.js';
 import { startWorldAgent, trustingAgents } from '../../src/agent/process/certified-pair.js';
 
 const ETH = 10n ** 18n;
@@ -153,7 +158,11 @@ test('two agents on two chains open, pay in and settle a channel with ETH on A a
     ['31338', 'PRN', '10', '90'],
   ]);
 
-  const settled = await alice.api<SettlementView>('POST', `/channels/${channel.id}/close`);
+  // Alice restarts: the channel comes back from her database, on both chains.
+  await alice.stop();
+  const again = await AgentProcess.start('Alice', dirs.Alice.dataDir, dirs.Alice.passphrase);
+  expect((await again.api<ChannelView>('GET', `/channels/${channel.id}`)).assets).toEqual(viewed.assets);
+  const settled = await again.api<SettlementView>('POST', `/channels/${channel.id}/close`);
   expect(settled.withdrawn.map((w) => [w.chainId, w.asset, w.amount])).toEqual([
     ['31337', 'ETH', '1.5'],
     ['31338', 'PRN', '10'],
@@ -180,7 +189,7 @@ test('two agents on two chains open, pay in and settle a channel with ETH on A a
     expect(await eth(pb, bo)).toBe(10n * ETH);
     expect(await prn(al)).toBe(10n * PRN);
     expect(await prn(bo)).toBe(90n * PRN);
-    const balance = await alice.api<{ chains?: { chainId: string; tokens: { inChannels: string }[] }[] }>(
+    const balance = await again.api<{ chains?: { chainId: string; tokens: { inChannels: string }[] }[] }>(
       'GET',
       '/balance',
     );
