@@ -1,5 +1,5 @@
 // `perun-agent start`: the node with its chain, REST API, event stream, webhooks and web page, until
-// stopped; the data directory made owner-only first (./data-dir.ts), with a warning for each fix. A configured chain file names a shared chain; 'embedded' starts a chain of this
+// stopped; the data directory made owner-only first (./data-dir.ts), with a warning for each fix. A configured chain file names a shared chain (or several: the node connects to each, ./ledgers.ts); 'embedded' starts a chain of this
 // agent's own (and funds its account there), for trying one agent alone.
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
