@@ -80,6 +80,11 @@ function validValue(spec: FieldSpec): fc.Arbitrary<unknown> {
         .map((b) => '0x' + Buffer.from(b).toString('hex'));
     case 'boolean':
       return fc.boolean();
+    case 'list':
+      return fc.array(
+        fc.record(Object.fromEntries(Object.entries(spec.items).map(([k, item]) => [k, validValue(item)]))),
+        { minLength: spec.minItems, maxLength: Math.min(spec.maxItems, 3) },
+      );
   }
 }
 

@@ -1324,7 +1324,12 @@ describe('/openapi.json', () => {
       required: true,
       content: {
         'application/json': {
-          schema: { required: ['connectionId', 'fund'], additionalProperties: false },
+          // fund, or assets for a channel of several assets or chains (the node refuses neither).
+          schema: {
+            required: ['connectionId'],
+            properties: { fund: { type: 'string' }, assets: { type: 'array', minItems: 1 } },
+            additionalProperties: false,
+          },
         },
       },
     });

@@ -29,6 +29,13 @@ function object(properties: Record<string, Schema>, optional: string[] = [], des
   };
 }
 
+const TOKEN_BALANCE = object({
+  asset: str(),
+  token: str(),
+  onChain: str('On chain, in token units.'),
+  inChannels: str('Ours in open channels, in token units.'),
+});
+
 const PEER_CLAIMS_PROPERTIES = {
   ethereumAddress: str('The address the holder signs channel states with.'),
   name: str(),
@@ -71,8 +78,14 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       assetHolderETH: str(),
       assets: arrayOf(
         object(
-          { symbol: str(), decimals: { type: 'integer' }, holder: str(), token: str('Absent for ETH.') },
-          ['token'],
+          {
+            symbol: str(),
+            decimals: { type: 'integer' },
+            holder: str(),
+            token: str('Absent for ETH.'),
+            chainId: str('The chain it lives on (decimal); each chain of the chain file has its own.'),
+          },
+          ['token', 'chainId'],
         ),
       ),
       trustedIssuers: arrayOf(str()),
@@ -169,9 +182,23 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
         description: 'The phase in a plain word.',
       },
       version: str(),
-      asset: str(),
+      asset: str("The channel's first asset (of most channels the only one): the unit of the balances."),
+      chainId: str('The chain of the first asset.'),
       ourBalance: eth('Ours in the latest fully signed state.'),
       theirBalance: eth("The peer's in the latest fully signed state."),
+      assets: arrayOf(
+        object(
+          {
+            chainId: str(),
+            asset: str("'ETH' or a token symbol."),
+            token: str('Absent for ETH.'),
+            ourBalance: str("Ours, in the asset's units."),
+            theirBalance: str("The peer's, in the asset's units."),
+          },
+          ['token'],
+          'One asset of the channel with its chain (a cross-chain channel has one per chain).',
+        ),
+      ),
       challengeDuration: { type: 'integer', description: 'Seconds.' },
       participants: arrayOf(str()),
       isFinal: { type: 'boolean' },
@@ -192,25 +219,29 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
         "While a dispute runs (a state registered or progressed on chain, seen since the agent started): when its challenge duration ends, by the chain's clock.",
       ),
     },
-    ['connectionId', 'peerLabel', 'parentId', 'challengeEndsAt'],
+    ['connectionId', 'peerLabel', 'parentId', 'challengeEndsAt', 'chainId', 'assets'],
   ),
-  PaymentView: object({
-    id: str("Names the payment in both participants' histories."),
-    channelId: str(),
-    asset: str("'ETH' or a token symbol: the unit of the amounts."),
-    version: str(),
-    amount: eth('The payment.'),
-    direction: { type: 'string', enum: ['sent', 'received'] },
-    ourBalance: eth('Ours after the payment.'),
-    theirBalance: eth("The peer's after the payment."),
-    batch: {
-      type: 'integer',
-      minimum: 1,
-      description:
-        'How many payments the update that carried this one made (payments asked at once go together).',
+  PaymentView: object(
+    {
+      id: str("Names the payment in both participants' histories."),
+      channelId: str(),
+      asset: str("'ETH' or a token symbol: the asset paid in, the unit of the amounts."),
+      chainId: str('The chain of the asset paid in.'),
+      version: str(),
+      amount: eth('The payment.'),
+      direction: { type: 'string', enum: ['sent', 'received'] },
+      ourBalance: eth('Ours after the payment.'),
+      theirBalance: eth("The peer's after the payment."),
+      batch: {
+        type: 'integer',
+        minimum: 1,
+        description:
+          'How many payments the update that carried this one made (payments asked at once go together).',
+      },
+      at: dateTime(),
     },
-    at: dateTime(),
-  }),
+    ['chainId'],
+  ),
   SettlementView: object({
     channelId: str(),
     alreadySettled: {
@@ -218,7 +249,17 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       description:
         'The channel was settled before this call: `withdrawn` is what that settlement paid; nothing moved now.',
     },
-    withdrawn: arrayOf(object({ asset: str(), amount: eth('What the receiver got.'), receiver: str() })),
+    withdrawn: arrayOf(
+      object(
+        {
+          asset: str(),
+          chainId: str('The chain it was withdrawn on.'),
+          amount: str("What the receiver got, in the asset's units."),
+          receiver: str(),
+        },
+        ['chainId'],
+      ),
+    ),
   }),
   SignedStateView: object({
     channelId: str(),
@@ -241,27 +282,42 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       asset: str("'ETH' or a token symbol: the unit of the funds."),
       peerFund: eth('What the peer puts in.'),
       ourFund: eth('What the peer asks of us.'),
+      assets: arrayOf(
+        object(
+          { chainId: str(), asset: str(), peerFund: str(), ourFund: str() },
+          [],
+          'Every asset of the proposed channel with its chain, in its units.',
+        ),
+      ),
       challengeDuration: { type: 'integer', description: 'Seconds.' },
       status: { type: 'string', enum: ['pending', 'accepted', 'rejected', 'expired'] },
       receivedAt: dateTime(),
       expiresAt: dateTime("When a proposal that waits for the user's decision expires undecided."),
     },
-    ['connectionId', 'peerLabel', 'expiresAt'],
+    ['connectionId', 'peerLabel', 'expiresAt', 'assets'],
   ),
-  BalanceView: object({
-    address: str('The address that signs our channel states and pays for our transactions.'),
-    onChain: eth('On chain.'),
-    inChannels: eth('Ours in open channels.'),
-    channels: { type: 'integer' },
-    tokens: arrayOf(
-      object({
-        asset: str(),
-        token: str(),
-        onChain: str('On chain, in token units.'),
-        inChannels: str('Ours in open channels, in token units.'),
-      }),
-    ),
-  }),
+  BalanceView: object(
+    {
+      address: str('The address that signs our channel states and pays for our transactions.'),
+      onChain: eth('On chain (the primary chain).'),
+      inChannels: eth('Ours in open channels (on the primary chain).'),
+      channels: { type: 'integer' },
+      tokens: arrayOf(TOKEN_BALANCE),
+      chains: arrayOf(
+        object(
+          {
+            chainId: str(),
+            onChain: eth('On that chain.'),
+            inChannels: eth('Ours in open channels on that chain.'),
+            tokens: arrayOf(TOKEN_BALANCE),
+          },
+          [],
+          'Of an agent on several chains, the same per chain (the primary first); absent with one chain.',
+        ),
+      ),
+    },
+    ['chains'],
+  ),
   CredentialSaleView: object(
     {
       id: str(),
@@ -337,6 +393,14 @@ function fieldSchema(spec: FieldSpec): Schema {
       return { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$', ...base };
     case 'boolean':
       return { type: 'boolean', ...base };
+    case 'list':
+      return {
+        type: 'array',
+        items: bodySchema(spec.items),
+        minItems: spec.minItems,
+        maxItems: spec.maxItems,
+        ...base,
+      };
   }
 }
 

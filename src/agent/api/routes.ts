@@ -305,9 +305,13 @@ export const API_ROUTES: readonly ApiRoute[] = [
     idempotent: true,
     scope: 'payment',
     handle: (node, { params, body, idempotencyKey }) =>
-      idempotencyKey === undefined
+      idempotencyKey === undefined && body.asset === undefined && body.chainId === undefined
         ? node.pay(params.id!, body.amount, body.id)
-        : node.pay(params.id!, body.amount, body.id, { idempotencyKey }),
+        : node.pay(params.id!, body.amount, body.id, {
+            ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+            ...(body.asset === undefined ? {} : { asset: body.asset }),
+            ...(body.chainId === undefined ? {} : { chainId: body.chainId }),
+          }),
   }),
   post({
     path: '/channels/:id/close',

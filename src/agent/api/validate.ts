@@ -24,6 +24,8 @@ export type FieldSpec = FieldBase &
     | { type: 'address' }
     /** `true` or `false` (in a query string: the words). */
     | { type: 'boolean' }
+    /** A list of objects, each checked against `items` (in a body only). */
+    | { type: 'list'; items: Fields; minItems: number; maxItems: number }
   );
 
 export type Fields = Readonly<Record<string, FieldSpec>>;
@@ -32,7 +34,9 @@ type ValueOf<F extends FieldSpec> = F extends { type: 'integer' }
   ? number
   : F extends { type: 'boolean' }
     ? boolean
-    : string;
+    : F extends { type: 'list'; items: infer I extends Fields }
+      ? Checked<I>[]
+      : string;
 type RequiredKeys<S extends Fields> = { [K in keyof S]: S[K]['required'] extends true ? K : never }[keyof S];
 type OptionalKeys<S extends Fields> = Exclude<keyof S, RequiredKeys<S>>;
 
@@ -106,9 +110,31 @@ export const OFFER_CREDENTIAL = {
   price: { type: 'amount', required: true, positive: true, description: 'What the holder pays (ETH).' },
 } as const satisfies Fields;
 
+/** One asset of a channel on several assets or chains. */
+export const CHANNEL_ASSET = {
+  chainId: {
+    type: 'string',
+    required: true,
+    maxLength: 20,
+    pattern: /^[1-9]\d*$/,
+    description: "The asset's chain ID (decimal), one of the agent's chain file.",
+  },
+  asset: {
+    type: 'string',
+    required: true,
+    maxLength: 64,
+    description: '"ETH", a token symbol or a token address of that chain.',
+  },
+  fund: { type: 'amount', required: true, description: "What we put in, in the asset's units." },
+  peerFund: { type: 'amount', required: false, description: 'What the peer puts in; default "0".' },
+} as const satisfies Fields;
+
+/** The most assets a channel opened over the API holds. */
+export const CHANNEL_ASSETS_MAX = 16;
+
 export const OPEN_CHANNEL = {
   connectionId: id('The connection with the peer.'),
-  fund: { type: 'amount', required: true, description: 'What we put in (ETH).' },
+  fund: { type: 'amount', required: false, description: 'What we put in (ETH); required unless `assets`.' },
   peerFund: { type: 'amount', required: false, description: 'What the peer puts in (ETH); default "0".' },
   asset: {
     type: 'string',
@@ -122,6 +148,15 @@ export const OPEN_CHANNEL = {
     minimum: 1,
     maximum: Number.MAX_SAFE_INTEGER,
     description: 'Seconds; default from the config.',
+  },
+  assets: {
+    type: 'list',
+    required: false,
+    items: CHANNEL_ASSET,
+    minItems: 1,
+    maxItems: CHANNEL_ASSETS_MAX,
+    description:
+      'A channel of several assets, each on its chain (a cross-chain channel); instead of fund, peerFund and asset.',
   },
 } as const satisfies Fields;
 
@@ -149,6 +184,20 @@ export const PAY = {
     maxLength: 64,
     pattern: PAYMENT_ID,
     description: 'Names the payment in both histories; default a fresh UUID.',
+  },
+  asset: {
+    type: 'string',
+    required: false,
+    maxLength: 64,
+    description:
+      "Of a channel with several assets, the one paid in: 'ETH', a token symbol or address; default the channel's first.",
+  },
+  chainId: {
+    type: 'string',
+    required: false,
+    maxLength: 20,
+    pattern: /^[1-9]\d*$/,
+    description: "The paid asset's chain, where the channel holds that asset on several chains.",
   },
 } as const satisfies Fields;
 
@@ -217,8 +266,24 @@ export function invalid(
   return new ApiRequestError(400, 'INVALID_REQUEST', `${field}: ${message}`, { field, ...details });
 }
 
-function checkField(name: string, spec: FieldSpec, value: unknown): string | number | boolean {
+type Value = string | number | boolean | Record<string, unknown>[];
+
+function checkField(name: string, spec: FieldSpec, value: unknown): Value {
   switch (spec.type) {
+    case 'list': {
+      if (!Array.isArray(value)) throw invalid(name, 'expected a list', { expected: 'array' });
+      if (value.length < spec.minItems || value.length > spec.maxItems) {
+        throw invalid(name, `expected ${spec.minItems} to ${spec.maxItems} items`, {
+          minItems: spec.minItems,
+          maxItems: spec.maxItems,
+        });
+      }
+      return value.map((item: unknown, i) => {
+        if (typeof item !== 'object' || item === null || Array.isArray(item))
+          throw invalid(`${name}[${i}]`, 'expected an object', { expected: 'object' });
+        return checkFields(spec.items, item as Record<string, unknown>, `${name}[${i}].`);
+      });
+    }
     case 'boolean':
       if (typeof value !== 'boolean') throw invalid(name, 'expected true or false', { expected: 'boolean' });
       return value;
@@ -281,7 +346,7 @@ function checkFields<S extends Fields>(
   for (const key of Object.keys(input)) {
     if (!Object.hasOwn(fields, key)) throw invalid(`${prefix}${key}`, 'unknown field');
   }
-  const out: Record<string, string | number | boolean> = {};
+  const out: Record<string, Value> = {};
   for (const [key, spec] of Object.entries(fields)) {
     const value = Object.hasOwn(input, key) ? input[key] : undefined;
     if (value === undefined) {

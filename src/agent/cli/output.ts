@@ -6,6 +6,7 @@ import { toApiError } from '../api/api-error.js';
 import type {
   AgentInfo,
   BalanceView,
+  ChannelAssetView,
   ChannelView,
   ConnectionView,
   CredentialView,
@@ -255,15 +256,18 @@ export function channelsTable(list: ChannelView[]): string {
   );
   return table(
     ['ID', 'PEER', 'STATUS', 'VERSION', 'OURS', 'THEIRS', 'ASSET'],
-    list.map((c) => [
-      id(c.id),
-      peerName(c.peerLabel, c.peerDid),
-      phaseText(c),
-      c.version,
-      c.ourBalance,
-      c.theirBalance,
-      c.asset,
-    ]),
+    list.map((c) => {
+      const several = severalAssets(c);
+      return [
+        id(c.id),
+        peerName(c.peerLabel, c.peerDid),
+        phaseText(c),
+        c.version,
+        several === undefined ? c.ourBalance : holdings(several, 'ourBalance'),
+        several === undefined ? c.theirBalance : holdings(several, 'theirBalance'),
+        several === undefined ? c.asset : 'several',
+      ];
+    }),
   );
 }
 
@@ -322,7 +326,22 @@ export const balanceLines = (b: BalanceView) =>
       t.asset,
       `${t.onChain} on chain, ${t.inChannels} in channels`,
     ]),
+    ...(b.chains ?? []).map((c): [string, string] => [
+      `chain ${c.chainId}`,
+      [
+        `${c.onChain} ETH on chain, ${c.inChannels} in channels`,
+        ...c.tokens.map((t) => `${t.onChain} ${t.asset} on chain, ${t.inChannels} in channels`),
+      ].join('; '),
+    ]),
   ]);
+
+/** A channel's assets when it holds several (a cross-chain channel), else undefined. */
+const severalAssets = (c: ChannelView) =>
+  c.assets !== undefined && c.assets.length > 1 ? c.assets : undefined;
+
+/** One side's share of each asset: "1.5 ETH on 31337 + 20 PRN on 31338". */
+const holdings = (assets: ChannelAssetView[], side: 'ourBalance' | 'theirBalance') =>
+  assets.map((a) => `${a[side]} ${a.asset} on ${a.chainId}`).join(' + ');
 
 export const credentialLine = (c: CredentialView) =>
   `credential ${c.id}: ${c.claims.name ?? '(no name)'}, address ${c.claims.ethereumAddress}, ` +
@@ -335,7 +354,9 @@ const phaseText = (c: ChannelView) => (c.status === undefined ? c.phase : `${c.s
 export const channelLine = (c: ChannelView) =>
   `${c.virtual ? 'virtual channel' : c.parentId !== undefined ? 'sub-channel' : 'channel'} ${c.id} ` +
   `with ${peerName(c.peerLabel, c.peerDid)}: ${phaseText(c)}, version ${c.version}, ` +
-  `ours ${c.ourBalance} ${c.asset}, theirs ${c.theirBalance} ${c.asset}` +
+  (severalAssets(c) === undefined
+    ? `ours ${c.ourBalance} ${c.asset}, theirs ${c.theirBalance} ${c.asset}`
+    : `ours ${holdings(c.assets!, 'ourBalance')}, theirs ${holdings(c.assets!, 'theirBalance')}`) +
   (c.parentId === undefined ? '' : `, funded by ${c.parentId}`) +
   (c.locked === undefined || c.locked === '0' ? '' : `, ${c.locked} ${c.asset} locked in sub-channels`) +
   (c.synced === false ? ', not synced with the peer yet' : '');
@@ -344,16 +365,22 @@ export const paymentLine = (p: PaymentView) =>
   `${p.direction === 'sent' ? 'paid' : 'received'} ${p.amount} ${p.asset ?? 'ETH'} in channel ${p.channelId} ` +
   `(version ${p.version}): ours ${p.ourBalance} ${p.asset ?? 'ETH'}, theirs ${p.theirBalance} ${p.asset ?? 'ETH'}`;
 
+/** A withdrawn amount; with its chain where the settlement paid out on several. */
+const withdrawal = (s: SettlementView, w: SettlementView['withdrawn'][number]) =>
+  `${w.amount} ${w.asset}` +
+  (new Set(s.withdrawn.map((x) => x.chainId)).size > 1 ? ` on chain ${w.chainId}` : '') +
+  ` to ${w.receiver}`;
+
 export const settlementLine = (s: SettlementView) =>
   s.alreadySettled
     ? `channel ${s.channelId} was already settled; nothing was withdrawn now` +
       (s.withdrawn.length === 0
         ? ''
-        : ` (the settlement paid ${s.withdrawn.map((w) => `${w.amount} ${w.asset} to ${w.receiver}`).join(', ')})`)
+        : ` (the settlement paid ${s.withdrawn.map((w) => withdrawal(s, w)).join(', ')})`)
     : `channel ${s.channelId} settled: ` +
       (s.withdrawn.length === 0
         ? 'nothing to withdraw'
-        : s.withdrawn.map((w) => `withdrew ${w.amount} ${w.asset} to ${w.receiver}`).join(', '));
+        : s.withdrawn.map((w) => `withdrew ${withdrawal(s, w)}`).join(', '));
 
 export const proposalLine = (p: ProposalView) =>
   `proposal ${p.id} from ${peerName(p.peerLabel, p.peerDid)} (${p.claims.name ?? 'no name'}, ` +

@@ -67,6 +67,10 @@ export interface PayRequest {
   amount: string;
   /** The payment's ID; default a fresh UUID. */
   id?: string;
+  /** Of a channel with several assets, the one paid in ('ETH', a token symbol or address); default its first. */
+  asset?: string;
+  /** The paid asset's chain, where the channel holds it on several. */
+  chainId?: string;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;

@@ -9,14 +9,17 @@ import { paramsToJson, stateToJson } from '../../channels/json.js';
 import { ChannelClientError, InvalidTransitionError } from '../../channels/errors.js';
 import type { Allocation, Hex } from '../../channels/types.js';
 import type { VerifyOptions } from '../../protocols/identity/index.js';
+import type { EthereumConnection } from '../../channels/ethereum/config.js';
 import { ApiRequestError } from '../api/api-error.js';
+import { invalid } from '../api/validate.js';
 import { formatAmount } from '../api/amounts.js';
-import { format, parse, type AssetInfo } from './assets.js';
+import { format, isNamed, parse, type AssetInfo } from './assets.js';
 import type { Connections } from './connections.js';
 import type { NodeContext } from './context.js';
 import { logDecision } from './proposals.js';
 import type {
   BalanceView,
+  ChainBalanceView,
   ChannelView,
   OpenChannelRequest,
   OpenSubChannelRequest,
@@ -84,10 +87,9 @@ export class Channels {
   }
 
   async open(req: OpenChannelRequest): Promise<ChannelView> {
-    const { agent, client, chain, config, policy } = this.ctx;
-    const asset = this.ctx.assets.named(req.asset);
+    const { agent, client, config, policy } = this.ctx;
+    const allocation = this.#allocation(req);
     const c = await this.connections.ready(req.connectionId);
-    const [fund, peerFund] = this.#funds(asset, req, 'channel');
     const challengeDuration = BigInt(req.challengeDuration ?? config.challengeDuration);
     const { channel } = await agent.modules.identity
       .proposeToVerifiedPeer(
@@ -95,7 +97,7 @@ export class Channels {
         c.id,
         policy,
         {
-          allocation: oneAssetAllocation(chain.config.chainId, asset.holder, [fund, peerFund]),
+          allocation,
           challengeDuration,
         },
         this.#verifyOptions(),
@@ -104,6 +106,63 @@ export class Channels {
         throw this.#unanswered(err, c.id, c.theirLabel) ?? err;
       });
     return this.views.channel(channel);
+  }
+
+  /** A new channel's allocation: one asset (`fund`, `peerFund`, `asset`) or the `assets` list, each on its chain. */
+  #allocation(req: OpenChannelRequest): Allocation {
+    const { assets } = this.ctx;
+    if (req.assets === undefined) {
+      if (req.fund === undefined) throw invalid('fund', 'required (or assets)');
+      const asset = assets.named(req.asset);
+      const funds = this.#funds(asset, { fund: req.fund, peerFund: req.peerFund }, 'channel');
+      // The primary chain's asset (a one-asset request names no chain).
+      return oneAssetAllocation(this.ctx.chain.config.chainId, asset.holder, funds);
+    }
+    if (req.fund !== undefined || req.peerFund !== undefined || req.asset !== undefined)
+      throw invalid('assets', 'not with fund, peerFund or asset');
+    const rows = req.assets.map((a) => {
+      const asset = assets.named(a.asset, a.chainId);
+      return { asset, funds: [parse(asset, a.fund), parse(asset, a.peerFund ?? '0')] };
+    });
+    rows.forEach(({ asset }, i) => {
+      if (rows.findIndex((r) => r.asset === asset) !== i)
+        throw invalid(`assets[${i}]`, `${asset.symbol} on chain ${asset.chainId} is named twice`);
+    });
+    if (rows.every((r) => r.funds[0]! + r.funds[1]! === 0n))
+      throw new ApiRequestError(400, 'INVALID_REQUEST', 'a channel needs funds', { field: 'assets' });
+    return {
+      assets: rows.map((r) => ethAsset(BigInt(r.asset.chainId), r.asset.holder)),
+      backends: rows.map(() => ETH_BACKEND_ID),
+      balances: rows.map((r) => r.funds),
+      locked: [],
+    };
+  }
+
+  /**
+   * The index in the channel of the asset a payment names (`asset` and/or `chainId`); the first
+   * when it names none. 400 when the channel holds no such asset, or holds it on several chains
+   * and `chainId` does not say which.
+   */
+  assetIndex(channelId: string, choice: { asset?: string; chainId?: string }): number {
+    if (choice.asset === undefined && choice.chainId === undefined) return 0;
+    const info = this.ctx.client.channel(channelId);
+    const held = (info.state?.outcome.assets ?? []).map((_, i) => this.views.assetOf(info, i));
+    const matching = held.flatMap((a, i) =>
+      (choice.asset === undefined || isNamed(a, choice.asset)) &&
+      (choice.chainId === undefined || a.chainId === choice.chainId)
+        ? [i]
+        : [],
+    );
+    const assets = held.map((a) => ({ chainId: a.chainId, asset: a.symbol }));
+    if (matching.length === 0)
+      throw new ApiRequestError(400, 'UNSUPPORTED_ASSET', 'the channel holds no such asset', {
+        asset: choice.asset,
+        chainId: choice.chainId,
+        assets,
+      });
+    if (matching.length > 1)
+      throw invalid('chainId', 'the channel holds this asset on several chains', { assets });
+    return matching[0]!;
   }
 
   /** The core's "no answer to the proposal" in the user's terms: who, on which connection, how long. */
@@ -180,16 +239,19 @@ export class Channels {
     return this.views.channel(channel);
   }
 
-  async pay(channelId: string, amount: string, id: string = randomUUID()): Promise<PaymentView> {
+  /** Pays `amount` of the channel's asset `index` (default its first). */
+  async pay(channelId: string, amount: string, id: string = randomUUID(), index = 0): Promise<PaymentView> {
     const info = this.ctx.client.channel(channelId);
-    const units = parse(this.views.assetOf(info), amount);
+    const asset = this.views.assetOf(info, index);
+    const units = parse(asset, amount);
     if (units === 0n)
       throw new ApiRequestError(400, 'INVALID_AMOUNT', 'a payment must be positive', { amount });
-    const state = await this.ctx.client.sendPayment(info.id, units, 0, id).catch((err: unknown) => {
-      throw insufficient(err, this.views.assetOf(info)) ?? err;
+    const state = await this.ctx.client.sendPayment(info.id, units, index, id).catch((err: unknown) => {
+      throw insufficient(err, asset) ?? err;
     });
     return (
-      this.views.takeSent(id) ?? this.views.payment(info, state, { id, asset: 0, amount: units }, 'sent', 1)
+      this.views.takeSent(id) ??
+      this.views.payment(info, state, { id, asset: index, amount: units }, 'sent', 1)
     );
   }
 
@@ -229,33 +291,52 @@ export class Channels {
   }
 
   async balance(): Promise<BalanceView> {
-    const { assets, chain, signer } = this.ctx;
+    const { assets, chains, signer } = this.ctx;
     const open = this.ctx.client
       .channels()
       .filter((c) => c.phase !== 'Withdrawn' && c.state !== undefined && c.observer !== true);
     const inChannels = (asset: AssetInfo) =>
       format(
         asset,
-        open
-          .filter((c) => this.views.assetOf(c) === asset)
-          .reduce((sum, c) => sum + (c.state!.outcome.balances[0]?.[c.idx] ?? 0n), 0n),
+        open.reduce(
+          (sum, c) =>
+            c.state!.outcome.balances.reduce(
+              (s, row, i) => (this.views.assetOf(c, i) === asset ? s + (row[c.idx] ?? 0n) : s),
+              sum,
+            ),
+          0n,
+        ),
       );
-    const tokens = await Promise.all(
-      assets.all
-        .filter((a) => a.token !== undefined)
-        .map(async (a) => {
-          const held = (await erc20Contract(a.token!, chain.provider)
-            .getFunction('balanceOf')
-            .staticCall(signer.address)) as bigint;
-          return { asset: a.symbol, token: a.token!, onChain: format(a, held), inChannels: inChannels(a) };
-        }),
-    );
+    const ofChain = async ({ config, provider }: EthereumConnection): Promise<ChainBalanceView> => {
+      const chainId = config.chainId.toString();
+      const onChain = assets.all.filter((a) => a.chainId === chainId);
+      const tokens = await Promise.all(
+        onChain
+          .filter((a) => a.token !== undefined)
+          .map(async (a) => {
+            const held = (await erc20Contract(a.token!, provider)
+              .getFunction('balanceOf')
+              .staticCall(signer.address)) as bigint;
+            return { asset: a.symbol, token: a.token!, onChain: format(a, held), inChannels: inChannels(a) };
+          }),
+      );
+      const eth = onChain.find((a) => a.token === undefined)!;
+      return {
+        chainId,
+        onChain: formatAmount(await provider.getBalance(signer.address)),
+        inChannels: inChannels(eth),
+        tokens,
+      };
+    };
+    const perChain = await Promise.all(chains.map(ofChain));
+    const primary = perChain[0]!;
     return {
       address: signer.address,
-      onChain: formatAmount(await chain.provider.getBalance(signer.address)),
-      inChannels: inChannels(assets.eth),
+      onChain: primary.onChain,
+      inChannels: primary.inChannels,
       channels: open.length,
-      tokens,
+      tokens: primary.tokens,
+      ...(perChain.length > 1 ? { chains: perChain } : {}),
     };
   }
 }

@@ -25,6 +25,8 @@ export interface NodeContext {
   client: ChannelClient;
   signer: EthereumSigner;
   chain: EthereumConnection;
+  /** Every chain of the chain file, `chain` (the primary) first. */
+  chains: EthereumConnection[];
   store: TypeOrmChannelStore;
   /** The agent's database (the agent's own tables: idempotency keys). */
   db: DataSource;

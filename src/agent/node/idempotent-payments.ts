@@ -23,11 +23,23 @@ import type { Hex } from '../../channels/types.js';
 import type { NodeContext } from './context.js';
 import type { PaymentView } from './types.js';
 
-/** What makes two requests with one key the same request. */
+/**
+ * What makes two requests with one key the same request. `amount` is stored as asked for a
+ * payment in the channel's first asset, and as `<amount>/<index>` for its asset `index`.
+ */
 interface PayRequest {
   channelId: string;
   amount: string;
   requestedId: string | null;
+}
+
+/** The stored amount of a payment of `amount` in the channel's asset `index`. */
+const storedAmount = (amount: string, index: number) => (index === 0 ? amount : `${amount}/${index}`);
+
+/** The amount and asset index of a stored amount. */
+function paidAmount(stored: string): [string, number] {
+  const [amount, index] = stored.split('/');
+  return [amount!, index === undefined ? 0 : Number(index)];
 }
 
 const FIELDS = ['channelId', 'amount', 'requestedId'] as const;
@@ -41,17 +53,22 @@ export class IdempotentPayments {
   constructor(
     private readonly ctx: Pick<NodeContext, 'db' | 'client' | 'store' | 'history' | 'timeoutMs'>,
     /** Pays without a key: the node's own payment. */
-    private readonly payOnce: (channelId: string, amount: string, id: string) => Promise<PaymentView>,
+    private readonly payOnce: (
+      channelId: string,
+      amount: string,
+      id: string,
+      index: number,
+    ) => Promise<PaymentView>,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Pays `amount` on the channel once per `key`; see the header. */
-  pay(key: string, channelId: string, amount: string, id?: string): Promise<PaymentView> {
+  /** Pays `amount` of the channel's asset `index` (default its first) once per `key`; see the header. */
+  pay(key: string, channelId: string, amount: string, id?: string, index = 0): Promise<PaymentView> {
     let request: PayRequest;
     try {
       request = {
         channelId: this.ctx.client.channel(channelId).id.toLowerCase(),
-        amount,
+        amount: storedAmount(amount, index),
         requestedId: id ?? null,
       };
     } catch (err) {
@@ -87,7 +104,8 @@ export class IdempotentPayments {
   }
 
   async #pay(key: string, request: PayRequest, paymentId: string): Promise<PaymentView> {
-    return this.#answer(key, await this.payOnce(request.channelId, request.amount, paymentId));
+    const [amount, index] = paidAmount(request.amount);
+    return this.#answer(key, await this.payOnce(request.channelId, amount, paymentId, index));
   }
 
   async #answer(key: string, view: PaymentView): Promise<PaymentView> {

@@ -7,17 +7,12 @@
 import type { DataSource } from 'typeorm';
 import { ChannelClient, type ChannelInfo, type ClientEvent } from '../../channels/client.js';
 import type { StoredPayment } from '../../channels/store.js';
-import {
-  EthereumAdjudicatorAdapter,
-  EthereumEventSource,
-  ethereumBackend,
-} from '../../channels/ethereum/backend.js';
-import { connectEthereum, type EthereumConfig } from '../../channels/ethereum/config.js';
+import { ethereumBackend } from '../../channels/ethereum/backend.js';
+import type { EthereumConfig } from '../../channels/ethereum/config.js';
 import { EthereumSigner, secp256k1Engine } from '../../channels/ethereum/signer.js';
 import { credentialPaymentApp } from '../../channels/ethereum/apps/credential-payment.js';
 import type { Hex } from '../../channels/types.js';
 import { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js';
-import { LocalWatcher } from '../../channels/watcher.js';
 import type { PeerCredentialIssuer, PeerHolder, PeerPolicy } from '../../protocols/identity/index.js';
 import { createPerunAgent, type PerunIdentityAgent } from '../credo/agent.js';
 import { CredoLogger } from '../credo/credo-logger.js';
@@ -43,6 +38,7 @@ import { CredentialSales } from './credential-sales.js';
 import { Credentials } from './credentials.js';
 import { EventLog } from './event-log.js';
 import { IdempotentPayments } from './idempotent-payments.js';
+import { connectNodeChains } from './ledgers.js';
 import { MediationError, invitationOrigin, mediationOptionsOf, startMediation } from './mediation.js';
 import { Messages } from './messages.js';
 import { bindLegacyPeers } from './pairwise-migration.js';
@@ -80,6 +76,8 @@ export interface NodeOptions {
   passphrase: string;
   /** The chain: the configured chain file's contents, resolved by the caller (./start.ts). */
   chain: EthereumConfig;
+  /** Of a chain file naming several chains, all of them (`chain` first): cross-chain channels (./ledgers.ts). */
+  chains?: EthereumConfig[];
   /** Waits for peers, proofs and credentials; default 30 s. */
   timeoutMs?: number;
   /** How often the watcher and the client read the chain; default 250 ms. */
@@ -91,15 +89,6 @@ export interface NodeOptions {
 }
 
 const IDENTITY_RECORD = 'perun-node-identity';
-
-/** A URL without its path, query or credentials (an RPC URL may carry a key in either). */
-function originOf(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return 'the configured RPC URL';
-  }
-}
 
 export class PerunNode implements AgentNodeApi {
   readonly #ctx: NodeContext;
@@ -121,7 +110,9 @@ export class PerunNode implements AgentNodeApi {
     const views = new ChannelViews(ctx.assets, ctx.signer.address, this.#connections);
     this.#views = views;
     this.#channels = new Channels(ctx, this.#connections, views);
-    this.#idempotent = new IdempotentPayments(ctx, (c, amount, id) => this.#channels.pay(c, amount, id));
+    this.#idempotent = new IdempotentPayments(ctx, (c, amount, id, index) =>
+      this.#channels.pay(c, amount, id, index),
+    );
     this.#sales = new CredentialSales({
       agent: ctx.agent,
       client: ctx.client,
@@ -217,10 +208,20 @@ export class PerunNode implements AgentNodeApi {
       if (secret === undefined)
         throw new AgentConfigError('NOT_INITIALISED', 'the database holds no Ethereum account: run init');
       const signer = new EthereumSigner(secret.privateKey);
-      log(`connecting to the chain at ${originOf(o.chain.rpcUrl)}…`);
-      const chain = await connectEthereum(o.chain, secret.privateKey);
-      stops.push(() => chain.close());
-      const assets = await Assets.load(o.chain, chain.provider);
+      const pollMs = o.chainPollMs ?? 250;
+      const store = new TypeOrmChannelStore(ds);
+      const chains = await connectNodeChains({
+        chains: o.chains ?? [o.chain],
+        privateKey: secret.privateKey,
+        signer,
+        store,
+        pollMs,
+        log,
+        onWatcherError: (err) => logger.warn(`watcher: ${err instanceof Error ? err.message : String(err)}`),
+      });
+      stops.push(() => chains.close());
+      const chain = chains.primary;
+      const assets = await Assets.loadChains(chains.all);
 
       const mediationOptions = mediationOptionsOf(config, ds, log);
       const listen = {
@@ -275,16 +276,6 @@ export class PerunNode implements AgentNodeApi {
         requiredClaims: { name: true },
         requireAddressProof: true,
       };
-      const pollMs = o.chainPollMs ?? 250;
-      const store = new TypeOrmChannelStore(ds);
-      const adapter = new EthereumAdjudicatorAdapter(chain.adjudicator, signer);
-      const watcher = new LocalWatcher({
-        events: new EthereumEventSource(chain.provider, o.chain.adjudicator, { pollIntervalMs: pollMs }),
-        adjudicator: adapter,
-        store,
-        pollIntervalMs: pollMs,
-        onError: (err) => logger.warn(`watcher: ${err instanceof Error ? err.message : String(err)}`),
-      });
       const self: { node?: PerunNode } = {};
       const history = new PaymentHistory(ds, store, (row, batch) =>
         self.node === undefined ? undefined : self.node.#loggedPayment(row, batch),
@@ -297,10 +288,10 @@ export class PerunNode implements AgentNodeApi {
         signer: knobs.wrapSigner(signer),
         ...(knobs.failpoint ? { failpoint: knobs.failpoint } : {}),
         backend: ethereumBackend,
-        funder: chain.funder,
-        adjudicator: adapter,
+        funder: chains.funder,
+        adjudicator: chains.adjudicator,
         store,
-        watcher,
+        watcher: chains.watcher,
         chainPollMs: pollMs,
         proposalsPerMinute: config.proposalsPerMinute,
         intermediary: config.intermediary,
@@ -315,6 +306,7 @@ export class PerunNode implements AgentNodeApi {
         client,
         signer,
         chain,
+        chains: chains.all,
         store,
         db: ds,
         history,
@@ -428,10 +420,11 @@ export class PerunNode implements AgentNodeApi {
     return this.#channels.openVirtual(req);
   }
 
-  pay(channelId: string, amount: string, id?: string, options: PayOptions = {}): Promise<PaymentView> {
+  async pay(channelId: string, amount: string, id?: string, options: PayOptions = {}): Promise<PaymentView> {
     const key = options.idempotencyKey;
-    if (key === undefined) return this.#channels.pay(channelId, amount, id);
-    return this.#idempotent.pay(key, channelId, amount, id);
+    const index = this.#channels.assetIndex(channelId, options);
+    if (key === undefined) return this.#channels.pay(channelId, amount, id, index);
+    return this.#idempotent.pay(key, channelId, amount, id, index);
   }
 
   close(channelId: string): Promise<SettlementView> {

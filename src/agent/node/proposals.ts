@@ -1,6 +1,7 @@
 // Channel proposals from peers, and the gate in front of them: a proposal reaches the user (or
 // the auto-accept policy) only from a peer whose credential passes our policy, only for a payment
-// or credential-sale channel of one asset of our deployment, and waits DECISION_MS for a decision.
+// channel of assets of our deployments (one or several, on any of our chains) or a credential-sale
+// channel of one asset, and waits DECISION_MS for a decision.
 // A peer verified on a connection stays verified for new channels on it for reverifyAfterSeconds
 // (the identity module's VerifiedPeersService). The presentation exchanges the gate leaves behind
 // are deleted once done.
@@ -14,6 +15,7 @@ import { ZERO_ADDRESS } from '../../channels/ethereum/encoding.js';
 import type { PeerDecision, PeerPolicy, VerifiedPeer } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
 import { parseAmount } from '../api/amounts.js';
+import { format } from './assets.js';
 import type { PerunIdentityAgent } from '../credo/agent.js';
 import type { NodeContext } from './context.js';
 import type { CredentialSales } from './credential-sales.js';
@@ -65,10 +67,23 @@ export class Proposals {
     );
     const ourFund = p.fundingAgreement[0]?.[me] ?? 0n;
     const peerFund = p.fundingAgreement[0]?.[1 - me] ?? 0n;
-    const known = p.allocation.assets.map((a) => assets.byHolder(a.ethHolder));
+    const known = p.allocation.assets.map((a) => assets.byHolder(a.chainID, a.ethHolder));
     const asset = known[0] ?? assets.eth;
     const connection = await agent.didcomm.connections.findById(peer.connectionId);
     const view = proposalView(p, peer, connection, asset, { ours: ourFund, peer: peerFund });
+    if (assets.chainIds.length > 1 || known.length > 1)
+      view.assets = known.flatMap((a, i) =>
+        a === undefined
+          ? []
+          : [
+              {
+                chainId: a.chainId,
+                asset: a.symbol,
+                ourFund: format(a, p.fundingAgreement[i]?.[me] ?? 0n),
+                peerFund: format(a, p.fundingAgreement[i]?.[1 - me] ?? 0n),
+              },
+            ],
+      );
     const entry: PendingProposal = { view };
     this.#pending.set(view.id, entry);
     const settle = (accept: boolean, reason: string) => {
@@ -81,15 +96,23 @@ export class Proposals {
     const saleApp = this.ctx.chain.config.apps?.['credentialPayment'];
     const app = p.app.toLowerCase();
     const ourApp = app === ZERO_ADDRESS || (saleApp !== undefined && app === saleApp.toLowerCase());
-    if (!ourApp || known.length !== 1 || known[0] === undefined)
-      return settle(false, 'only payment and credential-sale channels of one asset of our deployment');
-    // The spending limit and the auto-accept limit are ETH; a token channel that asks for our
-    // tokens always asks the user.
-    const isEth = asset.token === undefined;
-    if (isEth && peer.spendingLimit !== undefined && peerFund > peer.spendingLimit)
+    const paymentChannel = app === ZERO_ADDRESS;
+    if (!ourApp || known.length === 0 || known.includes(undefined) || (!paymentChannel && known.length !== 1))
+      return settle(
+        false,
+        'only payment channels of assets of our deployments and credential-sale channels of one asset',
+      );
+    // The spending limit and the auto-accept limit are ETH (on any of our chains); a channel that
+    // asks for our tokens always asks the user.
+    const sumOf = (side: number, eth: boolean) =>
+      known.reduce(
+        (sum, a, i) => ((a!.token === undefined) === eth ? sum + (p.fundingAgreement[i]?.[side] ?? 0n) : sum),
+        0n,
+      );
+    if (peer.spendingLimit !== undefined && sumOf(1 - me, true) > peer.spendingLimit)
       return settle(false, 'the deposit exceeds the peer’s spending limit');
-    const limit = isEth ? parseAmount(config.autoAcceptMaxFund) : 0n;
-    if (config.autoAccept && ourFund <= limit) return settle(true, '');
+    const limit = sumOf(me, false) === 0n ? parseAmount(config.autoAcceptMaxFund) : -1n;
+    if (config.autoAccept && sumOf(me, true) <= limit) return settle(true, '');
     view.expiresAt = new Date(Date.now() + DECISION_MS).toISOString();
     events.emit({ type: 'proposal', proposal: { ...view } });
     const answer = await new Promise<{ accept: boolean; reason?: string }>((resolve) => {

@@ -1,8 +1,10 @@
 // `perun-agent start`: the node with its chain, REST API, event stream, webhooks and web page, until
-// stopped; the data directory made owner-only first (./data-dir.ts), with a warning for each fix. A configured chain file names a shared chain; 'embedded' starts a chain of this
-// agent's own (and funds its account there), for trying one agent alone. The REST listener comes
-// up first with the stored channels (./starting-api.ts), before the node's modules (Credo, TypeORM,
-// ethers, the chain) are even loaded; the node's API takes the same listener over once it runs.
+// stopped; the data directory made owner-only first (./data-dir.ts), with a warning for each fix. A
+// configured chain file names a shared chain (or several: the node connects to each, ./ledgers.ts);
+// 'embedded' starts a chain of this agent's own (and funds its account there), for trying one agent
+// alone. The REST listener comes up first with the stored channels (./starting-api.ts), before the
+// node's modules (Credo, TypeORM, ethers, the chain) are even loaded; the node's API takes the same
+// listener over once it runs.
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,22 +80,25 @@ export async function startAgent(
     // The node's modules, once the API lists the stored channels (one after the other: jest's
     // module loader fails on parallel imports that share a dependency).
     const { PerunNode } = await import('./node.js');
-    const { faucet, readChainFile, runChain } = await import('./chain.js');
+    const { faucet, runChain } = await import('./chain.js');
+    const { readChainSet } = await import('./chains.js');
     const { parseEthereumConfig } = await import('../../channels/ethereum/config.js');
     const { parseEther } = await import('ethers');
-    let chain;
+    let chains;
     if (config.chain === 'embedded') {
       log('starting a chain of our own (chain: embedded)…');
       const own = await runChain({});
       stops.push(() => own.stop());
-      chain = parseEthereumConfig(own.config);
+      chains = [parseEthereumConfig(own.config)];
     } else {
-      chain = readChainFile(resolve(config.chain));
+      chains = readChainSet(resolve(config.chain));
     }
+    const chain = chains[0]!;
     const node = await PerunNode.start({
       config,
       passphrase,
       chain,
+      chains,
       logger,
       chainPollMs: o.chainPollMs,
       timeoutMs: o.timeoutMs,

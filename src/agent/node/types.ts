@@ -94,10 +94,15 @@ export interface ChannelView {
   /** The phase in a plain word: proposed, opening, funding, open, updating, closing, disputing, disputed, withdrawing, closed. */
   status: ChannelStatus;
   version: string;
+  /** The channel's first asset (of most channels the only one); the balances are its. */
   asset: string;
-  /** ETH, ours and the peer's in the latest fully signed state. */
+  /** The chain of the first asset; set by an agent on several chains. */
+  chainId?: string;
+  /** Ours and the peer's in the latest fully signed state, in the first asset's units. */
   ourBalance: string;
   theirBalance: string;
+  /** Every asset of the channel with its chain; set for a channel of several assets and by an agent on several chains. */
+  assets?: ChannelAssetView[];
   challengeDuration: number;
   participants: string[];
   isFinal: boolean;
@@ -116,6 +121,17 @@ export interface ChannelView {
    * started): when its challenge duration ends, by the chain's clock (ISO 8601).
    */
   challengeEndsAt?: string;
+}
+
+/** One asset of a channel: its chain, what it is, ours and the peer's share in its units. */
+export interface ChannelAssetView {
+  chainId: string;
+  /** 'ETH' or the token's symbol. */
+  asset: string;
+  /** The token's address; absent for ETH. */
+  token?: string;
+  ourBalance: string;
+  theirBalance: string;
 }
 
 export interface OpenVirtualChannelRequest {
@@ -138,22 +154,38 @@ export interface OpenSubChannelRequest {
 
 export interface OpenChannelRequest {
   connectionId: string;
-  /** What we put in, in the asset's units. */
-  fund: string;
+  /** What we put in, in the asset's units (not with `assets`). */
+  fund?: string;
   /** What the peer puts in; default "0". */
   peerFund?: string;
   /** "ETH" (default), a token symbol or a token address. */
   asset?: string;
   /** Seconds; default from the config. */
   challengeDuration?: number;
+  /** A channel of several assets, on one chain or several (not with fund, peerFund, asset). */
+  assets?: OpenChannelAsset[];
+}
+
+/** One asset of a new channel: its chain, what it is, and what each side puts in. */
+export interface OpenChannelAsset {
+  /** The chain ID (decimal), one of the agent's chain file. */
+  chainId: string;
+  /** "ETH", a token symbol or a token address of that chain. */
+  asset: string;
+  /** What we put in, in the asset's units. */
+  fund: string;
+  /** What the peer puts in; default "0". */
+  peerFund?: string;
 }
 
 export interface PaymentView {
   /** Names the payment in both participants' histories. */
   id: string;
   channelId: string;
-  /** The channel's asset ('ETH' or a token symbol); amounts are in its units. */
+  /** The asset paid in ('ETH' or a token symbol); amounts are in its units. */
   asset: string;
+  /** The chain of that asset; set by an agent on several chains. */
+  chainId?: string;
   version: string;
   amount: string;
   direction: 'sent' | 'received';
@@ -168,8 +200,8 @@ export interface SettlementView {
   channelId: string;
   /** The channel was withdrawn before this call: `withdrawn` says what that withdrawal paid, nothing moved now. */
   alreadySettled: boolean;
-  /** What each of our receivers got, ETH. */
-  withdrawn: { asset: string; amount: string; receiver: string }[];
+  /** What each of our receivers got, in each asset's units (with its chain on an agent on several chains). */
+  withdrawn: { asset: string; chainId?: string; amount: string; receiver: string }[];
 }
 
 /** The latest state every participant signed, with the signatures: what a backup or an audit keeps. */
@@ -194,6 +226,16 @@ export interface BalanceView {
   channels: number;
   /** The same for every token of the chain file, in its units. */
   tokens: { asset: string; token: string; onChain: string; inChannels: string }[];
+  /** Of a chain file naming several chains, the same per chain (the primary first); absent with one chain. */
+  chains?: ChainBalanceView[];
+}
+
+/** Our ETH and tokens on one chain and in the channel assets on it. */
+export interface ChainBalanceView {
+  chainId: string;
+  onChain: string;
+  inChannels: string;
+  tokens: { asset: string; token: string; onChain: string; inChannels: string }[];
 }
 
 export interface MessageView {
@@ -212,11 +254,13 @@ export interface ProposalView {
   peerLabel: string | undefined;
   /** The peer's verified credential claims. */
   claims: PeerClaimsView & { issuer: string };
-  /** The channel's asset; the funds are in its units. */
+  /** The channel's (first) asset; the funds are in its units. */
   asset: string;
   /** What the peer puts in, and what it asks of us. */
   peerFund: string;
   ourFund: string;
+  /** Every asset of the proposed channel with its chain and the funds each side puts in; set for several assets or chains. */
+  assets?: { chainId: string; asset: string; peerFund: string; ourFund: string }[];
   challengeDuration: number;
   /** Where the proposal stands. */
   status: 'pending' | 'accepted' | 'rejected' | 'expired';
@@ -236,8 +280,8 @@ export interface AgentInfo {
   chainId: string;
   adjudicator: string;
   assetHolderETH: string;
-  /** What channels can hold: ETH and the chain file's tokens. */
-  assets: { symbol: string; decimals: number; holder: string; token?: string }[];
+  /** What channels can hold: ETH and the chain file's tokens, on each of its chains. */
+  assets: { symbol: string; decimals: number; holder: string; token?: string; chainId?: string }[];
   trustedIssuers: string[];
   /** The secp256k1 engine that signs and verifies channel states (PERUN_SECP256K1). */
   signer: 'native' | 'noble';
@@ -283,6 +327,10 @@ export type MediationView =
 export interface PayOptions {
   /** The request's `Idempotency-Key`: the same key pays once and answers the same. */
   idempotencyKey?: string;
+  /** Of a channel with several assets, the one paid in: 'ETH', a token symbol or address (default: the first). */
+  asset?: string;
+  /** With `asset`: its chain, where the channel holds that asset on several chains. */
+  chainId?: string;
 }
 
 /** A credential sold over a pay-for-credential app channel, as the issuer or the holder sees it. */

@@ -14,6 +14,7 @@ import { formatAmount } from '../api/amounts.js';
 import { format, type AssetInfo, type Assets } from './assets.js';
 import { PHASE_WORDS } from './phase-words.js';
 import type {
+  ChannelAssetView,
   ChannelView,
   ConnectionView,
   CredentialView,
@@ -121,9 +122,36 @@ export class ChannelViews {
     private readonly peers: PeerNames,
   ) {}
 
-  /** The asset a channel holds (its first; our channels hold one). */
-  assetOf(c: ChannelInfo): AssetInfo {
-    return this.assets.ofHolder(c.state?.outcome.assets[0]?.ethHolder);
+  /** Whether the agent runs on several chains: then views name each asset's chain. */
+  get #severalChains(): boolean {
+    return this.assets.chainIds.length > 1;
+  }
+
+  /** `{ chainId }` of an asset where the agent runs on several chains (one chain: views as they always were). */
+  #chainOf(asset: AssetInfo): { chainId?: string } {
+    return this.#severalChains ? { chainId: asset.chainId } : {};
+  }
+
+  /** The channel's asset `index` (default its first: most of our channels hold one). */
+  assetOf(c: ChannelInfo, index = 0): AssetInfo {
+    return this.assets.ofAsset(c.state?.outcome.assets[index]);
+  }
+
+  /** Each asset of the channel with its chain and our and the peer's share, in its units. */
+  #assetViews(c: ChannelInfo): ChannelAssetView[] {
+    const state = c.state;
+    if (state === undefined) return [];
+    return state.outcome.assets.map((_, i) => {
+      const asset = this.assetOf(c, i);
+      const row = state.outcome.balances[i] ?? [];
+      return {
+        chainId: asset.chainId,
+        asset: asset.symbol,
+        ...(asset.token === undefined ? {} : { token: asset.token }),
+        ourBalance: format(asset, row[c.idx] ?? 0n),
+        theirBalance: format(asset, row[1 - c.idx] ?? 0n),
+      };
+    });
   }
 
   channel(c: ChannelInfo): ChannelView {
@@ -139,8 +167,12 @@ export class ChannelViews {
       status: PHASE_WORDS[c.phase],
       version: (c.state?.version ?? 0n).toString(),
       asset: asset.symbol,
+      ...this.#chainOf(asset),
       ourBalance: format(asset, balances[c.idx] ?? 0n),
       theirBalance: format(asset, balances[1 - c.idx] ?? 0n),
+      ...(this.#severalChains || (c.state?.outcome.assets.length ?? 0) > 1
+        ? { assets: this.#assetViews(c) }
+        : {}),
       challengeDuration: Number(c.params.challengeDuration),
       participants: c.params.participants.map((p) => p.ethAddress),
       isFinal: c.state?.isFinal ?? false,
@@ -175,12 +207,13 @@ export class ChannelViews {
     direction: 'sent' | 'received',
     batch: number,
   ): PaymentView {
-    const asset = this.assetOf(c);
+    const asset = this.assetOf(c, p.asset);
     const balances = state.outcome.balances[p.asset] ?? state.outcome.balances[0]!;
     return {
       id: p.id,
       channelId: c.id,
       asset: asset.symbol,
+      ...this.#chainOf(asset),
       version: state.version.toString(),
       amount: format(asset, p.amount),
       direction,
@@ -193,11 +226,12 @@ export class ChannelViews {
 
   /** Payment `row` of channel `c`'s payment log, one of `batch` in its update. */
   loggedPayment(c: ChannelInfo, row: StoredPayment, batch: number): PaymentView {
-    const asset = this.assetOf(c);
+    const asset = this.assetOf(c, row.asset);
     return {
       id: row.id,
       channelId: c.id,
       asset: asset.symbol,
+      ...this.#chainOf(asset),
       version: row.version.toString(),
       amount: format(asset, row.amount),
       direction: row.payer === c.idx ? 'sent' : 'received',
@@ -230,8 +264,13 @@ export class ChannelViews {
       channelId: c.id,
       alreadySettled,
       withdrawn: withdrawn.map((w) => {
-        const asset = this.assets.ofHolder(c.state?.outcome.assets[w.asset]?.ethHolder);
-        return { asset: asset.symbol, amount: format(asset, w.amount), receiver: this.address };
+        const asset = this.assetOf(c, w.asset);
+        return {
+          asset: asset.symbol,
+          ...this.#chainOf(asset),
+          amount: format(asset, w.amount),
+          receiver: this.address,
+        };
       }),
     };
   }

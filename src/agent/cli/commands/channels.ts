@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import type {
   ChannelView,
+  OpenChannelAsset,
   OpenChannelRequest,
   OpenSubChannelRequest,
   OpenVirtualChannelRequest,
@@ -30,9 +31,29 @@ import {
   paymentLine,
   paymentsTable,
   settlementLine,
+  usageError,
 } from '../output.js';
 
 const enc = encodeURIComponent;
+
+/** `--chain-asset 31338,PRN,10[,5]`: one asset of a channel on several assets or chains. */
+function chainAsset(text: string): OpenChannelAsset {
+  const [chainId, asset, fund, peerFund, ...rest] = text.split(',').map((p) => p.trim());
+  if (chainId === undefined || asset === undefined || fund === undefined || rest.length > 0)
+    throw usageError(
+      'INVALID_CHAIN_ASSET',
+      `chain-asset: expected chainId,asset,fund[,peerFund] ("${text}")`,
+      {
+        'chain-asset': text,
+      },
+    );
+  return {
+    chainId,
+    asset,
+    fund: checkAmount(fund, 'chain-asset fund'),
+    ...(peerFund === undefined ? {} : { peerFund: checkAmount(peerFund, 'chain-asset peerFund') }),
+  };
+}
 
 /** Runs `work` while printing the channel's phase changes and dispute events from /events on stderr. */
 async function withChannelProgress<T>(
@@ -80,16 +101,30 @@ export function register(program: Command, ctx: CommandContext): void {
     "open a channel with the peer on a connection (checks the peer's credential first)",
   )
     .argument('<connection>', 'connection ID or unique prefix')
-    .requiredOption('--fund <eth>', 'what we put in, ETH')
+    .option('--fund <eth>', 'what we put in, ETH (or the asset; required unless --chain-asset)')
     .option('--peer-fund <eth>', 'what the peer puts in, ETH (default 0)')
     .option('--asset <asset>', 'the asset', 'ETH')
+    .option(
+      '--chain-asset <chainId,asset,fund[,peerFund]>',
+      'one asset of a channel on several assets or chains (repeat it; instead of --fund, --peer-fund, --asset)',
+      (v: string, list: string[]) => [...list, v],
+      [],
+    )
     .option('--challenge-duration <seconds>', "seconds to answer a dispute (default: the agent's setting)")
     .action(
       async (
         conn: string,
-        o: ClientOpts & { fund: string; peerFund?: string; asset: string; challengeDuration?: string },
+        o: ClientOpts & {
+          fund?: string;
+          peerFund?: string;
+          asset: string;
+          chainAsset: string[];
+          challengeDuration?: string;
+        },
       ) => {
-        const req: Omit<OpenChannelRequest, 'connectionId'> = { fund: checkAmount(o.fund, 'fund') };
+        const req: Omit<OpenChannelRequest, 'connectionId'> = {};
+        if (o.chainAsset.length > 0) req.assets = o.chainAsset.map(chainAsset);
+        else req.fund = checkAmount(o.fund ?? '', 'fund');
         if (o.peerFund !== undefined) req.peerFund = checkAmount(o.peerFund, 'peer-fund');
         if (o.asset !== 'ETH') req.asset = o.asset;
         if (o.challengeDuration !== undefined) {
@@ -150,8 +185,17 @@ export function register(program: Command, ctx: CommandContext): void {
       '--idempotency-key <key>',
       'pay once per key, also when run again (1-255 printable ASCII; default a fresh UUID per run)',
     )
+    .option(
+      '--asset <asset>',
+      "of a channel with several assets, the one to pay in (default the channel's first)",
+    )
+    .option('--chain-id <id>', "the paid asset's chain, where the channel holds it on several")
     .action(
-      async (chan: string, amountText: string, o: ClientOpts & { id?: string; idempotencyKey?: string }) => {
+      async (
+        chan: string,
+        amountText: string,
+        o: ClientOpts & { id?: string; idempotencyKey?: string; asset?: string; chainId?: string },
+      ) => {
         const amount = checkAmount(amountText, 'amount');
         const api = ctx.client(o);
         const id = await channelId(api, chan);
@@ -159,7 +203,12 @@ export function register(program: Command, ctx: CommandContext): void {
         const key = o.idempotencyKey ?? randomUUID();
         const p = await api.idempotentPost<PaymentView>(
           `/channels/${enc(id)}/payments`,
-          { amount, ...(o.id === undefined ? {} : { id: o.id }) },
+          {
+            amount,
+            ...(o.id === undefined ? {} : { id: o.id }),
+            ...(o.asset === undefined ? {} : { asset: o.asset }),
+            ...(o.chainId === undefined ? {} : { chainId: o.chainId }),
+          },
           key,
           {
             delayMs: ctx.deps.reconnectDelayMs,

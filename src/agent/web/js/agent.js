@@ -16,7 +16,11 @@ function renderInfo() {
   $('agent-did').textContent = i.did;
   $('agent-issuer-did').textContent = i.issuerDid;
   $('agent-address').textContent = i.address;
-  $('agent-chain').textContent = `chain ${i.chainId}, adjudicator ${i.adjudicator}`;
+  const chains = [...new Set(i.assets.map((a) => a.chainId ?? i.chainId))];
+  $('agent-chain').textContent =
+    chains.length > 1
+      ? `chains ${chains.join(', ')} (primary ${i.chainId}, adjudicator ${i.adjudicator})`
+      : `chain ${i.chainId}, adjudicator ${i.adjudicator}`;
   $('agent-signer').textContent = `secp256k1 ${i.signer}`;
 }
 
@@ -26,6 +30,19 @@ function renderBalance() {
   setAmount($('balance-onchain'), b.onChain, 'ETH');
   setAmount($('balance-channels'), b.inChannels, 'ETH');
   $('channel-count').textContent = `(${b.channels} open channel${b.channels === 1 ? '' : 's'})`;
+  // With several chains, each chain's ETH and tokens, on chain and in channels.
+  const perChain = $('balance-chains');
+  perChain.hidden = b.chains === undefined;
+  perChain.textContent = (b.chains ?? [])
+    .map(
+      (c) =>
+        `chain ${c.chainId}: ` +
+        [
+          `${c.onChain} ETH (${c.inChannels} in channels)`,
+          ...c.tokens.map((t) => `${t.onChain} ${t.asset} (${t.inChannels} in channels)`),
+        ].join(', '),
+    )
+    .join('; ');
   $('balance-bar').replaceChildren(
     shareBar([
       { name: 'onchain', class: 'onchain', label: 'On chain', value: b.onChain },

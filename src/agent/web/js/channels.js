@@ -89,6 +89,8 @@ function channelCard(id) {
         ...field('Theirs', 'their-balance'),
         el('dt', { testid: 'locked-label' }, 'Locked'),
         el('dd', { testid: 'locked-value' }, amount('0', 'ETH', { testid: 'locked' }), ' ETH'),
+        el('dt', { testid: 'assets-label' }, 'Assets'),
+        el('dd', { testid: 'assets' }),
         el('dt', {}, 'Phase'),
         el('dd', {}, el('span', { testid: 'phase' })),
         el('dt', {}, 'Version'),
@@ -153,6 +155,15 @@ function updateCard(c) {
   setAmount(q('our-balance'), c.ourBalance, c.asset);
   setAmount(q('their-balance'), c.theirBalance, c.asset);
   setAmount(q('locked'), c.locked, c.asset);
+  // A channel of several assets (a cross-chain channel): each with its chain.
+  const several = (c.assets ?? []).length > 1;
+  q('assets-label').hidden = !several;
+  q('assets').hidden = !several;
+  q('assets').textContent = several
+    ? c.assets
+        .map((a) => `${a.asset} on chain ${a.chainId}: ours ${a.ourBalance}, theirs ${a.theirBalance}`)
+        .join('; ')
+    : '';
   const locked = Number(c.locked) > 0;
   q('locked-label').hidden = !locked;
   q('locked-value').hidden = !locked;
