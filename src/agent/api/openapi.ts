@@ -30,9 +30,11 @@ function object(properties: Record<string, Schema>, optional: string[] = [], des
 }
 
 const PEER_CLAIMS_PROPERTIES = {
-  ethereumAddress: str('The address the holder signs channel states with.'),
+  ethereumAddress: str('The address the holder signs channel states with (empty for a TON address).'),
+  backend: { type: 'string', enum: ['ton'], description: 'Absent: Ethereum.' },
+  tonAddress: str("With backend ton: the holder's Ed25519 key."),
   name: str(),
-  spendingLimit: eth('What the holder may put into a channel.'),
+  spendingLimit: eth('What the holder may put into a channel (TON with backend ton).'),
 };
 
 const EVENT_VARIANTS: Record<string, Record<string, Schema>> = {
@@ -68,7 +70,13 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       didcommEndpoint: str(),
       chainId: str(),
       adjudicator: str(),
-      assetHolderETH: str(),
+      assetHolderETH: str('On TON: the Perun contract, which holds the Toncoin.'),
+      backend: {
+        type: 'string',
+        enum: ['ethereum', 'ton'],
+        description: 'The chain backend the node settles on.',
+      },
+      account: str('TON: the wallet that pays our calls and receives our withdrawals.'),
       assets: arrayOf(
         object(
           { symbol: str(), decimals: { type: 'integer' }, holder: str(), token: str('Absent for ETH.') },
@@ -78,8 +86,8 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       trustedIssuers: arrayOf(str()),
       signer: {
         type: 'string',
-        enum: ['native', 'noble'],
-        description: 'The secp256k1 engine that signs and verifies channel states.',
+        enum: ['native', 'noble', 'ed25519'],
+        description: 'The secp256k1 engine that signs and verifies channel states; ed25519 on TON.',
       },
       mediation: {
         description: 'The mediator we are reached through, or what we serve as a mediator.',
@@ -110,7 +118,7 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
         ],
       },
     },
-    ['mediation'],
+    ['mediation', 'backend', 'account'],
   ),
   InvitationView: object({
     id: str('The out-of-band record ID.'),
@@ -128,7 +136,7 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
     },
     ['theirLabel', 'ourDid', 'theirDid'],
   ),
-  PeerClaimsView: object(PEER_CLAIMS_PROPERTIES, ['name', 'spendingLimit']),
+  PeerClaimsView: object(PEER_CLAIMS_PROPERTIES, ['name', 'spendingLimit', 'backend', 'tonAddress']),
   CredentialView: object(
     {
       id: str(),
@@ -235,10 +243,10 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       peerLabel: str(),
       claims: object(
         { ...PEER_CLAIMS_PROPERTIES, issuer: str() },
-        ['name', 'spendingLimit'],
+        ['name', 'spendingLimit', 'backend', 'tonAddress'],
         "The peer's verified credential claims.",
       ),
-      asset: str("'ETH' or a token symbol: the unit of the funds."),
+      asset: str("'ETH' (TON on a TON node) or a token symbol: the unit of the funds."),
       peerFund: eth('What the peer puts in.'),
       ourFund: eth('What the peer asks of us.'),
       challengeDuration: { type: 'integer', description: 'Seconds.' },
@@ -248,20 +256,24 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
     },
     ['connectionId', 'peerLabel', 'expiresAt'],
   ),
-  BalanceView: object({
-    address: str('The address that signs our channel states and pays for our transactions.'),
-    onChain: eth('On chain.'),
-    inChannels: eth('Ours in open channels.'),
-    channels: { type: 'integer' },
-    tokens: arrayOf(
-      object({
-        asset: str(),
-        token: str(),
-        onChain: str('On chain, in token units.'),
-        inChannels: str('Ours in open channels, in token units.'),
-      }),
-    ),
-  }),
+  BalanceView: object(
+    {
+      address: str('The address that signs our channel states and pays for our transactions.'),
+      account: str('TON: the wallet that pays our calls (onChain is its balance, in TON).'),
+      onChain: eth('On chain (TON on a TON node).'),
+      inChannels: eth('Ours in open channels.'),
+      channels: { type: 'integer' },
+      tokens: arrayOf(
+        object({
+          asset: str(),
+          token: str(),
+          onChain: str('On chain, in token units.'),
+          inChannels: str('Ours in open channels, in token units.'),
+        }),
+      ),
+    },
+    ['account'],
+  ),
   CredentialSaleView: object(
     {
       id: str(),

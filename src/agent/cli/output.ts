@@ -188,11 +188,17 @@ export const infoLines = (i: AgentInfo) =>
     ['issuer DID', i.issuerDid],
     ['address', i.address],
     ['DIDComm endpoint', i.didcommEndpoint],
+    ...(i.backend === 'ton'
+      ? ([
+          ['backend', 'ton'],
+          ['wallet', i.account],
+        ] as [string, string | undefined][])
+      : []),
     ['chain ID', i.chainId],
     ['adjudicator', i.adjudicator],
     ['asset holder ETH', i.assetHolderETH],
     ['trusted issuers', i.trustedIssuers.length === 0 ? 'none' : i.trustedIssuers.join(', ')],
-    ['signer', `secp256k1 ${i.signer}`],
+    ['signer', i.signer === 'ed25519' ? 'ed25519' : `secp256k1 ${i.signer}`],
     ...mediationLines(i.mediation),
   ]);
 

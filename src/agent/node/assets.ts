@@ -32,13 +32,19 @@ export class Assets {
     return new Assets(all);
   }
 
+  /** A table of the given assets (a TON node's Toncoin); the first is the chain's own coin. */
+  static of(all: readonly AssetInfo[]): Assets {
+    return new Assets(all);
+  }
+
+  /** The chain's own coin: ETH, or TON on a TON node. */
   get eth(): AssetInfo {
     return this.all[0]!;
   }
 
-  /** The asset a user names: 'ETH', a token symbol or a token address (any case). */
+  /** The asset a user names: 'ETH' (the default: the chain's own coin), a token symbol or a token address (any case). */
   named(name: string | undefined): AssetInfo {
-    const wanted = (name ?? 'ETH').trim();
+    const wanted = (name ?? this.eth.symbol).trim();
     const byAddress: boolean = isAddress(wanted);
     const found = this.all.find((a) =>
       byAddress

@@ -4,16 +4,15 @@
 import { randomUUID } from 'node:crypto';
 import type { ChannelInfo } from '../../channels/client.js';
 import { erc20Contract } from '../../channels/ethereum/contracts.js';
-import { ETH_BACKEND_ID, ethAsset } from '../../channels/ethereum/encoding.js';
 import { paramsToJson, stateToJson } from '../../channels/json.js';
 import { ChannelClientError, InvalidTransitionError } from '../../channels/errors.js';
-import type { Allocation, Hex } from '../../channels/types.js';
+import type { Hex } from '../../channels/types.js';
 import type { VerifyOptions } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
-import { formatAmount } from '../api/amounts.js';
 import { format, parse, type AssetInfo } from './assets.js';
 import type { Connections } from './connections.js';
 import type { NodeContext } from './context.js';
+import { backendUnsupported } from './ledger.js';
 import { logDecision } from './proposals.js';
 import type {
   BalanceView,
@@ -26,16 +25,6 @@ import type {
   SignedStateView,
 } from './types.js';
 import type { ChannelViews } from './views.js';
-
-/** A new channel's allocation of one Ethereum asset: the proposer's and the peer's balances. */
-function oneAssetAllocation(chainId: bigint, holder: string, balances: [bigint, bigint]): Allocation {
-  return {
-    assets: [ethAsset(chainId, holder)],
-    backends: [ETH_BACKEND_ID],
-    balances: [balances],
-    locked: [],
-  };
-}
 
 const shortId = (id: string) => `${id.slice(0, 10)}…`;
 
@@ -84,7 +73,7 @@ export class Channels {
   }
 
   async open(req: OpenChannelRequest): Promise<ChannelView> {
-    const { agent, client, chain, config, policy } = this.ctx;
+    const { agent, client, ledger, config, policy } = this.ctx;
     const asset = this.ctx.assets.named(req.asset);
     const c = await this.connections.ready(req.connectionId);
     const [fund, peerFund] = this.#funds(asset, req, 'channel');
@@ -95,7 +84,7 @@ export class Channels {
         c.id,
         policy,
         {
-          allocation: oneAssetAllocation(chain.config.chainId, asset.holder, [fund, peerFund]),
+          allocation: ledger.allocation(asset, [fund, peerFund]),
           challengeDuration,
         },
         this.#verifyOptions(),
@@ -130,13 +119,14 @@ export class Channels {
 
   /** A credential sale's app channel (ETH) to the verified peer on the connection, once it is open. */
   async openApp(connectionId: string, req: { price: bigint; initData: Hex; app: Hex }): Promise<ChannelInfo> {
-    const { agent, client, chain, config, policy } = this.ctx;
+    const { agent, client, assets, config, ledger, policy } = this.ctx;
+    ledger.ethereum('credential sales');
     const { channel } = await agent.modules.identity.proposeToVerifiedPeer(
       client,
       connectionId,
       policy,
       {
-        allocation: oneAssetAllocation(chain.config.chainId, chain.config.assetHolderETH, [req.price, 0n]),
+        allocation: ledger.allocation(assets.eth, [req.price, 0n]),
         challengeDuration: BigInt(config.challengeDuration),
         app: req.app,
         initData: req.initData,
@@ -155,7 +145,14 @@ export class Channels {
     return [fund, peerFund];
   }
 
+  /** Refuses a feature the TON backend lacks (locked funds: sub- and virtual channels). */
+  #ethereumOnly(feature: string): void {
+    const { backend } = this.ctx.ledger;
+    if (backend !== 'ethereum') throw backendUnsupported(feature, backend);
+  }
+
   async openSub(parentId: string, req: OpenSubChannelRequest): Promise<ChannelView> {
+    this.#ethereumOnly('sub-channels');
     const parent = this.ctx.client.channel(parentId);
     const asset = this.views.assetOf(parent);
     const [fund, peerFund] = this.#funds(asset, req, 'sub-channel');
@@ -164,6 +161,7 @@ export class Channels {
   }
 
   async openVirtual(req: OpenVirtualChannelRequest): Promise<ChannelView> {
+    this.#ethereumOnly('virtual channels');
     const { agent, client, policy } = this.ctx;
     const parent = client.channel(req.via);
     const asset = this.views.assetOf(parent);
@@ -229,7 +227,7 @@ export class Channels {
   }
 
   async balance(): Promise<BalanceView> {
-    const { assets, chain, signer } = this.ctx;
+    const { assets, ledger } = this.ctx;
     const open = this.ctx.client
       .channels()
       .filter((c) => c.phase !== 'Withdrawn' && c.state !== undefined && c.observer !== true);
@@ -244,6 +242,7 @@ export class Channels {
       assets.all
         .filter((a) => a.token !== undefined)
         .map(async (a) => {
+          const { chain, signer } = ledger.ethereum('token balances');
           const held = (await erc20Contract(a.token!, chain.provider)
             .getFunction('balanceOf')
             .staticCall(signer.address)) as bigint;
@@ -251,8 +250,9 @@ export class Channels {
         }),
     );
     return {
-      address: signer.address,
-      onChain: formatAmount(await chain.provider.getBalance(signer.address)),
+      address: ledger.address,
+      ...(ledger.account === ledger.address ? {} : { account: ledger.account }),
+      onChain: format(assets.eth, await ledger.nativeBalance()),
       inChannels: inChannels(assets.eth),
       channels: open.length,
       tokens,

@@ -12,10 +12,14 @@ import {
   EthereumEventSource,
   ethereumBackend,
 } from '../../channels/ethereum/backend.js';
-import { connectEthereum, type EthereumConfig } from '../../channels/ethereum/config.js';
+import {
+  connectEthereum,
+  type EthereumConfig,
+  type EthereumConnection,
+} from '../../channels/ethereum/config.js';
 import { EthereumSigner, secp256k1Engine } from '../../channels/ethereum/signer.js';
 import { credentialPaymentApp } from '../../channels/ethereum/apps/credential-payment.js';
-import type { Hex } from '../../channels/types.js';
+import type { TonChainConfig } from '../../channels/ton/config.js';
 import { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js';
 import { LocalWatcher } from '../../channels/watcher.js';
 import type { PeerCredentialIssuer, PeerHolder, PeerPolicy } from '../../protocols/identity/index.js';
@@ -35,6 +39,8 @@ import {
   type AgentConfig,
 } from './config.js';
 import { Assets } from './assets.js';
+import { ethereumLedger, type NodeChain } from './ledger.js';
+import { isTonChain, startTonChain } from './ton-node.js';
 import { Channels } from './channels.js';
 import { clientEventBridge } from './client-events.js';
 import { Connections } from './connections.js';
@@ -78,8 +84,8 @@ import { ChannelViews } from './views.js';
 export interface NodeOptions {
   config: AgentConfig;
   passphrase: string;
-  /** The chain: the configured chain file's contents, resolved by the caller (./start.ts). */
-  chain: EthereumConfig;
+  /** The chain: the configured chain file's contents, resolved by the caller (./start.ts); Ethereum or TON. */
+  chain: EthereumConfig | TonChainConfig;
   /** Waits for peers, proofs and credentials; default 30 s. */
   timeoutMs?: number;
   /** How often the watcher and the client read the chain; default 250 ms. */
@@ -115,19 +121,19 @@ export class PerunNode implements AgentNodeApi {
   readonly #stops: Array<() => Promise<unknown> | unknown> = [];
   #closed = false;
 
-  private constructor(ctx: NodeContext, saleApp: Hex | undefined) {
+  private constructor(ctx: NodeContext, on: NodeChain) {
     this.#ctx = ctx;
     this.#connections = new Connections(ctx);
-    const views = new ChannelViews(ctx.assets, ctx.signer.address, this.#connections);
+    const views = new ChannelViews(ctx.assets, ctx.ledger.account, this.#connections);
     this.#views = views;
     this.#channels = new Channels(ctx, this.#connections, views);
     this.#idempotent = new IdempotentPayments(ctx, (c, amount, id) => this.#channels.pay(c, amount, id));
     this.#sales = new CredentialSales({
       agent: ctx.agent,
       client: ctx.client,
-      signer: ctx.signer,
-      chainId: ctx.chain.config.chainId,
-      app: saleApp,
+      signer: () => ctx.ledger.ethereum('credential sales').signer,
+      chainId: ctx.ledger.chainId,
+      app: on.ledger.saleApp,
       emit: (e) => ctx.events.emit(e),
       log: ctx.log,
       holderDid: (c) => this.#credentials.holderDid(c),
@@ -160,11 +166,13 @@ export class PerunNode implements AgentNodeApi {
   get client(): ChannelClient {
     return this.#ctx.client;
   }
+  /** Ethereum only (BACKEND_UNSUPPORTED on TON; the node's address is `info().address`). */
   get signer(): EthereumSigner {
-    return this.#ctx.signer;
+    return this.#ctx.ledger.ethereum('the Ethereum signer').signer;
   }
-  get chain(): NodeContext['chain'] {
-    return this.#ctx.chain;
+  /** Ethereum only (BACKEND_UNSUPPORTED on TON). */
+  get chain(): EthereumConnection {
+    return this.#ctx.ledger.ethereum('the Ethereum chain').chain;
   }
   get store(): TypeOrmChannelStore {
     return this.#ctx.store;
@@ -213,14 +221,12 @@ export class PerunNode implements AgentNodeApi {
         storage: new TypeOrmKmsKeyStorage(ds),
         passphrase: o.passphrase,
       });
-      const secret = await kms.getSecret<{ privateKey: string }>(ETHEREUM_SECRET);
-      if (secret === undefined)
-        throw new AgentConfigError('NOT_INITIALISED', 'the database holds no Ethereum account: run init');
-      const signer = new EthereumSigner(secret.privateKey);
-      log(`connecting to the chain at ${originOf(o.chain.rpcUrl)}…`);
-      const chain = await connectEthereum(o.chain, secret.privateKey);
-      stops.push(() => chain.close());
-      const assets = await Assets.load(o.chain, chain.provider);
+      const pollMs = o.chainPollMs ?? 250;
+      const on = isTonChain(o.chain)
+        ? await startTonChain(o.chain, kms, { pollMs, log })
+        : await startEthereumChain(o.chain, kms, log, pollMs);
+      stops.push(() => on.close());
+      const { assets, signer } = on;
 
       const mediationOptions = mediationOptionsOf(config, ds, log);
       const listen = {
@@ -275,12 +281,10 @@ export class PerunNode implements AgentNodeApi {
         requiredClaims: { name: true },
         requireAddressProof: true,
       };
-      const pollMs = o.chainPollMs ?? 250;
       const store = new TypeOrmChannelStore(ds);
-      const adapter = new EthereumAdjudicatorAdapter(chain.adjudicator, signer);
       const watcher = new LocalWatcher({
-        events: new EthereumEventSource(chain.provider, o.chain.adjudicator, { pollIntervalMs: pollMs }),
-        adjudicator: adapter,
+        events: on.events,
+        adjudicator: on.adjudicator,
         store,
         pollIntervalMs: pollMs,
         onError: (err) => logger.warn(`watcher: ${err instanceof Error ? err.message : String(err)}`),
@@ -290,15 +294,14 @@ export class PerunNode implements AgentNodeApi {
         self.node === undefined ? undefined : self.node.#loggedPayment(row, batch),
       );
       const knobs = testKnobs();
-      const saleApp = o.chain.apps?.['credentialPayment'];
       const client = new ChannelClient({
-        apps: saleApp === undefined ? [] : [credentialPaymentApp(saleApp)],
+        apps: on.apps,
         wire: agent.modules.perun.wire,
         signer: knobs.wrapSigner(signer),
         ...(knobs.failpoint ? { failpoint: knobs.failpoint } : {}),
-        backend: ethereumBackend,
-        funder: chain.funder,
-        adjudicator: adapter,
+        backend: on.backend,
+        funder: on.funder,
+        adjudicator: on.adjudicator,
         store,
         watcher,
         chainPollMs: pollMs,
@@ -313,8 +316,7 @@ export class PerunNode implements AgentNodeApi {
         config,
         agent,
         client,
-        signer,
-        chain,
+        ledger: on.ledger,
         store,
         db: ds,
         history,
@@ -328,7 +330,7 @@ export class PerunNode implements AgentNodeApi {
         didcommEndpoint: mediation?.endpoint(didcommEndpointOf(config)) ?? didcommEndpointOf(config),
         mediation,
       };
-      const node = new PerunNode(ctx, saleApp);
+      const node = new PerunNode(ctx, on);
       self.node = node;
       client.on('event', (e: ClientEvent) => node.#onClientEvent(e));
       log('resuming channels…');
@@ -356,14 +358,12 @@ export class PerunNode implements AgentNodeApi {
       label: this.config.label,
       did: this.identity.did,
       issuerDid: this.issuer.did,
-      address: this.signer.address,
+      address: this.#ctx.ledger.address,
       didcommEndpoint: this.#ctx.didcommEndpoint,
-      chainId: this.chain.config.chainId.toString(),
-      adjudicator: this.chain.config.adjudicator,
-      assetHolderETH: this.chain.config.assetHolderETH,
+      ...this.#ctx.ledger.info(),
       assets: this.assets.all.map((a) => ({ ...a })),
       trustedIssuers: [...this.policy.trustedIssuers],
-      signer: secp256k1Engine(),
+      signer: this.#ctx.ledger.backend === 'ton' ? 'ed25519' : secp256k1Engine(),
       ...(this.#ctx.mediation === undefined ? {} : { mediation: this.#ctx.mediation.view() }),
     };
   }
@@ -463,10 +463,12 @@ export class PerunNode implements AgentNodeApi {
   }
 
   offerCredential(req: OfferCredentialRequest): Promise<CredentialSaleView> {
+    this.#ctx.ledger.ethereum('credential sales');
     return this.#credentials.offer(req);
   }
 
   buyCredential(saleId: string): Promise<CredentialSaleView> {
+    this.#ctx.ledger.ethereum('credential sales');
     return this.#sales.buy(saleId);
   }
 
@@ -505,6 +507,38 @@ export class PerunNode implements AgentNodeApi {
       deleteFinishedProofs(agent, log),
     );
     this.#connections.remember();
+  }
+}
+
+/** Connects a node to the Ethereum chain of `config` with the agent's Ethereum account. */
+async function startEthereumChain(
+  config: EthereumConfig,
+  kms: PerunKeyManagementService,
+  log: (line: string) => void,
+  pollMs: number,
+): Promise<NodeChain> {
+  const secret = await kms.getSecret<{ privateKey: string }>(ETHEREUM_SECRET);
+  if (secret === undefined)
+    throw new AgentConfigError('NOT_INITIALISED', 'the database holds no Ethereum account: run init');
+  const signer = new EthereumSigner(secret.privateKey);
+  log(`connecting to the chain at ${originOf(config.rpcUrl)}…`);
+  const chain = await connectEthereum(config, secret.privateKey);
+  try {
+    const ledger = ethereumLedger({ signer, chain });
+    return {
+      ledger,
+      assets: await Assets.load(config, chain.provider),
+      signer,
+      backend: ethereumBackend,
+      funder: chain.funder,
+      adjudicator: new EthereumAdjudicatorAdapter(chain.adjudicator, signer),
+      events: new EthereumEventSource(chain.provider, config.adjudicator, { pollIntervalMs: pollMs }),
+      apps: ledger.saleApp === undefined ? [] : [credentialPaymentApp(ledger.saleApp)],
+      close: () => chain.close(),
+    };
+  } catch (err) {
+    chain.close();
+    throw err;
   }
 }
 

@@ -13,7 +13,7 @@ import type { Decision, IncomingProposal } from '../../channels/client.js';
 import { ZERO_ADDRESS } from '../../channels/ethereum/encoding.js';
 import type { PeerDecision, PeerPolicy, VerifiedPeer } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
-import { parseAmount } from '../api/amounts.js';
+import { parse } from './assets.js';
 import type { PerunIdentityAgent } from '../credo/agent.js';
 import type { NodeContext } from './context.js';
 import type { CredentialSales } from './credential-sales.js';
@@ -61,7 +61,7 @@ export class Proposals {
     // We are participant 1 of a channel a peer proposes; of a sub-channel, what we are in its parent.
     const me = Math.max(
       0,
-      p.participants.findIndex((a) => a.toLowerCase() === this.ctx.signer.address.toLowerCase()),
+      p.participants.findIndex((a) => a.toLowerCase() === this.ctx.ledger.address.toLowerCase()),
     );
     const ourFund = p.fundingAgreement[0]?.[me] ?? 0n;
     const peerFund = p.fundingAgreement[0]?.[1 - me] ?? 0n;
@@ -78,17 +78,17 @@ export class Proposals {
       return accept ? ({ accept: true } as const) : ({ accept: false, reason } as const);
     };
     // The app channels we take part in pay for a credential we offered (checked before the gate).
-    const saleApp = this.ctx.chain.config.apps?.['credentialPayment'];
+    const saleApp = this.ctx.ledger.saleApp;
     const app = p.app.toLowerCase();
     const ourApp = app === ZERO_ADDRESS || (saleApp !== undefined && app === saleApp.toLowerCase());
     if (!ourApp || known.length !== 1 || known[0] === undefined)
       return settle(false, 'only payment and credential-sale channels of one asset of our deployment');
-    // The spending limit and the auto-accept limit are ETH; a token channel that asks for our
-    // tokens always asks the user.
+    // The spending limit and the auto-accept limit are in the chain's own coin (ETH, TON); a token
+    // channel that asks for our tokens always asks the user.
     const isEth = asset.token === undefined;
     if (isEth && peer.spendingLimit !== undefined && peerFund > peer.spendingLimit)
       return settle(false, 'the deposit exceeds the peer’s spending limit');
-    const limit = isEth ? parseAmount(config.autoAcceptMaxFund) : 0n;
+    const limit = isEth ? parse(asset, config.autoAcceptMaxFund) : 0n;
     if (config.autoAccept && ourFund <= limit) return settle(true, '');
     view.expiresAt = new Date(Date.now() + DECISION_MS).toISOString();
     events.emit({ type: 'proposal', proposal: { ...view } });

@@ -15,6 +15,11 @@ import { PerunNode } from './node.js';
 import { lineLogger, type Logger } from '../log/logger.js';
 import type { AgentInfo } from './types.js';
 import { parseEthereumConfig } from '../../channels/ethereum/config.js';
+import { readTonChainFile } from './ton-chain.js';
+import { isTonChain } from './ton-node.js';
+
+/** The chain a chain file names: TON (kind "ton") or Ethereum. */
+const chainOfFile = (path: string) => readTonChainFile(path) ?? readChainFile(path);
 
 export interface RunningAgent {
   info: AgentInfo;
@@ -66,7 +71,7 @@ export async function startAgent(
       stops.push(() => own.stop());
       chain = parseEthereumConfig(own.config);
     } else {
-      chain = readChainFile(resolve(config.chain));
+      chain = chainOfFile(resolve(config.chain));
     }
     const node = await PerunNode.start({
       config,
@@ -77,7 +82,7 @@ export async function startAgent(
       timeoutMs: o.timeoutMs,
     });
     stops.push(() => node.stop());
-    if (config.chain === 'embedded')
+    if (config.chain === 'embedded' && !isTonChain(chain))
       await faucet({ chain, address: node.signer.address, amount: parseEther('100') });
     if (config.webhookUrls.length > 0) {
       const { secret, file } = webhookSecret(config.dataDir);
