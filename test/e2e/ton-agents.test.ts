@@ -3,7 +3,7 @@
 // requests (their TON keys proven with Ed25519 address proofs); Alice opens a gated channel to
 // Bob, they pay each other and close cooperatively, and each wallet on chain gets its balance
 // (less the fees of its own calls); a second channel ends in a dispute. A TON node refuses a
-// feature that needs Ethereum with BACKEND_UNSUPPORTED.
+// feature that needs Ethereum with BACKEND_UNSUPPORTED, and Alice restarts with the same key.
 import { jest } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -182,4 +182,14 @@ test('Bob disputes a second channel; after the challenge duration both withdraw 
   expect(await alice.api<ChannelView>('GET', `/channels/${channel.id}`)).toMatchObject({
     phase: 'Withdrawn',
   });
+});
+
+test('Alice restarts with the same TON key and wallet, and still lists both channels closed', async () => {
+  const { address, account } = alice.info;
+  alice = await alice.restart();
+  expect(alice.info).toMatchObject({ backend: 'ton', address, account });
+  const channels = await alice.api<ChannelView[]>('GET', '/channels');
+  expect(channels.map((c) => c.phase)).toEqual(['Withdrawn', 'Withdrawn']);
+  const credentials = await alice.api<CredentialView[]>('GET', '/credentials');
+  expect(credentials.map((c) => c.claims.tonAddress)).toEqual([address]);
 });
