@@ -35,8 +35,8 @@ export async function tonSignerOf(kms: PerunKeyManagementService): Promise<TonSi
   return new TonSigner(seed);
 }
 
-/** The chain server's development wallet of `signer`'s key (its name: the key in hex). */
-export const devWalletName = (signer: TonSigner) => signer.address.slice(2);
+/** The name of the chain server's development wallet of an agent's key (0x-hex): the key in hex. */
+export const devWalletName = (key: string) => key.slice(2).toLowerCase();
 
 /** Connects a node to the TON chain of `config` with the agent's TON key. */
 export async function startTonChain(
@@ -47,7 +47,7 @@ export async function startTonChain(
   const signer = await tonSignerOf(kms);
   o.log(`connecting to the TON chain at ${new URL(config.endpoint).origin}…`);
   const chain = await connectTon(config);
-  const wallet = await chain.devWallet(devWalletName(signer));
+  const wallet = await chain.devWallet(devWalletName(signer.address));
   const env = tonEnvironment(chain, config.perun, signer, wallet, {
     pollIntervalMs: o.pollMs,
     eventPollMs: o.pollMs,
