@@ -63,7 +63,7 @@ describe('on a TON chain server', () => {
     await server?.close();
   });
 
-  it('names the TON asset, key and wallet, and refuses what needs Ethereum with BACKEND_UNSUPPORTED', async () => {
+  it('names the TON asset, key and wallet, holds only its own network and contract, and refuses what needs Ethereum with BACKEND_UNSUPPORTED', async () => {
     const dir = await initAgentDir(root, 'Runner');
     const config = { kind: 'ton' as const, endpoint: server.url, perun: server.perun };
     const on = await withKms(dir.dataDir, dir.passphrase, (kms) =>
@@ -85,6 +85,11 @@ describe('on a TON chain server', () => {
       balances: [[3n, 4n]],
       locked: [],
     });
+    const ours = tonAsset(server.chain.chainID, server.perun);
+    expect(ledger.holds(ours)).toBe(true);
+    expect(ledger.holds({ ...ours, chainID: ours.chainID - 1n })).toBe(false);
+    expect(ledger.holds({ ...ours, ccHolder: `0x${'77'.repeat(32)}` })).toBe(false);
+    expect(ledger.holds({ ...ours, ethHolder: `0x${'77'.repeat(20)}` })).toBe(false);
     expect(() => ledger.ethereum('credential sales')).toThrow(
       expect.objectContaining({
         status: 409,

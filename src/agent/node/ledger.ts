@@ -13,7 +13,7 @@ import type {
   ChannelBackend,
   Funder,
 } from '../../channels/interfaces.js';
-import type { Allocation, Hex } from '../../channels/types.js';
+import type { Allocation, Asset, Hex } from '../../channels/types.js';
 import type { AddressBackend, AddressProofSigner, PeerClaims } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
 import type { AssetInfo, Assets } from './assets.js';
@@ -43,6 +43,11 @@ export interface NodeLedger {
   readonly account: string;
   /** A new channel's allocation of one asset: the proposer's and the peer's balances. */
   allocation(asset: AssetInfo, balances: [bigint, bigint]): Allocation;
+  /**
+   * Whether a proposal's `asset` is on our chain at all (the assets table then finds it by its
+   * holder): on TON every asset's Ethereum holder is zero, so the network and the contract are checked here.
+   */
+  holds(asset: Asset): boolean;
   /** Our account's balance of the chain's own coin (ETH, TON), in base units. */
   nativeBalance(): Promise<bigint>;
   /** The credential sale app (Ethereum only). */
@@ -80,6 +85,7 @@ export function ethereumLedger(parts: EthereumParts): NodeLedger {
       balances: [balances],
       locked: [],
     }),
+    holds: () => true,
     nativeBalance: () => chain.provider.getBalance(signer.address),
     saleApp,
     claims: { ethereumAddress: signer.address },

@@ -65,7 +65,9 @@ export class Proposals {
     );
     const ourFund = p.fundingAgreement[0]?.[me] ?? 0n;
     const peerFund = p.fundingAgreement[0]?.[1 - me] ?? 0n;
-    const known = p.allocation.assets.map((a) => assets.byHolder(a.ethHolder));
+    const known = p.allocation.assets.map((a) =>
+      this.ctx.ledger.holds(a) ? assets.byHolder(a.ethHolder) : undefined,
+    );
     const asset = known[0] ?? assets.eth;
     const connection = await agent.didcomm.connections.findById(peer.connectionId);
     const view = proposalView(p, peer, connection, asset, { ours: ourFund, peer: peerFund });

@@ -66,6 +66,10 @@ export async function startTonChain(
       balances: [balances],
       locked: [],
     }),
+    holds: (a) =>
+      a.chainID === asset.chainID &&
+      a.ccHolder.toLowerCase() === asset.ccHolder.toLowerCase() &&
+      a.ethHolder === asset.ethHolder,
     nativeBalance: () => wallet.balance(),
     saleApp: undefined,
     claims: { backend: 'ton', tonAddress: signer.address },
