@@ -108,6 +108,7 @@ function channels(info?: ChannelInfo) {
   const ctx = {
     assets,
     config: { challengeDuration: 60 },
+    ledger: { backend: 'ethereum', ethereum: () => ({}) },
     client: { channel: () => info },
     agent: { modules: { identity: { proposeToVerifiedPeer: propose } } },
   } as unknown as NodeContext;

@@ -8,6 +8,9 @@ import { toApiError } from '../../src/agent/api/api-error.js';
 import { Channels } from '../../src/agent/node/channels.js';
 import type { Connections } from '../../src/agent/node/connections.js';
 import type { NodeContext } from '../../src/agent/node/context.js';
+import { ethereumLedger } from '../../src/agent/node/ledger.js';
+import type { EthereumConnection } from '../../src/channels/ethereum/config.js';
+import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
 import type { ChannelViews } from '../../src/agent/node/views.js';
 
 const CHANNEL = '0xa999f5e1c0b2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8';
@@ -19,7 +22,11 @@ function channels(client: Record<string, unknown>, proposeToVerifiedPeer?: () =>
     client: { channel: () => ({ id: CHANNEL }), ...client },
     assets: { named: () => ETH },
     config: { challengeDuration: 60, reverifyAfterSeconds: 300 },
-    chain: { config: { chainId: 1337n } },
+    ledger: ethereumLedger({
+      signer: new EthereumSigner(`0x${'11'.repeat(32)}`),
+      chain: { config: { chainId: 1337n } } as unknown as EthereumConnection,
+      chains: [],
+    }),
     agent: { modules: { identity: { proposeToVerifiedPeer } } },
     policy: {},
     timeoutMs: 26_000,

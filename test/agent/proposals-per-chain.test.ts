@@ -24,8 +24,7 @@ function proposals(): Proposals {
   );
   const ctx = {
     assets,
-    signer: { address: ME },
-    chain: { config: { apps: {} } },
+    ledger: { address: ME, saleApp: undefined, holds: () => true },
     config: { autoAccept: true, autoAcceptMaxFund: '5' },
     events: { emit: () => undefined },
     agent: { didcomm: { connections: { findById: () => Promise.resolve(null) } } },

@@ -37,9 +37,11 @@ const TOKEN_BALANCE = object({
 });
 
 const PEER_CLAIMS_PROPERTIES = {
-  ethereumAddress: str('The address the holder signs channel states with.'),
+  ethereumAddress: str('The address the holder signs channel states with (empty for a TON address).'),
+  backend: { type: 'string', enum: ['ton'], description: 'Absent: Ethereum.' },
+  tonAddress: str("With backend ton: the holder's Ed25519 key."),
   name: str(),
-  spendingLimit: eth('What the holder may put into a channel.'),
+  spendingLimit: eth('What the holder may put into a channel (TON with backend ton).'),
 };
 
 const EVENT_VARIANTS: Record<string, Record<string, Schema>> = {
@@ -75,7 +77,13 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       didcommEndpoint: str(),
       chainId: str(),
       adjudicator: str(),
-      assetHolderETH: str(),
+      assetHolderETH: str('On TON: the Perun contract, which holds the Toncoin.'),
+      backend: {
+        type: 'string',
+        enum: ['ethereum', 'ton'],
+        description: 'The chain backend the node settles on.',
+      },
+      account: str('TON: the wallet that pays our calls and receives our withdrawals.'),
       assets: arrayOf(
         object(
           {
@@ -91,8 +99,8 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       trustedIssuers: arrayOf(str()),
       signer: {
         type: 'string',
-        enum: ['native', 'noble'],
-        description: 'The secp256k1 engine that signs and verifies channel states.',
+        enum: ['native', 'noble', 'ed25519'],
+        description: 'The secp256k1 engine that signs and verifies channel states; ed25519 on TON.',
       },
       mediation: {
         description: 'The mediator we are reached through, or what we serve as a mediator.',
@@ -123,7 +131,7 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
         ],
       },
     },
-    ['mediation'],
+    ['mediation', 'backend', 'account'],
   ),
   InvitationView: object({
     id: str('The out-of-band record ID.'),
@@ -141,7 +149,7 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
     },
     ['theirLabel', 'ourDid', 'theirDid'],
   ),
-  PeerClaimsView: object(PEER_CLAIMS_PROPERTIES, ['name', 'spendingLimit']),
+  PeerClaimsView: object(PEER_CLAIMS_PROPERTIES, ['name', 'spendingLimit', 'backend', 'tonAddress']),
   CredentialView: object(
     {
       id: str(),
@@ -276,10 +284,10 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
       peerLabel: str(),
       claims: object(
         { ...PEER_CLAIMS_PROPERTIES, issuer: str() },
-        ['name', 'spendingLimit'],
+        ['name', 'spendingLimit', 'backend', 'tonAddress'],
         "The peer's verified credential claims.",
       ),
-      asset: str("'ETH' or a token symbol: the unit of the funds."),
+      asset: str("'ETH' (TON on a TON node) or a token symbol: the unit of the funds."),
       peerFund: eth('What the peer puts in.'),
       ourFund: eth('What the peer asks of us.'),
       assets: arrayOf(
@@ -299,7 +307,8 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
   BalanceView: object(
     {
       address: str('The address that signs our channel states and pays for our transactions.'),
-      onChain: eth('On chain (the primary chain).'),
+      account: str('TON: the wallet that pays our calls (onChain is its balance, in TON).'),
+      onChain: eth('On chain (the primary chain; TON on a TON node).'),
       inChannels: eth('Ours in open channels (on the primary chain).'),
       channels: { type: 'integer' },
       tokens: arrayOf(TOKEN_BALANCE),
@@ -316,7 +325,7 @@ const SCHEMAS: Record<ViewName | 'PeerClaimsView' | 'NodeEventWithId' | 'ApiErro
         ),
       ),
     },
-    ['chains'],
+    ['account', 'chains'],
   ),
   CredentialSaleView: object(
     {

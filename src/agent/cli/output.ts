@@ -12,6 +12,7 @@ import type {
   CredentialView,
   MessageView,
   NodeEventWithId,
+  PeerClaimsView,
   PaymentView,
   ProposalView,
   SettlementView,
@@ -171,7 +172,11 @@ const abbreviate = (ids: string[], min: number) => {
 /** A block timestamp (Unix seconds) as ISO 8601; anything else as it is. */
 const chainTime = (t: string) => (/^\d{1,12}$/.test(t) ? new Date(Number(t) * 1000).toISOString() : t);
 
-const eth = (amount: string | undefined) => (amount === undefined ? undefined : `${amount} ETH`);
+const eth = (amount: string | undefined, unit = 'ETH') =>
+  amount === undefined ? undefined : `${amount} ${unit}`;
+/** A credential's address, and its spending limit in the coin of that address's backend. */
+const claimAddress = (c: PeerClaimsView) => c.tonAddress ?? c.ethereumAddress;
+const claimLimit = (c: PeerClaimsView) => eth(c.spendingLimit, c.backend === 'ton' ? 'TON' : 'ETH');
 const shortDid = (did: string | undefined) =>
   did === undefined || did.length <= 32 ? did : `${did.slice(0, 31)}…`;
 const peerName = (label: string | undefined, did: string | undefined) => label ?? shortDid(did) ?? 'peer';
@@ -189,11 +194,17 @@ export const infoLines = (i: AgentInfo) =>
     ['issuer DID', i.issuerDid],
     ['address', i.address],
     ['DIDComm endpoint', i.didcommEndpoint],
+    ...(i.backend === 'ton'
+      ? ([
+          ['backend', 'ton'],
+          ['wallet', i.account],
+        ] as [string, string | undefined][])
+      : []),
     ['chain ID', i.chainId],
     ['adjudicator', i.adjudicator],
     ['asset holder ETH', i.assetHolderETH],
     ['trusted issuers', i.trustedIssuers.length === 0 ? 'none' : i.trustedIssuers.join(', ')],
-    ['signer', `secp256k1 ${i.signer}`],
+    ['signer', i.signer === 'ed25519' ? 'ed25519' : `secp256k1 ${i.signer}`],
     ...mediationLines(i.mediation),
   ]);
 
@@ -239,8 +250,8 @@ export function credentialsTable(list: CredentialView[]): string {
     list.map((c) => [
       id(c.id),
       c.claims.name,
-      c.claims.ethereumAddress,
-      eth(c.claims.spendingLimit),
+      claimAddress(c.claims),
+      claimLimit(c.claims),
       shortDid(c.issuer),
       shortDid(c.subject),
       c.expirationDate ?? 'never',
@@ -296,8 +307,8 @@ export function proposalsTable(list: ProposalView[]): string {
       peerName(p.peerLabel, p.peerDid),
       p.claims.name,
       shortDid(p.claims.issuer),
-      eth(p.peerFund),
-      eth(p.ourFund),
+      eth(p.peerFund, p.asset),
+      eth(p.ourFund, p.asset),
       `${p.challengeDuration} s`,
       p.status,
       p.receivedAt,
@@ -320,8 +331,13 @@ export function messagesTable(list: MessageView[]): string {
 export const balanceLines = (b: BalanceView) =>
   pairs([
     ['address', b.address],
-    ['on chain', `${b.onChain} ETH`],
-    ['in channels', `${b.inChannels} ETH (${b.channels} channel${b.channels === 1 ? '' : 's'} of any asset)`],
+    // A TON node names its wallet (`account`); its amounts are TON.
+    ...(b.account === undefined ? [] : ([['wallet', b.account]] as [string, string][])),
+    ['on chain', `${b.onChain} ${b.account === undefined ? 'ETH' : 'TON'}`],
+    [
+      'in channels',
+      `${b.inChannels} ${b.account === undefined ? 'ETH' : 'TON'} (${b.channels} channel${b.channels === 1 ? '' : 's'} of any asset)`,
+    ],
     ...(b.tokens ?? []).map((t): [string, string] => [
       t.asset,
       `${t.onChain} on chain, ${t.inChannels} in channels`,
@@ -344,8 +360,8 @@ const holdings = (assets: ChannelAssetView[], side: 'ourBalance' | 'theirBalance
   assets.map((a) => `${a[side]} ${a.asset} on ${a.chainId}`).join(' + ');
 
 export const credentialLine = (c: CredentialView) =>
-  `credential ${c.id}: ${c.claims.name ?? '(no name)'}, address ${c.claims.ethereumAddress}, ` +
-  `spending limit ${eth(c.claims.spendingLimit) ?? 'none'}, issued by ${c.issuer} to ${shortDid(c.subject)}` +
+  `credential ${c.id}: ${c.claims.name ?? '(no name)'}, address ${claimAddress(c.claims)}, ` +
+  `spending limit ${claimLimit(c.claims) ?? 'none'}, issued by ${c.issuer} to ${shortDid(c.subject)}` +
   (c.expirationDate === undefined ? '' : `, expires ${c.expirationDate}`);
 
 /** "open (Acting)": the plain word first, the machine's phase for those who know it. */
@@ -384,7 +400,7 @@ export const settlementLine = (s: SettlementView) =>
 
 export const proposalLine = (p: ProposalView) =>
   `proposal ${p.id} from ${peerName(p.peerLabel, p.peerDid)} (${p.claims.name ?? 'no name'}, ` +
-  `${p.claims.ethereumAddress}): they fund ${p.peerFund} ETH, we fund ${p.ourFund} ETH, ` +
+  `${claimAddress(p.claims)}): they fund ${p.peerFund} ${p.asset}, we fund ${p.ourFund} ${p.asset}, ` +
   `challenge ${p.challengeDuration} s: ${p.status}`;
 
 export const connectionLine = (c: ConnectionView) =>

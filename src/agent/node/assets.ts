@@ -73,7 +73,7 @@ export class Assets {
     return new Assets(all);
   }
 
-  /** ETH on the primary chain. */
+  /** The chain's own coin: ETH, or TON on a TON node (on the primary chain). */
   get eth(): AssetInfo {
     return this.all[0]!;
   }
@@ -94,7 +94,7 @@ export class Assets {
         chainId: chain,
         chains: this.chainIds,
       });
-    const found = this.all.find((a) => a.chainId === chain && isNamed(a, name ?? 'ETH'));
+    const found = this.all.find((a) => a.chainId === chain && isNamed(a, name ?? this.eth.symbol));
     if (found === undefined)
       throw new ApiRequestError(400, 'UNSUPPORTED_ASSET', 'no such asset on this chain', {
         asset: name,

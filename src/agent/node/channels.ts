@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ChannelInfo } from '../../channels/client.js';
 import { erc20Contract } from '../../channels/ethereum/contracts.js';
-import { ETH_BACKEND_ID, ethAsset } from '../../channels/ethereum/encoding.js';
 import { paramsToJson, stateToJson } from '../../channels/json.js';
 import { ChannelClientError, InvalidTransitionError } from '../../channels/errors.js';
+import { ETH_BACKEND_ID, ethAsset } from '../../channels/ethereum/encoding.js';
 import type { Allocation, Hex } from '../../channels/types.js';
 import type { VerifyOptions } from '../../protocols/identity/index.js';
 import type { EthereumConnection } from '../../channels/ethereum/config.js';
@@ -16,6 +16,7 @@ import { formatAmount } from '../api/amounts.js';
 import { format, isNamed, parse, type AssetInfo } from './assets.js';
 import type { Connections } from './connections.js';
 import type { NodeContext } from './context.js';
+import { backendUnsupported } from './ledger.js';
 import { logDecision } from './proposals.js';
 import type {
   BalanceView,
@@ -29,16 +30,6 @@ import type {
   SignedStateView,
 } from './types.js';
 import type { ChannelViews } from './views.js';
-
-/** A new channel's allocation of one Ethereum asset: the proposer's and the peer's balances. */
-function oneAssetAllocation(chainId: bigint, holder: string, balances: [bigint, bigint]): Allocation {
-  return {
-    assets: [ethAsset(chainId, holder)],
-    backends: [ETH_BACKEND_ID],
-    balances: [balances],
-    locked: [],
-  };
-}
 
 const shortId = (id: string) => `${id.slice(0, 10)}…`;
 
@@ -116,10 +107,11 @@ export class Channels {
       const asset = assets.named(req.asset);
       const funds = this.#funds(asset, { fund: req.fund, peerFund: req.peerFund }, 'channel');
       // The primary chain's asset (a one-asset request names no chain).
-      return oneAssetAllocation(this.ctx.chain.config.chainId, asset.holder, funds);
+      return this.ctx.ledger.allocation(asset, funds);
     }
     if (req.fund !== undefined || req.peerFund !== undefined || req.asset !== undefined)
       throw invalid('assets', 'not with fund, peerFund or asset');
+    this.ctx.ledger.ethereum('channels with an assets list');
     const rows = req.assets.map((a) => {
       const asset = assets.named(a.asset, a.chainId);
       return { asset, funds: [parse(asset, a.fund), parse(asset, a.peerFund ?? '0')] };
@@ -189,13 +181,14 @@ export class Channels {
 
   /** A credential sale's app channel (ETH) to the verified peer on the connection, once it is open. */
   async openApp(connectionId: string, req: { price: bigint; initData: Hex; app: Hex }): Promise<ChannelInfo> {
-    const { agent, client, chain, config, policy } = this.ctx;
+    const { agent, client, assets, config, ledger, policy } = this.ctx;
+    ledger.ethereum('credential sales');
     const { channel } = await agent.modules.identity.proposeToVerifiedPeer(
       client,
       connectionId,
       policy,
       {
-        allocation: oneAssetAllocation(chain.config.chainId, chain.config.assetHolderETH, [req.price, 0n]),
+        allocation: ledger.allocation(assets.eth, [req.price, 0n]),
         challengeDuration: BigInt(config.challengeDuration),
         app: req.app,
         initData: req.initData,
@@ -214,7 +207,14 @@ export class Channels {
     return [fund, peerFund];
   }
 
+  /** Refuses a feature the TON backend lacks (locked funds: sub- and virtual channels). */
+  #ethereumOnly(feature: string): void {
+    const { backend } = this.ctx.ledger;
+    if (backend !== 'ethereum') throw backendUnsupported(feature, backend);
+  }
+
   async openSub(parentId: string, req: OpenSubChannelRequest): Promise<ChannelView> {
+    this.#ethereumOnly('sub-channels');
     const parent = this.ctx.client.channel(parentId);
     const asset = this.views.assetOf(parent);
     const [fund, peerFund] = this.#funds(asset, req, 'sub-channel');
@@ -223,6 +223,7 @@ export class Channels {
   }
 
   async openVirtual(req: OpenVirtualChannelRequest): Promise<ChannelView> {
+    this.#ethereumOnly('virtual channels');
     const { agent, client, policy } = this.ctx;
     const parent = client.channel(req.via);
     const asset = this.views.assetOf(parent);
@@ -291,7 +292,7 @@ export class Channels {
   }
 
   async balance(): Promise<BalanceView> {
-    const { assets, chains, signer } = this.ctx;
+    const { assets, ledger } = this.ctx;
     const open = this.ctx.client
       .channels()
       .filter((c) => c.phase !== 'Withdrawn' && c.state !== undefined && c.observer !== true);
@@ -307,6 +308,16 @@ export class Channels {
           0n,
         ),
       );
+    if (ledger.backend !== 'ethereum')
+      return {
+        address: ledger.address,
+        ...(ledger.account === ledger.address ? {} : { account: ledger.account }),
+        onChain: format(assets.eth, await ledger.nativeBalance()),
+        inChannels: inChannels(assets.eth),
+        channels: open.length,
+        tokens: [],
+      };
+    const { chains, signer } = ledger.ethereum('balances');
     const ofChain = async ({ config, provider }: EthereumConnection): Promise<ChainBalanceView> => {
       const chainId = config.chainId.toString();
       const onChain = assets.all.filter((a) => a.chainId === chainId);

@@ -2,14 +2,13 @@
 // (./node.ts) and handed to each part (connections, credentials, channels, proposals, messages).
 import type { DataSource } from 'typeorm';
 import type { ChannelClient } from '../../channels/client.js';
-import type { EthereumConnection } from '../../channels/ethereum/config.js';
-import type { EthereumSigner } from '../../channels/ethereum/signer.js';
 import type { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js';
 import type { PeerCredentialIssuer, PeerPolicy } from '../../protocols/identity/index.js';
 import type { PerunIdentityAgent } from '../credo/agent.js';
 import type { Assets } from './assets.js';
 import type { AgentConfig } from './config.js';
 import type { EventLog } from './event-log.js';
+import type { NodeLedger } from './ledger.js';
 import type { Mediation } from './mediation.js';
 import type { PaymentHistory } from './payment-history.js';
 
@@ -23,10 +22,8 @@ export interface NodeContext {
   config: AgentConfig;
   agent: PerunIdentityAgent;
   client: ChannelClient;
-  signer: EthereumSigner;
-  chain: EthereumConnection;
-  /** Every chain of the chain file, `chain` (the primary) first. */
-  chains: EthereumConnection[];
+  /** The chain we settle on, whatever its backend (./ledger.ts). */
+  ledger: NodeLedger;
   store: TypeOrmChannelStore;
   /** The agent's database (the agent's own tables: idempotency keys). */
   db: DataSource;

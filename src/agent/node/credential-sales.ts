@@ -49,7 +49,8 @@ interface Sale {
 export interface CredentialSalesOptions {
   agent: PerunIdentityAgent;
   client: ChannelClient;
-  signer: EthereumSigner;
+  /** The Ethereum key that signs delivered credentials (refused on a TON node). */
+  signer: () => EthereumSigner;
   chainId: bigint;
   /** The pay-for-credential app's address on this chain; undefined: sales are not possible. */
   app: Hex | undefined;
@@ -80,7 +81,7 @@ export class CredentialSales {
     const credential: Record<string, unknown> = {
       '@context': ['https://www.w3.org/2018/credentials/v1'],
       type: ['VerifiableCredential', 'PaidCredential'],
-      issuer: this.#pkh(this.o.signer.address),
+      issuer: this.#pkh(this.o.signer().address),
       issuanceDate: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
       credentialSubject: { id: holderDid, ...claims },
     };
@@ -220,7 +221,7 @@ export class CredentialSales {
 
   /** Issuer: answers the holder's payment with the signature; enforces it on chain if unanswered. */
   async #deliver(sale: Sale, channelId: string): Promise<void> {
-    const sig = signCredential(this.o.signer, sale.digest);
+    const sig = signCredential(this.o.signer(), sale.digest);
     try {
       await this.o.client.update(channelId, (s) => deliver(s, sig));
       sale.status = 'paid';

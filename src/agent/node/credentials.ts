@@ -31,6 +31,7 @@ import { ApiRequestError } from '../api/api-error.js';
 import { parseAmount } from '../api/amounts.js';
 import type { Connections } from './connections.js';
 import type { NodeContext } from './context.js';
+import { coinDecimals } from './ledger.js';
 import type { CredentialSales } from './credential-sales.js';
 import type {
   CredentialSaleView,
@@ -61,7 +62,7 @@ export class Credentials {
 
   async issue(req: IssueCredentialRequest): Promise<CredentialView> {
     const c = await this.connections.ready(req.connectionId);
-    const spendingLimit = parseAmount(req.spendingLimit);
+    parseAmount(req.spendingLimit); // a malformed amount is refused before the holder is asked
     const expirationDate = dateField('expirationDate', req.expirationDate);
     let address: { address: string; backend?: AddressBackend };
     let named: string | undefined;
@@ -79,6 +80,7 @@ export class Credentials {
       address = proven;
       named = proven.identityDid;
     }
+    const spendingLimit = parseAmount(req.spendingLimit, coinDecimals(address.backend));
     const vc = await this.ctx.issuer.issue(
       c.id,
       { ...addressClaims(address), name: req.name, spendingLimit },
@@ -99,7 +101,7 @@ export class Credentials {
         credentialFormats: {
           jsonld: {
             credential: peerCredentialJson(c.theirDid!, this.ctx.identity.did, {
-              ethereumAddress: this.ctx.signer.address,
+              ...this.ctx.ledger.claims,
               name,
               spendingLimit: 0n,
             }),
@@ -206,13 +208,14 @@ export class Credentials {
         this.ctx.log(`credential request on ${r.connectionId}: issue it with issue-credential`);
         return;
       }
-      void this.#answerRequest(r.id, r.connectionId!, parseAmount(limit)).catch((err: unknown) =>
+      void this.#answerRequest(r.id, r.connectionId!, limit).catch((err: unknown) =>
         this.ctx.log(`credential request on ${r.connectionId} not answered: ${(err as Error).message}`),
       );
     }
   }
 
-  async #answerRequest(recordId: string, connectionId: string, spendingLimit: bigint): Promise<void> {
+  /** Answers a holder's request with a credential, its spending limit `limit` in the coin of the proven address's backend. */
+  async #answerRequest(recordId: string, connectionId: string, limit: string): Promise<void> {
     const { agent } = this.ctx;
     const c = await this.connections.ready(connectionId);
     const proposal = (await agent.didcomm.credentials.getFormatData(recordId)).proposal?.jsonld?.credential;
@@ -235,7 +238,7 @@ export class Credentials {
           credential: peerCredentialJson(this.ctx.issuer.did, holderDid, {
             ...addressClaims(proven),
             name,
-            spendingLimit,
+            spendingLimit: parseAmount(limit, coinDecimals(proven.backend)),
           }),
           options: { proofType: PROOF_TYPE, proofPurpose: 'assertionMethod' },
         },

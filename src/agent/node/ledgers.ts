@@ -19,7 +19,7 @@ import {
   MultiLedgerWatcher,
   storedChainCursors,
 } from '../../channels/multi/index.js';
-import type { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js';
+import type { ChannelStore } from '../../channels/store.js';
 import { LocalWatcher } from '../../channels/watcher.js';
 
 export interface NodeChains {
@@ -48,7 +48,7 @@ export async function connectNodeChains(o: {
   chains: readonly EthereumConfig[];
   privateKey: string;
   signer: EthereumSigner;
-  store: TypeOrmChannelStore;
+  store: ChannelStore;
   pollMs: number;
   log: (line: string) => void;
   onWatcherError: (err: unknown) => void;

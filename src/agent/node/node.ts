@@ -8,10 +8,10 @@ import type { DataSource } from 'typeorm';
 import { ChannelClient, type ChannelInfo, type ClientEvent } from '../../channels/client.js';
 import type { StoredPayment } from '../../channels/store.js';
 import { ethereumBackend } from '../../channels/ethereum/backend.js';
-import type { EthereumConfig } from '../../channels/ethereum/config.js';
+import type { EthereumConfig, EthereumConnection } from '../../channels/ethereum/config.js';
 import { EthereumSigner, secp256k1Engine } from '../../channels/ethereum/signer.js';
 import { credentialPaymentApp } from '../../channels/ethereum/apps/credential-payment.js';
-import type { Hex } from '../../channels/types.js';
+import type { TonChainConfig } from '../../channels/ton/config.js';
 import { TypeOrmChannelStore } from '../../channels/persistence/typeorm-store.js';
 import type { PeerCredentialIssuer, PeerHolder, PeerPolicy } from '../../protocols/identity/index.js';
 import { createPerunAgent, type PerunIdentityAgent } from '../credo/agent.js';
@@ -30,6 +30,8 @@ import {
   type AgentConfig,
 } from './config.js';
 import { Assets } from './assets.js';
+import { ethereumLedger, type ChainStartOptions, type NodeChain } from './ledger.js';
+import { isTonChain, startTonChain } from './ton-node.js';
 import { Channels } from './channels.js';
 import { clientEventBridge } from './client-events.js';
 import { Connections } from './connections.js';
@@ -74,8 +76,8 @@ import { ChannelViews } from './views.js';
 export interface NodeOptions {
   config: AgentConfig;
   passphrase: string;
-  /** The chain: the configured chain file's contents, resolved by the caller (./start.ts). */
-  chain: EthereumConfig;
+  /** The chain: the configured chain file's contents, resolved by the caller (./start.ts); Ethereum or TON. */
+  chain: EthereumConfig | TonChainConfig;
   /** Of a chain file naming several chains, all of them (`chain` first): cross-chain channels (./ledgers.ts). */
   chains?: EthereumConfig[];
   /** Waits for peers, proofs and credentials; default 30 s. */
@@ -104,10 +106,10 @@ export class PerunNode implements AgentNodeApi {
   readonly #stops: Array<() => Promise<unknown> | unknown> = [];
   #closed = false;
 
-  private constructor(ctx: NodeContext, saleApp: Hex | undefined) {
+  private constructor(ctx: NodeContext, on: NodeChain) {
     this.#ctx = ctx;
     this.#connections = new Connections(ctx);
-    const views = new ChannelViews(ctx.assets, ctx.signer.address, this.#connections);
+    const views = new ChannelViews(ctx.assets, ctx.ledger.account, this.#connections);
     this.#views = views;
     this.#channels = new Channels(ctx, this.#connections, views);
     this.#idempotent = new IdempotentPayments(ctx, (c, amount, id, index) =>
@@ -116,9 +118,9 @@ export class PerunNode implements AgentNodeApi {
     this.#sales = new CredentialSales({
       agent: ctx.agent,
       client: ctx.client,
-      signer: ctx.signer,
-      chainId: ctx.chain.config.chainId,
-      app: saleApp,
+      signer: () => ctx.ledger.ethereum('credential sales').signer,
+      chainId: ctx.ledger.chainId,
+      app: on.ledger.saleApp,
       emit: (e) => ctx.events.emit(e),
       log: ctx.log,
       holderDid: (c) => this.#credentials.holderDid(c),
@@ -151,11 +153,13 @@ export class PerunNode implements AgentNodeApi {
   get client(): ChannelClient {
     return this.#ctx.client;
   }
+  /** Ethereum only (BACKEND_UNSUPPORTED on TON; the node's address is `info().address`). */
   get signer(): EthereumSigner {
-    return this.#ctx.signer;
+    return this.#ctx.ledger.ethereum('the Ethereum signer').signer;
   }
-  get chain(): NodeContext['chain'] {
-    return this.#ctx.chain;
+  /** Ethereum only (BACKEND_UNSUPPORTED on TON). */
+  get chain(): EthereumConnection {
+    return this.#ctx.ledger.ethereum('the Ethereum chain').chain;
   }
   get store(): TypeOrmChannelStore {
     return this.#ctx.store;
@@ -204,24 +208,15 @@ export class PerunNode implements AgentNodeApi {
         storage: new TypeOrmKmsKeyStorage(ds),
         passphrase: o.passphrase,
       });
-      const secret = await kms.getSecret<{ privateKey: string }>(ETHEREUM_SECRET);
-      if (secret === undefined)
-        throw new AgentConfigError('NOT_INITIALISED', 'the database holds no Ethereum account: run init');
-      const signer = new EthereumSigner(secret.privateKey);
       const pollMs = o.chainPollMs ?? 250;
       const store = new TypeOrmChannelStore(ds);
-      const chains = await connectNodeChains({
-        chains: o.chains ?? [o.chain],
-        privateKey: secret.privateKey,
-        signer,
-        store,
-        pollMs,
-        log,
-        onWatcherError: (err) => logger.warn(`watcher: ${err instanceof Error ? err.message : String(err)}`),
-      });
-      stops.push(() => chains.close());
-      const chain = chains.primary;
-      const assets = await Assets.loadChains(chains.all);
+      const onWatcherError = (err: unknown) =>
+        logger.warn(`watcher: ${err instanceof Error ? err.message : String(err)}`);
+      const on = isTonChain(o.chain)
+        ? await startTonChain(o.chain, kms, { pollMs, log, store, onWatcherError })
+        : await startEthereumChain(o.chains ?? [o.chain], kms, { pollMs, log, store, onWatcherError });
+      stops.push(() => on.close());
+      const { assets, signer } = on;
 
       const mediationOptions = mediationOptionsOf(config, ds, log);
       const listen = {
@@ -281,17 +276,16 @@ export class PerunNode implements AgentNodeApi {
         self.node === undefined ? undefined : self.node.#loggedPayment(row, batch),
       );
       const knobs = testKnobs();
-      const saleApp = o.chain.apps?.['credentialPayment'];
       const client = new ChannelClient({
-        apps: saleApp === undefined ? [] : [credentialPaymentApp(saleApp)],
+        apps: on.apps,
         wire: agent.modules.perun.wire,
         signer: knobs.wrapSigner(signer),
         ...(knobs.failpoint ? { failpoint: knobs.failpoint } : {}),
-        backend: ethereumBackend,
-        funder: chains.funder,
-        adjudicator: chains.adjudicator,
+        backend: on.backend,
+        funder: on.funder,
+        adjudicator: on.adjudicator,
         store,
-        watcher: chains.watcher,
+        watcher: on.watcher,
         chainPollMs: pollMs,
         proposalsPerMinute: config.proposalsPerMinute,
         intermediary: config.intermediary,
@@ -304,9 +298,7 @@ export class PerunNode implements AgentNodeApi {
         config,
         agent,
         client,
-        signer,
-        chain,
-        chains: chains.all,
+        ledger: on.ledger,
         store,
         db: ds,
         history,
@@ -320,7 +312,7 @@ export class PerunNode implements AgentNodeApi {
         didcommEndpoint: mediation?.endpoint(didcommEndpointOf(config)) ?? didcommEndpointOf(config),
         mediation,
       };
-      const node = new PerunNode(ctx, saleApp);
+      const node = new PerunNode(ctx, on);
       self.node = node;
       client.on('event', (e: ClientEvent) => node.#onClientEvent(e));
       log('resuming channels…');
@@ -348,14 +340,12 @@ export class PerunNode implements AgentNodeApi {
       label: this.config.label,
       did: this.identity.did,
       issuerDid: this.issuer.did,
-      address: this.signer.address,
+      address: this.#ctx.ledger.address,
       didcommEndpoint: this.#ctx.didcommEndpoint,
-      chainId: this.chain.config.chainId.toString(),
-      adjudicator: this.chain.config.adjudicator,
-      assetHolderETH: this.chain.config.assetHolderETH,
+      ...this.#ctx.ledger.info(),
       assets: this.assets.all.map((a) => ({ ...a })),
       trustedIssuers: [...this.policy.trustedIssuers],
-      signer: secp256k1Engine(),
+      signer: this.#ctx.ledger.backend === 'ton' ? 'ed25519' : secp256k1Engine(),
       ...(this.#ctx.mediation === undefined ? {} : { mediation: this.#ctx.mediation.view() }),
     };
   }
@@ -456,10 +446,12 @@ export class PerunNode implements AgentNodeApi {
   }
 
   offerCredential(req: OfferCredentialRequest): Promise<CredentialSaleView> {
+    this.#ctx.ledger.ethereum('credential sales');
     return this.#credentials.offer(req);
   }
 
   buyCredential(saleId: string): Promise<CredentialSaleView> {
+    this.#ctx.ledger.ethereum('credential sales');
     return this.#sales.buy(saleId);
   }
 
@@ -498,6 +490,36 @@ export class PerunNode implements AgentNodeApi {
       deleteFinishedProofs(agent, log),
     );
     this.#connections.remember();
+  }
+}
+
+/** Connects a node to the Ethereum chains of the chain file (the primary first) with the agent's Ethereum account. */
+async function startEthereumChain(
+  configs: readonly EthereumConfig[],
+  kms: PerunKeyManagementService,
+  o: ChainStartOptions,
+): Promise<NodeChain> {
+  const secret = await kms.getSecret<{ privateKey: string }>(ETHEREUM_SECRET);
+  if (secret === undefined)
+    throw new AgentConfigError('NOT_INITIALISED', 'the database holds no Ethereum account: run init');
+  const signer = new EthereumSigner(secret.privateKey);
+  const chains = await connectNodeChains({ chains: configs, privateKey: secret.privateKey, signer, ...o });
+  try {
+    const ledger = ethereumLedger({ signer, chain: chains.primary, chains: chains.all });
+    return {
+      ledger,
+      assets: await Assets.loadChains(chains.all),
+      signer,
+      backend: ethereumBackend,
+      funder: chains.funder,
+      adjudicator: chains.adjudicator,
+      watcher: chains.watcher,
+      apps: ledger.saleApp === undefined ? [] : [credentialPaymentApp(ledger.saleApp)],
+      close: () => chains.close(),
+    };
+  } catch (err) {
+    chains.close();
+    throw err;
   }
 }
 

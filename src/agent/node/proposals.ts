@@ -14,8 +14,7 @@ import type { Decision, IncomingProposal } from '../../channels/client.js';
 import { ZERO_ADDRESS } from '../../channels/ethereum/encoding.js';
 import type { PeerDecision, PeerPolicy, VerifiedPeer } from '../../protocols/identity/index.js';
 import { ApiRequestError } from '../api/api-error.js';
-import { parseAmount } from '../api/amounts.js';
-import { format } from './assets.js';
+import { format, parse } from './assets.js';
 import type { PerunIdentityAgent } from '../credo/agent.js';
 import type { NodeContext } from './context.js';
 import type { CredentialSales } from './credential-sales.js';
@@ -63,11 +62,13 @@ export class Proposals {
     // We are participant 1 of a channel a peer proposes; of a sub-channel, what we are in its parent.
     const me = Math.max(
       0,
-      p.participants.findIndex((a) => a.toLowerCase() === this.ctx.signer.address.toLowerCase()),
+      p.participants.findIndex((a) => a.toLowerCase() === this.ctx.ledger.address.toLowerCase()),
     );
     const ourFund = p.fundingAgreement[0]?.[me] ?? 0n;
     const peerFund = p.fundingAgreement[0]?.[1 - me] ?? 0n;
-    const known = p.allocation.assets.map((a) => assets.byHolder(a.chainID, a.ethHolder));
+    const known = p.allocation.assets.map((a) =>
+      this.ctx.ledger.holds(a) ? assets.byHolder(a.chainID, a.ethHolder) : undefined,
+    );
     const asset = known[0] ?? assets.eth;
     const connection = await agent.didcomm.connections.findById(peer.connectionId);
     const view = proposalView(p, peer, connection, asset, { ours: ourFund, peer: peerFund });
@@ -93,7 +94,7 @@ export class Proposals {
       return accept ? ({ accept: true } as const) : ({ accept: false, reason } as const);
     };
     // The app channels we take part in pay for a credential we offered (checked before the gate).
-    const saleApp = this.ctx.chain.config.apps?.['credentialPayment'];
+    const saleApp = this.ctx.ledger.saleApp;
     const app = p.app.toLowerCase();
     const ourApp = app === ZERO_ADDRESS || (saleApp !== undefined && app === saleApp.toLowerCase());
     const paymentChannel = app === ZERO_ADDRESS;
@@ -102,8 +103,8 @@ export class Proposals {
         false,
         'only payment channels of assets of our deployments and credential-sale channels of one asset',
       );
-    // The spending limit and the auto-accept limit are ETH (on any of our chains); a channel that
-    // asks for our tokens always asks the user.
+    // The spending limit and the auto-accept limit are in the chain's own coin (ETH on any of our
+    // chains, TON); a channel that asks for our tokens always asks the user.
     const sumOf = (side: number, eth: boolean) =>
       known.reduce(
         (sum, a, i) => ((a!.token === undefined) === eth ? sum + (p.fundingAgreement[i]?.[side] ?? 0n) : sum),
@@ -111,7 +112,7 @@ export class Proposals {
       );
     if (peer.spendingLimit !== undefined && sumOf(1 - me, true) > peer.spendingLimit)
       return settle(false, 'the deposit exceeds the peer’s spending limit');
-    const limit = sumOf(me, false) === 0n ? parseAmount(config.autoAcceptMaxFund) : -1n;
+    const limit = sumOf(me, false) === 0n ? parse(assets.eth, config.autoAcceptMaxFund) : -1n;
     if (config.autoAccept && sumOf(me, true) <= limit) return settle(true, '');
     view.expiresAt = new Date(Date.now() + DECISION_MS).toISOString();
     events.emit({ type: 'proposal', proposal: { ...view } });

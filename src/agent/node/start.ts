@@ -18,6 +18,8 @@ import { lineLogger, type Logger } from '../log/logger.js';
 import { listenStarting } from './starting-api.js';
 import { startGate } from './test-knobs.js';
 import type { AgentInfo } from './types.js';
+import type { EthereumConfig } from '../../channels/ethereum/config.js';
+import type { TonChainConfig } from '../../channels/ton/config.js';
 
 export interface RunningAgent {
   info: AgentInfo;
@@ -84,27 +86,32 @@ export async function startAgent(
     const { readChainSet } = await import('./chains.js');
     const { parseEthereumConfig } = await import('../../channels/ethereum/config.js');
     const { parseEther } = await import('ethers');
-    let chains;
+    const { readTonChainFile } = await import('./ton-chain.js');
+    const { isTonChain } = await import('./ton-node.js');
+    // One TON chain, or one or several Ethereum chains (the primary first).
+    let chains: [TonChainConfig] | EthereumConfig[];
     if (config.chain === 'embedded') {
       log('starting a chain of our own (chain: embedded)…');
       const own = await runChain({});
       stops.push(() => own.stop());
       chains = [parseEthereumConfig(own.config)];
     } else {
-      chains = readChainSet(resolve(config.chain));
+      const file = resolve(config.chain);
+      const ton = readTonChainFile(file);
+      chains = ton === undefined ? readChainSet(file) : [ton];
     }
     const chain = chains[0]!;
     const node = await PerunNode.start({
       config,
       passphrase,
       chain,
-      chains,
+      chains: isTonChain(chain) ? undefined : (chains as EthereumConfig[]),
       logger,
       chainPollMs: o.chainPollMs,
       timeoutMs: o.timeoutMs,
     });
     stops.push(() => node.stop());
-    if (config.chain === 'embedded')
+    if (config.chain === 'embedded' && !isTonChain(chain))
       await faucet({ chain, address: node.signer.address, amount: parseEther('100') });
     if (config.webhookUrls.length > 0) {
       const { secret, file } = webhookSecret(config.dataDir);

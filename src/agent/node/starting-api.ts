@@ -48,12 +48,14 @@ function earlySource(config: AgentConfig): { file: string; ethHolders: Set<strin
   const file = databaseUrl(config);
   if (config.chain === 'embedded' || /^postgres(ql)?:\/\//.test(file) || file === ':memory:')
     return undefined;
-  return { file, ethHolders: ethHoldersOf(resolve(config.chain)) };
+  const ethHolders = ethHoldersOf(resolve(config.chain));
+  // A TON chain file names no ETH holder: its channels wait for the node.
+  return ethHolders.size === 0 ? undefined : { file, ethHolders };
 }
 
 /**
  * Listens with the starting view of `config`'s store, or undefined where there is none (a
- * Postgres store, an embedded chain, a store the node has not created yet).
+ * Postgres store, an embedded chain, a TON chain, a store the node has not created yet).
  */
 export async function listenStarting(config: AgentConfig, logger: Logger): Promise<ApiListener | undefined> {
   let channels: ChannelView[];

@@ -22,9 +22,13 @@ export interface InvitationView {
 }
 
 export interface PeerClaimsView {
+  /** Empty for a TON address. */
   ethereumAddress: string;
+  /** A TON address (the holder's Ed25519 key); absent: Ethereum. */
+  backend?: 'ton';
+  tonAddress?: string;
   name: string | undefined;
-  /** ETH. */
+  /** ETH, or TON with backend ton. */
   spendingLimit: string | undefined;
 }
 
@@ -218,7 +222,9 @@ export interface SignedStateView {
 export interface BalanceView {
   /** The address that signs our channel states and pays for our transactions. */
   address: string;
-  /** ETH on chain. */
+  /** TON: the wallet that pays our calls; `onChain` is its balance. */
+  account?: string;
+  /** ETH on chain (TON on a TON node). */
   onChain: string;
   /** ETH of ours in open channels. */
   inChannels: string;
@@ -279,12 +285,17 @@ export interface AgentInfo {
   didcommEndpoint: string;
   chainId: string;
   adjudicator: string;
+  /** On TON: the Perun contract, which holds the Toncoin. */
   assetHolderETH: string;
+  /** The chain backend the node settles on (./ledger.ts). */
+  backend?: 'ethereum' | 'ton';
+  /** TON: the wallet that pays our calls and receives our withdrawals. */
+  account?: string;
   /** What channels can hold: ETH and the chain file's tokens, on each of its chains. */
   assets: { symbol: string; decimals: number; holder: string; token?: string; chainId?: string }[];
   trustedIssuers: string[];
   /** The secp256k1 engine that signs and verifies channel states (PERUN_SECP256K1). */
-  signer: 'native' | 'noble';
+  signer: 'native' | 'noble' | 'ed25519';
   /** The mediator we are reached through, or what we serve as a mediator; absent: neither. */
   mediation?: MediationView;
 }

@@ -13,6 +13,7 @@ import type { VerifiedPeer } from '../../protocols/identity/index.js';
 import { formatAmount } from '../api/amounts.js';
 import { format, type AssetInfo, type Assets } from './assets.js';
 import { PHASE_WORDS } from './phase-words.js';
+import { coinDecimals } from './ledger.js';
 import type {
   ChannelAssetView,
   ChannelView,
@@ -49,6 +50,7 @@ export function credentialView(id: string, vc: W3cJsonLdVerifiableCredential): C
   } & Record<string, unknown>;
   const claims = { ...(subject.claims ?? {}), ...subject } as Record<string, unknown>;
   const limit = typeof claims['spendingLimit'] === 'string' ? claims['spendingLimit'] : undefined;
+  const ton = claims['backend'] === 'ton';
   return {
     id,
     issuer: typeof vc.issuer === 'string' ? vc.issuer : vc.issuer.id,
@@ -56,8 +58,12 @@ export function credentialView(id: string, vc: W3cJsonLdVerifiableCredential): C
     types: [...vc.type],
     claims: {
       ethereumAddress: String(claims['ethereumAddress'] ?? ''),
+      ...(ton ? { backend: 'ton' as const, tonAddress: String(claims['tonAddress'] ?? '') } : {}),
       name: typeof claims['name'] === 'string' ? claims['name'] : undefined,
-      spendingLimit: limit !== undefined && /^\d+$/.test(limit) ? formatAmount(BigInt(limit)) : undefined,
+      spendingLimit:
+        limit !== undefined && /^\d+$/.test(limit)
+          ? formatAmount(BigInt(limit), coinDecimals(ton ? 'ton' : undefined))
+          : undefined,
     },
     issuanceDate: vc.issuanceDate,
     expirationDate: vc.expirationDate,
@@ -89,9 +95,14 @@ export function proposalView(
     peerLabel: connection?.theirLabel,
     claims: {
       issuer: peer.issuer,
-      ethereumAddress: peer.address,
+      ...(peer.backend === 'ton'
+        ? { ethereumAddress: '', backend: 'ton' as const, tonAddress: peer.address }
+        : { ethereumAddress: peer.address }),
       name: peer.name,
-      spendingLimit: peer.spendingLimit === undefined ? undefined : formatAmount(peer.spendingLimit),
+      spendingLimit:
+        peer.spendingLimit === undefined
+          ? undefined
+          : formatAmount(peer.spendingLimit, coinDecimals(peer.backend)),
     },
     asset: asset.symbol,
     peerFund: format(asset, funds.peer),

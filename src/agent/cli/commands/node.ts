@@ -118,6 +118,24 @@ export function register(program: Command, ctx: CommandContext): void {
       confirm,
     );
 
+  /** `faucet` on a TON chain file: Toncoin from the chain server's development wallet; false for another chain file. */
+  const tonFaucetCommand = async (chainFile: string, address: string, amountText: string, o: Opts) => {
+    const { readTonChainFile, tonFaucet } = await import('../../node/ton-chain.js');
+    const chain = readTonChainFile(chainFile);
+    if (chain === undefined) return false;
+    if (o.token !== undefined) throw usageError('INVALID_OPTION', '--token: a TON chain has no tokens');
+    const amount = parseAmount(checkAmount(amountText, 'amount'), 9);
+    if (amount === 0n) throw usageError('INVALID_AMOUNT', 'amount: must be more than 0');
+    const { wallet, balance } = await tonFaucet({ chain, address, amount });
+    const [given, has] = [formatAmount(amount, 9), formatAmount(balance, 9)];
+    emit(
+      o,
+      { address, wallet, asset: 'TON', amount: given, balance: has },
+      () => `gave ${wallet} ${given} TON: it has ${has} TON\n`,
+    );
+    return true;
+  };
+
   /** `chain --ton`: the TON chain server with the Perun contract, until interrupted. */
   const runTonChainCommand = async (o: Opts, where: { host: string; port?: number; out: string }) => {
     const { runTonChain } = await import('../../node/ton-chain.js');
@@ -301,19 +319,20 @@ export function register(program: Command, ctx: CommandContext): void {
 
   program
     .command('faucet')
-    .description('give an address ETH (or test tokens) on a development chain')
-    .argument('<address>', 'Ethereum address')
+    .description('give an address ETH (or test tokens) on a development chain, or TON on a TON chain server')
+    .argument('<address>', "Ethereum address; on a TON chain file a TON address or an agent's Ed25519 key")
     .argument('[amount]', 'ETH, or token units with --token', '10')
     .option('--chain <file>', 'chain file (default: PERUN_CHAIN if a file, else ./chain.json)')
     .option('--token <symbol-or-address>', "a token of the chain file (the dev chain's test token is PRN)")
     .option('--chain-id <id>', 'of a chain file naming several chains, the chain (default: the first)')
     .addOption(jsonOption())
     .action(async (address: string, amountText: string, o: Opts) => {
+      const fromEnv = env.PERUN_CHAIN && env.PERUN_CHAIN !== 'embedded' ? env.PERUN_CHAIN : undefined;
+      const chain = path.resolve(cwd, (o.chain as string | undefined) ?? fromEnv ?? 'chain.json');
+      if (await tonFaucetCommand(chain, address, amountText, o)) return;
       checkAddress(address, 'address');
       const amount = parseAmount(checkAmount(amountText, 'amount'));
       if (amount === 0n) throw usageError('INVALID_AMOUNT', 'amount: must be more than 0');
-      const fromEnv = env.PERUN_CHAIN && env.PERUN_CHAIN !== 'embedded' ? env.PERUN_CHAIN : undefined;
-      const chain = path.resolve(cwd, (o.chain as string | undefined) ?? fromEnv ?? 'chain.json');
       const node = await deps.loadNode();
       const token = o.token as string | undefined;
       const chainId =
