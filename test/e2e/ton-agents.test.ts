@@ -90,7 +90,9 @@ test('the agents run on TON: Ed25519 keys, the TON asset, their wallets funded',
   for (const p of [alice, bob]) {
     expect(p.info).toMatchObject({ backend: 'ton', signer: 'ed25519', chainId: chain.chainID.toString() });
     expect(p.info.address).toMatch(/^0x[0-9a-f]{64}$/);
-    expect(p.info.assets).toEqual([{ symbol: 'TON', decimals: 9, holder: `0x${'00'.repeat(20)}` }]);
+    expect(p.info.assets).toEqual([
+      { symbol: 'TON', decimals: 9, holder: `0x${'00'.repeat(20)}`, chainId: chain.chainID.toString() },
+    ]);
     const balance = await p.api<BalanceView>('GET', '/balance');
     expect(balance).toMatchObject({ address: p.info.address, account: p.info.account, inChannels: '0' });
     expect(BigInt(balance.onChain.split('.')[0]!)).toBeGreaterThan(100n);

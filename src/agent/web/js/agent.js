@@ -21,14 +21,17 @@ function renderInfo() {
     chains.length > 1
       ? `chains ${chains.join(', ')} (primary ${i.chainId}, adjudicator ${i.adjudicator})`
       : `chain ${i.chainId}, adjudicator ${i.adjudicator}`;
-  $('agent-signer').textContent = `secp256k1 ${i.signer}`;
+  $('agent-signer').textContent = i.signer === 'ed25519' ? 'ed25519 (TON)' : `secp256k1 ${i.signer}`;
 }
 
 function renderBalance() {
   const b = state.balance;
   if (!b) return;
-  setAmount($('balance-onchain'), b.onChain, 'ETH');
-  setAmount($('balance-channels'), b.inChannels, 'ETH');
+  // The chain's own coin: ETH, or TON on a TON node (the first of the agent's assets).
+  const coin = state.info?.assets?.[0]?.symbol ?? 'ETH';
+  for (const c of document.querySelectorAll('.coin')) c.textContent = coin;
+  setAmount($('balance-onchain'), b.onChain, coin);
+  setAmount($('balance-channels'), b.inChannels, coin);
   $('channel-count').textContent = `(${b.channels} open channel${b.channels === 1 ? '' : 's'})`;
   // With several chains, each chain's ETH and tokens, on chain and in channels.
   const perChain = $('balance-chains');
