@@ -89,6 +89,7 @@ test('the blocks left out, and why (a block added to this list is a decision, no
     [
       'README.md#mediation', // test/e2e/mediation.test.ts runs a mediator and a recipient
       'docs/agent.md#scoped-tokens', // running-by-hand's scoped-tokens block runs these commands
+      'docs/cross-chain.md#agents-on-two-chains', // placeholders; test/e2e/cross-chain-agents.test.ts runs these steps
       'README.md#quick-start', // npm ci replaces node_modules; the demo and the suite are tests themselves
       'README.md#browser-suite', // installs a system package as root
       'README.md#postgres-suite', // installs a system package as root
