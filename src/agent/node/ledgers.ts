@@ -3,12 +3,12 @@
 // had, the watcher on the store's cursor). Several (docs/cross-chain.md): one Ethereum ledger per
 // chain, the multi-ledger funder, adjudicator and watcher over them, each chain's watcher cursor
 // kept in the store (the first chain, the primary, takes over the single-chain cursor).
-import { EthereumAdjudicatorAdapter, EthereumEventSource } from '../../channels/ethereum/backend.js';
 import {
   connectEthereum,
   type EthereumConfig,
   type EthereumConnection,
 } from '../../channels/ethereum/config.js';
+import { ethereumChainParts } from '../../channels/ethereum/environment.js';
 import { ethereumLedger } from '../../channels/ethereum/ledger.js';
 import type { EthereumSigner } from '../../channels/ethereum/signer.js';
 import type { Adjudicator, Funder, Watcher } from '../../channels/interfaces.js';
@@ -20,7 +20,6 @@ import {
   storedChainCursors,
 } from '../../channels/multi/index.js';
 import type { ChannelStore } from '../../channels/store.js';
-import { LocalWatcher } from '../../channels/watcher.js';
 
 export interface NodeChains {
   /** The primary chain (the chain file's first). */
@@ -70,13 +69,10 @@ export async function connectNodeChains(o: {
   const primary = all[0]!;
   const poll = { pollIntervalMs: o.pollMs };
   if (all.length === 1) {
-    const adjudicator = new EthereumAdjudicatorAdapter(primary.adjudicator, o.signer);
-    const watcher = new LocalWatcher({
-      events: new EthereumEventSource(primary.provider, primary.config.adjudicator, poll),
-      adjudicator,
+    const { adjudicator, watcher } = ethereumChainParts(primary, o.signer, {
       store: o.store,
-      ...poll,
-      onError: o.onWatcherError,
+      pollIntervalMs: o.pollMs,
+      onWatcherError: o.onWatcherError,
     });
     return { primary, all, funder: primary.funder, adjudicator, watcher, close };
   }

@@ -8,7 +8,6 @@ import { tonEnvironment } from '../../channels/ton/backend.js';
 import { connectTon, type TonChainConfig } from '../../channels/ton/config.js';
 import { TON_BACKEND_ID, tonAsset } from '../../channels/ton/encoding.js';
 import { TonSigner } from '../../channels/ton/signer.js';
-import { LocalWatcher } from '../../channels/watcher.js';
 import type { EthereumConfig } from '../../channels/ethereum/config.js';
 import type { PerunKeyManagementService } from '../kms/index.js';
 import { Assets } from './assets.js';
@@ -52,6 +51,8 @@ export async function startTonChain(
   const env = tonEnvironment(chain, config.perun, signer, wallet, {
     pollIntervalMs: o.pollMs,
     eventPollMs: o.pollMs,
+    store: o.store,
+    onWatcherError: o.onWatcherError,
   });
   const asset = tonAsset(chain.chainID, config.perun);
   const account = wallet.address.toString();
@@ -99,13 +100,7 @@ export async function startTonChain(
     backend: env.backend,
     funder: env.funder,
     adjudicator: env.adjudicator,
-    watcher: new LocalWatcher({
-      events: env.events,
-      adjudicator: env.adjudicator,
-      store: o.store,
-      pollIntervalMs: o.pollMs,
-      onError: o.onWatcherError,
-    }),
+    watcher: env.watcher,
     apps: [],
     close: () => undefined,
   };

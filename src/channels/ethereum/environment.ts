@@ -31,6 +31,27 @@ export interface EthereumEnvironment {
   close(): Promise<void>;
 }
 
+/** The adjudicator, its event source and a local watcher on a connection, states signed by `signer`. */
+export function ethereumChainParts(
+  connection: EthereumConnection,
+  signer: EthereumSigner,
+  options: EthereumEnvironmentOptions = {},
+): Pick<EthereumEnvironment, 'adjudicator' | 'events' | 'watcher' | 'pollIntervalMs'> {
+  const pollIntervalMs = options.pollIntervalMs ?? 250;
+  const adjudicator = new EthereumAdjudicatorAdapter(connection.adjudicator, signer);
+  const events = new EthereumEventSource(connection.provider, connection.config.adjudicator, {
+    pollIntervalMs,
+  });
+  const watcher = new LocalWatcher({
+    events,
+    adjudicator,
+    pollIntervalMs,
+    ...(options.store === undefined ? {} : { store: options.store }),
+    ...(options.onWatcherError === undefined ? {} : { onError: options.onWatcherError }),
+  });
+  return { adjudicator, events, watcher, pollIntervalMs };
+}
+
 /** Connects `privateKey`'s account to the configured deployment and builds the parts on it. */
 export async function connectEthereumEnvironment(
   config: EthereumConfig,
@@ -39,27 +60,15 @@ export async function connectEthereumEnvironment(
 ): Promise<EthereumEnvironment> {
   const signer = new EthereumSigner(privateKey);
   const connection = await connectEthereum(config, privateKey);
-  const pollIntervalMs = options.pollIntervalMs ?? 250;
-  const adjudicator = new EthereumAdjudicatorAdapter(connection.adjudicator, signer);
-  const events = new EthereumEventSource(connection.provider, config.adjudicator, { pollIntervalMs });
-  const watcher = new LocalWatcher({
-    events,
-    adjudicator,
-    pollIntervalMs,
-    ...(options.store === undefined ? {} : { store: options.store }),
-    ...(options.onWatcherError === undefined ? {} : { onError: options.onWatcherError }),
-  });
+  const parts = ethereumChainParts(connection, signer, options);
   return {
     connection,
     signer,
     backend: ethereumBackend,
     funder: connection.funder,
-    adjudicator,
-    events,
-    watcher,
-    pollIntervalMs,
+    ...parts,
     close: async () => {
-      await watcher.close();
+      await parts.watcher.close();
       connection.close();
     },
   };
