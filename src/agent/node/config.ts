@@ -368,9 +368,11 @@ export function databaseKind(url: string): string {
   }
 }
 
+/** A setting in whole seconds as milliseconds; unset stays unset. */
+const msOf = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
+
 /** The DIDComm endpoint's bounds a configuration sets (the rest take their defaults). */
 export function inboundLimitsOf(c: AgentConfigFile): InboundLimitOptions {
-  const ms = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
   const rate = c.didcommSourceRate;
   return {
     maxMessageBytes: c.didcommMaxMessageBytes,
@@ -379,8 +381,8 @@ export function inboundLimitsOf(c: AgentConfigFile): InboundLimitOptions {
     maxConnections: c.didcommMaxConnections,
     sourceRatePerSecond: rate,
     sourceBurst: rate === undefined ? undefined : 2 * rate,
-    headersTimeoutMs: ms(c.didcommHeadersTimeout),
-    bodyTimeoutMs: ms(c.didcommBodyTimeout),
+    headersTimeoutMs: msOf(c.didcommHeadersTimeout),
+    bodyTimeoutMs: msOf(c.didcommBodyTimeout),
   };
 }
 
@@ -391,11 +393,10 @@ export function webhookTuningOf(c: AgentConfigFile): {
   maxDelayMs?: number;
   maxQueued?: number;
 } {
-  const ms = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
   return {
     maxAttempts: c.webhookMaxAttempts,
-    attemptTimeoutMs: ms(c.webhookTimeout),
-    maxDelayMs: ms(c.webhookMaxDelay),
+    attemptTimeoutMs: msOf(c.webhookTimeout),
+    maxDelayMs: msOf(c.webhookMaxDelay),
     maxQueued: c.webhookMaxQueued,
   };
 }
