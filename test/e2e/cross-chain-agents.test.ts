@@ -2,21 +2,29 @@
 // both): over REST, Alice opens one channel with her ETH on chain A and Bob's PRN on chain B, a
 // channel on a chain the agents have no ledger for is refused and changes nothing, both pay in
 // their asset, Alice restarts, and the cooperative close pays out on both chains, checked to the wei (each
-// account's gas counted from the chain's own receipts).
+// account's gas counted from the chain's own receipts). Then, on a second channel, Mallory
+// registers one of its old states on chain B only; Alice's watcher refutes it there, and both
+// chains pay out the latest state.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JsonRpcProvider, getAddress, parseEther } from 'ethers';
+import { JsonRpcProvider, Wallet, getAddress, parseEther } from 'ethers';
 import { parseEthereumConfig, type EthereumConfig } from '../../src/channels/ethereum/config.js';
 import { erc20Contract } from '../../src/channels/ethereum/contracts.js';
+import { ethereumLedger } from '../../src/channels/ethereum/ledger.js';
+import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
+import { TxSender } from '../../src/channels/ethereum/tx.js';
+import { paramsFromJson, stateFromJson } from '../../src/channels/json.js';
 import { faucet } from '../../src/agent/node/chain.js';
 import { runChains, type RunningChains } from '../../src/agent/node/run-chains.js';
 import type {
   ChannelView,
   CredentialView,
+  NodeEventWithId,
   PaymentView,
   ProposalView,
   SettlementView,
+  SignedStateView,
 } from '../../src/agent/node/types.js';
 import {
   AgentProcess,
@@ -31,6 +39,17 @@ const PRN = 10n ** 18n;
 
 let root: string;
 let running: RunningChains | undefined;
+/** What the first scenario leaves for the second: the agents (Alice restarted), their connection and chains. */
+let firstLeft:
+  | {
+      alice: AgentProcess;
+      bob: AgentProcess;
+      connectionId: string;
+      chains: [EthereumConfig, EthereumConfig];
+      prnToken: string;
+      addresses: { alice: string; bob: string };
+    }
+  | undefined;
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'cross-chain-agents-'));
@@ -197,4 +216,101 @@ test('two agents on two chains open, pay in and settle a channel with ETH on A a
   } finally {
     for (const p of providers) p.destroy();
   }
+  firstLeft = {
+    alice: again,
+    bob,
+    connectionId: conn.id,
+    chains: [a, b],
+    prnToken,
+    addresses: { alice: dirs.Alice.address, bob: dirs.Bob.address },
+  };
 }, 240_000);
+
+test('Mallory registers an old state on chain B only; Alice’s agent refutes it there and both chains pay the latest', async () => {
+  const { alice, bob, connectionId, chains, prnToken, addresses } = firstLeft!;
+  const [a, b] = chains;
+  const opening = alice.api<ChannelView>('POST', '/channels', {
+    connectionId,
+    challengeDuration: 3,
+    assets: [
+      { chainId: '31337', asset: 'ETH', fund: '1' },
+      { chainId: '31338', asset: 'PRN', fund: '0', peerFund: '60' },
+    ],
+  });
+  const proposal = await waitFor('Bob’s proposal', async () =>
+    (await bob.api<ProposalView[]>('GET', '/proposals')).find((p) => p.status === 'pending'),
+  );
+  await bob.api('POST', `/proposals/${proposal.id}/accept`);
+  const channel = await opening;
+  await alice.api<PaymentView>('POST', `/channels/${channel.id}/payments`, { amount: '0.5', asset: 'ETH' });
+  // The state Mallory keeps: Alice 0.5 ETH, Bob 0.5 ETH and all 60 PRN.
+  const old = await bob.api<SignedStateView>('GET', `/channels/${channel.id}/signed-state`);
+  const latest = await bob.api<PaymentView>('POST', `/channels/${channel.id}/payments`, {
+    amount: '50',
+    asset: 'PRN',
+  });
+  await waitFor('Alice’s view of the latest state', async () => {
+    const c = await alice.api<ChannelView>('GET', `/channels/${channel.id}`);
+    return c.version === latest.version ? c : undefined;
+  });
+
+  const mallory = Wallet.createRandom();
+  await faucet({ chain: b, address: mallory.address, amount: parseEther('1') });
+  const provider = new JsonRpcProvider(b.rpcUrl, Number(b.chainId), { staticNetwork: true });
+  try {
+    const onB = ethereumLedger({
+      chainId: b.chainId,
+      tx: new TxSender(mallory.connect(provider)),
+      adjudicator: b.adjudicator,
+      signer: EthereumSigner.random(),
+    });
+    const settled = (who: AgentProcess) =>
+      who.event<NodeEventWithId & { type: 'settled'; settlement: SettlementView }>(
+        (e) =>
+          e.type === 'settled' && (e as { settlement?: SettlementView }).settlement?.channelId === channel.id,
+      );
+    const [aliceSettled, bobSettled] = [settled(alice), settled(bob)];
+    await onB.adjudicator.register({
+      params: paramsFromJson(old.params, 'params'),
+      state: stateFromJson(old.state, 'state'),
+      sigs: old.sigs as `0x${string}`[],
+    });
+    const within = <T>(what: string, p: Promise<T>) =>
+      Promise.race([
+        p,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`no ${what} within 60 s`)), 60_000).unref(),
+        ),
+      ]);
+    const [ours, theirs] = [
+      await within('settlement of Alice’s', aliceSettled),
+      await within('settlement of Bob’s', bobSettled),
+    ];
+    const paid = (s: SettlementView) => s.withdrawn.map((w) => [w.chainId, w.asset, w.amount]);
+    expect(paid(ours.settlement)).toEqual([
+      ['31337', 'ETH', '0.5'],
+      ['31338', 'PRN', '50'],
+    ]);
+    expect(paid(theirs.settlement)).toEqual([
+      ['31337', 'ETH', '0.5'],
+      ['31338', 'PRN', '10'],
+    ]);
+    // On chain B the old state would have paid Bob all 60 PRN: the tokens show the latest won there.
+    const prn = async (address: string) =>
+      (await erc20Contract(prnToken, provider).getFunction('balanceOf').staticCall(address)) as bigint;
+    expect(await prn(addresses.alice)).toBe(60n * PRN);
+    expect(await prn(addresses.bob)).toBe(40n * PRN);
+    expect(await prn(Object.values(b.assetHoldersERC20)[0]!)).toBe(0n);
+    // Chain A: Alice put in 1 ETH more and got 0.5 back, Bob got 0.5 more (gas counted from receipts).
+    const pa = new JsonRpcProvider(a.rpcUrl, Number(a.chainId), { staticNetwork: true });
+    try {
+      const eth = async (address: string) => (await pa.getBalance(address)) + (await feesPaid(pa, address));
+      expect(await eth(addresses.alice)).toBe(9n * ETH);
+      expect(await eth(addresses.bob)).toBe(11n * ETH);
+    } finally {
+      pa.destroy();
+    }
+  } finally {
+    provider.destroy();
+  }
+}, 180_000);
