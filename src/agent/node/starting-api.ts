@@ -1,17 +1,17 @@
 // The API while the node starts (`perun-agent start` on a SQLite file with a chain file): the
 // REST listener comes up first, before Credo, TypeORM, ethers and the chain are loaded, and lists
-// the stored channels (./stored-channels.ts): GET /channels and GET /channels/:id answer, every
-// channel `synced: false`; every other route answers 503 NODE_STARTING with Retry-After: 1, GET
-// /info included (it answers 200 once the node is up: the agent's health check). The same
+// the stored channels (./stored-channels.ts, read on each request): GET /channels and GET
+// /channels/:id answer, every channel `synced: false`; every other route answers 503
+// NODE_STARTING with Retry-After: 1, GET /info included (it answers 200 once the node is up: the agent's health check). The same
 // listener then serves the full node's API (start.ts).
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { ApiRequestError } from '../api/api-error.js';
 import { ScopedTokenFile } from '../api/scoped-tokens.js';
 import { createApiServer, listenApi, type ApiListener } from '../api/server.js';
 import type { Logger } from '../log/logger.js';
 import { databaseUrl, readToken, type AgentConfig } from './config.js';
-import { ethHoldersOf, readStoredChannels } from './stored-channels.js';
-import type { AgentNodeApi, ChannelView } from './types.js';
+import { countStoredChannels, ethHoldersOf, readStoredChannels } from './stored-channels.js';
+import type { AgentNodeApi } from './types.js';
 
 export const NODE_STARTING = 'NODE_STARTING';
 /** Retry-After of a route that waits for the node, seconds. */
@@ -28,14 +28,13 @@ function starting(): never {
 }
 
 /**
- * A node that lists `channels` and refuses everything else with NODE_STARTING (a channel it does
- * not list too: it may be one the store view leaves out).
+ * A node that lists the channels of `store` (read on each request) and refuses everything else
+ * with NODE_STARTING (a channel it does not list too: it may be one the store view leaves out).
  */
-export function startingNode(channels: ChannelView[]): AgentNodeApi {
-  const byId = new Map(channels.map((c) => [c.id.toLowerCase(), c]));
+export function startingNode(store: { file: string; ethHolders: ReadonlySet<string> }): AgentNodeApi {
   const served: Partial<AgentNodeApi> = {
-    channels: () => channels,
-    channel: (id) => byId.get(id.toLowerCase()) ?? starting(),
+    channels: () => readStoredChannels(store.file, store.ethHolders),
+    channel: (id) => readStoredChannels(store.file, store.ethHolders, id)[0] ?? starting(),
   };
   // Every other method of the node API refuses.
   return new Proxy(served as AgentNodeApi, {
@@ -43,36 +42,48 @@ export function startingNode(channels: ChannelView[]): AgentNodeApi {
   });
 }
 
-/** The SQLite file of `config` and the ETH holders of its chain file, if the store can be listed early. */
-function earlySource(config: AgentConfig): { file: string; ethHolders: Set<string> } | undefined {
+/**
+ * The SQLite file of `config` and the ETH holders its chain file (`chainJson`, as read) names, if
+ * the store can be listed early.
+ */
+function earlySource(
+  config: AgentConfig,
+  chainJson: unknown,
+): { file: string; ethHolders: Set<string> } | undefined {
   const file = databaseUrl(config);
   if (config.chain === 'embedded' || /^postgres(ql)?:\/\//.test(file) || file === ':memory:')
     return undefined;
-  const ethHolders = ethHoldersOf(resolve(config.chain));
+  const ethHolders = ethHoldersOf(chainJson);
   // A TON chain file names no ETH holder: its channels wait for the node.
-  return ethHolders.size === 0 ? undefined : { file, ethHolders };
+  return ethHolders.size === 0 || !existsSync(file) ? undefined : { file, ethHolders };
 }
 
 /**
  * Listens with the starting view of `config`'s store, or undefined where there is none (a
- * Postgres store, an embedded chain, a TON chain, a store the node has not created yet).
+ * Postgres store, an embedded chain, a TON chain, a store the node has not created yet or cannot
+ * be read). `chainJson`: the chain file's JSON, read once by the caller.
  */
-export async function listenStarting(config: AgentConfig, logger: Logger): Promise<ApiListener | undefined> {
-  let channels: ChannelView[];
+export async function listenStarting(
+  config: AgentConfig,
+  chainJson: unknown,
+  logger: Logger,
+): Promise<ApiListener | undefined> {
+  let source: { file: string; ethHolders: Set<string> } | undefined;
+  let stored: number;
   try {
-    const source = earlySource(config);
+    source = earlySource(config, chainJson);
     if (source === undefined) return undefined;
-    channels = readStoredChannels(source.file, source.ethHolders);
+    stored = countStoredChannels(source.file);
   } catch (err) {
     logger.debug(`no channel listing while starting: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   }
-  const app = createApiServer(startingNode(channels), {
+  const app = createApiServer(startingNode(source), {
     token: readToken(config),
     scopedTokens: new ScopedTokenFile(config.dataDir),
     log: (line) => logger.info(line),
   });
   const api = await listenApi(app, { host: config.apiHost, port: config.apiPort });
-  logger.info(`REST API listening on ${api.url} (starting: ${channels.length} stored channels listed)`);
+  logger.info(`REST API listening on ${api.url} (starting: ${stored} stored channels listed)`);
   return api;
 }
