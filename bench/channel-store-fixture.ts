@@ -5,7 +5,7 @@
 // participant's real key; a store may be given a staged (not fully signed) newer state beside it.
 import { ethereumBackend } from '../src/channels/ethereum/backend.js';
 import type { EthereumSigner } from '../src/channels/ethereum/signer.js';
-import type { ChannelPhase, ChannelStore, SignedState } from '../src/channels/store.js';
+import type { ChannelPhase, ChannelStore, SignedState, StagedState } from '../src/channels/store.js';
 import type { Hex, Params, State } from '../src/channels/types.js';
 
 export interface GeneratedChannel {
@@ -46,7 +46,7 @@ export async function writeChannels(
     peers: string[];
     phase: ChannelPhase;
     /** A newer state we signed alone, staged beside channel i's signed one, if any. */
-    stagedOf?: (i: number) => SignedState | undefined;
+    stagedOf?: (i: number) => StagedState | undefined;
   },
 ): Promise<void> {
   await store.transaction(async (tx) => {

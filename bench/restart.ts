@@ -126,7 +126,12 @@ async function timeStart(
   const api = now() - t0;
   const token = readFileSync(starting.tokenFile, 'utf8').trim();
   for (;;) {
+    const asked = now();
     const { status, body } = await get(starting.apiUrl, token, '/channels');
+    if (process.argv.includes('--verbose'))
+      console.log(
+        `GET /channels at ${((asked - t0) / 1000).toFixed(2)} s: ${status} in ${Math.round(now() - asked)} ms`,
+      );
     if (status === 200 && complete(body as ChannelView[], expected, ourIndex)) break;
     await new Promise((r) => setTimeout(r, 50));
   }

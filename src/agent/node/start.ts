@@ -84,7 +84,8 @@ export async function startAgent(
   };
   try {
     const chainJson = readChainJson(config);
-    const early = await listenStarting(config, chainJson, logger);
+    const starting = await listenStarting(config, chainJson, logger);
+    const early = starting?.api;
     if (early !== undefined) {
       stops.push(() => early.close());
       publishUrl(early.url);
@@ -95,8 +96,9 @@ export async function startAgent(
     // packages one at a time, so that its requests are answered between them; then the node's
     // modules one after the other (jest's module loader fails on parallel imports that share a
     // dependency).
-    if (early !== undefined) await loadInSteps();
+    if (starting !== undefined) await loadInSteps(() => starting.inFlight.idle());
     const { PerunNode } = await import('./node.js');
+    await starting?.inFlight.idle();
     const { faucet, runChain } = await import('./chain.js');
     const { parseChainSet, readChainSet } = await import('./chains.js');
     const { parseEthereumConfig } = await import('../../channels/ethereum/config.js');

@@ -5,6 +5,8 @@
 // NODE_STARTING with Retry-After: 1, GET /info included (it answers 200 once the node is up: the agent's health check). The same
 // listener then serves the full node's API (start.ts).
 import { existsSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import express from 'express';
 import { ApiRequestError } from '../api/api-error.js';
 import { ScopedTokenFile } from '../api/scoped-tokens.js';
 import { createApiServer, listenApi, type ApiListener } from '../api/server.js';
@@ -58,16 +60,49 @@ function earlySource(
   return ethHolders.size === 0 || !existsSync(file) ? undefined : { file, ethHolders };
 }
 
+/** The requests a listener is answering, and a wait until it answers none. */
+export class RequestsInFlight {
+  #count = 0;
+  #waiting: (() => void)[] = [];
+
+  /** Counts `res`'s request until its response is sent or its connection closes. */
+  track(res: ServerResponse): void {
+    this.#count++;
+    res.once('close', () => {
+      if (--this.#count > 0) return;
+      for (const wake of this.#waiting.splice(0)) wake();
+    });
+  }
+
+  /** Resolves once no request is being answered. */
+  idle(): Promise<void> {
+    return this.#count === 0 ? Promise.resolve() : new Promise((resolve) => this.#waiting.push(resolve));
+  }
+}
+
+/** `app` behind a first handler that counts its requests in `inFlight`. */
+function counted(app: express.Express, inFlight: RequestsInFlight): express.Express {
+  const outer = express();
+  outer.disable('x-powered-by');
+  outer.use((_req, res, next) => {
+    inFlight.track(res);
+    next();
+  });
+  outer.use(app);
+  return outer;
+}
+
 /**
  * Listens with the starting view of `config`'s store, or undefined where there is none (a
  * Postgres store, an embedded chain, a TON chain, a store the node has not created yet or cannot
- * be read). `chainJson`: the chain file's JSON, read once by the caller.
+ * be read). `chainJson`: the chain file's JSON, read once by the caller. `inFlight`: the requests
+ * it is answering, which the node's loading lets go first.
  */
 export async function listenStarting(
   config: AgentConfig,
   chainJson: unknown,
   logger: Logger,
-): Promise<ApiListener | undefined> {
+): Promise<{ api: ApiListener; inFlight: RequestsInFlight } | undefined> {
   let source: { file: string; ethHolders: Set<string> } | undefined;
   let stored: number;
   try {
@@ -83,7 +118,8 @@ export async function listenStarting(
     scopedTokens: new ScopedTokenFile(config.dataDir),
     log: (line) => logger.info(line),
   });
-  const api = await listenApi(app, { host: config.apiHost, port: config.apiPort });
+  const inFlight = new RequestsInFlight();
+  const api = await listenApi(counted(app, inFlight), { host: config.apiHost, port: config.apiPort });
   logger.info(`REST API listening on ${api.url} (starting: ${stored} stored channels listed)`);
-  return api;
+  return { api, inFlight };
 }
