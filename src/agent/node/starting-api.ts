@@ -1,11 +1,13 @@
 // The API while the node starts (`perun-agent start` on a SQLite file with a chain file): the
 // REST listener comes up first, before Credo, TypeORM, ethers and the chain are loaded, and lists
-// the stored channels (./stored-channels.ts, read on each request): GET /channels and GET
-// /channels/:id answer, every channel `synced: false`; every other route answers 503
-// NODE_STARTING with Retry-After: 1, GET /info included (it answers 200 once the node is up: the agent's health check). The same
-// listener then serves the full node's API (start.ts).
+// the stored channels (./stored-channels.ts), read once by a worker thread while the node's
+// modules load on this one (a request waits for that read): GET /channels and GET /channels/:id
+// answer, every channel `synced: false`; every other route answers 503 NODE_STARTING with
+// Retry-After: 1, GET /info included (it answers 200 once the node is up: the agent's health
+// check). The same listener then serves the full node's API (start.ts).
 import { existsSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { Worker } from 'node:worker_threads';
 import express from 'express';
 import { ApiRequestError } from '../api/api-error.js';
 import { ScopedTokenFile } from '../api/scoped-tokens.js';
@@ -13,7 +15,7 @@ import { createApiServer, listenApi, type ApiListener } from '../api/server.js';
 import type { Logger } from '../log/logger.js';
 import { databaseUrl, readToken, type AgentConfig } from './config.js';
 import { countStoredChannels, ethHoldersOf, readStoredChannels } from './stored-channels.js';
-import type { AgentNodeApi } from './types.js';
+import type { AgentNodeApi, ChannelView } from './types.js';
 
 export const NODE_STARTING = 'NODE_STARTING';
 /** Retry-After of a route that waits for the node, seconds. */
@@ -29,14 +31,25 @@ function starting(): never {
   );
 }
 
+/** Where the starting view's channels come from: the store's file, and its listing once read. */
+export interface StartingSource {
+  file: string;
+  ethHolders: ReadonlySet<string>;
+  /** The listing a worker read (./stored-channels-worker.ts); without it, read on each request. */
+  read?: { views: ChannelView[]; byId: Map<string, ChannelView> };
+}
+
 /**
- * A node that lists the channels of `store` (read on each request) and refuses everything else
- * with NODE_STARTING (a channel it does not list too: it may be one the store view leaves out).
+ * A node that lists the channels of `store` and refuses everything else with NODE_STARTING (a
+ * channel it does not list too: it may be one the store view leaves out).
  */
-export function startingNode(store: { file: string; ethHolders: ReadonlySet<string> }): AgentNodeApi {
+export function startingNode(store: StartingSource): AgentNodeApi {
   const served: Partial<AgentNodeApi> = {
-    channels: () => readStoredChannels(store.file, store.ethHolders),
-    channel: (id) => readStoredChannels(store.file, store.ethHolders, id)[0] ?? starting(),
+    channels: () => store.read?.views ?? readStoredChannels(store.file, store.ethHolders),
+    channel: (id) =>
+      (store.read === undefined
+        ? readStoredChannels(store.file, store.ethHolders, id)[0]
+        : store.read.byId.get(id.toLowerCase())) ?? starting(),
   };
   // Every other method of the node API refuses.
   return new Proxy(served as AgentNodeApi, {
@@ -80,11 +93,36 @@ export class RequestsInFlight {
   }
 }
 
-/** `app` behind a first handler that counts its requests in `inFlight`. */
-function counted(app: express.Express, inFlight: RequestsInFlight): express.Express {
+/**
+ * Reads the listing of `source` in a worker thread, on another core than the node's loading;
+ * resolves once `source.read` holds it, or it cannot be read there (then it is read on request).
+ */
+function readInWorker(source: StartingSource, logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const worker = new Worker(new URL('./stored-channels-worker.js', import.meta.url), {
+      workerData: { file: source.file, ethHolders: [...source.ethHolders] },
+    });
+    worker.once('message', (views: ChannelView[]) => {
+      source.read = { views, byId: new Map(views.map((v) => [v.id.toLowerCase(), v])) };
+      resolve();
+    });
+    worker.once('error', (err) => {
+      logger.debug(`the stored channels are read on request: ${err.message}`);
+      resolve();
+    });
+    worker.once('exit', () => resolve());
+  });
+}
+
+/**
+ * `app` behind a first handler that holds each request until `ready` (the listing is read), then
+ * counts it in `inFlight`.
+ */
+function counted(app: express.Express, ready: Promise<void>, inFlight: RequestsInFlight): express.Express {
   const outer = express();
   outer.disable('x-powered-by');
-  outer.use((_req, res, next) => {
+  outer.use(async (_req, res, next) => {
+    await ready;
     inFlight.track(res);
     next();
   });
@@ -103,7 +141,7 @@ export async function listenStarting(
   chainJson: unknown,
   logger: Logger,
 ): Promise<{ api: ApiListener; inFlight: RequestsInFlight } | undefined> {
-  let source: { file: string; ethHolders: Set<string> } | undefined;
+  let source: StartingSource | undefined;
   let stored: number;
   try {
     source = earlySource(config, chainJson);
@@ -119,7 +157,8 @@ export async function listenStarting(
     log: (line) => logger.info(line),
   });
   const inFlight = new RequestsInFlight();
-  const api = await listenApi(counted(app, inFlight), { host: config.apiHost, port: config.apiPort });
+  const ready = readInWorker(source, logger);
+  const api = await listenApi(counted(app, ready, inFlight), { host: config.apiHost, port: config.apiPort });
   logger.info(`REST API listening on ${api.url} (starting: ${stored} stored channels listed)`);
   return { api, inFlight };
 }
