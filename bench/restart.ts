@@ -76,21 +76,11 @@ async function timeStart(
   t0: number,
 ): Promise<Timing & { stop: () => Promise<void> }> {
   const prof = argOf('cpu-prof');
-  const child = spawn(
-    process.execPath,
-    [
-      ...(prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`]),
-      cli,
-      'start',
-      '--data-dir',
-      dataDir,
-      '--json',
-      '--passphrase-fd',
-      '3',
-      '--announce-starting',
-    ],
-    { stdio: ['ignore', 'pipe', 'ignore', 'pipe'] },
-  );
+  const flags = ['--data-dir', dataDir, '--json', '--passphrase-fd', '3', '--announce-starting'];
+  const profiling = prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`];
+  const child = spawn(process.execPath, [...profiling, cli, 'start', ...flags], {
+    stdio: ['ignore', 'pipe', 'ignore', 'pipe'],
+  });
   (child.stdio[3] as NodeJS.WritableStream).end(`${passphrase}\n`);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let out = '';
