@@ -3,7 +3,7 @@
 // against it: unknown fields refused, types checked, amounts parsed exactly (exact strings: no
 // whitespace) and passed on in canonical form ("1.50" -> "1.5"), addresses checksummed. A refusal is a 400 INVALID_REQUEST
 // naming the field.
-import { getAddress, isAddress } from 'ethers';
+import { keccak_256 } from '@noble/hashes/sha3.js';
 import { PAYMENT_ID } from '../../channels/types.js';
 
 import { formatAmount, parseAmount } from './amounts.js';
@@ -328,14 +328,35 @@ function checkField(name: string, spec: FieldSpec, value: unknown): Value {
         });
       }
       return value;
-    case 'address':
-      if (typeof value !== 'string' || !isAddress(value)) {
+    case 'address': {
+      const address = typeof value === 'string' ? checksummed(value) : undefined;
+      if (address === undefined) {
         throw invalid(name, 'expected an Ethereum address (0x and 40 hex digits, valid checksum)', {
           expected: 'address',
         });
       }
-      return getAddress(value);
+      return address;
+    }
   }
+}
+
+/**
+ * `value` as an EIP-55 checksummed address, or undefined if it is not one: 40 hex digits (0x
+ * optional), in one letter case or in its checksum's. As ethers' getAddress, without loading ethers
+ * (this module serves the starting view too).
+ */
+export function checksummed(value: string): string | undefined {
+  const m = /^(0x)?([0-9a-fA-F]{40})$/.exec(value);
+  if (m === null) return undefined;
+  const hex = m[2]!.toLowerCase();
+  const hash = keccak_256(new TextEncoder().encode(hex));
+  let out = '0x';
+  for (let i = 0; i < 40; i++) {
+    const nibble = (hash[i >> 1]! >> (i % 2 === 0 ? 4 : 0)) & 0xf;
+    out += nibble >= 8 ? hex[i]!.toUpperCase() : hex[i]!;
+  }
+  const mixed = /[a-f]/.test(m[2]!) && /[A-F]/.test(m[2]!);
+  return mixed && out !== `0x${m[2]}` ? undefined : out;
 }
 
 function checkFields<S extends Fields>(

@@ -7,7 +7,7 @@
 // listener over once it runs.
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ScopedTokenFile } from '../api/scoped-tokens.js';
 import { createApiServer, listenApi } from '../api/server.js';
 import { WebhookDispatcher, webhookSecret } from '../api/webhooks.js';
@@ -15,6 +15,7 @@ import { API_URL_FILE, databaseUrl, readToken, webhookTuningOf, type AgentConfig
 import { prepareSqliteFile, secureDataDir } from './data-dir.js';
 import type { PerunNode } from './node.js';
 import { lineLogger, type Logger } from '../log/logger.js';
+import { loadInSteps } from './load-in-steps.js';
 import { listenStarting } from './starting-api.js';
 import { startGate } from './test-knobs.js';
 import type { AgentInfo } from './types.js';
@@ -37,6 +38,16 @@ export function webRoot(): string | undefined {
     if (existsSync(join(candidate, 'index.html'))) return candidate;
   }
   return undefined;
+}
+
+/** The JSON of `config`'s chain file, read once for the starting view and the node; undefined without one. */
+function readChainJson(config: AgentConfig): unknown {
+  if (config.chain === 'embedded') return undefined;
+  try {
+    return JSON.parse(readFileSync(resolve(config.chain), 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function startAgent(
@@ -72,21 +83,27 @@ export async function startAgent(
     stops.push(async () => rmSync(urlFile, { force: true }));
   };
   try {
-    const early = await listenStarting(config, logger);
+    const chainJson = readChainJson(config);
+    const starting = await listenStarting(config, chainJson, logger);
+    const early = starting?.api;
     if (early !== undefined) {
       stops.push(() => early.close());
       publishUrl(early.url);
       o.onStarting?.(early.url);
     }
     await startGate();
-    // The node's modules, once the API lists the stored channels (one after the other: jest's
-    // module loader fails on parallel imports that share a dependency).
+    // The node's modules, once the API lists the stored channels: while it does, the heavy
+    // packages one at a time, so that its requests are answered between them; then the node's
+    // modules one after the other (jest's module loader fails on parallel imports that share a
+    // dependency).
+    if (starting !== undefined) await loadInSteps(() => starting.inFlight.idle());
     const { PerunNode } = await import('./node.js');
+    await starting?.inFlight.idle();
     const { faucet, runChain } = await import('./chain.js');
-    const { readChainSet } = await import('./chains.js');
+    const { parseChainSet, readChainSet } = await import('./chains.js');
     const { parseEthereumConfig } = await import('../../channels/ethereum/config.js');
     const { parseEther } = await import('ethers');
-    const { readTonChainFile } = await import('./ton-chain.js');
+    const { isTonChainJson, parseTonConfig } = await import('../../channels/ton/config.js');
     const { isTonChain } = await import('./ton-node.js');
     // One TON chain, or one or several Ethereum chains (the primary first).
     let chains: [TonChainConfig] | EthereumConfig[];
@@ -96,9 +113,9 @@ export async function startAgent(
       stops.push(() => own.stop());
       chains = [parseEthereumConfig(own.config)];
     } else {
-      const file = resolve(config.chain);
-      const ton = readTonChainFile(file);
-      chains = ton === undefined ? readChainSet(file) : [ton];
+      // The chain file as read for the starting view; read again only to report why it cannot be.
+      if (chainJson === undefined) chains = readChainSet(resolve(config.chain));
+      else chains = isTonChainJson(chainJson) ? [parseTonConfig(chainJson)] : parseChainSet(chainJson);
     }
     const chain = chains[0]!;
     const node = await PerunNode.start({

@@ -1,35 +1,80 @@
 // The channels of the agent's SQLite file as the API lists them while the node starts, before
-// Credo, TypeORM, ethers and the chain are loaded: read once, read-only, straight through
-// better-sqlite3. Each is listed as stored, in the latest state both sides signed, with
-// `synced: false` (its signatures are checked and it is compared with the peer once the node
-// runs). Only the fields the view shows are read from the stored JSON (the store's strict codec
-// takes 0.1 ms a channel, a second at 10,000); a row without them is left out here and is the
-// node's to judge. Left out: the virtual channels we are the intermediary of (as the node leaves them out)
-// and channels in an asset other than ETH (a token's symbol and decimals come from the chain).
-// The peer's connection and label are those of the newest connection whose DID is the peer's.
+// Credo, TypeORM, ethers and the chain are loaded: read on each request, read-only, straight
+// through better-sqlite3, the rows streamed one at a time. Each is listed as stored, in the latest
+// state both sides signed (perun_signed_state; a staged state is not), with `synced: false` (its
+// signatures are checked and it is compared with the peer once the node runs). SQLite picks out
+// the few fields the view shows from the stored JSON (parsing it in JavaScript and the garbage it
+// leaves cost seconds at 10,000); a row without them is left out here and is the node's to judge.
+// Left out: the virtual channels we are the intermediary of (as the node leaves them out) and
+// channels in an asset other than ETH (a token's symbol and decimals come from the chain). The
+// peer's connection and label are those of the newest connection whose DID is the peer's.
 import Database from 'better-sqlite3';
-import { readFileSync } from 'node:fs';
 import { formatAmount } from '../api/amounts.js';
 import { isPhase } from '../../channels/types.js';
-import { PHASE_WORDS } from './phase-words.js';
+import { channelView } from './channel-view.js';
 import type { ChannelView } from './types.js';
 
+/** A channel row with the fields of its parameters and signed state the view shows. */
 interface ChannelRow {
   id: string;
-  params: string;
   our_index: number;
   parent_id: string | null;
   phase: string;
-  state: string | null;
   peer_id: string | null;
+  challenge_duration: unknown;
+  virtual: 'true' | 'false' | null;
+  /** JSON array of the participants' addresses. */
+  participants: string | null;
+  /** 1 where a fully signed state is stored, its fields valid or not. */
+  signed: number;
+  version: unknown;
+  is_final: 'true' | 'false' | null;
+  holder: unknown;
+  /** JSON array of the participants' balances of the first asset. */
+  balances: string | null;
+  /** JSON array of each sub-allocation's share of the first asset. */
+  locked: string | null;
+  outcome_ok: number | null;
 }
 
-/** The ETH asset holders a chain file names (one chain, or `{ chains: [...] }`), lowercased. */
-export function ethHoldersOf(chainFile: string): Set<string> {
-  const json = JSON.parse(readFileSync(chainFile, 'utf8')) as { chains?: unknown[] } & Record<
-    string,
-    unknown
-  >;
+const CHANNEL_ROWS = `
+  WITH rows AS (
+    SELECT c.id, c.our_index, c.parent_id, c.phase, p.peer_id,
+      CASE WHEN json_valid(c.params) THEN c.params END AS params,
+      s.state IS NOT NULL AS signed,
+      CASE WHEN json_valid(s.state) THEN s.state END AS state
+    FROM perun_channel c
+    LEFT JOIN perun_signed_state s ON s.channel_id = c.id
+    LEFT JOIN perun_channel_peer p ON p.channel_id = c.id AND p.idx = 1 - c.our_index
+    WHERE @id IS NULL OR lower(c.id) = lower(@id)
+  )
+  SELECT id, our_index, parent_id, phase, peer_id, signed,
+    json_extract(params, '$.challengeDuration') AS challenge_duration,
+    json_type(params, '$.virtualChannel') AS virtual,
+    CASE WHEN json_type(params, '$.participants') = 'array' THEN (SELECT
+      json_group_array(json_extract(value, '$.ethAddress')) FROM json_each(params, '$.participants')) END
+      AS participants,
+    json_extract(state, '$.version') AS version,
+    json_type(state, '$.isFinal') AS is_final,
+    json_extract(state, '$.outcome.assets[0].ethHolder') AS holder,
+    json_extract(state, '$.outcome.balances[0]') AS balances,
+    (SELECT json_group_array(json_extract(value, '$.balances[0]')) FROM json_each(state, '$.outcome.locked'))
+      AS locked,
+    json_type(state, '$.outcome.assets') = 'array' AND json_type(state, '$.outcome.balances') = 'array'
+      AND json_type(state, '$.outcome.locked') = 'array' AS outcome_ok
+  FROM rows`;
+
+/** Our address in every ledger channel (the one a virtual channel must name to be ours). */
+const OUR_ADDRESSES = `
+  SELECT DISTINCT lower(json_extract(params, '$.participants[' || our_index || '].ethAddress')) AS address
+  FROM perun_channel
+  WHERE json_valid(params) AND json_type(params, '$.virtualChannel') = 'false'`;
+
+/** The ETH asset holders a chain file's JSON names (one chain, or `{ chains: [...] }`), lowercased. */
+export function ethHoldersOf(chainJson: unknown): Set<string> {
+  const json = (typeof chainJson === 'object' && chainJson !== null ? chainJson : {}) as {
+    chains?: unknown[];
+  };
   const chains = Array.isArray(json.chains) ? json.chains : [json];
   return new Set(
     chains.flatMap((c) => {
@@ -55,129 +100,105 @@ function connectionsByDid(db: Database.Database): Map<string, { id: string; labe
   return found;
 }
 
-/** What the listing shows of a channel's parameters. */
-interface ParamsSeen {
-  challengeDuration: string;
-  participants: { ethAddress: string }[];
-  virtualChannel: boolean;
-}
+const stringsOf = (json: string | null): unknown[] | undefined => {
+  const v = json === null ? undefined : (JSON.parse(json) as unknown);
+  return Array.isArray(v) ? v : undefined;
+};
+const isDecimal = (v: unknown): v is string => typeof v === 'string' && /^\d+$/.test(v);
 
-/** What the listing shows of its latest fully signed state (amounts as decimal strings). */
-interface StateSeen {
-  version: string;
-  isFinal: boolean;
-  outcome: {
-    assets: { ethHolder: string }[];
-    balances: string[][];
-    locked: { balances: string[] }[];
-  };
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-
-function paramsSeen(json: string): ParamsSeen | undefined {
-  const p = JSON.parse(json) as unknown;
-  if (!isObject(p) || typeof p['challengeDuration'] !== 'string' || typeof p['virtualChannel'] !== 'boolean')
-    return undefined;
-  const participants = p['participants'];
-  if (
-    !Array.isArray(participants) ||
-    participants.some((x) => typeof (x as ParamsSeen['participants'][0])?.ethAddress !== 'string')
-  )
-    return undefined;
-  return p as unknown as ParamsSeen;
-}
-
-function stateSeen(json: string | null): StateSeen | null | undefined {
-  if (json === null) return null;
-  const s = JSON.parse(json) as unknown;
-  if (!isObject(s) || typeof s['version'] !== 'string' || typeof s['isFinal'] !== 'boolean') return undefined;
-  const o = s['outcome'];
-  if (
-    !isObject(o) ||
-    !Array.isArray(o['assets']) ||
-    !Array.isArray(o['balances']) ||
-    !Array.isArray(o['locked'])
-  )
-    return undefined;
-  return s as unknown as StateSeen;
-}
-
-/** A stored decimal amount (0 when missing). */
-const amount = (v: string | undefined) => BigInt(v ?? '0');
-
-/** What a channel's sub-allocations hold of its first asset. */
-const lockedOf = (state: StateSeen | null) =>
-  (state?.outcome.locked ?? []).reduce((sum, l) => sum + amount(l.balances[0]), 0n);
-
-/** The stored channels of the SQLite file `file` as the API lists them, every one `synced: false`. */
-export function readStoredChannels(file: string, ethHolders: ReadonlySet<string>): ChannelView[] {
+/**
+ * The stored channels of the SQLite file `file` as the API lists them (every one `synced: false`),
+ * or the one with ID `id`; ETH channels of `ethHolders` only.
+ */
+export function readStoredChannels(
+  file: string,
+  ethHolders: ReadonlySet<string>,
+  id?: string,
+): ChannelView[] {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
-    // Each channel with its latest fully signed state and the peer's identity (two participants).
-    const rows = db
-      .prepare(
-        `SELECT c.id, c.params, c.our_index, c.parent_id, c.phase, s.state, p.peer_id
-         FROM perun_channel c
-         LEFT JOIN perun_signed_state s ON s.channel_id = c.id
-         LEFT JOIN perun_channel_peer p ON p.channel_id = c.id AND p.idx = 1 - c.our_index`,
-      )
-      .all() as ChannelRow[];
     const connections = connectionsByDid(db);
-    const decoded = rows.flatMap((row) => {
-      const params = paramsSeen(row.params);
-      const state = stateSeen(row.state);
-      return params === undefined || state === undefined ? [] : [{ row, params, state }];
-    });
-    // Our addresses: ours in every ledger channel (the one a virtual channel must name to be ours).
-    const ours = new Set(
-      decoded
-        .filter((d) => !d.params.virtualChannel)
-        .map((d) => d.params.participants[d.row.our_index]?.ethAddress.toLowerCase()),
-    );
-    return decoded.flatMap(({ row, params, state }) => {
-      if (!isPhase(row.phase)) return [];
-      if (params.virtualChannel && !params.participants.some((p) => ours.has(p.ethAddress.toLowerCase())))
-        return [];
-      const holder = state?.outcome.assets[0]?.ethHolder;
-      if (holder !== undefined && !ethHolders.has(holder.toLowerCase())) return [];
-      const peerDid = row.peer_id ?? '';
-      return [view(row, params, state, peerDid, connections.get(peerDid))];
-    });
+    let ours: Set<string> | undefined;
+    const ourAddresses = () =>
+      (ours ??= new Set(
+        (db.prepare(OUR_ADDRESSES).all() as { address: string | null }[]).flatMap((r) =>
+          r.address === null ? [] : [r.address],
+        ),
+      ));
+    const views: ChannelView[] = [];
+    for (const row of db.prepare(CHANNEL_ROWS).iterate({ id: id ?? null }) as IterableIterator<ChannelRow>) {
+      const view = viewOf(row, ethHolders, ourAddresses, connections);
+      if (view !== undefined) views.push(view);
+    }
+    return views;
   } finally {
     db.close();
   }
 }
 
-function view(
+/** The view of `row`, or undefined where the row lacks a field the view shows or is not listed. */
+function viewOf(
   row: ChannelRow,
-  params: ParamsSeen,
-  state: StateSeen | null,
-  peerDid: string,
-  connection: { id: string; label: string | undefined } | undefined,
-): ChannelView {
-  const idx = row.our_index;
-  const balances = state?.outcome.balances[0] ?? [];
-  const phase = row.phase as keyof typeof PHASE_WORDS;
-  return {
-    id: row.id,
-    connectionId: connection?.id,
-    peerDid,
-    peerLabel: connection?.label,
-    idx,
-    phase,
-    status: PHASE_WORDS[phase],
-    version: state?.version ?? '0',
-    asset: 'ETH',
-    ourBalance: formatAmount(amount(balances[idx])),
-    theirBalance: formatAmount(amount(balances[1 - idx])),
-    challengeDuration: Number(params.challengeDuration),
-    participants: params.participants.map((p) => p.ethAddress),
-    isFinal: state?.isFinal ?? false,
-    ...(row.parent_id === null ? {} : { parentId: row.parent_id }),
-    virtual: params.virtualChannel,
-    locked: formatAmount(lockedOf(state)),
-    queuedPayments: 0,
-    synced: false,
-  };
+  ethHolders: ReadonlySet<string>,
+  ourAddresses: () => Set<string>,
+  connections: Map<string, { id: string; label: string | undefined }>,
+): ChannelView | undefined {
+  const participants = stringsOf(row.participants);
+  if (
+    !isPhase(row.phase) ||
+    !isDecimal(row.challenge_duration) ||
+    row.virtual === null ||
+    participants === undefined ||
+    !participants.every((p): p is string => typeof p === 'string')
+  )
+    return undefined;
+  const virtual = row.virtual === 'true';
+  if (virtual && !participants.some((p) => ourAddresses().has(p.toLowerCase()))) return undefined;
+  let state: { version: string; isFinal: boolean; balances: string[]; locked: unknown[] } | undefined;
+  if (row.signed === 1) {
+    const balances = stringsOf(row.balances) ?? [];
+    const locked = stringsOf(row.locked) ?? [];
+    if (
+      row.outcome_ok !== 1 ||
+      !isDecimal(row.version) ||
+      row.is_final === null ||
+      !balances.every(isDecimal) ||
+      !locked.every((l) => l === null || isDecimal(l))
+    )
+      return undefined;
+    if (typeof row.holder === 'string' && !ethHolders.has(row.holder.toLowerCase())) return undefined;
+    state = { version: row.version, isFinal: row.is_final === 'true', balances, locked };
+  }
+  const peerDid = row.peer_id ?? '';
+  const connection = connections.get(peerDid);
+  return channelView(
+    {
+      id: row.id,
+      peer: peerDid,
+      idx: row.our_index,
+      phase: row.phase,
+      version: BigInt(state?.version ?? '0'),
+      balances: (state?.balances ?? []).map(BigInt),
+      locked: (state?.locked ?? []).map((l) => (isDecimal(l) ? BigInt(l) : undefined)),
+      isFinal: state?.isFinal ?? false,
+      challengeDuration: BigInt(row.challenge_duration),
+      participants,
+      virtual,
+      ...(row.parent_id === null ? {} : { parent: row.parent_id }),
+      queuedPayments: 0,
+      synced: false,
+    },
+    { connectionId: connection?.id, label: connection?.label },
+    { symbol: 'ETH', format: (amount) => formatAmount(amount) },
+  );
+}
+
+/** How many channels the SQLite file `file` stores (the listing leaves out a few of them, see above). */
+export function countStoredChannels(file: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM perun_channel').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
 }

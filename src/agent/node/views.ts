@@ -12,6 +12,7 @@ import type { PaymentRecord, State } from '../../channels/types.js';
 import type { VerifiedPeer } from '../../protocols/identity/index.js';
 import { formatAmount } from '../api/amounts.js';
 import { format, type AssetInfo, type Assets } from './assets.js';
+import { channelView } from './channel-view.js';
 import { PHASE_WORDS } from './phase-words.js';
 import { coinDecimals } from './ledger.js';
 import type {
@@ -166,37 +167,33 @@ export class ChannelViews {
   }
 
   channel(c: ChannelInfo): ChannelView {
-    const balances = c.state?.outcome.balances[0] ?? [0n, 0n];
     const asset = this.assetOf(c);
-    return {
-      id: c.id,
-      connectionId: this.peers.connectionIdOf(c.peer),
-      peerDid: c.peer,
-      peerLabel: this.peers.labelOf(c.peer),
-      idx: c.idx,
-      phase: c.phase,
-      status: PHASE_WORDS[c.phase],
-      version: (c.state?.version ?? 0n).toString(),
-      asset: asset.symbol,
-      ...this.#chainOf(asset),
-      ourBalance: format(asset, balances[c.idx] ?? 0n),
-      theirBalance: format(asset, balances[1 - c.idx] ?? 0n),
-      ...(this.#severalChains || (c.state?.outcome.assets.length ?? 0) > 1
-        ? { assets: this.#assetViews(c) }
-        : {}),
-      challengeDuration: Number(c.params.challengeDuration),
-      participants: c.params.participants.map((p) => p.ethAddress),
-      isFinal: c.state?.isFinal ?? false,
-      ...(c.parent === undefined ? {} : { parentId: c.parent }),
-      virtual: c.params.virtualChannel,
-      locked: format(
-        asset,
-        (c.state?.outcome.locked ?? []).reduce((sum, l) => sum + (l.balances[0] ?? 0n), 0n),
-      ),
-      queuedPayments: c.queuedPayments,
-      synced: c.synced,
-      ...this.#challengeEnd(c),
-    };
+    return channelView(
+      {
+        id: c.id,
+        peer: c.peer,
+        idx: c.idx,
+        phase: c.phase,
+        version: c.state?.version ?? 0n,
+        balances: c.state?.outcome.balances[0] ?? [],
+        locked: (c.state?.outcome.locked ?? []).map((l) => l.balances[0]),
+        isFinal: c.state?.isFinal ?? false,
+        challengeDuration: c.params.challengeDuration,
+        participants: c.params.participants.map((p) => p.ethAddress),
+        virtual: c.params.virtualChannel,
+        ...(c.parent === undefined ? {} : { parent: c.parent }),
+        queuedPayments: c.queuedPayments,
+        synced: c.synced,
+      },
+      { connectionId: this.peers.connectionIdOf(c.peer), label: this.peers.labelOf(c.peer) },
+      { symbol: asset.symbol, ...this.#chainOf(asset), format: (amount) => format(asset, amount) },
+      {
+        ...(this.#severalChains || (c.state?.outcome.assets.length ?? 0) > 1
+          ? { assets: this.#assetViews(c) }
+          : {}),
+        ...this.#challengeEnd(c),
+      },
+    );
   }
 
   /** Notes a state of channel `channelId` registered or progressed on chain, disputable until `timeout`. */
