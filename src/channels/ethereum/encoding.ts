@@ -79,9 +79,7 @@ function hexBytes(hex: string, what: string, length?: number): Uint8Array {
   if (length !== undefined && n !== length) {
     throw new EncodingError(`${what} must be ${length} bytes`, { value: hex });
   }
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = parseInt(hex.slice(2 + 2 * i, 4 + 2 * i), 16);
-  return out;
+  return new Uint8Array(Buffer.from(hex.slice(2), 'hex'));
 }
 
 function staticWord(data: Uint8Array): Enc {
@@ -278,9 +276,26 @@ export function channelId(params: Params): Hex {
   return hexlify(keccak_256(encodeParamsBytes(params)));
 }
 
+/**
+ * The latest state hashes by their encoding (latin1 text of the bytes): each side of an update
+ * hashes the same state twice (signing it, checking the peer's signature on it), and the keccak is
+ * most of that cost. Keyed by the full encoding, so a hit is the hash of exactly these bytes.
+ */
+const recentStateHashes = new Map<string, Uint8Array>();
+const RECENT_STATE_HASHES = 16;
+
 /** State hash = keccak256(abi.encode(state)); the digest a participant signs (EIP-191 prefixed). */
 export function hashStateBytes(state: State): Uint8Array {
-  return keccak_256(encodeStateBytes(state));
+  const encoded = encodeStateBytes(state);
+  const key = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength).toString('latin1');
+  let hash = recentStateHashes.get(key);
+  if (hash === undefined) {
+    hash = keccak_256(encoded);
+    if (recentStateHashes.size >= RECENT_STATE_HASHES)
+      recentStateHashes.delete(recentStateHashes.keys().next().value!);
+    recentStateHashes.set(key, hash);
+  }
+  return hash.slice();
 }
 
 export function hashState(state: State): Hex {
