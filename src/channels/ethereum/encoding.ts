@@ -62,12 +62,16 @@ function uintWord(v: bigint, max: bigint, what: string): Uint8Array {
   if (typeof v !== 'bigint' || v < 0n || v > max) {
     throw new EncodingError(`${what} out of range`, { value: String(v) });
   }
+  if (v <= 0xffffffffn) return smallWord(Number(v));
   const out = new Uint8Array(32);
-  let x = v;
-  for (let i = 31; i >= 0 && x > 0n; i--) {
-    out[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
+  out.set(Buffer.from(v.toString(16).padStart(64, '0'), 'hex'));
+  return out;
+}
+
+/** The word of an integer from 0 to 2^32 - 1 (offsets, lengths, small values). */
+function smallWord(n: number): Uint8Array {
+  const out = new Uint8Array(32);
+  new DataView(out.buffer).setUint32(28, n);
   return out;
 }
 
@@ -120,7 +124,7 @@ function bytes(v: string, what: string): Enc {
   const raw = hexBytes(v, what);
   const padded = Math.ceil(raw.length / 32) * 32;
   const out = new Uint8Array(32 + padded);
-  out.set(uintWord(BigInt(raw.length), MAX_UINT256, what), 0);
+  out.set(smallWord(raw.length), 0);
   out.set(raw, 32);
   return { dyn: true, data: out };
 }
@@ -147,7 +151,7 @@ function tuple(items: Enc[]): Enc {
   for (const it of items) {
     if (it.dyn) {
       dyn = true;
-      head.push(uintWord(BigInt(offset), MAX_UINT256, 'offset'));
+      head.push(smallWord(offset));
       tail.push(it.data);
       offset += it.data.length;
     } else {
@@ -159,7 +163,7 @@ function tuple(items: Enc[]): Enc {
 
 function array(items: Enc[]): Enc {
   const body = tuple(items);
-  return { dyn: true, data: concat([uintWord(BigInt(items.length), MAX_UINT256, 'length'), body.data]) };
+  return { dyn: true, data: concat([smallWord(items.length), body.data]) };
 }
 
 function list<T>(v: readonly T[], what: string, f: (x: T, i: number) => Enc): Enc {
@@ -237,7 +241,7 @@ function encWithdrawalAuth(w: WithdrawalAuth): Enc {
 
 /** abi.encode of a single value: a dynamic value is preceded by its offset word (0x20). */
 function encodeSingle(e: Enc): Uint8Array {
-  return e.dyn ? concat([uintWord(32n, MAX_UINT256, 'offset'), e.data]) : e.data;
+  return e.dyn ? concat([smallWord(32), e.data]) : e.data;
 }
 
 export function encodeParamsBytes(params: Params): Uint8Array {
