@@ -71,7 +71,10 @@ function uintWord(v: bigint, max: bigint, what: string): Uint8Array {
 /** The word of an integer from 0 to 2^32 - 1 (offsets, lengths, small values). */
 function smallWord(n: number): Uint8Array {
   const out = new Uint8Array(32);
-  new DataView(out.buffer).setUint32(28, n);
+  out[28] = n >>> 24;
+  out[29] = (n >>> 16) & 0xff;
+  out[30] = (n >>> 8) & 0xff;
+  out[31] = n & 0xff;
   return out;
 }
 
