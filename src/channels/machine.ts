@@ -26,6 +26,7 @@ import {
   type JsonObject,
 } from './json.js';
 import type { StateVerifier } from './interfaces.js';
+import { copyState } from './copy.js';
 import { isPhase, type Address, type Hex, type Params, type Phase, type State } from './types.js';
 import {
   checkUpdate,
@@ -245,7 +246,7 @@ export class ChannelMachine {
     const current = this.#requireCurrent();
     checkUpdate(this.params, current.state, next, { ...opts, minVersion: this.nextVersion });
     this.#expect('Signing');
-    this.#staged = { state: structuredClone(next), sigs: this.#noSigs(), actor: opts.actor };
+    this.#staged = { state: copyState(next), sigs: this.#noSigs(), actor: opts.actor };
     this.#phase = 'Signing';
   }
 

@@ -3,12 +3,13 @@
 // its on-chain settlement. Every change of the machine happens under `lock`; local operations
 // (update, close, dispute) run one at a time under `local`.
 import type { SignedState, WatchedChannel, WithdrawnAmount } from '../interfaces.js';
+import { copyParams, copyState } from '../copy.js';
 import type { ChannelMachine } from '../machine.js';
 import type { ChannelUpdate } from '../messages.js';
 import type { SignedState as StoredState } from '../store.js';
 import { Mutex } from '../persistence/mutex.js';
 import { identityMap, pairMap } from '../subchannel.js';
-import type { Address, Hex, Params, PaymentRecord, Phase, State } from '../types.js';
+import type { Address, Hex, PaymentRecord, Phase, State } from '../types.js';
 import type { VersionTransfer } from '../transfer.js';
 import { sameHex } from '../validation.js';
 import type { ChannelInfo } from './types.js';
@@ -52,21 +53,6 @@ export interface QueuedPayment {
   resolve: (state: State) => void;
   reject: (err: unknown) => void;
 }
-
-// Copies for info(), which lists every channel at once: several times faster than structuredClone.
-const copyParams = (p: Params): Params => ({
-  ...p,
-  participants: p.participants.map((x) => ({ ...x })),
-});
-const copyState = (s: State): State => ({
-  ...s,
-  outcome: {
-    assets: s.outcome.assets.map((a) => ({ ...a })),
-    backends: [...s.outcome.backends],
-    balances: s.outcome.balances.map((b) => [...b]),
-    locked: s.outcome.locked.map((l) => ({ ...l, balances: [...l.balances], indexMap: [...l.indexMap] })),
-  },
-});
 
 export class Channel {
   /** The sub-channels and virtual channels this ledger channel funds (each one's `parent` keeps it). */

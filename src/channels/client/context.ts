@@ -3,6 +3,7 @@
 // the proposals waiting for an answer, background work, and the plumbing every phase uses:
 // persisting a channel's machine before anything that depends on it leaves the process, sending,
 // signature checks, events. Nothing here decides a protocol step.
+import { copyState } from '../copy.js';
 import { ChannelClientError, InvalidTransitionError } from '../errors.js';
 import { PaymentExistsError } from '../persistence/errors.js';
 import type { Address, Hex, Phase, State } from '../types.js';
@@ -338,7 +339,7 @@ export class ClientContext {
       channelId: entry.id,
       version: after.version,
       by,
-      state: structuredClone(after),
+      state: copyState(after),
     });
     for (const paid of entry.signedPayments) {
       if (paid.version > after.version) continue;
@@ -350,7 +351,7 @@ export class ClientContext {
         version: paid.version,
         amounts,
         payments: paid.payments.map((p) => ({ ...p })),
-        state: structuredClone(after),
+        state: copyState(after),
       });
     }
   }

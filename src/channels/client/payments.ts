@@ -5,6 +5,7 @@
 // the balance cannot cover fails alone; the rest of its batch goes on. One update is in flight
 // per channel, as always: batching is how a channel carries more than one payment a round trip.
 import { randomUUID } from 'node:crypto';
+import { copyState } from '../copy.js';
 import { ChannelClientError, InvalidTransitionError } from '../errors.js';
 import { PAYMENT_ID, type Hex, type PaymentRecord, type State } from '../types.js';
 import type { Channel, QueuedPayment } from './channel.js';
@@ -110,7 +111,7 @@ async function payBatch(ctx: ClientContext, entry: Channel, batch: QueuedPayment
     ctx.requireOpen();
     const answer = await proposeUntilAnswered(ctx, entry, make);
     if (answer.kind === 'accepted') {
-      for (const q of included) q.resolve(structuredClone(answer.state));
+      for (const q of included) q.resolve(copyState(answer.state));
     } else {
       const err = updateFailure(entry.id, answer);
       for (const q of included) q.reject(err);

@@ -2,6 +2,7 @@
 // in full (version, actor, signature, validity, the app's rule, locked funds, our decision) before
 // we sign, persist and answer; and its answers to ours (signature, refusal, conflict), which
 // resolve the update waiting in update.ts. Concurrent updates: participant 0's goes first.
+import { copyState } from '../copy.js';
 import { ChannelClientError, ValidationError } from '../errors.js';
 import type { ChannelUpdate, ChannelUpdateAccept, ChannelUpdateReject } from '../messages.js';
 import type { PaymentRecord, State } from '../types.js';
@@ -168,13 +169,15 @@ async function decideUpdate(
   next: State,
   actorIdx: number,
 ): Promise<Decision> {
-  const update: IncomingUpdate = {
-    channel: entry.info(),
-    current: structuredClone(current),
-    next: structuredClone(next),
-    actorIdx,
-  };
-  if (ctx.o.onUpdate !== undefined) return ctx.o.onUpdate(update);
+  if (ctx.o.onUpdate !== undefined) {
+    const update: IncomingUpdate = {
+      channel: entry.info(),
+      current: copyState(current),
+      next: copyState(next),
+      actorIdx,
+    };
+    return ctx.o.onUpdate(update);
+  }
   if (!sameHex(entry.machine.params.app, ZERO_APP)) return { accept: true }; // the app's rule passed
   try {
     paymentAppRule(entry.machine.params, current, next, actorIdx);
@@ -235,7 +238,7 @@ export async function onAccept(ctx: ClientContext, from: string, msg: ChannelUpd
       ctx.publishFamily(entry);
       ctx.emitUpdated(entry, enabled.state, 'us');
     }
-    entry.answer(msg.version, { kind: 'accepted', state: structuredClone(enabled.state) });
+    entry.answer(msg.version, { kind: 'accepted', state: copyState(enabled.state) });
   });
 }
 

@@ -2,6 +2,7 @@
 // then send it; the peer's answer (signature, refusal, conflict) arrives through the handlers in
 // update-incoming.ts. A version we signed is used up whatever happens to its state, so a retry
 // always takes a higher one. Also the refusals the update handlers share.
+import { copyState } from '../copy.js';
 import { ChannelClientError } from '../errors.js';
 import type { VirtualChannelUpdate } from '../messages.js';
 import type { Hex, PaymentRecord, State } from '../types.js';
@@ -106,7 +107,7 @@ async function proposeUpdate(
   const prepared = await entry.lock.run(async () => {
     ctx.requirePhase(entry, 'Acting');
     const cur = m.current!.state;
-    const made = make(structuredClone(cur));
+    const made = make(copyState(cur));
     const next: State = { ...made.state, channelID: cur.channelID, version: nextVersion(ctx, entry) };
     m.stage(next, { actor: m.idx, lockedUnchanged: opts.locks !== true, app: ctx.appRule(entry) });
     entry.stagedPayments =

@@ -62,12 +62,19 @@ function uintWord(v: bigint, max: bigint, what: string): Uint8Array {
   if (typeof v !== 'bigint' || v < 0n || v > max) {
     throw new EncodingError(`${what} out of range`, { value: String(v) });
   }
+  if (v <= 0xffffffffn) return smallWord(Number(v));
   const out = new Uint8Array(32);
-  let x = v;
-  for (let i = 31; i >= 0 && x > 0n; i--) {
-    out[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
+  out.set(Buffer.from(v.toString(16).padStart(64, '0'), 'hex'));
+  return out;
+}
+
+/** The word of an integer from 0 to 2^32 - 1 (offsets, lengths, small values). */
+function smallWord(n: number): Uint8Array {
+  const out = new Uint8Array(32);
+  out[28] = n >>> 24;
+  out[29] = (n >>> 16) & 0xff;
+  out[30] = (n >>> 8) & 0xff;
+  out[31] = n & 0xff;
   return out;
 }
 
@@ -79,9 +86,7 @@ function hexBytes(hex: string, what: string, length?: number): Uint8Array {
   if (length !== undefined && n !== length) {
     throw new EncodingError(`${what} must be ${length} bytes`, { value: hex });
   }
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = parseInt(hex.slice(2 + 2 * i, 4 + 2 * i), 16);
-  return out;
+  return new Uint8Array(Buffer.from(hex.slice(2), 'hex'));
 }
 
 function staticWord(data: Uint8Array): Enc {
@@ -122,7 +127,7 @@ function bytes(v: string, what: string): Enc {
   const raw = hexBytes(v, what);
   const padded = Math.ceil(raw.length / 32) * 32;
   const out = new Uint8Array(32 + padded);
-  out.set(uintWord(BigInt(raw.length), MAX_UINT256, what), 0);
+  out.set(smallWord(raw.length), 0);
   out.set(raw, 32);
   return { dyn: true, data: out };
 }
@@ -149,7 +154,7 @@ function tuple(items: Enc[]): Enc {
   for (const it of items) {
     if (it.dyn) {
       dyn = true;
-      head.push(uintWord(BigInt(offset), MAX_UINT256, 'offset'));
+      head.push(smallWord(offset));
       tail.push(it.data);
       offset += it.data.length;
     } else {
@@ -161,7 +166,7 @@ function tuple(items: Enc[]): Enc {
 
 function array(items: Enc[]): Enc {
   const body = tuple(items);
-  return { dyn: true, data: concat([uintWord(BigInt(items.length), MAX_UINT256, 'length'), body.data]) };
+  return { dyn: true, data: concat([smallWord(items.length), body.data]) };
 }
 
 function list<T>(v: readonly T[], what: string, f: (x: T, i: number) => Enc): Enc {
@@ -239,7 +244,7 @@ function encWithdrawalAuth(w: WithdrawalAuth): Enc {
 
 /** abi.encode of a single value: a dynamic value is preceded by its offset word (0x20). */
 function encodeSingle(e: Enc): Uint8Array {
-  return e.dyn ? concat([uintWord(32n, MAX_UINT256, 'offset'), e.data]) : e.data;
+  return e.dyn ? concat([smallWord(32), e.data]) : e.data;
 }
 
 export function encodeParamsBytes(params: Params): Uint8Array {
@@ -278,9 +283,26 @@ export function channelId(params: Params): Hex {
   return hexlify(keccak_256(encodeParamsBytes(params)));
 }
 
+/**
+ * The latest state hashes by their encoding (latin1 text of the bytes): each side of an update
+ * hashes the same state twice (signing it, checking the peer's signature on it), and the keccak is
+ * most of that cost. Keyed by the full encoding, so a hit is the hash of exactly these bytes.
+ */
+const recentStateHashes = new Map<string, Uint8Array>();
+const RECENT_STATE_HASHES = 16;
+
 /** State hash = keccak256(abi.encode(state)); the digest a participant signs (EIP-191 prefixed). */
 export function hashStateBytes(state: State): Uint8Array {
-  return keccak_256(encodeStateBytes(state));
+  const encoded = encodeStateBytes(state);
+  const key = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength).toString('latin1');
+  let hash = recentStateHashes.get(key);
+  if (hash === undefined) {
+    hash = keccak_256(encoded);
+    if (recentStateHashes.size >= RECENT_STATE_HASHES)
+      recentStateHashes.delete(recentStateHashes.keys().next().value!);
+    recentStateHashes.set(key, hash);
+  }
+  return hash.slice();
 }
 
 export function hashState(state: State): Hex {

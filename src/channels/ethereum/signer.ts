@@ -24,14 +24,25 @@ const PREFIX = new TextEncoder().encode('\x19Ethereum Signed Message:\n32');
 const N = secp256k1.Point.CURVE().n;
 const HALF_N = N >> 1n;
 
+/** The digests of the latest data hashes (latin1 text of the hash): a state is signed and checked on each side. */
+const recentDigests = new Map<string, Uint8Array>();
+const RECENT_DIGESTS = 16;
+
 /** keccak256("\x19Ethereum Signed Message:\n32" ‖ dataHash). */
 export function ethSignedDigest(dataHash: Uint8Array): Uint8Array {
   if (dataHash.length !== 32)
     throw new SignatureError('data hash must be 32 bytes', { length: dataHash.length });
-  const buf = new Uint8Array(PREFIX.length + 32);
-  buf.set(PREFIX, 0);
-  buf.set(dataHash, PREFIX.length);
-  return keccak_256(buf);
+  const key = Buffer.from(dataHash.buffer, dataHash.byteOffset, 32).toString('latin1');
+  let digest = recentDigests.get(key);
+  if (digest === undefined) {
+    const buf = new Uint8Array(PREFIX.length + 32);
+    buf.set(PREFIX, 0);
+    buf.set(dataHash, PREFIX.length);
+    digest = keccak_256(buf);
+    if (recentDigests.size >= RECENT_DIGESTS) recentDigests.delete(recentDigests.keys().next().value!);
+    recentDigests.set(key, digest);
+  }
+  return digest.slice();
 }
 
 function addressOfPublicKey(uncompressed: Uint8Array): Address {

@@ -283,6 +283,16 @@ export function toRecord(row: ChannelRow, current: StateRow | null, staged: Stat
 }
 
 /** Parses the participant count of a stored channel (for the signature-slot check). */
+/** Participant counts by stored params text: every write of an update reads the channel's params. */
+const participantCounts = new Map<string, number>();
+const PARTICIPANT_COUNTS = 1024;
+
 export function participantCountOf(paramsJson: string): number {
-  return paramsFromJson(paramsJson).participants.length;
+  let n = participantCounts.get(paramsJson);
+  if (n === undefined) {
+    n = paramsFromJson(paramsJson).participants.length;
+    if (participantCounts.size >= PARTICIPANT_COUNTS) participantCounts.clear();
+    participantCounts.set(paramsJson, n);
+  }
+  return n;
 }

@@ -68,11 +68,16 @@ function writes(dialect: Dialect): Record<StatementName, string> {
 }
 
 type Sqlite = BetterSqlite3.Database;
+
+/** Up to this many payment IDs are looked up one by one (a sequential payment has one). */
+const FEW_IDS = 8;
 type SqliteStatement = BetterSqlite3.Statement<unknown[]>;
 
 export class SqliteUpdates implements UpdateRunner, GroupRunner {
   private readonly read: BetterSqlite3.Statement<[Hex], ReadRow>;
   private readonly taken: BetterSqlite3.Statement<[Hex, string], string>;
+  /** One payment ID looked up on the log's unique index: cheaper than `taken` for a few IDs. */
+  private readonly loggedId: BetterSqlite3.Statement<[Hex, string], number>;
   private readonly steps: Record<StatementName, SqliteStatement>;
   private readonly begin: SqliteStatement;
   private readonly commit: SqliteStatement;
@@ -82,6 +87,9 @@ export class SqliteUpdates implements UpdateRunner, GroupRunner {
   constructor(readonly db: Sqlite) {
     this.read = db.prepare<[Hex], ReadRow>(READ);
     this.taken = db.prepare<[Hex, string], string>(TAKEN.sqlite).pluck();
+    this.loggedId = db
+      .prepare<[Hex, string], number>('SELECT 1 FROM perun_payment WHERE channel_id = ? AND payment_id = ?')
+      .pluck();
     const sql = writes('sqlite');
     this.steps = Object.fromEntries(
       Object.entries(sql).map(([name, text]) => [name, db.prepare<unknown[]>(text)]),
@@ -100,7 +108,10 @@ export class SqliteUpdates implements UpdateRunner, GroupRunner {
   async apply(op: UpdateOp): Promise<void> {
     const row = op.read ? this.read.get(op.id) : undefined;
     const ids = op.read && row !== undefined ? op.paymentIds : [];
-    const taken = ids.length === 0 ? [] : this.taken.all(op.id, JSON.stringify(ids));
+    const taken =
+      ids.length <= FEW_IDS
+        ? ids.filter((pid) => this.loggedId.get(op.id, pid) !== undefined)
+        : this.taken.all(op.id, JSON.stringify(ids));
     for (const step of stepsOf(op, row, taken)) {
       checkChanged(op, step, this.steps[step.name].run(...step.params).changes);
     }
