@@ -30,6 +30,8 @@ import { tonEnvironment } from '../../src/channels/ton/backend.js';
 import { SandboxTonChain } from '../../src/channels/ton/chain.js';
 import { tonAsset, TON_BACKEND_ID } from '../../src/channels/ton/encoding.js';
 import { TonSigner } from '../../src/channels/ton/signer.js';
+import type { Wire } from '../../src/channels/interfaces.js';
+import type { ChannelMessage } from '../../src/channels/messages.js';
 import type { Allocation } from '../../src/channels/types.js';
 import type { RefutationReport } from '../../src/channels/watcher.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
@@ -53,13 +55,29 @@ export interface Person {
   received(): Promise<{ eth: bigint; ton: bigint }>;
 }
 
+export interface PersonOptions {
+  watch?: boolean;
+  onUpdate?: ChannelClientOptions['onUpdate'];
+  /** Changes each message this person sends (a forger between them and the peer). */
+  tamper?: (msg: ChannelMessage) => ChannelMessage;
+}
+
+/** `wire` with every outgoing message passed through `tamper`. */
+function tampered(wire: Wire, tamper: (msg: ChannelMessage) => ChannelMessage): Wire {
+  return {
+    id: wire.id,
+    send: (peer, msg) => wire.send(peer, tamper(msg)),
+    onMessage: (handler) => wire.onMessage(handler),
+  };
+}
+
 export interface EthTon {
   evm: EmbeddedChain;
   deployment: Deployment;
   ton: SandboxTonChain;
   perun: TonAddress;
   bus: MemoryBus;
-  person(name: string, o?: { watch?: boolean; onUpdate?: ChannelClientOptions['onUpdate'] }): Promise<Person>;
+  person(name: string, o?: PersonOptions): Promise<Person>;
   /** ETH (asset 0) and Toncoin (asset 1), [asset][participant]. */
   allocation(eth: [bigint, bigint], ton: [bigint, bigint]): Allocation;
   /** Moves both chains' clocks forward. */
@@ -124,7 +142,7 @@ export async function startEthTon(): Promise<EthTon> {
           : undefined;
       const store = new MemoryChannelStore();
       const client = new ChannelClient({
-        wire: bus.connect(name),
+        wire: o.tamper === undefined ? bus.connect(name) : tampered(bus.connect(name), o.tamper),
         signer,
         backend,
         funder: new MultiLedgerFunder(ledgers),

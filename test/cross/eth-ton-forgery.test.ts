@@ -1,0 +1,61 @@
+// Forged signatures on a live Ethereum–TON channel: Alice's updates reach Bob with one part of
+// her 129-byte signature wrong (the Ed25519 part, the ECDSA part, the parts swapped) or
+// truncated. Bob's verifier refuses the first three, his wire decoder drops the last; he stores
+// nothing (his stored channel stays at the last fully signed state, nothing staged), and a
+// genuine payment in between goes through.
+import type { ChannelMessage } from '../../src/channels/messages.js';
+import type { Hex } from '../../src/channels/types.js';
+import { ETH, TON, openEthTon, startEthTon, type EthTon } from './harness.js';
+
+let w: EthTon;
+beforeAll(async () => {
+  w = await startEthTon();
+}, 60_000);
+afterAll(() => w?.stop());
+
+/** Bytes of the signature's ECDSA part in hex digits, after 0x. */
+const ETH_DIGITS = 130;
+const flip = (h: string): string => `${h.slice(0, -1)}${h.endsWith('0') ? '1' : '0'}`;
+/** Each forgery with how Alice's update fails: Bob's verifier refuses it, or his wire decoder drops it. */
+const refused = {
+  code: 'UPDATE_REJECTED',
+  details: expect.objectContaining({ peerCode: 'INVALID_SIGNATURE' }),
+};
+const FORGERIES: Array<[string, (sig: Hex) => Hex, object]> = [
+  ['a wrong Ed25519 part', (sig) => flip(sig), refused],
+  ['a wrong ECDSA part', (sig) => `0x${flip(sig.slice(2, 2 + 64))}${sig.slice(2 + 64)}`, refused],
+  ['the parts swapped', (sig) => `0x${sig.slice(2 + ETH_DIGITS)}${sig.slice(2, 2 + ETH_DIGITS)}`, refused],
+];
+/** Dropped by Bob's wire decoder: Alice's update stays unanswered (and staged on her side), so it goes last. */
+const truncated = (sig: Hex): Hex => sig.slice(0, -2);
+
+test('each forged signature is refused and Bob stores nothing; a genuine payment then goes through', async () => {
+  let forge: ((sig: Hex) => Hex) | undefined;
+  const tamper = (msg: ChannelMessage): ChannelMessage =>
+    msg.type === 'channel-update' && forge !== undefined ? { ...msg, sig: forge(msg.sig) } : msg;
+  const alice = await w.person('alice', { tamper });
+  const bob = await w.person('bob');
+  const id = await openEthTon(w, alice, bob, [ETH, 0n], [0n, TON]);
+  await alice.client.sendPayment(id, 1n, 0);
+  const before = await bob.store.getChannel(id);
+  expect(before!.current!.state.version).toBe(1n);
+  for (const [what, f, failure] of FORGERIES) {
+    forge = f;
+    await expect(alice.client.sendPayment(id, 2n, 0)).rejects.toMatchObject(failure);
+    const after = await bob.store.getChannel(id);
+    expect([what, after!.current]).toEqual([what, before!.current]);
+    expect([what, after!.staged]).toEqual([what, null]);
+    expect(bob.client.channel(id).state!.version).toBe(1n);
+  }
+  forge = undefined;
+  await alice.client.sendPayment(id, 3n, 0);
+  expect(bob.client.channel(id).state!.outcome.balances).toEqual([
+    [ETH - 4n, 4n],
+    [0n, TON],
+  ]);
+  const signed = (await bob.store.getChannel(id))!.current;
+  forge = truncated;
+  await expect(alice.client.sendPayment(id, 5n, 0)).rejects.toMatchObject({ code: 'PEER_TIMEOUT' });
+  expect((await bob.store.getChannel(id))!.current).toEqual(signed);
+  expect((await bob.store.getChannel(id))!.staged).toBeNull();
+}, 60_000);
