@@ -59,3 +59,24 @@ test('each forged signature is refused and Bob stores nothing; a genuine payment
   expect((await bob.store.getChannel(id))!.current).toEqual(signed);
   expect((await bob.store.getChannel(id))!.staged).toBeNull();
 }, 60_000);
+
+test('a proposal naming another TON key for Bob, or two Ethereum assets, is refused', async () => {
+  const carol = await w.person('carol');
+  const dave = await w.person('dave');
+  const alloc = w.allocation([ETH, 0n], [0n, TON]);
+  const base = { peer: 'dave', peerAddress: dave.signer.address, challengeDuration: 60n };
+  await expect(
+    carol.client.proposeChannel({ ...base, peerCcAddress: carol.signer.ccAddress, allocation: alloc }),
+  ).rejects.toMatchObject({
+    code: 'PROPOSAL_REJECTED',
+    message: expect.stringContaining('second-chain key'),
+  });
+  const twoEth = { ...alloc, backends: [alloc.backends[0]!, alloc.backends[0]!] };
+  await expect(
+    carol.client.proposeChannel({ ...base, peerCcAddress: dave.signer.ccAddress, allocation: twoEth }),
+  ).rejects.toMatchObject({
+    code: 'INVALID_REQUEST',
+    message: expect.stringContaining('one asset on Ethereum and one on TON'),
+  });
+  expect(await dave.store.listChannels()).toEqual([]);
+}, 30_000);

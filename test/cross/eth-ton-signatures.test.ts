@@ -11,6 +11,8 @@ import {
   CrossSigner,
   crossAssets,
   checkCrossParams,
+  sigParts,
+  tonParams,
   tonState,
 } from '../../src/channels/cross/index.js';
 import { EncodingError, MalformedMessageError } from '../../src/channels/errors.js';
@@ -21,7 +23,12 @@ import {
   encodeChannelMessage,
   type ChannelMessage,
 } from '../../src/channels/messages.js';
-import { tonAsset, TON_BACKEND_ID } from '../../src/channels/ton/encoding.js';
+import {
+  channelId as tonChannelId,
+  tonAsset,
+  tonParticipant,
+  TON_BACKEND_ID,
+} from '../../src/channels/ton/encoding.js';
 import { TonSigner, verifyStateSignature as verifyTon } from '../../src/channels/ton/signer.js';
 import type { Hex, Params, State } from '../../src/channels/types.js';
 
@@ -65,8 +72,36 @@ test('a cross signature has 129 bytes and verifies with the params, not without'
   expect(verify(state, sig)).toBe(true);
   expect(backend.verifyState(state, sig, alice.address)).toBe(false);
   expect(backend.verifyState(state, sig, bob.address, params)).toBe(false);
+  expect(verify(state, sig, { ...params, nonce: 8n })).toBe(false);
   // the Ed25519 part is a TON signature of the projection, by the ccAddress key
   expect(verifyTon(tonState(params, state), tonPart, alice.ccAddress)).toBe(true);
+});
+
+test('the TON projection: participants as their TON keys, TON channel ID, version, finality, the Toncoin allocation', () => {
+  const tp = tonParams(params);
+  expect(tp.participants).toEqual([tonParticipant(alice.ccAddress), tonParticipant(bob.ccAddress)]);
+  expect({ ...tp, participants: params.participants }).toEqual(params);
+  for (const isFinal of [false, true]) {
+    expect(tonState(params, { ...state, isFinal })).toEqual({
+      channelID: tonChannelId(tp),
+      version: 3n,
+      outcome: {
+        assets: [state.outcome.assets[1]],
+        backends: [TON_BACKEND_ID],
+        balances: [[7n, 8n]],
+        locked: [],
+      },
+      appData: '0x',
+      isFinal,
+    });
+  }
+  expect(tonChannelId(tp)).not.toBe(state.channelID);
+});
+
+test('sigParts takes exactly 129 bytes', () => {
+  expect(sigParts(sig)).toEqual({ eth: ethPart, ton: tonPart });
+  for (const bad of [sig.slice(0, -2), `${sig}00`, ethPart, tonPart])
+    expect(() => sigParts(bad as Hex)).toThrow(EncodingError);
 });
 
 test.each([
