@@ -55,6 +55,8 @@ export interface ChannelBackend {
   verifyState: StateVerifier;
   /** Throws a PerunError for a new channel this backend cannot hold (../cross/ holds payment channels only). */
   checkChannel?(params: Params, state: State): void;
+  /** Told of every channel the client restores from its store, before its ledgers see it (../cross/ maps its IDs). */
+  adopt?(params: Params): void;
 }
 
 /** Params, a state of that channel and every participant's signature on it, in participant order. */

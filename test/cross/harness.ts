@@ -51,6 +51,7 @@ export interface Person {
   watcher?: MultiLedgerWatcher;
   events: ClientEvent[];
   refutations: Array<RefutationReport & { chainID: bigint }>;
+  receivers: { eth: string; ton: TonAddress };
   /** What this person's receivers got: wei on Ethereum, nanotons on TON. */
   received(): Promise<{ eth: bigint; ton: bigint }>;
 }
@@ -60,6 +61,8 @@ export interface PersonOptions {
   onUpdate?: ChannelClientOptions['onUpdate'];
   /** Changes each message this person sends (a forger between them and the peer). */
   tamper?: (msg: ChannelMessage) => ChannelMessage;
+  /** A restart of this (closed) person: the same keys, store and receivers, everything else new. */
+  restartOf?: Person;
 }
 
 /** `wire` with every outgoing message passed through `tamper`. */
@@ -108,10 +111,11 @@ export async function startEthTon(): Promise<EthTon> {
     bus,
     async person(name, o = {}) {
       const account = next++;
-      const signer = new CrossSigner(EthereumSigner.random(), TonSigner.random());
+      const old = o.restartOf;
+      const signer = old?.signer ?? new CrossSigner(EthereumSigner.random(), TonSigner.random());
       const backend = new CrossBackend();
-      const ethReceiver = Wallet.createRandom().address;
-      const tonReceiver = new TonAddress(0, randomBytes(32));
+      const ethReceiver = old?.receivers.eth ?? Wallet.createRandom().address;
+      const tonReceiver = old?.receivers.ton ?? new TonAddress(0, randomBytes(32));
       const tx = new TxSender(new Wallet(evm.accounts[account]!.privateKey, evm.provider()));
       const ethLedger = ethereumLedger({
         chainId: EVM_CHAIN_ID,
@@ -140,7 +144,7 @@ export async function startEthTon(): Promise<EthTon> {
         o.watch === true
           ? new MultiLedgerWatcher({ ledgers, pollIntervalMs: 20, onRefutation: (r) => refutations.push(r) })
           : undefined;
-      const store = new MemoryChannelStore();
+      const store = old?.store ?? new MemoryChannelStore();
       const client = new ChannelClient({
         wire: o.tamper === undefined ? bus.connect(name) : tampered(bus.connect(name), o.tamper),
         signer,
@@ -163,6 +167,7 @@ export async function startEthTon(): Promise<EthTon> {
         watcher,
         events: [],
         refutations,
+        receivers: { eth: ethReceiver, ton: tonReceiver },
         received: async () => ({
           eth: await evm.provider().getBalance(ethReceiver),
           ton: await ton.balance(tonReceiver),

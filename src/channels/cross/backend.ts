@@ -49,6 +49,11 @@ export class CrossBackend implements ChannelBackend {
     }
   };
 
+  /** A restored channel: its params are remembered for the ledgers' ID-only calls. */
+  adopt(params: Params): void {
+    this.channelId(params);
+  }
+
   /** Refuses (EncodingError) what an Ethereum–TON channel cannot be (./projection.ts). */
   checkChannel(params: Params, state: State): void {
     checkCrossParams(params);
@@ -60,6 +65,11 @@ export class CrossBackend implements ChannelBackend {
     const p = this.#params.get(channelID.toLowerCase());
     if (p === undefined) throw new EncodingError('not an Ethereum–TON channel known here', { channelID });
     return p;
+  }
+
+  /** Whether the channel's params are known here. */
+  knows(channelID: Hex): boolean {
+    return this.#params.has(channelID.toLowerCase());
   }
 
   /** The TON channel ID of a known channel. */
