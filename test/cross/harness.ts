@@ -35,6 +35,9 @@ import type { ChannelMessage } from '../../src/channels/messages.js';
 import type { Allocation } from '../../src/channels/types.js';
 import type { RefutationReport } from '../../src/channels/watcher.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
+import { until } from '../multi/harness.js';
+
+export { until };
 
 export const ETH = parseEther('1');
 export const TON = 1_000_000_000n;
@@ -194,15 +197,6 @@ export async function startEthTon(): Promise<EthTon> {
       await evm.stop();
     },
   };
-}
-
-/** Resolves once `check` holds (polled every 20 ms); fails after `ms`. */
-export async function until(check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not reached within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Opens a channel from `a` to `b` (ETH and Toncoin balances) and waits until both have it open. */
