@@ -5,13 +5,13 @@
 // the latest state.
 import { MultiLedgerAdjudicator } from '../../src/channels/multi/index.js';
 import type { Hex } from '../../src/channels/types.js';
-import { ETH, TON, openEthTon, startEthTon, until, type EthTon } from './harness.js';
+import { ETH, TON, openEthTon, until, type EthTon, useEthTon } from './harness.js';
 
+const chains = useEthTon();
 let w: EthTon;
-beforeAll(async () => {
-  w = await startEthTon();
-}, 60_000);
-afterAll(() => w?.stop());
+beforeEach(() => {
+  w = chains();
+});
 
 test('open with ETH and Toncoin, swap and pay both ways, close cooperatively on both chains', async () => {
   const alice = await w.person('alice');

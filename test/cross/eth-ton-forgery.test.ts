@@ -5,13 +5,13 @@
 // genuine payment in between goes through.
 import type { ChannelMessage } from '../../src/channels/messages.js';
 import type { Hex } from '../../src/channels/types.js';
-import { ETH, TON, openEthTon, startEthTon, type EthTon } from './harness.js';
+import { ETH, TON, openEthTon, type EthTon, useEthTon } from './harness.js';
 
+const chains = useEthTon();
 let w: EthTon;
-beforeAll(async () => {
-  w = await startEthTon();
-}, 60_000);
-afterAll(() => w?.stop());
+beforeEach(() => {
+  w = chains();
+});
 
 /** Bytes of the signature's ECDSA part in hex digits, after 0x. */
 const ETH_DIGITS = 130;

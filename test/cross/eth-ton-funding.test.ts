@@ -6,13 +6,13 @@ import { fundingId } from '../../src/channels/ton/encoding.js';
 import { PerunContract } from '../../src/channels/ton/contract.js';
 import { tonParams, tonState } from '../../src/channels/cross/index.js';
 import type { Params, State } from '../../src/channels/types.js';
-import { TON, startEthTon, type EthTon } from './harness.js';
+import { TON, type EthTon, useEthTon } from './harness.js';
 
+const chains = useEthTon();
 let w: EthTon;
-beforeAll(async () => {
-  w = await startEthTon();
-}, 60_000);
-afterAll(() => w?.stop());
+beforeEach(() => {
+  w = chains();
+});
 
 test('the TON adapter deposits under the TON IDs and reports a missing deposit in core terms', async () => {
   const alice = await w.person('alice');

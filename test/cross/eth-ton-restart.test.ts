@@ -1,13 +1,13 @@
 // An Ethereum–TON channel across a restart: Alice's client closes and a new one starts on her
 // store with a fresh backend and ledgers (which learn the channel's TON ID from the restored
 // params); she pays again and closes cooperatively, checked on both chains.
-import { ETH, TON, openEthTon, startEthTon, type EthTon } from './harness.js';
+import { ETH, TON, openEthTon, type EthTon, useEthTon } from './harness.js';
 
+const chains = useEthTon();
 let w: EthTon;
-beforeAll(async () => {
-  w = await startEthTon();
-}, 60_000);
-afterAll(() => w?.stop());
+beforeEach(() => {
+  w = chains();
+});
 
 test('after a restart Alice pays and closes on both chains', async () => {
   const before = await w.person('alice');

@@ -2,6 +2,7 @@
 // people with a key pair for both (CrossSigner), an Ethereum account, a TON wallet, fresh
 // receivers on both chains, the Ethereum–TON ledgers under the multi-ledger Funder, Adjudicator
 // and Watcher, and a ChannelClient on the in-process wire.
+import { afterAll, beforeAll } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { Address as TonAddress } from '@ton/core';
 import { Wallet, parseEther } from 'ethers';
@@ -197,6 +198,16 @@ export async function startEthTon(): Promise<EthTon> {
       await evm.stop();
     },
   };
+}
+
+/** Starts both chains before the file's tests and stops them after; the getter returns them. */
+export function useEthTon(): () => EthTon {
+  let w: EthTon | undefined;
+  beforeAll(async () => {
+    w = await startEthTon();
+  }, 60_000);
+  afterAll(() => w?.stop());
+  return () => w!;
 }
 
 /** Opens a channel from `a` to `b` (ETH and Toncoin balances) and waits until both have it open. */
