@@ -15,19 +15,33 @@ const SOURCE = /\.(ts|mts|js|mjs)$/;
 const LAYERS = [
   [
     'src/channels/ethereum/',
-    ['src/channels/ton/', 'src/protocols/', 'src/agent/', 'test/', 'bench/', 'demo/'],
+    ['src/channels/ton/', 'src/channels/cross/', 'src/protocols/', 'src/agent/', 'test/', 'bench/', 'demo/'],
     'a backend belongs to the channel layer and knows no other backend',
   ],
   [
     'src/channels/ton/',
-    ['src/channels/ethereum/', 'src/protocols/', 'src/agent/', 'test/', 'bench/', 'demo/'],
+    [
+      'src/channels/ethereum/',
+      'src/channels/cross/',
+      'src/protocols/',
+      'src/agent/',
+      'test/',
+      'bench/',
+      'demo/',
+    ],
     'a backend belongs to the channel layer and knows no other backend',
+  ],
+  [
+    'src/channels/cross/',
+    ['src/protocols/', 'src/agent/', 'test/', 'bench/', 'demo/'],
+    'the Ethereum–TON backend joins the two backends, inside the channel layer',
   ],
   [
     'src/channels/',
     [
       'src/channels/ethereum/',
       'src/channels/ton/',
+      'src/channels/cross/',
       'src/protocols/',
       'src/agent/',
       'test/',

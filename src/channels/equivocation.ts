@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { PerunError, type ErrorDetails } from './errors.js';
 import type { Signer } from './interfaces.js';
 import { stateToJson } from './json.js';
-import type { Address, Hex, State } from './types.js';
+import type { Address, Hex, Params, State } from './types.js';
 
 /** A signer was asked for a second, different state with a version it already signed. */
 export class EquivocationError extends PerunError {
@@ -63,7 +63,7 @@ export class EquivocationGuard implements Signer {
     return this.inner.address;
   }
 
-  async signState(state: State): Promise<Hex> {
+  async signState(state: State, params?: Params): Promise<Hex> {
     const key = `${state.channelID.toLowerCase()}:${state.version}`;
     const digest = stateDigest(state);
     const signed = this.journal.get(key);
@@ -76,6 +76,6 @@ export class EquivocationGuard implements Signer {
       });
     }
     if (signed === undefined) this.journal.record(key, digest);
-    return this.inner.signState(state);
+    return this.inner.signState(state, params);
   }
 }

@@ -37,16 +37,26 @@ export interface Wire {
 /** The participant key that signs channel states (go-perun wallet.Account). */
 export interface Signer {
   readonly address: Address;
-  signState(state: State): Hex | Promise<Hex>;
+  /** Our Participant.ccAddress on a channel of two backends (../cross/): the second chain's key. */
+  readonly ccAddress?: Hex;
+  /** `params`: the channel's, for a backend whose signature covers more than the state (../cross/). */
+  signState(state: State, params?: Params): Hex | Promise<Hex>;
 }
 
-/** True iff `sig` is `address`'s signature on `state`. */
-export type StateVerifier = (state: State, sig: Hex, address: Address) => boolean;
+/**
+ * True iff `sig` is `address`'s signature on `state`. The core passes the channel's `params`
+ * wherever it has them; a backend that needs them (../cross/) refuses without.
+ */
+export type StateVerifier = (state: State, sig: Hex, address: Address, params?: Params) => boolean;
 
 /** go-perun channel.Backend: how a chain derives channel IDs and checks state signatures. */
 export interface ChannelBackend {
   channelId(params: Params): Hex;
   verifyState: StateVerifier;
+  /** Throws a PerunError for a new channel this backend cannot hold (../cross/ holds payment channels only). */
+  checkChannel?(params: Params, state: State): void;
+  /** Told of every channel the client restores from its store, before its ledgers see it (../cross/ maps its IDs). */
+  adopt?(params: Params): void;
 }
 
 /** Params, a state of that channel and every participant's signature on it, in participant order. */

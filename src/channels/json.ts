@@ -26,7 +26,7 @@ export type JsonObject = { [key: string]: Json };
 export const MAX_HEX_CHARS = 2 + 2 * 64 * 1024;
 export const MAX_STRING_CHARS = 4096;
 const DECIMAL_RE = /^(?:0|[1-9][0-9]{0,77})$/;
-const SIG_RE = /^0x(?:[0-9a-fA-F]{128}|[0-9a-fA-F]{130})$/;
+const SIG_RE = /^0x(?:[0-9a-fA-F]{128}|[0-9a-fA-F]{130}|[0-9a-fA-F]{258})$/;
 
 // ---------------------------------------------------------------------------------------------
 // Readers: each takes an unknown value and the path it was found at.
@@ -105,9 +105,13 @@ export function readBytes(v: unknown, path: string, max = MAX_HEX_CHARS): Hex {
   return v;
 }
 
-/** A signature in hex: 65 bytes r‖s‖v (secp256k1, Ethereum) or 64 bytes (Ed25519, TON). */
+/**
+ * A signature in hex: 65 bytes r‖s‖v (secp256k1, Ethereum), 64 bytes (Ed25519, TON) or 129
+ * bytes, both in that order (a channel on Ethereum and TON, ./cross/). Which length a channel
+ * takes is its backend's verifier's call.
+ */
 export function readSig(v: unknown, path: string): Hex {
-  if (typeof v !== 'string' || !SIG_RE.test(v)) fail(path, 'expected a 64- or 65-byte hex signature');
+  if (typeof v !== 'string' || !SIG_RE.test(v)) fail(path, 'expected a 64-, 65- or 129-byte hex signature');
   return v;
 }
 

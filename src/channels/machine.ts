@@ -255,7 +255,7 @@ export class ChannelMachine {
     const staged = this.#requireStaged();
     const part = this.#participant(idx);
     if (staged.sigs[idx] === sig) return;
-    if (!this.#verify(staged.state, sig, part)) {
+    if (!this.#verify(staged.state, sig, part, this.params)) {
       throw new SignatureError('invalid signature on the staged state', {
         channelID: this.channelID,
         version: String(staged.state.version),
@@ -454,7 +454,7 @@ export class ChannelMachine {
         throw new InvalidSnapshotError('the staged state does not fit the channel');
       checks.push(() =>
         sigs.forEach((sig, i) => {
-          if (sig !== null && !verifier(state, sig, params.participants[i]!.ethAddress)) {
+          if (sig !== null && !verifier(state, sig, params.participants[i]!.ethAddress, params)) {
             throw new InvalidSnapshotError('a signature on the staged state does not verify', { idx: i });
           }
         }),
@@ -480,7 +480,7 @@ export class ChannelMachine {
         throw new InvalidSnapshotError('the used state does not fit the used version');
       }
       checks.push(() => {
-        if (!verifier(state, sig, params.participants[idx]!.ethAddress)) {
+        if (!verifier(state, sig, params.participants[idx]!.ethAddress, params)) {
           throw new InvalidSnapshotError('our signature on the used state does not verify');
         }
       });
@@ -570,7 +570,7 @@ export class ChannelMachine {
     }
     sigs.forEach((sig, i) => {
       const signer = this.params.participants[i]!.ethAddress;
-      if (typeof sig !== 'string' || !this.#verify(state, sig, signer)) {
+      if (typeof sig !== 'string' || !this.#verify(state, sig, signer, this.params)) {
         throw new SignatureError('invalid signature', {
           channelID: this.channelID,
           version: String(state.version),

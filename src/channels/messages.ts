@@ -74,6 +74,8 @@ export interface LedgerChannelProposal {
   initBals: Allocation;
   /** What each participant deposits, [asset][participant]; same totals as initBals. */
   fundingAgreement: bigint[][];
+  /** Each participant's second-chain key (Participant.ccAddress, 32 bytes), on a channel of two backends (./cross/). */
+  ccAddresses?: Hex[];
 }
 
 /** Accepts a proposal: the responder's nonce share and its signature on the version-0 state. */
@@ -305,6 +307,7 @@ const ENCODERS: { [T in ChannelMessageType]: (m: Of<T>) => JsonObject } = {
     initData: m.initData,
     initBals: allocationToJson(m.initBals),
     fundingAgreement: balancesToJson(m.fundingAgreement),
+    ...(m.ccAddresses === undefined ? {} : { ccAddresses: [...m.ccAddresses] }),
   }),
   'ledger-channel-accept': (m) => ({
     type: m.type,
@@ -451,6 +454,9 @@ const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: str
     initData: readBytes(field(o, 'initData', p), `${p}.initData`),
     initBals: allocationFromJson(field(o, 'initBals', p), `${p}.initBals`),
     fundingAgreement: balancesFromJson(field(o, 'fundingAgreement', p), `${p}.fundingAgreement`),
+    ...(o.ccAddresses === undefined
+      ? {}
+      : { ccAddresses: readArray(o.ccAddresses, `${p}.ccAddresses`, MAX_NUM_PARTS, readBytes32) }),
   }),
   'ledger-channel-accept': (o, p) => ({
     type: 'ledger-channel-accept',

@@ -6,7 +6,7 @@
 import { copyState } from '../copy.js';
 import { ChannelClientError, InvalidTransitionError } from '../errors.js';
 import { PaymentExistsError } from '../persistence/errors.js';
-import type { Address, Hex, Phase, State } from '../types.js';
+import type { Address, Hex, Params, Phase, State } from '../types.js';
 import type { SignedState, WithdrawnAmount } from '../interfaces.js';
 import { stateToJson } from '../json.js';
 import { transferOf } from '../transfer.js';
@@ -402,7 +402,7 @@ export class ClientContext {
    * signature found valid is remembered for a few checks: an incoming update is verified before
    * the callbacks and again by the machine when it is staged, and recovery is the costly part.
    */
-  verify(state: State, sig: Hex, address: Address): boolean {
+  verify(state: State, sig: Hex, address: Address, params: Params | undefined): boolean {
     let key: string;
     try {
       key = `${sig}|${address}|${canonical(state)}`;
@@ -412,7 +412,7 @@ export class ClientContext {
     if (this.verified.has(key)) return true;
     let ok: boolean;
     try {
-      ok = this.o.backend.verifyState(state, sig, address);
+      ok = this.o.backend.verifyState(state, sig, address, params);
     } catch {
       return false;
     }
@@ -424,7 +424,8 @@ export class ClientContext {
   }
 
   /** verify() as the machine takes it. */
-  readonly verifier = (state: State, sig: Hex, address: Address): boolean => this.verify(state, sig, address);
+  readonly verifier = (state: State, sig: Hex, address: Address, params?: Params): boolean =>
+    this.verify(state, sig, address, params);
 
   requireOpen(): void {
     if (this.closed || this.unsubscribe === undefined) {

@@ -89,11 +89,11 @@ function checkVirtualUpdate(
     if (err instanceof ValidationError) return err.message;
     throw err;
   }
-  if (!ctx.verify(msg.state, msg.sig, m.params.participants[peerIdx]!.ethAddress))
+  if (!ctx.verify(msg.state, msg.sig, m.params.participants[peerIdx]!.ethAddress, m.params))
     return 'the signature does not verify';
   if (!vp.virtualChannel || vp.ledgerChannel || !sameHex(vp.app, ZERO_APP) || vp.participants.length !== 2)
     return 'not a virtual payment channel';
-  if (sigs.length !== 2 || vp.participants.some((x, i) => !ctx.verify(vs, sigs[i]!, x.ethAddress)))
+  if (sigs.length !== 2 || vp.participants.some((x, i) => !ctx.verify(vs, sigs[i]!, x.ethAddress, vp)))
     return 'the virtual channel’s state is not signed by both participants';
   const v = vp.participants.findIndex((x) => sameHex(x.ethAddress, entry.peerAddress));
   if (v < 0 || vp.participants.some((x) => sameHex(x.ethAddress, ctx.address)))
@@ -184,7 +184,7 @@ async function signVirtualUpdate(
     }
     m.stage(msg.state, { actor: peerIdx });
     m.addSignature(peerIdx, msg.sig);
-    const sig = await ctx.o.signer.signState(msg.state);
+    const sig = await ctx.o.signer.signState(msg.state, m.params);
     m.addOwnSignature(sig);
     const enabled = m.enable();
     await ctx.persist(entry);

@@ -185,7 +185,7 @@ async function signOpening(
   const machine = ChannelMachine.create({ params, channelID: id, idx }, ctx.verifier);
   machine.init(state);
   machine.addSignature(1 - idx, peerSig);
-  const sig = await ctx.o.signer.signState(state);
+  const sig = await ctx.o.signer.signState(state, params);
   machine.addOwnSignature(sig);
   machine.enable();
   return { entry: ctx.add(id, peer, machine, 'InitActing'), machine, sig };
@@ -202,7 +202,7 @@ async function signResponse(
   if (ctx.channels.has(state.channelID.toLowerCase())) return undefined;
   const machine = ChannelMachine.create({ params, channelID: state.channelID, idx }, ctx.verifier);
   machine.init(state);
-  const sig = await ctx.o.signer.signState(state);
+  const sig = await ctx.o.signer.signState(state, params);
   machine.addOwnSignature(sig);
   return { entry: ctx.add(state.channelID, from, machine, 'InitActing'), machine, sig };
 }

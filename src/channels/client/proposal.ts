@@ -1,7 +1,8 @@
 // Ledger channels: proposing one to a peer (we are participant 0), and the checks a proposal must
 // pass before the caller is asked: two distinct participants with the peers of this connection,
 // participant 1 our address, a valid allocation without locked funds, an app we know that accepts
-// the initial state, and a funding agreement that adds up to the balances.
+// the initial state, a funding agreement that adds up to the balances, and (on a channel of two
+// backends) participant 1's second-chain key ours.
 import { ChannelClientError } from '../errors.js';
 import type { LedgerChannelProposal } from '../messages.js';
 import type { Hex, Params, State } from '../types.js';
@@ -25,6 +26,7 @@ export async function proposeChannel(ctx: ClientContext, req: ProposeRequest): P
     initData: req.initData ?? '0x',
     initBals: structuredClone(req.allocation),
     fundingAgreement: req.fundingAgreement ?? req.allocation.balances,
+    ...ccAddresses(ctx, req),
   };
   const problem = checkProposal(ctx, msg);
   if (problem !== undefined) throw new ChannelClientError('INVALID_REQUEST', problem);
@@ -46,6 +48,9 @@ export async function onProposal(ctx: ClientContext, from: string, p: LedgerChan
       }
       if (p.participants.length !== 2 || !sameHex(p.participants[1]!, ctx.address)) {
         return 'participant 1 is not our address';
+      }
+      if (!sameHex(p.ccAddresses?.[1] ?? ZERO_SHARE, ctx.o.signer.ccAddress ?? ZERO_SHARE)) {
+        return 'participant 1 is not our second-chain key';
       }
       return checkProposal(ctx, p) ?? {};
     },
@@ -72,6 +77,8 @@ function checkProposal(ctx: ClientContext, p: LedgerChannelProposal): string | u
   if (p.participants.length !== 2 || p.peers.length !== 2) return 'a ledger channel has two participants';
   if (sameHex(p.participants[0]!, p.participants[1]!)) return 'the participants must differ';
   if (p.peers[0] === p.peers[1]) return 'the peers must differ';
+  if (p.ccAddresses !== undefined && p.ccAddresses.length !== 2)
+    return 'one second-chain key per participant';
   if (p.challengeDuration <= 0n || p.challengeDuration >= 1n << 64n) return 'invalid challenge duration';
   if (p.initBals.locked.length > 0) return 'a new channel has no locked funds';
   try {
@@ -81,6 +88,8 @@ function checkProposal(ctx: ClientContext, p: LedgerChannelProposal): string | u
   }
   const app = appProblem(ctx, p, () => initial(ctx, p, ZERO_SHARE));
   if (app !== undefined) return app;
+  const backend = backendProblem(ctx, p);
+  if (backend !== undefined) return backend;
   const want = totals(p.initBals);
   if (p.fundingAgreement.length !== want.length) return 'funding agreement does not fit the assets';
   for (let a = 0; a < want.length; a++) {
@@ -96,6 +105,27 @@ function initial(
   p: LedgerChannelProposal,
   responderShare: Hex,
 ): { params: Params; state: State } {
-  const participants = p.participants.map((a) => ({ ethAddress: a, ccAddress: ZERO_SHARE }));
+  const participants = p.participants.map((a, i) => ({
+    ethAddress: a,
+    ccAddress: p.ccAddresses?.[i] ?? ZERO_SHARE,
+  }));
   return opening(ctx, p, responderShare, participants, 'ledger');
+}
+
+/** The participants' second-chain keys, when we or the peer have one (a channel of two backends). */
+function ccAddresses(ctx: ClientContext, req: ProposeRequest): Pick<LedgerChannelProposal, 'ccAddresses'> {
+  const ours = ctx.o.signer.ccAddress;
+  if (ours === undefined && req.peerCcAddress === undefined) return {};
+  return { ccAddresses: [ours ?? ZERO_SHARE, req.peerCcAddress ?? ZERO_SHARE] };
+}
+
+/** Why the channel's backend cannot hold this channel, or undefined. */
+function backendProblem(ctx: ClientContext, p: LedgerChannelProposal): string | undefined {
+  try {
+    const { params, state } = initial(ctx, p, ZERO_SHARE);
+    ctx.o.backend.checkChannel?.(params, state);
+  } catch (err) {
+    return err instanceof Error ? err.message : 'the backend cannot hold this channel';
+  }
+  return undefined;
 }

@@ -104,6 +104,7 @@ function restoreChannel(ctx: ClientContext, r: ChannelRecord): Channel | undefin
   const actor = signed === -1 ? r.ourIndex : signed;
   let machine: ChannelMachine;
   try {
+    ctx.o.backend.adopt?.(r.params);
     machine = ChannelMachine.restore(
       {
         format: 1,

@@ -114,7 +114,7 @@ export async function forceUpdate(
       }
       const next: State = { ...fn(structuredClone(cur)), channelID: cur.channelID, version };
       m.stage(next, { actor: m.idx, lockedUnchanged: true, app: ctx.appRule(entry) });
-      const sig = await ctx.o.signer.signState(next);
+      const sig = await ctx.o.signer.signState(next, m.params);
       m.addOwnSignature(sig);
       await ctx.persist(entry);
       return { to: structuredClone(next), sig };

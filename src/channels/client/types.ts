@@ -70,6 +70,8 @@ export interface ProposeRequest {
   peer: string;
   /** The address that signs the peer's channel states (from its verified credential). */
   peerAddress: Address;
+  /** The peer's Participant.ccAddress on a channel of two backends (../cross/): its second-chain key. */
+  peerCcAddress?: Hex;
   /** Initial balances, [asset][participant], we are participant 0; no locked funds. */
   allocation: Allocation;
   /** Seconds a registered state can be refuted. */

@@ -55,7 +55,7 @@ export async function onUpdate(ctx: ClientContext, from: string, msg: ChannelUpd
       if (err instanceof ValidationError) return reject(err.message, err.code);
       throw err;
     }
-    if (!ctx.verify(next, msg.sig, m.params.participants[peerIdx]!.ethAddress)) {
+    if (!ctx.verify(next, msg.sig, m.params.participants[peerIdx]!.ethAddress, m.params)) {
       return reject('the signature does not verify', 'INVALID_SIGNATURE');
     }
     const staged = m.staged;
@@ -147,7 +147,7 @@ export async function onUpdate(ctx: ClientContext, from: string, msg: ChannelUpd
             ],
           };
     m.addSignature(peerIdx, msg.sig);
-    const sig = await ctx.o.signer.signState(next);
+    const sig = await ctx.o.signer.signState(next, m.params);
     m.addOwnSignature(sig);
     const enabled = m.enable();
     await ctx.persist(entry);
@@ -195,7 +195,10 @@ export async function onAccept(ctx: ClientContext, from: string, msg: ChannelUpd
     const peerIdx = 1 - m.idx;
     const staged = m.staged;
     const yielded = entry.pending?.version === msg.version ? entry.pending.yielded : undefined;
-    if (yielded !== undefined && ctx.verify(yielded, msg.sig, m.params.participants[peerIdx]!.ethAddress)) {
+    if (
+      yielded !== undefined &&
+      ctx.verify(yielded, msg.sig, m.params.participants[peerIdx]!.ethAddress, m.params)
+    ) {
       // The peer signed our update before its own, newer one, which we hold: ours counted.
       entry.answer(msg.version, { kind: 'accepted', state: structuredClone(yielded) });
       return;

@@ -115,7 +115,7 @@ async function proposeUpdate(
         ? undefined
         : { version: next.version, payer: m.idx, payments: made.payments };
     try {
-      const sig = await ctx.o.signer.signState(next);
+      const sig = await ctx.o.signer.signState(next, m.params);
       m.addOwnSignature(sig);
       await ctx.persist(entry);
       return { next, sig, payments: made.payments };

@@ -14,6 +14,7 @@ const CAMEL_TO_SNAKE: Record<string, string> = {
   initData: 'init_data',
   initBals: 'init_bals',
   fundingAgreement: 'funding_agreement',
+  ccAddresses: 'cc_addresses',
   actorIdx: 'actor_idx',
   appData: 'app_data',
   isFinal: 'is_final',

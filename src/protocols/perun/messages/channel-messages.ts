@@ -44,6 +44,8 @@ export class LedgerChannelProposalMessage extends DidCommMessage {
   @Expose({ name: 'init_data' }) @IsString() public initData!: string;
   @Expose({ name: 'init_bals' }) @IsObject() public initBals!: JsonObject;
   @Expose({ name: 'funding_agreement' }) @IsArray() public fundingAgreement!: string[][];
+  /** On a channel of two backends (Ethereum and TON): each participant's second-chain key. */
+  @Expose({ name: 'cc_addresses' }) @IsOptional() @IsArray() public ccAddresses?: string[];
 }
 
 export class LedgerChannelAcceptMessage extends DidCommMessage {
