@@ -156,6 +156,8 @@ it('a valid proposal on a connection Bob does not have complete is refused', asy
   const record = await connections.getById(bob.agent.context, ba.id);
   await connections.updateState(bob.agent.context, record, DidCommDidExchangeState.Abandoned);
   try {
+    // Asked for it now, Bob's lean path has no peer on the connection (nor caches one).
+    expect(await bob.agent.modules.perun.lean!.peerOf(record)).toBeUndefined();
     await refused(alice.agent.modules.perun.lean!.pack(await leanPeer(alice, ab), freshProposal()));
   } finally {
     await connections.updateState(bob.agent.context, record, DidCommDidExchangeState.Completed);
