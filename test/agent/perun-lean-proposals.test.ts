@@ -16,7 +16,6 @@ import type { ChannelMessage } from '../../src/channels/messages.js';
 import {
   PerunLeanEventTypes,
   type Envelope,
-  type PerunLeanMessageProcessedEvent,
   type PerunLeanMessageSentEvent,
 } from '../../src/protocols/perun/lean/index.js';
 import { ReplayGuard } from '../../src/protocols/replay/replay-guard.js';
@@ -27,9 +26,9 @@ import {
   connect,
   credoPack,
   leanPeer,
-  nextFailure,
   openChannel,
   post,
+  refusedOrTaken,
   side,
   type Side,
 } from './lean-support.js';
@@ -83,15 +82,7 @@ const freshProposal = () => ({
 async function refused(envelope: Envelope): Promise<void> {
   const rows = await channelRows(bob);
   const taken = count(bob, 'processed ledger-channel-proposal');
-  // Credo's failure, or (were a check broken) the lean path taking it: whichever comes first.
-  const outcome = Promise.race([
-    nextFailure(bob).then(() => 'refused by Credo'),
-    new Promise<string>((resolve) =>
-      bob.agent.events.on<PerunLeanMessageProcessedEvent>(PerunLeanEventTypes.MessageProcessed, (e) => {
-        if (e.payload.encryptedMessage.ciphertext === envelope.ciphertext) resolve('taken by the lean path');
-      }),
-    ),
-  ]);
+  const outcome = refusedOrTaken(bob, envelope);
   expect(await post(bob, envelope)).toBe(202);
   expect(await outcome).toBe('refused by Credo');
   expect(count(bob, 'processed ledger-channel-proposal')).toBe(taken);
