@@ -2,9 +2,12 @@
 // path knows his connection with Alice, her proposal and his accept travel on it, the proposal's
 // ID durable in Bob's replay guard before his core sees it. A valid proposal of Alice's under
 // Mallory's sender key, anoncrypted, on a connection Bob does not have complete, or a second copy
-// of one already taken is not taken: nothing in Bob's channel tables changes. An agent without the
-// lean path (Carol) still gets proposals through Credo's pipeline, and sends hers that way.
+// of one already taken is not taken: nothing in Bob's channel tables changes. A proposal on a
+// connection whose peer the wire has not resolved yet goes to Credo's pipeline, where the wire
+// resolves it first (the identity gate). An agent without the lean path (Carol) still gets
+// proposals through Credo's pipeline, and sends hers that way.
 import { jest } from '@jest/globals';
+import type { AgentContext } from '@credo-ts/core';
 import { randomUUID } from 'node:crypto';
 import {
   DidCommConnectionService,
@@ -18,6 +21,7 @@ import {
   type Envelope,
   type PerunLeanMessageSentEvent,
 } from '../../src/protocols/perun/lean/index.js';
+import { ConnectionDidDirectory } from '../../src/protocols/perun/peer-directory.js';
 import { ReplayGuard } from '../../src/protocols/replay/replay-guard.js';
 import { startWorld, type World } from '../ethereum/harness.js';
 import {
@@ -152,6 +156,33 @@ it('a valid proposal on a connection Bob does not have complete is refused', asy
     await refused(alice.agent.modules.perun.lean!.pack(await leanPeer(alice, ab), freshProposal()));
   } finally {
     await connections.updateState(bob.agent.context, record, DidCommDidExchangeState.Completed);
+  }
+});
+
+it('a proposal on a connection whose peer the wire has not resolved goes to Credo’s pipeline and waits for it', async () => {
+  // A directory that names no peer until a proposal resolves one (as the identity gate's does).
+  const resolved: string[] = [];
+  class Gated extends ConnectionDidDirectory {
+    override peerOf(c: { theirDid: string }): string {
+      return resolved.includes(c.theirDid) ? c.theirDid : (undefined as unknown as string);
+    }
+    override resolve(_: AgentContext, c: DidCommConnectionRecord): Promise<string> {
+      resolved.push(c.theirDid!);
+      return Promise.resolve(c.theirDid!);
+    }
+  }
+  const gated = new Gated();
+  await leanPeer(bob, ba);
+  const wire = bob.agent.modules.perun.wire;
+  wire.usePeers(gated);
+  try {
+    const taken = count(bob, 'processed ledger-channel-proposal');
+    const id = await openChannel(world, alice, bob, ab);
+    expect(resolved).toEqual([ba.theirDid]);
+    expect(count(bob, 'processed ledger-channel-proposal')).toBe(taken);
+    expect(bob.client.channel(id).state).toEqual(alice.client.channel(id).state);
+  } finally {
+    wire.usePeers(new ConnectionDidDirectory());
   }
 });
 
