@@ -210,6 +210,21 @@ export function nextFailure(s: Side): Promise<unknown> {
   });
 }
 
+/**
+ * What becomes of `envelope` at `s`: Credo's failure, or (were a check broken) the lean path taking
+ * it, whichever comes first. Call before posting it.
+ */
+export function refusedOrTaken(s: Side, envelope: Envelope): Promise<string> {
+  return Promise.race([
+    nextFailure(s).then(() => 'refused by Credo'),
+    new Promise<string>((resolve) =>
+      s.agent.events.on<PerunLeanMessageProcessedEvent>(PerunLeanEventTypes.MessageProcessed, (e) => {
+        if (e.payload.encryptedMessage.ciphertext === envelope.ciphertext) resolve('taken by the lean path');
+      }),
+    ),
+  ]);
+}
+
 /** Every row of the channel tables. */
 export async function channelRows(s: Side): Promise<unknown[]> {
   const rows: unknown[] = [];

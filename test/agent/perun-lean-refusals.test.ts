@@ -18,11 +18,7 @@ import {
 } from '@credo-ts/didcomm';
 import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
 import type { Hex } from '../../src/channels/types.js';
-import {
-  PerunLeanEventTypes,
-  type Envelope,
-  type PerunLeanMessageProcessedEvent,
-} from '../../src/protocols/perun/lean/index.js';
+import type { Envelope } from '../../src/protocols/perun/lean/index.js';
 import { toPlaintext } from '../../src/protocols/perun/wire-format.js';
 import { startWorld, type World } from '../ethereum/harness.js';
 import {
@@ -31,10 +27,10 @@ import {
   connect,
   credoPack,
   leanPeer,
-  nextFailure,
   nextUpdate,
   openChannel,
   post,
+  refusedOrTaken,
   side,
   type Side,
 } from './lean-support.js';
@@ -79,15 +75,7 @@ async function refused(envelope: Envelope): Promise<void> {
   const rows = await channelRows(bob);
   const state = bob.client.channel(channel).state;
   const lean = leanUpdates(bob);
-  // Credo's failure, or (were a check broken) the lean path taking it: whichever comes first.
-  const outcome = Promise.race([
-    nextFailure(bob).then(() => 'refused by Credo'),
-    new Promise<string>((resolve) =>
-      bob.agent.events.on<PerunLeanMessageProcessedEvent>(PerunLeanEventTypes.MessageProcessed, (e) => {
-        if (e.payload.encryptedMessage.ciphertext === envelope.ciphertext) resolve('taken by the lean path');
-      }),
-    ),
-  ]);
+  const outcome = refusedOrTaken(bob, envelope);
   expect(await post(bob, envelope)).toBe(202);
   expect(await outcome).toBe('refused by Credo');
   expect(leanUpdates(bob)).toBe(lean);

@@ -216,7 +216,9 @@ describe('what the lean path does not take goes through Credo’s pipeline', () 
     return payload;
   }
 
-  it('a channel proposal', async () => {
+  // A ledger channel's proposal in the plain form takes the lean path (perun-lean-proposals.test.ts);
+  // one with a decorator beyond ~thread and ~transport goes to Credo's pipeline.
+  it('a channel proposal with a ~timing decorator', async () => {
     const proposals: string[] = [];
     const off = bob.agent.modules.perun.wire.onMessage((_, m) => {
       if (m.type === 'ledger-channel-proposal') proposals.push(m.proposalID);
@@ -224,8 +226,9 @@ describe('what the lean path does not take goes through Credo’s pipeline', () 
     try {
       const proposalID = ('0x' + '5a'.repeat(32)) as Hex;
       const state = alice.client.channel(channel).state!;
-      const payload = await viaLeanPacking(
-        toPlaintext({
+      const payload = await viaLeanPacking({
+        '~timing': { out_time: new Date().toISOString() },
+        ...toPlaintext({
           type: 'ledger-channel-proposal',
           proposalID,
           challengeDuration: 60n,
@@ -237,7 +240,7 @@ describe('what the lean path does not take goes through Credo’s pipeline', () 
           initBals: state.outcome,
           fundingAgreement: state.outcome.balances,
         }),
-      );
+      });
       expect(payload.message).toBeInstanceOf(LedgerChannelProposalMessage);
       expect(proposals).toEqual([proposalID]);
     } finally {

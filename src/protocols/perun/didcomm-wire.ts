@@ -10,8 +10,9 @@
 // other side; a message whose values the core's decoder refuses is answered with a
 // 'malformed' problem report and never reaches the core.
 // Messages travel through Credo's pipeline or, for the channel updates, accepts, update refusals
-// and syncs of a connection the lean path (./lean/) has resolved, through that path; both build
-// and read the same plaintexts here, so threading and refusals are one logic for both.
+// and syncs, and a ledger channel's proposal and its answer, of a connection the lean path
+// (./lean/) has resolved, through that path; both build and read the same plaintexts here, so
+// threading, the gate's wait and refusals are one logic for both.
 // A peer whose last Perun message through Credo's pipeline came under the old URI
 // (../protocol-uris.ts; the lean path leaves those to Credo) is answered and addressed under it.
 import { randomUUID } from 'node:crypto';
@@ -29,7 +30,7 @@ import type { MessageHandler, Wire } from '../../channels/interfaces.js';
 import type { JsonObject } from '../../channels/json.js';
 import type { ChannelMessage } from '../../channels/messages.js';
 import type { PerunLeanPath } from './lean/lean-path.js';
-import { LEAN_MESSAGE_TYPES, type LeanSink, type PerunInbound } from './lean/types.js';
+import { LEAN_MESSAGE_TYPES, LEAN_OPENING_TYPES, type LeanSink, type PerunInbound } from './lean/types.js';
 import { ConnectionDidDirectory, type PeerConnection, type PeerDirectory } from './peer-directory.js';
 import { LEGACY_PERUN_MESSAGES, PerunProblemReportMessage } from './messages/channel-messages.js';
 import { isLegacyUri, legacyClass, legacyUri, toLegacy, type MessageClass } from '../protocol-uris.js';
@@ -144,7 +145,10 @@ export class DidCommChannelWire implements Wire, LeanSink {
     const plaintext = this.#plaintext(msg);
     const legacy = this.#legacyPeers.has(peerId);
     if (legacy) plaintext['@type'] = legacyUri(plaintext['@type'] as string);
-    const peer = LEAN_MESSAGE_TYPES.has(msg.type) ? await this.lean?.peerOf(connection) : undefined;
+    const peer =
+      LEAN_MESSAGE_TYPES.has(msg.type) || LEAN_OPENING_TYPES.has(msg.type)
+        ? await this.lean?.peerOf(connection)
+        : undefined;
     const cls: MessageClass =
       msg.type === 'channel-update-reject' || msg.type === 'channel-proposal-reject'
         ? PerunProblemReportMessage
@@ -272,8 +276,12 @@ export class DidCommChannelWire implements Wire, LeanSink {
     for (const h of this.#handlers) void Promise.resolve(h(from, msg)).catch(() => undefined);
   }
 
-  answersUpdate(threadId: string): boolean {
-    return this.#sent.get(threadId)?.kind === 'update';
+  awaitsAnswer(threadId: string): 'proposal' | 'update' | undefined {
+    return this.#sent.get(threadId)?.kind;
+  }
+
+  knowsPeer(via: PeerConnection): boolean {
+    return this.#peers.peerOf(via) !== undefined;
   }
 
   forget(connectionId: string): void {

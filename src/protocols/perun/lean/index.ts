@@ -4,6 +4,7 @@ export type { Envelope } from './envelope.js';
 export type { LeanKeyAgreement, LeanPeer } from './peers.js';
 export {
   LEAN_MESSAGE_TYPES,
+  LEAN_OPENING_TYPES,
   PerunLeanEventTypes,
   type LeanCarrier,
   type LeanOptions,

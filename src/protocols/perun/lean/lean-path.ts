@@ -1,5 +1,5 @@
 // The lean path of the Perun protocol, beside Credo's pipeline, for the channel messages of
-// LEAN_MESSAGE_TYPES. They stay standard DIDComm v1 authcrypt envelopes of the perun protocol;
+// LEAN_MESSAGE_TYPES and the opening messages of LEAN_OPENING_TYPES. They stay standard DIDComm v1 authcrypt envelopes of the perun protocol;
 // only the work differs: keys resolved once per connection (./peers.ts), envelopes packed and
 // opened at once (./envelope.ts), plaintexts decoded by the core's strict decoder, no class
 // transformation or validation.
@@ -13,8 +13,13 @@
 // connection's peer (whom the wire's peer directory names); with a return route, its transport is kept for the answer. A message
 // whose @id its connection already delivered (the agent's replay guard, ../../replay/, where the
 // agent registers one) is dropped before that: no work, no answer, the transport acknowledges it.
-// Its ID is written behind, not before delivery: the guard's file comment says why a lost one is
-// harmless (the channel machine's versions), so a payment costs no durable write of its own here.
+// An update's or an answer's ID is written behind, not before delivery: the guard's file comment
+// says why a lost one is harmless (the channel machine's versions; a proposal answered once), so a
+// payment costs no durable write of its own here. A proposal (LEAN_OPENING_TYPES) is taken only
+// where the agent has a replay guard and the wire already knows the connection's peer (no gate to
+// run first: a first proposal goes to Credo's pipeline); its ID is durable before the wire sees
+// it, as Credo's pipeline does it (../../replay/replay-module.ts). If that write fails, the
+// proposal is not delivered (the proposer's wait ends in its timeout; nothing was stored).
 //
 // Outbound (`send`): packed for the peer's cached recipients, then on a return route the peer
 // left open, else over the carrier to the peer's endpoint (WebSocket where both offer it, HTTP
@@ -34,6 +39,7 @@ import { authcryptRecipients, openAuthcrypt, packAuthcrypt, type Envelope } from
 import { LeanPeers, type LeanPeer } from './peers.js';
 import {
   LEAN_MESSAGE_TYPES,
+  LEAN_OPENING_TYPES,
   PerunLeanEventTypes,
   type LeanCarrier,
   type LeanOptions,
@@ -227,6 +233,9 @@ export class PerunLeanPath {
       const { peer, plaintext } = opened;
       const read = this.#read(plaintext, sink);
       if (read === undefined) return 'fallback';
+      const via = { id: peer.connectionId, theirDid: peer.theirDid };
+      const proposal = 'message' in read.inbound && read.inbound.message.type === 'ledger-channel-proposal';
+      if (proposal && (this.#replays === undefined || !sink.knowsPeer(via))) return 'fallback';
       if (this.#replays?.admit(peer.connectionId, read.inbound.id) === false) {
         const dropped = {
           connectionId: peer.connectionId,
@@ -236,8 +245,16 @@ export class PerunLeanPath {
         if (this.#agentContext !== undefined) this.#replays.dropped(this.#agentContext, dropped, envelope);
         return 'handled';
       }
+      if (proposal) {
+        try {
+          await this.#replays!.flush();
+        } catch {
+          return 'handled';
+        }
+        if (this.#sink !== sink) return 'handled';
+      }
       if (read.returnRoute && channel !== undefined) this.#keepChannel(peer.connectionId, channel);
-      sink.deliver({ id: peer.connectionId, theirDid: peer.theirDid }, read.inbound);
+      sink.deliver(via, read.inbound);
       this.#emit<PerunLeanMessageProcessedEvent>({
         type: PerunLeanEventTypes.MessageProcessed,
         payload: { connectionId: peer.connectionId, plaintext, encryptedMessage: envelope },
@@ -264,14 +281,19 @@ export class PerunLeanPath {
       if (!isObject(description) || !hasOnly(description, ['en', 'code'])) return undefined;
       if (typeof description.en !== 'string' || typeof description.code !== 'string') return undefined;
       if (minVersion !== undefined && typeof minVersion !== 'string') return undefined;
-      if (d.threadId === id || !sink.answersUpdate(d.threadId)) return undefined;
+      if (d.threadId === id || sink.awaitsAnswer(d.threadId) === undefined) return undefined;
       return {
         inbound: { id, threadId: d.threadId, report: { description, minVersion } },
         returnRoute: d.returnRoute,
       };
     }
     const name = MESSAGE_TYPES.get(type);
-    if (name === undefined || name === 'channel-update-reject' || !LEAN_MESSAGE_TYPES.has(name))
+    if (
+      name === undefined ||
+      name === 'channel-update-reject' ||
+      name === 'channel-proposal-reject' ||
+      !(LEAN_MESSAGE_TYPES.has(name) || LEAN_OPENING_TYPES.has(name))
+    )
       return undefined;
     try {
       return {

@@ -16,6 +16,19 @@ export const LEAN_MESSAGE_TYPES: ReadonlySet<ChannelMessageType> = new Set<Chann
   'channel-sync-batch',
 ]);
 
+/**
+ * The opening messages the lean path also carries: a ledger channel's proposal and accept (its
+ * refusal is a Perun problem report threaded on the proposal). Unlike the messages above, a
+ * proposal's ID is durable in the replay guard before the wire sees it, and the lean path takes a
+ * proposal only on a connection whose peer the wire has already resolved (a first proposal, which
+ * runs the identity gate, goes through Credo's pipeline).
+ */
+export const LEAN_OPENING_TYPES: ReadonlySet<ChannelMessageType> = new Set<ChannelMessageType>([
+  'ledger-channel-proposal',
+  'ledger-channel-accept',
+  'channel-proposal-reject',
+]);
+
 /** The transport an inbound message came on, for answers routed back on it (return route). */
 export interface LeanReplyChannel {
   /** A WebSocket takes any number of messages; an HTTP response one. */
@@ -52,8 +65,10 @@ export type PerunInbound =
 
 /** The wire as the lean path feeds it (DidCommChannelWire). */
 export interface LeanSink {
-  /** Whether `threadId` is the @id of an update of ours still waiting for its answer. */
-  answersUpdate(threadId: string): boolean;
+  /** What `threadId` is the @id of, when it is a proposal or an update of ours still waiting for its answer. */
+  awaitsAnswer(threadId: string): 'proposal' | 'update' | undefined;
+  /** Whether the wire names the peer of the connection `via` without a gate to run first. */
+  knowsPeer(via: PeerConnection): boolean;
   /** Hands an authenticated inbound message on the connection `via` to the channel core, from its peer. */
   deliver(via: PeerConnection, inbound: PerunInbound): void;
   /** The connection changed or went away: drop what is kept for it. */
