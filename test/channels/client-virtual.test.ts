@@ -33,14 +33,16 @@ interface Trio {
 }
 
 let round = 0;
-async function trio(o: { intermediary?: boolean; bobWithIngrid?: boolean } = {}): Promise<Trio> {
+async function trio(
+  o: { intermediary?: boolean; bobWithIngrid?: boolean; virtualFundingTimeoutMs?: number } = {},
+): Promise<Trio> {
   round++;
   const bus = new MemoryBus();
   const alice = harness.person(bus, 1, `Alice${round}`);
   const bob = harness.person(bus, 2, `Bob${round}`);
   const ingrid = harness.person(bus, 3, `Ingrid${round}`, {
     intermediary: o.intermediary ?? true,
-    virtualFundingTimeoutMs: 1_000,
+    virtualFundingTimeoutMs: o.virtualFundingTimeoutMs ?? 15_000,
   });
   await Promise.all([alice.client.start(), bob.client.start(), ingrid.client.start()]);
   const ai = await open(world, alice, ingrid, 50n, 50n, 40n);
@@ -163,7 +165,7 @@ describe('refusals', () => {
   });
 
   it('Ingrid refuses a funding the other side never matches', async () => {
-    const t = await trio();
+    const t = await trio({ virtualFundingTimeoutMs: 1_000 });
     const replies: ChannelMessage[] = [];
     // Bob's funding never reaches Ingrid: Alice's is refused after Ingrid's waiting time.
     t.bus.setFilter((from, to, msg) => {

@@ -52,7 +52,7 @@ test('open with ETH and Toncoin, swap and pay both ways, close cooperatively on 
   expect(await bob.received()).toEqual({ eth: 3n * ETH - ethA, ton: 50n * TON - tonA });
   const records = await alice.ledgers.all.map((l) => l.adjudicator.dispute(id));
   expect((await Promise.all(records)).map((d) => d.stage)).toEqual(['concluded', 'concluded']);
-}, 60_000);
+}, 120_000);
 
 test('Bob registers an old state on TON only: Alice’s watcher refutes it there, both chains settle at the latest', async () => {
   const alice = await w.person('alice2', { watch: true });
@@ -93,4 +93,4 @@ test('Bob registers an old state on TON only: Alice’s watcher refutes it there
     { asset: 1, amount: 6n * TON },
   ]);
   expect(await bob.received()).toEqual({ eth: ETH / 2n, ton: 6n * TON });
-}, 60_000);
+}, 120_000);

@@ -58,7 +58,7 @@ test('each forged signature is refused and Bob stores nothing; a genuine payment
   await expect(alice.client.sendPayment(id, 5n, 0)).rejects.toMatchObject({ code: 'PEER_TIMEOUT' });
   expect((await bob.store.getChannel(id))!.current).toEqual(signed);
   expect((await bob.store.getChannel(id))!.staged).toBeNull();
-}, 60_000);
+}, 120_000);
 
 test('a proposal naming another TON key for Bob, or two Ethereum assets, is refused', async () => {
   const carol = await w.person('carol');
@@ -79,4 +79,4 @@ test('a proposal naming another TON key for Bob, or two Ethereum assets, is refu
     message: expect.stringContaining('one asset on Ethereum and one on TON'),
   });
   expect(await dave.store.listChannels()).toEqual([]);
-}, 30_000);
+}, 60_000);

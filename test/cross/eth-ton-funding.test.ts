@@ -45,4 +45,4 @@ test('the TON adapter deposits under the TON IDs and reports a missing deposit i
   const perun = new PerunContract(w.ton, w.perun);
   expect(await perun.holdings(fundingId(tonID, alice.signer.ccAddress))).toBe(2n * TON);
   expect(tonParams(params).participants[0]!.ethAddress).toBe(alice.signer.ccAddress.toLowerCase());
-}, 30_000);
+}, 60_000);

@@ -27,4 +27,4 @@ test('after a restart Alice pays and closes on both chains', async () => {
     { asset: 0, amount: ETH / 10n },
     { asset: 1, amount: (3n * TON) / 2n },
   ]);
-}, 60_000);
+}, 120_000);

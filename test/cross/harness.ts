@@ -94,7 +94,7 @@ export interface EthTon {
 
 const TEST_TIMING = {
   responseTimeoutMs: 5_000,
-  fundingTimeoutMs: 5_000,
+  fundingTimeoutMs: 30_000,
   chainPollMs: 20,
   concludeWaitMs: 500,
 };
@@ -127,11 +127,11 @@ export async function startEthTon(): Promise<EthTon> {
         adjudicator: deployment.adjudicator,
         signer: signer.eth,
         receiver: ethReceiver,
-        fundingTimeoutMs: 5_000,
+        fundingTimeoutMs: 30_000,
         pollIntervalMs: 20,
       });
       const env = tonEnvironment(ton, perun, signer.ton, await ton.wallet(name), {
-        timeoutMs: 5_000,
+        timeoutMs: 30_000,
         pollIntervalMs: 20,
         eventPollMs: 20,
         receiver: tonReceiver,
@@ -226,6 +226,6 @@ export async function openEthTon(
     allocation: w.allocation(eth, ton),
     challengeDuration,
   });
-  await until(() => b.events.some((e) => e.type === 'opened' && e.channelId === info.id));
+  await until(() => b.events.some((e) => e.type === 'opened' && e.channelId === info.id), 45_000);
   return info.id;
 }

@@ -66,7 +66,7 @@ export async function startWorld(): Promise<World> {
           signer: EthereumSigner.random(),
           tx,
           account: wallet.address,
-          funder: new EthereumFunder(tx, { timeoutMs: 5_000, pollIntervalMs: 20 }),
+          funder: new EthereumFunder(tx, { timeoutMs: 30_000, pollIntervalMs: 20 }),
           adjudicator: new EthereumAdjudicator(tx, deployment.adjudicator),
         };
         parties.set(i, p);
