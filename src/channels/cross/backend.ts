@@ -2,21 +2,21 @@
 // signer that signs every state for both chains (EIP-191 secp256k1 over the ABI encoding of the
 // whole state ‖ Ed25519 over the TON projection's cell, 129 bytes), and a verifier that accepts a
 // signature only when both parts verify, so a state counts as signed only when both chains would
-// take it. It also remembers each channel's params by channel ID, for the ledger adapters'
-// calls that name only the ID (./ledgers.ts).
+// take it. It also remembers the params of each channel that became ours (funded on a ledger or
+// restored), by channel ID, for the ledger adapters' calls that name only the ID (./ledgers.ts);
+// proposals that never get that far leave nothing behind.
 import { EncodingError } from '../errors.js';
 import { verifyStateSignature as verifyEth, type EthereumSigner } from '../ethereum/signer.js';
 import type { ChannelBackend, Signer } from '../interfaces.js';
 import { verifyStateSignature as verifyTon, type TonSigner } from '../ton/signer.js';
 import type { Address, Hex, Params, State } from '../types.js';
-import { channelId as tonChannelId } from '../ton/encoding.js';
 import {
   checkCrossParams,
   crossAssets,
   crossChannelId,
+  crossTonChannelId,
   joinSig,
   sigParts,
-  tonParams,
   tonState,
 } from './projection.js';
 
@@ -25,15 +25,7 @@ export class CrossBackend implements ChannelBackend {
   /** TON channel ID → core channel ID, both lower-case. */
   readonly #fromTon = new Map<string, string>();
 
-  readonly channelId = (params: Params): Hex => {
-    const id = crossChannelId(params);
-    const key = id.toLowerCase();
-    if (!this.#params.has(key)) {
-      this.#params.set(key, structuredClone(params));
-      this.#fromTon.set(tonChannelId(tonParams(params)).toLowerCase(), key);
-    }
-    return id;
-  };
+  readonly channelId = (params: Params): Hex => crossChannelId(params);
 
   /** Both parts verify: ECDSA by `address` on the state, Ed25519 by its ccAddress on the TON projection. */
   readonly verifyState = (state: State, sig: Hex, address: Address, params?: Params): boolean => {
@@ -51,7 +43,15 @@ export class CrossBackend implements ChannelBackend {
 
   /** A restored channel: its params are remembered for the ledgers' ID-only calls. */
   adopt(params: Params): void {
-    this.channelId(params);
+    this.track(params);
+  }
+
+  /** A channel of ours on a ledger (funding, a dispute, a payout): remember its params. */
+  track(params: Params): void {
+    const key = crossChannelId(params).toLowerCase();
+    if (this.#params.has(key)) return;
+    this.#params.set(key, structuredClone(params));
+    this.#fromTon.set(crossTonChannelId(params).toLowerCase(), key);
   }
 
   /** Refuses (EncodingError) what an Ethereum–TON channel cannot be (./projection.ts). */
@@ -60,11 +60,16 @@ export class CrossBackend implements ChannelBackend {
     crossAssets(state);
   }
 
-  /** The params of a channel whose ID this backend computed (EncodingError when unknown). */
+  /** The params of a channel tracked here (EncodingError when unknown). */
   params(channelID: Hex): Params {
     const p = this.#params.get(channelID.toLowerCase());
     if (p === undefined) throw new EncodingError('not an Ethereum–TON channel known here', { channelID });
     return p;
+  }
+
+  /** How many channels' params are kept here. */
+  get tracked(): number {
+    return this.#params.size;
   }
 
   /** Whether the channel's params are known here. */
@@ -74,7 +79,7 @@ export class CrossBackend implements ChannelBackend {
 
   /** The TON channel ID of a known channel. */
   tonId(channelID: Hex): Hex {
-    return tonChannelId(tonParams(this.params(channelID)));
+    return crossTonChannelId(this.params(channelID));
   }
 
   /** The core channel ID of a TON channel ID, if it is one of the known channels. */

@@ -122,7 +122,7 @@ export function crossEthereumLedger(ledger: Ledger): Ledger {
 export function crossTonLedger(backend: CrossBackend, ledger: Ledger): Ledger {
   const a = ledger.adjudicator;
   const project = (params: Params, state: State) => {
-    backend.channelId(params);
+    backend.track(params);
     return { params: tonParams(params), state: tonState(params, state), ton: crossAssets(state).ton };
   };
   const tonSigs = (sigs: Hex[]) => sigs.map((s) => sigParts(s).ton);

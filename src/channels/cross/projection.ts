@@ -36,10 +36,31 @@ export function checkCrossParams(params: Params): void {
   });
 }
 
+/**
+ * Both channel IDs of a params object, computed once: a channel's params are never changed once
+ * made (a different channel is a new object), and signing or checking each state needs both.
+ */
+const channelIds = new WeakMap<Params, { eth: Hex; ton: Hex }>();
+
+function idsOf(params: Params): { eth: Hex; ton: Hex } {
+  let ids = channelIds.get(params);
+  if (ids === undefined) {
+    ids = { eth: ethChannelId(params), ton: tonChannelId(tonParams(params)) };
+    channelIds.set(params, ids);
+  }
+  return ids;
+}
+
 /** The channel ID of an Ethereum–TON channel: the Ethereum one. */
 export function crossChannelId(params: Params): Hex {
   checkCrossParams(params);
-  return ethChannelId(params);
+  return idsOf(params).eth;
+}
+
+/** The channel ID the TON contract knows the channel by. */
+export function crossTonChannelId(params: Params): Hex {
+  checkCrossParams(params);
+  return idsOf(params).ton;
 }
 
 /** Where a state's assets are: `eth` and `ton` asset indices. */
@@ -84,7 +105,7 @@ export function tonState(params: Params, state: State): State {
   const { ton } = crossAssets(state);
   const o = state.outcome;
   return {
-    channelID: tonChannelId(tonParams(params)),
+    channelID: crossTonChannelId(params),
     version: state.version,
     outcome: {
       assets: [{ ...o.assets[ton]! }],
