@@ -2,7 +2,6 @@
 // people with a key pair for both (CrossSigner), an Ethereum account, a TON wallet, fresh
 // receivers on both chains, the Ethereum–TON ledgers under the multi-ledger Funder, Adjudicator
 // and Watcher, and a ChannelClient on the in-process wire.
-import { afterAll, beforeAll } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { Address as TonAddress } from '@ton/core';
 import { Wallet, parseEther } from 'ethers';
@@ -36,7 +35,7 @@ import type { ChannelMessage } from '../../src/channels/messages.js';
 import type { Allocation } from '../../src/channels/types.js';
 import type { RefutationReport } from '../../src/channels/watcher.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
-import { until } from '../multi/harness.js';
+import { open, until, useWorld } from '../multi/harness.js';
 
 export { until };
 
@@ -201,31 +200,14 @@ export async function startEthTon(): Promise<EthTon> {
 }
 
 /** Starts both chains before the file's tests and stops them after; the getter returns them. */
-export function useEthTon(): () => EthTon {
-  let w: EthTon | undefined;
-  beforeAll(async () => {
-    w = await startEthTon();
-  }, 60_000);
-  afterAll(() => w?.stop());
-  return () => w!;
-}
+export const useEthTon = (): (() => EthTon) => useWorld(startEthTon);
 
 /** Opens a channel from `a` to `b` (ETH and Toncoin balances) and waits until both have it open. */
-export async function openEthTon(
+export const openEthTon = (
   w: EthTon,
   a: Person,
   b: Person,
   eth: [bigint, bigint],
   ton: [bigint, bigint],
   challengeDuration = 60n,
-): Promise<string> {
-  const info = await a.client.proposeChannel({
-    peer: b.name,
-    peerAddress: b.signer.address,
-    peerCcAddress: b.signer.ccAddress,
-    allocation: w.allocation(eth, ton),
-    challengeDuration,
-  });
-  await until(() => b.events.some((e) => e.type === 'opened' && e.channelId === info.id), 45_000);
-  return info.id;
-}
+): Promise<string> => open(w, a, b, eth, ton, challengeDuration, 45_000);

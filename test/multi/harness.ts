@@ -7,7 +7,7 @@ import { ChannelClient } from '../../src/channels/client.js';
 import type { ChannelClientOptions, ClientEvent } from '../../src/channels/client/types.js';
 import type { Funder } from '../../src/channels/interfaces.js';
 import { MemoryChannelStore } from '../../src/channels/persistence/memory-store.js';
-import type { Allocation } from '../../src/channels/types.js';
+import type { Allocation, Hex } from '../../src/channels/types.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
 import { ethereumBackend } from '../../src/channels/ethereum/backend.js';
 import { ethereumLedger } from '../../src/channels/ethereum/ledger.js';
@@ -200,31 +200,49 @@ export async function waitFor(p: Person, match: (e: ClientEvent) => boolean): Pr
   return hit!;
 }
 
-/** Starts the two chains before the file's tests and stops them after; the getter returns them. */
-export function useTwoChains(accounts?: number): () => TwoChains {
-  let w: TwoChains | undefined;
+/** Starts a world (chains and their people) before the file's tests and stops it after; the getter returns it. */
+export function useWorld<W extends { stop(): Promise<void> }>(start: () => Promise<W>): () => W {
+  let w: W | undefined;
   beforeAll(async () => {
-    w = await startTwoChains(accounts);
+    w = await start();
   }, 60_000);
   afterAll(() => w?.stop());
   return () => w!;
 }
 
-/** Opens a channel from `a` to `b` and waits until both have it open. */
+/** Starts the two chains before the file's tests and stops them after; the getter returns them. */
+export const useTwoChains = (accounts?: number): (() => TwoChains) =>
+  useWorld(() => startTwoChains(accounts));
+
+/** A person as `open` needs one: the cc key is there on a channel of two backends. */
+interface Opener {
+  name: string;
+  signer: { address: Address; ccAddress?: Hex };
+  client: ChannelClient;
+  events: ClientEvent[];
+}
+
+/**
+ * Opens a channel from `a` to `b` with balances on the world's two assets and waits (up to
+ * `waitMs`) until both have it open.
+ */
 export async function open(
-  w: TwoChains,
-  a: Person,
-  b: Person,
-  eth: [bigint, bigint],
-  tok: [bigint, bigint],
+  w: { allocation(first: [bigint, bigint], second: [bigint, bigint]): Allocation },
+  a: Opener,
+  b: Opener,
+  first: [bigint, bigint],
+  second: [bigint, bigint],
   challengeDuration = 60n,
+  waitMs?: number,
 ): Promise<string> {
+  const cc = b.signer.ccAddress;
   const info = await a.client.proposeChannel({
     peer: b.name,
     peerAddress: b.signer.address,
-    allocation: w.allocation(eth, tok),
+    ...(cc === undefined ? {} : { peerCcAddress: cc }),
+    allocation: w.allocation(first, second),
     challengeDuration,
   });
-  await waitFor(b, (e) => e.type === 'opened' && e.channelId === info.id);
+  await until(() => b.events.some((e) => e.type === 'opened' && e.channelId === info.id), waitMs);
   return info.id;
 }
