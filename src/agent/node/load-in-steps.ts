@@ -4,8 +4,9 @@
 // (2 s for @credo-ts/core alone on a loaded machine). Here an ES module package's entry has its
 // own modules imported one at a time in the entry's order (the order its evaluation would take),
 // then the package, so a request waits for one step at most (0.4 s there), and no step starts
-// while a request is being answered. Only a warm-up: what
-// fails to load here is left to the node's own imports, which report it.
+// while a request is being answered (TypeORM's entry wraps its CommonJS build: one step). Only a
+// warm-up: what fails to load here is left to the node's own imports, which report it; how the
+// packages ship is checked by test/agent/loading-steps.test.ts.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -36,24 +37,27 @@ async function tryImport(specifier: string): Promise<boolean> {
   }
 }
 
+/** What is imported, in turn: each heavy package's own modules (by URL), then the package. */
+export function loadingSteps(): string[] {
+  return HEAVY_PACKAGES.flatMap((name) => {
+    let entry: string;
+    try {
+      entry = import.meta.resolve(name);
+    } catch {
+      return [];
+    }
+    return [...ownModulesOf(entry), name];
+  });
+}
+
 /**
  * Loads the node's heavy packages step by step, letting requests in between the steps; each step
  * waits for `idle` (no request being answered: a listing of 10,000 channels is megabytes, written
  * over many turns of the event loop).
  */
 export async function loadInSteps(idle: () => Promise<void>): Promise<void> {
-  for (const name of HEAVY_PACKAGES) {
-    let entry: string;
-    try {
-      entry = import.meta.resolve(name);
-    } catch {
-      continue;
-    }
-    for (const own of ownModulesOf(entry)) {
-      await tryImport(own);
-      await letRequestsIn(idle);
-    }
-    await tryImport(name);
+  for (const step of loadingSteps()) {
+    await tryImport(step);
     await letRequestsIn(idle);
   }
 }
