@@ -15,6 +15,7 @@ import {
 import { AddressProofHandler } from './handlers/address-proof-handler.js';
 import { AddressProofRequestHandler } from './handlers/address-proof-request-handler.js';
 import { IdentityProblemReportHandler } from './handlers/identity-problem-report-handler.js';
+import { genericProblemReports } from '../generic-problem-reports.js';
 import { IdentityApi } from './identity-api.js';
 import {
   IDENTITY_PROTOCOL_URI,
@@ -58,8 +59,11 @@ export class IdentityModule implements Module {
 
   public async initialize(agentContext: AgentContext): Promise<void> {
     const registry = agentContext.resolve(DidCommMessageHandlerRegistry);
-    for (const handler of identityMessageHandlers(agentContext.resolve(AddressProofService)))
-      registry.registerMessageHandler(handler);
+    const addressProofs = agentContext.resolve(AddressProofService);
+    for (const handler of identityMessageHandlers(addressProofs)) registry.registerMessageHandler(handler);
+    genericProblemReports(agentContext).subscribe((connection, report) =>
+      addressProofs.settle(connection, report),
+    );
     agentContext
       .resolve(DidCommFeatureRegistry)
       .register(new DidCommProtocol({ id: IDENTITY_PROTOCOL_URI, roles: [...IDENTITY_ROLES] }));

@@ -15,6 +15,9 @@
 // threading, the gate's wait and refusals are one logic for both.
 // A peer whose last Perun message through Credo's pipeline came under the old URI
 // (../protocol-uris.ts; the lean path leaves those to Credo) is answered and addressed under it.
+// A peer that has not yet written under the new URI and refuses a message under it as an
+// unsupported type (Credo's generic problem report) gets it again under the old URI, and is
+// addressed so from then on: an agent that knows only the old URIs can be written to first.
 import { randomUUID } from 'node:crypto';
 import { JsonTransformer, type AgentContext } from '@credo-ts/core';
 import {
@@ -22,6 +25,7 @@ import {
   DidCommOutboundMessageContext,
   DidCommProblemReportError,
   type DidCommConnectionRecord,
+  type DidCommProblemReportMessage,
   type DidCommInboundMessageContext,
   type DidCommMessage,
 } from '@credo-ts/didcomm';
@@ -34,6 +38,7 @@ import { LEAN_MESSAGE_TYPES, LEAN_OPENING_TYPES, type LeanSink, type PerunInboun
 import { ConnectionDidDirectory, type PeerConnection, type PeerDirectory } from './peer-directory.js';
 import { LEGACY_PERUN_MESSAGES, PerunProblemReportMessage } from './messages/channel-messages.js';
 import { isLegacyUri, legacyClass, legacyUri, toLegacy, type MessageClass } from '../protocol-uris.js';
+import { unsupportedMessageId } from '../generic-problem-reports.js';
 import { MALFORMED, PROPOSAL_REJECTED, reportedRefusal, toProblemCode } from './problem-codes.js';
 import { MESSAGE_CLASSES, fromDidComm, toPlaintext } from './wire-format.js';
 
@@ -105,8 +110,10 @@ export class DidCommChannelWire implements Wire, LeanSink {
   #peers: PeerDirectory = new ConnectionDidDirectory();
   /** Per connection, the delivery in flight while a proposal on it waits for its peer to be resolved. */
   readonly #resolving = new Map<string, Promise<void>>();
-  /** Peers (IDs) that last wrote to us under the old URI. */
-  readonly #legacyPeers = new Map<string, true>();
+  /** Peer ID → whether its last Perun message came under the old URI (or it refused the new one). */
+  readonly #legacyPeers = new Map<string, boolean>();
+  /** @id of a message sent under the new URI to a peer not known to take it → what to send again. */
+  readonly #unconfirmed = new Map<string, { connectionId: string; peerId: string; msg: ChannelMessage }>();
   #agentContext: AgentContext | undefined;
 
   /** `lean`: the lean path for the channel messages it carries (none: Credo's pipeline for all). */
@@ -143,8 +150,11 @@ export class DidCommChannelWire implements Wire, LeanSink {
     const agentContext = this.#context();
     const connection = await this.#connection(peerId);
     const plaintext = this.#plaintext(msg);
-    const legacy = this.#legacyPeers.has(peerId);
+    const known = this.#legacyPeers.get(peerId);
+    const legacy = known === true;
     if (legacy) plaintext['@type'] = legacyUri(plaintext['@type'] as string);
+    else if (known === undefined)
+      remember(this.#unconfirmed, plaintext['@id'] as string, { connectionId: connection.id, peerId, msg });
     const peer =
       LEAN_MESSAGE_TYPES.has(msg.type) || LEAN_OPENING_TYPES.has(msg.type)
         ? await this.lean?.peerOf(connection)
@@ -235,9 +245,23 @@ export class DidCommChannelWire implements Wire, LeanSink {
   }
 
   #deliverFrom(from: string, legacy: boolean, inbound: PerunInbound): void {
-    if (legacy) remember(this.#legacyPeers, from, true);
-    else this.#legacyPeers.delete(from);
+    if (this.#legacyPeers.get(from) !== legacy) remember(this.#legacyPeers, from, legacy);
     this.#deliver(from, inbound);
+  }
+
+  /**
+   * A generic problem report on `connection` (../generic-problem-reports.ts): if it refuses as
+   * unsupported a message we sent under the new URI to a peer not known to take it, the peer is
+   * addressed under the old URI from now on and the message goes again, under it.
+   */
+  unsupported(connection: DidCommConnectionRecord, report: DidCommProblemReportMessage): void {
+    const id = unsupportedMessageId(report);
+    const sent = id === undefined ? undefined : this.#unconfirmed.get(id);
+    if (sent === undefined || sent.connectionId !== connection.id) return;
+    this.#unconfirmed.delete(id!);
+    if (this.#legacyPeers.get(sent.peerId) === false) return;
+    remember(this.#legacyPeers, sent.peerId, true);
+    this.send(sent.peerId, sent.msg).catch(() => undefined);
   }
 
   /** A Perun message the lean path read on the connection `via` (never under the old URI). */

@@ -26,6 +26,7 @@ import { PerunLeanPath } from './lean/lean-path.js';
 import type { LeanOptions } from './lean/types.js';
 import { LEGACY_PERUN_MESSAGES, PERUN_PROTOCOL_URI, PERUN_ROLES } from './messages/channel-messages.js';
 import { legacyHandler } from '../protocol-uris.js';
+import { genericProblemReports } from '../generic-problem-reports.js';
 
 @injectable()
 export class PerunApi {
@@ -106,6 +107,9 @@ export class PerunModule implements Module {
     agentContext
       .resolve(DidCommMessageHandlerRegistry)
       .registerMessageHandlers([handler, legacyHandler(handler, LEGACY_PERUN_MESSAGES)]);
+    genericProblemReports(agentContext).subscribe((connection, report) =>
+      this.wire.unsupported(connection, report),
+    );
     agentContext
       .resolve(DidCommFeatureRegistry)
       .register(new DidCommProtocol({ id: PERUN_PROTOCOL_URI, roles: [...PERUN_ROLES] }));

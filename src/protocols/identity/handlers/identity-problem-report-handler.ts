@@ -1,20 +1,16 @@
-// The verifier's handler of problem reports: the identity protocol's own, and Credo's generic one
-// (https://didcomm.org/notification/1.0/problem-report, what a peer sends for a message type it
-// does not support). Each settles the request, or the watched thread, it is threaded to.
-import {
-  DidCommProblemReportMessage,
-  type DidCommInboundMessageContext,
-  type DidCommMessageHandler,
-} from '@credo-ts/didcomm';
+// The verifier's handler of the identity protocol's problem reports: each settles the request, or
+// the watched thread, it is threaded to. Credo's generic ones (what a peer sends for a message type
+// it does not support) come the same way through ../../generic-problem-reports.ts.
+import type { DidCommInboundMessageContext, DidCommMessageHandler } from '@credo-ts/didcomm';
 import { IdentityProblemReportMessage } from '../messages/identity-messages.js';
 import type { AddressProofService } from '../services/address-proof-service.js';
 
 export class IdentityProblemReportHandler implements DidCommMessageHandler {
-  public readonly supportedMessages = [IdentityProblemReportMessage, DidCommProblemReportMessage];
+  public readonly supportedMessages = [IdentityProblemReportMessage];
 
   public constructor(private readonly addressProofs: AddressProofService) {}
 
-  public async handle(ctx: DidCommInboundMessageContext<DidCommProblemReportMessage>): Promise<undefined> {
+  public async handle(ctx: DidCommInboundMessageContext<IdentityProblemReportMessage>): Promise<undefined> {
     this.addressProofs.settle(ctx.assertReadyConnection(), ctx.message);
     return undefined;
   }

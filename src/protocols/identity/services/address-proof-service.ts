@@ -4,23 +4,28 @@
 // answer that comes back on its thread and connection. A problem report of any protocol threaded
 // to a request (its thread, or its parent thread: what Credo sends for a message type it does not
 // support) settles it too, and so ends a verification at once; the verifier also watches the
-// threads of its presentation requests for such reports. Holds the agent's address key, the
+// threads of its presentation requests for such reports. A request refused that way as an
+// unsupported type goes again under the old URI, which an agent of before the new namespace
+// answers (docs/protocols/README.md). Holds the agent's address key, the
 // verifier's outstanding requests and watched threads, and the last few reports that arrived
 // before their thread was watched.
 import { injectable, type AgentContext } from '@credo-ts/core';
 import {
   DidCommMessageSender,
   DidCommOutboundMessageContext,
+  DidCommProblemReportMessage,
   type DidCommConnectionRecord,
   type DidCommMessage,
-  type DidCommProblemReportMessage,
 } from '@credo-ts/didcomm';
+import { UNSUPPORTED_MESSAGE_CODE } from '../../generic-problem-reports.js';
+import { legacyClass } from '../../protocol-uris.js';
 import { backendOfSigner, signAddressProof, type AddressProofSigner } from '../address-proof.js';
 import { PeerProblemReportError, type PeerProblem } from '../errors.js';
 import {
   AddressProofMessage,
   AddressProofRequestMessage,
   IdentityProblemReportMessage,
+  LEGACY_IDENTITY_MESSAGES,
 } from '../messages/identity-messages.js';
 
 export const NO_ADDRESS_KEY = 'no-address-key';
@@ -155,13 +160,31 @@ export class AddressProofService {
     return waiting;
   }
 
-  /** Sends an address-proof request with `challenge`; the answer settles with the peer's reply. */
+  /**
+   * Sends an address-proof request with `challenge`; the answer settles with the peer's reply. A
+   * peer that does not support the request's type gets it again under the old URI.
+   */
   public request(
     agentContext: AgentContext,
     connection: DidCommConnectionRecord,
     challenge: string,
   ): AddressProofRequest {
-    const request = new AddressProofRequestMessage({ challenge });
+    let current = this.#send(agentContext, connection, new AddressProofRequestMessage({ challenge }));
+    const answer = current.answer.catch((err: unknown) => {
+      if (!isUnsupportedType(err)) throw err;
+      const OldRequest = legacyClass(LEGACY_IDENTITY_MESSAGES, AddressProofRequestMessage);
+      current = this.#send(agentContext, connection, new OldRequest({ challenge }));
+      return current.answer;
+    });
+    answer.catch(() => undefined);
+    return { answer, cancel: () => current.cancel() };
+  }
+
+  #send(
+    agentContext: AgentContext,
+    connection: DidCommConnectionRecord,
+    request: AddressProofRequestMessage,
+  ): AddressProofRequest {
     const answer = new Promise<AddressProofMessage>((resolve, reject) => {
       this.pending.set(request.threadId, { connectionId: connection.id, resolve, reject });
     });
@@ -171,4 +194,13 @@ export class AddressProofService {
       .catch((err: unknown) => this.pending.get(request.threadId)?.reject(err as Error));
     return { answer, cancel: () => this.pending.delete(request.threadId) };
   }
+}
+
+/** Credo's generic report of a message type the peer has no handler for. */
+function isUnsupportedType(err: unknown): boolean {
+  return (
+    err instanceof PeerProblemReportError &&
+    err.problem.code === UNSUPPORTED_MESSAGE_CODE &&
+    err.problem.type === DidCommProblemReportMessage.type.messageTypeUri
+  );
 }
