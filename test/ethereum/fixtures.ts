@@ -72,6 +72,18 @@ export function signAll(signers: EthereumSigner[], state: State): string[] {
 export const HOLDER_A: Address = '0x1111111111111111111111111111111111111111';
 export const HOLDER_B: Address = '0x2222222222222222222222222222222222222222';
 
+/** A two-asset, two-party state of `params` with one sub-allocation and app data (version 7). */
+export function twoAssetState(params: Params): State {
+  const sub = { ID: '0x' + '77'.repeat(32), balances: [3n, 4n], indexMap: [] as number[] };
+  const balances = [
+    [10n, 20n],
+    [30n, 40n],
+  ];
+  return stateOf(params, 7n, allocation(31337n, [HOLDER_A, HOLDER_B], balances, [sub]), {
+    appData: '0xc0ffee',
+  });
+}
+
 /** One mutation per field of a two-asset, two-party state with one sub-allocation. */
 export function stateMutations(): Array<[string, (s: State) => State]> {
   const bals = (s: State, a: number, p: number) =>

@@ -17,11 +17,11 @@ import { SignatureError } from '../../src/channels/errors.js';
 import {
   ENGINES,
   HOLDER_A,
-  HOLDER_B,
   allocation,
   ledgerParams,
   stateMutations,
   stateOf,
+  twoAssetState,
 } from './fixtures.js';
 
 const ALICE_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
@@ -31,23 +31,8 @@ describe.each(ENGINES)('on the %s engine', (_name, engine) => {
   const alice = new EthereumSigner(ALICE_KEY, engine);
   const bob = EthereumSigner.random(engine);
   const params = ledgerParams([alice.address, bob.address]);
-  const sub = { ID: '0x' + '77'.repeat(32), balances: [3n, 4n], indexMap: [] as number[] };
-  const state: State = stateOf(
-    params,
-    7n,
-    allocation(
-      31337n,
-      [HOLDER_A, HOLDER_B],
-      [
-        [10n, 20n],
-        [30n, 40n],
-      ],
-      [sub],
-    ),
-    {
-      appData: '0xc0ffee',
-    },
-  );
+  const state: State = twoAssetState(params);
+  const sub = state.outcome.locked[0]!;
   const verifier = new SignatureVerifier(engine);
 
   describe('state signatures', () => {

@@ -4,36 +4,14 @@
 // whole group and stores nothing of it. Run on a file (WAL, synchronous=FULL), reopened to see
 // what is durable.
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it, jest } from '@jest/globals';
-import type BetterSqlite3 from 'better-sqlite3';
-import type { BetterSqlite3Driver } from 'typeorm/driver/better-sqlite3/BetterSqlite3Driver.js';
+import { expect, it, jest } from '@jest/globals';
 import { exclusive } from '../../src/channels/persistence/datasource.js';
 import { ChannelExistsError } from '../../src/channels/persistence/errors.js';
-import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
 import { SqliteUpdates } from '../../src/channels/persistence/update-statements.js';
-import { channelId, newChannel } from './fixtures.js';
+import { newChannel } from './fixtures.js';
+import { connection, durable, store, useStoreOnFile } from './store-on-file.js';
 
-let dir: string;
-let file: string;
-let store: TypeOrmChannelStore;
-
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'perun-group-commit-'));
-  file = join(dir, 'store.sqlite');
-  store = await TypeOrmChannelStore.open(file);
-});
-
-afterEach(async () => {
-  jest.restoreAllMocks();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const connection = () =>
-  (store.dataSource.driver as BetterSqlite3Driver).databaseConnection as BetterSqlite3.Database;
+useStoreOnFile();
 
 /** Holds the connection's exclusive turn until the returned release is called: what asks meanwhile waits. */
 async function holdConnection(): Promise<() => Promise<void>> {
@@ -49,13 +27,6 @@ async function holdConnection(): Promise<() => Promise<void>> {
     release();
     return held;
   };
-}
-
-/** The channels stored, as a reopened store finds them. */
-async function durable(labels: string[]): Promise<boolean[]> {
-  await store.close();
-  store = await TypeOrmChannelStore.open(file);
-  return Promise.all(labels.map(async (l) => (await store.getChannel(channelId(l))) !== null));
 }
 
 it('transactions waiting together are one commit; each caller hears only after it', async () => {

@@ -117,6 +117,8 @@ describe('Petra restarts her agent on the same SQLite file', () => {
       { name: 'ChannelTables1767225600000' },
       { name: 'UsedVersion1767916800000' },
       { name: 'PaymentLog1796515200000' },
+      { name: 'PaymentLogRowid1796601600000' },
+      { name: 'StagedStateWithoutRowid1796688000000' },
     ]);
   });
 
@@ -285,6 +287,8 @@ describe('the DataSource factory', () => {
       'ChannelTables1767225600000',
       'UsedVersion1767916800000',
       'PaymentLog1796515200000',
+      'PaymentLogRowid1796601600000',
+      'StagedStateWithoutRowid1796688000000',
       'NoteTable1767225600001',
     ]);
     await store.close(); // the store was handed the DataSource: it leaves it open for its owner

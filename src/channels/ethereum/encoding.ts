@@ -6,6 +6,7 @@
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { AbiCoder, getAddress, hexlify } from 'ethers';
 import { EncodingError } from '../errors.js';
+import { RecentStateHashes } from './state-hashes.js';
 
 import type {
   Address,
@@ -283,26 +284,11 @@ export function channelId(params: Params): Hex {
   return hexlify(keccak_256(encodeParamsBytes(params)));
 }
 
-/**
- * The latest state hashes by their encoding (latin1 text of the bytes): each side of an update
- * hashes the same state twice (signing it, checking the peer's signature on it), and the keccak is
- * most of that cost. Keyed by the full encoding, so a hit is the hash of exactly these bytes.
- */
-const recentStateHashes = new Map<string, Uint8Array>();
-const RECENT_STATE_HASHES = 16;
+const recentStateHashes = new RecentStateHashes(16);
 
 /** State hash = keccak256(abi.encode(state)); the digest a participant signs (EIP-191 prefixed). */
 export function hashStateBytes(state: State): Uint8Array {
-  const encoded = encodeStateBytes(state);
-  const key = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength).toString('latin1');
-  let hash = recentStateHashes.get(key);
-  if (hash === undefined) {
-    hash = keccak_256(encoded);
-    if (recentStateHashes.size >= RECENT_STATE_HASHES)
-      recentStateHashes.delete(recentStateHashes.keys().next().value!);
-    recentStateHashes.set(key, hash);
-  }
-  return hash.slice();
+  return recentStateHashes.get(state, (s) => keccak_256(encodeStateBytes(s))).slice();
 }
 
 export function hashState(state: State): Hex {

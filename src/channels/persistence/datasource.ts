@@ -29,7 +29,7 @@
 import 'reflect-metadata';
 import { DataSource, type DataSourceOptions, type MixedList, type EntitySchema } from 'typeorm';
 
-import { channelEntities } from './entities/index.js';
+import { channelEntitiesFor } from './entities/index.js';
 import { channelMigrations } from './migrations/index.js';
 import { Mutex } from './mutex.js';
 
@@ -55,7 +55,11 @@ export function isPostgresUrl(url: string): boolean {
 
 /** Creates, initializes and migrates a DataSource for `url`. */
 export async function openDataSource(options: OpenDataSourceOptions): Promise<DataSource> {
-  const entities = [...channelEntities, ...(options.entities ?? [])];
+  const postgres = isPostgresUrl(options.url);
+  const entities = [
+    ...channelEntitiesFor(postgres ? 'postgres' : 'better-sqlite3'),
+    ...(options.entities ?? []),
+  ];
   const extraMigrations = options.migrations ?? [];
   const migrations = [
     ...channelMigrations,
@@ -70,7 +74,7 @@ export async function openDataSource(options: OpenDataSourceOptions): Promise<Da
   };
 
   let config: DataSourceOptions;
-  if (isPostgresUrl(options.url)) {
+  if (postgres) {
     config = { ...common, type: 'postgres', url: options.url };
   } else {
     const synchronous = options.sqliteSynchronous ?? 'FULL';

@@ -6,7 +6,8 @@
 // (its writes undone, the others' kept) and its caller gets its error; a failed commit, or an
 // SQLite error that ended the whole transaction, fails every caller of the group and stores
 // nothing of it. Within a group each transaction sees the writes of those before it, as it would
-// have after their commits.
+// have after their commits. A transaction alone in its group runs without a savepoint (most of
+// them when nothing else waits): its error rolls the SQLite transaction back.
 
 /** Where a group runs: one SQLite transaction on the connection, a savepoint per member. */
 export interface GroupRunner {
@@ -61,13 +62,20 @@ export class GroupCommit {
     let outcomes: Outcome[];
     try {
       const runner = this.runner();
-      outcomes = await runner.transaction(() => runMembers(runner, group));
+      outcomes = await runner.transaction(() =>
+        group.length === 1 ? runAlone(group[0]!) : runMembers(runner, group),
+      );
     } catch (error) {
       for (const m of group) m.reject(error);
       return;
     }
     outcomes.forEach((o, i) => (o.ok ? group[i]!.resolve(o.value) : group[i]!.reject(o.error)));
   }
+}
+
+/** A group of one needs no savepoint: if it throws, the whole transaction is rolled back. */
+async function runAlone(m: Member): Promise<Outcome[]> {
+  return [{ ok: true, value: await m.run() }];
 }
 
 async function runMembers(runner: GroupRunner, group: Member[]): Promise<Outcome[]> {

@@ -11,5 +11,5 @@ export {
   type OpenDataSourceOptions,
   type SqliteSynchronous,
 } from './datasource.js';
-export { channelEntities } from './entities/index.js';
+export { channelEntities, channelEntitiesFor } from './entities/index.js';
 export { channelMigrations } from './migrations/index.js';

@@ -39,7 +39,7 @@ import { bigFromColumn } from './codec.js';
 import { exclusive, openDataSource, type OpenDataSourceOptions } from './datasource.js';
 import { ChannelEntity } from './entities/channel.entity.js';
 import { ChannelPeerEntity } from './entities/channel-peer.entity.js';
-import { PaymentLogEntity } from './entities/payment.entity.js';
+import { paymentLogEntityIn } from './entities/payment.entity.js';
 import { SignedStateEntity } from './entities/signed-state.entity.js';
 import { StagedStateEntity } from './entities/staged-state.entity.js';
 import { WatcherCursorEntity } from './entities/watcher-cursor.entity.js';
@@ -297,7 +297,7 @@ class TypeOrmTx implements ListingTx {
 
   async listPayments(filter: PaymentFilter = {}): Promise<StoredPayment[]> {
     checkPaymentFilter(filter);
-    const rows = await this.m.find(PaymentLogEntity, {
+    const rows = await this.m.find(paymentLogEntityIn(this.m.connection), {
       where: {
         ...(filter.channelId === undefined ? {} : { channelId: filter.channelId }),
         ...(filter.beforeSeq === undefined ? {} : { seq: LessThan(filter.beforeSeq) }),

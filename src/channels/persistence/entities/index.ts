@@ -2,7 +2,7 @@
 
 import { ChannelPeerEntity } from './channel-peer.entity.js';
 import { ChannelEntity } from './channel.entity.js';
-import { PaymentLogEntity } from './payment.entity.js';
+import { PaymentLogEntity, SqlitePaymentLogEntity, paymentLogEntity } from './payment.entity.js';
 import { SignedStateEntity } from './signed-state.entity.js';
 import { StagedStateEntity } from './staged-state.entity.js';
 import { WatcherCursorEntity } from './watcher-cursor.entity.js';
@@ -12,15 +12,22 @@ export {
   ChannelPeerEntity,
   PaymentLogEntity,
   SignedStateEntity,
+  SqlitePaymentLogEntity,
   StagedStateEntity,
   WatcherCursorEntity,
 };
 
-export const channelEntities = [
-  ChannelEntity,
-  ChannelPeerEntity,
-  SignedStateEntity,
-  StagedStateEntity,
-  WatcherCursorEntity,
-  PaymentLogEntity,
-] as const;
+/** The channel entities of a DataSource of `type` ('better-sqlite3' or 'postgres'). */
+export function channelEntitiesFor(type: string) {
+  return [
+    ChannelEntity,
+    ChannelPeerEntity,
+    SignedStateEntity,
+    StagedStateEntity,
+    WatcherCursorEntity,
+    paymentLogEntity(type),
+  ] as const;
+}
+
+/** The channel entities on SQLite (channelEntitiesFor('postgres') for PostgreSQL). */
+export const channelEntities = channelEntitiesFor('better-sqlite3');
