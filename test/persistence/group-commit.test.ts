@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it, jest } from '@jest/globals';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { BetterSqlite3Driver } from 'typeorm/driver/better-sqlite3/BetterSqlite3Driver.js';
-import { exclusive } from '../../src/channels/persistence/datasource.js';
 import { ChannelExistsError } from '../../src/channels/persistence/errors.js';
 import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
 import { SqliteUpdates } from '../../src/channels/persistence/update-statements.js';
 import { channelId, newChannel } from './fixtures.js';
+import { holdConnection } from './hold-connection.js';
 
 let dir: string;
 let file: string;
@@ -35,22 +35,6 @@ afterEach(async () => {
 const connection = () =>
   (store.dataSource.driver as BetterSqlite3Driver).databaseConnection as BetterSqlite3.Database;
 
-/** Holds the connection's exclusive turn until the returned release is called: what asks meanwhile waits. */
-async function holdConnection(): Promise<() => Promise<void>> {
-  let release!: () => void;
-  let started!: () => void;
-  const turn = new Promise<void>((r) => (started = r));
-  const held = exclusive(store.dataSource, () => {
-    started();
-    return new Promise<void>((r) => (release = r));
-  });
-  await turn;
-  return () => {
-    release();
-    return held;
-  };
-}
-
 /** The channels stored, as a reopened store finds them. */
 async function durable(labels: string[]): Promise<boolean[]> {
   await store.close();
@@ -60,7 +44,7 @@ async function durable(labels: string[]): Promise<boolean[]> {
 
 it('transactions waiting together are one commit; each caller hears only after it', async () => {
   const commits = jest.spyOn(SqliteUpdates.prototype, 'transaction');
-  const release = await holdConnection();
+  const release = await holdConnection(store.dataSource);
   const inTransactionWhenTold: boolean[] = [];
   const labels = Array.from({ length: 8 }, (_, i) => `grouped ${i}`);
   const writes = labels.map((l) =>
@@ -75,7 +59,7 @@ it('transactions waiting together are one commit; each caller hears only after i
 
 it('a transaction that throws is undone alone: the others of its group are stored', async () => {
   await store.createChannel(newChannel('exists'));
-  const release = await holdConnection();
+  const release = await holdConnection(store.dataSource);
   const results = Promise.allSettled([
     store.createChannel(newChannel('first')),
     store.transaction(async (tx) => {
@@ -95,7 +79,7 @@ it('a transaction that throws is undone alone: the others of its group are store
 });
 
 it('an error that ends the SQLite transaction fails every member of the group and stores nothing of it', async () => {
-  const release = await holdConnection();
+  const release = await holdConnection(store.dataSource);
   const ended = new Error('the transaction ended under it');
   const results = Promise.allSettled([
     store.createChannel(newChannel('before')),
