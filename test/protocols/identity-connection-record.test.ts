@@ -23,7 +23,7 @@ const peer: VerifiedPeer = {
 
 /** A service whose verifier answers `peer`, on storage that holds nothing; a context that refuses any lookup. */
 function service() {
-  const verifyPeer = jest.fn(async () => peer);
+  const verifyPeer = jest.fn(async (..._args: unknown[]) => peer);
   const records = {
     findByQuery: jest.fn(async () => []),
     save: jest.fn(async () => undefined),
