@@ -57,7 +57,7 @@ import {
 } from './rules.js';
 import { ChannelStoreBase, type ListingTx } from './store-base.js';
 import { sqliteGroupCommit, sqliteUpdatesOf } from './sqlite-group.js';
-import { PgUpdates } from './update-statements.js';
+import { PgUpdates, SqliteUpdates } from './update-statements.js';
 import { phaseOp, signedStateOp, stagedStateOp, usedVersionOp, type UpdateRunner } from './update-writes.js';
 
 /** IDs per `IN (...)` query, well below every driver's bound-parameter limit. */
@@ -161,6 +161,13 @@ class TypeOrmTx implements ListingTx {
 
   async createChannel(channel: NewChannelRecord): Promise<void> {
     const row = newChannelRow(channel, Date.now());
+    // SQLite: statements prepared once (TypeORM writes the time into its INSERT's text, so it would
+    // prepare a new statement for every channel).
+    if (this.updates instanceof SqliteUpdates) {
+      if (!this.updates.insertChannel(row, channel.peers))
+        throw new ChannelExistsError(`channel ${row.id} is already stored`, { channelId: row.id });
+      return;
+    }
     if (await this.m.exists(ChannelEntity, { where: { id: row.id } })) {
       throw new ChannelExistsError(`channel ${row.id} is already stored`, { channelId: row.id });
     }
