@@ -5,33 +5,17 @@
 // what is durable.
 import 'reflect-metadata';
 import { expect, it, jest } from '@jest/globals';
-import { exclusive } from '../../src/channels/persistence/datasource.js';
 import { ChannelExistsError } from '../../src/channels/persistence/errors.js';
 import { SqliteUpdates } from '../../src/channels/persistence/update-statements.js';
 import { newChannel } from './fixtures.js';
+import { holdConnection } from './hold-connection.js';
 import { connection, durable, store, useStoreOnFile } from './store-on-file.js';
 
 useStoreOnFile();
 
-/** Holds the connection's exclusive turn until the returned release is called: what asks meanwhile waits. */
-async function holdConnection(): Promise<() => Promise<void>> {
-  let release!: () => void;
-  let started!: () => void;
-  const turn = new Promise<void>((r) => (started = r));
-  const held = exclusive(store.dataSource, () => {
-    started();
-    return new Promise<void>((r) => (release = r));
-  });
-  await turn;
-  return () => {
-    release();
-    return held;
-  };
-}
-
 it('transactions waiting together are one commit; each caller hears only after it', async () => {
   const commits = jest.spyOn(SqliteUpdates.prototype, 'transaction');
-  const release = await holdConnection();
+  const release = await holdConnection(store.dataSource);
   const inTransactionWhenTold: boolean[] = [];
   const labels = Array.from({ length: 8 }, (_, i) => `grouped ${i}`);
   const writes = labels.map((l) =>
@@ -46,7 +30,7 @@ it('transactions waiting together are one commit; each caller hears only after i
 
 it('a transaction that throws is undone alone: the others of its group are stored', async () => {
   await store.createChannel(newChannel('exists'));
-  const release = await holdConnection();
+  const release = await holdConnection(store.dataSource);
   const results = Promise.allSettled([
     store.createChannel(newChannel('first')),
     store.transaction(async (tx) => {
@@ -66,7 +50,7 @@ it('a transaction that throws is undone alone: the others of its group are store
 });
 
 it('an error that ends the SQLite transaction fails every member of the group and stores nothing of it', async () => {
-  const release = await holdConnection();
+  const release = await holdConnection(store.dataSource);
   const ended = new Error('the transaction ended under it');
   const results = Promise.allSettled([
     store.createChannel(newChannel('before')),

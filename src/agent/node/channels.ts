@@ -85,7 +85,7 @@ export class Channels {
     const { channel } = await agent.modules.identity
       .proposeToVerifiedPeer(
         client,
-        c.id,
+        c,
         policy,
         {
           allocation,

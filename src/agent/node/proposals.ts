@@ -8,6 +8,7 @@
 import {
   DidCommProofEventTypes,
   DidCommProofState,
+  type DidCommConnectionRecord,
   type DidCommProofStateChangedEvent,
 } from '@credo-ts/didcomm';
 import type { Decision, IncomingProposal } from '../../channels/client.js';
@@ -56,8 +57,11 @@ export class Proposals {
     for (const p of this.#pending.values()) p.decide?.(false, reason);
   }
 
-  /** The user's (or the auto-accept policy's) decision on a verified peer's proposal. */
-  async onVerified(p: IncomingProposal, peer: VerifiedPeer): Promise<Decision> {
+  /**
+   * The user's (or the auto-accept policy's) decision on a verified peer's proposal; `on` is the
+   * connection it came on, as the gate read it.
+   */
+  async onVerified(p: IncomingProposal, peer: VerifiedPeer, on?: DidCommConnectionRecord): Promise<Decision> {
     const { agent, assets, config, events } = this.ctx;
     // We are participant 1 of a channel a peer proposes; of a sub-channel, what we are in its parent.
     const me = Math.max(
@@ -70,7 +74,8 @@ export class Proposals {
       this.ctx.ledger.holds(a) ? assets.byHolder(a.chainID, a.ethHolder) : undefined,
     );
     const asset = known[0] ?? assets.eth;
-    const connection = await agent.didcomm.connections.findById(peer.connectionId);
+    const connection =
+      on?.id === peer.connectionId ? on : await agent.didcomm.connections.findById(peer.connectionId);
     const view = proposalView(p, peer, connection, asset, { ours: ourFund, peer: peerFund });
     if (assets.chainIds.length > 1 || known.length > 1)
       view.assets = known.flatMap((a, i) =>
@@ -151,7 +156,7 @@ export function proposalGate(
 ): (p: IncomingProposal) => Promise<Decision> {
   const gate = o.agent.modules.identity.gatedProposalHandler(
     o.policy,
-    (p, peer) => parts()!.proposals.onVerified(p, peer),
+    (p, peer, connection) => parts()!.proposals.onVerified(p, peer, connection),
     {
       onRefusal: (p, err) => o.log(`refused a channel from ${p.peer}: ${err.code} (${err.message})`),
       verify: { timeoutMs: o.timeoutMs, reverifyAfterMs: o.reverifyAfterMs, onDecision: logDecision(o.log) },

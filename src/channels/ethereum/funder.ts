@@ -1,10 +1,10 @@
 // Funding a ledger channel on Ethereum: deposit this participant's share of every asset on
 // this chain (ETH, or ERC20 after an approve), then wait until every participant's deposit is
 // buried under the configured number of confirmations, or fail with FundingTimeoutError.
-import { isError, type Contract, type Provider } from 'ethers';
+import { JsonRpcApiProvider, isError, toQuantity, type BlockTag, type Contract, type Provider } from 'ethers';
 import { ChainError, FundingTimeoutError } from '../errors.js';
 import { sleep } from '../sleep.js';
-import { assetHolderContract, erc20Contract } from './contracts.js';
+import { assetHolderContract, assetHolderInterface, erc20Contract } from './contracts.js';
 import { fundingId, type Address, type Params, type State } from './encoding.js';
 import { TxSender } from './tx.js';
 
@@ -32,6 +32,15 @@ export interface MissingDeposit {
   asset: number;
   required: bigint;
   held: bigint;
+}
+
+let holdingsSelector: string | undefined;
+
+/** The calldata of `holdings(id)`: its selector and the 32-byte ID (ethers' ABI coder costs more than the call). */
+function holdingsCall(id: string): string {
+  holdingsSelector ??= assetHolderInterface().getFunction('holdings')!.selector;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(id)) throw new ChainError('not a funding ID', { fundingId: id });
+  return holdingsSelector + id.slice(2);
 }
 
 export class EthereumFunder {
@@ -95,16 +104,12 @@ export class EthereumFunder {
     const blockTag = Math.max(0, head - (this.#confirmations - 1));
     const missing: MissingDeposit[] = [];
     for (const a of await this.#localAssets(req)) {
-      const holder = assetHolderContract(req.state.outcome.assets[a]!.ethHolder, this.#provider);
+      const holder = req.state.outcome.assets[a]!.ethHolder;
       await Promise.all(
         req.params.participants.map(async (p, i) => {
           const required = agreement[a]?.[i] ?? 0n;
           if (required === 0n) return;
-          const held = (await holder
-            .getFunction('holdings')
-            .staticCall(fundingId(req.state.channelID, p.ethAddress), {
-              blockTag,
-            })) as bigint;
+          const held = await this.#holdings(holder, fundingId(req.state.channelID, p.ethAddress), blockTag);
           if (held < required) missing.push({ participant: i, asset: a, required, held });
         }),
       );
@@ -118,10 +123,26 @@ export class EthereumFunder {
     return req.state.outcome.assets.flatMap((asset, i) => (asset.chainID === chainId ? [i] : []));
   }
 
+  /**
+   * What the asset holder at `holder` holds for funding ID `id` (at `blockTag`, default the
+   * latest block): one eth_call, its calldata and result coded here.
+   */
+  async #holdings(holder: Address, id: string, blockTag: BlockTag = 'latest'): Promise<bigint> {
+    const data = holdingsCall(id);
+    const tag = typeof blockTag === 'number' ? toQuantity(blockTag) : blockTag;
+    const result: unknown =
+      this.#provider instanceof JsonRpcApiProvider
+        ? await this.#provider.send('eth_call', [{ to: holder, data }, tag])
+        : await this.#provider.call({ to: holder, data, blockTag });
+    if (typeof result !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(result))
+      throw new ChainError('the asset holder gave no holdings', { holder, fundingId: id, result });
+    return BigInt(result);
+  }
+
   /** Tops the holding of `id` up to `amount` (nothing if a deposit is already there). */
   async #deposit(holderAddress: Address, id: string, amount: bigint): Promise<void> {
     const holder = assetHolderContract(holderAddress, this.#provider);
-    const held = (await holder.getFunction('holdings').staticCall(id)) as bigint;
+    const held = await this.#holdings(holderAddress, id);
     if (held >= amount) return;
     const missing = amount - held;
     const token = await this.#tokenOf(holderAddress, holder);

@@ -2,7 +2,16 @@
 // ChainError, receipts awaited at a configurable confirmation depth by polling. (ethers' own
 // waits listen for new blocks, and its block subscriber skips the block it sees first: a
 // transaction mined just after it was sent, as anvil's automine does, can wait forever.)
+//
+// A key-holding wallet on a JSON-RPC provider sends by the raw path (./raw-tx.ts): the call
+// estimated (a call that would revert fails here, with its reason, before anything is sent),
+// signed with the process's secp256k1 engine, its hash computed locally, and broadcast with
+// eth_sendRawTransaction. ethers' Wallet.sendTransaction would sign with @noble/curves and
+// parse the signed transaction back, recovering its sender, for every transaction. Any other
+// signer sends through ethers (a NonceManager over it).
 import {
+  BaseWallet,
+  JsonRpcApiProvider,
   NonceManager,
   type Contract,
   type ContractRunner,
@@ -11,6 +20,7 @@ import {
   type TransactionReceipt,
 } from 'ethers';
 import { ChainError } from '../errors.js';
+import { RawTxSender } from './raw-tx.js';
 
 export interface TxOptions {
   /** Blocks a receipt must be buried under before a call returns (1 = mined). */
@@ -62,11 +72,16 @@ export class TxSender {
   readonly confirmations: number;
   readonly receiptTimeoutMs: number;
   readonly pollIntervalMs: number;
+  readonly #raw: RawTxSender | undefined;
 
   constructor(signer: Signer, options: TxOptions = {}) {
     if (signer.provider === null) throw new ChainError('signer has no provider');
     this.signer = signer instanceof NonceManager ? signer : new NonceManager(signer);
     this.provider = signer.provider;
+    this.#raw =
+      signer instanceof BaseWallet && signer.provider instanceof JsonRpcApiProvider
+        ? new RawTxSender(signer.privateKey, signer.address, signer.provider)
+        : undefined;
     this.confirmations = options.confirmations ?? 1;
     this.receiptTimeoutMs = options.receiptTimeoutMs ?? 120_000;
     this.pollIntervalMs = options.pollIntervalMs ?? 25;
@@ -77,7 +92,12 @@ export class TxSender {
   }
 
   async address(): Promise<string> {
-    return this.signer.getAddress();
+    return this.#raw?.address ?? this.signer.getAddress();
+  }
+
+  /** Whether transactions go out by the raw path (a wallet on a JSON-RPC provider). */
+  get raw(): boolean {
+    return this.#raw !== undefined;
   }
 
   /** Sends `contract.method(...args)` and returns its receipt once mined and confirmed. */
@@ -87,11 +107,15 @@ export class TxSender {
     args: unknown[],
     value?: bigint,
   ): Promise<TransactionReceipt> {
-    const fn = contract.connect(this.signer).getFunction(method);
     let hash: string;
     try {
-      const tx = await fn.send(...args, value === undefined ? {} : { value });
-      hash = tx.hash;
+      if (this.#raw !== undefined) {
+        const data = contract.interface.encodeFunctionData(method, args);
+        hash = await this.#raw.send(await contract.getAddress(), data, value ?? 0n);
+      } else {
+        const fn = contract.connect(this.signer).getFunction(method);
+        hash = (await fn.send(...args, value === undefined ? {} : { value })).hash;
+      }
     } catch (err) {
       if (this.signer instanceof NonceManager) this.signer.reset();
       const reason = revertReason(err);

@@ -20,7 +20,6 @@
 import 'reflect-metadata';
 
 import { LessThan, type DataSource, type EntityManager } from 'typeorm';
-import type { BetterSqlite3Driver } from 'typeorm/driver/better-sqlite3/BetterSqlite3Driver.js';
 
 import type {
   ChannelFilter,
@@ -44,7 +43,6 @@ import { SignedStateEntity } from './entities/signed-state.entity.js';
 import { StagedStateEntity } from './entities/staged-state.entity.js';
 import { WatcherCursorEntity } from './entities/watcher-cursor.entity.js';
 import { ChannelExistsError, ChannelNotStoredError, CorruptRecordError, StoreUsageError } from './errors.js';
-import { GroupCommit } from './group-commit.js';
 import { checkPaymentFilter, storedPayment } from './payment-rules.js';
 import {
   chainCursorKey,
@@ -58,6 +56,7 @@ import {
   type StateRow,
 } from './rules.js';
 import { ChannelStoreBase, type ListingTx } from './store-base.js';
+import { sqliteGroupCommit, sqliteUpdatesOf } from './sqlite-group.js';
 import { PgUpdates, SqliteUpdates } from './update-statements.js';
 import { phaseOp, signedStateOp, stagedStateOp, usedVersionOp, type UpdateRunner } from './update-writes.js';
 
@@ -162,6 +161,13 @@ class TypeOrmTx implements ListingTx {
 
   async createChannel(channel: NewChannelRecord): Promise<void> {
     const row = newChannelRow(channel, Date.now());
+    // SQLite: statements prepared once (TypeORM writes the time into its INSERT's text, so it would
+    // prepare a new statement for every channel).
+    if (this.updates instanceof SqliteUpdates) {
+      if (!this.updates.insertChannel(row, channel.peers))
+        throw new ChannelExistsError(`channel ${row.id} is already stored`, { channelId: row.id });
+      return;
+    }
     if (await this.m.exists(ChannelEntity, { where: { id: row.id } })) {
       throw new ChannelExistsError(`channel ${row.id} is already stored`, { channelId: row.id });
     }
@@ -321,14 +327,6 @@ class TypeOrmTx implements ListingTx {
 }
 
 export class TypeOrmChannelStore extends ChannelStoreBase<TypeOrmTx> {
-  /** SQLite: the update statements prepared on the connection. */
-  private sqlite: SqliteUpdates | undefined;
-  /** SQLite: transactions waiting for the connection together are committed together. */
-  private readonly group = new GroupCommit(
-    (fn) => exclusive(this.dataSource, fn),
-    () => this.sqliteUpdates(),
-  );
-
   /**
    * Wraps an initialized DataSource that includes the channel entities and migrations (see
    * openDataSource). With `ownsDataSource`, close() destroys it.
@@ -355,14 +353,9 @@ export class TypeOrmChannelStore extends ChannelStoreBase<TypeOrmTx> {
     if (ds.options.type === 'postgres') {
       return ds.transaction(async (m) => fn(new TypeOrmTx(m, await PgUpdates.of(m.queryRunner!), true)));
     }
-    return this.group.run(() => fn(new TypeOrmTx(ds.manager, this.sqliteUpdates(), false)));
-  }
-
-  /** The prepared statements on the current better-sqlite3 connection (prepared again after a reconnect). */
-  private sqliteUpdates(): SqliteUpdates {
-    const db = (this.dataSource.driver as BetterSqlite3Driver).databaseConnection as SqliteUpdates['db'];
-    if (this.sqlite?.db !== db) this.sqlite = new SqliteUpdates(db);
-    return this.sqlite;
+    // SQLite: transactions waiting for the connection together (this store's and other stores' on
+    // the DataSource) are committed together.
+    return sqliteGroupCommit(ds).run(() => fn(new TypeOrmTx(ds.manager, sqliteUpdatesOf(ds), false)));
   }
 
   protected override isClosed(): boolean {

@@ -19,6 +19,7 @@ import type { QueryRunner } from 'typeorm';
 
 import type { Hex } from '../types.js';
 import { StoreUsageError } from './errors.js';
+import type { ChannelRow } from './rules.js';
 import type { GroupRunner } from './group-commit.js';
 import {
   checkChanged,
@@ -83,6 +84,7 @@ export class SqliteUpdates implements UpdateRunner, GroupRunner {
   private readonly commit: SqliteStatement;
   private readonly rollback: SqliteStatement;
   private readonly savepointStatements: Record<'open' | 'release' | 'rollbackTo', SqliteStatement>;
+  private readonly newChannel: Record<'exists' | 'channel' | 'peer', SqliteStatement>;
 
   constructor(readonly db: Sqlite) {
     this.read = db.prepare<[Hex], ReadRow>(READ);
@@ -97,6 +99,13 @@ export class SqliteUpdates implements UpdateRunner, GroupRunner {
     this.begin = db.prepare('BEGIN');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
+    this.newChannel = {
+      exists: db.prepare('SELECT 1 FROM perun_channel WHERE id = ?'),
+      channel: db.prepare(`INSERT INTO perun_channel
+        (id, params, our_index, parent_id, phase, used_version, used_state, updated_at)
+        VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)`),
+      peer: db.prepare('INSERT INTO perun_channel_peer (channel_id, idx, peer_id) VALUES (?, ?, ?)'),
+    };
     this.savepointStatements = {
       open: db.prepare('SAVEPOINT member'),
       release: db.prepare('RELEASE member'),
@@ -115,6 +124,17 @@ export class SqliteUpdates implements UpdateRunner, GroupRunner {
     for (const step of stepsOf(op, row, taken)) {
       checkChanged(op, step, this.steps[step.name].run(...step.params).changes);
     }
+  }
+
+  /**
+   * Inserts a new channel's row (`row`, checked by the caller) and one row per peer, as TypeORM's
+   * entities would; false, nothing written, when the channel is already stored.
+   */
+  insertChannel(row: ChannelRow, peers: readonly string[]): boolean {
+    if (this.newChannel.exists.get(row.id) !== undefined) return false;
+    this.newChannel.channel.run(row.id, row.paramsJson, row.ourIndex, row.parentId, row.phase, row.updatedAt);
+    peers.forEach((peerId, idx) => this.newChannel.peer.run(row.id, idx, peerId));
+    return true;
   }
 
   /**

@@ -47,8 +47,18 @@ export function isVerifiedAddress(verified: string, candidate: unknown): boolean
 export function normalAddress(backend: AddressBackend, address: unknown): string | undefined {
   if (typeof address !== 'string') return undefined;
   if (backend === 'ton') return /^0x[0-9a-fA-F]{64}$/.test(address) ? address.toLowerCase() : undefined;
-  return isAddress(address) ? getAddress(address) : undefined;
+  let normal = ethereumForms.get(address);
+  if (normal === undefined && !ethereumForms.has(address)) {
+    normal = isAddress(address) ? getAddress(address) : undefined;
+    if (ethereumForms.size >= ETHEREUM_FORMS) ethereumForms.delete(ethereumForms.keys().next().value!);
+    ethereumForms.set(address, normal);
+  }
+  return normal;
 }
+
+/** The normal forms of the Ethereum addresses seen last (a gate checks the same few, two hashes each). */
+const ethereumForms = new Map<string, string | undefined>();
+const ETHEREUM_FORMS = 256;
 
 export interface AddressProofBinding {
   /** The verifier's DID on the connection. */

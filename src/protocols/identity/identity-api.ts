@@ -144,15 +144,18 @@ export class IdentityApi {
     return this.gate.gatedProposalHandler(this.agentContext, policy, inner, options);
   }
 
-  /** Verifies the peer on `connectionId`, then proposes the channel to it at its verified address. */
+  /**
+   * Verifies the peer on a connection (its ID, or its record as the caller just read it), then
+   * proposes the channel to it at its verified address.
+   */
   public proposeToVerifiedPeer(
     client: ChannelClient,
-    connectionId: string,
+    connection: string | DidCommConnectionRecord,
     policy: PeerPolicy,
     request: Omit<ProposeRequest, 'peer' | 'peerAddress'>,
     options?: VerifyOptions,
   ): Promise<{ channel: ChannelInfo; peer: VerifiedPeer }> {
-    return this.gate.proposeToVerifiedPeer(this.agentContext, client, connectionId, policy, request, options);
+    return this.gate.proposeToVerifiedPeer(this.agentContext, client, connection, policy, request, options);
   }
 
   /** An issuer with a new did:key, or with an existing did:key of this agent. */

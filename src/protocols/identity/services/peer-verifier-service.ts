@@ -145,7 +145,14 @@ export async function readyConnection(
   agentContext: AgentContext,
   connectionId: string,
 ): Promise<DidCommConnectionRecord & { did: string; theirDid: string }> {
-  const connection = await agentContext.resolve(DidCommConnectionsApi).findById(connectionId);
+  return readyRecord(await agentContext.resolve(DidCommConnectionsApi).findById(connectionId), connectionId);
+}
+
+/** `connection` (the record of `connectionId`, read by the caller) if established with both DIDs, else a refusal. */
+export function readyRecord(
+  connection: DidCommConnectionRecord | null,
+  connectionId: string,
+): DidCommConnectionRecord & { did: string; theirDid: string } {
   if (
     connection === null ||
     !connection.isReady ||

@@ -8,7 +8,7 @@
 // proposal on a connection with no identity yet was verified before the core saw it (the wire
 // waits for the peer directory); that verification is taken here, not made again.
 import { injectable, type AgentContext } from '@credo-ts/core';
-import { DidCommConnectionService } from '@credo-ts/didcomm';
+import { DidCommConnectionService, type DidCommConnectionRecord } from '@credo-ts/didcomm';
 import { isVerifiedAddress } from '../address-proof.js';
 import type {
   ChannelClient,
@@ -30,10 +30,11 @@ export interface GateOptions {
   verify?: VerifyOptions;
 }
 
-/** What the gate hands an accepted proposal to, with the verified peer. */
+/** What the gate hands an accepted proposal to, with the verified peer and the connection it came on. */
 export type VerifiedProposalHandler = (
   p: IncomingProposal,
   peer: VerifiedPeer,
+  connection: DidCommConnectionRecord,
 ) => Decision | Promise<Decision>;
 
 @injectable()
@@ -78,7 +79,7 @@ export class ProposalGateService {
           return refuse('no-connection', 'no established connection with the proposer', { peer: p.peer });
         const peer =
           verdict?.peer ??
-          (await this.peers.verify(agentContext, connection.id, policy, options.verify, {
+          (await this.peers.verify(agentContext, connection, policy, options.verify, {
             address: proposer,
           }));
         if (peer.did !== p.peer)
@@ -95,7 +96,7 @@ export class ProposalGateService {
           await this.peers.recordRefusal(agentContext, connection, policy, err, options.verify);
           throw err;
         }
-        return inner === undefined ? { accept: true } : await inner(p, peer);
+        return inner === undefined ? { accept: true } : await inner(p, peer, connection);
       } catch (err) {
         if (err instanceof PeerNotAuthorizedError) {
           options.onRefusal?.(p, err);
@@ -107,18 +108,20 @@ export class ProposalGateService {
   }
 
   /**
-   * The proposer's side of the gate: verifies the peer on `connectionId`, then proposes the channel
-   * to its DID with the verified address as the peer's participant address.
+   * The proposer's side of the gate: verifies the peer on connection `on` (its ID, or its record
+   * as the caller just read it), then proposes the channel to its DID with the verified address as
+   * the peer's participant address.
    */
   public async proposeToVerifiedPeer(
     agentContext: AgentContext,
     client: ChannelClient,
-    connectionId: string,
+    on: string | DidCommConnectionRecord,
     policy: PeerPolicy,
     request: Omit<ProposeRequest, 'peer' | 'peerAddress'>,
     options: VerifyOptions = {},
   ): Promise<{ channel: ChannelInfo; peer: VerifiedPeer }> {
-    const peer = await this.peers.verify(agentContext, connectionId, policy, options);
+    const connectionId = typeof on === 'string' ? on : on.id;
+    const peer = await this.peers.verify(agentContext, on, policy, options);
     this.identities.prefer(peer.did, connectionId);
     try {
       const channel = await client.proposeChannel({ ...request, peer: peer.did, peerAddress: peer.address });

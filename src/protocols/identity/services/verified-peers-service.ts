@@ -31,6 +31,7 @@ import { PeerIdentitiesService } from './peer-identities-service.js';
 import {
   PeerVerifierService,
   readyConnection,
+  readyRecord,
   type PeerDecision,
   type VerifyOptions,
 } from './peer-verifier-service.js';
@@ -118,18 +119,21 @@ export class VerifiedPeersService {
   ) {}
 
   /**
-   * The peer on `connectionId`, verified against `policy`: a verification that may still be relied
-   * on (see the header) when `options.reverifyAfterMs` allows, else a new one; the decision is
-   * recorded. Throws PeerNotAuthorizedError.
+   * The peer on connection `on` (its ID, or its record as the caller just read it), verified
+   * against `policy`: a verification that may still be relied on (see the header) when
+   * `options.reverifyAfterMs` allows, else a new one; the decision is recorded. Throws
+   * PeerNotAuthorizedError.
    */
   public async verify(
     agentContext: AgentContext,
-    connectionId: string,
+    on: string | DidCommConnectionRecord,
     policy: PeerPolicy,
     options: VerifyOptions = {},
     expect: PeerExpectation = {},
   ): Promise<VerifiedPeer> {
-    const connection = await readyConnection(agentContext, connectionId);
+    const connection =
+      typeof on === 'string' ? await readyConnection(agentContext, on) : readyRecord(on, on.id);
+    const connectionId = connection.id;
     const fingerprint = policyFingerprint(policy);
     const reuseMs = options.reverifyAfterMs ?? 0;
     let running: Promise<Outcome> | undefined;
