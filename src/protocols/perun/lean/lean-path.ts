@@ -1,8 +1,8 @@
-// The lean path of the Perun protocol, beside Credo's pipeline, for the channel messages of
-// LEAN_MESSAGE_TYPES and the opening messages of LEAN_OPENING_TYPES. They stay standard DIDComm v1 authcrypt envelopes of the perun protocol;
-// only the work differs: keys resolved once per connection (./peers.ts), envelopes packed and
-// opened at once (./envelope.ts), plaintexts decoded by the core's strict decoder, no class
-// transformation or validation.
+// The lean path of the Perun protocol, beside Credo's pipeline, for the channel and opening
+// messages of MESSAGE_KINDS (./types.ts). They stay standard DIDComm v1 authcrypt envelopes of
+// the perun protocol; only the work differs: keys resolved once per connection (./peers.ts),
+// envelopes packed and opened at once (./envelope.ts), plaintexts decoded by the core's strict
+// decoder, no class transformation or validation.
 //
 // Inbound (`receive`): an envelope is taken only if it is authcrypt to exactly one recipient,
 // the (recipient key, sender key) pair is that of a cached completed connection, it opens, and
@@ -10,12 +10,13 @@
 // and ~transport, fields the decoder takes; a problem report only when it answers an update of
 // ours). Anything else is 'fallback': the transport hands it to Credo unchanged, which checks and
 // refuses or processes it as ever. A taken message goes to the wire as coming from the
-// connection's peer (whom the wire's peer directory names); with a return route, its transport is kept for the answer. A message
-// whose @id its connection already delivered (the agent's replay guard, ../../replay/, where the
-// agent registers one) is dropped before that: no work, no answer, the transport acknowledges it.
+// connection's peer (whom the wire's peer directory names); with a return route, its transport
+// is kept for the answer. A message whose @id its connection already delivered (the agent's
+// replay guard, ../../replay/, where the agent registers one) is dropped before that: no work, no
+// answer, the transport acknowledges it.
 // An update's or an answer's ID is written behind, not before delivery: the guard's file comment
 // says why a lost one is harmless (the channel machine's versions; a proposal answered once), so a
-// payment costs no durable write of its own here. A proposal (LEAN_OPENING_TYPES) is taken only
+// payment costs no durable write of its own here. A proposal (`lean: 'opening'`) is taken only
 // where the agent has a replay guard and the wire already knows the connection's peer (no gate to
 // run first: a first proposal goes to Credo's pipeline); its ID is durable before the wire sees
 // it, as Credo's pipeline does it (../../replay/replay-module.ts). If that write fails, the
@@ -40,6 +41,7 @@ import { LeanPeers, type LeanPeer } from './peers.js';
 import {
   LEAN_MESSAGE_TYPES,
   LEAN_OPENING_TYPES,
+  PROPOSAL_ANSWERS,
   PerunLeanEventTypes,
   type LeanCarrier,
   type LeanOptions,
@@ -71,14 +73,6 @@ export function versionGuarded(messageType: string): boolean {
   return messageType === PROBLEM_REPORT || (name !== undefined && LEAN_MESSAGE_TYPES.has(name));
 }
 
-/** The answers to a channel proposal: each resolves only our proposal still waiting for it, by its random ID. */
-const PROPOSAL_ANSWERS: ReadonlySet<string> = new Set([
-  'ledger-channel-accept',
-  'sub-channel-accept',
-  'virtual-channel-accept',
-  'channel-proposal-reject',
-]);
-
 /**
  * Whether a repeat of a message of this type (URI) changes nothing, so that the replay guard may
  * write its ID behind (src/protocols/replay/replay-guard.ts): a version-guarded message, or the
@@ -90,7 +84,7 @@ export function repeatChangesNothing(messageType: string): boolean {
   return versionGuarded(messageType) || (name !== undefined && PROPOSAL_ANSWERS.has(name));
 }
 
-/** A plaintext's decorators when they are of the plain form: `~thread` {thid}, `~transport` {return_route}. */
+/** A plaintext's decorators when of the plain form: `~thread` {thid}, `~transport` {return_route}. */
 function decorators(p: Record<string, unknown>): { threadId: string; returnRoute: boolean } | undefined {
   const id = p['@id'];
   if (typeof id !== 'string' || !MESSAGE_ID.test(id)) return undefined;

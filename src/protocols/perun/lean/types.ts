@@ -7,27 +7,48 @@ import type { Envelope } from './envelope.js';
 import type { PeerConnection } from '../peer-directory.js';
 import type { LeanKeyAgreement } from './peers.js';
 
-/** The channel messages the lean path carries; everything else goes through Credo's pipeline. */
-export const LEAN_MESSAGE_TYPES: ReadonlySet<ChannelMessageType> = new Set<ChannelMessageType>([
-  'channel-update',
-  'channel-update-accept',
-  'channel-update-reject',
-  'channel-sync',
-  'channel-sync-batch',
-]);
-
 /**
- * The opening messages the lean path also carries: a ledger channel's proposal and accept (its
- * refusal is a Perun problem report threaded on the proposal). Unlike the messages above, a
- * proposal's ID is durable in the replay guard before the wire sees it, and the lean path takes a
- * proposal only on a connection whose peer the wire has already resolved (a first proposal, which
- * runs the identity gate, goes through Credo's pipeline).
+ * How the lean path and the replay guard treat each kind of Perun message:
+ * - `lean: 'channel'`: a channel message the lean path carries; the channel machine's versions
+ *   guard it against repeats, so the replay guard may write its ID behind;
+ * - `lean: 'opening'`: a ledger channel's opening message the lean path also carries (a refusal
+ *   is a Perun problem report threaded on the proposal). A proposal's ID is durable in the replay
+ *   guard before the wire sees it, and the lean path takes one only on a connection whose peer the
+ *   wire has already resolved (a first proposal, which runs the identity gate, goes through
+ *   Credo's pipeline);
+ * - `answersProposal`: it resolves only our proposal still waiting for it, by its random ID, so a
+ *   repeat (also after a crash) finds nothing to resolve and its ID may be written behind.
+ * Everything without `lean` goes through Credo's pipeline.
  */
-export const LEAN_OPENING_TYPES: ReadonlySet<ChannelMessageType> = new Set<ChannelMessageType>([
-  'ledger-channel-proposal',
-  'ledger-channel-accept',
-  'channel-proposal-reject',
-]);
+export const MESSAGE_KINDS: Readonly<
+  Record<ChannelMessageType, { lean?: 'channel' | 'opening'; answersProposal?: true }>
+> = {
+  'channel-update': { lean: 'channel' },
+  'channel-update-accept': { lean: 'channel' },
+  'channel-update-reject': { lean: 'channel' },
+  'channel-sync': { lean: 'channel' },
+  'channel-sync-batch': { lean: 'channel' },
+  'ledger-channel-proposal': { lean: 'opening' },
+  'ledger-channel-accept': { lean: 'opening', answersProposal: true },
+  'channel-proposal-reject': { lean: 'opening', answersProposal: true },
+  'sub-channel-proposal': {},
+  'sub-channel-accept': { answersProposal: true },
+  'virtual-channel-proposal': {},
+  'virtual-channel-accept': { answersProposal: true },
+  'virtual-channel-update': {},
+};
+
+const kindsWith = (has: (kind: (typeof MESSAGE_KINDS)[ChannelMessageType]) => boolean) =>
+  new Set((Object.keys(MESSAGE_KINDS) as ChannelMessageType[]).filter((t) => has(MESSAGE_KINDS[t])));
+
+/** The channel messages the lean path carries (MESSAGE_KINDS `lean: 'channel'`). */
+export const LEAN_MESSAGE_TYPES: ReadonlySet<ChannelMessageType> = kindsWith((k) => k.lean === 'channel');
+
+/** The opening messages the lean path also carries (MESSAGE_KINDS `lean: 'opening'`). */
+export const LEAN_OPENING_TYPES: ReadonlySet<ChannelMessageType> = kindsWith((k) => k.lean === 'opening');
+
+/** The answers to a channel proposal (MESSAGE_KINDS `answersProposal`). */
+export const PROPOSAL_ANSWERS: ReadonlySet<ChannelMessageType> = kindsWith((k) => k.answersProposal === true);
 
 /** The transport an inbound message came on, for answers routed back on it (return route). */
 export interface LeanReplyChannel {
