@@ -12,7 +12,9 @@
 // the payments take. `signer` is the agents' state signer where their info tells it.
 // `fsync_p50_ms`/`fsync_p95_ms`/`fsync_mean_ms`: the disk's fdatasync latency where the stores
 // live, probed just before and after the sequential payments (bench/timing.ts fsyncProbe), their
-// floor in the same run.
+// floor in the same run. `alice_cpu_ms`/`bob_cpu_ms`: each agent process's CPU time (user and
+// system, /proc on Linux, 10 ms ticks) per sequential payment, which a busy machine changes less
+// than the rate.
 // Profile the agents with PERUN_AGENT_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR'.
 // With --in-process both agents run in this process without the REST API and credentials, and a
 // payment's time is split into the channel core (signing, checking, durable commits) and DIDComm
@@ -41,6 +43,7 @@ import { TypeOrmChannelStore } from '../src/channels/persistence/typeorm-store.j
 import { certifiedPair } from '../src/agent/process/certified-pair.js';
 import { openChannel, restClient } from './rest-client.js';
 import {
+  cpuMsOf,
   diskLine,
   fsyncFigures,
   fsyncProbe,
@@ -96,7 +99,11 @@ async function twoProcesses(payments: number): Promise<void> {
     const rest = await timePayments(200, () => api.call('GET', '/info'));
     const pay = () => api.call('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' });
     const probe = fsyncProbe(root, 100);
+    const cpu0 = [cpuMsOf(alice.child.pid), cpuMsOf(bob.child.pid)];
     const { totalMs: total, figures } = await timePayments(payments, pay);
+    const cpu = [cpuMsOf(alice.child.pid), cpuMsOf(bob.child.pid)].map((ms, i) =>
+      ms === undefined || cpu0[i] === undefined ? undefined : Number(((ms - cpu0[i]) / payments).toFixed(2)),
+    );
     const disk = fsyncFigures([...probe, ...fsyncProbe(root, 100)]);
     const split = await restSplit(Math.min(payments, 500), () => api.call('GET', '/info'), pay);
     // 64 REST clients paying on the same channel at once: the payments go in batches.
@@ -120,6 +127,7 @@ async function twoProcesses(payments: number): Promise<void> {
       trust_ping_p50_ms: ping.figures.p50_ms,
       ...(signer === undefined ? {} : { signer }),
       ...disk,
+      ...(cpu[0] === undefined || cpu[1] === undefined ? {} : { alice_cpu_ms: cpu[0], bob_cpu_ms: cpu[1] }),
       open_ms: Math.round(openMs),
       connect_ms: Math.round(connectMs),
       rest_p50_ms: rest.figures.p50_ms,
@@ -160,6 +168,10 @@ async function twoProcesses(payments: number): Promise<void> {
     console.log(`  DIDComm both ways, both channel cores (the rest)            ${share(split.didcommMs)}`);
     console.log('  (npm run bench:didcomm -- --in-process splits the second line into core and DIDComm)');
     console.log(diskLine(disk));
+    if (result.alice_cpu_ms !== undefined)
+      console.log(
+        `CPU time a sequential payment: Alice ${result.alice_cpu_ms} ms, Bob ${result.bob_cpu_ms} ms`,
+      );
     if (json) console.log(JSON.stringify(result));
   } finally {
     await stopAllProcesses();

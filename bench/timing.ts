@@ -1,7 +1,8 @@
 // Instruments shared by the channel benchmarks: the channel core's signer, signature check and
 // store wrapped so the time spent in each is summed into a named counter, latency percentiles,
-// integer arguments (--payments N), and the disk's durable-write latency beside the payments.
-import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
+// integer arguments (--payments N), the disk's durable-write latency beside the payments, and the
+// CPU time of a process (Linux's /proc) over them.
+import { closeSync, fdatasyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChannelBackend, Signer } from '../src/channels/interfaces.js';
 import type { ChannelStore } from '../src/channels/store.js';
@@ -170,4 +171,19 @@ export function diskLine(disk: ReturnType<typeof fsyncFigures>): string {
     `mean ${disk.fsync_mean_ms} ms (two durable commits in turn a sequential payment: ` +
     `at most ${Math.round(1000 / (2 * disk.fsync_mean_ms))}/s)`
   );
+}
+
+/**
+ * The CPU time (user and system, ms) process `pid` has used so far, from /proc/PID/stat; undefined
+ * where there is no /proc (not Linux) or the process is gone.
+ */
+export function cpuMsOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime, the 14th and 15th fields, in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
