@@ -201,6 +201,9 @@ export class AgentProcess {
       child.stdout!.setEncoding('utf8').on('data', onData);
     });
     const ready = Promise.race([readyLine, exited]).then((r) => {
+      // With --json a failed start prints its error as the one JSON value: no token file named.
+      if (typeof r?.tokenFile !== 'string')
+        throw new Error(`${name} did not start: ${JSON.stringify(r)}\n${stderr.join('')}`);
       const token = readFileSync(r.tokenFile, 'utf8').trim();
       return new AgentProcess(name, dataDir, passphrase, child, r.apiUrl, token, r.info, stderr, env);
     });
