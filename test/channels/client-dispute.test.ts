@@ -5,7 +5,8 @@
 import { Contract, parseEther } from 'ethers';
 import { artifact } from '../../src/channels/ethereum/artifacts.js';
 import { fundingId, type WithdrawalAuth } from '../../src/channels/ethereum/encoding.js';
-import { PeerUnreachableError } from '../../src/channels/errors.js';
+import { ChainError, PeerUnreachableError } from '../../src/channels/errors.js';
+import type { Adjudicator, OnChainDispute } from '../../src/channels/interfaces.js';
 import { MemoryChannelStore } from '../../src/channels/persistence/memory-store.js';
 import { LocalWatcher } from '../../src/channels/watcher.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
@@ -104,3 +105,62 @@ it('Dave vanishes: Erin cannot close cooperatively, disputes alone and withdraws
   expect(await ethBalance(world, erin.receiver)).toBe(400n);
   expect(erin.client.channel(id).phase).toBe('Withdrawn');
 });
+
+/**
+ * A chain whose transaction `method` lands but reports the revert a node's estimate gives when
+ * the peer's transaction doing the same is still pending, and whose next read of the dispute
+ * still shows the block before it.
+ */
+function lagging(method: 'register' | 'conclude'): (real: Adjudicator) => Adjudicator {
+  return (real) => {
+    let stale: OnChainDispute | undefined;
+    const sent = async (id: string, tx: () => Promise<void>) => {
+      const before = await real.dispute(id as `0x${string}`);
+      await tx();
+      stale = before;
+      throw new ChainError(`${method} reverted: the peer's pending transaction`, { method });
+    };
+    return {
+      register: (ch, subs) =>
+        method === 'register'
+          ? sent(ch.state.channelID, () => real.register(ch, subs))
+          : real.register(ch, subs),
+      progress: (req) => real.progress(req),
+      conclude: (params, state, subs) =>
+        method === 'conclude'
+          ? sent(state.channelID, () => real.conclude(params, state, subs))
+          : real.conclude(params, state, subs),
+      concludeFinal: (params, state, sigs) => real.concludeFinal(params, state, sigs),
+      withdraw: (params, state, idx) => real.withdraw(params, state, idx),
+      dispute: async (id) => {
+        const d = stale ?? (await real.dispute(id));
+        stale = undefined;
+        return d;
+      },
+      now: () => real.now(),
+    };
+  };
+}
+
+it.each(['register', 'conclude'] as const)(
+  'Hank vanishes and Gina’s %s reverts on a pending transaction her next read does not show: she waits for the chain and withdraws',
+  async (method) => {
+    const bus = new MemoryBus();
+    const gina = makeClient(world, bus, world.party(5, 'Gina'), 'gina', { adjudicator: lagging(method) });
+    const hank = makeClient(world, bus, world.party(6, 'Hank'), 'hank');
+    people.push(gina, hank);
+    await Promise.all([gina.client.start(), hank.client.start()]);
+    const id = await open(world, gina, hank, 500n, 500n, 40n);
+    await gina.client.sendPayment(id, 100n);
+    bus.disconnect('hank');
+
+    const disputed = gina.client.dispute(id);
+    await Promise.race([
+      waitForEvent(gina, 'registered', (e) => e.channelId === id && e.by === 'us'),
+      disputed,
+    ]);
+    await world.chain.increaseTime(41);
+    expect(await disputed).toEqual([{ asset: 0, amount: 400n }]);
+    expect(await ethBalance(world, gina.receiver)).toBe(400n);
+  },
+);

@@ -9,7 +9,7 @@ import {
   ethereumBackend,
 } from '../../src/channels/ethereum/backend.js';
 import { ethAsset, ETH_BACKEND_ID } from '../../src/channels/ethereum/encoding.js';
-import type { Funder } from '../../src/channels/interfaces.js';
+import type { Adjudicator, Funder } from '../../src/channels/interfaces.js';
 import { MemoryChannelStore } from '../../src/channels/persistence/memory-store.js';
 import type { ChannelStore } from '../../src/channels/store.js';
 import type { Allocation } from '../../src/channels/types.js';
@@ -35,21 +35,27 @@ export function makeClient(
   bus: MemoryBus,
   party: Party,
   name: string,
-  overrides: ClientOverrides & { receiver?: string; funder?: Funder } = {},
+  overrides: ClientOverrides & {
+    receiver?: string;
+    funder?: Funder;
+    /** Wraps the person's adjudicator (a chain that answers in its own way). */
+    adjudicator?: (real: Adjudicator) => Adjudicator;
+  } = {},
 ): Person {
   const receiver = overrides.receiver ?? Wallet.createRandom().address;
   const store = overrides.store ?? new MemoryChannelStore();
+  const { adjudicator: wrap = (a: Adjudicator) => a, ...rest } = overrides;
   const client = new ChannelClient({
     wire: bus.connect(name),
     signer: overrides.signer ?? party.signer,
     backend: ethereumBackend,
     funder: overrides.funder ?? party.funder,
-    adjudicator: new EthereumAdjudicatorAdapter(party.adjudicator, party.signer, receiver),
+    adjudicator: wrap(new EthereumAdjudicatorAdapter(party.adjudicator, party.signer, receiver)),
     responseTimeoutMs: 5_000,
     chainPollMs: 20,
     concludeWaitMs: 2_000,
     onProposal: () => ({ accept: true }),
-    ...overrides,
+    ...rest,
     store,
   });
   const events: ClientEvent[] = [];

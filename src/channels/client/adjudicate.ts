@@ -29,13 +29,29 @@ export async function concludeAndWithdraw(
   return withdraw(ctx, entry);
 }
 
-/** Sends a concluding transaction; its failure counts only if the channel is still not concluded (the peer may have won the race). */
+/**
+ * Sends a concluding transaction; its failure counts only if the channel does not show as
+ * concluded within concludeWaitMs (the peer may have won the race).
+ */
 async function concluding(ctx: ClientContext, entry: Channel, send: () => Promise<void>): Promise<void> {
   try {
     await send();
   } catch (err) {
-    if ((await ctx.o.adjudicator.dispute(entry.id)).stage !== 'concluded') throw err;
+    if (!(await chainShows(ctx, entry, (d) => d.stage === 'concluded'))) throw err;
   }
+}
+
+/**
+ * Whether the chain shows `done` now or within concludeWaitMs, after a transaction of ours
+ * failed: a node estimates against its pending block, so the peer's transaction that made ours
+ * revert may not be in the latest block that our next read sees.
+ */
+async function chainShows(
+  ctx: ClientContext,
+  entry: Channel,
+  done: (d: OnChainDispute) => boolean,
+): Promise<boolean> {
+  return done(await pollUntil(ctx, entry, done, ctx.o.concludeWaitMs));
 }
 
 /**
@@ -73,8 +89,8 @@ export async function disputeFlow(
           ctx.subSigned(cur.state),
         );
       } catch (err) {
-        const now = await adjudicator.dispute(entry.id);
-        if (now.stage === 'none' || now.version < cur.state.version) throw err;
+        const v = cur.state.version;
+        if (!(await chainShows(ctx, entry, (now) => now.stage !== 'none' && now.version >= v))) throw err;
       }
     }
     d = await adjudicator.dispute(entry.id);
@@ -154,8 +170,8 @@ async function progress(
   try {
     await adjudicator.progress({ params: m.params, from, to: force.to, actorIdx: m.idx, sig: force.sig });
   } catch (err) {
-    const now = await adjudicator.dispute(entry.id);
-    if (now.stage !== 'forceexec' || now.version < force.to.version) throw err;
+    const v = force.to.version;
+    if (!(await chainShows(ctx, entry, (now) => now.stage === 'forceexec' && now.version >= v))) throw err;
   }
   entry.registered = { params: m.params, state: structuredClone(force.to), sigs: [force.sig] };
   await ctx.enterPhase(entry, 'Progressed');
