@@ -50,8 +50,16 @@ export function genericProblemReports(agentContext: AgentContext): GenericProble
   return dm.resolve(GenericProblemReports);
 }
 
+/** Whether a problem report (its type and code) is Credo's generic one for a message type its sender has no handler for. */
+export function isUnsupportedTypeReport(report: { type: string; code?: string }): boolean {
+  return (
+    report.code === UNSUPPORTED_MESSAGE_CODE &&
+    report.type === DidCommProblemReportMessage.type.messageTypeUri
+  );
+}
+
 /** The message a generic report says its sender could not take, if it is that kind of report. */
 export function unsupportedMessageId(report: DidCommProblemReportMessage): string | undefined {
-  if (report.description?.code !== UNSUPPORTED_MESSAGE_CODE) return undefined;
+  if (!isUnsupportedTypeReport({ type: report.type, code: report.description?.code })) return undefined;
   return report.thread?.parentThreadId;
 }

@@ -17,7 +17,7 @@ import {
   type DidCommConnectionRecord,
   type DidCommMessage,
 } from '@credo-ts/didcomm';
-import { UNSUPPORTED_MESSAGE_CODE } from '../../generic-problem-reports.js';
+import { isUnsupportedTypeReport } from '../../generic-problem-reports.js';
 import { legacyClass } from '../../protocol-uris.js';
 import { backendOfSigner, signAddressProof, type AddressProofSigner } from '../address-proof.js';
 import { PeerProblemReportError, type PeerProblem } from '../errors.js';
@@ -198,9 +198,5 @@ export class AddressProofService {
 
 /** Credo's generic report of a message type the peer has no handler for. */
 function isUnsupportedType(err: unknown): boolean {
-  return (
-    err instanceof PeerProblemReportError &&
-    err.problem.code === UNSUPPORTED_MESSAGE_CODE &&
-    err.problem.type === DidCommProblemReportMessage.type.messageTypeUri
-  );
+  return err instanceof PeerProblemReportError && isUnsupportedTypeReport(err.problem);
 }
