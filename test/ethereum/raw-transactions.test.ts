@@ -2,8 +2,8 @@
 // the process's secp256k1 engine, hashed here and broadcast as raw bytes. The bytes are the ones
 // ethers' Wallet signs; the chain takes them as the wallet's; a call that would revert fails
 // before anything is sent, with its reason, and takes no nonce; concurrent sends get consecutive
-// nonces; a failed broadcast restarts the nonce sequence; a chain without a base fee gets a
-// legacy transaction.
+// nonces; a failed broadcast restarts the nonce sequence, counted from the node once the sends
+// still on their way arrived; a chain without a base fee gets a legacy transaction.
 import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
 import { FeeData, JsonRpcProvider, Transaction, Wallet, ZeroHash, parseEther, type Contract } from 'ethers';
 import { ChainError } from '../../src/channels/errors.js';
@@ -108,6 +108,57 @@ it('a broadcast that fails is a ChainError, and the next send takes the nonce it
   jest.restoreAllMocks();
   const receipt = await tx.send(holder, 'deposit', [fundingId(202), 1n], 1n);
   expect((await provider.getTransaction(receipt.hash))!.nonce).toBe(before);
+  provider.destroy();
+});
+
+it('a broadcast that fails while another is on its way: the next send counts from the node only once that one arrived', async () => {
+  const { tx, wallet, provider } = sender(7);
+  await tx.send(holder, 'deposit', [fundingId(300), 1n], 1n);
+  const before = await provider.getTransactionCount(wallet.address);
+  const send = provider.send.bind(provider);
+  // Alice's broadcast is held on its way, Bob's fails; Carol's send comes after Bob's failure.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let holdingNow!: () => void;
+  const aliceHeld = new Promise<void>((r) => (holdingNow = r));
+  let broadcasts = 0;
+  let holding = false;
+  let carolStarted = false;
+  let carolCalls = 0;
+  const countedWhileHeld: string[] = [];
+  jest.spyOn(provider, 'send').mockImplementation(async (method, params) => {
+    if (method === 'eth_getTransactionCount' && holding) countedWhileHeld.push(method);
+    if (method === 'eth_sendRawTransaction') {
+      const n = ++broadcasts;
+      if (n === 1) {
+        holding = true;
+        holdingNow();
+        await held;
+        holding = false;
+      }
+      if (n === 2) throw new Error('connection reset');
+      return send(method, params);
+    }
+    if (!carolStarted) return send(method, params);
+    // Carol's calls before her nonce: once all answered and a turn has passed, Alice's arrives.
+    carolCalls++;
+    try {
+      return await send(method, params);
+    } finally {
+      if (--carolCalls === 0) setImmediate(release);
+    }
+  });
+  const alice = tx.send(holder, 'deposit', [fundingId(301), 1n], 1n);
+  await aliceHeld;
+  const bob = tx.send(holder, 'deposit', [fundingId(302), 1n], 1n);
+  await expect(bob).rejects.toBeInstanceOf(ChainError);
+  carolStarted = true;
+  const carol = tx.send(holder, 'deposit', [fundingId(303), 1n], 1n);
+  const receipts = await Promise.all([alice, carol]);
+  jest.restoreAllMocks();
+  expect(countedWhileHeld).toEqual([]);
+  const nonces = await Promise.all(receipts.map(async (r) => (await provider.getTransaction(r.hash))!.nonce));
+  expect(nonces.sort((a, b) => a - b)).toEqual([before, before + 1]);
   provider.destroy();
 });
 

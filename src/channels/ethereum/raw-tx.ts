@@ -15,9 +15,10 @@ export class RawTxSender {
   readonly #provider: JsonRpcApiProvider;
   readonly #engine: Secp256k1Engine;
   #chainId: Promise<bigint> | undefined;
-  /** The account's nonce when the sequence was (re)started, and how many were taken since. */
-  #base: Promise<number> | undefined;
-  #taken = 0;
+  /** The nonces counted from the node's pending count; undefined until the next send asks. */
+  #sequence: Sequence | undefined;
+  /** The sends of the last sequence given up, which the next one waits out before it counts. */
+  #retired: InFlight | undefined;
 
   constructor(privateKey: string, address: string, provider: JsonRpcApiProvider, engine = activeEngine()) {
     this.#key = getBytes(privateKey);
@@ -37,50 +38,90 @@ export class RawTxSender {
     ]);
     const eip1559 = fees.maxFeePerGas !== null && fees.maxPriorityFeePerGas !== null;
     if (!eip1559 && fees.gasPrice === null) throw new ChainError('the node gives no fee data', { to });
-    const tx = Transaction.from({
-      to,
-      data,
-      value,
-      chainId,
-      gasLimit,
-      nonce: await this.#takeNonce(),
-      ...(eip1559
-        ? { type: 2, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas }
-        : { type: 0, gasPrice: fees.gasPrice }),
-    });
-    const sig = this.#engine.sign(getBytes(tx.unsignedHash), this.#key);
-    sig[64] = 27 + sig[64]!;
-    tx.signature = Signature.from(hexlify(sig));
-    const raw = tx.serialized;
-    const hash = keccak256(raw);
-    let returned: unknown;
+    const { nonce, sequence } = this.#takeNonce();
     try {
-      returned = await this.#provider.send('eth_sendRawTransaction', [raw]);
-    } catch (err) {
-      // The nonce may not have been used: the sequence restarts from the node's count.
-      this.#restart();
-      throw err;
-    }
-    if (typeof returned !== 'string' || returned.toLowerCase() !== hash)
-      throw new ChainError('the node returned another transaction hash', { hash, returned });
-    return hash;
-  }
-
-  /** The next nonce of the account: the node's pending count once, then counted here. */
-  #takeNonce(): Promise<number> {
-    if (this.#base === undefined) {
-      const base = this.#provider.getTransactionCount(this.address, 'pending');
-      this.#base = base;
-      base.catch(() => {
-        if (this.#base === base) this.#restart();
+      const tx = Transaction.from({
+        to,
+        data,
+        value,
+        chainId,
+        gasLimit,
+        nonce: await nonce,
+        ...(eip1559
+          ? { type: 2, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas }
+          : { type: 0, gasPrice: fees.gasPrice }),
       });
+      const sig = this.#engine.sign(getBytes(tx.unsignedHash), this.#key);
+      sig[64] = 27 + sig[64]!;
+      tx.signature = Signature.from(hexlify(sig));
+      const raw = tx.serialized;
+      const hash = keccak256(raw);
+      let returned: unknown;
+      try {
+        returned = await this.#provider.send('eth_sendRawTransaction', [raw]);
+      } catch (err) {
+        // The nonce may not have been used: the sequence restarts from the node's count.
+        this.#restart(sequence);
+        throw err;
+      }
+      if (typeof returned !== 'string' || returned.toLowerCase() !== hash)
+        throw new ChainError('the node returned another transaction hash', { hash, returned });
+      return hash;
+    } finally {
+      sequence.sends.leave();
     }
-    const offset = this.#taken++;
-    return this.#base.then((n) => n + offset);
   }
 
-  #restart(): void {
-    this.#base = undefined;
-    this.#taken = 0;
+  /**
+   * The next nonce of the account: the node's pending count once, then counted here. A sequence
+   * started after a failed broadcast reads the count only once every send holding a nonce of the
+   * one before has been broadcast or failed: read earlier, the count would leave out a nonce still
+   * on its way to the node and hand it out again.
+   */
+  #takeNonce(): { nonce: Promise<number>; sequence: Sequence } {
+    let sequence = this.#sequence;
+    if (sequence === undefined) {
+      const before = this.#retired?.idle() ?? Promise.resolve();
+      const base = before.then(() => this.#provider.getTransactionCount(this.address, 'pending'));
+      const started: Sequence = { base, taken: 0, sends: new InFlight() };
+      base.catch(() => this.#restart(started));
+      this.#sequence = sequence = started;
+    }
+    const offset = sequence.taken++;
+    sequence.sends.enter();
+    return { nonce: sequence.base.then((n) => n + offset), sequence };
+  }
+
+  #restart(sequence: Sequence): void {
+    if (this.#sequence !== sequence) return;
+    this.#sequence = undefined;
+    this.#retired = sequence.sends;
+  }
+}
+
+interface Sequence {
+  base: Promise<number>;
+  taken: number;
+  sends: InFlight;
+}
+
+/** The sends holding a nonce of one sequence, until each is broadcast or failed. */
+class InFlight {
+  #count = 0;
+  #idle: Promise<void> | undefined;
+  #resolve: (() => void) | undefined;
+
+  enter(): void {
+    this.#count++;
+  }
+
+  leave(): void {
+    if (--this.#count === 0) this.#resolve?.();
+  }
+
+  /** Settles once no send is left. */
+  idle(): Promise<void> {
+    if (this.#count === 0) return Promise.resolve();
+    return (this.#idle ??= new Promise((r) => (this.#resolve = r)));
   }
 }
