@@ -44,12 +44,15 @@ function sameOutcome(a: Allocation, b: unknown): boolean {
   );
 }
 
-/** Whether `s` has exactly the content of `copy` in every field the state's encoding reads. */
+/**
+ * Whether `s` has exactly the content of `copy` in every field the state's encoding reads; the
+ * version first, the field in which the states of one channel differ.
+ */
 export function sameStateContent(copy: State, s: State): boolean {
   return (
     isObject(s) &&
-    leaf(copy.channelID, s.channelID) &&
     leaf(copy.version, s.version) &&
+    leaf(copy.channelID, s.channelID) &&
     leaf(copy.isFinal, s.isFinal) &&
     leaf(copy.appData, s.appData) &&
     sameOutcome(copy.outcome, s.outcome)
