@@ -7,7 +7,8 @@
 // engine's own rate of signatures and recoveries (PERUN_SECP256K1=noble runs the benchmark on
 // the JavaScript fallback). fsync_p50_ms/fsync_p95_ms/fsync_mean_ms: the disk's fdatasync latency
 // in the stores' directory, probed just before and after the sequential payments: their floor in
-// the same run.
+// the same run. cpu_ms_per_payment: the process's CPU time (user and system, both clients) per
+// sequential payment, a figure a busy machine changes less than the rate.
 // Usage: npm run bench:channel [-- --payments N] [--synchronous NORMAL] [--json]
 // (--json: the last line is one JSON object; --synchronous NORMAL trades the fsync per commit
 // for durability against process crashes only, to show what the disk costs.)
@@ -114,7 +115,9 @@ async function main(): Promise<void> {
 
     for (const k of Object.keys(timers)) timers[k] = 0;
     const probe = fsyncProbe(dir, 100);
+    const cpu = process.cpuUsage();
     const { totalMs: total, figures } = await timePayments(payments, () => alice.client.sendPayment(id, 1n));
+    const { user, system } = process.cpuUsage(cpu);
     const disk = fsyncFigures([...probe, ...fsyncProbe(dir, 100)]);
     // The same channel with 64 payments in flight: they go in batches, one update per round trip.
     let updates = 0;
@@ -125,6 +128,7 @@ async function main(): Promise<void> {
     const rates = engineRates();
     const result = {
       ...figures,
+      cpu_ms_per_payment: Number(((user + system) / 1000 / payments).toFixed(3)),
       batched_payments_per_s: batched.payments_per_s,
       batched_p50_ms: batched.p50_ms,
       batched_per_update: Number((payments / updates).toFixed(1)),
@@ -140,6 +144,7 @@ async function main(): Promise<void> {
       `${payments} payments in ${(total / 1000).toFixed(2)} s: ${result.payments_per_s} payments/s`,
     );
     console.log(`latency p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms, p99 ${result.p99_ms} ms`);
+    console.log(`CPU time (both clients, one process): ${result.cpu_ms_per_payment} ms per payment`);
     console.log(
       `with 64 in flight on the channel: ${batched.payments_per_s} payments/s (p50 ${batched.p50_ms} ms), ${result.batched_per_update} payments per update`,
     );

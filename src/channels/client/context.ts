@@ -9,6 +9,7 @@ import { PaymentExistsError } from '../persistence/errors.js';
 import type { Address, Hex, Params, Phase, State } from '../types.js';
 import type { SignedState, WithdrawnAmount } from '../interfaces.js';
 import { stateToJson } from '../json.js';
+import { contentCopy, sameStateContent } from '../state-content.js';
 import { transferOf } from '../transfer.js';
 import type { ChannelStoreTx, LoggedPayments, SignedState as StoredState } from '../store.js';
 import type { App } from '../app.js';
@@ -55,6 +56,9 @@ export const sameState = (a: State, b: State): boolean => canonical(a) === canon
  * take it along before it is written by itself.
  */
 export const DEFER_MS = 5;
+
+/** Signatures verify() remembers. */
+const VERIFIED_KEPT = 16;
 
 const CLOSED_PHASES: readonly Phase[] = [
   'Final',
@@ -129,7 +133,8 @@ export class ClientContext {
   readonly virtualFundings = new Map<string, VirtualFunding>();
   readonly background = new Set<Promise<unknown>>();
   readonly abort = new AbortController();
-  readonly verified = new Set<string>();
+  /** The last signatures found valid (verify), newest first. */
+  readonly #verified: { sig: Hex; address: Address; copy: State }[] = [];
   /** Peers that sent us a single `channel-sync`: they know no batch, and get one sync per channel. */
   readonly singleSyncPeers = new Set<string>();
   readonly apps: ReadonlyMap<string, App>;
@@ -400,25 +405,24 @@ export class ClientContext {
   /**
    * A state signature check that treats a state the backend cannot even encode as unsigned. A
    * signature found valid is remembered for a few checks: an incoming update is verified before
-   * the callbacks and again by the machine when it is staged, and recovery is the costly part.
+   * the callbacks and again by the machine when it is staged, and recovery is the costly part. A
+   * remembered check counts for the same signature and address on a state of exactly the content
+   * it was made on (compared field by field with a private copy).
    */
   verify(state: State, sig: Hex, address: Address, params: Params | undefined): boolean {
-    let key: string;
-    try {
-      key = `${sig}|${address}|${canonical(state)}`;
-    } catch {
-      return false;
+    for (const v of this.#verified) {
+      if (v.sig === sig && v.address === address && sameStateContent(v.copy, state)) return true;
     }
-    if (this.verified.has(key)) return true;
     let ok: boolean;
     try {
       ok = this.o.backend.verifyState(state, sig, address, params);
     } catch {
       return false;
     }
-    if (ok) {
-      this.verified.add(key);
-      if (this.verified.size > 16) this.verified.delete(this.verified.values().next().value!);
+    const copy = ok ? contentCopy(state) : undefined;
+    if (copy !== undefined) {
+      this.#verified.unshift({ sig, address, copy });
+      if (this.#verified.length > VERIFIED_KEPT) this.#verified.pop();
     }
     return ok;
   }

@@ -84,7 +84,7 @@ export class EthereumSigner {
   signHash(dataHash: Uint8Array): Hex {
     const sig = this.#engine.sign(ethSignedDigest(dataHash), this.#key);
     sig[64] = 27 + sig[64]!;
-    return hexlify(sig);
+    return `0x${Buffer.from(sig.buffer, sig.byteOffset, sig.length).toString('hex')}`;
   }
 
   signState(state: State): Hex {
@@ -96,14 +96,26 @@ export class EthereumSigner {
   }
 }
 
-/** `sig` in the engines' form if it is well-formed: 0x and 130 hex digits, v 27 or 28, 0 < r < n, 0 < s ≤ n/2. */
-function parseSig(sig: Hex): Uint8Array | undefined {
-  if (typeof sig !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(sig)) return undefined;
-  const r = BigInt('0x' + sig.slice(2, 66));
-  const s = BigInt('0x' + sig.slice(66, 130));
-  const v = parseInt(sig.slice(130, 132), 16);
-  if ((v !== 27 && v !== 28) || r === 0n || r >= N || s === 0n || s > HALF_N) return undefined;
-  return engineSig(getBytes(sig), v);
+const SIG_HEX = /^0x[0-9a-fA-F]{130}$/;
+const word = (x: bigint) => Buffer.from(x.toString(16).padStart(64, '0'), 'hex');
+const ZERO_WORD = Buffer.alloc(32);
+const N_WORD = word(N);
+const HALF_N_WORD = word(HALF_N);
+
+/**
+ * `sig` in the engines' form if it is well-formed: 0x and 130 hex digits, v 27 or 28, 0 < r < n,
+ * 0 < s ≤ n/2 (r and s compared as big-endian words, which orders them as numbers).
+ */
+export function parseSig(sig: Hex): Uint8Array | undefined {
+  if (typeof sig !== 'string' || !SIG_HEX.test(sig)) return undefined;
+  const raw = Buffer.from(sig.slice(2), 'hex');
+  const v = raw[64]!;
+  const r = raw.subarray(0, 32);
+  const s = raw.subarray(32, 64);
+  if ((v !== 27 && v !== 28) || r.equals(ZERO_WORD) || Buffer.compare(r, N_WORD) >= 0) return undefined;
+  if (s.equals(ZERO_WORD) || Buffer.compare(s, HALF_N_WORD) > 0) return undefined;
+  raw[64] = v - 27;
+  return raw;
 }
 
 const KNOWN_KEYS_MAX = 4096;

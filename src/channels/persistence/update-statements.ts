@@ -2,7 +2,8 @@
 // database driver under the TypeORM store, and the runners that execute an update op with them:
 //
 // - SQLite: better-sqlite3 statements prepared once per connection, run synchronously; an op's
-//   read, checks and writes complete within one call. SqliteUpdates also runs the store's
+//   read, checks and writes complete within one call, but for the time of the channel's last
+//   write (`updated_at`), set once per channel at the end of the transaction. SqliteUpdates also runs the store's
 //   transactions itself (BEGIN/COMMIT/ROLLBACK, prepared too), because TypeORM's transaction
 //   costs several times the statements it wraps, and the savepoints of a group commit
 //   (./group-commit.ts). The caller holds the DataSource's `exclusive`
@@ -25,6 +26,7 @@ import {
   checkChanged,
   stepsOf,
   type ReadRow,
+  type SqlValue,
   type StatementName,
   type UpdateOp,
   type UpdateRunner,
@@ -70,6 +72,9 @@ function writes(dialect: Dialect): Record<StatementName, string> {
 
 type Sqlite = BetterSqlite3.Database;
 
+/** The statements that set a channel's `updated_at` as they run. */
+const WRITES_UPDATED_AT: ReadonlySet<StatementName> = new Set(['touch', 'phase', 'used']);
+
 /** Up to this many payment IDs are looked up one by one (a sequential payment has one). */
 const FEW_IDS = 8;
 type SqliteStatement = BetterSqlite3.Statement<unknown[]>;
@@ -85,6 +90,13 @@ export class SqliteUpdates implements UpdateRunner, GroupRunner {
   private readonly rollback: SqliteStatement;
   private readonly savepointStatements: Record<'open' | 'release' | 'rollbackTo', SqliteStatement>;
   private readonly newChannel: Record<'exists' | 'channel' | 'peer', SqliteStatement>;
+  /**
+   * The channel rows whose `updated_at` the transaction sets once, at its end (or its savepoint's),
+   * to the time of the last op that asked: an update's signed and staged state each ask, and
+   * every statement writes the row's page again. A statement that sets the time itself later in
+   * the transaction takes the channel off the list.
+   */
+  private readonly touches = new Map<Hex, SqlValue[]>();
 
   constructor(readonly db: Sqlite) {
     this.read = db.prepare<[Hex], ReadRow>(READ);
@@ -122,8 +134,19 @@ export class SqliteUpdates implements UpdateRunner, GroupRunner {
         ? ids.filter((pid) => this.loggedId.get(op.id, pid) !== undefined)
         : this.taken.all(op.id, JSON.stringify(ids));
     for (const step of stepsOf(op, row, taken)) {
+      if (step.name === 'touch' && !step.mustChange) {
+        this.touches.set(op.id, step.params);
+        continue;
+      }
       checkChanged(op, step, this.steps[step.name].run(...step.params).changes);
+      if (WRITES_UPDATED_AT.has(step.name)) this.touches.delete(op.id);
     }
+  }
+
+  /** Writes the touches the ops of the transaction (or of its savepoint) left for their end. */
+  private touchChannels(): void {
+    for (const params of this.touches.values()) this.steps.touch.run(...params);
+    this.touches.clear();
   }
 
   /**
@@ -150,9 +173,11 @@ export class SqliteUpdates implements UpdateRunner, GroupRunner {
     this.begin.run();
     try {
       const result = await fn();
+      this.touchChannels();
       this.commit.run();
       return result;
     } catch (err) {
+      this.touches.clear();
       if (this.db.inTransaction) this.rollback.run();
       throw err;
     }
@@ -164,10 +189,12 @@ export class SqliteUpdates implements UpdateRunner, GroupRunner {
   }
 
   release(): void {
+    this.touchChannels();
     this.savepointStatements.release.run();
   }
 
   rollbackToSavepoint(): void {
+    this.touches.clear();
     this.savepointStatements.rollbackTo.run();
     this.savepointStatements.release.run();
   }
