@@ -27,12 +27,14 @@ export function tokenAuthority(adminToken: string, scoped?: ScopedTokenSource): 
   };
 }
 
-function bearerToken(req: Request): string | undefined {
-  const header = req.get('authorization');
+/** The token of an `Authorization` header: undefined without the header, '' for another scheme. */
+export function bearerTokenOf(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   const m = /^Bearer +(\S+) *$/i.exec(header);
   return m?.[1] ?? '';
 }
+
+const bearerToken = (req: Request): string | undefined => bearerTokenOf(req.get('authorization'));
 
 /** Whether the token of the request that `res` answers is still one of ours with its scope. */
 export function stillAuthorised(res: Response): boolean {

@@ -2,9 +2,10 @@
 // (AgentNodeApi), bearer-token auth by scope (./auth.ts), strict JSON bodies, errors as
 // `{ category, code, message, details }`, `Idempotency-Key` on the routes that take it, the static
 // web page and the /docs page (./docs-page.ts) without auth; and its listener on 127.0.0.1, whose
-// close also ends the open event streams. Logs one line per request (method, path, status,
-// duration), never a token, a query string or a body.
-import { createServer } from 'node:http';
+// close also ends the open event streams; the listener serves the payment route's ordinary requests
+// before express (./pay-route.ts), with the same answers. Logs one line per request (method, path,
+// status, duration), never a token, a query string or a body.
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
@@ -15,6 +16,7 @@ import { authenticate, tokenAuthority } from './auth.js';
 import { docsPage, docsPageAssets } from './docs-page.js';
 import { EVENT_STREAM_DEFAULTS, EventStreams, type EventStreamLimits } from './events.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
+import { payRoute, SECURITY_HEADERS, sendJson, type FastRoute } from './pay-route.js';
 import { API_ROUTES, type ApiRoute, type JsonRoute } from './routes.js';
 import type { ScopedTokenSource } from './scoped-tokens.js';
 import { checkBody, checkIdempotencyKey, checkQuery, invalid } from './validate.js';
@@ -49,6 +51,7 @@ export interface ApiListener {
 }
 
 export const JSON_BODY_LIMIT = '64kb';
+const JSON_BODY_LIMIT_BYTES = 64 * 1024;
 const DEFAULT_KEEP_ALIVE_MS = 15_000;
 /** The QR encoder the web page imports (qrcode-generator's ES module). */
 const QR_MODULE = createRequire(import.meta.url)
@@ -57,6 +60,8 @@ const QR_MODULE = createRequire(import.meta.url)
 
 /** What listenApi must end before its server can close: the apps' event streams. */
 const eventStreamsOf = new WeakMap<express.Express, EventStreams>();
+/** The route an app's listener serves before express (./pay-route.ts). */
+const fastRoutesOf = new WeakMap<express.Express, FastRoute>();
 
 function hasBody(req: Request): boolean {
   const length = req.get('content-length');
@@ -134,12 +139,7 @@ export function createApiServer(node: AgentNodeApi, options: ApiServerOptions): 
       const ms = Number((process.hrtime.bigint() - started) / 1_000_000n);
       log(`${req.method} ${path} ${res.statusCode} ${ms}ms`);
     });
-    res.set({
-      'X-Content-Type-Options': 'nosniff',
-      'X-Frame-Options': 'DENY',
-      'Referrer-Policy': 'no-referrer',
-      'Cache-Control': 'no-store',
-    });
+    res.set(SECURITY_HEADERS);
     next();
   });
 
@@ -187,29 +187,56 @@ export function createApiServer(node: AgentNodeApi, options: ApiServerOptions): 
   });
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const { status, body } = toApiError(fromHttpError(err) ?? err);
-    if (status >= 500 && body.category === 'internal') {
-      const detail = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : typeof err;
-      log(`${req.method} ${req.path}: internal error: ${detail}`);
-    }
-    if (res.headersSent) {
-      if (!res.writableEnded) res.end();
-      return;
-    }
-    if (res.destroyed) return;
-    if (err instanceof ApiRequestError && err.retryAfterS !== undefined)
-      res.set('Retry-After', String(err.retryAfterS));
-    res.status(status).json(body);
+    const answer = errorAnswer(err, res, `${req.method} ${req.path}`, log);
+    if (answer !== undefined) res.status(answer.status).json(answer.body);
   });
 
+  const pay = API_ROUTES.find((r): r is JsonRoute => r.kind === 'json' && r.operationId === 'pay')!;
+  fastRoutesOf.set(
+    app,
+    payRoute({
+      node,
+      authority,
+      route: pay,
+      bodyLimit: JSON_BODY_LIMIT_BYTES,
+      log,
+      sendError: (req, res, path, err) => {
+        const answer = errorAnswer(err, res, `${req.method} ${path}`, log);
+        if (answer !== undefined) sendJson(res, answer.status, answer.body);
+      },
+    }),
+  );
   return app;
+}
+
+/**
+ * The error answer to a failed request, its internal errors logged: undefined where nothing is
+ * to be sent (a response already begun is ended, a destroyed one left); Retry-After already set.
+ */
+function errorAnswer(err: unknown, res: ServerResponse, request: string, log: (line: string) => void) {
+  const { status, body } = toApiError(fromHttpError(err) ?? err);
+  if (status >= 500 && body.category === 'internal') {
+    const detail = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : typeof err;
+    log(`${request}: internal error: ${detail}`);
+  }
+  if (res.headersSent) {
+    if (!res.writableEnded) res.end();
+    return undefined;
+  }
+  if (res.destroyed) return undefined;
+  if (err instanceof ApiRequestError && err.retryAfterS !== undefined)
+    res.setHeader('Retry-After', String(err.retryAfterS));
+  return { status, body };
 }
 
 /** Listens on host:port (default 127.0.0.1 and a free port). */
 export function listenApi(app: express.Express, options: ListenOptions = {}): Promise<ApiListener> {
   const host = options.host ?? '127.0.0.1';
   const apps = [app];
-  const server = createServer((req, res) => apps.at(-1)!(req, res));
+  const server = createServer((req, res) => {
+    const app = apps.at(-1)!;
+    if (fastRoutesOf.get(app)?.(req, res) !== true) app(req, res);
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => {

@@ -13,6 +13,7 @@ import type { PerunIdentityAgent } from '../credo/agent.js';
 import type { ChannelClient, ClientEvent, IncomingProposal } from '../../channels/client.js';
 import {
   credentialDigest,
+  credentialPaymentDataOf,
   decodeCredentialPaymentData,
   deliver,
   encodeOffer,
@@ -241,13 +242,8 @@ export class CredentialSales {
 
   /** Holder: completes the credential once a delivery is signed or progressed on chain. */
   async #delivered(channelId: string, state: State): Promise<void> {
-    let data;
-    try {
-      data = decodeCredentialPaymentData(state.appData);
-    } catch {
-      return;
-    }
-    if (data.stage !== 'DELIVERED') return;
+    const data = credentialPaymentDataOf(state.appData);
+    if (data?.stage !== 'DELIVERED') return;
     const sale = (await this.#byDigest(data.credentialHash)).find((s) => s.role === 'holder');
     if (sale === undefined || sale.signed !== undefined) return;
     const info = this.o.client.channel(channelId);

@@ -14,7 +14,9 @@
 //   validation) at once, with a short reason, logged and charged to its source (receive-outcome.ts).
 // Where the agent runs the Perun lean path, an envelope goes there first: a message it takes gets
 // 202 at once, or with a return route 200 headers at once and its answer as the body (lean-reply.ts);
-// anything else goes to Credo as above.
+// anything else goes to Credo as above. A POST to the path as announced reaches its handler without
+// express's router (the request given express's prototypes as the app does); anything else, other
+// spellings of the path included, goes through the app to the same handler.
 import { type AgentContext, CredoError, utils } from '@credo-ts/core';
 import {
   DidCommEventTypes,
@@ -24,7 +26,7 @@ import {
   type DidCommTransportSession,
 } from '@credo-ts/didcomm';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 
 import {
   DIDCOMM_CONTENT_TYPES,
@@ -160,7 +162,48 @@ export class HttpInboundTransport extends InboundServerTransport {
   protected buildServer(): InboundServer {
     this.stopping = false;
     // Slow or stalled clients must not hold the socket forever.
-    return { server: createServer(serverTimeouts(this.budget), this.app) };
+    return { server: createServer(serverTimeouts(this.budget), (req, res) => this.serve(req, res)) };
+  }
+
+  /**
+   * A POST to the path exactly as announced goes to the POST route's handler as the app would hand
+   * it over (the request and response given express's prototypes, as express's app does first), without
+   * matching the router's layers, the most of express's cost of a message; anything else to the app.
+   */
+  private serve(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'POST' || req.url !== this.path) {
+      this.app(req, res);
+      return;
+    }
+    const app = this.app as Express & { request: Request; response: Response };
+    Object.setPrototypeOf(req, app.request);
+    Object.setPrototypeOf(res, app.response);
+    const request = req as Request;
+    const response = res as Response;
+    request.res = response;
+    response.req = request;
+    response.locals ??= Object.create(null) as Record<string, unknown>;
+    this.post(request, response, (error: unknown) => {
+      // As express's final handler does with an error it cannot answer: the connection is cut.
+      if (!this.answerError(error, response)) req.socket.destroy();
+    });
+  }
+
+  /** The POST route: admits the request and takes its envelope. */
+  private readonly post = (req: Request, res: Response, next: NextFunction): void => {
+    this.admit(req, res).catch(next);
+  };
+
+  /** Answers a failed request with its status and a short text; false once its headers went out. */
+  private answerError(error: unknown, res: Response): boolean {
+    if (res.headersSent) return false;
+    const status = httpStatusOf(error);
+    if (status >= 500) this.logger?.error('HTTP inbound transport error', { error: errorMessage(error) });
+    res
+      .status(status)
+      .type('text/plain')
+      .send(status === 413 ? 'message too large' : status >= 500 ? 'internal error' : 'bad request');
+    return true;
   }
 
   public override async stop(): Promise<void> {
@@ -173,9 +216,7 @@ export class HttpInboundTransport extends InboundServerTransport {
   private buildApp(): Express {
     const app = express();
     app.disable('x-powered-by');
-    app.post(this.path, (req, res, next) => {
-      this.admit(req, res).catch(next);
-    });
+    app.post(this.path, this.post);
     app.all(this.path, (_req, res) => {
       res.status(405).set('Allow', 'POST').type('text/plain').send('method not allowed');
     });
@@ -184,16 +225,7 @@ export class HttpInboundTransport extends InboundServerTransport {
     });
     // express 5 error handler: body-parser errors carry a status (413 too large, 400 bad encoding, ...).
     app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
-      if (res.headersSent) {
-        next(error);
-        return;
-      }
-      const status = httpStatusOf(error);
-      if (status >= 500) this.logger?.error('HTTP inbound transport error', { error: errorMessage(error) });
-      res
-        .status(status)
-        .type('text/plain')
-        .send(status === 413 ? 'message too large' : status >= 500 ? 'internal error' : 'bad request');
+      if (!this.answerError(error, res)) next(error);
     });
     return app;
   }
