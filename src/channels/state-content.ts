@@ -1,8 +1,8 @@
 // Whether a state has exactly the content of a private copy taken earlier, compared field by field
-// (a few string, bigint and boolean comparisons, far cheaper than encoding either): the caches of
-// work done on a state (its hash, a signature found valid on it) find it again by content, so a
-// hit is for exactly the content asked about, whatever object holds it and whether or not it was
-// changed since.
+// (a few string, bigint and boolean comparisons, far cheaper than encoding either), and the list
+// of the last few values kept that way (RecentStates): the caches of work done on a state (its
+// hash, a signature found valid on it) find it again by content, so a hit is for exactly the
+// content asked about, whatever object holds it and whether or not it was changed since.
 import { copyState } from './copy.js';
 import type { Allocation, State } from './types.js';
 
@@ -66,4 +66,35 @@ export function contentCopy(s: State): State | undefined {
     return undefined;
   }
   return sameStateContent(copy, s) ? copy : undefined;
+}
+
+const always = (): boolean => true;
+
+/** The values of the last few states kept, each found again by its state's content, newest first. */
+export class RecentStates<V> {
+  readonly #entries: { copy: State; value: V }[] = [];
+
+  constructor(private readonly capacity: number) {}
+
+  /** The newest value kept for a state of exactly `state`'s content that `match` takes. */
+  find(state: State, match: (value: V) => boolean = always): V | undefined {
+    for (const e of this.#entries) if (match(e.value) && sameStateContent(e.copy, state)) return e.value;
+    return undefined;
+  }
+
+  /**
+   * `compute`'s value on a private copy of `state`, kept for that copy if `keep` takes it (the
+   * value is then of exactly the content kept); a value that is not a state's shape is computed
+   * on itself and never kept.
+   */
+  add(state: State, compute: (s: State) => V, keep: (value: V) => boolean = always): V {
+    const copy = contentCopy(state);
+    if (copy === undefined) return compute(state);
+    const value = compute(copy);
+    if (keep(value)) {
+      this.#entries.unshift({ copy, value });
+      if (this.#entries.length > this.capacity) this.#entries.pop();
+    }
+    return value;
+  }
 }

@@ -9,7 +9,7 @@ import { PaymentExistsError } from '../persistence/errors.js';
 import type { Address, Hex, Params, Phase, State } from '../types.js';
 import type { SignedState, WithdrawnAmount } from '../interfaces.js';
 import { stateToJson } from '../json.js';
-import { contentCopy, sameStateContent } from '../state-content.js';
+import { RecentStates } from '../state-content.js';
 import { transferOf } from '../transfer.js';
 import type { ChannelStoreTx, LoggedPayments, SignedState as StoredState } from '../store.js';
 import type { App } from '../app.js';
@@ -133,8 +133,8 @@ export class ClientContext {
   readonly virtualFundings = new Map<string, VirtualFunding>();
   readonly background = new Set<Promise<unknown>>();
   readonly abort = new AbortController();
-  /** The last signatures found valid (verify), newest first. */
-  readonly #verified: { sig: Hex; address: Address; copy: State }[] = [];
+  /** The last signatures found valid (verify), by the content of the state they sign. */
+  readonly #verified = new RecentStates<{ sig: Hex; address: Address; ok: boolean }>(VERIFIED_KEPT);
   /** Peers that sent us a single `channel-sync`: they know no batch, and get one sync per channel. */
   readonly singleSyncPeers = new Set<string>();
   readonly apps: ReadonlyMap<string, App>;
@@ -410,21 +410,15 @@ export class ClientContext {
    * it was made on (compared field by field with a private copy).
    */
   verify(state: State, sig: Hex, address: Address, params: Params | undefined): boolean {
-    for (const v of this.#verified) {
-      if (v.sig === sig && v.address === address && sameStateContent(v.copy, state)) return true;
-    }
-    let ok: boolean;
-    try {
-      ok = this.o.backend.verifyState(state, sig, address, params);
-    } catch {
-      return false;
-    }
-    const copy = ok ? contentCopy(state) : undefined;
-    if (copy !== undefined) {
-      this.#verified.unshift({ sig, address, copy });
-      if (this.#verified.length > VERIFIED_KEPT) this.#verified.pop();
-    }
-    return ok;
+    if (this.#verified.find(state, (v) => v.sig === sig && v.address === address) !== undefined) return true;
+    const check = (s: State) => {
+      try {
+        return { sig, address, ok: this.o.backend.verifyState(s, sig, address, params) };
+      } catch {
+        return { sig, address, ok: false };
+      }
+    };
+    return this.#verified.add(state, check, (v) => v.ok).ok;
   }
 
   /** verify() as the machine takes it. */

@@ -6,7 +6,7 @@
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { AbiCoder, getAddress, hexlify } from 'ethers';
 import { EncodingError } from '../errors.js';
-import { RecentStateHashes } from './state-hashes.js';
+import { RecentStates } from '../state-content.js';
 
 import type {
   Address,
@@ -284,11 +284,18 @@ export function channelId(params: Params): Hex {
   return hexlify(keccak_256(encodeParamsBytes(params)));
 }
 
-const recentStateHashes = new RecentStateHashes(16);
+/**
+ * The hashes of the last states hashed: each side of an update hashes the same state two or three
+ * times (signing it, checking the peer's signature on it and on the staged copy), and the ABI
+ * encoding and keccak are most of that cost.
+ */
+const recentStateHashes = new RecentStates<Uint8Array>(16);
 
 /** State hash = keccak256(abi.encode(state)); the digest a participant signs (EIP-191 prefixed). */
 export function hashStateBytes(state: State): Uint8Array {
-  return recentStateHashes.get(state, (s) => keccak_256(encodeStateBytes(s))).slice();
+  const hash =
+    recentStateHashes.find(state) ?? recentStateHashes.add(state, (s) => keccak_256(encodeStateBytes(s)));
+  return hash.slice();
 }
 
 export function hashState(state: State): Hex {
