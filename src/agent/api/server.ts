@@ -50,8 +50,8 @@ export interface ApiListener {
   close(): Promise<void>;
 }
 
-export const JSON_BODY_LIMIT = '64kb';
 const JSON_BODY_LIMIT_BYTES = 64 * 1024;
+export const JSON_BODY_LIMIT = `${JSON_BODY_LIMIT_BYTES / 1024}kb`;
 const DEFAULT_KEEP_ALIVE_MS = 15_000;
 /** The QR encoder the web page imports (qrcode-generator's ES module). */
 const QR_MODULE = createRequire(import.meta.url)
@@ -77,7 +77,7 @@ function jsonBody(): RequestHandler[] {
       }
       next();
     },
-    express.json({ limit: JSON_BODY_LIMIT, strict: true, inflate: false }),
+    express.json({ limit: JSON_BODY_LIMIT_BYTES, strict: true, inflate: false }),
   ];
 }
 

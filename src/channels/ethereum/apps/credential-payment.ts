@@ -80,12 +80,12 @@ function parse(data: unknown): CredentialPaymentData | undefined {
   return undefined;
 }
 
-/** Throws ValidationError APP_RULE unless `data` is a 65-byte offer or a 130-byte delivery. */
 /** The app data's fields, or undefined for data of another shape (no error made: every update of any channel asks). */
 export function credentialPaymentDataOf(data: Hex): CredentialPaymentData | undefined {
   return parse(data);
 }
 
+/** Throws ValidationError APP_RULE unless `data` is a 65-byte offer or a 130-byte delivery. */
 export function decodeCredentialPaymentData(data: Hex): CredentialPaymentData {
   const decoded = parse(data);
   if (decoded === undefined) {
