@@ -6,13 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { DataSource } from 'typeorm';
-
 import { MemoryChannelStore } from '../../src/channels/persistence/memory-store.js';
 import { isPostgresUrl, openDataSource } from '../../src/channels/persistence/datasource.js';
 import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
 import { channelStoreContract, type StoreHarness } from './contract.js';
 import { paymentLogContract } from './payment-contract.js';
+import { ownDatabase } from './pg-database.js';
 
 const harnesses: [string, StoreHarness][] = [];
 
@@ -54,25 +53,12 @@ const databaseUrl = process.env.DATABASE_URL;
 if (databaseUrl !== undefined && isPostgresUrl(databaseUrl)) {
   // The scenarios empty the tables before each one, so they run in a database of their own: other
   // suites share DATABASE_URL's database and run at the same time.
-  const url = new URL(databaseUrl);
-  url.pathname = '/perun_store_contract';
-  let created: Promise<void> | undefined;
-  const createDatabase = async () => {
-    const admin = new DataSource({ type: 'postgres', url: databaseUrl });
-    await admin.initialize();
-    try {
-      await admin.query('DROP DATABASE IF EXISTS perun_store_contract');
-      await admin.query('CREATE DATABASE perun_store_contract');
-    } finally {
-      await admin.destroy();
-    }
-  };
+  const database = ownDatabase(databaseUrl, 'perun_store_contract');
   harnesses.push([
-    `TypeORM on PostgreSQL (${url.host})`,
+    `TypeORM on PostgreSQL (${new URL(databaseUrl).host})`,
     {
       open: async () => {
-        await (created ??= createDatabase());
-        const ds = await openDataSource({ url: url.toString() });
+        const ds = await openDataSource({ url: await database() });
         // Start every scenario from empty tables (children first).
         for (const table of [
           'perun_payment',

@@ -40,6 +40,7 @@ import {
   stagedBy,
   UINT256_MAX,
 } from './fixtures.js';
+import { ownDatabase } from './pg-database.js';
 
 describe('Petra restarts her agent on the same SQLite file', () => {
   let dir: string;
@@ -245,14 +246,14 @@ describe('the DataSource factory', () => {
   afterAll(async () => {
     for (const ds of sources) if (ds.isInitialized) await ds.destroy();
   });
-  const urls = [':memory:'];
+  const urls: [string, () => Promise<string>][] = [['SQLite', async () => ':memory:']];
   const pg = process.env.DATABASE_URL;
-  if (pg !== undefined && isPostgresUrl(pg)) urls.push(pg);
+  if (pg !== undefined && isPostgresUrl(pg)) urls.push(['PostgreSQL', ownDatabase(pg, 'perun_schema_check')]);
 
-  it.each(urls.map((u) => [u.startsWith('postgres') ? 'PostgreSQL' : 'SQLite', u]))(
+  it.each(urls)(
     'on %s the migration builds exactly the schema the entities describe',
     async (_driver, url) => {
-      const ds = await openDataSource({ url });
+      const ds = await openDataSource({ url: await url() });
       sources.push(ds);
       const pending = await ds.driver.createSchemaBuilder().log();
       expect(pending.upQueries.map((q) => q.query)).toEqual([]);
