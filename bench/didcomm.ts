@@ -12,7 +12,10 @@
 // the payments take. `signer` is the agents' state signer where their info tells it.
 // `fsync_p50_ms`/`fsync_p95_ms`/`fsync_mean_ms`: the disk's fdatasync latency where the stores
 // live, probed just before and after the sequential payments (bench/timing.ts fsyncProbe), their
-// floor in the same run. `alice_cpu_ms`/`bob_cpu_ms`: each agent process's CPU time (user and
+// floor in the same run; `fsync_paced_p50_ms`/`fsync_paced_mean_ms`: the same disk when a few pages
+// are fsync'd after a pause of 3 ms each time (the pace of commits in the sequential payments;
+// bench/timing.ts fsyncPacedProbe), which on a virtual disk can cost several times the back-to-back
+// figure. `alice_cpu_ms`/`bob_cpu_ms`: each agent process's CPU time (user and
 // system, /proc on Linux, 10 ms ticks) per sequential payment, which a busy machine changes less
 // than the rate.
 // Profile the agents with PERUN_AGENT_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR'.
@@ -46,6 +49,8 @@ import {
   cpuMsOf,
   diskLine,
   fsyncFigures,
+  fsyncPacedFigures,
+  fsyncPacedProbe,
   fsyncProbe,
   now,
   paymentsArg,
@@ -99,12 +104,14 @@ async function twoProcesses(payments: number): Promise<void> {
     const rest = await timePayments(200, () => api.call('GET', '/info'));
     const pay = () => api.call('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' });
     const probe = fsyncProbe(root, 100);
+    const pacedProbe = fsyncPacedProbe(root);
     const cpu0 = [cpuMsOf(alice.child.pid), cpuMsOf(bob.child.pid)];
     const { totalMs: total, figures } = await timePayments(payments, pay);
     const cpu = [cpuMsOf(alice.child.pid), cpuMsOf(bob.child.pid)].map((ms, i) =>
       ms === undefined || cpu0[i] === undefined ? undefined : Number(((ms - cpu0[i]) / payments).toFixed(2)),
     );
     const disk = fsyncFigures([...probe, ...fsyncProbe(root, 100)]);
+    const paced = fsyncPacedFigures([...pacedProbe, ...fsyncPacedProbe(root)]);
     const split = await restSplit(Math.min(payments, 500), () => api.call('GET', '/info'), pay);
     // 64 REST clients paying on the same channel at once: the payments go in batches.
     const many = restClient(alice, 64);
@@ -127,6 +134,7 @@ async function twoProcesses(payments: number): Promise<void> {
       trust_ping_p50_ms: ping.figures.p50_ms,
       ...(signer === undefined ? {} : { signer }),
       ...disk,
+      ...paced,
       ...(cpu[0] === undefined || cpu[1] === undefined ? {} : { alice_cpu_ms: cpu[0], bob_cpu_ms: cpu[1] }),
       open_ms: Math.round(openMs),
       connect_ms: Math.round(connectMs),
@@ -168,6 +176,10 @@ async function twoProcesses(payments: number): Promise<void> {
     console.log(`  DIDComm both ways, both channel cores (the rest)            ${share(split.didcommMs)}`);
     console.log('  (npm run bench:didcomm -- --in-process splits the second line into core and DIDComm)');
     console.log(diskLine(disk));
+    console.log(
+      `the same disk at the payments' pace (a few pages fsync'd after a 3 ms pause): ` +
+        `p50 ${paced.fsync_paced_p50_ms} ms, mean ${paced.fsync_paced_mean_ms} ms`,
+    );
     if (result.alice_cpu_ms !== undefined)
       console.log(
         `CPU time a sequential payment: Alice ${result.alice_cpu_ms} ms, Bob ${result.bob_cpu_ms} ms`,

@@ -2,7 +2,7 @@
 // store wrapped so the time spent in each is summed into a named counter, latency percentiles,
 // integer arguments (--payments N), the disk's durable-write latency beside the payments, and the
 // CPU time of a process (Linux's /proc) over them.
-import { closeSync, fdatasyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChannelBackend, Signer } from '../src/channels/interfaces.js';
 import type { ChannelStore } from '../src/channels/store.js';
@@ -152,6 +152,40 @@ export function fsyncProbe(dir: string, samples = 200): number[] {
     rmSync(file, { force: true });
   }
   return ms;
+}
+
+/**
+ * The same disk at the pace of payments between two processes: a few pages overwritten in place
+ * (as SQLite's WAL is after a checkpoint) and fsync'd after a pause of `pauseMs` each time, where
+ * fsyncProbe writes back to back. Milliseconds per fsync.
+ */
+export function fsyncPacedProbe(dir: string, samples = 50, pauseMs = 3): number[] {
+  const file = join(dir, 'fsync-paced-probe');
+  const fd = openSync(file, 'w');
+  const page = Buffer.alloc(4096, 1);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const ms: number[] = [];
+  try {
+    for (let i = 0; i < 64; i++) writeSync(fd, page, 0, page.length, i * page.length);
+    fsyncSync(fd);
+    for (let i = 0; i < samples; i++) {
+      Atomics.wait(pause, 0, 0, pauseMs);
+      for (let k = 0; k < 6; k++) writeSync(fd, page, 0, page.length, ((i * 6 + k) % 64) * page.length);
+      const t = now();
+      fsyncSync(fd);
+      ms.push(now() - t);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  return ms;
+}
+
+/** `fsync_paced_p50_ms` and `fsync_paced_mean_ms` of fsyncPacedProbe samples. */
+export function fsyncPacedFigures(ms: number[]) {
+  const { fsync_p50_ms, fsync_mean_ms } = fsyncFigures(ms);
+  return { fsync_paced_p50_ms: fsync_p50_ms, fsync_paced_mean_ms: fsync_mean_ms };
 }
 
 /**
