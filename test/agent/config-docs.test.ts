@@ -1,5 +1,5 @@
 // docs/agent.md's configuration table and the settings the agent reads are one list: a setting
-// added to config.ts (and so to the environment and, by the --help test in cli.test.ts, to
+// added to config.ts (and so to the environment and, by the --help test in cli-errors.test.ts, to
 // --help) without a row in the table fails here.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,7 +1,8 @@
 // The first schema of the Credo storage tables (../entities.ts explains the design), written with
 // TypeORM's driver-neutral Table API so the same migration runs on SQLite and PostgreSQL. It must
-// describe exactly what the entities describe (test/agent/storage.test.ts checks that the schema
-// builder finds nothing left to change). A later change is a new migration, never an edit here.
+// describe exactly what the entities describe (test/agent/storage-backends.test.ts checks that the
+// schema builder finds nothing left to change). A later change is a new migration, never an edit
+// here.
 
 import { Table, TableForeignKey, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
 

@@ -1,33 +1,20 @@
-// Scenarios for the Credo StorageService on TypeORM: Credo's own Repository and record classes on
-// top of it, on SQLite ':memory:', an SQLite file (reopened: records survive) and PostgreSQL when
-// DATABASE_URL names one. Every scenario uses fresh context correlation ids, so the PostgreSQL
-// database needs no cleaning between runs. A property test compares every query answer with a
-// small reference implementation of Credo's query semantics (src/agent/storage/query.ts).
-
+// The Credo StorageService on TypeORM, one suite on each backend: Credo's own Repository and record
+// classes on top of it, on SQLite ':memory:', an SQLite file and PostgreSQL when DATABASE_URL
+// names one. Every scenario uses fresh context correlation ids, so the PostgreSQL database needs
+// no cleaning between runs. A property test compares every query answer with a small reference
+// implementation of Credo's query semantics (src/agent/storage/query.ts).
 import 'reflect-metadata';
-import { EventEmitter as NodeEventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
 import {
-  Agent,
-  AgentContext,
-  BaseRecord,
-  CacheModuleConfig,
-  DependencyManager,
-  EventEmitter,
   RecordDuplicateError,
   RecordNotFoundError,
-  Repository,
   RepositoryEventTypes,
-  SingleContextStorageLruCache,
   StorageVersionRecord,
   StorageVersionRepository,
   utils,
-  type AgentDependencies,
   type Query,
-  type TagsBase,
 } from '@credo-ts/core';
 import {
   DidCommConnectionRecord,
@@ -37,106 +24,21 @@ import {
 } from '@credo-ts/didcomm';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { Subject } from 'rxjs';
 import type { DataSource } from 'typeorm';
-
-import { isPostgresUrl, openDataSource } from '../../src/channels/persistence/datasource.js';
+import { isPostgresUrl } from '../../src/channels/persistence/datasource.js';
 import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
-import {
-  credoStorageEntities,
-  credoStorageMigrations,
-  seedStorageVersion,
-  TypeOrmStorageModule,
-  TypeOrmStorageService,
-} from '../../src/agent/storage/index.js';
+import { seedStorageVersion, TypeOrmStorageModule } from '../../src/agent/storage/index.js';
 import { channelId, newChannel, signed } from '../persistence/fixtures.js';
-
-// ---------------------------------------------------------------------------------------------
-// A Credo record of our own, with custom tags of every kind Credo allows.
-
-type TestTags = TagsBase & {
-  color?: string;
-  size?: string;
-  paid?: boolean;
-  labels?: string[];
-};
-
-class TestRecord extends BaseRecord<TagsBase, TestTags> {
-  public static override readonly type: string = 'PerunTestRecord';
-  public override readonly type: string = TestRecord.type;
-  public note!: string;
-
-  public constructor(props?: { id?: string; note?: string; tags?: TestTags; createdAt?: Date }) {
-    super();
-    if (props) {
-      this.id = props.id ?? utils.uuid();
-      this.createdAt = props.createdAt ?? new Date();
-      this.note = props.note ?? '';
-      this.setTags(props.tags ?? {});
-    }
-  }
-
-  public getTags(): TestTags {
-    return { ...this._tags };
-  }
-}
-
-/** A second type, to show that ids and tags are per record type. */
-class OtherRecord extends TestRecord {
-  public static override readonly type: string = 'PerunOtherRecord';
-  public override readonly type: string = OtherRecord.type;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Harness: one DataSource per backend, contexts by correlation id, Credo repositories.
-
-const dependencies = { EventEmitterClass: NodeEventEmitter } as unknown as AgentDependencies;
-
-function context(name: string): AgentContext {
-  const dependencyManager = new DependencyManager();
-  // Repository.findSingleByQuery consults the cache configuration (off by default).
-  dependencyManager.registerInstance(
-    CacheModuleConfig,
-    new CacheModuleConfig({ cache: new SingleContextStorageLruCache({ limit: 10 }) }),
-  );
-  return new AgentContext({ dependencyManager, contextCorrelationId: name });
-}
-
-let contextCount = 0;
-/** A context id no earlier run used (PostgreSQL keeps its tables between runs). */
-function freshContext(label: string): AgentContext {
-  return context(`${label}-${++contextCount}-${utils.uuid()}`);
-}
-
-interface Harness {
-  ds: DataSource;
-  storage: TypeOrmStorageService;
-  events: EventEmitter;
-  tests: Repository<TestRecord>;
-  others: Repository<OtherRecord>;
-}
-
-function harness(ds: DataSource): Harness {
-  const storage = new TypeOrmStorageService(ds);
-  const events = new EventEmitter(dependencies, new Subject<boolean>());
-  return {
-    ds,
-    storage,
-    events,
-    tests: new Repository(TestRecord, storage, events),
-    others: new Repository(OtherRecord, storage, events),
-  };
-}
-
-function openStorage(url: string): Promise<DataSource> {
-  return openDataSource({
-    url,
-    entities: [...credoStorageEntities],
-    migrations: [...credoStorageMigrations],
-  });
-}
-
-const ids = (records: { id: string }[]) => records.map((r) => r.id);
+import {
+  type TestTags,
+  TestRecord,
+  OtherRecord,
+  freshContext,
+  type Harness,
+  harness,
+  openStorage,
+  ids,
+} from './storage-support.js';
 
 // ---------------------------------------------------------------------------------------------
 // Reference semantics, written independently of the implementation: a record matches a query iff
@@ -600,155 +502,3 @@ const databaseUrl = process.env.DATABASE_URL;
 if (databaseUrl !== undefined && isPostgresUrl(databaseUrl)) {
   storageSuite('PostgreSQL', () => openStorage(databaseUrl), { propertyRuns: 60 });
 }
-
-describe('Petra restarts her agent on the same SQLite file', () => {
-  it('finds her Credo records, tags and storage version as she left them', async () => {
-    const file = join(dir, 'restart.sqlite');
-    const petra = context('default');
-    const first = harness(await openStorage(file));
-    expect(await seedStorageVersion(first.storage, petra)).toBe(true);
-    const records = [0, 1, 2, 3].map(
-      (i) =>
-        new TestRecord({
-          id: `p${i}`,
-          note: `n${i}`,
-          tags: { color: i % 2 ? 'odd' : 'even', labels: [`l${i}`] },
-        }),
-    );
-    for (const r of records) await first.tests.save(petra, r);
-    await first.tests.deleteById(petra, 'p3');
-    const p1 = await first.tests.getById(petra, 'p1');
-    p1.setTag('paid', true);
-    await first.tests.update(petra, p1);
-    await first.ds.destroy();
-
-    const second = harness(await openStorage(file));
-    try {
-      expect((await second.tests.getAll(petra)).map((r) => r.note).sort()).toEqual(['n0', 'n1', 'n2']);
-      expect(ids(await second.tests.findByQuery(petra, { color: 'even' })).sort()).toEqual(['p0', 'p2']);
-      expect(ids(await second.tests.findByQuery(petra, { paid: true }))).toEqual(['p1']);
-      expect(ids(await second.tests.findByQuery(petra, { labels: ['l3'] }))).toEqual([]);
-      expect(await seedStorageVersion(second.storage, petra)).toBe(false);
-      const version = await new StorageVersionRepository(second.storage, second.events).getById(
-        petra,
-        StorageVersionRecord.storageVersionRecordId,
-      );
-      expect(version.storageVersion).toBe(StorageVersionRecord.frameworkStorageVersion);
-    } finally {
-      await second.ds.destroy();
-    }
-  });
-});
-
-describe('a Credo Agent on the TypeORM storage module', () => {
-  it('initializes on an empty store (the module seeds the storage version) and again after a restart', async () => {
-    const file = join(dir, 'agent.sqlite');
-    class NoFileSystem {
-      dataPath = join(dir, 'data');
-      cachePath = join(dir, 'cache');
-      tempPath = join(dir, 'tmp');
-      exists = async () => false;
-      createDirectory = async () => undefined;
-      copyFile = async () => undefined;
-      write = async () => undefined;
-      read = async (): Promise<string> => {
-        throw new Error('no files in this test');
-      };
-      delete = async () => undefined;
-      downloadToFile = async () => undefined;
-    }
-    const agentDependencies = {
-      FileSystem: NoFileSystem,
-      EventEmitterClass: NodeEventEmitter,
-      fetch,
-      WebSocketClass: class {},
-    } as unknown as AgentDependencies;
-
-    for (const round of [1, 2]) {
-      const ds = await openStorage(file);
-      const agent = new Agent({
-        config: { logger: undefined },
-        dependencies: agentDependencies,
-        modules: { storage: new TypeOrmStorageModule(ds) },
-      });
-      try {
-        await agent.initialize();
-        expect(agent.isInitialized).toBe(true);
-        const versions = agent.dependencyManager.resolve(StorageVersionRepository);
-        const all = await versions.getAll(agent.context);
-        expect(all.map((r) => [r.id, r.storageVersion])).toEqual([
-          [StorageVersionRecord.storageVersionRecordId, StorageVersionRecord.frameworkStorageVersion],
-        ]);
-        await agent.genericRecords.save({ content: { round }, tags: { round: String(round) } });
-        expect((await agent.genericRecords.findAllByQuery({})).length).toBe(round);
-      } finally {
-        await agent.shutdown();
-        await ds.destroy();
-      }
-    }
-  });
-});
-
-describe('tag queries run on the tag index', () => {
-  it('SQLite answers a compound query by index searches, never by scanning the tag table', async () => {
-    const ds = await openStorage(':memory:');
-    try {
-      const h = harness(ds);
-      const ctx = context('plan');
-      for (let i = 0; i < 50; i++) {
-        await h.tests.save(
-          ctx,
-          new TestRecord({ id: `t${i}`, tags: { color: `c${i % 5}`, labels: [`l${i % 7}`] } }),
-        );
-        await h.others.save(ctx, new OtherRecord({ id: `o${i}`, tags: { color: `c${i % 5}` } }));
-      }
-      await ds.query('ANALYZE');
-      const query: Query<TestRecord> = {
-        color: 'c1',
-        $or: [{ labels: ['l2'] }, { $not: { paid: true } }],
-        size: null,
-      } as unknown as Query<TestRecord>;
-      const [sql, params] = h.storage.querySql(ctx, TestRecord, query, { limit: 5, offset: 1 });
-      const plan = (await ds.query(`EXPLAIN QUERY PLAN ${sql}`, params)) as { detail: string }[];
-      const details = plan.map((p) => p.detail);
-      expect(details.filter((d) => /\bSCAN\b/.test(d) && !/\bSCAN\b.*\bUSING\b.*\bINDEX\b/.test(d))).toEqual(
-        [],
-      );
-      expect(details.some((d) => d.includes('IDX_credo_record_tag_lookup'))).toBe(true);
-      expect(ids(await h.tests.findByQuery(ctx, query))).toEqual(
-        ids((await h.tests.getAll(ctx)).filter((r) => r.getTags().color === 'c1')),
-      );
-    } finally {
-      await ds.destroy();
-    }
-  });
-});
-
-describe('misuse is refused clearly', () => {
-  it('rejects a DataSource without the storage tables, tag values Credo does not allow and malformed queries', async () => {
-    const bare = await openDataSource({ url: ':memory:' });
-    try {
-      expect(() => new TypeOrmStorageService(bare)).toThrow(/credoStorageEntities/);
-    } finally {
-      await bare.destroy();
-    }
-    const ds = await openStorage(':memory:');
-    try {
-      const h = harness(ds);
-      const ctx = context('misuse');
-      const bad = new TestRecord({ id: 'bad', tags: { size: 3 as unknown as string } });
-      await expect(h.tests.save(ctx, bad)).rejects.toThrow(/unsupported value type/);
-      const badArray = new TestRecord({ id: 'bad2', tags: { labels: [1 as unknown as string] } });
-      await expect(h.tests.save(ctx, badArray)).rejects.toThrow(/non-string array element/);
-      expect(await h.tests.getAll(ctx)).toEqual([]);
-      await expect(h.tests.findByQuery(ctx, { $or: {} } as unknown as Query<TestRecord>)).rejects.toThrow(
-        /\$or/,
-      );
-      await expect(h.tests.findByQuery(ctx, { size: 3 } as unknown as Query<TestRecord>)).rejects.toThrow(
-        /size/,
-      );
-    } finally {
-      await ds.destroy();
-    }
-  });
-});
