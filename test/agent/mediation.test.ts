@@ -136,8 +136,12 @@ describe('a recipient without inbound transport', () => {
       return add(ctx, o);
     };
     const received: string[] = [];
-    const onMessage = (e: DidCommBasicMessageStateChangedEvent) =>
-      void received.push(e.payload.basicMessageRecord.content);
+    let arrivedTwice = () => {};
+    const twice = new Promise<string>((resolve) => (arrivedTwice = () => resolve('received twice')));
+    const onMessage = (e: DidCommBasicMessageStateChangedEvent) => {
+      received.push(e.payload.basicMessageRecord.content);
+      if (received.length > 1) arrivedTwice();
+    };
     alice.events.on(DidCommBasicMessageEventTypes.DidCommBasicMessageStateChanged, onMessage);
     const dropped = new Promise<ReplayMessageDroppedEvent['payload']>((resolve) =>
       alice.events.on(ReplayEventTypes.MessageDropped, (e: ReplayMessageDroppedEvent) => resolve(e.payload)),
@@ -152,7 +156,6 @@ describe('a recipient without inbound transport', () => {
 
       const [mediation] = await mediator.didcomm.connections.getAll();
       await add(mediator.context, { connectionId: mediation!.id, recipientDids: [], payload: forwarded[0]! });
-      const twice = until(() => received.length > 1).then(() => 'received twice');
       expect(await Promise.race([dropped, twice])).toMatchObject({
         connectionId: aliceToBob.id,
         reason: 'repeat',
