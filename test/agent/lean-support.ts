@@ -185,6 +185,24 @@ export async function credoPack(
   });
 }
 
+/**
+ * `plaintext` for `to` on its connection `toOnFrom` (the one the real sender holds with it), packed
+ * by `mallory`: authcrypt under Mallory's own key on her connection `toOnMallory` with `to`, or
+ * anoncrypted without it.
+ */
+export async function malloryPacks(
+  mallory: Side,
+  plaintext: Record<string, unknown>,
+  to: Side,
+  toOnFrom: DidCommConnectionRecord,
+  toOnMallory?: DidCommConnectionRecord,
+): Promise<Envelope> {
+  const recipient = (await leanPeer(to, toOnFrom)).ourKid;
+  if (toOnMallory === undefined) return credoPack(mallory, plaintext, recipient);
+  const sender = await leanPeer(mallory, toOnMallory);
+  return credoPack(mallory, plaintext, recipient, { kid: sender.ourKid, keyId: sender.ourKeyId });
+}
+
 export function httpEndpoint(s: Side): string {
   return s.agent.didcomm.inboundTransports.find((t) => t instanceof HttpInboundTransport)!.endpoint!;
 }

@@ -160,11 +160,16 @@ function didcommOptions(o: PerunAgentOptions) {
   } as const;
 }
 
-/** The Perun module, with the lean path on our KMS and a carrier on `sockets` unless `lean: false`. */
+/**
+ * The Perun module, with the lean path on our KMS and a carrier on `sockets` unless `lean: false`;
+ * the carrier asks a peer's HTTP endpoint for a WebSocket (ours take one).
+ */
 function perunModule(o: PerunAgentOptions, sockets: KeepAliveAgents): PerunModule {
   return new PerunModule({
     ...o.perun,
-    ...(o.lean === false ? {} : { lean: { keys: o.kms, carrier: new LeanOutboundTransport(sockets) } }),
+    ...(o.lean === false
+      ? {}
+      : { lean: { keys: o.kms, carrier: new LeanOutboundTransport(sockets, { upgrade: true }) } }),
   });
 }
 

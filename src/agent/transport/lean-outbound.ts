@@ -3,7 +3,10 @@
 // (./keep-alive-agents.ts, shared with Credo's outbound; not the global fetch); a 2xx answer is a delivery (one that carries a message,
 // the return route, hands it back to the lean path), any other status a LeanDeliveryError.
 // WebSocket endpoints get one socket each, kept open; whatever the peer sends on it comes back the
-// same way, with the socket as its return route.
+// same way, with the socket as its return route. With `upgrade`, an HTTP(S) endpoint is asked
+// once for a WebSocket upgrade on its URL (our HTTP inbound takes one, ./http-inbound.ts), and its
+// messages then go as frames on that socket; an endpoint that answers the upgrade otherwise (any
+// other DIDComm agent) is posted to from then on, as is each message while no socket opens.
 import http from 'node:http';
 import https from 'node:https';
 import { DidCommMimeType } from '@credo-ts/didcomm';
@@ -52,13 +55,20 @@ export class LeanDeliveryError extends Error {
 
 export class LeanOutboundTransport implements LeanCarrier {
   readonly #sockets = new Map<string, Promise<WebSocket>>();
+  /** HTTP(S) endpoints that answered an upgrade with something else: posted to. */
+  readonly #postOnly = new Set<string>();
   #onInbound: OnInbound | undefined;
 
   readonly #agents: KeepAliveAgents;
+  readonly #upgrade: boolean;
 
-  /** `agents`: the kept-alive sockets to post on (closed with the carrier); default a pool of its own. */
-  constructor(agents: KeepAliveAgents = keepAliveAgents()) {
+  /**
+   * `agents`: the kept-alive sockets to post on (closed with the carrier); default a pool of its
+   * own. `upgrade`: ask HTTP(S) endpoints for a WebSocket (default false: post).
+   */
+  constructor(agents: KeepAliveAgents = keepAliveAgents(), options: { upgrade?: boolean } = {}) {
     this.#agents = agents;
+    this.#upgrade = options.upgrade === true;
   }
 
   start(onInbound: OnInbound): void {
@@ -71,7 +81,23 @@ export class LeanOutboundTransport implements LeanCarrier {
       await sendFrame(await this.#socket(endpoint), envelope);
       return;
     }
+    const upgraded = await this.#upgraded(endpoint);
+    if (upgraded !== undefined) {
+      await sendFrame(upgraded, envelope);
+      return;
+    }
     await this.#post(endpoint, JSON.stringify(envelope));
+  }
+
+  /** The open WebSocket upgraded from an HTTP(S) endpoint, opening it if need be; undefined: post. */
+  async #upgraded(endpoint: string): Promise<WebSocket | undefined> {
+    if (!this.#upgrade || this.#postOnly.has(endpoint)) return undefined;
+    try {
+      const socket = await this.#socket(endpoint.replace(/^http/i, 'ws'), endpoint);
+      return socket.readyState === WebSocket.OPEN ? socket : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async close(): Promise<void> {
@@ -123,7 +149,8 @@ export class LeanOutboundTransport implements LeanCarrier {
     });
   }
 
-  async #socket(endpoint: string): Promise<WebSocket> {
+  /** `upgradeOf`: the HTTP(S) endpoint `endpoint` upgrades, marked post-only if it answers otherwise. */
+  async #socket(endpoint: string, upgradeOf?: string): Promise<WebSocket> {
     const existing = this.#sockets.get(endpoint);
     if (existing !== undefined) {
       const socket = await existing.catch(() => undefined);
@@ -138,6 +165,11 @@ export class LeanOutboundTransport implements LeanCarrier {
       );
       socket.once('open', () => resolve(socket));
       socket.once('error', reject);
+      socket.once('unexpected-response', (_request, response) => {
+        if (upgradeOf !== undefined) this.#postOnly.add(upgradeOf);
+        response.resume();
+        socket.terminate();
+      });
       socket.on('error', () => undefined);
       socket.on('message', (data) => {
         const envelope = readEnvelope(frameBytes(data));
