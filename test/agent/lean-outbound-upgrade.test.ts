@@ -5,6 +5,7 @@
 // admits an upgrade as a request: a source out of tokens is refused (429), no socket opens.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { HttpInboundTransport, LeanOutboundTransport } from '../../src/agent/transport/index.js';
 import type { Envelope } from '../../src/protocols/perun/lean/index.js';
@@ -64,6 +65,32 @@ it('an endpoint that answers the upgrade with 404 is posted to, and not asked ag
     expect(seen).toEqual(['GET websocket', 'POST -', 'POST -']);
   } finally {
     await carrier.close();
+    await close(server);
+  }
+});
+
+it('an endpoint that leaves the upgrade unanswered is posted to after the timeout, and not asked again', async () => {
+  const seen: string[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push(req.method ?? '');
+    req.resume();
+    req.on('end', () => res.writeHead(202).end());
+  });
+  const held: Duplex[] = [];
+  server.on('upgrade', (_req, socket: Duplex) => {
+    seen.push('upgrade');
+    held.push(socket);
+  });
+  const endpoint = await listen(server);
+  const carrier = new LeanOutboundTransport(undefined, { upgrade: true, upgradeTimeoutMs: 200 });
+  carrier.start(() => undefined);
+  try {
+    await carrier.send(endpoint, envelope);
+    await carrier.send(endpoint, envelope);
+    expect(seen).toEqual(['upgrade', 'POST', 'POST']);
+  } finally {
+    await carrier.close();
+    for (const socket of held) socket.destroy();
     await close(server);
   }
 });

@@ -6,7 +6,8 @@
 // same way, with the socket as its return route. With `upgrade`, an HTTP(S) endpoint is asked
 // once for a WebSocket upgrade on its URL (our HTTP inbound takes one, ./http-inbound.ts), and its
 // messages then go as frames on that socket; an endpoint that answers the upgrade otherwise (any
-// other DIDComm agent) is posted to from then on, as is each message while no socket opens.
+// other DIDComm agent), or not within `upgradeTimeoutMs`, is posted to from then on, as is each
+// message while no socket opens.
 import http from 'node:http';
 import https from 'node:https';
 import { DidCommMimeType } from '@credo-ts/didcomm';
@@ -19,6 +20,7 @@ import { socketReply } from './lean-reply.js';
 /** How long a request may take, its held response included (as Credo's HTTP outbound). */
 const REQUEST_TIMEOUT_MS = 15_000;
 const CLOSE_TIMEOUT_MS = 1_000;
+const UPGRADE_TIMEOUT_MS = 5_000;
 
 type OnInbound = (envelope: Envelope, channel?: LeanReplyChannel) => void;
 
@@ -61,14 +63,20 @@ export class LeanOutboundTransport implements LeanCarrier {
 
   readonly #agents: KeepAliveAgents;
   readonly #upgrade: boolean;
+  readonly #upgradeTimeoutMs: number;
 
   /**
    * `agents`: the kept-alive sockets to post on (closed with the carrier); default a pool of its
-   * own. `upgrade`: ask HTTP(S) endpoints for a WebSocket (default false: post).
+   * own. `upgrade`: ask HTTP(S) endpoints for a WebSocket (default false: post), answered within
+   * `upgradeTimeoutMs` (default 5 s).
    */
-  constructor(agents: KeepAliveAgents = keepAliveAgents(), options: { upgrade?: boolean } = {}) {
+  constructor(
+    agents: KeepAliveAgents = keepAliveAgents(),
+    options: { upgrade?: boolean; upgradeTimeoutMs?: number } = {},
+  ) {
     this.#agents = agents;
     this.#upgrade = options.upgrade === true;
+    this.#upgradeTimeoutMs = options.upgradeTimeoutMs ?? UPGRADE_TIMEOUT_MS;
   }
 
   start(onInbound: OnInbound): void {
@@ -149,7 +157,7 @@ export class LeanOutboundTransport implements LeanCarrier {
     });
   }
 
-  /** `upgradeOf`: the HTTP(S) endpoint `endpoint` upgrades, marked post-only if it answers otherwise. */
+  /** `upgradeOf`: the HTTP(S) endpoint `endpoint` upgrades, marked post-only if it answers otherwise or not in time. */
   async #socket(endpoint: string, upgradeOf?: string): Promise<WebSocket> {
     const existing = this.#sockets.get(endpoint);
     if (existing !== undefined) {
@@ -158,13 +166,21 @@ export class LeanOutboundTransport implements LeanCarrier {
       if (this.#sockets.get(endpoint) === existing) this.#sockets.delete(endpoint);
     }
     const opening = new Promise<WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(endpoint, { maxPayload: DEFAULT_MAX_MESSAGE_BYTES });
+      const socket = new WebSocket(endpoint, {
+        maxPayload: DEFAULT_MAX_MESSAGE_BYTES,
+        ...(upgradeOf === undefined ? {} : { handshakeTimeout: this.#upgradeTimeoutMs }),
+      });
       const channel = socketReply(
         () => socket.readyState === WebSocket.OPEN,
         (envelope) => sendFrame(socket, envelope),
       );
       socket.once('open', () => resolve(socket));
-      socket.once('error', reject);
+      socket.once('error', (error) => {
+        // No answer to the upgrade in time: an endpoint that does not take one.
+        if (upgradeOf !== undefined && /handshake has timed out/.test(error.message))
+          this.#postOnly.add(upgradeOf);
+        reject(error);
+      });
       socket.once('unexpected-response', (_request, response) => {
         if (upgradeOf !== undefined) this.#postOnly.add(upgradeOf);
         response.resume();
