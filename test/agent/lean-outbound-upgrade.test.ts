@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import { ackFrame } from '../../src/agent/transport/frame-acks.js';
 import { HttpInboundTransport, LeanOutboundTransport } from '../../src/agent/transport/index.js';
 import type { Envelope } from '../../src/protocols/perun/lean/index.js';
 import { createTestAgent, type TestAgentHandle } from './transport-support.js';
@@ -20,7 +21,7 @@ const listen = (server: http.Server) =>
   );
 const close = (server: http.Server) => new Promise((resolve) => server.close(resolve));
 
-it('an endpoint that takes the upgrade gets every envelope as a frame on one socket, and answers on it', async () => {
+it('an endpoint that takes the upgrade gets every envelope as a frame on one socket, acknowledges each, and answers on it', async () => {
   const server = http.createServer((_req, res) => res.writeHead(500).end());
   const wss = new WebSocketServer({ server });
   const frames: unknown[] = [];
@@ -29,6 +30,7 @@ it('an endpoint that takes the upgrade gets every envelope as a frame on one soc
     upgrades++;
     socket.on('message', (data) => {
       frames.push(JSON.parse(String(data)));
+      socket.send(ackFrame(202));
       socket.send(JSON.stringify({ ...envelope, tag: `answer ${frames.length}` }));
     });
   });

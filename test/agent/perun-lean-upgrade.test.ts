@@ -7,6 +7,7 @@
 import { jest } from '@jest/globals';
 import type { DidCommConnectionRecord } from '@credo-ts/didcomm';
 import { WebSocket } from 'ws';
+import { FRAME_ACKS_PROTOCOL, ackStatus } from '../../src/agent/transport/frame-acks.js';
 import { HttpInboundTransport } from '../../src/agent/transport/index.js';
 import type { Hex } from '../../src/channels/types.js';
 import type { Envelope } from '../../src/protocols/perun/lean/index.js';
@@ -75,20 +76,30 @@ it('payments between agents offering only HTTP go on one upgraded socket, no POS
   expect(bob.client.channel(channel).state).toEqual(alice.client.channel(channel).state);
 });
 
-/** Sends `envelope` as a frame on a socket upgraded from Bob's HTTP endpoint; Credo refuses it, nothing changes. */
-async function refusedOnSocket(envelope: Envelope): Promise<void> {
+/**
+ * Sends `envelope` as a frame on a socket upgraded from Bob's HTTP endpoint (`acks`: with
+ * acknowledgements, as our carrier asks); Credo refuses it (the ack says so), nothing changes.
+ */
+async function refusedOnSocket(envelope: Envelope, acks: boolean): Promise<void> {
   const rows = await channelRows(bob);
   const state = bob.client.channel(channel).state;
   const lean = bob.lean.get('processed channel-update') ?? 0;
   const outcome = refusedOrTaken(bob, envelope);
-  const socket = new WebSocket(httpEndpoint(bob).replace(/^http/, 'ws'));
+  const url = httpEndpoint(bob).replace(/^http/, 'ws');
+  const socket = acks ? new WebSocket(url, [FRAME_ACKS_PROTOCOL]) : new WebSocket(url);
   await new Promise((resolve, reject) => {
     socket.once('open', resolve);
     socket.once('error', reject);
   });
+  const ack = new Promise<number | undefined>((resolve) =>
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) resolve(ackStatus(data as Buffer));
+    }),
+  );
   try {
     socket.send(JSON.stringify(envelope));
     expect(await outcome).toBe('refused by Credo');
+    if (acks) expect(await ack).toBeGreaterThanOrEqual(400);
   } finally {
     socket.close();
   }
@@ -102,10 +113,15 @@ function aliceUpdate() {
   return toPlaintext({ type: 'channel-update', state, actorIdx: 0, sig });
 }
 
-it('on an upgraded socket, a valid update under Mallory’s sender key is refused', async () => {
-  await refusedOnSocket(await malloryPacks(mallory, aliceUpdate(), bob, ba, mb));
-});
+describe.each([
+  ['with acknowledgements', true],
+  ['without', false],
+])('on an upgraded socket %s', (_, acks) => {
+  it('a valid update under Mallory’s sender key is refused', async () => {
+    await refusedOnSocket(await malloryPacks(mallory, aliceUpdate(), bob, ba, mb), acks);
+  });
 
-it('on an upgraded socket, a valid update anoncrypted to Bob’s key is refused', async () => {
-  await refusedOnSocket(await malloryPacks(mallory, aliceUpdate(), bob, ba));
+  it('a valid update anoncrypted to Bob’s key is refused', async () => {
+    await refusedOnSocket(await malloryPacks(mallory, aliceUpdate(), bob, ba), acks);
+  });
 });

@@ -21,7 +21,9 @@
 // for one at a peer's HTTP endpoint (lean-outbound.ts), so that its messages and their answers
 // share one socket instead of a POST each. An upgrade spends a token of its source; its socket is
 // held as the WebSocket transport's are (ws-sessions.ts, with their per-frame bounds), and counts
-// as the connection it was.
+// as the connection it was. Where the carrier asks for it (frame-acks.ts), every frame is
+// acknowledged with the status its POST would get, at the point its early headers would go out,
+// and the socket is the return route of each message's answer only.
 import { type AgentContext, CredoError, utils } from '@credo-ts/core';
 import {
   DidCommEventTypes,
@@ -42,6 +44,7 @@ import {
   mediaType,
   parseEnvelope,
 } from './common.js';
+import { FRAME_ACKS_PROTOCOL } from './frame-acks.js';
 import { HttpAdmission, answerSocket, serverTimeouts } from './http-admission.js';
 import { InboundServerTransport, type InboundServer, type InboundServerOptions } from './inbound-server.js';
 import { LeanHttpReply } from './lean-reply.js';
@@ -166,7 +169,13 @@ export class HttpInboundTransport extends InboundServerTransport {
     this.responseTimeoutMs = options.responseTimeoutMs ?? 10_000;
     this.app = this.buildApp();
     if (options.upgrade !== false)
-      this.sockets = new WsSessions(this.budget, this.report, () => this.sessionServices(), 1_000);
+      this.sockets = new WsSessions(
+        this.budget,
+        this.report,
+        () => this.sessionServices(),
+        1_000,
+        this.responseTimeoutMs,
+      );
   }
 
   /** Open upgraded sockets (for tests and diagnostics). */
@@ -184,7 +193,12 @@ export class HttpInboundTransport extends InboundServerTransport {
     // Slow or stalled clients must not hold the socket forever.
     const server = createServer(serverTimeouts(this.budget), (req, res) => this.serve(req, res));
     if (this.sockets === undefined) return { server };
-    const wss = new WebSocketServer({ noServer: true, maxPayload: this.budget.limits.maxMessageBytes });
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.budget.limits.maxMessageBytes,
+      // Our carrier asks for acknowledged frames (frame-acks.ts); a socket without them is a plain one.
+      handleProtocols: (protocols) => (protocols.has(FRAME_ACKS_PROTOCOL) ? FRAME_ACKS_PROTOCOL : false),
+    });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.upgrade(wss, req, socket, head),
     );

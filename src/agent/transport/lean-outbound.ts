@@ -5,15 +5,18 @@
 // WebSocket endpoints get one socket each, kept open; whatever the peer sends on it comes back the
 // same way, with the socket as its return route. With `upgrade`, an HTTP(S) endpoint is asked
 // once for a WebSocket upgrade on its URL (our HTTP inbound takes one, ./http-inbound.ts), and its
-// messages then go as frames on that socket; an endpoint that answers the upgrade otherwise (any
-// other DIDComm agent), or not within `upgradeTimeoutMs`, is posted to from then on, as is each
-// message while no socket opens.
+// messages then go as frames on that socket, each counted sent only once the endpoint acknowledged
+// it as a POST's status would (./frame-acks.ts; a socket that closes fails every send not yet
+// acknowledged, as a reset POST fails); an endpoint that answers the upgrade otherwise (any other
+// DIDComm agent), takes it without acknowledgements, or leaves it unanswered for `upgradeTimeoutMs`,
+// is posted to from then on, as is each message while no socket opens.
 import http from 'node:http';
 import https from 'node:https';
 import { DidCommMimeType } from '@credo-ts/didcomm';
 import { WebSocket, type RawData } from 'ws';
 import type { Envelope, LeanCarrier, LeanReplyChannel } from '../../protocols/perun/lean/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, parseEnvelope } from './common.js';
+import { AckedSends, FRAME_ACKS_PROTOCOL, ackStatus } from './frame-acks.js';
 import { closeKeepAliveAgents, keepAliveAgents, type KeepAliveAgents } from './keep-alive-agents.js';
 import { socketReply } from './lean-reply.js';
 
@@ -59,6 +62,8 @@ export class LeanOutboundTransport implements LeanCarrier {
   readonly #sockets = new Map<string, Promise<WebSocket>>();
   /** HTTP(S) endpoints that answered an upgrade with something else: posted to. */
   readonly #postOnly = new Set<string>();
+  /** Upgraded sockets whose frames are acknowledged (./frame-acks.ts): their sends waiting. */
+  readonly #acks = new WeakMap<WebSocket, AckedSends>();
   #onInbound: OnInbound | undefined;
 
   readonly #agents: KeepAliveAgents;
@@ -91,7 +96,8 @@ export class LeanOutboundTransport implements LeanCarrier {
     }
     const upgraded = await this.#upgraded(endpoint);
     if (upgraded !== undefined) {
-      await sendFrame(upgraded, envelope);
+      const acks = this.#acks.get(upgraded);
+      await (acks === undefined ? sendFrame(upgraded, envelope) : acks.send(JSON.stringify(envelope)));
       return;
     }
     await this.#post(endpoint, JSON.stringify(envelope));
@@ -166,18 +172,40 @@ export class LeanOutboundTransport implements LeanCarrier {
       if (this.#sockets.get(endpoint) === existing) this.#sockets.delete(endpoint);
     }
     const opening = new Promise<WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(endpoint, {
-        maxPayload: DEFAULT_MAX_MESSAGE_BYTES,
-        ...(upgradeOf === undefined ? {} : { handshakeTimeout: this.#upgradeTimeoutMs }),
-      });
+      // An upgrade asks for acknowledged frames; an endpoint that takes it without them is posted to.
+      const socket =
+        upgradeOf === undefined
+          ? new WebSocket(endpoint, { maxPayload: DEFAULT_MAX_MESSAGE_BYTES })
+          : new WebSocket(endpoint, [FRAME_ACKS_PROTOCOL], {
+              maxPayload: DEFAULT_MAX_MESSAGE_BYTES,
+              handshakeTimeout: this.#upgradeTimeoutMs,
+            });
       const channel = socketReply(
         () => socket.readyState === WebSocket.OPEN,
-        (envelope) => sendFrame(socket, envelope),
+        (envelope) =>
+          acks === undefined ? sendFrame(socket, envelope) : acks.send(JSON.stringify(envelope)),
       );
-      socket.once('open', () => resolve(socket));
+      let acks: AckedSends | undefined;
+      socket.once('open', () => {
+        if (upgradeOf !== undefined) {
+          if (socket.protocol !== FRAME_ACKS_PROTOCOL) {
+            this.#postOnly.add(upgradeOf);
+            socket.terminate();
+            reject(new Error('the endpoint took the upgrade without acknowledgements'));
+            return;
+          }
+          acks = new AckedSends(
+            socket,
+            REQUEST_TIMEOUT_MS,
+            (status) => new LeanDeliveryError(upgradeOf, status),
+          );
+          this.#acks.set(socket, acks);
+        }
+        resolve(socket);
+      });
       socket.once('error', (error) => {
-        // No answer to the upgrade in time: an endpoint that does not take one.
-        if (upgradeOf !== undefined && /handshake has timed out/.test(error.message))
+        // No answer to the upgrade in time, or one without acknowledgements: not an endpoint to upgrade.
+        if (upgradeOf !== undefined && /handshake has timed out|subprotocol/.test(error.message))
           this.#postOnly.add(upgradeOf);
         reject(error);
       });
@@ -187,7 +215,13 @@ export class LeanOutboundTransport implements LeanCarrier {
         socket.terminate();
       });
       socket.on('error', () => undefined);
-      socket.on('message', (data) => {
+      socket.on('message', (data, isBinary) => {
+        if (isBinary && acks !== undefined) {
+          const status = ackStatus(frameBytes(data));
+          if (status === undefined) socket.terminate();
+          else acks.acked(status);
+          return;
+        }
         const envelope = readEnvelope(frameBytes(data));
         if (envelope !== undefined) this.#onInbound?.(envelope, channel);
       });
