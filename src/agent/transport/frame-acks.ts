@@ -5,8 +5,8 @@
 //
 // The receiver answers every envelope frame, in the order they came, with one binary frame holding
 // the status a POST of that envelope would have got: 202 once the lean path handed it over (where
-// our HTTP endpoint writes its early 200 headers) or Credo's pipeline processed it, else the
-// POST's failure status (400 not decryptable, 422 refused, 500). The sender's send resolves on a
+// our HTTP endpoint writes its early 200 headers, and like them on the next tick) or Credo's
+// pipeline processed it, else the POST's failure status (400 not decryptable, 422 refused, 500). The sender's send resolves on a
 // 2xx and rejects with LeanDeliveryError otherwise; a socket that closes fails every send not yet
 // acknowledged with the error a reset POST gives (ECONNRESET), so the channel core reacts to a
 // peer dying with a message as it does over HTTP, at once.
@@ -32,6 +32,7 @@ export function resetError(): Error {
 /** Receiver side: frames in arrival order, each acknowledged once it and every earlier one is settled. */
 export class FrameAckQueue {
   readonly #slots: { status?: number }[] = [];
+  #flushing = false;
 
   constructor(private readonly socket: WebSocket) {}
 
@@ -42,9 +43,22 @@ export class FrameAckQueue {
     return slot;
   }
 
+  /**
+   * Settles a frame; its ack, and those of the frames after it already settled, go out on the next
+   * tick, as node's HTTP server writes a response's headers (the socket corked until then): what
+   * the frame's handover set going in this tick (the channel core up to its first wait) runs first,
+   * as before a POST's early headers leave.
+   */
   settle(slot: { status?: number }, status: number): void {
     if (slot.status !== undefined) return;
     slot.status = status;
+    if (this.#flushing) return;
+    this.#flushing = true;
+    process.nextTick(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushing = false;
     while (this.#slots.length > 0 && this.#slots[0]!.status !== undefined) {
       const done = this.#slots.shift()!;
       if (this.socket.readyState === WebSocket.OPEN) this.socket.send(ackFrame(done.status!));
