@@ -15,7 +15,7 @@ import {
   TypeOrmKmsKeyStorage,
 } from '../../src/agent/kms/index.js';
 import { HttpInboundTransport } from '../../src/agent/transport/index.js';
-import { ChannelClient, type ClientEvent } from '../../src/channels/client.js';
+import { ChannelClient, type ChannelClientOptions, type ClientEvent } from '../../src/channels/client.js';
 import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
 import type { Hex, State } from '../../src/channels/types.js';
 import {
@@ -45,12 +45,21 @@ export interface Side {
 /**
  * An agent with its channel client. `file`: its database is that SQLite file, keys included, so
  * that the same agent starts again from it (on `port`, to be found where its peers know it).
+ * `upgrade: false`: its lean carrier posts instead of upgrading (createPerunAgent leanUpgrade).
+ * `onUpdate`: its client's decision on the peer's updates (default: accept).
  */
 export async function side(
   world: World,
   name: string,
   account: number,
-  o: { lean?: boolean; ws?: boolean; file?: string; port?: number } = {},
+  o: {
+    lean?: boolean;
+    upgrade?: boolean;
+    ws?: boolean;
+    file?: string;
+    port?: number;
+    onUpdate?: ChannelClientOptions['onUpdate'];
+  } = {},
 ) {
   const party = world.party(account, name);
   const ds = await openAgentStore(o.file ?? ':memory:');
@@ -64,6 +73,7 @@ export async function side(
     dataSource: ds,
     kms,
     ...(o.lean === false ? { lean: false } : {}),
+    ...(o.upgrade === false ? { leanUpgrade: false } : {}),
     ...(o.ws === true ? { ws: {} } : {}),
     ...(o.port === undefined ? {} : { http: { port: o.port } }),
   });
@@ -72,6 +82,7 @@ export async function side(
     ...channelEnvironment(party, new TypeOrmChannelStore(ds)),
     wire: agent.modules.perun.wire,
     onProposal: () => ({ accept: true }),
+    ...(o.onUpdate === undefined ? {} : { onUpdate: o.onUpdate }),
   });
   await client.start();
   const s: Side = { name, party, ds, agent, client, lean: new Map(), failures: [] };
@@ -183,6 +194,24 @@ export async function credoPack(
     routingKeys: [],
     senderKey: sender === undefined ? null : ed25519(sender.kid, sender.keyId),
   });
+}
+
+/**
+ * `plaintext` for `to` on its connection `toOnFrom` (the one the real sender holds with it), packed
+ * by `mallory`: authcrypt under Mallory's own key on her connection `toOnMallory` with `to`, or
+ * anoncrypted without it.
+ */
+export async function malloryPacks(
+  mallory: Side,
+  plaintext: Record<string, unknown>,
+  to: Side,
+  toOnFrom: DidCommConnectionRecord,
+  toOnMallory?: DidCommConnectionRecord,
+): Promise<Envelope> {
+  const recipient = (await leanPeer(to, toOnFrom)).ourKid;
+  if (toOnMallory === undefined) return credoPack(mallory, plaintext, recipient);
+  const sender = await leanPeer(mallory, toOnMallory);
+  return credoPack(mallory, plaintext, recipient, { kid: sender.ourKid, keyId: sender.ourKeyId });
 }
 
 export function httpEndpoint(s: Side): string {

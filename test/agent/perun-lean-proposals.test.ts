@@ -28,8 +28,8 @@ import {
   channelRows,
   closeSides,
   connect,
-  credoPack,
   leanPeer,
+  malloryPacks,
   openChannel,
   post,
   refusedOrTaken,
@@ -112,18 +112,11 @@ it('a proposal and its accept travel on the lean path; the proposal’s ID is st
 });
 
 it('a valid proposal under Mallory’s sender key, to Bob’s key on Alice’s connection, is refused', async () => {
-  const bobOnAlice = await leanPeer(bob, ba);
-  const malloryOnBob = await leanPeer(mallory, mb);
-  await refused(
-    await credoPack(mallory, freshProposal(), bobOnAlice.ourKid, {
-      kid: malloryOnBob.ourKid,
-      keyId: malloryOnBob.ourKeyId,
-    }),
-  );
+  await refused(await malloryPacks(mallory, freshProposal(), bob, ba, mb));
 });
 
 it('a valid proposal anoncrypted to Bob’s key on Alice’s connection is refused', async () => {
-  await refused(await credoPack(mallory, freshProposal(), (await leanPeer(bob, ba)).ourKid));
+  await refused(await malloryPacks(mallory, freshProposal(), bob, ba));
 });
 
 it('a second copy of a proposal Bob took is dropped before his core', async () => {

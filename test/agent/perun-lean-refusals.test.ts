@@ -25,8 +25,8 @@ import {
   channelRows,
   closeSides,
   connect,
-  credoPack,
   leanPeer,
+  malloryPacks,
   nextUpdate,
   openChannel,
   post,
@@ -84,19 +84,11 @@ async function refused(envelope: Envelope): Promise<void> {
 }
 
 it('a valid update under Mallory’s sender key, to Bob’s key on Alice’s connection, is refused', async () => {
-  const bobOnAlice = await leanPeer(bob, ba);
-  const malloryOnBob = await leanPeer(mallory, mb);
-  await refused(
-    await credoPack(mallory, aliceUpdate(), bobOnAlice.ourKid, {
-      kid: malloryOnBob.ourKid,
-      keyId: malloryOnBob.ourKeyId,
-    }),
-  );
+  await refused(await malloryPacks(mallory, aliceUpdate(), bob, ba, mb));
 });
 
 it('a valid update anoncrypted to Bob’s key on Alice’s connection is refused', async () => {
-  const bobOnAlice = await leanPeer(bob, ba);
-  await refused(await credoPack(mallory, aliceUpdate(), bobOnAlice.ourKid));
+  await refused(await malloryPacks(mallory, aliceUpdate(), bob, ba));
 });
 
 it('a valid update on a connection Bob does not have complete is refused; completed again, payments go on', async () => {

@@ -95,5 +95,10 @@ test('Bob restarts remembering nothing of Alice’s URIs and pays: refused under
   expect(alice.client.channel(channel).state).toEqual(bob.client.channel(channel).state);
   const bobs = sent.get('Bob')!;
   expect(bobs.some((t) => t.startsWith(`${NEW_PERUN}/`))).toBe(true);
-  expect(bobs.at(-1)).toBe(`${OLD_PERUN}/channel-update`);
+  // The update went under the new URI, then again under the old (the restart's sync batch goes the
+  // same way, its refusal learnt before or after the update's).
+  expect(bobs.filter((t) => t.endsWith('/channel-update'))).toEqual([
+    `${NEW_PERUN}/channel-update`,
+    `${OLD_PERUN}/channel-update`,
+  ]);
 });

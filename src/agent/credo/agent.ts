@@ -81,6 +81,12 @@ export interface PerunAgentOptions {
    * through Credo's pipeline, as an agent without it.
    */
   lean?: boolean;
+  /**
+   * The lean path's carrier asks a peer's HTTP endpoint for a WebSocket upgrade and sends frames
+   * on it, each acknowledged as a POST's answer would be (src/agent/transport/frame-acks.ts);
+   * default true. false: a POST each.
+   */
+  leanUpgrade?: boolean;
   /** Where dropped replays are logged (rate-limited); default the HTTP transport's log. */
   log?: (line: string) => void;
   /** The agent's mediation role, if any. */
@@ -160,11 +166,21 @@ function didcommOptions(o: PerunAgentOptions) {
   } as const;
 }
 
-/** The Perun module, with the lean path on our KMS and a carrier on `sockets` unless `lean: false`. */
+/**
+ * The Perun module, with the lean path on our KMS and a carrier on `sockets` unless `lean: false`;
+ * the carrier asks a peer's HTTP endpoint for a WebSocket (ours take one).
+ */
 function perunModule(o: PerunAgentOptions, sockets: KeepAliveAgents): PerunModule {
   return new PerunModule({
     ...o.perun,
-    ...(o.lean === false ? {} : { lean: { keys: o.kms, carrier: new LeanOutboundTransport(sockets) } }),
+    ...(o.lean === false
+      ? {}
+      : {
+          lean: {
+            keys: o.kms,
+            carrier: new LeanOutboundTransport(sockets, { upgrade: o.leanUpgrade !== false }),
+          },
+        }),
   });
 }
 

@@ -5,7 +5,8 @@
 // body timeout. Every refusal carries a short reason, Retry-After where trying later helps, and
 // `Connection: close` (the unread body is not worth reading), is charged to its source and logged.
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 import { isRefusal, sourceOf, type InboundBudget, type Refusal, type Ticket } from './inbound-limits.js';
 import type { InboundEvent } from './inbound-log.js';
@@ -57,12 +58,17 @@ export function guardConnections(server: Server, budget: InboundBudget, report: 
     const reason = status === 408 ? 'request not received in time' : 'malformed request';
     budget.failed(source);
     report({ status, source, reason });
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
-        `Content-Length: ${reason.length}\r\n\r\n${reason}`,
-    );
-    socket.destroySoon();
+    answerSocket(socket, status, reason);
   });
+}
+
+/** Answers on a socket node no longer parses requests on (a client error, an upgrade), and ends it. */
+export function answerSocket(socket: Duplex, status: number, reason: string): void {
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+      `Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
+  );
+  if (socket instanceof Socket) socket.destroySoon();
 }
 
 export class HttpAdmission {

@@ -17,6 +17,13 @@
 // anything else goes to Credo as above. A POST to the path as announced reaches its handler without
 // express's router (the request given express's prototypes as the app does); anything else, other
 // spellings of the path included, goes through the app to the same handler.
+// The same path takes WebSocket upgrades (unless `upgrade: false`): the lean path's carrier asks
+// for one at a peer's HTTP endpoint (lean-outbound.ts), so that its messages and their answers
+// share one socket instead of a POST each. An upgrade spends a token of its source; its socket is
+// held as the WebSocket transport's are (ws-sessions.ts, with their per-frame bounds), and counts
+// as the connection it was. Where the carrier asks for it (frame-acks.ts), every frame is
+// acknowledged with the status its POST would get, at the point its early headers would go out,
+// and the socket is the return route of each message's answer only.
 import { type AgentContext, CredoError, utils } from '@credo-ts/core';
 import {
   DidCommEventTypes,
@@ -27,6 +34,8 @@ import {
 } from '@credo-ts/didcomm';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
 
 import {
   DIDCOMM_CONTENT_TYPES,
@@ -35,10 +44,12 @@ import {
   mediaType,
   parseEnvelope,
 } from './common.js';
-import { HttpAdmission, serverTimeouts } from './http-admission.js';
+import { FRAME_ACKS_PROTOCOL } from './frame-acks.js';
+import { HttpAdmission, answerSocket, serverTimeouts } from './http-admission.js';
 import { InboundServerTransport, type InboundServer, type InboundServerOptions } from './inbound-server.js';
 import { LeanHttpReply } from './lean-reply.js';
 import { failureOf, type OutcomeListener } from './receive-outcome.js';
+import { WsSessions } from './ws-sessions.js';
 
 /** The bounds (inbound-limits.ts) and the log of refusals are in InboundServerOptions. */
 export interface HttpInboundTransportOptions extends InboundServerOptions {
@@ -56,6 +67,8 @@ export interface HttpInboundTransportOptions extends InboundServerOptions {
   endpoint?: string;
   /** Add the endpoint to the agent's DIDComm endpoints on start (and remove it on stop). Default true. */
   announceEndpoint?: boolean;
+  /** Take WebSocket upgrades on the path. Default true. */
+  upgrade?: boolean;
 }
 
 export const HTTP_SESSION_TYPE = 'http';
@@ -146,12 +159,28 @@ export class HttpInboundTransport extends InboundServerTransport {
   >();
   /** Responses the lean path holds for an answer. */
   private readonly leanReplies = new Set<LeanHttpReply>();
+  /** Upgraded connections; undefined where upgrades are not taken. */
+  private readonly sockets?: WsSessions;
+  private wss?: WebSocketServer;
 
   public constructor(options: HttpInboundTransportOptions = {}) {
     super('HTTP', 'http', { ...options, maxMessageBytes: options.maxBodyBytes ?? options.maxMessageBytes });
     this.admission = new HttpAdmission(this.budget, this.report);
     this.responseTimeoutMs = options.responseTimeoutMs ?? 10_000;
     this.app = this.buildApp();
+    if (options.upgrade !== false)
+      this.sockets = new WsSessions(
+        this.budget,
+        this.report,
+        () => this.sessionServices(),
+        1_000,
+        this.responseTimeoutMs,
+      );
+  }
+
+  /** Open upgraded sockets (for tests and diagnostics). */
+  public get openSockets(): number {
+    return this.sockets?.size ?? 0;
   }
 
   /** Number of requests currently waiting for an answer (for tests and diagnostics). */
@@ -162,7 +191,52 @@ export class HttpInboundTransport extends InboundServerTransport {
   protected buildServer(): InboundServer {
     this.stopping = false;
     // Slow or stalled clients must not hold the socket forever.
-    return { server: createServer(serverTimeouts(this.budget), (req, res) => this.serve(req, res)) };
+    const server = createServer(serverTimeouts(this.budget), (req, res) => this.serve(req, res));
+    if (this.sockets === undefined) return { server };
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.budget.limits.maxMessageBytes,
+      // Our carrier asks for acknowledged frames (frame-acks.ts); a socket without them is a plain one.
+      handleProtocols: (protocols) => (protocols.has(FRAME_ACKS_PROTOCOL) ? FRAME_ACKS_PROTOCOL : false),
+    });
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(wss, req, socket, head),
+    );
+    return {
+      server,
+      bound: () => {
+        this.wss = wss;
+      },
+    };
+  }
+
+  protected override async closeConnections(): Promise<void> {
+    await this.sockets?.closeAll();
+    const wss = this.wss;
+    this.wss = undefined;
+    if (wss) await new Promise<void>((resolve) => wss.close(() => resolve()));
+  }
+
+  /** An upgrade on the path, admitted as a request (its source's token), becomes a held socket. */
+  private upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const source = this.admission.sourceOf(req);
+    if (this.wss !== wss || this.stopping || !this.sockets) {
+      answerSocket(socket, 503, 'agent is not running');
+      return;
+    }
+    if (new URL(req.url ?? '/', 'http://x').pathname !== this.path) {
+      answerSocket(socket, 404, 'not found');
+      return;
+    }
+    const refusal = this.budget.spend(source);
+    if (refusal !== undefined) {
+      this.budget.failed(source);
+      this.report({ status: refusal.status, source, reason: refusal.reason });
+      answerSocket(socket, refusal.status, refusal.reason);
+      return;
+    }
+    const sockets = this.sockets;
+    wss.handleUpgrade(req, socket, head, (ws) => sockets.accept(ws, source));
   }
 
   /**

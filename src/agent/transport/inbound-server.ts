@@ -22,6 +22,7 @@ import { guardConnections } from './http-admission.js';
 import { InboundBudget, inboundLimits, type InboundLimitOptions } from './inbound-limits.js';
 import { InboundLog, type InboundEvent } from './inbound-log.js';
 import { reportReceiveOutcomes } from './receive-outcome.js';
+import type { WsSessionServices } from './ws-sessions.js';
 
 /** The options every inbound transport takes; see the transports' own option types. */
 export interface InboundServerOptions extends InboundLimitOptions {
@@ -95,6 +96,20 @@ export abstract class InboundServerTransport implements DidCommInboundTransport 
   /** Requests and bytes held, connections open, sources tracked (for tests and diagnostics). */
   public get usage() {
     return this.budget.usage;
+  }
+
+  /** What WebSocket sessions (./ws-sessions.ts) run with, once started; `running` while bound. */
+  protected sessionServices(): WsSessionServices | undefined {
+    const { agentContext, eventEmitter } = this;
+    if (agentContext === undefined || eventEmitter === undefined) return undefined;
+    return {
+      running: this.server !== undefined,
+      agentContext,
+      eventEmitter,
+      transportService: this.transportService,
+      leanPath: this.leanPath,
+      logger: this.logger,
+    };
   }
 
   /** Builds the server to bind; called on start, once the agent's services are resolved. */

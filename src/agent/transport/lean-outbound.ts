@@ -3,19 +3,27 @@
 // (./keep-alive-agents.ts, shared with Credo's outbound; not the global fetch); a 2xx answer is a delivery (one that carries a message,
 // the return route, hands it back to the lean path), any other status a LeanDeliveryError.
 // WebSocket endpoints get one socket each, kept open; whatever the peer sends on it comes back the
-// same way, with the socket as its return route.
+// same way, with the socket as its return route. With `upgrade`, an HTTP(S) endpoint is asked
+// once for a WebSocket upgrade on its URL (our HTTP inbound takes one, ./http-inbound.ts), and its
+// messages then go as frames on that socket, each counted sent only once the endpoint acknowledged
+// it as a POST's status would (./frame-acks.ts; a socket that closes fails every send not yet
+// acknowledged, as a reset POST fails); an endpoint that answers the upgrade otherwise (any other
+// DIDComm agent), takes it without acknowledgements, or leaves it unanswered for `upgradeTimeoutMs`,
+// is posted to from then on, as is each message while no socket opens.
 import http from 'node:http';
 import https from 'node:https';
 import { DidCommMimeType } from '@credo-ts/didcomm';
 import { WebSocket, type RawData } from 'ws';
 import type { Envelope, LeanCarrier, LeanReplyChannel } from '../../protocols/perun/lean/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, parseEnvelope } from './common.js';
+import { AckedSends, FRAME_ACKS_PROTOCOL, ackStatus } from './frame-acks.js';
 import { closeKeepAliveAgents, keepAliveAgents, type KeepAliveAgents } from './keep-alive-agents.js';
 import { socketReply } from './lean-reply.js';
 
 /** How long a request may take, its held response included (as Credo's HTTP outbound). */
 const REQUEST_TIMEOUT_MS = 15_000;
 const CLOSE_TIMEOUT_MS = 1_000;
+const UPGRADE_TIMEOUT_MS = 5_000;
 
 type OnInbound = (envelope: Envelope, channel?: LeanReplyChannel) => void;
 
@@ -52,13 +60,28 @@ export class LeanDeliveryError extends Error {
 
 export class LeanOutboundTransport implements LeanCarrier {
   readonly #sockets = new Map<string, Promise<WebSocket>>();
+  /** HTTP(S) endpoints that answered an upgrade with something else: posted to. */
+  readonly #postOnly = new Set<string>();
+  /** Upgraded sockets whose frames are acknowledged (./frame-acks.ts): their sends waiting. */
+  readonly #acks = new WeakMap<WebSocket, AckedSends>();
   #onInbound: OnInbound | undefined;
 
   readonly #agents: KeepAliveAgents;
+  readonly #upgrade: boolean;
+  readonly #upgradeTimeoutMs: number;
 
-  /** `agents`: the kept-alive sockets to post on (closed with the carrier); default a pool of its own. */
-  constructor(agents: KeepAliveAgents = keepAliveAgents()) {
+  /**
+   * `agents`: the kept-alive sockets to post on (closed with the carrier); default a pool of its
+   * own. `upgrade`: ask HTTP(S) endpoints for a WebSocket (default false: post), answered within
+   * `upgradeTimeoutMs` (default 5 s).
+   */
+  constructor(
+    agents: KeepAliveAgents = keepAliveAgents(),
+    options: { upgrade?: boolean; upgradeTimeoutMs?: number } = {},
+  ) {
     this.#agents = agents;
+    this.#upgrade = options.upgrade === true;
+    this.#upgradeTimeoutMs = options.upgradeTimeoutMs ?? UPGRADE_TIMEOUT_MS;
   }
 
   start(onInbound: OnInbound): void {
@@ -71,7 +94,24 @@ export class LeanOutboundTransport implements LeanCarrier {
       await sendFrame(await this.#socket(endpoint), envelope);
       return;
     }
+    const upgraded = await this.#upgraded(endpoint);
+    if (upgraded !== undefined) {
+      const acks = this.#acks.get(upgraded);
+      await (acks === undefined ? sendFrame(upgraded, envelope) : acks.send(JSON.stringify(envelope)));
+      return;
+    }
     await this.#post(endpoint, JSON.stringify(envelope));
+  }
+
+  /** The open WebSocket upgraded from an HTTP(S) endpoint, opening it if need be; undefined: post. */
+  async #upgraded(endpoint: string): Promise<WebSocket | undefined> {
+    if (!this.#upgrade || this.#postOnly.has(endpoint)) return undefined;
+    try {
+      const socket = await this.#socket(endpoint.replace(/^http/i, 'ws'), endpoint);
+      return socket.readyState === WebSocket.OPEN ? socket : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async close(): Promise<void> {
@@ -123,7 +163,8 @@ export class LeanOutboundTransport implements LeanCarrier {
     });
   }
 
-  async #socket(endpoint: string): Promise<WebSocket> {
+  /** `upgradeOf`: the HTTP(S) endpoint `endpoint` upgrades, marked post-only if it answers otherwise or not in time. */
+  async #socket(endpoint: string, upgradeOf?: string): Promise<WebSocket> {
     const existing = this.#sockets.get(endpoint);
     if (existing !== undefined) {
       const socket = await existing.catch(() => undefined);
@@ -131,15 +172,56 @@ export class LeanOutboundTransport implements LeanCarrier {
       if (this.#sockets.get(endpoint) === existing) this.#sockets.delete(endpoint);
     }
     const opening = new Promise<WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(endpoint, { maxPayload: DEFAULT_MAX_MESSAGE_BYTES });
+      // An upgrade asks for acknowledged frames; an endpoint that takes it without them is posted to.
+      const socket =
+        upgradeOf === undefined
+          ? new WebSocket(endpoint, { maxPayload: DEFAULT_MAX_MESSAGE_BYTES })
+          : new WebSocket(endpoint, [FRAME_ACKS_PROTOCOL], {
+              maxPayload: DEFAULT_MAX_MESSAGE_BYTES,
+              handshakeTimeout: this.#upgradeTimeoutMs,
+            });
       const channel = socketReply(
         () => socket.readyState === WebSocket.OPEN,
-        (envelope) => sendFrame(socket, envelope),
+        (envelope) =>
+          acks === undefined ? sendFrame(socket, envelope) : acks.send(JSON.stringify(envelope)),
       );
-      socket.once('open', () => resolve(socket));
-      socket.once('error', reject);
+      let acks: AckedSends | undefined;
+      socket.once('open', () => {
+        if (upgradeOf !== undefined) {
+          if (socket.protocol !== FRAME_ACKS_PROTOCOL) {
+            this.#postOnly.add(upgradeOf);
+            socket.terminate();
+            reject(new Error('the endpoint took the upgrade without acknowledgements'));
+            return;
+          }
+          acks = new AckedSends(
+            socket,
+            REQUEST_TIMEOUT_MS,
+            (status) => new LeanDeliveryError(upgradeOf, status),
+          );
+          this.#acks.set(socket, acks);
+        }
+        resolve(socket);
+      });
+      socket.once('error', (error) => {
+        // No answer to the upgrade in time, or one without acknowledgements: not an endpoint to upgrade.
+        if (upgradeOf !== undefined && /handshake has timed out|subprotocol/.test(error.message))
+          this.#postOnly.add(upgradeOf);
+        reject(error);
+      });
+      socket.once('unexpected-response', (_request, response) => {
+        if (upgradeOf !== undefined) this.#postOnly.add(upgradeOf);
+        response.resume();
+        socket.terminate();
+      });
       socket.on('error', () => undefined);
-      socket.on('message', (data) => {
+      socket.on('message', (data, isBinary) => {
+        if (isBinary && acks !== undefined) {
+          const status = ackStatus(frameBytes(data));
+          if (status === undefined) socket.terminate();
+          else acks.acked(status);
+          return;
+        }
         const envelope = readEnvelope(frameBytes(data));
         if (envelope !== undefined) this.#onInbound?.(envelope, channel);
       });

@@ -1,5 +1,5 @@
 // The return routes the inbound transports give the Perun lean path: an HTTP response kept open
-// for one answer, or a WebSocket that takes any number.
+// for one answer, a WebSocket that takes any number, or one that takes the answer to one message.
 import type { ServerResponse } from 'node:http';
 import type { Envelope, LeanReplyChannel } from '../../protocols/perun/lean/index.js';
 
@@ -87,5 +87,32 @@ export function socketReply(
     },
     hold: () => undefined,
     send,
+  };
+}
+
+/**
+ * A WebSocket as the return route of one message: for its answer only (the lean path matches the
+ * thread), once, while the socket is open and for `timeoutMs` at most.
+ */
+export function socketAnswer(
+  isOpen: () => boolean,
+  send: (envelope: Envelope) => Promise<void>,
+  timeoutMs: number,
+): LeanReplyChannel {
+  const until = Date.now() + timeoutMs;
+  let used = false;
+  const open = () => !used && Date.now() < until && isOpen();
+  return {
+    persistent: false,
+    answersOnly: true,
+    get open() {
+      return open();
+    },
+    hold: () => undefined,
+    send: (envelope) => {
+      if (!open()) return Promise.reject(new Error('the WebSocket is closed or has answered'));
+      used = true;
+      return send(envelope);
+    },
   };
 }

@@ -1,34 +1,18 @@
-// DIDComm v1 inbound transport over WebSocket (ws 8), on its own HTTP server.
-//
-// One transport session per socket. Every frame is one encrypted envelope and goes to Credo's
-// receive pipeline with that socket's session. When a message asks for return routing, Credo saves
-// the session for the connection and from then on sends every message for that connection over
-// the socket (both directions on one persistent socket). A message without return route does
-// not close the socket: Credo's `close()` only means "do not route replies here"; the peer
-// decides when its socket ends (Credo's own WS outbound closes a socket it opened for a message
-// without return route).
-// Where the agent runs the Perun lean path, a frame goes there first, with the socket as its return
-// route; what the lean path does not take goes to Credo as above.
-// Bounds (inbound-limits.ts): connections in total and per source when they open, frames up to
-// maxMessageBytes (1009 beyond), a token of its source per frame (1008 when it has none), and each
-// frame's bytes in the byte budget until Credo or the lean path is done with it (1013 beyond).
-// Frames that fail are logged and charged to their source; the socket stays open.
-import { type AgentContext, CredoError, utils } from '@credo-ts/core';
-import {
-  DidCommEventTypes,
-  type DidCommEncryptedMessage,
-  type DidCommMessageReceivedEvent,
-  type DidCommTransportSession,
-} from '@credo-ts/didcomm';
+// DIDComm v1 inbound transport over WebSocket (ws 8), on its own HTTP server. Its sockets and
+// their frames are held as the HTTP endpoint's upgraded ones are (./ws-sessions.ts): to the Perun
+// lean path first where the agent runs it, else to Credo's receive pipeline with the socket's
+// session; return routes keep answers on the socket.
+// Bounds (inbound-limits.ts): connections in total and per source when they open, and per frame
+// those of ./ws-sessions.ts.
 import { createServer, type Server } from 'node:http';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { WebSocketServer } from 'ws';
 
-import { MalformedEnvelopeError, errorMessage, parseEnvelope } from './common.js';
 import { serverTimeouts } from './http-admission.js';
-import { isRefusal, sourceOf, type Ticket } from './inbound-limits.js';
+import { sourceOf } from './inbound-limits.js';
 import { InboundServerTransport, type InboundServer, type InboundServerOptions } from './inbound-server.js';
-import { socketReply } from './lean-reply.js';
-import { failureOf, type OutcomeListener } from './receive-outcome.js';
+import { WsSessions } from './ws-sessions.js';
+
+export { WS_SESSION_TYPE, WsTransportSession } from './ws-sessions.js';
 
 /** The bounds (inbound-limits.ts) and the log of refusals are in InboundServerOptions. */
 export interface WsInboundTransportOptions extends InboundServerOptions {
@@ -48,81 +32,26 @@ export interface WsInboundTransportOptions extends InboundServerOptions {
   announceEndpoint?: boolean;
 }
 
-export const WS_SESSION_TYPE = 'WebSocket';
-
-/** Close codes (RFC 6455 §7.4.1). */
-const CLOSE_GOING_AWAY = 1001;
-const CLOSE_INVALID_PAYLOAD = 1007;
-const CLOSE_POLICY_VIOLATION = 1008;
-const CLOSE_TOO_BIG = 1009;
-const CLOSE_TRY_AGAIN_LATER = 1013;
-
-/** A socket's session; `onOutcome` hears what became of each message Credo received with it. */
-export class WsTransportSession implements DidCommTransportSession, OutcomeListener {
-  public readonly type = WS_SESSION_TYPE;
-  public keys?: DidCommTransportSession['keys'];
-  public inboundMessage?: DidCommTransportSession['inboundMessage'];
-  public connectionId?: string;
-  /** The socket as the Perun lean path's return route. */
-  public readonly leanReply = socketReply(
-    () => this.socket.readyState === WebSocket.OPEN,
-    (envelope) => this.write(envelope),
-  );
-
-  public constructor(
-    public readonly id: string,
-    public readonly socket: WebSocket,
-    private readonly detach: (session: WsTransportSession) => void,
-    public readonly source = 'unknown',
-    private readonly onOutcome?: (session: WsTransportSession, message: unknown, error?: unknown) => void,
-  ) {}
-
-  public received(message: unknown, error?: unknown): void {
-    this.onOutcome?.(this, message, error);
-  }
-
-  public async send(_agentContext: AgentContext, encryptedMessage: DidCommEncryptedMessage): Promise<void> {
-    if (this.socket.readyState !== WebSocket.OPEN) {
-      this.detach(this);
-      throw new CredoError(`WebSocket of session ${this.id} is not open`);
-    }
-    await this.write(encryptedMessage);
-  }
-
-  private async write(encryptedMessage: DidCommEncryptedMessage): Promise<void> {
-    const frame = JSON.stringify(encryptedMessage);
-    await new Promise<void>((resolve, reject) =>
-      this.socket.send(frame, (error) =>
-        error ? reject(new CredoError(`WebSocket send failed: ${error.message}`)) : resolve(),
-      ),
-    );
-  }
-
-  /** "No return route for this message": stop routing replies here, keep the socket. */
-  public async close(): Promise<void> {
-    this.detach(this);
-  }
-}
-
 export class WsInboundTransport extends InboundServerTransport {
-  private readonly closeTimeoutMs: number;
-
   private wss?: WebSocketServer;
-  private readonly sessions = new Map<WebSocket, WsTransportSession>();
-  /** Frames handed on and not done with yet, keyed by their envelope: their bytes in the budget. */
-  private readonly frames = new Map<DidCommEncryptedMessage, Ticket>();
+  private readonly sockets: WsSessions;
 
   public constructor(options: WsInboundTransportOptions = {}) {
     super('WebSocket', 'ws', {
       ...options,
       maxMessageBytes: options.maxPayloadBytes ?? options.maxMessageBytes,
     });
-    this.closeTimeoutMs = options.closeTimeoutMs ?? 1_000;
+    this.sockets = new WsSessions(
+      this.budget,
+      this.report,
+      () => this.sessionServices(),
+      options.closeTimeoutMs ?? 1_000,
+    );
   }
 
   /** Open sockets (for tests and diagnostics). */
   public get openSockets(): number {
-    return this.sessions.size;
+    return this.sockets.size;
   }
 
   protected buildServer(): InboundServer {
@@ -136,7 +65,7 @@ export class WsInboundTransport extends InboundServerTransport {
       path: this.path,
       maxPayload: this.budget.limits.maxMessageBytes,
     });
-    wss.on('connection', (socket, req) => this.accept(socket, sourceOf(req.socket.remoteAddress)));
+    wss.on('connection', (socket, req) => this.sockets.accept(socket, sourceOf(req.socket.remoteAddress)));
     wss.on('error', (error) => this.logger?.error('WebSocket server error', { error: error.message }));
     return {
       server,
@@ -147,10 +76,7 @@ export class WsInboundTransport extends InboundServerTransport {
   }
 
   protected override async closeConnections(): Promise<void> {
-    const sockets = [...this.sessions.keys()];
-    await Promise.all(sockets.map((socket) => this.closeSocket(socket)));
-    for (const ticket of this.frames.values()) ticket.release();
-    this.frames.clear();
+    await this.sockets.closeAll();
   }
 
   protected override async closeServer(server: Server | undefined): Promise<void> {
@@ -159,119 +85,4 @@ export class WsInboundTransport extends InboundServerTransport {
     if (wss) await new Promise<void>((resolve) => wss.close(() => resolve()));
     await super.closeServer(server);
   }
-
-  private accept(socket: WebSocket, source: string): void {
-    const session = new WsTransportSession(
-      utils.uuid(),
-      socket,
-      (s) => this.detach(s),
-      source,
-      (s, message, error) => this.settle(s, message, error),
-    );
-    this.sessions.set(socket, session);
-    socket.on('message', (data, isBinary) => this.receive(session, data, isBinary));
-    socket.on('error', (error: Error & { code?: string }) => {
-      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')
-        this.refuse(session, CLOSE_TOO_BIG, 'message too large');
-      else this.logger?.debug(`WebSocket ${session.id} error: ${error.message}`);
-    });
-    socket.once('close', () => {
-      this.sessions.delete(socket);
-      this.detach(session);
-    });
-  }
-
-  private receive(session: WsTransportSession, data: RawData, _isBinary: boolean): void {
-    const agentContext = this.agentContext;
-    const eventEmitter = this.eventEmitter;
-    if (!agentContext || !eventEmitter || !this.server) return;
-    const refused = this.budget.spend(session.source);
-    if (refused !== undefined) {
-      this.refuse(session, CLOSE_POLICY_VIOLATION, refused.reason);
-      return;
-    }
-    const frame = frameToBuffer(data);
-    let envelope: DidCommEncryptedMessage;
-    try {
-      envelope = parseEnvelope(frame);
-    } catch (error) {
-      if (!(error instanceof MalformedEnvelopeError)) throw error;
-      this.refuse(session, CLOSE_INVALID_PAYLOAD, error.message);
-      return;
-    }
-    const ticket = this.budget.admit(session.source, frame.length);
-    if (isRefusal(ticket)) {
-      this.refuse(session, ticket.status === 413 ? CLOSE_TOO_BIG : CLOSE_TRY_AGAIN_LATER, ticket.reason);
-      return;
-    }
-    this.frames.set(envelope, ticket);
-    const toCredo = () =>
-      eventEmitter.emit<DidCommMessageReceivedEvent>(agentContext, {
-        type: DidCommEventTypes.DidCommMessageReceived,
-        payload: { message: envelope, session, receivedAt: new Date() },
-      });
-    const lean = this.leanPath;
-    if (lean === undefined) {
-      toCredo();
-      return;
-    }
-    lean
-      .receive(envelope, session.leanReply)
-      .then((outcome) => {
-        if (outcome === 'fallback' && this.server) toCredo();
-        else this.settle(session, envelope);
-      })
-      .catch((error: unknown) => {
-        this.frames.get(envelope)?.release();
-        this.frames.delete(envelope);
-        this.logger?.error('Perun lean path failed', { error: errorMessage(error) });
-      });
-  }
-
-  /** A frame is done with: its bytes leave the budget; a failure is logged and charged. */
-  private settle(session: WsTransportSession, message: unknown, error?: unknown): void {
-    const envelope = message as DidCommEncryptedMessage;
-    this.frames.get(envelope)?.release();
-    this.frames.delete(envelope);
-    if (error === undefined) {
-      this.budget.delivered(session.source);
-      return;
-    }
-    const { reason, senderFault } = failureOf(error);
-    if (senderFault) this.budget.failed(session.source);
-    this.report({ status: 0, source: session.source, reason, connectionId: session.connectionId });
-  }
-
-  /** Closes a socket whose frame was refused; charged to its source and logged. */
-  private refuse(session: WsTransportSession, code: number, reason: string): void {
-    this.budget.failed(session.source);
-    this.report({ status: code, source: session.source, reason, connectionId: session.connectionId });
-    if (session.socket.readyState === WebSocket.OPEN) session.socket.close(code, reason.slice(0, 120));
-  }
-
-  private detach(session: WsTransportSession): void {
-    const transportService = this.transportService;
-    if (transportService && transportService.findSessionById(session.id) === session) {
-      transportService.removeSession(session);
-    }
-  }
-
-  private closeSocket(socket: WebSocket): Promise<void> {
-    if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      // Bounded: a peer that does not answer the close handshake is cut off.
-      const timer = setTimeout(() => socket.terminate(), this.closeTimeoutMs);
-      socket.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      if (socket.readyState === WebSocket.OPEN) socket.close(CLOSE_GOING_AWAY, 'agent is shutting down');
-    });
-  }
-}
-
-function frameToBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
 }

@@ -23,7 +23,8 @@
 // proposal is not delivered (the proposer's wait ends in its timeout; nothing was stored).
 //
 // Outbound (`send`): packed for the peer's cached recipients, then on a return route the peer
-// left open, else over the carrier to the peer's endpoint (WebSocket where both offer it, HTTP
+// left open (one that carries answers only takes just a message threaded on the one it came
+// with), else over the carrier to the peer's endpoint (WebSocket where both offer it, HTTP
 // with keep-alive). What comes back over the carrier is received the same way; if it is not a lean
 // message it goes to Credo's pipeline as Credo's own outbound transports hand it.
 import { EventEmitter, type AgentContext } from '@credo-ts/core';
@@ -107,8 +108,8 @@ function decorators(p: Record<string, unknown>): { threadId: string; returnRoute
 export class PerunLeanPath {
   readonly #peers: LeanPeers;
   readonly #carrier: LeanCarrier;
-  /** Return routes peers left open, by connection ID. */
-  readonly #channels = new Map<string, LeanReplyChannel[]>();
+  /** Return routes peers left open, by connection ID, each with the thread of the message it came with. */
+  readonly #channels = new Map<string, { channel: LeanReplyChannel; threadId: string }[]>();
   #sink: LeanSink | undefined;
   #agentContext: AgentContext | undefined;
   #events: EventEmitter | undefined;
@@ -176,7 +177,8 @@ export class PerunLeanPath {
       type: PerunLeanEventTypes.MessageSent,
       payload: { connectionId: peer.connectionId, plaintext: out },
     });
-    const channel = this.#takeChannel(peer.connectionId);
+    const thread = plaintext['~thread'] as { thid?: unknown } | undefined;
+    const channel = this.#takeChannel(peer.connectionId, thread?.thid);
     if (channel !== undefined) {
       try {
         await channel.send(envelope);
@@ -247,7 +249,8 @@ export class PerunLeanPath {
         }
         if (this.#sink !== sink) return 'handled';
       }
-      if (read.returnRoute && channel !== undefined) this.#keepChannel(peer.connectionId, channel);
+      if (read.returnRoute && channel !== undefined)
+        this.#keepChannel(peer.connectionId, channel, read.inbound.threadId);
       sink.deliver(via, read.inbound);
       this.#emit<PerunLeanMessageProcessedEvent>({
         type: PerunLeanEventTypes.MessageProcessed,
@@ -310,25 +313,32 @@ export class PerunLeanPath {
     });
   }
 
-  #keepChannel(connectionId: string, channel: LeanReplyChannel): void {
+  #keepChannel(connectionId: string, channel: LeanReplyChannel, threadId: string): void {
     channel.hold();
-    const open = (this.#channels.get(connectionId) ?? []).filter((c) => c.open && c !== channel);
-    open.push(channel);
+    const open = (this.#channels.get(connectionId) ?? []).filter(
+      (c) => c.channel.open && c.channel !== channel,
+    );
+    open.push({ channel, threadId });
     this.#channels.set(connectionId, open);
   }
 
-  #takeChannel(connectionId: string): LeanReplyChannel | undefined {
+  /** A return route for a message threaded on `thid`: the first open one that takes it. */
+  #takeChannel(connectionId: string, thid: unknown): LeanReplyChannel | undefined {
     const list = this.#channels.get(connectionId);
     if (list === undefined) return undefined;
-    let channel: LeanReplyChannel | undefined;
-    while (list.length > 0 && channel === undefined) {
-      const c = list.shift()!;
-      if (!c.open) continue;
-      channel = c;
-      if (c.persistent) list.push(c);
-    }
-    if (list.length === 0) this.#channels.delete(connectionId);
-    return channel;
+    let taken: LeanReplyChannel | undefined;
+    const kept = list.filter((c) => {
+      if (!c.channel.open) return false;
+      if (taken !== undefined || (c.channel.answersOnly === true && c.threadId !== thid)) return true;
+      taken = c.channel;
+      return c.channel.persistent;
+    });
+    // A persistent route taken goes to the end, as the one used last.
+    const i = taken === undefined ? -1 : kept.findIndex((c) => c.channel === taken);
+    if (i >= 0) kept.push(...kept.splice(i, 1));
+    if (kept.length === 0) this.#channels.delete(connectionId);
+    else this.#channels.set(connectionId, kept);
+    return taken;
   }
 
   #emit<E extends PerunLeanMessageProcessedEvent | PerunLeanMessageSentEvent>(

@@ -54,6 +54,11 @@ export const PROPOSAL_ANSWERS: ReadonlySet<ChannelMessageType> = kindsWith((k) =
 export interface LeanReplyChannel {
   /** A WebSocket takes any number of messages; an HTTP response one. */
   readonly persistent: boolean;
+  /**
+   * It carries only the answer to the message it came with (a message threaded on it): a socket
+   * our carrier upgraded, whose sender is reached for anything else at its endpoint (its mediator).
+   */
+  readonly answersOnly?: boolean;
   readonly open: boolean;
   /**
    * The message asked for answers on this transport (`~transport.return_route: all`): keep it
@@ -68,7 +73,10 @@ export interface LeanReplyChannel {
 export interface LeanCarrier {
   /** `onInbound` receives what comes back: an HTTP response body, a frame on our WebSocket. */
   start(onInbound: (envelope: Envelope, channel?: LeanReplyChannel) => void): void;
-  /** Resolves once the peer took the envelope (HTTP: its response began; WebSocket: written). */
+  /**
+   * Resolves once the peer took the envelope (HTTP: its response began; a socket upgraded from an
+   * HTTP endpoint: its ack; another WebSocket: written).
+   */
   send(endpoint: string, envelope: Envelope): Promise<void>;
   close(): Promise<void>;
 }
