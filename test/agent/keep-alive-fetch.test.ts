@@ -9,6 +9,7 @@ import { keepAliveFetch } from '../../src/agent/credo/keep-alive-fetch.js';
 const received: { method?: string; type?: string; body: string }[] = [];
 let connections = 0;
 let answer: { status: number; body?: string; holdMs?: number } = { status: 200 };
+const held: NodeJS.Timeout[] = [];
 const server = http.createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
@@ -24,7 +25,7 @@ const server = http.createServer((req, res) => {
       res.end(answer.body);
     };
     if (answer.holdMs === undefined) send();
-    else setTimeout(send, answer.holdMs);
+    else held.push(setTimeout(send, answer.holdMs));
   });
 });
 server.on('connection', () => connections++);
@@ -48,6 +49,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  held.forEach(clearTimeout);
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
