@@ -14,10 +14,10 @@
 // live, probed just before and after the sequential payments (bench/timing.ts fsyncProbe), their
 // floor in the same run; `fsync_paced_p50_ms`/`fsync_paced_mean_ms`: the same disk when a few pages
 // are fsync'd after a pause of 3 ms each time (the pace of commits in the sequential payments;
-// bench/timing.ts fsyncPacedProbe), which on a virtual disk can cost several times the back-to-back
-// figure. `alice_cpu_ms`/`bob_cpu_ms`: each agent process's CPU time (user and
-// system, /proc on Linux, 10 ms ticks) per sequential payment, which a busy machine changes less
-// than the rate.
+// bench/timing.ts fsyncPacedProbe), to set beside the back-to-back figure (on a busy machine it
+// cost us several times that, on a quiet one about the same). `alice_cpu_ms`/`bob_cpu_ms`: each
+// agent process's CPU time (user and system, /proc on Linux, 10 ms ticks) per sequential payment,
+// which a busy machine changes less than the rate.
 // Profile the agents with PERUN_AGENT_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR'.
 // With --in-process both agents run in this process without the REST API and credentials, and a
 // payment's time is split into the channel core (signing, checking, durable commits) and DIDComm
