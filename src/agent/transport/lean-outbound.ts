@@ -91,16 +91,21 @@ export class LeanOutboundTransport implements LeanCarrier {
   async send(endpoint: string, envelope: Envelope): Promise<void> {
     if (this.#onInbound === undefined) throw new Error('the lean carrier is not started');
     if (/^wss?:/i.test(endpoint)) {
-      await sendFrame(await this.#socket(endpoint), envelope);
+      await this.#write(await this.#socket(endpoint), envelope);
       return;
     }
     const upgraded = await this.#upgraded(endpoint);
     if (upgraded !== undefined) {
-      const acks = this.#acks.get(upgraded);
-      await (acks === undefined ? sendFrame(upgraded, envelope) : acks.send(JSON.stringify(envelope)));
+      await this.#write(upgraded, envelope);
       return;
     }
     await this.#post(endpoint, JSON.stringify(envelope));
+  }
+
+  /** A frame on `socket`: sent once its ack came where the socket carries acks, else once written. */
+  #write(socket: WebSocket, envelope: Envelope): Promise<void> {
+    const acks = this.#acks.get(socket);
+    return acks === undefined ? sendFrame(socket, envelope) : acks.send(JSON.stringify(envelope));
   }
 
   /** The open WebSocket upgraded from an HTTP(S) endpoint, opening it if need be; undefined: post. */
@@ -182,10 +187,8 @@ export class LeanOutboundTransport implements LeanCarrier {
             });
       const channel = socketReply(
         () => socket.readyState === WebSocket.OPEN,
-        (envelope) =>
-          acks === undefined ? sendFrame(socket, envelope) : acks.send(JSON.stringify(envelope)),
+        (envelope) => this.#write(socket, envelope),
       );
-      let acks: AckedSends | undefined;
       socket.once('open', () => {
         if (upgradeOf !== undefined) {
           if (socket.protocol !== FRAME_ACKS_PROTOCOL) {
@@ -194,12 +197,10 @@ export class LeanOutboundTransport implements LeanCarrier {
             reject(new Error('the endpoint took the upgrade without acknowledgements'));
             return;
           }
-          acks = new AckedSends(
+          this.#acks.set(
             socket,
-            REQUEST_TIMEOUT_MS,
-            (status) => new LeanDeliveryError(upgradeOf, status),
+            new AckedSends(socket, REQUEST_TIMEOUT_MS, (status) => new LeanDeliveryError(upgradeOf, status)),
           );
-          this.#acks.set(socket, acks);
         }
         resolve(socket);
       });
@@ -216,7 +217,8 @@ export class LeanOutboundTransport implements LeanCarrier {
       });
       socket.on('error', () => undefined);
       socket.on('message', (data, isBinary) => {
-        if (isBinary && acks !== undefined) {
+        const acks = isBinary ? this.#acks.get(socket) : undefined;
+        if (acks !== undefined) {
           const status = ackStatus(frameBytes(data));
           if (status === undefined) socket.terminate();
           else acks.acked(status);

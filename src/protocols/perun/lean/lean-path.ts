@@ -326,19 +326,14 @@ export class PerunLeanPath {
   #takeChannel(connectionId: string, thid: unknown): LeanReplyChannel | undefined {
     const list = this.#channels.get(connectionId);
     if (list === undefined) return undefined;
-    let taken: LeanReplyChannel | undefined;
-    const kept = list.filter((c) => {
-      if (!c.channel.open) return false;
-      if (taken !== undefined || (c.channel.answersOnly === true && c.threadId !== thid)) return true;
-      taken = c.channel;
-      return c.channel.persistent;
-    });
+    const kept = list.filter((c) => c.channel.open);
+    const i = kept.findIndex((c) => c.channel.answersOnly !== true || c.threadId === thid);
+    const taken = i < 0 ? undefined : kept.splice(i, 1)[0]!;
     // A persistent route taken goes to the end, as the one used last.
-    const i = taken === undefined ? -1 : kept.findIndex((c) => c.channel === taken);
-    if (i >= 0) kept.push(...kept.splice(i, 1));
+    if (taken?.channel.persistent) kept.push(taken);
     if (kept.length === 0) this.#channels.delete(connectionId);
     else this.#channels.set(connectionId, kept);
-    return taken;
+    return taken?.channel;
   }
 
   #emit<E extends PerunLeanMessageProcessedEvent | PerunLeanMessageSentEvent>(
