@@ -112,11 +112,13 @@ describe('our HTTP endpoint', () => {
 
   it('admits an upgrade as a request: beyond its source’s tokens, 429 and no socket', async () => {
     const url = transport.endpoint!.replace(/^http/, 'ws');
+    let retryAfter: string | string[] | undefined;
     const open = (): Promise<WebSocket | number> =>
       new Promise((resolve) => {
         const socket = new WebSocket(url);
         socket.once('open', () => resolve(socket));
         socket.once('unexpected-response', (_req, res) => {
+          retryAfter = res.headers['retry-after'];
           res.resume();
           resolve(res.statusCode ?? 0);
           socket.terminate();
@@ -129,6 +131,7 @@ describe('our HTTP endpoint', () => {
     expect(first).toBeInstanceOf(WebSocket);
     expect(second).toBeInstanceOf(WebSocket);
     expect(third).toBe(429);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
     expect(transport.openSockets).toBe(2);
     for (const s of [first, second]) (s as WebSocket).close();
   });

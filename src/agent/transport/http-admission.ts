@@ -63,9 +63,10 @@ export function guardConnections(server: Server, budget: InboundBudget, report: 
 }
 
 /** Answers on a socket node no longer parses requests on (a client error, an upgrade), and ends it. */
-export function answerSocket(socket: Duplex, status: number, reason: string): void {
+export function answerSocket(socket: Duplex, status: number, reason: string, retryAfterS?: number): void {
+  const retry = retryAfterS === undefined ? '' : `Retry-After: ${retryAfterS}\r\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${retry}Connection: close\r\nContent-Type: text/plain\r\n` +
       `Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
   );
   if (socket instanceof Socket) socket.destroySoon();
@@ -87,6 +88,15 @@ export class HttpAdmission {
     const refusal = this.budget.spend(source);
     if (refusal === undefined) return true;
     this.refuse(res, source, refusal);
+    return false;
+  }
+
+  /** Spends an upgrade's token of its source; false (answered on the socket) when it has none. */
+  public spendUpgrade(socket: Duplex, source: string): boolean {
+    const refusal = this.budget.spend(source);
+    if (refusal === undefined) return true;
+    this.#charge(source, refusal);
+    answerSocket(socket, refusal.status, refusal.reason, refusal.retryAfterS);
     return false;
   }
 
@@ -147,8 +157,7 @@ export class HttpAdmission {
 
   /** Answers a refused request and charges its source; the connection ends (its body may be unread). */
   public refuse(res: ServerResponse, source: string, answer: Answer): void {
-    this.budget.failed(source);
-    this.report({ status: answer.status, source, reason: answer.reason });
+    this.#charge(source, answer);
     if (res.headersSent || res.writableEnded) return;
     if (answer.retryAfterS !== undefined) res.setHeader('Retry-After', String(answer.retryAfterS));
     res.setHeader('Connection', 'close');
@@ -157,6 +166,12 @@ export class HttpAdmission {
       'Content-Length': Buffer.byteLength(answer.reason),
     });
     res.end(answer.reason);
+  }
+
+  /** A refusal charged to its source and logged. */
+  #charge(source: string, answer: Answer): void {
+    this.budget.failed(source);
+    this.report({ status: answer.status, source, reason: answer.reason });
   }
 }
 

@@ -228,13 +228,7 @@ export class HttpInboundTransport extends InboundServerTransport {
       answerSocket(socket, 404, 'not found');
       return;
     }
-    const refusal = this.budget.spend(source);
-    if (refusal !== undefined) {
-      this.budget.failed(source);
-      this.report({ status: refusal.status, source, reason: refusal.reason });
-      answerSocket(socket, refusal.status, refusal.reason);
-      return;
-    }
+    if (!this.admission.spendUpgrade(socket, source)) return;
     const sockets = this.sockets;
     wss.handleUpgrade(req, socket, head, (ws) => sockets.accept(ws, source));
   }
