@@ -22,7 +22,10 @@
 // With --in-process both agents run in this process without the REST API and credentials, and a
 // payment's time is split into the channel core (signing, checking, durable commits) and DIDComm
 // (the lean path's envelopes and HTTP, and what else the event loop runs).
-// Usage: npm run bench:didcomm [-- --payments N] [-- --in-process] [-- --json]
+// With --stages the agents mark the stages a payment passes (src/channels/stage-trace.ts) and the
+// sequential payments' time is split step by step, payer and payee (bench/stages.ts); the marks
+// cost a little, so the rate of such a run is not quite that of a run without.
+// Usage: npm run bench:didcomm [-- --payments N] [-- --in-process] [-- --stages] [-- --json]
 //        (--json: last line is one JSON object)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +48,7 @@ import { TxSender } from '../src/channels/ethereum/tx.js';
 import { TypeOrmChannelStore } from '../src/channels/persistence/typeorm-store.js';
 import { certifiedPair } from '../src/agent/process/certified-pair.js';
 import { openChannel, restClient } from './rest-client.js';
+import { readMarks, stageFigures, stageTable } from './stages.js';
 import {
   cpuMsOf,
   diskLine,
@@ -66,6 +70,7 @@ const timers: Timers = {};
 const coreMs = () => timers['core'] ?? 0;
 
 const json = process.argv.includes('--json');
+const stages = process.argv.includes('--stages');
 
 /**
  * `payments` payments, each preceded by a no-op REST call on the same connection: the mean round
@@ -91,7 +96,15 @@ async function twoProcesses(payments: number): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'perun-bench-didcomm-'));
   let chain: RunningChain | undefined;
   try {
-    const { alice, bob } = await certifiedPair({ root, fundEth: '100', onChain: (c) => (chain = c) });
+    const traces = { alice: join(root, 'alice.stages'), bob: join(root, 'bob.stages') };
+    const { alice, bob } = await certifiedPair({
+      root,
+      fundEth: '100',
+      onChain: (c) => (chain = c),
+      ...(stages
+        ? { env: { alice: { PERUN_STAGE_TRACE: traces.alice }, bob: { PERUN_STAGE_TRACE: traces.bob } } }
+        : {}),
+    });
 
     const tc = now();
     const ab = await connectAgents(bob, alice);
@@ -106,7 +119,9 @@ async function twoProcesses(payments: number): Promise<void> {
     const probe = fsyncProbe(root, 100);
     const pacedProbe = fsyncPacedProbe(root);
     const cpu0 = [cpuMsOf(alice.child.pid), cpuMsOf(bob.child.pid)];
+    const sequentialFrom = process.hrtime.bigint();
     const { totalMs: total, figures } = await timePayments(payments, pay);
+    const sequentialTo = process.hrtime.bigint();
     const cpu = [cpuMsOf(alice.child.pid), cpuMsOf(bob.child.pid)].map((ms, i) =>
       ms === undefined || cpu0[i] === undefined ? undefined : Number(((ms - cpu0[i]) / payments).toFixed(2)),
     );
@@ -124,6 +139,16 @@ async function twoProcesses(payments: number): Promise<void> {
     const pings = Math.min(payments, 500);
     const ping = await timePayments(pings, () => api.call('POST', `/connections/${ab.id}/ping`));
     api.close();
+    // The agents write their marks as they exit.
+    const steps = stages
+      ? await Promise.all([alice.stop(), bob.stop()]).then(() =>
+          stageFigures(
+            [...readMarks(traces.alice, 'payer'), ...readMarks(traces.bob, 'payee')],
+            sequentialFrom,
+            sequentialTo,
+          ),
+        )
+      : undefined;
     const signer = (alice.info as { signer?: unknown }).signer;
     const result = {
       ...figures,
@@ -144,6 +169,16 @@ async function twoProcesses(payments: number): Promise<void> {
       split_didcomm_cores_ms: split.didcommMs,
       processes: 2,
       credential_gating: true,
+      ...(steps === undefined
+        ? {}
+        : {
+            stages_usual_payments: steps.usual,
+            stages_p50_ms: Object.fromEntries(steps.steps.map((s) => [s.step, s.p50_ms])),
+            stages_request_to_answer_p50_ms: steps.request_to_answer_p50_ms,
+            ...(steps.answer_to_next === undefined
+              ? {}
+              : { stages_answer_to_next_p50_ms: steps.answer_to_next.p50_ms }),
+          }),
     };
     const share = (ms: number) =>
       `${ms.toFixed(2)} ms  ${((ms / (split.restMs + split.didcommMs)) * 100).toFixed(0).padStart(3)}%`;
@@ -184,6 +219,7 @@ async function twoProcesses(payments: number): Promise<void> {
       console.log(
         `CPU time a sequential payment: Alice ${result.alice_cpu_ms} ms, Bob ${result.bob_cpu_ms} ms`,
       );
+    if (steps !== undefined) for (const line of stageTable(steps)) console.log(line);
     if (json) console.log(JSON.stringify(result));
   } finally {
     await stopAllProcesses();

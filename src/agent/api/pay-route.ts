@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { AgentNodeApi } from '../node/types.js';
+import { stage } from '../../channels/stage-trace.js';
 import { bearerTokenOf, type Authority } from './auth.js';
 import type { JsonRoute } from './routes.js';
 import { scopeAllows, sha256 } from './scoped-tokens.js';
@@ -107,11 +108,13 @@ export function payRoute(o: PayRouteOptions): FastRoute {
       ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     });
     if (res.destroyed || res.headersSent) return;
+    stage('api.answer');
     sendJson(res, route.status, result);
   };
 
   return (req, res) => {
     const id = takes(req);
+    if (id !== undefined) stage('api.pay');
     if (id === undefined) return false;
     const started = process.hrtime.bigint();
     const path = req.url!;

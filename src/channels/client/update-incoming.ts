@@ -7,6 +7,7 @@ import { ChannelClientError, ValidationError } from '../errors.js';
 import type { ChannelUpdate, ChannelUpdateAccept, ChannelUpdateReject } from '../messages.js';
 import type { PaymentRecord, State } from '../types.js';
 import { checkUpdate, paymentAppRule, sameHex, sameLocked, validateState, ZERO_APP } from '../validation.js';
+import { stage } from '../stage-trace.js';
 import { transferOf } from '../transfer.js';
 import type { Answer, Channel, Labelled } from './channel.js';
 import { lockChange, subChannelFunded, subChannelReleased } from './children.js';
@@ -58,6 +59,7 @@ export async function onUpdate(ctx: ClientContext, from: string, msg: ChannelUpd
     if (!ctx.verify(next, msg.sig, m.params.participants[peerIdx]!.ethAddress, m.params)) {
       return reject('the signature does not verify', 'INVALID_SIGNATURE');
     }
+    stage('update.verified');
     const staged = m.staged;
     if (staged !== undefined && staged.actor !== m.idx) {
       if (sameState(staged.state, next)) return; // already being handled
@@ -148,6 +150,7 @@ export async function onUpdate(ctx: ClientContext, from: string, msg: ChannelUpd
           };
     m.addSignature(peerIdx, msg.sig);
     const sig = await ctx.o.signer.signState(next, m.params);
+    stage('update.signed');
     m.addOwnSignature(sig);
     const enabled = m.enable();
     await ctx.persist(entry);
@@ -230,6 +233,7 @@ export async function onAccept(ctx: ClientContext, from: string, msg: ChannelUpd
       ctx.warn(entry.id, err, 'update accept');
       return;
     }
+    stage('accept.verified');
     const enabled = m.enable();
     await ctx.o.failpoint?.('update-signed', { channelId: entry.id, version: msg.version });
     const labels = entry.stagedPayments;

@@ -7,6 +7,7 @@ import { ChannelClientError } from '../errors.js';
 import type { VirtualChannelUpdate } from '../messages.js';
 import type { Hex, PaymentRecord, State } from '../types.js';
 import { MAX_VERSION_STEP } from '../validation.js';
+import { stage } from '../stage-trace.js';
 import type { Answer, Channel } from './channel.js';
 import type { ClientContext } from './context.js';
 
@@ -116,6 +117,7 @@ async function proposeUpdate(
         : { version: next.version, payer: m.idx, payments: made.payments };
     try {
       const sig = await ctx.o.signer.signState(next, m.params);
+      stage('pay.signed');
       m.addOwnSignature(sig);
       await ctx.persist(entry);
       return { next, sig, payments: made.payments };

@@ -19,6 +19,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { QueryRunner } from 'typeorm';
 
 import type { Hex } from '../types.js';
+import { stage } from '../stage-trace.js';
 import { StoreUsageError } from './errors.js';
 import type { ChannelRow } from './rules.js';
 import type { GroupRunner } from './group-commit.js';
@@ -170,11 +171,14 @@ export class SqliteUpdates implements UpdateRunner, GroupRunner {
         'a transaction is already open on the SQLite connection: every user of the DataSource must go through exclusive()',
       );
     }
+    stage('store.begin');
     this.begin.run();
     try {
       const result = await fn();
       this.touchChannels();
+      stage('store.commit');
       this.commit.run();
+      stage('store.committed');
       return result;
     } catch (err) {
       this.touches.clear();

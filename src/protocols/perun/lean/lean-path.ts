@@ -34,6 +34,7 @@ import {
   type DidCommMessageReceivedEvent,
 } from '@credo-ts/didcomm';
 import type { JsonObject } from '../../../channels/json.js';
+import { stage } from '../../../channels/stage-trace.js';
 import { ReplayGuard } from '../../replay/replay-guard.js';
 import { PerunProblemReportMessage } from '../messages/channel-messages.js';
 import { MESSAGE_TYPES, fromPlaintext } from '../wire-format.js';
@@ -167,6 +168,7 @@ export class PerunLeanPath {
 
   /** Sends `plaintext` to `peer`: on a return route it left open, else to its endpoint. */
   async send(peer: LeanPeer, plaintext: JsonObject): Promise<void> {
+    stage('lean.send');
     // Over a WebSocket the peer answers on the same socket.
     const out =
       peer.scheme === 'ws' && plaintext['~transport'] === undefined
@@ -179,6 +181,7 @@ export class PerunLeanPath {
     });
     const thread = plaintext['~thread'] as { thid?: unknown } | undefined;
     const channel = this.#takeChannel(peer.connectionId, thread?.thid);
+    stage('lean.write');
     if (channel !== undefined) {
       try {
         await channel.send(envelope);
@@ -221,10 +224,12 @@ export class PerunLeanPath {
    * is the transport it came on, kept for the answer when the message asks for a return route.
    */
   async receive(envelope: Envelope, channel?: LeanReplyChannel): Promise<LeanOutcome> {
+    stage('lean.receive');
     const sink = this.#sink;
     if (sink === undefined) return 'fallback';
     try {
       const opened = await this.open(envelope);
+      stage('lean.opened');
       if (opened === undefined || this.#sink !== sink) return 'fallback';
       const { peer, plaintext } = opened;
       const read = this.#read(plaintext, sink);
@@ -251,6 +256,7 @@ export class PerunLeanPath {
       }
       if (read.returnRoute && channel !== undefined)
         this.#keepChannel(peer.connectionId, channel, read.inbound.threadId);
+      stage('lean.deliver');
       sink.deliver(via, read.inbound);
       this.#emit<PerunLeanMessageProcessedEvent>({
         type: PerunLeanEventTypes.MessageProcessed,
