@@ -11,7 +11,7 @@ import { appendFileSync } from 'node:fs';
 export type StageName =
   | 'api.pay' // payer: the payment's REST request is read
   | 'pay.signed' // payer: the update's state signed
-  | 'store.begin' // either: a store transaction begins
+  | 'store.begin' // either: a store transaction begins (SQLite's; PostgreSQL's are not marked)
   | 'store.commit' // either: its statements done, COMMIT (with the fsync) begins
   | 'store.committed' // either: COMMIT returned
   | 'lean.send' // either: a channel message goes to the lean path

@@ -114,8 +114,8 @@ export function payRoute(o: PayRouteOptions): FastRoute {
 
   return (req, res) => {
     const id = takes(req);
-    if (id !== undefined) stage('api.pay');
     if (id === undefined) return false;
+    stage('api.pay');
     const started = process.hrtime.bigint();
     const path = req.url!;
     res.on('close', () => {
