@@ -63,28 +63,35 @@ function within(marks: readonly Mark[], from: bigint, to: bigint): Mark[] {
     .sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0));
 }
 
-/** Each payment's marks, from its request read to its answer written, of those in [from, to]. */
-export function paymentsOf(marks: readonly Mark[], from: bigint, to: bigint): Mark[][] {
-  const sorted = within(marks, from, to);
-  const payments: Mark[][] = [];
+/** Where each payment is in `sorted`: its request read at `from`, its answer written at `to`. */
+function spans(sorted: readonly Mark[]): { from: number; to: number }[] {
+  const found: { from: number; to: number }[] = [];
   for (let i = 0; i < sorted.length; i++) {
     if (tagOf(sorted[i]!) !== 'payer api.pay') continue;
     let j = i + 1;
     while (j < sorted.length && !['payer api.pay', 'payer api.answer'].includes(tagOf(sorted[j]!))) j++;
-    if (j < sorted.length && tagOf(sorted[j]!) === 'payer api.answer') payments.push(sorted.slice(i, j + 1));
+    if (j < sorted.length && tagOf(sorted[j]!) === 'payer api.answer') found.push({ from: i, to: j });
   }
-  return payments;
+  return found;
+}
+
+/** Each payment's marks, from its request read to its answer written, of those in [from, to]. */
+export function paymentsOf(marks: readonly Mark[], from: bigint, to: bigint): Mark[][] {
+  const sorted = within(marks, from, to);
+  return spans(sorted).map((s) => sorted.slice(s.from, s.to + 1));
 }
 
 /** The figures of the payments whose requests came in [from, to] (ns of the monotonic clock). */
 export function stageFigures(marks: readonly Mark[], from: bigint, to: bigint): StageFigures {
   const sorted = within(marks, from, to);
-  const tag = tagOf;
-  const payments = paymentsOf(marks, from, to);
+  const found = spans(sorted);
+  const payments = found.map((s) => sorted.slice(s.from, s.to + 1));
   const paths = new Map<string, Mark[][]>();
   for (const p of payments) {
-    const path = p.map(tag).join(' > ');
-    paths.set(path, [...(paths.get(path) ?? []), p]);
+    const path = p.map(tagOf).join(' > ');
+    const same = paths.get(path);
+    if (same === undefined) paths.set(path, [p]);
+    else same.push(p);
   }
   const usual = [...paths.values()].sort((a, b) => b.length - a.length)[0] ?? [];
   const steps: StepFigure[] = [];
@@ -93,19 +100,19 @@ export function stageFigures(marks: readonly Mark[], from: bigint, to: bigint): 
     for (let k = 1; k < first.length; k++) {
       steps.push(
         figure(
-          `${tag(first[k - 1]!)} → ${tag(first[k]!)}`,
+          `${tagOf(first[k - 1]!)} → ${tagOf(first[k]!)}`,
           usual.map((p) => ms(p[k]!.ns - p[k - 1]!.ns)),
         ),
       );
     }
   }
   const gaps: number[] = [];
-  for (let i = 1; i < payments.length; i++) {
-    const answer = payments[i - 1]!.at(-1)!;
-    const next = payments[i]![0]!;
-    // The next request's own marks only: a stretch with another side's work in it is not a gap.
-    const between = sorted.filter((m) => m.ns > answer.ns && m.ns < next.ns && m.side === 'payer');
-    if (between.length === 0) gaps.push(ms(next.ns - answer.ns));
+  for (let i = 1; i < found.length; i++) {
+    const answer = found[i - 1]!.to;
+    const next = found[i]!.from;
+    // A stretch with the payer's work in it (a deferred state's write) is not the client's turn.
+    if (!sorted.slice(answer + 1, next).some((m) => m.side === 'payer'))
+      gaps.push(ms(sorted[next]!.ns - sorted[answer]!.ns));
   }
   return {
     payments: payments.length,
