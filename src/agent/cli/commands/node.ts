@@ -87,6 +87,19 @@ function addConfigOptions(cmd: Command): Command {
     );
 }
 
+/** The two ways to hand `init` and `start` the passphrase without a terminal. */
+function passphraseOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--passphrase-file <path>',
+      'read the passphrase from this file, mode 600 (else PERUN_PASSPHRASE, else ask)',
+    )
+    .option(
+      '--passphrase-fd <n>',
+      'read the passphrase from the first line of this file descriptor (0: stdin)',
+    );
+}
+
 /** The settings flags of init and start, with the log's (given only when set). */
 function settingsFlags(o: Opts, cwd: string): Partial<AgentConfigFile> {
   const flags = configFlags(o, cwd);
@@ -160,18 +173,12 @@ export function register(program: Command, ctx: CommandContext): void {
   };
 
   addConfigOptions(
-    program
-      .command('init')
-      .description('create an agent: data directory, config file, API token, keys under a passphrase')
-      .addOption(dataDirOption())
-      .option(
-        '--passphrase-file <path>',
-        'read the passphrase from this file, mode 600 (else PERUN_PASSPHRASE, else ask)',
-      )
-      .option(
-        '--passphrase-fd <n>',
-        'read the passphrase from the first line of this file descriptor (0: stdin)',
-      )
+    passphraseOptions(
+      program
+        .command('init')
+        .description('create an agent: data directory, config file, API token, keys under a passphrase')
+        .addOption(dataDirOption()),
+    )
       .option(
         '--eth-key-file <path>',
         'import the Ethereum account key (hex) from this file instead of a new one',
@@ -210,18 +217,12 @@ export function register(program: Command, ctx: CommandContext): void {
   });
 
   addConfigOptions(
-    program
-      .command('start')
-      .description('run the agent (DIDComm, channels, REST API, web page) until SIGINT or SIGTERM')
-      .addOption(dataDirOption())
-      .option(
-        '--passphrase-file <path>',
-        'read the passphrase from this file, mode 600 (else PERUN_PASSPHRASE, else ask)',
-      )
-      .option(
-        '--passphrase-fd <n>',
-        'read the passphrase from the first line of this file descriptor (0: stdin)',
-      )
+    passphraseOptions(
+      program
+        .command('start')
+        .description('run the agent (DIDComm, channels, REST API, web page) until SIGINT or SIGTERM')
+        .addOption(dataDirOption()),
+    )
       .option(
         '--announce-starting',
         'also say when the API lists the stored channels, before the node runs (with --json: a first JSON line)',
