@@ -10,6 +10,7 @@ import { ChannelClientError, InvalidTransitionError } from '../../src/channels/e
 import type { ChannelMessage } from '../../src/channels/messages.js';
 import { MemoryBus } from '../../src/channels/wire/memory.js';
 import { startWorld, type World } from '../ethereum/harness.js';
+import { propertyRuns } from '../property-seed.js';
 import { makeClient, open, waitForEvent, type ClientOverrides, type Person } from './client-harness.js';
 
 let world: World;
@@ -172,7 +173,7 @@ describe('Bob and the names of payments', () => {
 });
 
 /** Cases of the property (BATCH_RUNS=200 for a long search). */
-const RUNS = Number(process.env['BATCH_RUNS'] ?? 6);
+const RUNS = propertyRuns('BATCH_RUNS', 6);
 
 describe('property', () => {
   it('both sides pay in random bursts: every payment in exactly one state on both sides or failed typed, totals conserved, histories equal', async () => {
