@@ -116,8 +116,23 @@ export function fromLocalError(err: unknown): CliError {
     return new CliError(EXIT.USAGE, 'client', err.code, err.message, err.details);
   }
   const { status, body } = toApiError(err);
-  const message = body.category === 'internal' && err instanceof Error ? err.message : body.message;
-  return new CliError(exitCodeFor(status, body.category), body.category, body.code, message, body.details);
+  const internal = body.category === 'internal' && err instanceof Error;
+  const message = internal ? err.message : body.message;
+  const causes = internal ? causeMessages(err) : [];
+  const details = causes.length > 0 ? { ...body.details, causes } : body.details;
+  return new CliError(exitCodeFor(status, body.category), body.category, body.code, message, details);
+}
+
+/** The messages of `err`'s causes, outermost first (a fault in a library says what it met). */
+function causeMessages(err: Error): string[] {
+  const messages: string[] = [];
+  const seen = new Set<unknown>([err]);
+  for (let c: unknown = err.cause; c !== undefined && c !== null && !seen.has(c); c = (c as Error).cause) {
+    seen.add(c);
+    messages.push(c instanceof Error ? c.message : String(c));
+    if (!(c instanceof Error)) break;
+  }
+  return messages;
 }
 
 /** Human form of an error: one line, then its details indented. */
