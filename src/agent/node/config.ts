@@ -4,7 +4,6 @@
 // file, then environment variables (PERUN_*), then flags, each overriding the one before.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { PerunError } from '../../channels/errors.js';
 import type { ScryptParams } from '../kms/index.js';
@@ -20,6 +19,7 @@ import {
   type LogLevelName,
 } from '../log/logger.js';
 import { prepareSqliteFile, secureDataDir } from './data-dir.js';
+import { freePort } from './free-port.js';
 
 /** The fields of `config.json`; every one can also be set by environment variable and flag. */
 export interface AgentConfigFile {
@@ -415,18 +415,6 @@ export function didcommWsEndpointOf(
 
 export function readToken(c: Pick<AgentConfig, 'tokenFile'>): string {
   return readFileSync(c.tokenFile, 'utf8').trim();
-}
-
-/** A free TCP port on `host` (the endpoint of a DID must not change between runs). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolveP, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolveP(port));
-    });
-  });
 }
 
 export interface InitOptions {
