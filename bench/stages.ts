@@ -75,17 +75,21 @@ function spans(sorted: readonly Mark[]): { from: number; to: number }[] {
   return found;
 }
 
+/** The marks in [from, to] in time order, where each payment is in them, and each one's marks. */
+function located(marks: readonly Mark[], from: bigint, to: bigint) {
+  const sorted = within(marks, from, to);
+  const found = spans(sorted);
+  return { sorted, found, payments: found.map((s) => sorted.slice(s.from, s.to + 1)) };
+}
+
 /** Each payment's marks, from its request read to its answer written, of those in [from, to]. */
 export function paymentsOf(marks: readonly Mark[], from: bigint, to: bigint): Mark[][] {
-  const sorted = within(marks, from, to);
-  return spans(sorted).map((s) => sorted.slice(s.from, s.to + 1));
+  return located(marks, from, to).payments;
 }
 
 /** The figures of the payments whose requests came in [from, to] (ns of the monotonic clock). */
 export function stageFigures(marks: readonly Mark[], from: bigint, to: bigint): StageFigures {
-  const sorted = within(marks, from, to);
-  const found = spans(sorted);
-  const payments = found.map((s) => sorted.slice(s.from, s.to + 1));
+  const { sorted, found, payments } = located(marks, from, to);
   const paths = new Map<string, Mark[][]>();
   for (const p of payments) {
     const path = p.map(tagOf).join(' > ');
