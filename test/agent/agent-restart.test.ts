@@ -3,13 +3,13 @@
 // started again from the file on the same port: the connection, the keys and the channel are
 // all there, the clients sync over DIDComm, the payments go on and the channel settles.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet, parseEther } from 'ethers';
 import type { DataSource } from 'typeorm';
 import { createPerunAgent, type PerunAgent } from '../../src/agent/credo/agent.js';
 import { openAgentStore } from '../../src/agent/datasource.js';
+import { freePort } from '../../src/agent/node/free-port.js';
 import { PerunKeyManagementService, TypeOrmKmsKeyStorage } from '../../src/agent/kms/index.js';
 import { ChannelClient, type ClientEvent } from '../../src/channels/client.js';
 import { EthereumAdjudicatorAdapter, ethereumBackend } from '../../src/channels/ethereum/backend.js';
@@ -26,15 +26,6 @@ interface Side {
 let world: World;
 let dir: string;
 const receivers = { alice: Wallet.createRandom().address, bob: Wallet.createRandom().address };
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 
 async function start(name: 'alice' | 'bob', party: Party, port: number): Promise<Side> {
   const ds = await openAgentStore(join(dir, `${name}.sqlite`));
