@@ -78,10 +78,10 @@ export function readBigint(v: unknown, path: string, max = MAX_UINT256): bigint 
   return n;
 }
 
-/** A small non-negative integer as a JSON number (indices). */
+/** A small non-negative integer as a JSON number (indices); `-0` (which JSON.parse gives for "-0") is read as 0. */
 export function readIndex(v: unknown, path: string, max = MAX_INDEX): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) fail(path, 'expected an index');
-  return v;
+  return v === 0 ? 0 : v;
 }
 
 export function readAddress(v: unknown, path: string): string {

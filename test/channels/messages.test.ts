@@ -347,6 +347,14 @@ describe('malformed messages', () => {
     expect(refusal(evil).details.path).toBe('message');
   });
 
+  it('reads an index sent as -0 as 0, so the message it decodes is the one it re-encodes', () => {
+    const update = EXAMPLES.find((m) => m.type === 'channel-update')!;
+    const raw = JSON.parse(wire(update).replace('"actorIdx":0', '"actorIdx":-0')) as Record<string, unknown>;
+    expect(Object.is(raw.actorIdx, -0)).toBe(true);
+    const decoded = decodeChannelMessage(raw) as { actorIdx: number };
+    expect(Object.is(decoded.actorIdx, 0)).toBe(true);
+  });
+
   it('ignores extra fields and keeps nothing of them', () => {
     const m = { ...encoded(EXAMPLES[4]!), extra: 'x', ['__proto__']: { polluted: true } };
     const decoded = decodeChannelMessage(JSON.parse(JSON.stringify(m)) as unknown);
