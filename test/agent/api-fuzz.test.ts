@@ -115,9 +115,9 @@ function body(fields: Fields): fc.Arbitrary<Record<string, unknown>> {
  * as arguments of their own (a payment's amount and ID) hands the rest as an options object: that
  * object holds only fields of the table (and the Idempotency-Key), each fitting its spec.
  */
-function fits(fields: Fields, value: Record<string, unknown>): boolean {
+function fits(fields: Fields, value: Record<string, unknown>, nested = false): boolean {
   const required = Object.entries(fields).filter(([, spec]) => spec.required);
-  const options = required.length > 0 && required.every(([k]) => !(k in value));
+  const options = !nested && required.length > 0 && required.every(([k]) => !(k in value));
   for (const k of Object.keys(value))
     if (!(k in fields) && !(options && k === 'idempotencyKey')) return false;
   for (const [k, spec] of Object.entries(fields)) {
@@ -126,20 +126,44 @@ function fits(fields: Fields, value: Record<string, unknown>): boolean {
       if (spec.required && !options) return false;
       continue;
     }
-    if (spec.type === 'integer') {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < spec.minimum || v > spec.maximum) return false;
-    } else if (typeof v !== 'string') return false;
-    else if (spec.type === 'string' && v.length > spec.maxLength) return false;
-    else if (spec.type === 'address' && (!isAddress(v) || getAddress(v) !== v)) return false;
-    else if (spec.type === 'amount') {
+    if (!fitsSpec(spec, v)) return false;
+  }
+  return true;
+}
+
+/** Whether one value fits its spec (a list: each item an object fitting the list's fields). */
+function fitsSpec(spec: FieldSpec, v: unknown): boolean {
+  switch (spec.type) {
+    case 'integer':
+      return typeof v === 'number' && Number.isInteger(v) && v >= spec.minimum && v <= spec.maximum;
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'list':
+      return (
+        Array.isArray(v) &&
+        v.length >= spec.minItems &&
+        v.length <= spec.maxItems &&
+        v.every(
+          (item: unknown) =>
+            typeof item === 'object' &&
+            item !== null &&
+            !Array.isArray(item) &&
+            fits(spec.items, item as Record<string, unknown>, true),
+        )
+      );
+    case 'string':
+      return typeof v === 'string' && v.length > 0 && v.length <= spec.maxLength;
+    case 'address':
+      return typeof v === 'string' && isAddress(v) && getAddress(v) === v;
+    case 'amount':
+      if (typeof v !== 'string') return false;
       try {
         parseAmount(v);
+        return true;
       } catch {
         return false;
       }
-    }
   }
-  return true;
 }
 
 const concrete = (path: string) => path.replace(/:(\w+)/g, 'abc-123');
