@@ -1,5 +1,5 @@
 // The JSON form of the channel data model (Params, State, Allocation, signatures) shared by the
-// wire messages (messages.ts) and machine snapshots (machine.ts): bigints travel as decimal
+// wire messages (message-codec.ts) and machine snapshots (machine.ts): bigints travel as decimal
 // strings, byte strings and addresses as 0x-hex, small indices as numbers. The readers check
 // shape, types, hex formats and size limits (never semantics: see validation.ts) and throw
 // MalformedMessageError naming the offending path; they build fresh objects, so nothing from

@@ -44,11 +44,8 @@ import { ChannelClient, type IncomingProposal } from '../../src/channels/client.
 import { ethereumBackend } from '../../src/channels/ethereum/backend.js';
 import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
 import type { Adjudicator, Funder } from '../../src/channels/interfaces.js';
-import {
-  decodeChannelMessage,
-  encodeChannelMessage,
-  type ChannelMessage,
-} from '../../src/channels/messages.js';
+import { decodeChannelMessage, encodeChannelMessage } from '../../src/channels/message-codec.js';
+import { type ChannelMessage } from '../../src/channels/messages.js';
 import { TypeOrmChannelStore } from '../../src/channels/persistence/typeorm-store.js';
 import {
   PerunLeanEventTypes,

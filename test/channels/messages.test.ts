@@ -8,12 +8,11 @@ import { MalformedMessageError } from '../../src/channels/errors.js';
 import type { Json } from '../../src/channels/json.js';
 import { PHASES } from '../../src/channels/types.js';
 import {
-  channelOf,
   decodeChannelMessage,
   encodeChannelMessage,
   parseChannelMessage,
-  type ChannelMessage,
-} from '../../src/channels/messages.js';
+} from '../../src/channels/message-codec.js';
+import { channelOf, type ChannelMessage } from '../../src/channels/messages.js';
 import type { Allocation, State } from '../../src/channels/types.js';
 import { CHANNEL_ID, alice, bob, state } from './fixtures.js';
 

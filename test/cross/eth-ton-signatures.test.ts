@@ -18,11 +18,8 @@ import {
 import { EncodingError, MalformedMessageError } from '../../src/channels/errors.js';
 import { ethAsset, ETH_BACKEND_ID } from '../../src/channels/ethereum/encoding.js';
 import { EthereumSigner } from '../../src/channels/ethereum/signer.js';
-import {
-  decodeChannelMessage,
-  encodeChannelMessage,
-  type ChannelMessage,
-} from '../../src/channels/messages.js';
+import { decodeChannelMessage, encodeChannelMessage } from '../../src/channels/message-codec.js';
+import { type ChannelMessage } from '../../src/channels/messages.js';
 import {
   channelId as tonChannelId,
   tonAsset,

@@ -19,12 +19,8 @@ import {
 } from '@credo-ts/didcomm';
 import { MalformedMessageError } from '../../src/channels/errors.js';
 import type { JsonObject } from '../../src/channels/json.js';
-import {
-  MAX_REASON_CHARS,
-  decodeChannelMessage,
-  encodeChannelMessage,
-  type ChannelMessage,
-} from '../../src/channels/messages.js';
+import { decodeChannelMessage, encodeChannelMessage } from '../../src/channels/message-codec.js';
+import { MAX_REASON_CHARS, type ChannelMessage } from '../../src/channels/messages.js';
 import { toCamel, toSnake } from '../../src/protocols/perun/case.js';
 import { DidCommChannelWire } from '../../src/protocols/perun/didcomm-wire.js';
 import { PerunMessageHandler } from '../../src/protocols/perun/handlers/perun-message-handler.js';

@@ -14,8 +14,8 @@ import { transferOf } from '../transfer.js';
 import type { ChannelStoreTx, LoggedPayments, SignedState as StoredState } from '../store.js';
 import type { App } from '../app.js';
 import { canTransition, type ChannelMachine } from '../machine.js';
+import { encodeSyncedChannel } from '../message-codec.js';
 import {
-  encodeSyncedChannel,
   MAX_SYNC_BATCH,
   MAX_SYNC_BATCH_CHARS,
   MAX_UPDATE_PAYMENTS,

@@ -6,7 +6,8 @@
 // lost. A filter can observe, drop or rewrite messages (attack and loss scenarios).
 import { PeerUnreachableError } from '../errors.js';
 import type { MessageHandler, Wire } from '../interfaces.js';
-import { encodeChannelMessage, parseChannelMessage, type ChannelMessage } from '../messages.js';
+import { encodeChannelMessage, parseChannelMessage } from '../message-codec.js';
+import { type ChannelMessage } from '../messages.js';
 
 export interface MemoryBusOptions {
   /** Pass every message through its JSON text form (default true). */

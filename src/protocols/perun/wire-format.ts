@@ -9,12 +9,8 @@ import { JsonTransformer } from '@credo-ts/core';
 import type { DidCommMessage } from '@credo-ts/didcomm';
 import { MalformedMessageError } from '../../channels/errors.js';
 import type { JsonObject } from '../../channels/json.js';
-import {
-  decodeChannelMessage,
-  encodeChannelMessage,
-  type ChannelMessage,
-  type ChannelMessageType,
-} from '../../channels/messages.js';
+import { decodeChannelMessage, encodeChannelMessage } from '../../channels/message-codec.js';
+import { type ChannelMessage, type ChannelMessageType } from '../../channels/messages.js';
 import type { MessageClass as ProtocolMessageClass } from '../protocol-uris.js';
 import { toCamel, toSnake } from './case.js';
 import {
