@@ -204,18 +204,30 @@ function readSynced(o: Record<string, unknown>, p: string): SyncedChannel {
 const reason = (o: Record<string, unknown>, p: string): string =>
   readString(field(o, 'reason', p), `${p}.reason`, MAX_REASON_CHARS);
 
+/** The fields a ledger and a virtual channel's proposal open with. */
+const proposalOpening = (o: Record<string, unknown>, p: string) => ({
+  proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
+  challengeDuration: readBigint(field(o, 'challengeDuration', p), `${p}.challengeDuration`, MAX_UINT64),
+  nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
+  participants: readArray(
+    field(o, 'participants', p),
+    `${p}.participants`,
+    MAX_NUM_PARTS,
+    readParticipantAddress,
+  ),
+});
+
+/** What every kind of proposal's acceptance carries. */
+const acceptance = (o: Record<string, unknown>, p: string) => ({
+  proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
+  nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
+  sig: readSig(field(o, 'sig', p), `${p}.sig`),
+});
+
 const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: string) => Of<T> } = {
   'ledger-channel-proposal': (o, p) => ({
     type: 'ledger-channel-proposal',
-    proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
-    challengeDuration: readBigint(field(o, 'challengeDuration', p), `${p}.challengeDuration`, MAX_UINT64),
-    nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
-    participants: readArray(
-      field(o, 'participants', p),
-      `${p}.participants`,
-      MAX_NUM_PARTS,
-      readParticipantAddress,
-    ),
+    ...proposalOpening(o, p),
     peers: readArray(field(o, 'peers', p), `${p}.peers`, MAX_NUM_PARTS, (x, q) =>
       readString(x, q, MAX_PEER_ID_CHARS),
     ),
@@ -227,12 +239,7 @@ const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: str
       ? {}
       : { ccAddresses: readArray(o.ccAddresses, `${p}.ccAddresses`, MAX_NUM_PARTS, readBytes32) }),
   }),
-  'ledger-channel-accept': (o, p) => ({
-    type: 'ledger-channel-accept',
-    proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
-    nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
-    sig: readSig(field(o, 'sig', p), `${p}.sig`),
-  }),
+  'ledger-channel-accept': (o, p) => ({ type: 'ledger-channel-accept', ...acceptance(o, p) }),
   'channel-proposal-reject': (o, p) => ({
     type: 'channel-proposal-reject',
     proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
@@ -248,32 +255,14 @@ const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: str
     initData: readBytes(field(o, 'initData', p), `${p}.initData`),
     initBals: allocationFromJson(field(o, 'initBals', p), `${p}.initBals`),
   }),
-  'sub-channel-accept': (o, p) => ({
-    type: 'sub-channel-accept',
-    proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
-    nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
-    sig: readSig(field(o, 'sig', p), `${p}.sig`),
-  }),
+  'sub-channel-accept': (o, p) => ({ type: 'sub-channel-accept', ...acceptance(o, p) }),
   'virtual-channel-proposal': (o, p) => ({
     type: 'virtual-channel-proposal',
-    proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
-    challengeDuration: readBigint(field(o, 'challengeDuration', p), `${p}.challengeDuration`, MAX_UINT64),
-    nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
-    participants: readArray(
-      field(o, 'participants', p),
-      `${p}.participants`,
-      MAX_NUM_PARTS,
-      readParticipantAddress,
-    ),
+    ...proposalOpening(o, p),
     intermediary: readParticipantAddress(field(o, 'intermediary', p), `${p}.intermediary`),
     initBals: allocationFromJson(field(o, 'initBals', p), `${p}.initBals`),
   }),
-  'virtual-channel-accept': (o, p) => ({
-    type: 'virtual-channel-accept',
-    proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
-    nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
-    sig: readSig(field(o, 'sig', p), `${p}.sig`),
-  }),
+  'virtual-channel-accept': (o, p) => ({ type: 'virtual-channel-accept', ...acceptance(o, p) }),
   'virtual-channel-update': (o, p) => {
     const v = readObject(field(o, 'virtual', p), `${p}.virtual`);
     const q = `${p}.virtual`;
