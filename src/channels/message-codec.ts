@@ -64,13 +64,28 @@ export function encodeSyncedChannel(m: SyncedChannel): JsonObject {
   return o;
 }
 
+/** The fields a ledger and a virtual channel's proposal open with, in their wire form. */
+const proposalOpeningToJson = (m: Of<'ledger-channel-proposal' | 'virtual-channel-proposal'>) => ({
+  proposalID: m.proposalID,
+  challengeDuration: m.challengeDuration.toString(),
+  nonceShare: m.nonceShare,
+  participants: [...m.participants],
+});
+
+/** The wire form of any kind of proposal's acceptance. */
+const acceptanceToJson = (
+  m: Of<'ledger-channel-accept' | 'sub-channel-accept' | 'virtual-channel-accept'>,
+) => ({
+  type: m.type,
+  proposalID: m.proposalID,
+  nonceShare: m.nonceShare,
+  sig: m.sig,
+});
+
 const ENCODERS: { [T in ChannelMessageType]: (m: Of<T>) => JsonObject } = {
   'ledger-channel-proposal': (m) => ({
     type: m.type,
-    proposalID: m.proposalID,
-    challengeDuration: m.challengeDuration.toString(),
-    nonceShare: m.nonceShare,
-    participants: [...m.participants],
+    ...proposalOpeningToJson(m),
     peers: [...m.peers],
     app: m.app,
     initData: m.initData,
@@ -78,12 +93,7 @@ const ENCODERS: { [T in ChannelMessageType]: (m: Of<T>) => JsonObject } = {
     fundingAgreement: balancesToJson(m.fundingAgreement),
     ...(m.ccAddresses === undefined ? {} : { ccAddresses: [...m.ccAddresses] }),
   }),
-  'ledger-channel-accept': (m) => ({
-    type: m.type,
-    proposalID: m.proposalID,
-    nonceShare: m.nonceShare,
-    sig: m.sig,
-  }),
+  'ledger-channel-accept': acceptanceToJson,
   'channel-proposal-reject': (m) => ({ type: m.type, proposalID: m.proposalID, reason: m.reason }),
   'sub-channel-proposal': (m) => ({
     type: m.type,
@@ -95,27 +105,14 @@ const ENCODERS: { [T in ChannelMessageType]: (m: Of<T>) => JsonObject } = {
     initData: m.initData,
     initBals: allocationToJson(m.initBals),
   }),
-  'sub-channel-accept': (m) => ({
-    type: m.type,
-    proposalID: m.proposalID,
-    nonceShare: m.nonceShare,
-    sig: m.sig,
-  }),
+  'sub-channel-accept': acceptanceToJson,
   'virtual-channel-proposal': (m) => ({
     type: m.type,
-    proposalID: m.proposalID,
-    challengeDuration: m.challengeDuration.toString(),
-    nonceShare: m.nonceShare,
-    participants: [...m.participants],
+    ...proposalOpeningToJson(m),
     intermediary: m.intermediary,
     initBals: allocationToJson(m.initBals),
   }),
-  'virtual-channel-accept': (m) => ({
-    type: m.type,
-    proposalID: m.proposalID,
-    nonceShare: m.nonceShare,
-    sig: m.sig,
-  }),
+  'virtual-channel-accept': acceptanceToJson,
   'virtual-channel-update': (m) => ({
     type: m.type,
     state: stateToJson(m.state),
@@ -205,7 +202,7 @@ const reason = (o: Record<string, unknown>, p: string): string =>
   readString(field(o, 'reason', p), `${p}.reason`, MAX_REASON_CHARS);
 
 /** The fields a ledger and a virtual channel's proposal open with. */
-const proposalOpening = (o: Record<string, unknown>, p: string) => ({
+const proposalOpeningFromJson = (o: Record<string, unknown>, p: string) => ({
   proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
   challengeDuration: readBigint(field(o, 'challengeDuration', p), `${p}.challengeDuration`, MAX_UINT64),
   nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
@@ -218,7 +215,7 @@ const proposalOpening = (o: Record<string, unknown>, p: string) => ({
 });
 
 /** What every kind of proposal's acceptance carries. */
-const acceptance = (o: Record<string, unknown>, p: string) => ({
+const acceptanceFromJson = (o: Record<string, unknown>, p: string) => ({
   proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
   nonceShare: readBytes32(field(o, 'nonceShare', p), `${p}.nonceShare`),
   sig: readSig(field(o, 'sig', p), `${p}.sig`),
@@ -227,7 +224,7 @@ const acceptance = (o: Record<string, unknown>, p: string) => ({
 const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: string) => Of<T> } = {
   'ledger-channel-proposal': (o, p) => ({
     type: 'ledger-channel-proposal',
-    ...proposalOpening(o, p),
+    ...proposalOpeningFromJson(o, p),
     peers: readArray(field(o, 'peers', p), `${p}.peers`, MAX_NUM_PARTS, (x, q) =>
       readString(x, q, MAX_PEER_ID_CHARS),
     ),
@@ -239,7 +236,7 @@ const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: str
       ? {}
       : { ccAddresses: readArray(o.ccAddresses, `${p}.ccAddresses`, MAX_NUM_PARTS, readBytes32) }),
   }),
-  'ledger-channel-accept': (o, p) => ({ type: 'ledger-channel-accept', ...acceptance(o, p) }),
+  'ledger-channel-accept': (o, p) => ({ type: 'ledger-channel-accept', ...acceptanceFromJson(o, p) }),
   'channel-proposal-reject': (o, p) => ({
     type: 'channel-proposal-reject',
     proposalID: readBytes32(field(o, 'proposalID', p), `${p}.proposalID`),
@@ -255,14 +252,14 @@ const DECODERS: { [T in ChannelMessageType]: (o: Record<string, unknown>, p: str
     initData: readBytes(field(o, 'initData', p), `${p}.initData`),
     initBals: allocationFromJson(field(o, 'initBals', p), `${p}.initBals`),
   }),
-  'sub-channel-accept': (o, p) => ({ type: 'sub-channel-accept', ...acceptance(o, p) }),
+  'sub-channel-accept': (o, p) => ({ type: 'sub-channel-accept', ...acceptanceFromJson(o, p) }),
   'virtual-channel-proposal': (o, p) => ({
     type: 'virtual-channel-proposal',
-    ...proposalOpening(o, p),
+    ...proposalOpeningFromJson(o, p),
     intermediary: readParticipantAddress(field(o, 'intermediary', p), `${p}.intermediary`),
     initBals: allocationFromJson(field(o, 'initBals', p), `${p}.initBals`),
   }),
-  'virtual-channel-accept': (o, p) => ({ type: 'virtual-channel-accept', ...acceptance(o, p) }),
+  'virtual-channel-accept': (o, p) => ({ type: 'virtual-channel-accept', ...acceptanceFromJson(o, p) }),
   'virtual-channel-update': (o, p) => {
     const v = readObject(field(o, 'virtual', p), `${p}.virtual`);
     const q = `${p}.virtual`;
