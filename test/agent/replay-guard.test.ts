@@ -6,7 +6,12 @@
 import { createPerunAgent } from '../../src/agent/credo/agent.js';
 import { openAgentStore } from '../../src/agent/datasource.js';
 import { InMemoryKmsKeyStorage, PerunKeyManagementService } from '../../src/agent/kms/index.js';
-import { INBOUND_MESSAGE_TABLE, TypeOrmReplayStore } from '../../src/agent/storage/inbound-messages.js';
+import {
+  EVICT_SQL,
+  INBOUND_MESSAGE_EVICTION_INDEX,
+  INBOUND_MESSAGE_TABLE,
+  TypeOrmReplayStore,
+} from '../../src/agent/storage/inbound-messages.js';
 import {
   DidCommBasicMessage,
   DidCommInboundMessageContext,
@@ -190,6 +195,42 @@ it('stores the IDs in the agent database, whose schema is exactly what the entit
     await later.load();
     expect(later.admit('c1', 'c')).toBe(true);
     expect(await ds.query(`SELECT COUNT(*) AS n FROM ${INBOUND_MESSAGE_TABLE}`)).toEqual([{ n: 0 }]);
+  } finally {
+    await ds.destroy();
+  }
+});
+
+it('a connection past its bound loses its oldest IDs by an index search, not a read of all it holds', async () => {
+  const ds = await openAgentStore(':memory:');
+  try {
+    const store = new TypeOrmReplayStore(ds);
+    const c = clock();
+    const guard = new ReplayGuard(store, { perConnection: 300, now: c.now });
+    for (let i = 0; i < 400; i++) {
+      guard.admit(i % 4 === 0 ? 'c2' : 'c1', `m${i}`);
+      c.t += 1;
+    }
+    await guard.flush();
+    await ds.query('ANALYZE');
+    const plan = (await ds.query(`EXPLAIN QUERY PLAN ${EVICT_SQL}`, ['c1', c.t])) as { detail: string }[];
+    expect(plan.map((p) => p.detail)).toEqual([
+      `SEARCH ${INBOUND_MESSAGE_TABLE} USING INDEX ${INBOUND_MESSAGE_EVICTION_INDEX} (connection_id=? AND seen_at<?)`,
+    ]);
+
+    for (let i = 400; i < 500; i++) {
+      guard.admit('c1', `m${i}`);
+      c.t += 1;
+    }
+    await guard.flush();
+    const kept = (await ds.query(
+      `SELECT connection_id AS c, COUNT(*) AS n, MIN(seen_at) AS oldest FROM ${INBOUND_MESSAGE_TABLE} GROUP BY connection_id ORDER BY c`,
+    )) as Array<{ c: string; n: number; oldest: number }>;
+    expect(kept.map((k) => [k.c, k.n])).toEqual([
+      ['c1', 300],
+      ['c2', 100],
+    ]);
+    expect(guard.admit('c1', 'm1')).toBe(true);
+    expect(guard.admit('c1', 'm499')).toBe(false);
   } finally {
     await ds.destroy();
   }

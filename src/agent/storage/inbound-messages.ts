@@ -12,12 +12,17 @@ import { connectionOf, isBetterSqlite, sqliteGroupCommit } from '../../channels/
 import type { ReplayStore, SeenMessage } from '../../protocols/replay/replay-guard.js';
 
 export const INBOUND_MESSAGE_TABLE = 'agent_inbound_message';
+/** The index the eviction of a connection's oldest IDs runs on. */
+export const INBOUND_MESSAGE_EVICTION_INDEX = 'idx_agent_inbound_message_connection_seen';
+/** Deletes a connection's IDs taken before a time: those that fell out of the guard's bound. */
+export const EVICT_SQL = `DELETE FROM ${INBOUND_MESSAGE_TABLE} WHERE connection_id = ? AND seen_at < ?`;
 
 /** Rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits. */
 const ROWS_PER_INSERT = 256;
 
 @Entity({ name: INBOUND_MESSAGE_TABLE })
 @Index('idx_agent_inbound_message_seen', ['seenAt'])
+@Index(INBOUND_MESSAGE_EVICTION_INDEX, ['connectionId', 'seenAt'])
 export class InboundMessageEntity {
   @PrimaryColumn({ type: 'varchar', name: 'connection_id' })
   connectionId!: string;
@@ -47,7 +52,7 @@ class SqliteReplayWrites {
       `INSERT INTO ${INBOUND_MESSAGE_TABLE} (connection_id, message_id, seen_at) VALUES (?, ?, ?)
        ON CONFLICT (connection_id, message_id) DO UPDATE SET seen_at = excluded.seen_at`,
     );
-    this.#evict = db.prepare(`DELETE FROM ${INBOUND_MESSAGE_TABLE} WHERE connection_id = ? AND seen_at < ?`);
+    this.#evict = db.prepare(EVICT_SQL);
     this.#expire = db.prepare(`DELETE FROM ${INBOUND_MESSAGE_TABLE} WHERE seen_at < ?`);
   }
 

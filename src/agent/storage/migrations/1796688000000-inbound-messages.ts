@@ -1,8 +1,9 @@
 // The table of inbound message IDs the replay guard remembers (../inbound-messages.ts), written
 // with TypeORM's driver-neutral Table API for SQLite and PostgreSQL. A later change is a new
-// migration.
+// migration (./1796860800000-inbound-message-eviction-index.ts).
 import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { INBOUND_MESSAGE_TABLE } from '../inbound-messages.js';
+import { InboundMessageEvictionIndex1796860800000 } from './1796860800000-inbound-message-eviction-index.js';
 
 export class InboundMessages1796688000000 implements MigrationInterface {
   name = 'InboundMessages1796688000000';
@@ -29,4 +30,7 @@ export class InboundMessages1796688000000 implements MigrationInterface {
   }
 }
 
-export const inboundMessageMigrations = [InboundMessages1796688000000];
+export const inboundMessageMigrations = [
+  InboundMessages1796688000000,
+  InboundMessageEvictionIndex1796860800000,
+];
