@@ -32,6 +32,9 @@ import {
   fsyncFigures,
   fsyncProbe,
   paymentsArg,
+  warmupArg,
+  warmupFigures,
+  warmupLine,
   timeInFlight,
   timePayments,
   timedBackend,
@@ -63,6 +66,7 @@ function engineRates(n = 1_000): { sign_per_s: number; recover_per_s: number } {
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const payments = paymentsArg(5_000);
+  const warmup = warmupArg(1_000);
   const syncAt = process.argv.indexOf('--synchronous');
   const synchronous = syncAt >= 0 ? process.argv[syncAt + 1] : 'FULL';
   if (synchronous !== 'FULL' && synchronous !== 'NORMAL') throw new Error('--synchronous is FULL or NORMAL');
@@ -113,6 +117,7 @@ async function main(): Promise<void> {
     });
     await opened;
 
+    const warm = warmup > 0 ? await timePayments(warmup, () => alice.client.sendPayment(id, 1n)) : undefined;
     for (const k of Object.keys(timers)) timers[k] = 0;
     const probe = fsyncProbe(dir, 100);
     const cpu = process.cpuUsage();
@@ -128,6 +133,7 @@ async function main(): Promise<void> {
     const rates = engineRates();
     const result = {
       ...figures,
+      ...warmupFigures(warmup, warm),
       cpu_ms_per_payment: Number(((user + system) / 1000 / payments).toFixed(3)),
       batched_payments_per_s: batched.payments_per_s,
       batched_p50_ms: batched.p50_ms,
@@ -140,6 +146,8 @@ async function main(): Promise<void> {
     const share = (ms: number) =>
       `${((ms / total) * 100).toFixed(0).padStart(3)}%  ${(ms / payments).toFixed(3)} ms`;
     const rest = total - t('sign') - t('verify') - t('store');
+    const warmed = warmupLine(warmup, warm);
+    if (warmed !== undefined) console.log(warmed);
     console.log(
       `${payments} payments in ${(total / 1000).toFixed(2)} s: ${result.payments_per_s} payments/s`,
     );

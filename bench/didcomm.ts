@@ -58,6 +58,9 @@ import {
   fsyncProbe,
   now,
   paymentsArg,
+  warmupArg,
+  warmupFigures,
+  warmupLine,
   timeInFlight,
   timePayments,
   timedBackend,
@@ -92,7 +95,7 @@ async function restSplit(payments: number, noop: () => Promise<unknown>, pay: ()
   return { payments, restMs: round(restMs), didcommMs: round(payMs - restMs) };
 }
 
-async function twoProcesses(payments: number): Promise<void> {
+async function twoProcesses(payments: number, warmup: number): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'perun-bench-didcomm-'));
   let chain: RunningChain | undefined;
   try {
@@ -116,6 +119,7 @@ async function twoProcesses(payments: number): Promise<void> {
     const api = restClient(alice);
     const rest = await timePayments(200, () => api.call('GET', '/info'));
     const pay = () => api.call('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' });
+    const warm = warmup > 0 ? await timePayments(warmup, pay) : undefined;
     const probe = fsyncProbe(root, 100);
     const pacedProbe = fsyncPacedProbe(root);
     const cpu0 = [cpuMsOf(alice.child.pid), cpuMsOf(bob.child.pid)];
@@ -152,6 +156,7 @@ async function twoProcesses(payments: number): Promise<void> {
     const signer = (alice.info as { signer?: unknown }).signer;
     const result = {
       ...figures,
+      ...warmupFigures(warmup, warm),
       batched_payments_per_s: batched.payments_per_s,
       batched_p50_ms: batched.p50_ms,
       batched_per_update: Number(perUpdate.toFixed(1)),
@@ -186,6 +191,8 @@ async function twoProcesses(payments: number): Promise<void> {
       `two agent processes; connection by invitation ${result.connect_ms} ms; gated channel open ` +
         `(presentations both ways, proposal, funding) ${result.open_ms} ms`,
     );
+    const warmed = warmupLine(warmup, warm);
+    if (warmed !== undefined) console.log(warmed);
     console.log(
       `${payments} payments over DIDComm in ${(total / 1000).toFixed(2)} s: ${result.payments_per_s} payments/s`,
     );
@@ -228,7 +235,7 @@ async function twoProcesses(payments: number): Promise<void> {
   }
 }
 
-async function inProcess(payments: number): Promise<void> {
+async function inProcess(payments: number, warmup: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'perun-bench-didcomm-'));
   const chain = await EmbeddedChain.start();
   const cleanup: Array<() => Promise<unknown>> = [];
@@ -295,6 +302,7 @@ async function inProcess(payments: number): Promise<void> {
     await opened;
     const openMs = now() - to;
 
+    const warm = warmup > 0 ? await timePayments(warmup, () => alice.client.sendPayment(id, 1n)) : undefined;
     timers['core'] = 0;
     const probe = fsyncProbe(dir, 100);
     const { totalMs: total, figures } = await timePayments(payments, () => alice.client.sendPayment(id, 1n));
@@ -303,6 +311,7 @@ async function inProcess(payments: number): Promise<void> {
     const batched = await timeInFlight(payments, 64, () => alice.client.sendPayment(id, 1n));
     const result = {
       ...figures,
+      ...warmupFigures(warmup, warm),
       batched_payments_per_s: batched.payments_per_s,
       batched_p50_ms: batched.p50_ms,
       ...disk,
@@ -316,6 +325,8 @@ async function inProcess(payments: number): Promise<void> {
     console.log(
       `connection by invitation: ${result.connect_ms} ms; channel open (proposal + funding): ${result.open_ms} ms`,
     );
+    const warmed = warmupLine(warmup, warm);
+    if (warmed !== undefined) console.log(warmed);
     console.log(
       `${payments} payments over DIDComm in ${(total / 1000).toFixed(2)} s: ${result.payments_per_s} payments/s`,
     );
@@ -337,8 +348,9 @@ async function inProcess(payments: number): Promise<void> {
 
 async function main(): Promise<void> {
   const payments = paymentsArg(2_000);
-  if (process.argv.includes('--in-process')) await inProcess(payments);
-  else await twoProcesses(payments);
+  const warmup = warmupArg(1_000);
+  if (process.argv.includes('--in-process')) await inProcess(payments, warmup);
+  else await twoProcesses(payments, warmup);
 }
 
 main().catch((err: unknown) => {

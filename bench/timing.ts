@@ -81,6 +81,39 @@ export function intArg(name: string, fallback: number, min = 1): number {
 /** The value of `--payments N` (or `fallback`). */
 export const paymentsArg = (fallback: number): number => intArg('payments', fallback);
 
+/**
+ * The value of `--warmup N` (or `fallback`; 0 for none): payments made and timed before the
+ * measured ones, since the first thousand or so of a fresh process run slower (V8 has not yet
+ * compiled the payment's path with its optimizing tier, and compiles it on the same two cores).
+ */
+export const warmupArg = (fallback: number): number => intArg('warmup', fallback, 0);
+
+/** The figures of the warm-up payments, under their own names beside the measured ones. */
+export function warmupFigures(
+  warmup: number,
+  run: { figures: { payments_per_s: number; p50_ms: number } } | undefined,
+) {
+  return run === undefined
+    ? { warmup_payments: 0 }
+    : {
+        warmup_payments: warmup,
+        warmup_payments_per_s: run.figures.payments_per_s,
+        warmup_p50_ms: run.figures.p50_ms,
+      };
+}
+
+/** The line telling the warm-up's figures, or undefined without one. */
+export function warmupLine(
+  warmup: number,
+  run: { figures: { payments_per_s: number; p50_ms: number } } | undefined,
+): string | undefined {
+  if (run === undefined) return undefined;
+  return (
+    `${warmup} payments first, to warm up (not in the figures below): ` +
+    `${run.figures.payments_per_s} payments/s, p50 ${run.figures.p50_ms} ms`
+  );
+}
+
 /** p50, p95 and p99 of `latencies` (ms, any order), rounded to 0.01 ms. */
 export function latencyFigures(latencies: number[]) {
   const sorted = [...latencies].sort((x, y) => x - y);
