@@ -33,8 +33,7 @@ import {
   fsyncProbe,
   paymentsArg,
   warmupArg,
-  warmupFigures,
-  warmupLine,
+  warmUp,
   timeInFlight,
   timePayments,
   timedBackend,
@@ -117,7 +116,7 @@ async function main(): Promise<void> {
     });
     await opened;
 
-    const warm = warmup > 0 ? await timePayments(warmup, () => alice.client.sendPayment(id, 1n)) : undefined;
+    const warm = await warmUp(warmup, () => alice.client.sendPayment(id, 1n));
     for (const k of Object.keys(timers)) timers[k] = 0;
     const probe = fsyncProbe(dir, 100);
     const cpu = process.cpuUsage();
@@ -133,7 +132,7 @@ async function main(): Promise<void> {
     const rates = engineRates();
     const result = {
       ...figures,
-      ...warmupFigures(warmup, warm),
+      ...warm.figures,
       cpu_ms_per_payment: Number(((user + system) / 1000 / payments).toFixed(3)),
       batched_payments_per_s: batched.payments_per_s,
       batched_p50_ms: batched.p50_ms,
@@ -146,8 +145,7 @@ async function main(): Promise<void> {
     const share = (ms: number) =>
       `${((ms / total) * 100).toFixed(0).padStart(3)}%  ${(ms / payments).toFixed(3)} ms`;
     const rest = total - t('sign') - t('verify') - t('store');
-    const warmed = warmupLine(warmup, warm);
-    if (warmed !== undefined) console.log(warmed);
+    if (warm.line !== undefined) console.log(warm.line);
     console.log(
       `${payments} payments in ${(total / 1000).toFixed(2)} s: ${result.payments_per_s} payments/s`,
     );

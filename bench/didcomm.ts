@@ -59,8 +59,7 @@ import {
   now,
   paymentsArg,
   warmupArg,
-  warmupFigures,
-  warmupLine,
+  warmUp,
   timeInFlight,
   timePayments,
   timedBackend,
@@ -119,7 +118,7 @@ async function twoProcesses(payments: number, warmup: number): Promise<void> {
     const api = restClient(alice);
     const rest = await timePayments(200, () => api.call('GET', '/info'));
     const pay = () => api.call('POST', `/channels/${channel.id}/payments`, { amount: '0.000001' });
-    const warm = warmup > 0 ? await timePayments(warmup, pay) : undefined;
+    const warm = await warmUp(warmup, pay);
     const probe = fsyncProbe(root, 100);
     const pacedProbe = fsyncPacedProbe(root);
     const cpu0 = [cpuMsOf(alice.child.pid), cpuMsOf(bob.child.pid)];
@@ -156,7 +155,7 @@ async function twoProcesses(payments: number, warmup: number): Promise<void> {
     const signer = (alice.info as { signer?: unknown }).signer;
     const result = {
       ...figures,
-      ...warmupFigures(warmup, warm),
+      ...warm.figures,
       batched_payments_per_s: batched.payments_per_s,
       batched_p50_ms: batched.p50_ms,
       batched_per_update: Number(perUpdate.toFixed(1)),
@@ -191,8 +190,7 @@ async function twoProcesses(payments: number, warmup: number): Promise<void> {
       `two agent processes; connection by invitation ${result.connect_ms} ms; gated channel open ` +
         `(presentations both ways, proposal, funding) ${result.open_ms} ms`,
     );
-    const warmed = warmupLine(warmup, warm);
-    if (warmed !== undefined) console.log(warmed);
+    if (warm.line !== undefined) console.log(warm.line);
     console.log(
       `${payments} payments over DIDComm in ${(total / 1000).toFixed(2)} s: ${result.payments_per_s} payments/s`,
     );
@@ -302,7 +300,7 @@ async function inProcess(payments: number, warmup: number): Promise<void> {
     await opened;
     const openMs = now() - to;
 
-    const warm = warmup > 0 ? await timePayments(warmup, () => alice.client.sendPayment(id, 1n)) : undefined;
+    const warm = await warmUp(warmup, () => alice.client.sendPayment(id, 1n));
     timers['core'] = 0;
     const probe = fsyncProbe(dir, 100);
     const { totalMs: total, figures } = await timePayments(payments, () => alice.client.sendPayment(id, 1n));
@@ -311,7 +309,7 @@ async function inProcess(payments: number, warmup: number): Promise<void> {
     const batched = await timeInFlight(payments, 64, () => alice.client.sendPayment(id, 1n));
     const result = {
       ...figures,
-      ...warmupFigures(warmup, warm),
+      ...warm.figures,
       batched_payments_per_s: batched.payments_per_s,
       batched_p50_ms: batched.p50_ms,
       ...disk,
@@ -325,8 +323,7 @@ async function inProcess(payments: number, warmup: number): Promise<void> {
     console.log(
       `connection by invitation: ${result.connect_ms} ms; channel open (proposal + funding): ${result.open_ms} ms`,
     );
-    const warmed = warmupLine(warmup, warm);
-    if (warmed !== undefined) console.log(warmed);
+    if (warm.line !== undefined) console.log(warm.line);
     console.log(
       `${payments} payments over DIDComm in ${(total / 1000).toFixed(2)} s: ${result.payments_per_s} payments/s`,
     );

@@ -88,30 +88,23 @@ export const paymentsArg = (fallback: number): number => intArg('payments', fall
  */
 export const warmupArg = (fallback: number): number => intArg('warmup', fallback, 0);
 
-/** The figures of the warm-up payments, under their own names beside the measured ones. */
-export function warmupFigures(
-  warmup: number,
-  run: { figures: { payments_per_s: number; p50_ms: number } } | undefined,
-) {
-  return run === undefined
-    ? { warmup_payments: 0 }
-    : {
-        warmup_payments: warmup,
-        warmup_payments_per_s: run.figures.payments_per_s,
-        warmup_p50_ms: run.figures.p50_ms,
-      };
-}
-
-/** The line telling the warm-up's figures, or undefined without one. */
-export function warmupLine(
-  warmup: number,
-  run: { figures: { payments_per_s: number; p50_ms: number } } | undefined,
-): string | undefined {
-  if (run === undefined) return undefined;
-  return (
-    `${warmup} payments first, to warm up (not in the figures below): ` +
-    `${run.figures.payments_per_s} payments/s, p50 ${run.figures.p50_ms} ms`
-  );
+/**
+ * Makes `warmup` payments (none for 0) before the measured ones: their figures under their own
+ * names, to set beside the measured ones, and the line that tells them (undefined without any).
+ */
+export async function warmUp(warmup: number, pay: () => Promise<unknown>) {
+  if (warmup === 0) return { figures: { warmup_payments: 0 }, line: undefined };
+  const { figures } = await timePayments(warmup, pay);
+  return {
+    figures: {
+      warmup_payments: warmup,
+      warmup_payments_per_s: figures.payments_per_s,
+      warmup_p50_ms: figures.p50_ms,
+    },
+    line:
+      `${warmup} payments first, to warm up (not in the figures below): ` +
+      `${figures.payments_per_s} payments/s, p50 ${figures.p50_ms} ms`,
+  };
 }
 
 /** p50, p95 and p99 of `latencies` (ms, any order), rounded to 0.01 ms. */

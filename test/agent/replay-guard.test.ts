@@ -223,8 +223,8 @@ it('a connection past its bound loses its oldest IDs by an index search, not a r
     }
     await guard.flush();
     const kept = (await ds.query(
-      `SELECT connection_id AS c, COUNT(*) AS n, MIN(seen_at) AS oldest FROM ${INBOUND_MESSAGE_TABLE} GROUP BY connection_id ORDER BY c`,
-    )) as Array<{ c: string; n: number; oldest: number }>;
+      `SELECT connection_id AS c, COUNT(*) AS n FROM ${INBOUND_MESSAGE_TABLE} GROUP BY connection_id ORDER BY c`,
+    )) as Array<{ c: string; n: number }>;
     expect(kept.map((k) => [k.c, k.n])).toEqual([
       ['c1', 300],
       ['c2', 100],
